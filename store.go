@@ -1,0 +1,55 @@
+package tributary
+
+import (
+	"context"
+	"time"
+)
+
+// MetaStore holds mutable, small state: users, sessions, sites, API keys and (in later issues) Stripe
+// endpoints, the webhook inbox, object snapshots and settings. Implementations return coded errors:
+// ENOTFOUND for a missing object, ECONFLICT for a duplicate, EUNAVAILABLE when the store cannot be reached.
+type MetaStore interface {
+	// Ping reports whether the store is reachable.
+	Ping(ctx context.Context) error
+	Close() error
+
+	// CreateOwner stores the first user. It fails with ECONFLICT when any user exists, so two concurrent
+	// setup requests cannot both create an owner.
+	CreateOwner(ctx context.Context, u *User) error
+	HasUsers(ctx context.Context) (bool, error)
+	UserByEmail(ctx context.Context, email string) (*User, error)
+	UserByID(ctx context.Context, id string) (*User, error)
+
+	CreateSession(ctx context.Context, s *Session) error
+	SessionByID(ctx context.Context, id string) (*Session, error)
+	DeleteSession(ctx context.Context, id string) error
+	DeleteExpiredSessions(ctx context.Context, now time.Time) error
+
+	CreateSite(ctx context.Context, s *Site) error
+	Site(ctx context.Context, id string) (*Site, error)
+	Sites(ctx context.Context) ([]*Site, error)
+	UpdateSite(ctx context.Context, s *Site) error
+	// DeleteSite removes the site and its API keys.
+	DeleteSite(ctx context.Context, id string) error
+
+	CreateAPIKey(ctx context.Context, k *APIKey) error
+	APIKeys(ctx context.Context, siteID string) ([]*APIKey, error)
+	// APIKeyByHash returns the key whose hash matches, revoked or not.
+	APIKeyByHash(ctx context.Context, hash string) (*APIKey, error)
+	RevokeAPIKey(ctx context.Context, siteID, id string, at time.Time) error
+	TouchAPIKey(ctx context.Context, id string, at time.Time) error
+}
+
+// EventStore holds the append-only facts: events, ledger entries and identities, and answers the
+// aggregate queries over them.
+type EventStore interface {
+	Ping(ctx context.Context) error
+	Close() error
+
+	// InsertEvents appends events in one batch.
+	InsertEvents(ctx context.Context, events []Event) error
+	// CountEvents returns how many events the site has between from (inclusive) and to (exclusive).
+	CountEvents(ctx context.Context, siteID string, from, to time.Time) (int64, error)
+	// DeleteSiteData removes every event, ledger entry and identity of the site.
+	DeleteSiteData(ctx context.Context, siteID string) error
+}
