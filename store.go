@@ -38,6 +38,12 @@ type MetaStore interface {
 	APIKeyByHash(ctx context.Context, hash string) (*APIKey, error)
 	RevokeAPIKey(ctx context.Context, siteID, id string, at time.Time) error
 	TouchAPIKey(ctx context.Context, id string, at time.Time) error
+
+	// Setting returns a server-wide setting, ENOTFOUND when unset.
+	Setting(ctx context.Context, key string) (string, error)
+	// SetSettingIfAbsent stores value under key unless a value exists, and returns the stored value,
+	// so concurrent first starts agree on one value.
+	SetSettingIfAbsent(ctx context.Context, key, value string) (string, error)
 }
 
 // EventStore holds the append-only facts: events, ledger entries and identities, and answers the
@@ -48,6 +54,12 @@ type EventStore interface {
 
 	// InsertEvents appends events in one batch.
 	InsertEvents(ctx context.Context, events []Event) error
+	// InsertIdentities appends identity facts.
+	InsertIdentities(ctx context.Context, ids []Identity) error
+	// InsertLedger appends entries whose id is new and skips the others; it returns how many were new.
+	InsertLedger(ctx context.Context, entries []LedgerEntry) (int, error)
+	// Ledger returns the site's entries ordered by occurred_at then id (for the UI, exports and tests).
+	Ledger(ctx context.Context, siteID string) ([]LedgerEntry, error)
 	// CountEvents returns how many events the site has between from (inclusive) and to (exclusive).
 	CountEvents(ctx context.Context, siteID string, from, to time.Time) (int64, error)
 	// DeleteSiteData removes every event, ledger entry and identity of the site.

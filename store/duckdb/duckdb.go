@@ -1,0 +1,157 @@
+// Package duckdb is the embedded backend: one DuckDB file implements both the MetaStore and the
+// EventStore. Only one process may open the file, so every admin action goes through the running server.
+package duckdb
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"embed"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	duck "github.com/duckdb/duckdb-go/v2"
+
+	"github.com/tributary/tributary"
+	"github.com/tributary/tributary/store/migrate"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// FileName is the store file inside the data directory.
+const FileName = "tributary.duckdb"
+
+// Store is the DuckDB backend.
+type Store struct {
+	db        *sql.DB
+	connector *duck.Connector
+	path      string
+
+	// appendMu serialises Appender use: one appender connection, reused across batches.
+	appendMu sync.Mutex
+	appConn  *sql.Conn
+}
+
+var (
+	_ tributary.MetaStore  = (*Store)(nil)
+	_ tributary.EventStore = (*Store)(nil)
+)
+
+// Open opens (creating when absent) the store file in dataDir and applies pending migrations. An empty
+// dataDir opens a private in-memory database, for tests.
+func Open(ctx context.Context, dataDir string) (*Store, error) {
+	path := ""
+	if dataDir != "" {
+		if err := os.MkdirAll(dataDir, 0o750); err != nil {
+			return nil, fmt.Errorf("duckdb: create data dir %s: %w", dataDir, err)
+		}
+		path = filepath.Join(dataDir, FileName)
+	}
+	connector, err := duck.NewConnector(path, nil)
+	if err != nil {
+		if strings.Contains(err.Error(), "lock") {
+			return nil, fmt.Errorf("duckdb: open %s: another process holds the store (only one tributary may open a data dir; stop it or use another --data-dir): %w", path, err)
+		}
+		return nil, fmt.Errorf("duckdb: open %s: %w", path, err)
+	}
+	db := sql.OpenDB(connector)
+	s := &Store{db: db, connector: connector, path: path}
+	ms, err := migrate.Load(migrations, "migrations")
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	if err := migrate.Apply(ctx, db, ms, nil); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("duckdb: %w", err)
+	}
+	return s, nil
+}
+
+// DB exposes the database handle for packages that build SQL for this backend (the stats dialect).
+func (s *Store) DB() *sql.DB { return s.db }
+
+// Ping reports whether the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.db.PingContext(ctx); err != nil {
+		return &tributary.Error{Code: tributary.EUNAVAILABLE, Message: "embedded store unreachable", Err: err}
+	}
+	var one int
+	if err := s.db.QueryRowContext(ctx, `SELECT 1`).Scan(&one); err != nil {
+		return &tributary.Error{Code: tributary.EUNAVAILABLE, Message: "embedded store unreachable", Err: err}
+	}
+	return nil
+}
+
+// Close releases the file; a checkpoint makes the next start fast.
+func (s *Store) Close() error {
+	s.appendMu.Lock()
+	if s.appConn != nil {
+		s.appConn.Close()
+		s.appConn = nil
+	}
+	s.appendMu.Unlock()
+	if s.path != "" {
+		s.db.Exec(`CHECKPOINT`)
+	}
+	err := s.db.Close()
+	if cerr := s.connector.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// withAppender runs fn with an appender on table, flushing at the end. The appender connection is kept
+// for the store's life because opening one per batch costs more than the batch.
+func (s *Store) withAppender(ctx context.Context, table string, fn func(a *duck.Appender) error) error {
+	s.appendMu.Lock()
+	defer s.appendMu.Unlock()
+	if s.appConn == nil {
+		c, err := s.db.Conn(ctx)
+		if err != nil {
+			return unavailable("open appender connection", err)
+		}
+		s.appConn = c
+	}
+	err := s.appConn.Raw(func(dc any) error {
+		a, err := duck.NewAppenderFromConn(dc.(driver.Conn), "", table)
+		if err != nil {
+			return err
+		}
+		if err := fn(a); err != nil {
+			a.Close()
+			return err
+		}
+		return a.Close()
+	})
+	if err != nil {
+		// A failed appender may leave the connection unusable; start over next time.
+		s.appConn.Close()
+		s.appConn = nil
+	}
+	return err
+}
+
+// mapErr turns driver errors into coded domain errors.
+func mapErr(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var de *duck.Error
+	if errors.As(err, &de) && de.Type == duck.ErrorTypeConstraint {
+		return &tributary.Error{Code: tributary.ECONFLICT, Message: "already exists", Err: fmt.Errorf("duckdb: %s: %w", op, err)}
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return &tributary.Error{Code: tributary.ENOTFOUND, Message: "not found", Err: err}
+	}
+	return fmt.Errorf("duckdb: %s: %w", op, err)
+}
+
+func unavailable(op string, err error) error {
+	return &tributary.Error{Code: tributary.EUNAVAILABLE, Message: "store unavailable", Err: fmt.Errorf("duckdb: %s: %w", op, err)}
+}
