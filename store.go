@@ -9,6 +9,8 @@ import (
 // endpoints, the webhook inbox, object snapshots and settings. Implementations return coded errors:
 // ENOTFOUND for a missing object, ECONFLICT for a duplicate, EUNAVAILABLE when the store cannot be reached.
 type MetaStore interface {
+	WebhookStore
+
 	// Ping reports whether the store is reachable.
 	Ping(ctx context.Context) error
 	Close() error
@@ -29,7 +31,7 @@ type MetaStore interface {
 	Site(ctx context.Context, id string) (*Site, error)
 	Sites(ctx context.Context) ([]*Site, error)
 	UpdateSite(ctx context.Context, s *Site) error
-	// DeleteSite removes the site and its API keys.
+	// DeleteSite removes the site with its API keys, Stripe endpoints and webhook deliveries.
 	DeleteSite(ctx context.Context, id string) error
 
 	CreateAPIKey(ctx context.Context, k *APIKey) error

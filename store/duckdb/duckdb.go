@@ -35,6 +35,8 @@ type Store struct {
 	// appendMu serialises Appender use: one appender connection, reused across batches.
 	appendMu sync.Mutex
 	appConn  *sql.Conn
+
+	inboxMu sync.Mutex
 }
 
 var (

@@ -60,3 +60,7 @@ func TestReopenKeepsData(t *testing.T) {
 		t.Fatalf("events after reopen = %d, %v", n, err)
 	}
 }
+
+func TestWebhookStore(t *testing.T) {
+	storetest.WebhookStore(t, func(t *testing.T) tributary.MetaStore { return open(t) })
+}

@@ -152,7 +152,7 @@ func (s *Store) UpdateSite(ctx context.Context, st *tributary.Site) error {
 	return nil
 }
 
-// DeleteSite removes a site and its API keys in one transaction.
+// DeleteSite removes a site with its keys, Stripe endpoints and webhook log in one transaction.
 func (s *Store) DeleteSite(ctx context.Context, id string) error {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
@@ -166,8 +166,10 @@ func (s *Store) DeleteSite(ctx context.Context, id string) error {
 	if n, _ := res.RowsAffected(); n == 0 {
 		return notFound("site", id)
 	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM api_keys WHERE site_id = $1`, id); err != nil {
-		return mapErr("delete site keys", err)
+	for _, table := range []string{"api_keys", "stripe_endpoints", "stripe_event_ids", "webhook_deliveries"} {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE site_id = $1`, id); err != nil {
+			return mapErr("delete site from "+table, err)
+		}
 	}
 	return mapErr("delete site", tx.Commit())
 }

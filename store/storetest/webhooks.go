@@ -1,0 +1,142 @@
+package storetest
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tributary/tributary"
+)
+
+func delivery(id, event string, at time.Time) *tributary.Delivery {
+	return &tributary.Delivery{ID: id, SiteID: "s1", EndpointID: "ep1", ReceivedAt: at, EventID: event, Type: "charge.succeeded",
+		APIVersion: "2020-08-27", Livemode: true, EventCreated: at.Add(-time.Second), Status: tributary.DeliveryPending, Payload: []byte(`{"id":"` + event + `"}`)}
+}
+
+// WebhookStore runs the webhook endpoint and inbox conformance suite.
+func WebhookStore(t *testing.T, open func(t *testing.T) tributary.MetaStore) {
+	ctx := context.Background()
+	t.Run("Endpoints", func(t *testing.T) {
+		s := open(t)
+		e := &tributary.StripeEndpoint{ID: "ep1", SiteID: "s1", Mode: tributary.ModeLive, Secrets: []string{"whsec_a"}, CreatedAt: Clock, UpdatedAt: Clock}
+		must(t, s.CreateStripeEndpoint(ctx, e))
+		e.Secrets = []string{"whsec_b", "whsec_a"}
+		e.UpdatedAt = Clock.Add(time.Hour)
+		must(t, s.UpdateStripeEndpoint(ctx, e))
+		got, err := s.StripeEndpoint(ctx, "ep1")
+		must(t, err)
+		if len(got.Secrets) != 2 || got.Secrets[0] != "whsec_b" || got.Mode != "live" || got.SiteID != "s1" {
+			t.Fatalf("endpoint = %+v", got)
+		}
+		list, err := s.StripeEndpoints(ctx, "s1")
+		must(t, err)
+		if len(list) != 1 {
+			t.Fatalf("list = %d", len(list))
+		}
+		wantCode(t, s.DeleteStripeEndpoint(ctx, "other", "ep1"), tributary.ENOTFOUND)
+		must(t, s.DeleteStripeEndpoint(ctx, "s1", "ep1"))
+		_, err = s.StripeEndpoint(ctx, "ep1")
+		wantCode(t, err, tributary.ENOTFOUND)
+	})
+	t.Run("InboxDedupeClaimFinish", func(t *testing.T) {
+		s := open(t)
+		dup, err := s.RecordDelivery(ctx, delivery("d1", "evt_1", Clock))
+		must(t, err)
+		if dup {
+			t.Fatal("first delivery marked duplicate")
+		}
+		dup, err = s.RecordDelivery(ctx, delivery("d2", "evt_1", Clock.Add(time.Second)))
+		must(t, err)
+		if !dup {
+			t.Fatal("second delivery of evt_1 not a duplicate")
+		}
+		rej := delivery("d3", "evt_bad", Clock.Add(2*time.Second))
+		rej.Status, rej.Error = tributary.DeliveryRejected, "bad signature"
+		_, err = s.RecordDelivery(ctx, rej)
+		must(t, err)
+
+		claimed, err := s.ClaimDeliveries(ctx, 10, Clock, Clock.Add(time.Minute))
+		must(t, err)
+		if len(claimed) != 1 || claimed[0].ID != "d1" || string(claimed[0].Payload) != `{"id":"evt_1"}` || claimed[0].Attempts != 1 {
+			t.Fatalf("claimed = %+v", claimed)
+		}
+		// Leased: not claimed again until the lease ends (a crashed processor's work is taken over).
+		again, err := s.ClaimDeliveries(ctx, 10, Clock.Add(30*time.Second), Clock.Add(2*time.Minute))
+		must(t, err)
+		if len(again) != 0 {
+			t.Fatalf("claimed a leased delivery: %+v", again)
+		}
+		again, err = s.ClaimDeliveries(ctx, 10, Clock.Add(2*time.Minute), Clock.Add(3*time.Minute))
+		must(t, err)
+		if len(again) != 1 || again[0].Attempts != 2 {
+			t.Fatalf("expired lease not reclaimed: %+v", again)
+		}
+		must(t, s.FinishDelivery(ctx, "d1", tributary.DeliveryFailed, "boom", 3, Clock.Add(3*time.Minute)))
+
+		log, err := s.Deliveries(ctx, tributary.DeliveryFilter{SiteID: "s1"})
+		must(t, err)
+		if len(log) != 3 || log[0].ID != "d3" || log[0].Status != "rejected" || log[0].Error != "bad signature" || log[1].Status != "duplicate" || log[2].Status != "failed" {
+			for _, d := range log {
+				t.Logf("%+v", d)
+			}
+			t.Fatal("delivery log wrong")
+		}
+		failed, err := s.Deliveries(ctx, tributary.DeliveryFilter{SiteID: "s1", Status: "failed"})
+		must(t, err)
+		if len(failed) != 1 || failed[0].Error != "boom" || failed[0].ProcessingMS != 3 || failed[0].ProcessedAt == nil {
+			t.Fatalf("failed filter = %+v", failed)
+		}
+		window, err := s.Deliveries(ctx, tributary.DeliveryFilter{SiteID: "s1", From: Clock.Add(time.Second), To: Clock.Add(2 * time.Second)})
+		must(t, err)
+		if len(window) != 1 || window[0].ID != "d2" {
+			t.Fatalf("time filter = %+v", window)
+		}
+		d, err := s.Delivery(ctx, "s1", "d2")
+		must(t, err)
+		if len(d.Payload) != 0 {
+			t.Fatal("duplicate stored its payload again")
+		}
+		wantCode(t, s.ReplayDelivery(ctx, "s1", "d2"), tributary.ECONFLICT)
+		wantCode(t, s.ReplayDelivery(ctx, "s1", "nope"), tributary.ENOTFOUND)
+		n, err := s.ReplayFailed(ctx, "s1")
+		must(t, err)
+		if n != 1 {
+			t.Fatalf("replayed %d", n)
+		}
+		claimed, err = s.ClaimDeliveries(ctx, 10, Clock.Add(4*time.Minute), Clock.Add(5*time.Minute))
+		must(t, err)
+		if len(claimed) != 1 || claimed[0].ID != "d1" {
+			t.Fatalf("replayed delivery not pending: %+v", claimed)
+		}
+		must(t, s.FinishDelivery(ctx, "d1", tributary.DeliveryProcessed, "", 1, Clock.Add(4*time.Minute)))
+		must(t, s.ReplayDelivery(ctx, "s1", "d1"))
+	})
+	t.Run("ConcurrentDuplicates", func(t *testing.T) {
+		s := open(t)
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		fresh := 0
+		for i := 0; i < 8; i++ {
+			wg.Add(1)
+			go func(i int) {
+				defer wg.Done()
+				dup, err := s.RecordDelivery(ctx, delivery(fmt.Sprintf("c%d", i), "evt_same", Clock))
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if !dup {
+					mu.Lock()
+					fresh++
+					mu.Unlock()
+				}
+			}(i)
+		}
+		wg.Wait()
+		if fresh != 1 {
+			t.Fatalf("%d deliveries of one event were stored as new, want exactly 1", fresh)
+		}
+	})
+}

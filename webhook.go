@@ -1,0 +1,93 @@
+package tributary
+
+import (
+	"context"
+	"time"
+)
+
+// Stripe modes. An endpoint has one mode; test money never mixes with live money.
+const (
+	ModeLive = "live"
+	ModeTest = "test"
+)
+
+// StripeEndpoint receives one site's Stripe webhooks in one mode at /stripe/webhook/{ID}. ID is
+// unguessable. Secrets holds the active signing secrets, newest first; two during a rotation.
+type StripeEndpoint struct {
+	ID        string    `json:"id"`
+	SiteID    string    `json:"site_id"`
+	Mode      string    `json:"mode"`
+	Secrets   []string  `json:"-"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// Delivery statuses. A delivery is one POST from Stripe; accepted ones carry the raw body and are the
+// durable inbox until processed.
+const (
+	DeliveryPending    = "pending"    // committed, waiting for the processor
+	DeliveryProcessing = "processing" // claimed by a processor until its lease ends
+	DeliveryProcessed  = "processed"
+	DeliveryIgnored    = "ignored"   // an event type Tributary does not use
+	DeliveryFailed     = "failed"    // processing failed; Error says why; replayable
+	DeliveryDuplicate  = "duplicate" // the event id was already received; nothing stored again
+	DeliveryRejected   = "rejected"  // bad signature, stale, malformed or wrong mode; Error says why
+)
+
+// Delivery is one webhook delivery in the log.
+type Delivery struct {
+	ID           string     `json:"id"`
+	SiteID       string     `json:"site_id"`
+	EndpointID   string     `json:"endpoint_id"`
+	ReceivedAt   time.Time  `json:"received_at"`
+	EventID      string     `json:"event_id"`
+	Type         string     `json:"type"`
+	APIVersion   string     `json:"api_version"`
+	Livemode     bool       `json:"livemode"`
+	EventCreated time.Time  `json:"event_created"`
+	Status       string     `json:"status"`
+	Error        string     `json:"error,omitempty"`
+	Attempts     int        `json:"attempts"`
+	ProcessedAt  *time.Time `json:"processed_at"`
+	ProcessingMS int64      `json:"processing_ms"`
+	Payload      []byte     `json:"-"`
+	LeaseUntil   *time.Time `json:"-"`
+}
+
+// DeliveryFilter narrows the delivery log.
+type DeliveryFilter struct {
+	SiteID string
+	Status string
+	Type   string
+	From   time.Time // inclusive; zero = no bound
+	To     time.Time // exclusive; zero = no bound
+	Limit  int
+	// Before pages backwards: deliveries received before this delivery id's time.
+	Before string
+}
+
+// WebhookStore is the part of the MetaStore that holds Stripe endpoints and the webhook inbox.
+type WebhookStore interface {
+	CreateStripeEndpoint(ctx context.Context, e *StripeEndpoint) error
+	StripeEndpoint(ctx context.Context, id string) (*StripeEndpoint, error)
+	StripeEndpoints(ctx context.Context, siteID string) ([]*StripeEndpoint, error)
+	UpdateStripeEndpoint(ctx context.Context, e *StripeEndpoint) error
+	DeleteStripeEndpoint(ctx context.Context, siteID, id string) error
+
+	// RecordDelivery commits a delivery. For a delivery with status pending it first claims the
+	// (site, event id) pair: when the event was already received the delivery is stored with status
+	// duplicate, without its payload, and duplicate is true. Rejected deliveries are stored as given.
+	RecordDelivery(ctx context.Context, d *Delivery) (duplicate bool, err error)
+	// ClaimDeliveries marks up to limit pending deliveries (and processing ones whose lease ended,
+	// left by a crash) as processing until leaseUntil and returns them with payloads, oldest first.
+	ClaimDeliveries(ctx context.Context, limit int, now, leaseUntil time.Time) ([]*Delivery, error)
+	// FinishDelivery records the outcome of processing.
+	FinishDelivery(ctx context.Context, id, status, errMsg string, processingMS int64, at time.Time) error
+	Deliveries(ctx context.Context, f DeliveryFilter) ([]*Delivery, error)
+	// Delivery returns one delivery with its payload.
+	Delivery(ctx context.Context, siteID, id string) (*Delivery, error)
+	// ReplayDelivery puts an accepted delivery back to pending; ReplayFailed does it for every failed
+	// delivery of the site and returns how many.
+	ReplayDelivery(ctx context.Context, siteID, id string) error
+	ReplayFailed(ctx context.Context, siteID string) (int, error)
+}
