@@ -61,6 +61,14 @@ type Identity struct {
 	PaymentID  string    `json:"payment_id,omitempty"`
 	LinkMethod string    `json:"link_method,omitempty"`
 	Source     string    `json:"source,omitempty"` // browser, server, stripe
+
+	// For an unattributed payment link (no visitor): the synthetic session's source, from any
+	// referrer/utm fields the payment carried, else Channel "Direct" and ReferrerSource "".
+	Channel        string `json:"channel,omitempty"`
+	ReferrerSource string `json:"referrer_source,omitempty"`
+	UTMSource      string `json:"utm_source,omitempty"`
+	UTMMedium      string `json:"utm_medium,omitempty"`
+	UTMCampaign    string `json:"utm_campaign,omitempty"`
 }
 
 // Link methods: how a payment was linked to a visitor (DESIGN §3.6).

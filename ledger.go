@@ -39,3 +39,31 @@ type LedgerEntry struct {
 	Source         string `json:"source"`           // stripe or api
 	Detail         string `json:"detail,omitempty"` // e.g. dispute status "lost", billing reason
 }
+
+// MRR movement kinds.
+const (
+	MRRNew          = "new"
+	MRRExpansion    = "expansion"
+	MRRContraction  = "contraction"
+	MRRChurn        = "churn"
+	MRRReactivation = "reactivation"
+)
+
+// MRRMovement is one change of a subscription's monthly recurring revenue. ID is deterministic, so a
+// movement derived twice is stored once. Delta is signed, in minor units of Currency; the reporting
+// fields follow the same rules as LedgerEntry.
+type MRRMovement struct {
+	ID                string    `json:"id"`
+	SiteID            string    `json:"site_id"`
+	Livemode          bool      `json:"livemode"`
+	SubscriptionID    string    `json:"subscription_id"`
+	CustomerID        string    `json:"customer_id,omitempty"`
+	At                time.Time `json:"at"`
+	Kind              string    `json:"kind"`
+	Delta             int64     `json:"delta"`
+	Currency          string    `json:"currency"`
+	ReportingDelta    int64     `json:"reporting_delta"`
+	ReportingCurrency string    `json:"reporting_currency"`
+	Converted         bool      `json:"converted"`
+	Source            string    `json:"source"` // stripe or api
+}

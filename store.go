@@ -60,6 +60,10 @@ type EventStore interface {
 	InsertIdentities(ctx context.Context, ids []Identity) error
 	// InsertLedger appends entries whose id is new and skips the others; it returns how many were new.
 	InsertLedger(ctx context.Context, entries []LedgerEntry) (int, error)
+	// InsertMRRMovements appends movements whose id is new and skips the others.
+	InsertMRRMovements(ctx context.Context, ms []MRRMovement) (int, error)
+	// MRRMovements returns the site's movements ordered by time then id.
+	MRRMovements(ctx context.Context, siteID string) ([]MRRMovement, error)
 	// Ledger returns the site's entries ordered by occurred_at then id (for the UI, exports and tests).
 	Ledger(ctx context.Context, siteID string) ([]LedgerEntry, error)
 	// CountEvents returns how many events the site has between from (inclusive) and to (exclusive).

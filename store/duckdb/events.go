@@ -51,7 +51,7 @@ func (s *Store) CountEvents(ctx context.Context, siteID string, from, to time.Ti
 
 // DeleteSiteData removes the site's facts.
 func (s *Store) DeleteSiteData(ctx context.Context, siteID string) error {
-	for _, table := range []string{"events", "ledger", "identities"} {
+	for _, table := range []string{"events", "ledger", "identities", "mrr_movements"} {
 		if _, err := s.db.ExecContext(ctx, `DELETE FROM `+table+` WHERE site_id = $1`, siteID); err != nil {
 			return mapErr("delete site data from "+table, err)
 		}

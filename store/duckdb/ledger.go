@@ -76,14 +76,16 @@ func (s *Store) InsertIdentities(ctx context.Context, ids []tributary.Identity) 
 		return unavailable("insert identities", err)
 	}
 	defer tx.Rollback()
-	stmt, err := tx.PrepareContext(ctx, `INSERT INTO identities (site_id, ts, visitor_id, session_id, person_id, customer_id, email, payment_id, link_method, source)
-		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)`)
+	stmt, err := tx.PrepareContext(ctx, `INSERT INTO identities (site_id, ts, visitor_id, session_id, person_id, customer_id, email, payment_id, link_method, source,
+		channel, referrer_source, utm_source, utm_medium, utm_campaign)
+		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15)`)
 	if err != nil {
 		return mapErr("insert identities", err)
 	}
 	defer stmt.Close()
 	for _, i := range ids {
-		if _, err := stmt.ExecContext(ctx, i.SiteID, i.At.UTC(), i.VisitorID, i.SessionID, i.PersonID, i.CustomerID, i.Email, i.PaymentID, i.LinkMethod, i.Source); err != nil {
+		if _, err := stmt.ExecContext(ctx, i.SiteID, i.At.UTC(), i.VisitorID, i.SessionID, i.PersonID, i.CustomerID, i.Email, i.PaymentID, i.LinkMethod, i.Source,
+			i.Channel, i.ReferrerSource, i.UTMSource, i.UTMMedium, i.UTMCampaign); err != nil {
 			return mapErr("insert identities", err)
 		}
 	}
@@ -91,4 +93,53 @@ func (s *Store) InsertIdentities(ctx context.Context, ids []tributary.Identity) 
 		return unavailable("insert identities commit", err)
 	}
 	return nil
+}
+
+// InsertMRRMovements writes movements idempotently by id.
+func (s *Store) InsertMRRMovements(ctx context.Context, ms []tributary.MRRMovement) (int, error) {
+	if len(ms) == 0 {
+		return 0, nil
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, unavailable("insert mrr movements", err)
+	}
+	defer tx.Rollback()
+	n := 0
+	for _, m := range ms {
+		res, err := tx.ExecContext(ctx, `INSERT INTO mrr_movements (id, site_id, livemode, subscription_id, customer_id, ts, kind, delta, currency,
+			reporting_delta, reporting_currency, converted, source) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13) ON CONFLICT (id) DO NOTHING`,
+			m.ID, m.SiteID, m.Livemode, m.SubscriptionID, m.CustomerID, m.At.UTC(), m.Kind, m.Delta, m.Currency, m.ReportingDelta,
+			m.ReportingCurrency, m.Converted, m.Source)
+		if err != nil {
+			return 0, mapErr("insert mrr movement "+m.ID, err)
+		}
+		if k, _ := res.RowsAffected(); k > 0 {
+			n++
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, unavailable("insert mrr movements commit", err)
+	}
+	return n, nil
+}
+
+// MRRMovements lists a site's movements in time order.
+func (s *Store) MRRMovements(ctx context.Context, siteID string) ([]tributary.MRRMovement, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT id, site_id, livemode, subscription_id, customer_id, ts, kind, delta, currency,
+		reporting_delta, reporting_currency, converted, source FROM mrr_movements WHERE site_id = $1 ORDER BY ts, id`, siteID)
+	if err != nil {
+		return nil, mapErr("list mrr movements", err)
+	}
+	defer rows.Close()
+	var out []tributary.MRRMovement
+	for rows.Next() {
+		var m tributary.MRRMovement
+		if err := rows.Scan(&m.ID, &m.SiteID, &m.Livemode, &m.SubscriptionID, &m.CustomerID, &m.At, &m.Kind, &m.Delta, &m.Currency,
+			&m.ReportingDelta, &m.ReportingCurrency, &m.Converted, &m.Source); err != nil {
+			return nil, mapErr("list mrr movements", err)
+		}
+		out = append(out, m)
+	}
+	return out, mapErr("list mrr movements", rows.Err())
 }

@@ -210,6 +210,18 @@ func EventStore(t *testing.T, open func(t *testing.T) tributary.EventStore) {
 			t.Fatalf("ledger = %+v", got)
 		}
 		must(t, s.InsertIdentities(ctx, []tributary.Identity{{SiteID: "s1", At: Clock, VisitorID: "v1", PersonID: "a@b.co", Email: "a@b.co", Source: "browser"}}))
+		mv := tributary.MRRMovement{ID: "mrr:sub_1:new", SiteID: "s1", Livemode: true, SubscriptionID: "sub_1", At: Clock, Kind: tributary.MRRNew,
+			Delta: 2900, Currency: "USD", ReportingDelta: 2900, ReportingCurrency: "USD", Converted: true, Source: "stripe"}
+		n, err = s.InsertMRRMovements(ctx, []tributary.MRRMovement{mv, mv})
+		must(t, err)
+		if n != 1 {
+			t.Fatalf("mrr insert = %d new, want 1", n)
+		}
+		mvs, err := s.MRRMovements(ctx, "s1")
+		must(t, err)
+		if len(mvs) != 1 || mvs[0].Delta != 2900 || !mvs[0].At.Equal(Clock) {
+			t.Fatalf("movements = %+v", mvs)
+		}
 		must(t, s.DeleteSiteData(ctx, "s1"))
 		got, err = s.Ledger(ctx, "s1")
 		must(t, err)

@@ -34,7 +34,13 @@ CREATE TABLE identities (
     email       VARCHAR NOT NULL,
     payment_id  VARCHAR NOT NULL,
     link_method VARCHAR NOT NULL,
-    source      VARCHAR NOT NULL
+    source      VARCHAR NOT NULL,
+    -- Synthetic-session source of an unattributed payment link.
+    channel         VARCHAR NOT NULL,
+    referrer_source VARCHAR NOT NULL,
+    utm_source      VARCHAR NOT NULL,
+    utm_medium      VARCHAR NOT NULL,
+    utm_campaign    VARCHAR NOT NULL
 );
 
 -- Small server-wide settings, e.g. the secret behind cookieless visitor hashes.
