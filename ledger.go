@@ -67,3 +67,17 @@ type MRRMovement struct {
 	Converted         bool      `json:"converted"`
 	Source            string    `json:"source"` // stripe or api
 }
+
+// ExchangeRate is one ECB-style reference rate: how many units of Currency one euro buys on Date.
+type ExchangeRate struct {
+	Date     string `json:"date"` // YYYY-MM-DD
+	Currency string `json:"currency"`
+	PerEUR   string `json:"per_eur"` // exact decimal as published
+}
+
+// LinkTarget is the visitor and session a payment is attributed to, found from an earlier fact.
+type LinkTarget struct {
+	VisitorID string
+	SessionID string
+	At        time.Time
+}

@@ -41,6 +41,12 @@ type MetaStore interface {
 	RevokeAPIKey(ctx context.Context, siteID, id string, at time.Time) error
 	TouchAPIKey(ctx context.Context, id string, at time.Time) error
 
+	// PutExchangeRates stores rates, replacing those of the same date and currency; it returns how many
+	// were written.
+	PutExchangeRates(ctx context.Context, rates []ExchangeRate) (int, error)
+	// ExchangeRates returns every stored rate.
+	ExchangeRates(ctx context.Context) ([]ExchangeRate, error)
+
 	// Setting returns a server-wide setting, ENOTFOUND when unset.
 	Setting(ctx context.Context, key string) (string, error)
 	// SetSettingIfAbsent stores value under key unless a value exists, and returns the stored value,
@@ -66,6 +72,16 @@ type EventStore interface {
 	MRRMovements(ctx context.Context, siteID string) ([]MRRMovement, error)
 	// Ledger returns the site's entries ordered by occurred_at then id (for the UI, exports and tests).
 	Ledger(ctx context.Context, siteID string) ([]LedgerEntry, error)
+	// PaymentLink returns the newest link fact of a payment, ENOTFOUND when it has none.
+	PaymentLink(ctx context.Context, siteID, paymentID string) (*Identity, error)
+	// VisitorByCustomer finds the visitor of the newest fact linking customerID to a visitor (an earlier
+	// linked payment or an identify with that customer id) at or before `before`; ENOTFOUND when none.
+	VisitorByCustomer(ctx context.Context, siteID, customerID string, before time.Time) (*LinkTarget, error)
+	// VisitorByEmail finds the visitor of the newest identify of email (lower case); ENOTFOUND when none.
+	VisitorByEmail(ctx context.Context, siteID, email string, before time.Time) (*LinkTarget, error)
+	// UnattributedPayments lists payment ids whose newest link is unattributed but that carry a customer
+	// id or e-mail, so they can be linked again when the visitor's identify arrives later.
+	UnattributedPayments(ctx context.Context, siteID string, limit int) ([]Identity, error)
 	// CountEvents returns how many events the site has between from (inclusive) and to (exclusive).
 	CountEvents(ctx context.Context, siteID string, from, to time.Time) (int64, error)
 	// DeleteSiteData removes every event, ledger entry and identity of the site.

@@ -64,3 +64,7 @@ func TestReopenKeepsData(t *testing.T) {
 func TestWebhookStore(t *testing.T) {
 	storetest.WebhookStore(t, func(t *testing.T) tributary.MetaStore { return open(t) })
 }
+
+func TestLinks(t *testing.T) {
+	storetest.Links(t, func(t *testing.T) (tributary.MetaStore, tributary.EventStore) { s := open(t); return s, s })
+}

@@ -1,0 +1,116 @@
+package duckdb
+
+import (
+	"context"
+	"database/sql"
+	"time"
+
+	"github.com/tributary/tributary"
+)
+
+// PutExchangeRates upserts rates.
+func (s *Store) PutExchangeRates(ctx context.Context, rates []tributary.ExchangeRate) (int, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, unavailable("put exchange rates", err)
+	}
+	defer tx.Rollback()
+	stmt, err := tx.PrepareContext(ctx, `INSERT INTO exchange_rates (date, currency, per_eur) VALUES ($1, $2, $3)
+		ON CONFLICT (date, currency) DO UPDATE SET per_eur = excluded.per_eur`)
+	if err != nil {
+		return 0, mapErr("put exchange rates", err)
+	}
+	defer stmt.Close()
+	for _, r := range rates {
+		if _, err := stmt.ExecContext(ctx, r.Date, r.Currency, r.PerEUR); err != nil {
+			return 0, mapErr("put exchange rate", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, unavailable("put exchange rates commit", err)
+	}
+	return len(rates), nil
+}
+
+// ExchangeRates returns every stored rate.
+func (s *Store) ExchangeRates(ctx context.Context) ([]tributary.ExchangeRate, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT date, currency, per_eur FROM exchange_rates ORDER BY date, currency`)
+	if err != nil {
+		return nil, mapErr("list exchange rates", err)
+	}
+	defer rows.Close()
+	var out []tributary.ExchangeRate
+	for rows.Next() {
+		var r tributary.ExchangeRate
+		if err := rows.Scan(&r.Date, &r.Currency, &r.PerEUR); err != nil {
+			return nil, mapErr("list exchange rates", err)
+		}
+		out = append(out, r)
+	}
+	return out, mapErr("list exchange rates", rows.Err())
+}
+
+const identityCols = `site_id, ts, visitor_id, session_id, person_id, customer_id, email, payment_id, link_method, source,
+	channel, referrer_source, utm_source, utm_medium, utm_campaign`
+
+func scanIdentity(row interface{ Scan(...any) error }) (*tributary.Identity, error) {
+	i := &tributary.Identity{}
+	err := row.Scan(&i.SiteID, &i.At, &i.VisitorID, &i.SessionID, &i.PersonID, &i.CustomerID, &i.Email, &i.PaymentID, &i.LinkMethod,
+		&i.Source, &i.Channel, &i.ReferrerSource, &i.UTMSource, &i.UTMMedium, &i.UTMCampaign)
+	return i, err
+}
+
+// PaymentLink returns the newest link of a payment. Ties on time resolve by rowid: the later write wins.
+func (s *Store) PaymentLink(ctx context.Context, siteID, paymentID string) (*tributary.Identity, error) {
+	i, err := scanIdentity(s.db.QueryRowContext(ctx, `SELECT `+identityCols+` FROM identities
+		WHERE site_id = $1 AND payment_id = $2 ORDER BY ts DESC, rowid DESC LIMIT 1`, siteID, paymentID))
+	if err == sql.ErrNoRows {
+		return nil, notFound("payment link", paymentID)
+	}
+	return i, mapErr("get payment link", err)
+}
+
+func (s *Store) linkTarget(ctx context.Context, q string, args ...any) (*tributary.LinkTarget, error) {
+	var t tributary.LinkTarget
+	err := s.db.QueryRowContext(ctx, q, args...).Scan(&t.VisitorID, &t.SessionID, &t.At)
+	if err == sql.ErrNoRows {
+		return nil, notFound("link", "")
+	}
+	return &t, mapErr("find link", err)
+}
+
+// VisitorByCustomer finds the newest visitor fact of a customer.
+func (s *Store) VisitorByCustomer(ctx context.Context, siteID, customerID string, before time.Time) (*tributary.LinkTarget, error) {
+	return s.linkTarget(ctx, `SELECT visitor_id, session_id, ts FROM identities
+		WHERE site_id = $1 AND customer_id = $2 AND visitor_id <> '' AND ts <= $3 ORDER BY ts DESC, rowid DESC LIMIT 1`,
+		siteID, customerID, before.UTC())
+}
+
+// VisitorByEmail finds the newest identify of an e-mail.
+func (s *Store) VisitorByEmail(ctx context.Context, siteID, email string, before time.Time) (*tributary.LinkTarget, error) {
+	return s.linkTarget(ctx, `SELECT visitor_id, session_id, ts FROM identities
+		WHERE site_id = $1 AND email = $2 AND visitor_id <> '' AND payment_id = '' AND ts <= $3 ORDER BY ts DESC, rowid DESC LIMIT 1`,
+		siteID, email, before.UTC())
+}
+
+// UnattributedPayments lists payments whose newest link is unattributed and could still be matched.
+func (s *Store) UnattributedPayments(ctx context.Context, siteID string, limit int) ([]tributary.Identity, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+identityCols+` FROM (
+			SELECT *, row_number() OVER (PARTITION BY payment_id ORDER BY ts DESC, rowid DESC) AS rn
+			FROM identities WHERE site_id = $1 AND payment_id <> '') t
+		WHERE rn = 1 AND link_method = 'unattributed' AND (customer_id <> '' OR email <> '')
+		ORDER BY ts LIMIT $2`, siteID, limit)
+	if err != nil {
+		return nil, mapErr("list unattributed payments", err)
+	}
+	defer rows.Close()
+	var out []tributary.Identity
+	for rows.Next() {
+		i, err := scanIdentity(rows)
+		if err != nil {
+			return nil, mapErr("list unattributed payments", err)
+		}
+		out = append(out, *i)
+	}
+	return out, mapErr("list unattributed payments", rows.Err())
+}

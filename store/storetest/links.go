@@ -1,0 +1,71 @@
+package storetest
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/tributary/tributary"
+)
+
+// Links runs the identity-link and exchange-rate suite; it needs a store that is both a MetaStore and an
+// EventStore view of one deployment (meta for rates, events for identities).
+func Links(t *testing.T, open func(t *testing.T) (tributary.MetaStore, tributary.EventStore)) {
+	ctx := context.Background()
+	t.Run("Rates", func(t *testing.T) {
+		m, _ := open(t)
+		rates := []tributary.ExchangeRate{{Date: "2026-11-20", Currency: "USD", PerEUR: "1.0543"}, {Date: "2026-11-20", Currency: "JPY", PerEUR: "162.45"}}
+		n, err := m.PutExchangeRates(ctx, rates)
+		must(t, err)
+		if n != 2 {
+			t.Fatalf("put = %d", n)
+		}
+		_, err = m.PutExchangeRates(ctx, []tributary.ExchangeRate{{Date: "2026-11-20", Currency: "USD", PerEUR: "1.06"}})
+		must(t, err)
+		got, err := m.ExchangeRates(ctx)
+		must(t, err)
+		if len(got) != 2 || got[0].Currency != "JPY" || got[1].PerEUR != "1.06" {
+			t.Fatalf("rates = %+v", got)
+		}
+	})
+	t.Run("PaymentLinks", func(t *testing.T) {
+		_, e := open(t)
+		ids := []tributary.Identity{
+			{SiteID: "s1", At: Clock.Add(-48 * time.Hour), VisitorID: "v1", SessionID: "s1a", PersonID: "ann@example.com", Email: "ann@example.com", Source: "browser"},
+			{SiteID: "s1", At: Clock.Add(-24 * time.Hour), VisitorID: "v2", SessionID: "s2a", CustomerID: "cus_2", PaymentID: "pi_old", LinkMethod: "metadata", Source: "stripe"},
+			{SiteID: "s1", At: Clock, PaymentID: "pi_new", CustomerID: "cus_3", Email: "bob@example.com", LinkMethod: "unattributed", Channel: "Direct", Source: "stripe"},
+		}
+		must(t, e.InsertIdentities(ctx, ids))
+		got, err := e.VisitorByEmail(ctx, "s1", "ann@example.com", Clock)
+		must(t, err)
+		if got.VisitorID != "v1" || got.SessionID != "s1a" {
+			t.Fatalf("by email = %+v", got)
+		}
+		_, err = e.VisitorByEmail(ctx, "s1", "ann@example.com", Clock.Add(-72*time.Hour))
+		wantCode(t, err, tributary.ENOTFOUND)
+		got, err = e.VisitorByCustomer(ctx, "s1", "cus_2", Clock)
+		must(t, err)
+		if got.VisitorID != "v2" {
+			t.Fatalf("by customer = %+v", got)
+		}
+		un, err := e.UnattributedPayments(ctx, "s1", 10)
+		must(t, err)
+		if len(un) != 1 || un[0].PaymentID != "pi_new" {
+			t.Fatalf("unattributed = %+v", un)
+		}
+		// A later link supersedes the unattributed one.
+		must(t, e.InsertIdentities(ctx, []tributary.Identity{{SiteID: "s1", At: Clock.Add(time.Minute), PaymentID: "pi_new", VisitorID: "v3", LinkMethod: "email", Source: "stripe"}}))
+		l, err := e.PaymentLink(ctx, "s1", "pi_new")
+		must(t, err)
+		if l.VisitorID != "v3" || l.LinkMethod != "email" {
+			t.Fatalf("newest link = %+v", l)
+		}
+		un, err = e.UnattributedPayments(ctx, "s1", 10)
+		must(t, err)
+		if len(un) != 0 {
+			t.Fatalf("still unattributed: %+v", un)
+		}
+		_, err = e.PaymentLink(ctx, "s1", "nope")
+		wantCode(t, err, tributary.ENOTFOUND)
+	})
+}
