@@ -10,6 +10,7 @@ import (
 // ENOTFOUND for a missing object, ECONFLICT for a duplicate, EUNAVAILABLE when the store cannot be reached.
 type MetaStore interface {
 	WebhookStore
+	ServerEventStore
 
 	// Ping reports whether the store is reachable.
 	Ping(ctx context.Context) error
@@ -82,6 +83,8 @@ type EventStore interface {
 	// UnattributedPayments lists payment ids whose newest link is unattributed but that carry a customer
 	// id or e-mail, so they can be linked again when the visitor's identify arrives later.
 	UnattributedPayments(ctx context.Context, siteID string, limit int) ([]Identity, error)
+	// EventNames returns per-name counts and last-seen times of the site's events.
+	EventNames(ctx context.Context, siteID string) ([]CatalogEntry, error)
 	// CountEvents returns how many events the site has between from (inclusive) and to (exclusive).
 	CountEvents(ctx context.Context, siteID string, from, to time.Time) (int64, error)
 	// DeleteSiteData removes every event, ledger entry and identity of the site.

@@ -68,3 +68,7 @@ func TestWebhookStore(t *testing.T) {
 func TestLinks(t *testing.T) {
 	storetest.Links(t, func(t *testing.T) (tributary.MetaStore, tributary.EventStore) { s := open(t); return s, s })
 }
+
+func TestServerEvents(t *testing.T) {
+	storetest.ServerEvents(t, func(t *testing.T) (tributary.MetaStore, tributary.EventStore) { s := open(t); return s, s })
+}
