@@ -36,6 +36,7 @@ type Store struct {
 	appendMu sync.Mutex
 	appConn  *sql.Conn
 
+	// inboxMu orders writes that DuckDB would otherwise reject as concurrent conflicts on one row.
 	inboxMu sync.Mutex
 }
 

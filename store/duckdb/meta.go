@@ -245,6 +245,9 @@ func (s *Store) RevokeAPIKey(ctx context.Context, siteID, id string, at time.Tim
 
 // TouchAPIKey records the last use of a key.
 func (s *Store) TouchAPIKey(ctx context.Context, id string, at time.Time) error {
+	// Concurrent updates of one row conflict in DuckDB; a process-wide lock orders them.
+	s.inboxMu.Lock()
+	defer s.inboxMu.Unlock()
 	_, err := s.db.ExecContext(ctx, `UPDATE api_keys SET last_used_at = $2 WHERE id = $1`, id, at.UTC())
 	return mapErr("touch api key", err)
 }

@@ -162,6 +162,8 @@ func (s *Store) recordDelivery(ctx context.Context, d *tributary.Delivery) (bool
 
 // ClaimDeliveries leases pending work; a lease left by a crashed process is taken over once it ends.
 func (s *Store) ClaimDeliveries(ctx context.Context, limit int, now, leaseUntil time.Time) ([]*tributary.Delivery, error) {
+	s.inboxMu.Lock()
+	defer s.inboxMu.Unlock()
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, unavailable("claim deliveries", err)
@@ -199,6 +201,8 @@ func (s *Store) ClaimDeliveries(ctx context.Context, limit int, now, leaseUntil 
 
 // FinishDelivery records a processing outcome.
 func (s *Store) FinishDelivery(ctx context.Context, id, status, errMsg string, processingMS int64, at time.Time) error {
+	s.inboxMu.Lock()
+	defer s.inboxMu.Unlock()
 	_, err := s.db.ExecContext(ctx, `UPDATE webhook_deliveries SET status = $2, error = $3, processing_ms = $4, processed_at = $5, lease_until = NULL WHERE id = $1`,
 		id, status, errMsg, processingMS, at.UTC())
 	return mapErr("finish delivery", err)
@@ -266,12 +270,16 @@ func (s *Store) ReplayDelivery(ctx context.Context, siteID, id string) error {
 	if len(d.Payload) == 0 || d.Status == tributary.DeliveryRejected || d.Status == tributary.DeliveryDuplicate {
 		return tributary.Errorf(tributary.ECONFLICT, "delivery %s was %s and has no stored event to replay; replay the original delivery of event %s", id, d.Status, d.EventID)
 	}
+	s.inboxMu.Lock()
+	defer s.inboxMu.Unlock()
 	_, err = s.db.ExecContext(ctx, `UPDATE webhook_deliveries SET status = 'pending', lease_until = NULL WHERE site_id = $1 AND id = $2`, siteID, id)
 	return mapErr("replay delivery", err)
 }
 
 // ReplayFailed re-queues every failed delivery of the site.
 func (s *Store) ReplayFailed(ctx context.Context, siteID string) (int, error) {
+	s.inboxMu.Lock()
+	defer s.inboxMu.Unlock()
 	res, err := s.db.ExecContext(ctx, `UPDATE webhook_deliveries SET status = 'pending', lease_until = NULL WHERE site_id = $1 AND status = 'failed'`, siteID)
 	if err != nil {
 		return 0, mapErr("replay failed deliveries", err)
