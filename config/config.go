@@ -1,0 +1,274 @@
+// Package config holds Tributary's configuration: one struct with documented fields, defaults in one
+// place, and the precedence flags > environment (TRIBUTARY_*) > defaults.
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tributary/tributary/clientip"
+)
+
+// Config is the whole configuration of a Tributary process.
+type Config struct {
+	// Listen is the TCP address the HTTP server binds, e.g. ":8080" or "127.0.0.1:9000".
+	Listen string
+	// DataDir holds the embedded store file (tributary.duckdb); created on first start.
+	DataDir string
+	// BaseURL is the public URL of this server (e.g. https://stats.example.com); used for links and to
+	// decide whether cookies are Secure. Empty: derived from each request.
+	BaseURL string
+	// AdminToken, when set, authorises the management API as the owner (Authorization: Bearer TOKEN).
+	AdminToken string
+	// MetaDSN selects the MetaStore: empty for the embedded DuckDB file, or postgres://…
+	MetaDSN string
+	// EventsDSN selects the EventStore: empty for the embedded DuckDB file, or clickhouse://…
+	EventsDSN string
+	// TrustedProxies lists the proxies (CIDRs or IPs, comma separated) whose forwarding headers are
+	// believed for the client address. Empty: headers are ignored and the peer address is used.
+	TrustedProxies string
+	// LogLevel is debug, info, warn or error.
+	LogLevel string
+	// LogFormat is text or json.
+	LogFormat string
+	// MaxBodyBytes caps request bodies of the JSON APIs.
+	MaxBodyBytes int64
+	// WebhookMaxBytes caps Stripe webhook bodies (Stripe's own events are far below 1 MiB).
+	WebhookMaxBytes int64
+	// WebhookTolerance is how far a Stripe-Signature timestamp may be from now.
+	WebhookTolerance time.Duration
+	// StripeIPAllowlist, when true, accepts webhook deliveries only from Stripe's published addresses.
+	StripeIPAllowlist bool
+	// ShutdownTimeout bounds graceful shutdown (draining requests and flushing buffers).
+	ShutdownTimeout time.Duration
+
+	trusted []netip.Prefix
+}
+
+// Default returns the configuration used when nothing is set.
+func Default() Config {
+	return Config{
+		Listen:           ":8080",
+		DataDir:          "./tributary-data",
+		LogLevel:         "info",
+		LogFormat:        "text",
+		MaxBodyBytes:     1 << 20,
+		WebhookMaxBytes:  1 << 20,
+		WebhookTolerance: 300 * time.Second,
+		ShutdownTimeout:  15 * time.Second,
+	}
+}
+
+// option describes one setting: its flag, environment variable and help text.
+type option struct {
+	flag, env, help string
+	str             *string
+	i64             *int64
+	dur             *time.Duration
+	boolean         *bool
+	secret          bool
+}
+
+func (c *Config) options() []option {
+	return []option{
+		{flag: "listen", env: "TRIBUTARY_LISTEN", help: "address to listen on", str: &c.Listen},
+		{flag: "data-dir", env: "TRIBUTARY_DATA_DIR", help: "directory of the embedded store", str: &c.DataDir},
+		{flag: "base-url", env: "TRIBUTARY_BASE_URL", help: "public base URL, e.g. https://stats.example.com (default: derived from the request)", str: &c.BaseURL},
+		{flag: "admin-token", env: "TRIBUTARY_ADMIN_TOKEN", help: "token that authorises the management API as the owner (default: none, login only)", str: &c.AdminToken, secret: true},
+		{flag: "meta-dsn", env: "TRIBUTARY_META_DSN", help: "MetaStore DSN: postgres://… (default: the embedded DuckDB file)", str: &c.MetaDSN, secret: true},
+		{flag: "events-dsn", env: "TRIBUTARY_EVENTS_DSN", help: "EventStore DSN: clickhouse://… (default: the embedded DuckDB file)", str: &c.EventsDSN, secret: true},
+		{flag: "trusted-proxies", env: "TRIBUTARY_TRUSTED_PROXIES", help: "comma-separated CIDRs/IPs of reverse proxies whose X-Forwarded-For is trusted (default: none)", str: &c.TrustedProxies},
+		{flag: "log-level", env: "TRIBUTARY_LOG_LEVEL", help: "debug, info, warn or error", str: &c.LogLevel},
+		{flag: "log-format", env: "TRIBUTARY_LOG_FORMAT", help: "text or json", str: &c.LogFormat},
+		{flag: "max-body-bytes", env: "TRIBUTARY_MAX_BODY_BYTES", help: "largest accepted API request body in bytes", i64: &c.MaxBodyBytes},
+		{flag: "webhook-max-bytes", env: "TRIBUTARY_WEBHOOK_MAX_BYTES", help: "largest accepted Stripe webhook body in bytes", i64: &c.WebhookMaxBytes},
+		{flag: "webhook-tolerance", env: "TRIBUTARY_WEBHOOK_TOLERANCE", help: "accepted age of a Stripe-Signature timestamp", dur: &c.WebhookTolerance},
+		{flag: "stripe-ip-allowlist", env: "TRIBUTARY_STRIPE_IP_ALLOWLIST", help: "accept webhooks only from Stripe's published IP addresses", boolean: &c.StripeIPAllowlist},
+		{flag: "shutdown-timeout", env: "TRIBUTARY_SHUTDOWN_TIMEOUT", help: "time allowed for graceful shutdown", dur: &c.ShutdownTimeout},
+	}
+}
+
+func (o option) defaultString() string {
+	switch {
+	case o.str != nil:
+		return *o.str
+	case o.i64 != nil:
+		return strconv.FormatInt(*o.i64, 10)
+	case o.dur != nil:
+		return o.dur.String()
+	case o.boolean != nil:
+		return strconv.FormatBool(*o.boolean)
+	}
+	return ""
+}
+
+func (o option) set(v string) error {
+	switch {
+	case o.str != nil:
+		*o.str = v
+	case o.i64 != nil:
+		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+		if err != nil {
+			return fmt.Errorf("%q is not a whole number", v)
+		}
+		*o.i64 = n
+	case o.dur != nil:
+		d, err := time.ParseDuration(strings.TrimSpace(v))
+		if err != nil {
+			return fmt.Errorf("%q is not a duration (e.g. 300s, 5m)", v)
+		}
+		*o.dur = d
+	case o.boolean != nil:
+		b, err := strconv.ParseBool(strings.TrimSpace(v))
+		if err != nil {
+			return fmt.Errorf("%q is not true or false", v)
+		}
+		*o.boolean = b
+	}
+	return nil
+}
+
+// ErrHelp is returned by Load when -h or --help was given; the usage has been written.
+var ErrHelp = flag.ErrHelp
+
+// Load builds the configuration for a subcommand from defaults, then env (getenv), then args; it
+// validates the result. Usage goes to out.
+func Load(cmd string, args []string, getenv func(string) string, out io.Writer) (Config, error) {
+	c := Default()
+	opts := c.options()
+	defaults := make([]string, len(opts))
+	for i, o := range opts {
+		defaults[i] = o.defaultString()
+	}
+	for _, o := range opts {
+		if v := getenv(o.env); v != "" {
+			if err := o.set(v); err != nil {
+				return c, fmt.Errorf("config: %s: %w", o.env, err)
+			}
+		}
+	}
+	fs := flag.NewFlagSet("tributary "+cmd, flag.ContinueOnError)
+	fs.SetOutput(out)
+	for _, o := range opts {
+		o := o
+		fs.Func(o.flag, o.help, func(v string) error { return o.set(v) })
+	}
+	fs.Usage = func() {
+		fmt.Fprintf(out, "Usage: tributary %s [flags]\n\nFlags (each also read from the environment variable shown; flags win):\n", cmd)
+		Usage(out, opts, defaults)
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return c, ErrHelp
+		}
+		return c, fmt.Errorf("config: %w", err)
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("config: unexpected argument %q (flags are written --name=value)", fs.Arg(0))
+	}
+	return c, c.Validate()
+}
+
+// Usage writes the flag table: flag, environment variable, default and help.
+func Usage(out io.Writer, opts []option, defaults []string) {
+	for i, o := range opts {
+		def := defaults[i]
+		if def == "" {
+			def = "none"
+		}
+		fmt.Fprintf(out, "  --%-20s %-30s default: %s\n      %s\n", o.flag, o.env, def, o.help)
+	}
+}
+
+// FlagHelp writes the flag table of the default configuration (for `tributary help`).
+func FlagHelp(out io.Writer) {
+	c := Default()
+	opts := c.options()
+	defaults := make([]string, len(opts))
+	for i, o := range opts {
+		defaults[i] = o.defaultString()
+	}
+	Usage(out, opts, defaults)
+}
+
+// Validate checks every field and says what to fix.
+func (c *Config) Validate() error {
+	var errs []error
+	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+		errs = append(errs, fmt.Errorf("--listen %q is not host:port (e.g. :8080 or 127.0.0.1:8080)", c.Listen))
+	}
+	if c.MetaDSN == "" && c.EventsDSN == "" && strings.TrimSpace(c.DataDir) == "" {
+		errs = append(errs, errors.New("--data-dir must not be empty"))
+	}
+	if c.BaseURL != "" {
+		u, err := url.Parse(c.BaseURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("--base-url %q must be an absolute http(s) URL such as https://stats.example.com", c.BaseURL))
+		} else {
+			c.BaseURL = strings.TrimRight(c.BaseURL, "/")
+		}
+	}
+	if c.AdminToken != "" && len(c.AdminToken) < 16 {
+		errs = append(errs, errors.New("--admin-token must be at least 16 characters (generate one with: openssl rand -hex 32)"))
+	}
+	if c.MetaDSN != "" && !strings.HasPrefix(c.MetaDSN, "postgres://") && !strings.HasPrefix(c.MetaDSN, "postgresql://") {
+		errs = append(errs, fmt.Errorf("--meta-dsn must start with postgres:// (or be empty for the embedded store)"))
+	}
+	if c.EventsDSN != "" && !strings.HasPrefix(c.EventsDSN, "clickhouse://") && !strings.HasPrefix(c.EventsDSN, "http://") && !strings.HasPrefix(c.EventsDSN, "https://") {
+		errs = append(errs, fmt.Errorf("--events-dsn must start with clickhouse:// or http(s):// (or be empty for the embedded store)"))
+	}
+	if (c.MetaDSN == "") != (c.EventsDSN == "") {
+		errs = append(errs, errors.New("--meta-dsn and --events-dsn go together: set both for scale-out, or neither for the embedded store"))
+	}
+	p, err := clientip.ParsePrefixes(c.TrustedProxies)
+	if err != nil {
+		errs = append(errs, fmt.Errorf("--trusted-proxies: %w", err))
+	}
+	c.trusted = p
+	switch strings.ToLower(c.LogLevel) {
+	case "debug", "info", "warn", "error":
+		c.LogLevel = strings.ToLower(c.LogLevel)
+	default:
+		errs = append(errs, fmt.Errorf("--log-level %q must be debug, info, warn or error", c.LogLevel))
+	}
+	switch strings.ToLower(c.LogFormat) {
+	case "text", "json":
+		c.LogFormat = strings.ToLower(c.LogFormat)
+	default:
+		errs = append(errs, fmt.Errorf("--log-format %q must be text or json", c.LogFormat))
+	}
+	if c.MaxBodyBytes < 1024 {
+		errs = append(errs, fmt.Errorf("--max-body-bytes %d is too small (at least 1024)", c.MaxBodyBytes))
+	}
+	if c.WebhookMaxBytes < 1024 {
+		errs = append(errs, fmt.Errorf("--webhook-max-bytes %d is too small (at least 1024)", c.WebhookMaxBytes))
+	}
+	if c.WebhookTolerance <= 0 {
+		errs = append(errs, errors.New("--webhook-tolerance must be positive (default 300s)"))
+	}
+	if c.ShutdownTimeout <= 0 {
+		errs = append(errs, errors.New("--shutdown-timeout must be positive"))
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("config: %w", errors.Join(errs...))
+	}
+	return nil
+}
+
+// TrustedPrefixes returns the parsed --trusted-proxies (valid after Validate).
+func (c *Config) TrustedPrefixes() []netip.Prefix { return c.trusted }
+
+// SecureCookies reports whether cookies must carry the Secure attribute regardless of the request.
+func (c *Config) SecureCookies() bool { return strings.HasPrefix(c.BaseURL, "https://") }
+
+// Getenv is os.Getenv, for callers that load from the real environment.
+var Getenv = os.Getenv

@@ -1,0 +1,89 @@
+package config
+
+import (
+	"errors"
+	"io"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestPrecedence(t *testing.T) {
+	tests := []struct {
+		name   string
+		env    map[string]string
+		args   []string
+		listen string
+		level  string
+		tol    time.Duration
+	}{
+		{"defaults", nil, nil, ":8080", "info", 300 * time.Second},
+		{"env over default", map[string]string{"TRIBUTARY_LISTEN": "127.0.0.1:9000", "TRIBUTARY_LOG_LEVEL": "DEBUG", "TRIBUTARY_WEBHOOK_TOLERANCE": "10m"}, nil, "127.0.0.1:9000", "debug", 10 * time.Minute},
+		{"flag over env", map[string]string{"TRIBUTARY_LISTEN": "127.0.0.1:9000", "TRIBUTARY_LOG_LEVEL": "debug"}, []string{"--listen", ":7000", "--log-level=warn", "--webhook-tolerance", "1m"}, ":7000", "warn", time.Minute},
+		// A broken env value is still an error even when a flag overrides it, so misconfigurations surface.
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := Load("serve", tc.args, func(k string) string { return tc.env[k] }, io.Discard)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Listen != tc.listen || c.LogLevel != tc.level || c.WebhookTolerance != tc.tol {
+				t.Fatalf("got listen=%q level=%q tol=%v", c.Listen, c.LogLevel, c.WebhookTolerance)
+			}
+		})
+	}
+}
+
+func TestValidateNamesTheProblem(t *testing.T) {
+	tests := []struct {
+		args []string
+		env  map[string]string
+		want []string
+	}{
+		{[]string{"--listen", "8080"}, nil, []string{"--listen"}},
+		{[]string{"--log-level", "verbose", "--log-format", "xml"}, nil, []string{"--log-level", "--log-format"}},
+		{[]string{"--base-url", "ftp://x"}, nil, []string{"--base-url"}},
+		{[]string{"--admin-token", "abc"}, nil, []string{"at least 16"}},
+		{[]string{"--meta-dsn", "postgres://x"}, nil, []string{"go together"}},
+		{[]string{"--events-dsn", "mysql://x", "--meta-dsn", "postgres://x"}, nil, []string{"clickhouse://"}},
+		{[]string{"--max-body-bytes", "ten"}, nil, []string{"whole number"}},
+		{nil, map[string]string{"TRIBUTARY_SHUTDOWN_TIMEOUT": "soon"}, []string{"TRIBUTARY_SHUTDOWN_TIMEOUT", "duration"}},
+		{[]string{"--data-dir", " "}, nil, []string{"--data-dir"}},
+	}
+	for _, tc := range tests {
+		_, err := Load("serve", tc.args, func(k string) string { return tc.env[k] }, io.Discard)
+		if err == nil {
+			t.Errorf("%v %v: no error", tc.args, tc.env)
+			continue
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("%v: error %q lacks %q", tc.args, err, w)
+			}
+		}
+	}
+}
+
+func TestHelp(t *testing.T) {
+	var b strings.Builder
+	_, err := Load("serve", []string{"--help"}, func(string) string { return "" }, &b)
+	if !errors.Is(err, ErrHelp) {
+		t.Fatalf("err = %v", err)
+	}
+	for _, o := range (&Config{}).options() {
+		if !strings.Contains(b.String(), "--"+o.flag) || !strings.Contains(b.String(), o.env) {
+			t.Errorf("help lacks %s / %s", o.flag, o.env)
+		}
+	}
+}
+
+func TestSecureCookies(t *testing.T) {
+	c, err := Load("serve", []string{"--base-url", "https://stats.example.com/"}, func(string) string { return "" }, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.SecureCookies() || c.BaseURL != "https://stats.example.com" {
+		t.Fatalf("secure=%v base=%q", c.SecureCookies(), c.BaseURL)
+	}
+}
