@@ -126,11 +126,11 @@ var crawlerJSON []byte
 
 var (
 	botOnce  sync.Once
-	botWords *matcher       // crawler patterns that are plain text
+	botWords *matcher         // crawler patterns that are plain text
 	botRes   []*regexp.Regexp // the rest: few, and faster one by one than as an alternation
 	// botPrefixes are plain-text patterns anchored at the start.
 	botPrefixes []string
-	bots     = &cache[bool]{max: 20000}
+	bots        = &cache[bool]{max: 20000}
 )
 
 // headless and tool signatures that the crawler list does not cover, lower case substrings.
