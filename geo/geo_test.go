@@ -14,13 +14,13 @@ func TestLookup(t *testing.T) {
 	t.Logf("table loaded in %v: %d IPv4 and %d IPv6 ranges", time.Since(start), len(tab.v4starts), len(tab.v6starts))
 	// Expectations read from the DB-IP CSV this table was built from (version DataVersion).
 	tests := []struct{ ip, want string }{
-		{"1.0.0.1", "AU"},     // 1.0.0.0-1.0.0.255,AU
-		{"1.0.1.7", "CN"},     // 1.0.1.0-1.0.3.255,CN
-		{"1.0.4.0", "AU"},     // 1.0.4.0-1.0.7.255,AU
-		{"8.8.8.8", "US"},     // Google DNS
-		{"10.1.2.3", ""},      // private
-		{"127.0.0.1", ""},     // loopback
-		{"::1", ""},           // loopback
+		{"1.0.0.1", "AU"}, // 1.0.0.0-1.0.0.255,AU
+		{"1.0.1.7", "CN"}, // 1.0.1.0-1.0.3.255,CN
+		{"1.0.4.0", "AU"}, // 1.0.4.0-1.0.7.255,AU
+		{"8.8.8.8", "US"}, // Google DNS
+		{"10.1.2.3", ""},  // private
+		{"127.0.0.1", ""}, // loopback
+		{"::1", ""},       // loopback
 		{"::ffff:1.0.1.7", "CN"},
 	}
 	for _, tc := range tests {

@@ -1,0 +1,116 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/tributary/tributary"
+	"github.com/tributary/tributary/config"
+	"github.com/tributary/tributary/ingest"
+	"github.com/tributary/tributary/store/duckdb"
+	"github.com/tributary/tributary/web"
+)
+
+func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
+	var lvl slog.Level
+	lvl.UnmarshalText([]byte(cfg.LogLevel))
+	opts := &slog.HandlerOptions{Level: lvl}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// stores opens the configured backends.
+func openStores(ctx context.Context, cfg config.Config) (tributary.MetaStore, tributary.EventStore, func() error, error) {
+	if cfg.MetaDSN != "" || cfg.EventsDSN != "" {
+		return nil, nil, nil, fmt.Errorf("the PostgreSQL/ClickHouse backends are not available in this build yet; unset --meta-dsn/--events-dsn to use the embedded store")
+	}
+	st, err := duckdb.Open(ctx, cfg.DataDir)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return st, st, st.Close, nil
+}
+
+// serve runs the server until ctx is cancelled, then shuts down gracefully: stop accepting, drain
+// requests, flush buffers, close stores. ready, when not nil, receives the bound address.
+func serve(ctx context.Context, cfg config.Config, logOut io.Writer, ready chan<- string) error {
+	log := newLogger(cfg, logOut)
+	start := time.Now()
+	meta, events, closeStores, err := openStores(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer closeStores()
+
+	secret, err := meta.SetSettingIfAbsent(ctx, "cookieless_secret", tributary.RandomID(43))
+	if err != nil {
+		return fmt.Errorf("read cookieless secret: %w", err)
+	}
+	sites := ingest.NewSiteCache(meta, 30*time.Second, nil)
+	writer := ingest.NewWriter(events, ingest.WriterOptions{Logger: log})
+	pipeline := ingest.New(ingest.Options{Sites: sites, Writer: writer, Store: events, Limiter: ingest.NewIPLimiter(30, 300), Secret: []byte(secret), Logger: log})
+	srv := web.New(web.Options{
+		Meta: meta, Events: events, Logger: log, BaseURL: cfg.BaseURL, AdminToken: cfg.AdminToken,
+		SecureCookies: cfg.SecureCookies(), TrustedProxies: cfg.TrustedPrefixes(), MaxBodyBytes: cfg.MaxBodyBytes,
+		Version: version, Pipeline: pipeline, Writer: writer, Sites: sites,
+	})
+	hs := &http.Server{
+		Handler:           srv.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w (is another server using the port? choose one with --listen)", cfg.Listen, err)
+	}
+	addr := ln.Addr().String()
+	log.LogAttrs(ctx, slog.LevelInfo, "tributary ready",
+		slog.String("url", displayURL(cfg, addr)), slog.String("data_dir", cfg.DataDir),
+		slog.String("version", version), slog.Duration("startup", time.Since(start)))
+	if ready != nil {
+		ready <- addr
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+
+	select {
+	case err := <-errc:
+		return fmt.Errorf("http server: %w", err)
+	case <-ctx.Done():
+	}
+	log.LogAttrs(context.Background(), slog.LevelInfo, "shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		log.LogAttrs(sctx, slog.LevelWarn, "shutdown: requests still running", slog.Any("err", err))
+	}
+	if err := srv.Close(sctx); err != nil {
+		return fmt.Errorf("flush buffers: %w", err)
+	}
+	log.LogAttrs(sctx, slog.LevelInfo, "stopped")
+	return nil
+}
+
+func displayURL(cfg config.Config, addr string) string {
+	if cfg.BaseURL != "" {
+		return cfg.BaseURL
+	}
+	host, port, _ := net.SplitHostPort(addr)
+	if host == "" || host == "::" || host == "0.0.0.0" || strings.HasPrefix(host, "[::]") {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port)
+}

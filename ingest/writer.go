@@ -1,0 +1,176 @@
+package ingest
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tributary/tributary"
+)
+
+// WriterOptions tunes the batch writer.
+type WriterOptions struct {
+	// Capacity bounds the events held in memory; when full, Enqueue refuses (the endpoint answers 503
+	// with Retry-After) instead of growing without limit or dropping silently.
+	Capacity int
+	// BatchSize flushes as soon as this many events are waiting.
+	BatchSize int
+	// Interval flushes whatever is waiting at least this often (1 s: events show up within a second).
+	Interval time.Duration
+	Logger   *slog.Logger
+}
+
+func (o *WriterOptions) defaults() {
+	if o.Capacity <= 0 {
+		o.Capacity = 200_000
+	}
+	if o.BatchSize <= 0 {
+		o.BatchSize = 10_000
+	}
+	if o.Interval <= 0 {
+		o.Interval = time.Second
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+}
+
+// Writer buffers events and writes them to the EventStore in batches by size or time.
+type Writer struct {
+	store tributary.EventStore
+	opt   WriterOptions
+	ch    chan tributary.Event
+	kick  chan struct{}
+	done  chan struct{}
+	stop  chan struct{}
+	once  sync.Once
+
+	written, failed atomic.Int64
+	lastErr         atomic.Value
+
+	// carry holds a batch the loop could not write when it stopped; Close writes it first.
+	carry []tributary.Event
+}
+
+// NewWriter starts the writer's background loop.
+func NewWriter(store tributary.EventStore, opt WriterOptions) *Writer {
+	opt.defaults()
+	w := &Writer{store: store, opt: opt, ch: make(chan tributary.Event, opt.Capacity),
+		kick: make(chan struct{}, 1), done: make(chan struct{}), stop: make(chan struct{})}
+	go w.loop()
+	return w
+}
+
+// ErrBacklog is returned by Enqueue when the buffer is full because the store is falling behind.
+var ErrBacklog = &tributary.Error{Code: tributary.EUNAVAILABLE, Message: "event buffer full: the store is falling behind; retry shortly"}
+
+// Enqueue hands an event to the writer without blocking.
+func (w *Writer) Enqueue(e tributary.Event) error {
+	select {
+	case <-w.stop:
+		return &tributary.Error{Code: tributary.EUNAVAILABLE, Message: "server is shutting down"}
+	default:
+	}
+	select {
+	case w.ch <- e:
+		if len(w.ch) >= w.opt.BatchSize {
+			select {
+			case w.kick <- struct{}{}:
+			default:
+			}
+		}
+		return nil
+	default:
+		return ErrBacklog
+	}
+}
+
+// Pending is the number of buffered events.
+func (w *Writer) Pending() int { return len(w.ch) }
+
+// Written is the number of events stored so far.
+func (w *Writer) Written() int64 { return w.written.Load() }
+
+func (w *Writer) loop() {
+	defer close(w.done)
+	t := time.NewTicker(w.opt.Interval)
+	defer t.Stop()
+	batch := make([]tributary.Event, 0, w.opt.BatchSize)
+	defer func() { w.carry = batch }()
+	backoff := time.Duration(0)
+	for {
+		select {
+		case <-w.stop:
+			return
+		case <-t.C:
+		case <-w.kick:
+		}
+		if backoff > 0 {
+			select {
+			case <-w.stop:
+				return
+			case <-time.After(backoff):
+			}
+		}
+		var err error
+		batch, err = w.flush(context.Background(), batch)
+		if err != nil {
+			backoff = min(max(backoff*2, 100*time.Millisecond), 5*time.Second)
+		} else {
+			backoff = 0
+		}
+	}
+}
+
+// flush writes what is in batch plus whatever is buffered, in chunks of BatchSize. On failure the
+// unwritten events stay in the returned batch for the next attempt.
+func (w *Writer) flush(ctx context.Context, batch []tributary.Event) ([]tributary.Event, error) {
+	for {
+	fill:
+		for len(batch) < w.opt.BatchSize {
+			select {
+			case e := <-w.ch:
+				batch = append(batch, e)
+			default:
+				break fill
+			}
+		}
+		if len(batch) == 0 {
+			return batch, nil
+		}
+		if err := w.store.InsertEvents(ctx, batch); err != nil {
+			w.failed.Add(1)
+			w.lastErr.Store(err.Error())
+			w.opt.Logger.LogAttrs(ctx, slog.LevelWarn, "event batch write failed; will retry",
+				slog.Int("batch", len(batch)), slog.Int("buffered", len(w.ch)), slog.Any("err", err))
+			return batch, err
+		}
+		w.written.Add(int64(len(batch)))
+		batch = batch[:0]
+		if len(w.ch) == 0 {
+			return batch, nil
+		}
+	}
+}
+
+// Close stops accepting events and writes everything buffered, retrying until ctx ends.
+func (w *Writer) Close(ctx context.Context) error {
+	w.once.Do(func() { close(w.stop) })
+	<-w.done
+	batch := w.carry
+	for {
+		var err error
+		batch, err = w.flush(ctx, batch)
+		if err == nil && len(w.ch) == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("ingest: flush on shutdown: %d events not written: %w", len(batch)+len(w.ch), err)
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}

@@ -1,0 +1,137 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tributary/tributary"
+)
+
+// fakeStore records batches and can be made to block or fail.
+type fakeStore struct {
+	tributary.EventStore
+	mu      sync.Mutex
+	stored  int
+	batches []int
+	fail    bool
+	block   chan struct{}
+}
+
+func (f *fakeStore) InsertEvents(ctx context.Context, evs []tributary.Event) error {
+	if f.block != nil {
+		<-f.block
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.fail {
+		return errors.New("store down")
+	}
+	f.stored += len(evs)
+	f.batches = append(f.batches, len(evs))
+	return nil
+}
+
+func (f *fakeStore) count() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.stored
+}
+
+func TestWriterFlushesBySizeAndTime(t *testing.T) {
+	st := &fakeStore{}
+	w := NewWriter(st, WriterOptions{Capacity: 1000, BatchSize: 100, Interval: 50 * time.Millisecond})
+	for i := 0; i < 250; i++ {
+		if err := w.Enqueue(tributary.Event{Name: "pageview"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(3 * time.Second)
+	for st.count() < 250 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if st.count() != 250 {
+		t.Fatalf("stored %d of 250 within the interval", st.count())
+	}
+	for _, b := range st.batches {
+		if b > 100 {
+			t.Fatalf("batch of %d exceeds BatchSize", b)
+		}
+	}
+	if err := w.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Enqueue(tributary.Event{}); tributary.ErrorCode(err) != tributary.EUNAVAILABLE {
+		t.Fatalf("enqueue after close = %v", err)
+	}
+}
+
+// TestWriterBackpressure pins bounded memory: a stalled store fills the buffer and Enqueue refuses
+// with EUNAVAILABLE (503 + Retry-After at the endpoint) instead of growing or dropping silently; once
+// the store recovers, Close writes everything that was accepted.
+func TestWriterBackpressure(t *testing.T) {
+	st := &fakeStore{fail: true}
+	w := NewWriter(st, WriterOptions{Capacity: 50, BatchSize: 10, Interval: 10 * time.Millisecond})
+	accepted, refused := 0, 0
+	for i := 0; i < 200; i++ {
+		if err := w.Enqueue(tributary.Event{}); err != nil {
+			if !errors.Is(err, ErrBacklog) {
+				t.Fatal(err)
+			}
+			refused++
+		} else {
+			accepted++
+		}
+	}
+	if refused == 0 || accepted > 50+10 { // capacity plus at most one batch held by the writer
+		t.Fatalf("accepted %d refused %d with capacity 50", accepted, refused)
+	}
+	st.mu.Lock()
+	st.fail = false
+	st.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := w.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if st.count() != accepted {
+		t.Fatalf("stored %d, accepted %d: accepted events were lost", st.count(), accepted)
+	}
+}
+
+func TestWriterCloseReportsLoss(t *testing.T) {
+	st := &fakeStore{fail: true}
+	w := NewWriter(st, WriterOptions{Capacity: 10, BatchSize: 5, Interval: time.Hour})
+	for i := 0; i < 7; i++ {
+		w.Enqueue(tributary.Event{})
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	if err := w.Close(ctx); err == nil {
+		t.Fatal("Close hid that events could not be written")
+	}
+}
+
+func TestIPLimiter(t *testing.T) {
+	l := NewIPLimiter(10, 20)
+	now := time.Unix(0, 0)
+	ip := mustAddr("203.0.113.7")
+	ok := 0
+	for i := 0; i < 30; i++ {
+		if l.Allow(ip, now) {
+			ok++
+		}
+	}
+	if ok != 20 {
+		t.Fatalf("burst allowed %d, want 20", ok)
+	}
+	later := now.Add(200 * time.Millisecond) // 10/s refills 2 tokens
+	if !l.Allow(ip, later) || !l.Allow(ip, later) || l.Allow(ip, later) {
+		t.Fatal("refill of 10/s not applied exactly")
+	}
+	if !l.Allow(mustAddr("198.51.100.1"), now) {
+		t.Fatal("limits leak across addresses")
+	}
+}

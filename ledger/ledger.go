@@ -1,0 +1,273 @@
+// Package ledger turns payments from any source (Stripe, the server-to-server API) into stored money:
+// it converts each entry to the site's reporting currency with the rate and rate date used, links the
+// payment to a visitor in the documented order, and appends entries, links and MRR movements
+// idempotently. The money rules live here once, so Stripe and API payments obey the same ones.
+package ledger
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/tributary/tributary"
+	"github.com/tributary/tributary/fx"
+	"github.com/tributary/tributary/referrer"
+)
+
+// Payment is what linking needs to know about one payment.
+type Payment struct {
+	SiteID    string
+	PaymentID string
+	At        time.Time
+	// VisitorID and SessionID come from metadata keys (DESIGN §4).
+	VisitorID, SessionID string
+	// ClientReferenceID is Stripe's field: the tracker's "trib-<vid>-<sid>" or a raw visitor id.
+	ClientReferenceID string
+	CustomerID        string
+	Email             string
+	Source            string // stripe or api
+	// Referrer and UTM fields, if the payment carried any, give an unattributed payment's synthetic
+	// session its source.
+	Referrer, UTMSource, UTMMedium, UTMCampaign string
+}
+
+// Recorder writes money facts.
+type Recorder struct {
+	meta   tributary.MetaStore
+	events tributary.EventStore
+
+	mu      sync.Mutex
+	table   *fx.Table
+	loaded  bool
+	version int
+}
+
+// New returns a Recorder.
+func New(meta tributary.MetaStore, events tributary.EventStore) *Recorder {
+	return &Recorder{meta: meta, events: events}
+}
+
+// InvalidateRates makes the next conversion reload the rate table (after rates were imported).
+func (r *Recorder) InvalidateRates() {
+	r.mu.Lock()
+	r.loaded = false
+	r.mu.Unlock()
+}
+
+func (r *Recorder) rates(ctx context.Context) (*fx.Table, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.loaded {
+		return r.table, nil
+	}
+	stored, err := r.meta.ExchangeRates(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("ledger: load rates: %w", err)
+	}
+	rates := make([]fx.Rate, len(stored))
+	for i, s := range stored {
+		rates[i] = fx.Rate{Date: s.Date, Currency: s.Currency, PerEUR: s.PerEUR}
+	}
+	t, err := fx.NewTable(rates)
+	if err != nil {
+		return nil, fmt.Errorf("ledger: rate table: %w", err)
+	}
+	r.table, r.loaded = t, true
+	return t, nil
+}
+
+// Convert fills the reporting fields of each entry for the site. Without a rate the entry stays
+// unconverted (ReportingAmount 0, Converted false): never a silent 1:1.
+func (r *Recorder) Convert(ctx context.Context, site *tributary.Site, entries []tributary.LedgerEntry) error {
+	var table *fx.Table
+	for i := range entries {
+		e := &entries[i]
+		e.Currency = strings.ToUpper(e.Currency)
+		e.ReportingCurrency = site.Currency
+		day := e.OccurredAt.In(site.Location())
+		if e.Currency == site.Currency {
+			e.ReportingAmount, e.Rate, e.RateDate, e.Converted = e.Amount, "1", day.Format("2006-01-02"), true
+			continue
+		}
+		if table == nil {
+			t, err := r.rates(ctx)
+			if err != nil {
+				return err
+			}
+			table = t
+		}
+		c, ok := table.Convert(e.Amount, e.Currency, site.Currency, day)
+		if !ok {
+			e.ReportingAmount, e.Rate, e.RateDate, e.Converted = 0, "", "", false
+			continue
+		}
+		e.ReportingAmount, e.Rate, e.RateDate, e.Converted = c.Amount, c.Rate, c.RateDate, true
+	}
+	return nil
+}
+
+// ConvertMovements fills the reporting fields of MRR movements the same way.
+func (r *Recorder) ConvertMovements(ctx context.Context, site *tributary.Site, ms []tributary.MRRMovement) error {
+	entries := make([]tributary.LedgerEntry, len(ms))
+	for i, m := range ms {
+		entries[i] = tributary.LedgerEntry{Amount: m.Delta, Currency: m.Currency, OccurredAt: m.At}
+	}
+	if err := r.Convert(ctx, site, entries); err != nil {
+		return err
+	}
+	for i := range ms {
+		ms[i].Currency = entries[i].Currency
+		ms[i].ReportingDelta, ms[i].ReportingCurrency, ms[i].Converted = entries[i].ReportingAmount, entries[i].ReportingCurrency, entries[i].Converted
+	}
+	return nil
+}
+
+// ParseClientReferenceID reads the tracker's "trib-<visitor>-<session>" value, or takes a bare id as the
+// visitor id.
+func ParseClientReferenceID(s string) (visitorID, sessionID string) {
+	s = strings.TrimSpace(s)
+	if rest, ok := strings.CutPrefix(s, "trib-"); ok {
+		v, sess, _ := strings.Cut(rest, "-")
+		if validID(v) && (sess == "" || validID(sess)) {
+			return v, sess
+		}
+		return "", ""
+	}
+	if validID(s) {
+		return s, ""
+	}
+	return "", ""
+}
+
+func validID(s string) bool {
+	if len(s) == 0 || len(s) > 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// Link decides how the payment is linked, in the order of DESIGN §3.6, and appends the link fact unless
+// the newest stored link already says the same (re-linking is idempotent). A payment linked by an
+// earlier method is never downgraded by a later, weaker observation.
+func (r *Recorder) Link(ctx context.Context, site *tributary.Site, p Payment) (*tributary.Identity, error) {
+	l := &tributary.Identity{SiteID: p.SiteID, At: p.At.UTC(), PaymentID: p.PaymentID, CustomerID: p.CustomerID,
+		Email: strings.ToLower(strings.TrimSpace(p.Email)), Source: p.Source}
+	switch {
+	case validID(p.VisitorID):
+		l.VisitorID, l.SessionID, l.LinkMethod = p.VisitorID, p.SessionID, tributary.LinkMetadata
+		if !validID(l.SessionID) {
+			l.SessionID = ""
+		}
+	default:
+		if v, s := ParseClientReferenceID(p.ClientReferenceID); v != "" {
+			l.VisitorID, l.SessionID, l.LinkMethod = v, s, tributary.LinkClientReferenceID
+		}
+	}
+	if l.LinkMethod == "" && p.CustomerID != "" {
+		t, err := r.events.VisitorByCustomer(ctx, p.SiteID, p.CustomerID, p.At)
+		if err == nil {
+			l.VisitorID, l.SessionID, l.LinkMethod = t.VisitorID, t.SessionID, tributary.LinkCustomer
+		} else if tributary.ErrorCode(err) != tributary.ENOTFOUND {
+			return nil, fmt.Errorf("ledger: link %s by customer: %w", p.PaymentID, err)
+		}
+	}
+	if l.LinkMethod == "" && l.Email != "" {
+		t, err := r.events.VisitorByEmail(ctx, p.SiteID, l.Email, p.At)
+		if err == nil {
+			l.VisitorID, l.SessionID, l.LinkMethod = t.VisitorID, t.SessionID, tributary.LinkEmail
+		} else if tributary.ErrorCode(err) != tributary.ENOTFOUND {
+			return nil, fmt.Errorf("ledger: link %s by email: %w", p.PaymentID, err)
+		}
+	}
+	if l.LinkMethod == "" {
+		l.LinkMethod = tributary.LinkUnattributed
+		res := referrer.Classify(referrer.Input{Referrer: p.Referrer, SiteDomain: site.Domain,
+			UTMSource: p.UTMSource, UTMMedium: p.UTMMedium, UTMCampaign: p.UTMCampaign})
+		l.Channel, l.ReferrerSource = res.Channel, res.Source
+		l.UTMSource, l.UTMMedium, l.UTMCampaign = p.UTMSource, p.UTMMedium, p.UTMCampaign
+		if l.Channel == "" {
+			l.Channel = "Direct"
+		}
+	}
+	prev, err := r.events.PaymentLink(ctx, p.SiteID, p.PaymentID)
+	switch {
+	case err == nil:
+		if prev.LinkMethod != tributary.LinkUnattributed && (l.LinkMethod == tributary.LinkUnattributed || rank(l.LinkMethod) > rank(prev.LinkMethod)) {
+			return prev, nil // keep the stronger link
+		}
+		if prev.VisitorID == l.VisitorID && prev.SessionID == l.SessionID && prev.LinkMethod == l.LinkMethod &&
+			(l.LinkMethod != tributary.LinkUnattributed || prev.Channel == l.Channel) {
+			return prev, nil
+		}
+		if !l.At.After(prev.At) {
+			l.At = prev.At.Add(time.Microsecond) // the newer fact must sort after the one it replaces
+		}
+	case tributary.ErrorCode(err) != tributary.ENOTFOUND:
+		return nil, fmt.Errorf("ledger: read link of %s: %w", p.PaymentID, err)
+	}
+	if err := r.events.InsertIdentities(ctx, []tributary.Identity{*l}); err != nil {
+		return nil, fmt.Errorf("ledger: store link of %s: %w", p.PaymentID, err)
+	}
+	return l, nil
+}
+
+// rank orders link methods by strength (lower is stronger).
+func rank(m string) int {
+	switch m {
+	case tributary.LinkMetadata:
+		return 0
+	case tributary.LinkClientReferenceID:
+		return 1
+	case tributary.LinkCustomer:
+		return 2
+	case tributary.LinkEmail:
+		return 3
+	}
+	return 4
+}
+
+// Record converts and appends entries and movements; entries with ids already stored are skipped.
+func (r *Recorder) Record(ctx context.Context, site *tributary.Site, entries []tributary.LedgerEntry, ms []tributary.MRRMovement) error {
+	if err := r.Convert(ctx, site, entries); err != nil {
+		return err
+	}
+	if err := r.ConvertMovements(ctx, site, ms); err != nil {
+		return err
+	}
+	if _, err := r.events.InsertLedger(ctx, entries); err != nil {
+		return fmt.Errorf("ledger: append entries: %w", err)
+	}
+	if _, err := r.events.InsertMRRMovements(ctx, ms); err != nil {
+		return fmt.Errorf("ledger: append mrr movements: %w", err)
+	}
+	return nil
+}
+
+// Relink retries unattributed payments of the site that carry a customer id or e-mail, so a payment that
+// arrived before its visitor's identify links as soon as the identify is stored.
+func (r *Recorder) Relink(ctx context.Context, site *tributary.Site) (int, error) {
+	pending, err := r.events.UnattributedPayments(ctx, site.ID, 500)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, p := range pending {
+		l, err := r.Link(ctx, site, Payment{SiteID: site.ID, PaymentID: p.PaymentID, At: time.Now().UTC(), CustomerID: p.CustomerID, Email: p.Email,
+			Source: p.Source, UTMSource: p.UTMSource, UTMMedium: p.UTMMedium, UTMCampaign: p.UTMCampaign})
+		if err != nil {
+			return n, err
+		}
+		if l.LinkMethod != tributary.LinkUnattributed {
+			n++
+		}
+	}
+	return n, nil
+}

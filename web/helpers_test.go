@@ -1,0 +1,124 @@
+package web_test
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tributary/tributary/ingest"
+	"github.com/tributary/tributary/ledger"
+	"github.com/tributary/tributary/store/duckdb"
+	"github.com/tributary/tributary/web"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+const adminToken = "test-admin-token-0123456789"
+
+var clock = time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
+
+type env struct {
+	t     *testing.T
+	srv   *httptest.Server
+	store *duckdb.Store
+	web   *web.Server
+}
+
+// newEnv starts the whole HTTP stack on a fresh in-memory store with a fixed clock.
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	st, err := duckdb.Open(context.Background(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(logOut, nil))
+	now := func() time.Time { return clock }
+	sites := ingest.NewSiteCache(st, time.Minute, now)
+	writer := ingest.NewWriter(st, ingest.WriterOptions{Logger: log, Interval: 20 * time.Millisecond})
+	pipeline := ingest.New(ingest.Options{Sites: sites, Writer: writer, Store: st, Limiter: ingest.NewIPLimiter(1000, 1000), Secret: []byte("test-secret"), Logger: log})
+	w := web.New(web.Options{Logger: log, Meta: st, Events: st, AdminToken: adminToken, Now: now, Version: "test", MaxBodyBytes: 64 << 10,
+		Pipeline: pipeline, Writer: writer, Sites: sites, Ledger: ledger.New(st, st)})
+	srv := httptest.NewServer(w.Handler())
+	t.Cleanup(func() {
+		srv.Close()
+		w.Close(context.Background())
+		st.Close()
+	})
+	return &env{t: t, srv: srv, store: st, web: w}
+}
+
+type resp struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+func (r resp) json(t *testing.T) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(r.body, &m); err != nil {
+		t.Fatalf("body %q: %v", r.body, err)
+	}
+	return m
+}
+
+func (e *env) do(method, path, token, body string) resp {
+	e.t.Helper()
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, err := http.NewRequest(method, e.srv.URL+path, rd)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	res, err := e.srv.Client().Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return resp{status: res.StatusCode, header: res.Header, body: b}
+}
+
+// golden compares got with testdata/name, rewriting it with -update.
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if string(want) != string(got) {
+		t.Errorf("%s differs from golden file:\n got: %s\nwant: %s", name, got, want)
+	}
+}
+
+// logOut receives server logs; -v shows them.
+var logOut io.Writer = io.Discard
+
+func init() {
+	if os.Getenv("TRIBUTARY_TEST_LOGS") != "" {
+		logOut = os.Stderr
+	}
+}

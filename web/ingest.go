@@ -1,0 +1,67 @@
+package web
+
+import (
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+
+	"github.com/tributary/tributary"
+	"github.com/tributary/tributary/clientip"
+	"github.com/tributary/tributary/ingest"
+)
+
+// setCORS opens the browser ingest endpoint to every origin: the tracker runs on the customer's site.
+func setCORS(h http.Header) {
+	h.Set("Access-Control-Allow-Origin", "*")
+	h.Set("Access-Control-Allow-Methods", "POST, OPTIONS")
+	h.Set("Access-Control-Allow-Headers", "Content-Type")
+	h.Set("Access-Control-Expose-Headers", "X-Tributary-Dropped")
+	h.Set("Access-Control-Max-Age", "86400")
+}
+
+func (s *Server) handleEventPreflight(w http.ResponseWriter, r *http.Request) {
+	setCORS(w.Header())
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// handleEvent is POST /api/event: 202 for every well-formed request, with X-Tributary-Dropped naming the
+// reason when the event was not kept; 400 for a body that is not JSON; 413 when too large; 503 with
+// Retry-After when the buffer is full.
+func (s *Server) handleEvent(w http.ResponseWriter, r *http.Request) {
+	setCORS(w.Header())
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, ingest.MaxBodyBytes))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			s.writeError(w, r, tributary.Errorf(tributary.ETOOLARGE, "event body is larger than %d bytes", ingest.MaxBodyBytes))
+			return
+		}
+		s.writeError(w, r, tributary.Errorf(tributary.EINVALID, "could not read body: %v", err))
+		return
+	}
+	p, err := ingest.DecodePayload(body)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	job := &ingest.Job{Payload: p, UserAgent: r.UserAgent(), IP: clientip.FromRequest(r, s.opt.TrustedProxies), Now: s.opt.Now()}
+	reason, err := s.opt.Pipeline.Process(r.Context(), job)
+	if err != nil {
+		w.Header().Set("Retry-After", "2")
+		s.writeError(w, r, err)
+		return
+	}
+	if reason != "" {
+		w.Header().Set("X-Tributary-Dropped", reason)
+		if job.Detail != "" {
+			w.Header().Set("X-Tributary-Dropped-Detail", job.Detail)
+		}
+		if s.log.Enabled(r.Context(), slog.LevelDebug) {
+			s.log.LogAttrs(r.Context(), slog.LevelDebug, "event dropped", slog.String("reason", reason), slog.String("detail", job.Detail), slog.String("site", p.Site))
+		}
+	}
+	w.Header().Set("Content-Length", strconv.Itoa(0))
+	w.WriteHeader(http.StatusAccepted)
+}

@@ -1,0 +1,116 @@
+// Package web is Tributary's HTTP layer: one route table, the handlers of the JSON APIs and the
+// server-rendered UI, middleware, authentication, and the one place where coded errors become HTTP
+// statuses.
+package web
+
+import (
+	"context"
+	"embed"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"sync"
+	"time"
+
+	"github.com/tributary/tributary"
+	"github.com/tributary/tributary/ingest"
+	"github.com/tributary/tributary/ledger"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+// Options configures a Server. Zero values get sensible defaults in New.
+type Options struct {
+	Meta   tributary.MetaStore
+	Events tributary.EventStore
+	Logger *slog.Logger
+	// Now is the clock; tests fix it.
+	Now func() time.Time
+	// BaseURL is the public URL; empty means derive from each request.
+	BaseURL string
+	// AdminToken authorises the management API as the owner when non-empty.
+	AdminToken string
+	// SecureCookies forces the Secure attribute (set when BaseURL is https).
+	SecureCookies bool
+	// TrustedProxies are the proxies whose forwarding headers are believed.
+	TrustedProxies []netip.Prefix
+	// MaxBodyBytes caps JSON request bodies.
+	MaxBodyBytes int64
+	// Version is shown in the UI footer and /healthz.
+	Version string
+	// Pipeline and Writer carry browser events; the server flushes the writer on Close.
+	Pipeline *ingest.Pipeline
+	Writer   *ingest.Writer
+	// WebhookMaxBytes caps Stripe webhook bodies; WebhookTolerance is the signature timestamp tolerance.
+	WebhookMaxBytes  int64
+	WebhookTolerance time.Duration
+	// StripeIPAllowlist accepts webhooks only from Stripe's published addresses.
+	StripeIPAllowlist bool
+	// Inbox is told when new deliveries are committed, so processing starts at once.
+	Inbox interface{ Notify() }
+	// Ledger records money from the server-to-server API (and Stripe, via the inbox).
+	Ledger *ledger.Recorder
+	// Sites is the in-memory site cache of the ingest path; management changes invalidate it.
+	Sites *ingest.SiteCache
+}
+
+// Server holds the dependencies of every handler.
+type Server struct {
+	opt    Options
+	log    *slog.Logger
+	tmpl   *template.Template
+	static http.Handler
+
+	loginLimiter *limiter
+	keyLimits    *keyLimiter
+	mu           sync.Mutex
+}
+
+// New returns a Server; it panics only on programming errors (templates that do not parse).
+func New(opt Options) *Server {
+	if opt.Logger == nil {
+		opt.Logger = slog.Default()
+	}
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	if opt.MaxBodyBytes == 0 {
+		opt.MaxBodyBytes = 1 << 20
+	}
+	if opt.WebhookMaxBytes == 0 {
+		opt.WebhookMaxBytes = 1 << 20
+	}
+	if opt.WebhookTolerance == 0 {
+		opt.WebhookTolerance = 300 * time.Second
+	}
+	sub, _ := fs.Sub(staticFS, "static")
+	s := &Server{
+		opt:          opt,
+		log:          opt.Logger,
+		tmpl:         parseTemplates(),
+		static:       http.StripPrefix("/static/", http.FileServerFS(sub)),
+		loginLimiter: newLimiter(10, 15*time.Minute, opt.Now),
+		keyLimits:    newKeyLimiter(),
+	}
+	return s
+}
+
+// Handler returns the whole HTTP handler: the route table wrapped in the common middleware.
+func (s *Server) Handler() http.Handler {
+	return s.recoverer(s.securityHeaders(s.routes()))
+}
+
+// Close flushes every buffer: buffered events are written before it returns, or it reports how many
+// could not be.
+func (s *Server) Close(ctx context.Context) error {
+	if s.opt.Writer != nil {
+		return s.opt.Writer.Close(ctx)
+	}
+	return nil
+}

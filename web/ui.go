@@ -1,0 +1,236 @@
+package web
+
+import (
+	"bytes"
+	"context"
+	"crypto/subtle"
+	"html/template"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/tributary/tributary"
+)
+
+// uiHandler renders a page or performs a form action; a returned error is shown as an error page.
+type uiHandler func(w http.ResponseWriter, r *http.Request) error
+
+type csrfKeyT struct{}
+
+func csrfFrom(ctx context.Context) string { s, _ := ctx.Value(csrfKeyT{}).(string); return s }
+
+// ui wraps UI handlers: it ensures the CSRF cookie, checks the token and origin on every POST, and
+// renders returned errors.
+func (s *Server) ui(h uiHandler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		token := ""
+		if c, err := r.Cookie(csrfCookie); err == nil && len(c.Value) >= 32 {
+			token = c.Value
+		} else {
+			token = tributary.RandomID(32)
+			http.SetCookie(w, &http.Cookie{Name: csrfCookie, Value: token, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: s.secure(r)})
+		}
+		if r.Method == http.MethodPost {
+			r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+			form := r.PostFormValue(csrfField)
+			if err := crossOrigin.Check(r); err != nil || form == "" || subtle.ConstantTimeCompare([]byte(form), []byte(token)) != 1 {
+				s.renderError(w, r, http.StatusForbidden, "This form expired or came from another site. Go back, reload the page and try again.")
+				return
+			}
+		}
+		r = r.WithContext(context.WithValue(r.Context(), csrfKeyT{}, token))
+		if err := h(w, r); err != nil {
+			st := ErrorStatus(err)
+			if st >= 500 {
+				s.log.LogAttrs(r.Context(), slog.LevelError, "page failed", slog.String("path", r.URL.Path), slog.Any("err", err))
+			}
+			s.renderError(w, r, st, tributary.ErrorMessage(err))
+		}
+	})
+}
+
+// requireLogin sends visitors without a session to the login page (or setup when there is no owner).
+func (s *Server) requireLogin(h uiHandler) uiHandler {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		u, ls, err := s.sessionUser(r)
+		if err != nil {
+			return err
+		}
+		if u == nil {
+			has, err := s.opt.Meta.HasUsers(r.Context())
+			if err != nil {
+				return err
+			}
+			if !has {
+				http.Redirect(w, r, "/setup", http.StatusSeeOther)
+				return nil
+			}
+			http.Redirect(w, r, "/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+			return nil
+		}
+		r = r.WithContext(context.WithValue(r.Context(), principalKey, &principal{user: u, session: ls}))
+		return h(w, r)
+	}
+}
+
+// page is what every template receives.
+type page struct {
+	Title   string
+	CSRF    string
+	User    *tributary.User
+	Version string
+	Error   string
+	Data    any
+}
+
+func parseTemplates() *template.Template {
+	funcs := template.FuncMap{
+		"join": strings.Join,
+	}
+	return template.Must(template.New("").Funcs(funcs).ParseFS(templateFS, "templates/*.html"))
+}
+
+// render executes a template into a buffer first, so a template error never sends half a page.
+func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name string, p page) error {
+	p.CSRF = csrfFrom(r.Context())
+	p.Version = s.opt.Version
+	if pr := principalFrom(r.Context()); pr != nil {
+		p.User = pr.user
+	}
+	var buf bytes.Buffer
+	if err := s.tmpl.ExecuteTemplate(&buf, name, p); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
+	return nil
+}
+
+func (s *Server) renderError(w http.ResponseWriter, r *http.Request, status int, msg string) {
+	if err := s.render(w, r, status, "error.html", page{Title: http.StatusText(status), Error: msg}); err != nil {
+		http.Error(w, msg, status)
+	}
+}
+
+func (s *Server) pageHome(w http.ResponseWriter, r *http.Request) error {
+	has, err := s.opt.Meta.HasUsers(r.Context())
+	if err != nil {
+		return err
+	}
+	if !has {
+		http.Redirect(w, r, "/setup", http.StatusSeeOther)
+		return nil
+	}
+	http.Redirect(w, r, "/sites", http.StatusSeeOther)
+	return nil
+}
+
+func (s *Server) pageSetup(w http.ResponseWriter, r *http.Request) error {
+	has, err := s.opt.Meta.HasUsers(r.Context())
+	if err != nil {
+		return err
+	}
+	if has {
+		http.Redirect(w, r, "/login", http.StatusSeeOther)
+		return nil
+	}
+	return s.render(w, r, http.StatusOK, "setup.html", page{Title: "Welcome to Tributary"})
+}
+
+func (s *Server) postSetup(w http.ResponseWriter, r *http.Request) error {
+	email := strings.ToLower(strings.TrimSpace(r.PostFormValue("email")))
+	pw := r.PostFormValue("password")
+	fail := func(msg string) error {
+		return s.render(w, r, http.StatusBadRequest, "setup.html", page{Title: "Welcome to Tributary", Error: msg, Data: map[string]string{"Email": email}})
+	}
+	if !strings.Contains(email, "@") || len(email) > 254 {
+		return fail("Enter a valid e-mail address.")
+	}
+	if pw != r.PostFormValue("password_confirm") {
+		return fail("The passwords do not match.")
+	}
+	hash, err := hashPassword(pw)
+	if err != nil {
+		return fail(tributary.ErrorMessage(err))
+	}
+	u := &tributary.User{ID: tributary.RandomID(12), Email: email, PasswordHash: hash, CreatedAt: s.opt.Now().UTC()}
+	if err := s.opt.Meta.CreateOwner(r.Context(), u); err != nil {
+		if tributary.ErrorCode(err) == tributary.ECONFLICT {
+			http.Redirect(w, r, "/login", http.StatusSeeOther)
+			return nil
+		}
+		return err
+	}
+	s.log.LogAttrs(r.Context(), slog.LevelInfo, "owner account created", slog.String("email", email))
+	if err := s.startSession(w, r, u); err != nil {
+		return err
+	}
+	http.Redirect(w, r, "/sites", http.StatusSeeOther)
+	return nil
+}
+
+func (s *Server) pageLogin(w http.ResponseWriter, r *http.Request) error {
+	has, err := s.opt.Meta.HasUsers(r.Context())
+	if err != nil {
+		return err
+	}
+	if !has {
+		http.Redirect(w, r, "/setup", http.StatusSeeOther)
+		return nil
+	}
+	return s.render(w, r, http.StatusOK, "login.html", page{Title: "Log in", Data: map[string]string{"Next": safeNext(r.URL.Query().Get("next"))}})
+}
+
+// safeNext keeps redirects after login on this site.
+func safeNext(n string) string {
+	if !strings.HasPrefix(n, "/") || strings.HasPrefix(n, "//") || strings.HasPrefix(n, "/\\") {
+		return "/sites"
+	}
+	return n
+}
+
+func (s *Server) postLogin(w http.ResponseWriter, r *http.Request) error {
+	email := strings.ToLower(strings.TrimSpace(r.PostFormValue("email")))
+	next := safeNext(r.PostFormValue("next"))
+	data := map[string]string{"Email": email, "Next": next}
+	ip := s.clientAddr(r)
+	okIP, wait1 := s.loginLimiter.allow("ip:" + ip)
+	okEmail, wait2 := s.loginLimiter.allow("email:" + email)
+	if !okIP || !okEmail {
+		wait := max(wait1, wait2)
+		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
+		s.log.LogAttrs(r.Context(), slog.LevelWarn, "login rate limited", slog.String("email", email))
+		return s.render(w, r, http.StatusTooManyRequests, "login.html", page{Title: "Log in", Error: "Too many login attempts. Wait a few minutes and try again.", Data: data})
+	}
+	u, err := s.opt.Meta.UserByEmail(r.Context(), email)
+	hash := ""
+	if err == nil {
+		hash = u.PasswordHash
+	} else if tributary.ErrorCode(err) != tributary.ENOTFOUND {
+		return err
+	}
+	if !checkPassword(hash, r.PostFormValue("password")) {
+		return s.render(w, r, http.StatusUnauthorized, "login.html", page{Title: "Log in", Error: "Wrong e-mail or password.", Data: data})
+	}
+	s.loginLimiter.reset("email:" + email)
+	if err := s.startSession(w, r, u); err != nil {
+		return err
+	}
+	http.Redirect(w, r, next, http.StatusSeeOther)
+	return nil
+}
+
+func (s *Server) postLogout(w http.ResponseWriter, r *http.Request) error {
+	if c, err := r.Cookie(sessionCookie); err == nil {
+		if err := s.opt.Meta.DeleteSession(r.Context(), tributary.HashSecret(c.Value)); err != nil {
+			return err
+		}
+	}
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: s.secure(r)})
+	http.Redirect(w, r, "/login", http.StatusSeeOther)
+	return nil
+}

@@ -1,0 +1,171 @@
+package web
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/tributary/tributary"
+)
+
+// stripeEvents are the event types to select in Stripe's dashboard.
+var stripeEvents = []string{
+	"checkout.session.completed", "checkout.session.async_payment_succeeded", "checkout.session.async_payment_failed", "checkout.session.expired",
+	"payment_intent.succeeded", "payment_intent.payment_failed", "payment_intent.canceled", "payment_intent.processing", "payment_intent.requires_action", "payment_intent.created",
+	"charge.succeeded", "charge.captured", "charge.failed", "charge.refunded", "charge.updated",
+	"refund.created", "refund.updated", "refund.failed", "charge.refund.updated",
+	"charge.dispute.created", "charge.dispute.updated", "charge.dispute.closed", "charge.dispute.funds_withdrawn", "charge.dispute.funds_reinstated",
+	"invoice.paid", "invoice.payment_succeeded", "invoice.payment_failed", "invoice_payment.paid",
+	"customer.created", "customer.updated", "customer.deleted",
+	"customer.subscription.created", "customer.subscription.updated", "customer.subscription.deleted", "customer.subscription.paused",
+	"customer.subscription.resumed", "customer.subscription.trial_will_end",
+}
+
+// snippet is one language's way to put the tracker's ids into Stripe metadata.
+type snippet struct{ Lang, Code string }
+
+var stripeSnippets = []snippet{
+	{"Node", `const session = await stripe.checkout.sessions.create({
+  mode: "payment", line_items, success_url,
+  metadata: { tributary_visitor_id: req.cookies.trib_vid, tributary_session_id: req.cookies.trib_sid },
+  payment_intent_data: { metadata: { tributary_visitor_id: req.cookies.trib_vid } },
+  // mode "subscription": subscription_data: { metadata: { tributary_visitor_id: req.cookies.trib_vid } },
+});`},
+	{"Python", `session = stripe.checkout.Session.create(
+    mode="payment", line_items=line_items, success_url=success_url,
+    metadata={"tributary_visitor_id": request.cookies.get("trib_vid"), "tributary_session_id": request.cookies.get("trib_sid")},
+    payment_intent_data={"metadata": {"tributary_visitor_id": request.cookies.get("trib_vid")}},
+)`},
+	{"Go", `vid, _ := r.Cookie("trib_vid")
+params := &stripe.CheckoutSessionParams{
+	Mode: stripe.String(string(stripe.CheckoutSessionModeSubscription)), LineItems: items, SuccessURL: stripe.String(successURL),
+	SubscriptionData: &stripe.CheckoutSessionSubscriptionDataParams{Metadata: map[string]string{"tributary_visitor_id": vid.Value}},
+}
+params.AddMetadata("tributary_visitor_id", vid.Value)`},
+	{"PHP", `$session = $stripe->checkout->sessions->create([
+  'mode' => 'payment', 'line_items' => $lineItems, 'success_url' => $successUrl,
+  'metadata' => ['tributary_visitor_id' => $_COOKIE['trib_vid'] ?? '', 'tributary_session_id' => $_COOKIE['trib_sid'] ?? ''],
+  'payment_intent_data' => ['metadata' => ['tributary_visitor_id' => $_COOKIE['trib_vid'] ?? '']],
+]);`},
+	{"Ruby", `session = Stripe::Checkout::Session.create(
+  mode: "subscription", line_items: line_items, success_url: success_url,
+  metadata: { tributary_visitor_id: cookies[:trib_vid], tributary_session_id: cookies[:trib_sid] },
+  subscription_data: { metadata: { tributary_visitor_id: cookies[:trib_vid] } },
+)`},
+}
+
+type stripeView struct {
+	Site       *tributary.Site
+	Endpoints  []endpointView
+	Events     string
+	Snippets   []snippet
+	Deliveries []*tributary.Delivery
+	Filter     tributary.DeliveryFilter
+	Statuses   []string
+	Notice     string
+}
+
+func (s *Server) stripeView(r *http.Request, siteID string) (*stripeView, error) {
+	st, err := s.opt.Meta.Site(r.Context(), siteID)
+	if err != nil {
+		return nil, err
+	}
+	eps, err := s.opt.Meta.StripeEndpoints(r.Context(), siteID)
+	if err != nil {
+		return nil, err
+	}
+	v := &stripeView{Site: st, Events: strings.Join(stripeEvents, "\n"), Snippets: stripeSnippets, Statuses: deliveryStatuses}
+	for _, e := range eps {
+		v.Endpoints = append(v.Endpoints, s.viewEndpoint(r, e))
+	}
+	q := r.URL.Query()
+	v.Filter = tributary.DeliveryFilter{SiteID: siteID, Status: q.Get("status"), Type: strings.TrimSpace(q.Get("type")), Limit: 100}
+	if v.Filter.Status != "" && !contains(deliveryStatuses, v.Filter.Status) {
+		v.Filter.Status = ""
+	}
+	v.Deliveries, err = s.opt.Meta.Deliveries(r.Context(), v.Filter)
+	return v, err
+}
+
+func (s *Server) pageStripe(w http.ResponseWriter, r *http.Request) error {
+	v, err := s.stripeView(r, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	v.Notice = r.URL.Query().Get("notice")
+	return s.render(w, r, http.StatusOK, "stripe.html", page{Title: v.Site.Name + " · Stripe", Data: v})
+}
+
+func (s *Server) renderStripeError(w http.ResponseWriter, r *http.Request, siteID string, err error) error {
+	if tributary.ErrorCode(err) != tributary.EINVALID {
+		return err
+	}
+	v, verr := s.stripeView(r, siteID)
+	if verr != nil {
+		return verr
+	}
+	return s.render(w, r, http.StatusBadRequest, "stripe.html", page{Title: v.Site.Name + " · Stripe", Error: tributary.ErrorMessage(err), Data: v})
+}
+
+func (s *Server) postStripeEndpoint(w http.ResponseWriter, r *http.Request) error {
+	id := r.PathValue("id")
+	if _, err := s.createEndpoint(r, id, endpointInput{Mode: r.PostFormValue("mode"), SigningSecret: strings.TrimSpace(r.PostFormValue("signing_secret"))}); err != nil {
+		return s.renderStripeError(w, r, id, err)
+	}
+	http.Redirect(w, r, "/sites/"+id+"/stripe?notice=endpoint+created", http.StatusSeeOther)
+	return nil
+}
+
+func (s *Server) postStripeRotate(w http.ResponseWriter, r *http.Request) error {
+	id := r.PathValue("id")
+	keep := r.PostFormValue("keep_previous") == "on"
+	if _, err := s.rotateSecret(r, id, r.PathValue("ep"), endpointInput{SigningSecret: strings.TrimSpace(r.PostFormValue("signing_secret")), KeepPrevious: &keep}); err != nil {
+		return s.renderStripeError(w, r, id, err)
+	}
+	http.Redirect(w, r, "/sites/"+id+"/stripe?notice=secret+updated", http.StatusSeeOther)
+	return nil
+}
+
+func (s *Server) postStripeDelete(w http.ResponseWriter, r *http.Request) error {
+	id := r.PathValue("id")
+	if err := s.opt.Meta.DeleteStripeEndpoint(r.Context(), id, r.PathValue("ep")); err != nil {
+		return err
+	}
+	http.Redirect(w, r, "/sites/"+id+"/stripe?notice=endpoint+deleted", http.StatusSeeOther)
+	return nil
+}
+
+func (s *Server) postReplay(w http.ResponseWriter, r *http.Request) error {
+	id := r.PathValue("id")
+	if err := s.opt.Meta.ReplayDelivery(r.Context(), id, r.PathValue("delivery")); err != nil {
+		if tributary.ErrorCode(err) == tributary.ECONFLICT {
+			return s.renderStripeError(w, r, id, &tributary.Error{Code: tributary.EINVALID, Message: tributary.ErrorMessage(err)})
+		}
+		return err
+	}
+	if s.opt.Inbox != nil {
+		s.opt.Inbox.Notify()
+	}
+	http.Redirect(w, r, "/sites/"+id+"/stripe?notice=delivery+queued+for+replay#deliveries", http.StatusSeeOther)
+	return nil
+}
+
+func (s *Server) postReplayFailed(w http.ResponseWriter, r *http.Request) error {
+	id := r.PathValue("id")
+	n, err := s.opt.Meta.ReplayFailed(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	if s.opt.Inbox != nil && n > 0 {
+		s.opt.Inbox.Notify()
+	}
+	http.Redirect(w, r, "/sites/"+id+"/stripe?notice="+formatCount(n)+"+failed+deliveries+queued+for+replay#deliveries", http.StatusSeeOther)
+	return nil
+}
+
+func formatCount(n int) string {
+	if n == 0 {
+		return "no"
+	}
+	return strconv.Itoa(n)
+}
