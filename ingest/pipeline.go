@@ -157,19 +157,6 @@ func invalid(j *Job, detail string) string {
 	return DropInvalid
 }
 
-func validID(s string) bool {
-	if len(s) == 0 || len(s) > MaxIDLen {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
-			return false
-		}
-	}
-	return true
-}
-
 // hostOf reports whether host belongs to the site: the domain itself or any subdomain.
 func hostOf(host, domain string) bool {
 	host = strings.TrimPrefix(strings.ToLower(host), "www.")
@@ -193,7 +180,7 @@ func (p *Pipeline) validate(ctx context.Context, j *Job) string {
 		return invalid(j, "url must be an absolute http(s) URL")
 	}
 	j.pageURL = u
-	if (pl.VisitorID != "" && !validID(pl.VisitorID)) || (pl.SessionID != "" && !validID(pl.SessionID)) {
+	if (pl.VisitorID != "" && !tributary.ValidID(pl.VisitorID)) || (pl.SessionID != "" && !tributary.ValidID(pl.SessionID)) {
 		return invalid(j, "visitor_id and session_id must be 1 to 64 characters of letters, digits, - and _")
 	}
 	if len(pl.Props) > MaxProps {

@@ -129,29 +129,17 @@ func (r *Recorder) ConvertMovements(ctx context.Context, site *tributary.Site, m
 func ParseClientReferenceID(s string) (visitorID, sessionID string) {
 	s = strings.TrimSpace(s)
 	if rest, ok := strings.CutPrefix(s, "trib-"); ok {
+		// The tracker's ids are letters and digits, so "-" separates them unambiguously.
 		v, sess, _ := strings.Cut(rest, "-")
-		if validID(v) && (sess == "" || validID(sess)) {
+		if tributary.ValidID(v) && (sess == "" || tributary.ValidID(sess)) {
 			return v, sess
 		}
 		return "", ""
 	}
-	if validID(s) {
+	if tributary.ValidID(s) {
 		return s, ""
 	}
 	return "", ""
-}
-
-func validID(s string) bool {
-	if len(s) == 0 || len(s) > 64 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_') {
-			return false
-		}
-	}
-	return true
 }
 
 // Link decides how the payment is linked, in the order of DESIGN §3.6, and appends the link fact unless
@@ -161,9 +149,9 @@ func (r *Recorder) Link(ctx context.Context, site *tributary.Site, p Payment) (*
 	l := &tributary.Identity{SiteID: p.SiteID, At: p.At.UTC(), PaymentID: p.PaymentID, CustomerID: p.CustomerID,
 		Email: strings.ToLower(strings.TrimSpace(p.Email)), Source: p.Source}
 	switch {
-	case validID(p.VisitorID):
+	case tributary.ValidID(p.VisitorID):
 		l.VisitorID, l.SessionID, l.LinkMethod = p.VisitorID, p.SessionID, tributary.LinkMetadata
-		if !validID(l.SessionID) {
+		if !tributary.ValidID(l.SessionID) {
 			l.SessionID = ""
 		}
 	default:

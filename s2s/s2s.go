@@ -163,7 +163,7 @@ func (p *Processor) validate(in Input, doc map[string]any) (*validated, error) {
 		v.metadata = md
 	}
 	for field, val := range map[string]string{"visitor_id": in.VisitorID, "session_id": in.SessionID} {
-		if val != "" && !validID(val) {
+		if val != "" && !tributary.ValidID(val) {
 			return nil, tributary.FieldError(field, "%s must be 1 to 64 letters, digits, - or _", field)
 		}
 	}
@@ -176,19 +176,6 @@ func (p *Processor) validate(in Input, doc map[string]any) (*validated, error) {
 		return nil, tributary.FieldError("interval", "interval must be day, week, month or year")
 	}
 	return v, nil
-}
-
-func validID(s string) bool {
-	if len(s) == 0 || len(s) > 64 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
-			return false
-		}
-	}
-	return true
 }
 
 // lookup walks a dot path ("metadata.amount", "amount") through the decoded body.
