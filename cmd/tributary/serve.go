@@ -13,6 +13,8 @@ import (
 
 	"github.com/tributary/tributary"
 	"github.com/tributary/tributary/config"
+	"github.com/tributary/tributary/geo"
+	"github.com/tributary/tributary/ledger"
 	"github.com/tributary/tributary/ingest"
 	"github.com/tributary/tributary/store/duckdb"
 	"github.com/tributary/tributary/web"
@@ -58,11 +60,19 @@ func serve(ctx context.Context, cfg config.Config, logOut io.Writer, ready chan<
 	sites := ingest.NewSiteCache(meta, 30*time.Second, nil)
 	writer := ingest.NewWriter(events, ingest.WriterOptions{Logger: log})
 	pipeline := ingest.New(ingest.Options{Sites: sites, Writer: writer, Store: events, Limiter: ingest.NewIPLimiter(30, 300), Secret: []byte(secret), Logger: log})
+	recorder := ledger.New(meta, events)
 	srv := web.New(web.Options{
 		Meta: meta, Events: events, Logger: log, BaseURL: cfg.BaseURL, AdminToken: cfg.AdminToken,
 		SecureCookies: cfg.SecureCookies(), TrustedProxies: cfg.TrustedPrefixes(), MaxBodyBytes: cfg.MaxBodyBytes,
-		Version: version, Pipeline: pipeline, Writer: writer, Sites: sites,
+		Version: version, Pipeline: pipeline, Writer: writer, Sites: sites, Ledger: recorder,
+		WebhookMaxBytes: cfg.WebhookMaxBytes, WebhookTolerance: cfg.WebhookTolerance, StripeIPAllowlist: cfg.StripeIPAllowlist,
 	})
+	if err := geo.Load(); err != nil {
+		return err
+	}
+	jobsCtx, stopJobs := context.WithCancel(context.Background())
+	defer stopJobs()
+	go relinkLoop(jobsCtx, meta, recorder, log)
 	hs := &http.Server{
 		Handler:           srv.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -97,6 +107,7 @@ func serve(ctx context.Context, cfg config.Config, logOut io.Writer, ready chan<
 	if err := hs.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		log.LogAttrs(sctx, slog.LevelWarn, "shutdown: requests still running", slog.Any("err", err))
 	}
+	stopJobs()
 	if err := srv.Close(sctx); err != nil {
 		return fmt.Errorf("flush buffers: %w", err)
 	}
@@ -113,4 +124,32 @@ func displayURL(cfg config.Config, addr string) string {
 		host = "localhost"
 	}
 	return "http://" + net.JoinHostPort(host, port)
+}
+
+// relinkLoop links payments that arrived before their visitor's identify, once a minute.
+func relinkLoop(ctx context.Context, meta tributary.MetaStore, rec *ledger.Recorder, log *slog.Logger) {
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		sites, err := meta.Sites(ctx)
+		if err != nil {
+			log.LogAttrs(ctx, slog.LevelWarn, "relink: list sites", slog.Any("err", err))
+			continue
+		}
+		for _, st := range sites {
+			n, err := rec.Relink(ctx, st)
+			if err != nil {
+				log.LogAttrs(ctx, slog.LevelWarn, "relink failed", slog.String("site", st.ID), slog.Any("err", err))
+				continue
+			}
+			if n > 0 {
+				log.LogAttrs(ctx, slog.LevelInfo, "payments linked after their visitor identified", slog.String("site", st.ID), slog.Int("payments", n))
+			}
+		}
+	}
 }
