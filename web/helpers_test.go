@@ -40,7 +40,7 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	log := slog.New(slog.NewTextHandler(logOut, nil))
+	log := slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: logLevel}))
 	now := func() time.Time { return clock }
 	sites := ingest.NewSiteCache(st, time.Minute, now)
 	writer := ingest.NewWriter(st, ingest.WriterOptions{Logger: log, Interval: 20 * time.Millisecond})
@@ -122,3 +122,11 @@ func init() {
 		logOut = os.Stderr
 	}
 }
+
+// logLevel is debug with TRIBUTARY_TEST_LOGS=debug.
+var logLevel = func() slog.Level {
+	if os.Getenv("TRIBUTARY_TEST_LOGS") == "debug" {
+		return slog.LevelDebug
+	}
+	return slog.LevelInfo
+}()

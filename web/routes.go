@@ -1,6 +1,10 @@
 package web
 
-import "net/http"
+import (
+	"net/http"
+
+	"github.com/tributary/tributary/tracker"
+)
 
 // routes is the one route table of the server.
 func (s *Server) routes() http.Handler {
@@ -12,6 +16,7 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("GET /static/", s.static)
 
 	// Browser ingest and the tracker (CORS-open, no credentials).
+	mux.Handle("GET /js/", tracker.Handler())
 	mux.HandleFunc("POST /api/event", s.handleEvent)
 	mux.HandleFunc("OPTIONS /api/event", s.handleEventPreflight)
 

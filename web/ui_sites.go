@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/tributary/tributary"
+	"github.com/tributary/tributary/tracker"
 )
 
 // siteView is a site with what its settings page shows.
@@ -13,6 +14,7 @@ type siteView struct {
 	Keys      []*tributary.APIKey
 	NewKey    string
 	Snippet   string
+	Pinned    string
 	BaseURL   string
 	Form      map[string]string
 	Saved     bool
@@ -80,6 +82,7 @@ func (s *Server) siteSettings(r *http.Request, id string) (*siteView, error) {
 	base := s.baseURL(r)
 	return &siteView{Site: st, Keys: keys, BaseURL: base,
 		Snippet: `<script defer src="` + base + `/js/tributary.js" data-site="` + st.ID + `"></script>`,
+		Pinned: `<script defer src="` + base + tracker.VersionedPath() + `" integrity="` + tracker.SRI() + `" crossorigin="anonymous" data-site="` + st.ID + `"></script>`,
 		Form:    map[string]string{"domain": st.Domain, "name": st.Name, "currency": st.Currency, "timezone": st.Timezone}}, nil
 }
 

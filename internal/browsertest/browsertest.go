@@ -13,6 +13,9 @@ import (
 	"github.com/tributary/tributary/internal/testenv"
 )
 
+// UserAgent is the desktop Chrome user agent the test browser presents.
+const UserAgent = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36"
+
 // New returns a browser tab context that is cancelled when the test ends; it skips (or, when the
 // chromium gate is required, fails) without Chromium. timeout bounds the whole test's browser use.
 func New(t *testing.T, timeout time.Duration) context.Context {
@@ -30,6 +33,9 @@ func New(t *testing.T, timeout time.Duration) context.Context {
 		chromedp.Flag("no-first-run", true),
 		chromedp.NoDefaultBrowserCheck,
 		chromedp.WindowSize(1280, 900),
+		// Headless Chromium says "HeadlessChrome", which Tributary rightly drops as a bot; the tests play
+		// a real visitor.
+		chromedp.UserAgent(UserAgent),
 	}
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelCtx := chromedp.NewContext(actx)
