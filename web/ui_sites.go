@@ -82,7 +82,7 @@ func (s *Server) siteSettings(r *http.Request, id string) (*siteView, error) {
 	base := s.baseURL(r)
 	return &siteView{Site: st, Keys: keys, BaseURL: base,
 		Snippet: `<script defer src="` + base + `/js/tributary.js" data-site="` + st.ID + `"></script>`,
-		Pinned: `<script defer src="` + base + tracker.VersionedPath() + `" integrity="` + tracker.SRI() + `" crossorigin="anonymous" data-site="` + st.ID + `"></script>`,
+		Pinned:  `<script defer src="` + base + tracker.VersionedPath() + `" integrity="` + tracker.SRI() + `" crossorigin="anonymous" data-site="` + st.ID + `"></script>`,
 		Form:    map[string]string{"domain": st.Domain, "name": st.Name, "currency": st.Currency, "timezone": st.Timezone}}, nil
 }
 

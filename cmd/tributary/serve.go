@@ -14,8 +14,8 @@ import (
 	"github.com/tributary/tributary"
 	"github.com/tributary/tributary/config"
 	"github.com/tributary/tributary/geo"
-	"github.com/tributary/tributary/ledger"
 	"github.com/tributary/tributary/ingest"
+	"github.com/tributary/tributary/ledger"
 	"github.com/tributary/tributary/store/duckdb"
 	"github.com/tributary/tributary/web"
 )
