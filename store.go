@@ -11,6 +11,7 @@ import (
 type MetaStore interface {
 	WebhookStore
 	ServerEventStore
+	StripeStateStore
 
 	// Ping reports whether the store is reachable.
 	Ping(ctx context.Context) error
@@ -67,6 +68,8 @@ type EventStore interface {
 	InsertIdentities(ctx context.Context, ids []Identity) error
 	// InsertLedger appends entries whose id is new and skips the others; it returns how many were new.
 	InsertLedger(ctx context.Context, entries []LedgerEntry) (int, error)
+	// LedgerForPayment returns the entries of one payment.
+	LedgerForPayment(ctx context.Context, siteID, paymentID string) ([]LedgerEntry, error)
 	// InsertMRRMovements appends movements whose id is new and skips the others.
 	InsertMRRMovements(ctx context.Context, ms []MRRMovement) (int, error)
 	// MRRMovements returns the site's movements ordered by time then id.

@@ -91,3 +91,59 @@ type WebhookStore interface {
 	ReplayDelivery(ctx context.Context, siteID, id string) error
 	ReplayFailed(ctx context.Context, siteID string) (int, error)
 }
+
+// StripeObject is the newest snapshot of one Stripe object (or a derived alias) of a site.
+type StripeObject struct {
+	SiteID       string
+	ID           string
+	Type         string
+	Livemode     bool
+	EventCreated time.Time
+	Data         []byte
+}
+
+// Payment statuses shown in the UI.
+const (
+	PaymentSucceeded         = "succeeded"
+	PaymentPartiallyRefunded = "partially_refunded"
+	PaymentRefunded          = "refunded"
+	PaymentDisputed          = "disputed"
+	PaymentFailed            = "failed"
+	PaymentPending           = "pending"
+)
+
+// Payment is the mutable record of one payment identity (a checkout session, its payment intent, its
+// charge and its invoice are one payment): what the UI lists and what reports group by. The money
+// itself is in the append-only ledger; this record only describes it.
+type Payment struct {
+	SiteID            string            `json:"site_id"`
+	ID                string            `json:"id"`
+	Livemode          bool              `json:"livemode"`
+	Status            string            `json:"status"`
+	Amount            int64             `json:"amount"`
+	Refunded          int64             `json:"refunded"`
+	Currency          string            `json:"currency"`
+	DisputeStatus     string            `json:"dispute_status,omitempty"`
+	CustomerID        string            `json:"customer_id,omitempty"`
+	Email             string            `json:"email,omitempty"`
+	Created           time.Time         `json:"created"`
+	SubscriptionID    string            `json:"subscription_id,omitempty"`
+	InvoiceID         string            `json:"invoice_id,omitempty"`
+	CheckoutSessionID string            `json:"checkout_session_id,omitempty"`
+	ChargeID          string            `json:"charge_id,omitempty"`
+	Product           string            `json:"product,omitempty"`
+	BillingReason     string            `json:"billing_reason,omitempty"`
+	ClientReferenceID string            `json:"client_reference_id,omitempty"`
+	Metadata          map[string]string `json:"metadata,omitempty"`
+	Source            string            `json:"source"`
+	UpdatedAt         time.Time         `json:"updated_at"`
+}
+
+// StripeStateStore keeps Stripe object snapshots and payment records.
+type StripeStateStore interface {
+	StripeObject(ctx context.Context, siteID, id string) (*StripeObject, error)
+	PutStripeObject(ctx context.Context, o *StripeObject) error
+	Payment(ctx context.Context, siteID, id string) (*Payment, error)
+	PutPayment(ctx context.Context, p *Payment) error
+	Payments(ctx context.Context, siteID string, limit int) ([]*Payment, error)
+}

@@ -71,7 +71,7 @@ func (w *Worker) Notify() {
 	}
 }
 
-// Close stops the worker after the batch in progress.
+// Close stops the worker after the batch in progress; calling it again is harmless.
 func (w *Worker) Close() {
 	w.once.Do(func() { close(w.stop) })
 	<-w.done

@@ -14,9 +14,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tributary/tributary/inbox"
 	"github.com/tributary/tributary/ingest"
 	"github.com/tributary/tributary/ledger"
 	"github.com/tributary/tributary/store/duckdb"
+	"github.com/tributary/tributary/stripe"
 	"github.com/tributary/tributary/web"
 )
 
@@ -45,11 +47,15 @@ func newEnv(t *testing.T) *env {
 	sites := ingest.NewSiteCache(st, time.Minute, now)
 	writer := ingest.NewWriter(st, ingest.WriterOptions{Logger: log, Interval: 20 * time.Millisecond})
 	pipeline := ingest.New(ingest.Options{Sites: sites, Writer: writer, Store: st, Limiter: ingest.NewIPLimiter(1000, 1000), Secret: []byte("test-secret"), Logger: log})
+	rec := ledger.New(st, st)
+	worker := inbox.New(inbox.Options{Store: st, Handler: (&stripe.Processor{Meta: st, Events: st, Ledger: rec}).Handler(), Logger: log, Now: now, Poll: 50 * time.Millisecond})
+	worker.Start()
 	w := web.New(web.Options{Logger: log, Meta: st, Events: st, AdminToken: adminToken, Now: now, Version: "test", MaxBodyBytes: 64 << 10,
-		Pipeline: pipeline, Writer: writer, Sites: sites, Ledger: ledger.New(st, st)})
+		Pipeline: pipeline, Writer: writer, Sites: sites, Ledger: rec, Inbox: worker})
 	srv := httptest.NewServer(w.Handler())
 	t.Cleanup(func() {
 		srv.Close()
+		worker.Close()
 		w.Close(context.Background())
 		st.Close()
 	})

@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
@@ -208,6 +209,35 @@ func TestStripeFixturesAllVersions(t *testing.T) {
 	}
 	if posted < 150 || len(versions) < 5 {
 		t.Fatalf("posted %d events over versions %v", posted, versions)
+	}
+	// Every accepted delivery is processed (or ignored as a type Tributary does not use); none fails.
+	statuses := map[string]int{}
+	waitFor(t, "the inbox to drain", func() bool {
+		statuses = map[string]int{}
+		for _, d := range e.do("GET", "/api/v1/sites/"+siteID+"/webhook-deliveries?limit=1000", adminToken, "").json(t)["deliveries"].([]any) {
+			statuses[d.(map[string]any)["status"].(string)]++
+		}
+		return statuses["pending"]+statuses["processing"] == 0
+	})
+	if statuses["failed"] != 0 || statuses["processed"] < 5 { // the recordings reuse a handful of event ids
+		t.Fatalf("delivery statuses %v", statuses)
+	}
+	ledger, _ := e.store.Ledger(context.Background(), siteID)
+	if len(ledger) < 3 {
+		t.Fatalf("%d ledger entries from the fixtures", len(ledger))
+	}
+	// Replaying a processed delivery changes nothing: processing is idempotent.
+	first := e.do("GET", "/api/v1/sites/"+siteID+"/webhook-deliveries?status=processed&limit=1", adminToken, "").json(t)["deliveries"].([]any)[0].(map[string]any)
+	if r := e.do("POST", "/api/v1/sites/"+siteID+"/webhook-deliveries/"+first["id"].(string)+"/replay", adminToken, ""); r.status != 202 {
+		t.Fatalf("replay: %d %s", r.status, r.body)
+	}
+	waitFor(t, "the replay", func() bool {
+		d := e.do("GET", "/api/v1/sites/"+siteID+"/webhook-deliveries/"+first["id"].(string), adminToken, "").json(t)
+		return d["status"] == "processed" && d["attempts"].(float64) == 2
+	})
+	again, _ := e.store.Ledger(context.Background(), siteID)
+	if len(again) != len(ledger) {
+		t.Fatalf("replay changed the ledger: %d → %d entries", len(ledger), len(again))
 	}
 	t.Logf("%d fixture events, %d distinct ids, API versions %v", posted, len(ids), versions)
 }

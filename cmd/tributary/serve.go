@@ -14,9 +14,11 @@ import (
 	"github.com/tributary/tributary"
 	"github.com/tributary/tributary/config"
 	"github.com/tributary/tributary/geo"
+	"github.com/tributary/tributary/inbox"
 	"github.com/tributary/tributary/ingest"
 	"github.com/tributary/tributary/ledger"
 	"github.com/tributary/tributary/store/duckdb"
+	"github.com/tributary/tributary/stripe"
 	"github.com/tributary/tributary/web"
 )
 
@@ -61,10 +63,14 @@ func serve(ctx context.Context, cfg config.Config, logOut io.Writer, ready chan<
 	writer := ingest.NewWriter(events, ingest.WriterOptions{Logger: log})
 	pipeline := ingest.New(ingest.Options{Sites: sites, Writer: writer, Store: events, Limiter: ingest.NewIPLimiter(30, 300), Secret: []byte(secret), Logger: log})
 	recorder := ledger.New(meta, events)
+	processor := &stripe.Processor{Meta: meta, Events: events, Ledger: recorder}
+	worker := inbox.New(inbox.Options{Store: meta, Handler: processor.Handler(), Logger: log})
+	worker.Start()
+	defer worker.Close()
 	srv := web.New(web.Options{
 		Meta: meta, Events: events, Logger: log, BaseURL: cfg.BaseURL, AdminToken: cfg.AdminToken,
 		SecureCookies: cfg.SecureCookies(), TrustedProxies: cfg.TrustedPrefixes(), MaxBodyBytes: cfg.MaxBodyBytes,
-		Version: version, Pipeline: pipeline, Writer: writer, Sites: sites, Ledger: recorder,
+		Version: version, Pipeline: pipeline, Writer: writer, Sites: sites, Ledger: recorder, Inbox: worker,
 		WebhookMaxBytes: cfg.WebhookMaxBytes, WebhookTolerance: cfg.WebhookTolerance, StripeIPAllowlist: cfg.StripeIPAllowlist,
 	})
 	if err := geo.Load(); err != nil {
@@ -108,6 +114,7 @@ func serve(ctx context.Context, cfg config.Config, logOut io.Writer, ready chan<
 		log.LogAttrs(sctx, slog.LevelWarn, "shutdown: requests still running", slog.Any("err", err))
 	}
 	stopJobs()
+	worker.Close()
 	if err := srv.Close(sctx); err != nil {
 		return fmt.Errorf("flush buffers: %w", err)
 	}

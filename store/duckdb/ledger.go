@@ -48,7 +48,16 @@ func (s *Store) InsertLedger(ctx context.Context, entries []tributary.LedgerEntr
 
 // Ledger lists a site's entries in time order.
 func (s *Store) Ledger(ctx context.Context, siteID string) ([]tributary.LedgerEntry, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+ledgerCols+` FROM ledger WHERE site_id = $1 ORDER BY occurred_at, id`, siteID)
+	return s.ledgerWhere(ctx, `site_id = $1`, siteID)
+}
+
+// LedgerForPayment lists one payment's entries.
+func (s *Store) LedgerForPayment(ctx context.Context, siteID, paymentID string) ([]tributary.LedgerEntry, error) {
+	return s.ledgerWhere(ctx, `site_id = $1 AND payment_id = $2`, siteID, paymentID)
+}
+
+func (s *Store) ledgerWhere(ctx context.Context, where string, args ...any) ([]tributary.LedgerEntry, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+ledgerCols+` FROM ledger WHERE `+where+` ORDER BY occurred_at, id`, args...)
 	if err != nil {
 		return nil, mapErr("list ledger", err)
 	}

@@ -166,7 +166,7 @@ func (s *Store) DeleteSite(ctx context.Context, id string) error {
 	if n, _ := res.RowsAffected(); n == 0 {
 		return notFound("site", id)
 	}
-	for _, table := range []string{"api_keys", "stripe_endpoints", "stripe_event_ids", "webhook_deliveries", "server_event_ids", "revenue_events", "event_kinds", "api_subscriptions"} {
+	for _, table := range []string{"api_keys", "stripe_endpoints", "stripe_event_ids", "webhook_deliveries", "server_event_ids", "revenue_events", "event_kinds", "api_subscriptions", "stripe_objects", "payments"} {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE site_id = $1`, id); err != nil {
 			return mapErr("delete site from "+table, err)
 		}
