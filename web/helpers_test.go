@@ -17,6 +17,7 @@ import (
 	"github.com/tributary/tributary/inbox"
 	"github.com/tributary/tributary/ingest"
 	"github.com/tributary/tributary/ledger"
+	"github.com/tributary/tributary/stats"
 	"github.com/tributary/tributary/store/duckdb"
 	"github.com/tributary/tributary/stripe"
 	"github.com/tributary/tributary/web"
@@ -51,7 +52,7 @@ func newEnv(t *testing.T) *env {
 	worker := inbox.New(inbox.Options{Store: st, Handler: (&stripe.Processor{Meta: st, Events: st, Ledger: rec}).Handler(), Logger: log, Now: now, Poll: 50 * time.Millisecond})
 	worker.Start()
 	w := web.New(web.Options{Logger: log, Meta: st, Events: st, AdminToken: adminToken, Now: now, Version: "test", MaxBodyBytes: 64 << 10,
-		Pipeline: pipeline, Writer: writer, Sites: sites, Ledger: rec, Inbox: worker})
+		Pipeline: pipeline, Writer: writer, Sites: sites, Ledger: rec, Inbox: worker, Stats: stats.NewEngine(st.DB(), stats.DuckDB{})})
 	srv := httptest.NewServer(w.Handler())
 	t.Cleanup(func() {
 		srv.Close()

@@ -46,6 +46,8 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("GET /api/v1/exchange-rates", s.owner(s.handleListRates))
 	mux.Handle("POST /api/v1/exchange-rates", s.owner(s.handleImportRates))
 
+	mux.Handle("POST /api/v1/query", s.api(s.handleQuery))
+
 	// Server-to-server events (API key with events:write).
 	mux.Handle("POST /api/v1/events", s.api(s.handleServerEvent))
 	mux.Handle("POST /api/v1/events/batch", s.api(s.handleServerEventBatch))

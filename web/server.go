@@ -17,6 +17,7 @@ import (
 	"github.com/tributary/tributary"
 	"github.com/tributary/tributary/ingest"
 	"github.com/tributary/tributary/ledger"
+	"github.com/tributary/tributary/stats"
 )
 
 //go:embed templates/*.html
@@ -56,6 +57,8 @@ type Options struct {
 	Inbox interface{ Notify() }
 	// Ledger records money from the server-to-server API (and Stripe, via the inbox).
 	Ledger *ledger.Recorder
+	// Stats answers queries.
+	Stats *stats.Engine
 	// Sites is the in-memory site cache of the ingest path; management changes invalidate it.
 	Sites *ingest.SiteCache
 }

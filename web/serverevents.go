@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/tributary/tributary"
 	"github.com/tributary/tributary/s2s"
@@ -28,7 +29,7 @@ func (s *Server) keyFor(w http.ResponseWriter, r *http.Request, scope string, co
 	ok, remaining, reset, retry := s.keyLimits.take(k.ID, k.RateLimit, cost, s.opt.Now())
 	setRateHeaders(w.Header(), k.RateLimit, remaining, reset)
 	if !ok {
-		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(math.Max(retry.Seconds(), 1)))))
+		w.Header().Set("Retry-After", itoaSeconds(retry))
 		return nil, nil, tributary.Errorf(tributary.ERATELIMIT, "rate limit of %d requests a minute exceeded for this API key", k.RateLimit)
 	}
 	site, err := s.opt.Meta.Site(r.Context(), k.SiteID)
@@ -261,4 +262,9 @@ func (s *Server) handleSetKind(w http.ResponseWriter, r *http.Request) error {
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"name": r.PathValue("name"), "kind": in.Kind})
 	return nil
+}
+
+// itoaSeconds renders a wait as whole seconds, at least 1.
+func itoaSeconds(d time.Duration) string {
+	return strconv.Itoa(int(math.Ceil(math.Max(d.Seconds(), 1))))
 }

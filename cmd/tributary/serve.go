@@ -17,6 +17,7 @@ import (
 	"github.com/tributary/tributary/inbox"
 	"github.com/tributary/tributary/ingest"
 	"github.com/tributary/tributary/ledger"
+	"github.com/tributary/tributary/stats"
 	"github.com/tributary/tributary/store/duckdb"
 	"github.com/tributary/tributary/stripe"
 	"github.com/tributary/tributary/web"
@@ -33,15 +34,15 @@ func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
 }
 
 // stores opens the configured backends.
-func openStores(ctx context.Context, cfg config.Config) (tributary.MetaStore, tributary.EventStore, func() error, error) {
+func openStores(ctx context.Context, cfg config.Config) (tributary.MetaStore, tributary.EventStore, *stats.Engine, func() error, error) {
 	if cfg.MetaDSN != "" || cfg.EventsDSN != "" {
-		return nil, nil, nil, fmt.Errorf("the PostgreSQL/ClickHouse backends are not available in this build yet; unset --meta-dsn/--events-dsn to use the embedded store")
+		return nil, nil, nil, nil, fmt.Errorf("the PostgreSQL/ClickHouse backends are not available in this build yet; unset --meta-dsn/--events-dsn to use the embedded store")
 	}
 	st, err := duckdb.Open(ctx, cfg.DataDir)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, nil, nil, err
 	}
-	return st, st, st.Close, nil
+	return st, st, stats.NewEngine(st.DB(), stats.DuckDB{}), st.Close, nil
 }
 
 // serve runs the server until ctx is cancelled, then shuts down gracefully: stop accepting, drain
@@ -49,7 +50,7 @@ func openStores(ctx context.Context, cfg config.Config) (tributary.MetaStore, tr
 func serve(ctx context.Context, cfg config.Config, logOut io.Writer, ready chan<- string) error {
 	log := newLogger(cfg, logOut)
 	start := time.Now()
-	meta, events, closeStores, err := openStores(ctx, cfg)
+	meta, events, engine, closeStores, err := openStores(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -71,6 +72,7 @@ func serve(ctx context.Context, cfg config.Config, logOut io.Writer, ready chan<
 		Meta: meta, Events: events, Logger: log, BaseURL: cfg.BaseURL, AdminToken: cfg.AdminToken,
 		SecureCookies: cfg.SecureCookies(), TrustedProxies: cfg.TrustedPrefixes(), MaxBodyBytes: cfg.MaxBodyBytes,
 		Version: version, Pipeline: pipeline, Writer: writer, Sites: sites, Ledger: recorder, Inbox: worker,
+		Stats:           engine,
 		WebhookMaxBytes: cfg.WebhookMaxBytes, WebhookTolerance: cfg.WebhookTolerance, StripeIPAllowlist: cfg.StripeIPAllowlist,
 	})
 	if err := geo.Load(); err != nil {

@@ -1,0 +1,52 @@
+package stats
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Dialect holds the few SQL spellings that differ between the embedded store (DuckDB) and ClickHouse;
+// every report is built once, through it.
+type Dialect interface {
+	// Placeholder is the n-th (1-based) bind parameter.
+	Placeholder(n int) string
+	// CountIf counts rows where cond holds.
+	CountIf(cond string) string
+	// ArgMin is the value of val on the row with the smallest by; ArgMinIf only among rows where cond holds.
+	ArgMin(val, by string) string
+	ArgMinIf(val, by, cond string) string
+	ArgMaxIf(val, by, cond string) string
+	// LocalBucket truncates the UTC timestamp column to unit (hour, day, week, month) in time zone tz
+	// and renders it as text "YYYY-MM-DD HH:MM:SS".
+	LocalBucket(col, unit, tz string) string
+	// JSONString extracts a string property from the props JSON text column.
+	JSONString(col, key string) string
+	// Regexp matches col against a regular expression parameter.
+	Regexp(col, param string) string
+	// Contains tests for a substring parameter.
+	Contains(col, param string) string
+}
+
+// DuckDB is the embedded store's dialect.
+type DuckDB struct{}
+
+func (DuckDB) Placeholder(n int) string     { return fmt.Sprintf("$%d", n) }
+func (DuckDB) CountIf(cond string) string   { return "count(*) FILTER (WHERE " + cond + ")" }
+func (DuckDB) ArgMin(val, by string) string { return "arg_min(" + val + ", " + by + ")" }
+func (DuckDB) ArgMinIf(val, by, c string) string {
+	return "arg_min(" + val + ", " + by + ") FILTER (WHERE " + c + ")"
+}
+func (DuckDB) ArgMaxIf(val, by, c string) string {
+	return "arg_max(" + val + ", " + by + ") FILTER (WHERE " + c + ")"
+}
+func (DuckDB) LocalBucket(col, unit, tz string) string {
+	return fmt.Sprintf("strftime(date_trunc('%s', timezone('%s', %s AT TIME ZONE 'UTC')), '%%Y-%%m-%%d %%H:%%M:%%S')", unit, quote(tz), col)
+}
+func (DuckDB) JSONString(col, key string) string {
+	return fmt.Sprintf("coalesce(json_extract_string(%s, '$.\"%s\"'), '')", col, quote(strings.ReplaceAll(key, `"`, "")))
+}
+func (DuckDB) Regexp(col, param string) string   { return "regexp_matches(" + col + ", " + param + ")" }
+func (DuckDB) Contains(col, param string) string { return "contains(" + col + ", " + param + ")" }
+
+// quote escapes a string for a single-quoted SQL literal.
+func quote(s string) string { return strings.ReplaceAll(s, "'", "''") }

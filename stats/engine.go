@@ -1,0 +1,311 @@
+package stats
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/tributary/tributary"
+)
+
+// Engine runs queries against one store.
+type Engine struct {
+	db *sql.DB
+	d  Dialect
+}
+
+// NewEngine returns an engine over db speaking dialect d.
+func NewEngine(db *sql.DB, d Dialect) *Engine { return &Engine{db: db, d: d} }
+
+// row is one group of a result while it is being computed.
+type row struct {
+	dims   []string
+	ints   map[string]int64   // counts and minor-unit sums
+	floats map[string]float64 // ratios and durations
+}
+
+func newRow(dims []string) *row {
+	return &row{dims: dims, ints: map[string]int64{}, floats: map[string]float64{}}
+}
+
+type rows struct {
+	order []string
+	m     map[string]*row
+}
+
+func (rs *rows) get(dims []string) *row {
+	if rs.m == nil {
+		rs.m = map[string]*row{}
+	}
+	k := strings.Join(dims, "\x00")
+	r := rs.m[k]
+	if r == nil {
+		r = newRow(dims)
+		rs.m[k] = r
+		rs.order = append(rs.order, k)
+	}
+	return r
+}
+
+// args accumulates bind parameters.
+type args struct {
+	d    Dialect
+	vals []any
+}
+
+func (a *args) add(v any) string {
+	a.vals = append(a.vals, v)
+	return a.d.Placeholder(len(a.vals))
+}
+
+// sessionColumns are the per-session attributes, from the session's first event (entry/exit from
+// pageviews).
+func (e *Engine) sessionColumns() string {
+	d := e.d
+	pv := "name = 'pageview'"
+	cols := []string{
+		"session_id",
+		d.ArgMin("visitor_id", "ts") + " AS visitor_id",
+		"min(ts) AS start_ts",
+		"max(ts) AS end_ts",
+		d.CountIf(pv) + " AS pv",
+		d.CountIf("name <> 'pageview'") + " AS ev",
+		d.ArgMinIf("path", "ts", pv) + " AS entry_page",
+		d.ArgMaxIf("path", "ts", pv) + " AS exit_page",
+	}
+	for _, c := range []string{"channel", "referrer_source", "referrer", "utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content",
+		"click_id_platform", "country", "region", "device", "browser", "os"} {
+		cols = append(cols, d.ArgMin(c, "ts")+" AS "+c)
+	}
+	return strings.Join(cols, ", ")
+}
+
+// filterSQL renders filters on a relation whose columns are session attributes (visit dims) and, for
+// event dims, a subquery over events.
+func (e *Engine) filterSQL(fs []Filter, a *args, site string, from, to time.Time, eventLevel bool) string {
+	var parts []string
+	for _, f := range fs {
+		if s := e.oneFilter(f, a, site, from, to, eventLevel); s != "" {
+			parts = append(parts, s)
+		}
+	}
+	return strings.Join(parts, " AND ")
+}
+
+func (e *Engine) oneFilter(f Filter, a *args, site string, from, to time.Time, eventLevel bool) string {
+	if f.Op == "and" || f.Op == "or" {
+		var parts []string
+		for _, c := range f.Children {
+			parts = append(parts, "("+e.oneFilter(c, a, site, from, to, eventLevel)+")")
+		}
+		return strings.Join(parts, " "+strings.ToUpper(f.Op)+" ")
+	}
+	col := ""
+	isEvent := false
+	switch {
+	case visitDims[f.Dim] != "":
+		col = visitDims[f.Dim]
+	case f.Dim == "event:page":
+		col, isEvent = "path", true
+	case f.Dim == "event:name":
+		col, isEvent = "name", true
+	default:
+		col, isEvent = e.d.JSONString("props", strings.TrimPrefix(f.Dim, "event:props:")), true
+	}
+	var ors []string
+	for _, v := range f.Values {
+		p := a.add(v)
+		switch f.Op {
+		case "is", "is_not":
+			ors = append(ors, col+" = "+p)
+		case "contains":
+			ors = append(ors, e.d.Contains(col, p))
+		case "matches":
+			ors = append(ors, e.d.Regexp(col, p))
+		}
+	}
+	cond := "(" + strings.Join(ors, " OR ") + ")"
+	if f.Op == "is_not" {
+		cond = "NOT " + cond
+	}
+	if isEvent && !eventLevel {
+		// A visit matches an event filter when one of its events does.
+		return "session_id IN (SELECT session_id FROM events WHERE site_id = " + a.add(site) + " AND ts >= " + a.add(from) + " AND ts < " + a.add(to) + " AND " + cond + ")"
+	}
+	if !isEvent && eventLevel {
+		return "session_id IN (SELECT session_id FROM (SELECT " + e.sessionColumns() + " FROM events WHERE site_id = " + a.add(site) +
+			" AND ts >= " + a.add(from) + " AND ts < " + a.add(to) + " GROUP BY session_id) s WHERE " + cond + ")"
+	}
+	return cond
+}
+
+func isEventDim(d string) bool {
+	return d == "event:page" || d == "event:name" || strings.HasPrefix(d, "event:props:")
+}
+
+// dimExpr is the SQL of a dimension over sessions (or events when eventLevel).
+func (e *Engine) dimExpr(dim string, tz string, eventLevel bool) string {
+	switch {
+	case timeDims[dim] != "":
+		col := "start_ts"
+		if eventLevel {
+			col = "ts"
+		}
+		return e.d.LocalBucket(col, timeDims[dim], tz)
+	case visitDims[dim] != "":
+		return "coalesce(" + visitDims[dim] + ", '')"
+	case dim == "event:page":
+		return "path"
+	case dim == "event:name":
+		return "name"
+	case strings.HasPrefix(dim, "event:props:"):
+		return e.d.JSONString("props", strings.TrimPrefix(dim, "event:props:"))
+	}
+	return "''"
+}
+
+// traffic computes the traffic metrics for q into rs.
+func (e *Engine) traffic(ctx context.Context, q *Query, from, to time.Time, rs *rows) error {
+	eventLevel := false
+	for _, d := range q.Dimensions {
+		if isEventDim(d) {
+			eventLevel = true
+		}
+	}
+	a := &args{d: e.d}
+	site := q.Site.ID
+	var dims []string
+	for _, d := range q.Dimensions {
+		if paymentDims[d] {
+			return nil // traffic metrics do not combine with payment dimensions (rejected at parse time)
+		}
+		dims = append(dims, e.dimExpr(d, q.Site.Timezone, eventLevel))
+	}
+	var sqlText string
+	if eventLevel {
+		where := "site_id = " + a.add(site) + " AND ts >= " + a.add(from) + " AND ts < " + a.add(to)
+		if f := e.filterSQL(q.Filters, a, site, from, to, true); f != "" {
+			where += " AND " + f
+		}
+		sel := strings.Join(append(dims, "count(DISTINCT visitor_id)", e.d.CountIf("name = 'pageview'"), e.d.CountIf("name <> 'pageview'")), ", ")
+		sqlText = "SELECT " + sel + " FROM events WHERE " + where
+		if len(dims) > 0 {
+			sqlText += " GROUP BY " + strings.Join(dims, ", ")
+		}
+		rowsSQL, err := e.db.QueryContext(ctx, sqlText, a.vals...)
+		if err != nil {
+			return fmt.Errorf("stats: events query: %w", err)
+		}
+		defer rowsSQL.Close()
+		for rowsSQL.Next() {
+			dv := make([]string, len(dims))
+			var visitors, pageviews, events int64
+			dest := []any{}
+			for i := range dv {
+				dest = append(dest, &dv[i])
+			}
+			dest = append(dest, &visitors, &pageviews, &events)
+			if err := rowsSQL.Scan(dest...); err != nil {
+				return fmt.Errorf("stats: events query: %w", err)
+			}
+			r := rs.get(dv)
+			r.ints["visitors"] += visitors
+			r.ints["pageviews"] += pageviews
+			r.ints["events"] += events
+		}
+		return rowsSQL.Err()
+	}
+	conv := "''"
+	if len(q.ConversionNames) > 0 {
+		var ps []string
+		for _, n := range q.ConversionNames {
+			ps = append(ps, a.add(n))
+		}
+		conv = strings.Join(ps, ", ")
+	}
+	inner := "SELECT " + e.sessionColumns() + ", " + e.d.CountIf("name IN ("+conv+")") + " AS conv FROM events WHERE site_id = " + a.add(site) +
+		" AND ts >= " + a.add(from) + " AND ts < " + a.add(to) + " GROUP BY session_id"
+	paying := "SELECT visitor_id FROM identities WHERE site_id = " + a.add(site) + " AND payment_id <> '' AND visitor_id <> '' AND ts >= " + a.add(from) + " AND ts < " + a.add(to)
+	where := ""
+	if f := e.filterSQL(q.Filters, a, site, from, to, false); f != "" {
+		where = " WHERE " + f
+	}
+	sel := append(dims,
+		"count(DISTINCT visitor_id)", "count(*)", "sum(pv)", e.d.CountIf("pv = 1"), "sum(epoch(end_ts) - epoch(start_ts))", "sum(ev)",
+		"count(DISTINCT CASE WHEN conv > 0 OR visitor_id IN ("+paying+") THEN visitor_id END)")
+	sqlText = "SELECT " + strings.Join(sel, ", ") + " FROM (" + inner + ") s" + where
+	if len(dims) > 0 {
+		sqlText += " GROUP BY " + strings.Join(dims, ", ")
+	}
+	res, err := e.db.QueryContext(ctx, sqlText, a.vals...)
+	if err != nil {
+		return fmt.Errorf("stats: sessions query: %w", err)
+	}
+	defer res.Close()
+	for res.Next() {
+		dv := make([]string, len(dims))
+		var visitors, visits, bounces, events, conversions int64
+		var pageviews, duration sql.NullFloat64
+		dest := []any{}
+		for i := range dv {
+			dest = append(dest, &dv[i])
+		}
+		dest = append(dest, &visitors, &visits, &pageviews, &bounces, &duration, &events, &conversions)
+		if err := res.Scan(dest...); err != nil {
+			return fmt.Errorf("stats: sessions query: %w", err)
+		}
+		r := rs.get(dv)
+		r.ints["visitors"] += visitors
+		r.ints["visits"] += visits
+		r.ints["pageviews"] += int64(pageviews.Float64)
+		r.ints["bounces"] += bounces
+		r.floats["duration"] += duration.Float64
+		r.ints["events"] += events
+		r.ints["conversions"] += conversions
+	}
+	return res.Err()
+}
+
+// sortRows orders results: by order_by, else time ascending, else the first metric descending.
+func sortRows(q *Query, list []*row, value func(r *row, m string) float64) {
+	sort.SliceStable(list, func(i, j int) bool {
+		a, b := list[i], list[j]
+		orders := q.OrderBy
+		if len(orders) == 0 {
+			for di, d := range q.Dimensions {
+				if timeDims[d] != "" {
+					orders = append(orders, [2]string{q.Dimensions[di], "asc"})
+				}
+			}
+			orders = append(orders, [2]string{q.Metrics[0], "desc"})
+		}
+		for _, o := range orders {
+			if di := indexOf(q.Dimensions, o[0]); di >= 0 {
+				if a.dims[di] != b.dims[di] {
+					return (a.dims[di] < b.dims[di]) == (o[1] == "asc")
+				}
+				continue
+			}
+			va, vb := value(a, o[0]), value(b, o[0])
+			if va != vb {
+				return (va < vb) == (o[1] == "asc")
+			}
+		}
+		return strings.Join(a.dims, "\x00") < strings.Join(b.dims, "\x00")
+	})
+}
+
+func indexOf(list []string, s string) int {
+	for i, x := range list {
+		if x == s {
+			return i
+		}
+	}
+	return -1
+}
+
+// siteLoc is the site's location, cached per query.
+func siteLoc(s *tributary.Site) *time.Location { return s.Location() }

@@ -1,0 +1,499 @@
+package stats
+
+import (
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/big"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tributary/tributary"
+)
+
+// Result is the answer to a query.
+type Result struct {
+	Results []ResultRow `json:"results"`
+	Meta    Meta        `json:"meta"`
+	q       *Query
+}
+
+// ResultRow is one group.
+type ResultRow struct {
+	Dimensions []string      `json:"dimensions"`
+	Metrics    []json.Number `json:"metrics"`
+	Comparison *Comparison   `json:"comparison,omitempty"`
+}
+
+// Comparison holds the previous period's values and the change in percent.
+type Comparison struct {
+	Metrics []json.Number `json:"metrics"`
+	Change  []*float64    `json:"change"`
+}
+
+// Meta describes how to read the numbers.
+type Meta struct {
+	Metrics             []string  `json:"metrics"`
+	Dimensions          []string  `json:"dimensions"`
+	Currency            string    `json:"currency"`
+	MoneyMetrics        []string  `json:"money_metrics,omitempty"`
+	TimeZone            string    `json:"time_zone"`
+	DateRange           [2]string `json:"date_range"`
+	Model               string    `json:"attribution_model"`
+	LookbackDays        int       `json:"lookback_days"`
+	Mode                string    `json:"mode"`
+	UnconvertedPayments int       `json:"unconverted_entries"`
+	ComparedTo          []string  `json:"compared_to,omitempty"`
+	Total               int       `json:"total_rows"`
+}
+
+// Run executes q.
+func (e *Engine) Run(ctx context.Context, q *Query) (*Result, error) {
+	cur, unconverted, err := e.compute(ctx, q, q.From, q.To)
+	if err != nil {
+		return nil, err
+	}
+	loc := siteLoc(q.Site)
+	res := &Result{q: q, Meta: Meta{Metrics: q.Metrics, Dimensions: q.Dimensions, Currency: q.Site.Currency, TimeZone: q.Site.Timezone,
+		DateRange: [2]string{q.From.In(loc).Format("2006-01-02"), q.To.In(loc).AddDate(0, 0, -1).Format("2006-01-02")},
+		Model:     string(q.Model), LookbackDays: q.LookbackDay, Mode: "live", UnconvertedPayments: unconverted}}
+	if q.Test {
+		res.Meta.Mode = "test"
+	}
+	for _, m := range q.Metrics {
+		if moneyMetric[m] {
+			res.Meta.MoneyMetrics = append(res.Meta.MoneyMetrics, m)
+		}
+	}
+	list := make([]*row, 0, len(cur.order))
+	for _, k := range cur.order {
+		list = append(list, cur.m[k])
+	}
+	vals := func(r *row) []float64 {
+		out := make([]float64, len(q.Metrics))
+		for i, m := range q.Metrics {
+			out[i] = e.value(q, r, m)
+		}
+		return out
+	}
+	sortRows(q, list, func(r *row, m string) float64 { return e.value(q, r, m) })
+	res.Meta.Total = len(list)
+	if q.Offset < len(list) {
+		list = list[q.Offset:]
+	} else {
+		list = nil
+	}
+	if len(list) > q.Limit {
+		list = list[:q.Limit]
+	}
+	var prev *rows
+	if q.Compare {
+		span := q.To.Sub(q.From)
+		pf, pt := q.From.Add(-span), q.From
+		prev, _, err = e.compute(ctx, q, pf, pt)
+		if err != nil {
+			return nil, err
+		}
+		res.Meta.ComparedTo = []string{pf.In(loc).Format("2006-01-02"), pt.In(loc).AddDate(0, 0, -1).Format("2006-01-02")}
+	}
+	for i, r := range list {
+		rr := ResultRow{Dimensions: r.dims}
+		if rr.Dimensions == nil {
+			rr.Dimensions = []string{}
+		}
+		v := vals(r)
+		for j, m := range q.Metrics {
+			rr.Metrics = append(rr.Metrics, e.format(q, m, v[j]))
+		}
+		if prev != nil {
+			var p *row
+			if hasTimeDim(q) {
+				if i < len(prev.order) {
+					pl := make([]*row, 0, len(prev.order))
+					for _, k := range prev.order {
+						pl = append(pl, prev.m[k])
+					}
+					sortRows(q, pl, func(r *row, m string) float64 { return e.value(q, r, m) })
+					p = pl[i]
+				}
+			} else {
+				p = prev.m[strings.Join(r.dims, "\x00")]
+			}
+			c := &Comparison{}
+			for j, m := range q.Metrics {
+				pv := 0.0
+				if p != nil {
+					pv = e.value(q, p, m)
+				}
+				c.Metrics = append(c.Metrics, e.format(q, m, pv))
+				if pv == 0 {
+					c.Change = append(c.Change, nil)
+				} else {
+					ch := float64(int64((v[j]-pv)/abs64(pv)*1000+0.5*sign(v[j]-pv))) / 10
+					c.Change = append(c.Change, &ch)
+				}
+			}
+			rr.Comparison = c
+		}
+		res.Results = append(res.Results, rr)
+	}
+	if res.Results == nil {
+		res.Results = []ResultRow{}
+	}
+	return res, nil
+}
+
+func hasTimeDim(q *Query) bool {
+	for _, d := range q.Dimensions {
+		if timeDims[d] != "" {
+			return true
+		}
+	}
+	return false
+}
+
+func abs64(f float64) float64 {
+	if f < 0 {
+		return -f
+	}
+	return f
+}
+
+func sign(f float64) float64 {
+	if f < 0 {
+		return -1
+	}
+	return 1
+}
+
+// compute fills the groups of one range.
+func (e *Engine) compute(ctx context.Context, q *Query, from, to time.Time) (*rows, int, error) {
+	rs := &rows{}
+	fams := map[int]bool{}
+	for _, m := range q.Metrics {
+		fams[metricFamily[m]] = true
+	}
+	needVisitors := contains(q.Metrics, "revenue_per_visitor")
+	if fams[famTraffic] || needVisitors {
+		if err := e.traffic(ctx, q, from, to, rs); err != nil {
+			return nil, 0, err
+		}
+	}
+	unconverted := 0
+	if fams[famMoney] {
+		md, err := e.loadMoney(ctx, q, from, to)
+		if err != nil {
+			return nil, 0, err
+		}
+		unconverted = md.unconverted
+		e.money(q, md, rs)
+	}
+	if fams[famMRR] {
+		if err := e.mrr(ctx, q, from, to, rs); err != nil {
+			return nil, 0, err
+		}
+	}
+	if len(q.Dimensions) == 0 && len(rs.order) == 0 {
+		rs.get(nil)
+	}
+	return rs, unconverted, nil
+}
+
+// bucket renders t's time bucket in loc as DuckDB's LocalBucket does.
+func bucket(t time.Time, unit string, loc *time.Location) string {
+	l := t.In(loc)
+	var b time.Time
+	switch unit {
+	case "hour":
+		b = time.Date(l.Year(), l.Month(), l.Day(), l.Hour(), 0, 0, 0, time.UTC)
+	case "week":
+		wd := (int(l.Weekday()) + 6) % 7 // Monday first, as date_trunc('week')
+		d := time.Date(l.Year(), l.Month(), l.Day(), 0, 0, 0, 0, time.UTC)
+		b = d.AddDate(0, 0, -wd)
+	case "month":
+		b = time.Date(l.Year(), l.Month(), 1, 0, 0, 0, 0, time.UTC)
+	default:
+		b = time.Date(l.Year(), l.Month(), l.Day(), 0, 0, 0, 0, time.UTC)
+	}
+	return b.Format("2006-01-02 15:04:05")
+}
+
+func (e *Engine) money(q *Query, md *moneyData, rs *rows) {
+	loc := siteLoc(q.Site)
+	credits := e.attribute(q, md)
+	customers := map[string]map[string]bool{}
+	ttc := map[string][]float64{}
+	for _, c := range credits {
+		if !matches(q.Filters, c.dims) {
+			continue
+		}
+		dims := make([]string, len(q.Dimensions))
+		for i, d := range q.Dimensions {
+			switch {
+			case timeDims[d] != "":
+				dims[i] = bucket(c.entry.at, timeDims[d], loc)
+			case d == "payment:currency":
+				dims[i] = c.entry.currency
+			case d == "payment:product":
+				dims[i] = md.products[c.entry.payment]
+			case d == "payment:link_method":
+				if l := md.links[c.entry.payment]; l != nil {
+					dims[i] = l.method
+				} else {
+					dims[i] = tributary.LinkUnattributed
+				}
+			default:
+				dims[i] = c.dims[d]
+			}
+		}
+		r := rs.get(dims)
+		switch c.entry.kind {
+		case tributary.EntryPayment:
+			r.ints["revenue"] += c.amount
+			if c.main {
+				r.ints["payments"]++
+				k := strings.Join(dims, "\x00")
+				if customers[k] == nil {
+					customers[k] = map[string]bool{}
+				}
+				customers[k][md.person(c.entry)] = true
+				if l := md.links[c.entry.payment]; l != nil && l.visitor != "" {
+					if first := md.firstTouch(l.visitor, md.paidAt[c.entry.payment], q.Lookback); !first.IsZero() {
+						ttc[k] = append(ttc[k], md.paidAt[c.entry.payment].Sub(first).Seconds())
+					}
+				}
+			}
+		case tributary.EntryRefund:
+			r.ints["refunds"] -= c.amount
+		case tributary.EntryDisputeWithdrawn, tributary.EntryDisputeReinstated:
+			r.ints["disputes"] -= c.amount
+		}
+	}
+	for k, set := range customers {
+		rs.m[k].ints["customers"] = int64(len(set))
+	}
+	for k, v := range ttc {
+		sort.Float64s(v)
+		med := v[len(v)/2]
+		if len(v)%2 == 0 {
+			med = (v[len(v)/2-1] + v[len(v)/2]) / 2
+		}
+		rs.m[k].floats["time_to_convert"] = med
+	}
+}
+
+func (md *moneyData) person(en *entry) string {
+	if l := md.links[en.payment]; l != nil && l.visitor != "" {
+		if vs := md.persons[l.visitor]; len(vs) > 0 {
+			return "v:" + vs[0]
+		}
+		return "v:" + l.visitor
+	}
+	if en.customer != "" {
+		return "c:" + en.customer
+	}
+	return "p:" + en.payment
+}
+
+func (md *moneyData) firstTouch(visitor string, paid time.Time, lookback time.Duration) time.Time {
+	var first time.Time
+	for _, v := range md.persons[visitor] {
+		for _, s := range md.sessions[v] {
+			if s.start.After(paid) || s.start.Before(paid.Add(-lookback)) {
+				continue
+			}
+			if first.IsZero() || s.start.Before(first) {
+				first = s.start
+			}
+		}
+	}
+	return first
+}
+
+func (e *Engine) mrr(ctx context.Context, q *Query, from, to time.Time, rs *rows) error {
+	loc := siteLoc(q.Site)
+	r, err := e.db.QueryContext(ctx, `SELECT subscription_id, ts, kind, reporting_delta FROM mrr_movements WHERE site_id = $1 AND livemode = $2 AND converted AND ts < $3 ORDER BY ts, id`,
+		q.Site.ID, !q.Test, to)
+	if err != nil {
+		return fmt.Errorf("stats: mrr: %w", err)
+	}
+	defer r.Close()
+	type mv struct {
+		sub   string
+		at    time.Time
+		kind  string
+		delta int64
+	}
+	var all []mv
+	for r.Next() {
+		var m mv
+		if err := r.Scan(&m.sub, &m.at, &m.kind, &m.delta); err != nil {
+			return fmt.Errorf("stats: mrr: %w", err)
+		}
+		all = append(all, m)
+	}
+	var td string
+	for _, d := range q.Dimensions {
+		td = timeDims[d]
+	}
+	// Buckets: the whole range, or each time bucket of it.
+	var buckets []string
+	var ends []time.Time
+	if td == "" {
+		buckets, ends = []string{""}, []time.Time{to}
+	} else {
+		for t := from; t.Before(to); {
+			b := bucket(t, td, loc)
+			next := t
+			for next.Before(to) && bucket(next, td, loc) == b {
+				switch td {
+				case "hour":
+					next = next.Add(time.Hour)
+				default:
+					next = next.Add(time.Hour) // walk hours so DST and month lengths need no special cases
+				}
+			}
+			buckets, ends = append(buckets, b), append(ends, next)
+			t = next
+		}
+	}
+	for i, b := range buckets {
+		dims := []string(nil)
+		if td != "" {
+			dims = []string{b}
+		}
+		row := rs.get(dims)
+		start := from
+		if i > 0 {
+			start = ends[i-1]
+		}
+		per := map[string]int64{}
+		for _, m := range all {
+			if m.at.Before(ends[i]) {
+				per[m.sub] += m.delta
+			}
+			if !m.at.Before(start) && m.at.Before(ends[i]) {
+				switch m.kind {
+				case tributary.MRRNew, tributary.MRRReactivation:
+					row.ints["new_mrr"] += m.delta
+				case tributary.MRRExpansion:
+					row.ints["expansion_mrr"] += m.delta
+				case tributary.MRRContraction:
+					row.ints["contraction_mrr"] += m.delta
+				case tributary.MRRChurn:
+					row.ints["churned_mrr"] += m.delta
+				}
+			}
+		}
+		var total, paying int64
+		for _, v := range per {
+			total += v
+			if v > 0 {
+				paying++
+			}
+		}
+		row.ints["mrr"], row.ints["paying_subscriptions"] = total, paying
+	}
+	return nil
+}
+
+// value is a metric of a row as a number (money in minor units).
+func (e *Engine) value(q *Query, r *row, m string) float64 {
+	i := func(k string) float64 { return float64(r.ints[k]) }
+	div := func(a, b float64) float64 {
+		if b == 0 {
+			return 0
+		}
+		return a / b
+	}
+	switch m {
+	case "views_per_visit":
+		return div(i("pageviews"), i("visits"))
+	case "bounce_rate":
+		return div(i("bounces")*100, i("visits"))
+	case "visit_duration":
+		return div(r.floats["duration"], i("visits"))
+	case "conversion_rate":
+		return div(i("conversions")*100, i("visitors"))
+	case "net_revenue":
+		return i("revenue") - i("refunds") - i("disputes")
+	case "average_order_value":
+		return div(i("revenue"), i("payments"))
+	case "revenue_per_visitor":
+		return div(i("revenue"), i("visitors"))
+	case "ltv":
+		return div(i("revenue")-i("refunds")-i("disputes"), i("customers"))
+	case "arpu":
+		return div(i("mrr"), i("paying_subscriptions"))
+	case "time_to_convert":
+		return r.floats["time_to_convert"]
+	}
+	return i(m)
+}
+
+// format renders a metric value: money in the currency's major unit with its decimals, exactly for sums;
+// ratios of money rounded half-even to the minor unit.
+func (e *Engine) format(q *Query, m string, v float64) json.Number {
+	cur := q.Site.Currency
+	switch {
+	case moneyMetric[m]:
+		r := new(big.Rat)
+		r.SetFloat64(v)
+		return json.Number(tributary.FormatMinor(roundHalfEven(r), cur))
+	case m == "views_per_visit" || m == "conversion_rate" || m == "bounce_rate":
+		return json.Number(strconv.FormatFloat(float64(int64(v*100+0.5))/100, 'f', -1, 64))
+	case m == "visit_duration" || m == "time_to_convert":
+		return json.Number(strconv.FormatInt(int64(v+0.5), 10))
+	}
+	return json.Number(strconv.FormatInt(int64(v), 10))
+}
+
+func roundHalfEven(r *big.Rat) int64 {
+	q, m := new(big.Int).QuoRem(r.Num(), r.Denom(), new(big.Int))
+	twice := new(big.Int).Mul(new(big.Int).Abs(m), big.NewInt(2))
+	if c := twice.Cmp(r.Denom()); c > 0 || (c == 0 && q.Bit(0) == 1) {
+		if r.Sign() < 0 {
+			q.Sub(q, big.NewInt(1))
+		} else {
+			q.Add(q, big.NewInt(1))
+		}
+	}
+	return q.Int64()
+}
+
+// WriteCSV writes the result as CSV: a header of dimension and metric names, then one line per group.
+func (r *Result) WriteCSV(w io.Writer) error {
+	cw := csv.NewWriter(w)
+	head := append(append([]string{}, r.q.Dimensions...), r.q.Metrics...)
+	if err := cw.Write(head); err != nil {
+		return err
+	}
+	for _, row := range r.Results {
+		line := append([]string{}, row.Dimensions...)
+		for _, m := range row.Metrics {
+			line = append(line, string(m))
+		}
+		if err := cw.Write(csvSafe(line)); err != nil {
+			return err
+		}
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+// csvSafe neutralises values a spreadsheet would run as formulas (referrers and UTM values are
+// user-controlled).
+func csvSafe(line []string) []string {
+	for i, v := range line {
+		if v != "" && strings.ContainsRune("=+-@\t\r", rune(v[0])) {
+			if _, err := strconv.ParseFloat(v, 64); err != nil {
+				line[i] = "'" + v
+			}
+		}
+	}
+	return line
+}

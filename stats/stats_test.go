@@ -1,0 +1,223 @@
+package stats
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tributary/tributary"
+	"github.com/tributary/tributary/store/duckdb"
+)
+
+var now = time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
+
+func day(d, h int) time.Time { return time.Date(2026, 11, d, h, 0, 0, 0, time.UTC) }
+
+var site = &tributary.Site{ID: "s1", Domain: "shop.example", Currency: "USD", Timezone: "UTC"}
+
+// scenario is small enough to work out by hand (see the expectations in each test):
+//
+//	v1: Organic Search (Nov 1, 2 pageviews) → Paid Search (Nov 5) → Direct (Nov 6 09:00), pays $100.00 on
+//	    Nov 6 10:00 (linked by metadata), $30.00 refunded Nov 8.
+//	v2: Email (Nov 10 09:00, pageview + signup), pays $50.00 Nov 10 12:00 (linked by customer).
+//	v3: Organic Social bounce (Nov 12).
+//	an unattributed $20.00 payment Nov 15 whose utm says Referral / news.example.
+func scenario(t *testing.T) *Engine {
+	ctx := context.Background()
+	st, err := duckdb.Open(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	pv := func(v, s, ch, src, path string, at time.Time) tributary.Event {
+		return tributary.Event{SiteID: "s1", Timestamp: at, Name: "pageview", Source: "browser", VisitorID: v, SessionID: s, Hostname: "shop.example",
+			Path: path, Channel: ch, ReferrerSource: src, Country: "DE", Device: "desktop", Browser: "Firefox", OS: "Linux"}
+	}
+	evs := []tributary.Event{
+		pv("v1", "s1a", "Organic Search", "Google", "/", day(1, 10)),
+		pv("v1", "s1a", "Organic Search", "Google", "/pricing", day(1, 10).Add(2*time.Minute)),
+		pv("v1", "s1b", "Paid Search", "Google", "/pricing", day(5, 10)),
+		pv("v1", "s1c", "Direct", "", "/", day(6, 9)),
+		pv("v2", "s2a", "Email", "newsletter", "/", day(10, 9)),
+		pv("v3", "s3a", "Organic Social", "Reddit", "/blog", day(12, 9)),
+	}
+	signup := pv("v2", "s2a", "Email", "newsletter", "/", day(10, 9).Add(time.Minute))
+	signup.Name, signup.Props = "signup", map[string]string{"plan": "pro"}
+	evs = append(evs, signup)
+	must := func(err error) {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(st.InsertEvents(ctx, evs))
+	entry := func(id, kind, pay string, at time.Time, amount int64) tributary.LedgerEntry {
+		return tributary.LedgerEntry{ID: id, SiteID: "s1", Livemode: true, Kind: kind, PaymentID: pay, OccurredAt: at, Amount: amount, Currency: "USD",
+			ReportingAmount: amount, ReportingCurrency: "USD", Rate: "1", Converted: true, Source: "stripe"}
+	}
+	_, err = st.InsertLedger(ctx, []tributary.LedgerEntry{
+		entry("pay:p1", "payment", "p1", day(6, 10), 10000),
+		entry("refund:r1", "refund", "p1", day(8, 10), -3000),
+		entry("pay:p2", "payment", "p2", day(10, 12), 5000),
+		entry("pay:p3", "payment", "p3", day(15, 10), 2000),
+		{ID: "pay:pj", SiteID: "s1", Livemode: true, Kind: "payment", PaymentID: "pj", OccurredAt: day(16, 10), Amount: 5000, Currency: "JPY", ReportingCurrency: "USD", Source: "stripe"},
+	})
+	must(err)
+	_, err = st.InsertLedger(ctx, []tributary.LedgerEntry{func() tributary.LedgerEntry { e := entry("pay:t", "payment", "pt", day(16, 10), 777); e.Livemode = false; return e }()})
+	must(err)
+	must(st.InsertIdentities(ctx, []tributary.Identity{
+		{SiteID: "s1", At: day(6, 10), VisitorID: "v1", SessionID: "s1c", PaymentID: "p1", LinkMethod: "metadata", Source: "stripe"},
+		{SiteID: "s1", At: day(10, 12), VisitorID: "v2", SessionID: "s2a", PaymentID: "p2", CustomerID: "cus_2", LinkMethod: "customer", Source: "stripe"},
+		{SiteID: "s1", At: day(15, 10), PaymentID: "p3", LinkMethod: "unattributed", Channel: "Referral", ReferrerSource: "news.example", Source: "api"},
+	}))
+	_, err = st.InsertMRRMovements(ctx, []tributary.MRRMovement{
+		{ID: "m1", SiteID: "s1", Livemode: true, SubscriptionID: "sub1", At: day(2, 0), Kind: "new", Delta: 2900, Currency: "USD", ReportingDelta: 2900, ReportingCurrency: "USD", Converted: true},
+		{ID: "m2", SiteID: "s1", Livemode: true, SubscriptionID: "sub1", At: day(12, 0), Kind: "expansion", Delta: 2000, Currency: "USD", ReportingDelta: 2000, ReportingCurrency: "USD", Converted: true},
+		{ID: "m3", SiteID: "s1", Livemode: true, SubscriptionID: "sub2", At: day(13, 0), Kind: "new", Delta: 1000, Currency: "USD", ReportingDelta: 1000, ReportingCurrency: "USD", Converted: true},
+		{ID: "m4", SiteID: "s1", Livemode: true, SubscriptionID: "sub2", At: day(18, 0), Kind: "churn", Delta: -1000, Currency: "USD", ReportingDelta: -1000, ReportingCurrency: "USD", Converted: true},
+	})
+	must(err)
+	return NewEngine(st.DB(), DuckDB{})
+}
+
+func run(t *testing.T, e *Engine, body string) *Result {
+	t.Helper()
+	q, err := ParseQuery([]byte(body), site, now)
+	if err != nil {
+		t.Fatalf("parse %s: %v", body, err)
+	}
+	q.ConversionNames = []string{"signup"}
+	res, err := e.Run(context.Background(), q)
+	if err != nil {
+		t.Fatalf("run %s: %v", body, err)
+	}
+	return res
+}
+
+// flat renders results as "dim1,dim2=m1,m2" lines.
+func flat(r *Result) string {
+	var lines []string
+	for _, row := range r.Results {
+		var ms []string
+		for _, m := range row.Metrics {
+			ms = append(ms, string(m))
+		}
+		lines = append(lines, strings.Join(row.Dimensions, ",")+"="+strings.Join(ms, ","))
+	}
+	return strings.Join(lines, " | ")
+}
+
+func TestTotals(t *testing.T) {
+	e := scenario(t)
+	res := run(t, e, `{"site_id":"s1","metrics":["visitors","visits","pageviews","views_per_visit","bounce_rate","visit_duration","events","conversions","conversion_rate",
+		"payments","customers","revenue","refunds","disputes","net_revenue","average_order_value","revenue_per_visitor","ltv","mrr","new_mrr","expansion_mrr","churned_mrr","arpu"],"date_range":"30d"}`)
+	// visit_duration: s1a lasted 120 s, s2a 60 s (pageview, then signup), the others one event → 180 s / 5 visits = 36 s.
+	// conversions: v1 and v2 paid (v2 also signed up) → 2 of 3 visitors.
+	// money: 100 + 50 + 20 paid, 30 refunded; the JPY payment has no rate and is reported apart.
+	// MRR at the end: sub1 49.00 (29 + 20 expansion), sub2 churned → 49.00; new 39.00, expansion 20.00, churn -10.00; arpu 49.00 / 1.
+	want := "=3,5,6,1.2,80,36,1,2,66.67,3,3,170.00,30.00,0.00,140.00,56.67,56.67,46.67,49.00,39.00,20.00,-10.00,49.00"
+	if got := flat(res); got != want {
+		t.Fatalf("totals\n got %s\nwant %s", got, want)
+	}
+	if res.Meta.UnconvertedPayments != 1 || res.Meta.Currency != "USD" || res.Meta.Model != "last_non_direct" || res.Meta.LookbackDays != 30 {
+		t.Fatalf("meta = %+v", res.Meta)
+	}
+	if test := run(t, e, `{"site_id":"s1","metrics":["revenue"],"date_range":"30d","mode":"test"}`); flat(test) != "=7.77" {
+		t.Fatalf("test mode = %s (test money must never mix with live)", flat(test))
+	}
+}
+
+// TestRevenueByChannelEveryModel pins the hand-worked credits of p1 ($100 over Organic Search Nov 1,
+// Paid Search Nov 5, Direct Nov 6) and its $30 refund, plus p2 (Email) and the unattributed p3 (Referral).
+func TestRevenueByChannelEveryModel(t *testing.T) {
+	e := scenario(t)
+	tests := []struct{ model, want string }{
+		{"first_touch", "Organic Search=100.00,30.00,70.00 | Email=50.00,0.00,50.00 | Referral=20.00,0.00,20.00"},
+		{"last_touch", "Direct=100.00,30.00,70.00 | Email=50.00,0.00,50.00 | Referral=20.00,0.00,20.00"},
+		{"last_non_direct", "Paid Search=100.00,30.00,70.00 | Email=50.00,0.00,50.00 | Referral=20.00,0.00,20.00"},
+		// 10000 / 3 = 3333 r 1: the tied remainder goes to the touch nearest the payment (Direct).
+		{"linear", "Email=50.00,0.00,50.00 | Direct=33.34,10.00,23.34 | Organic Search=33.33,10.00,23.33 | Paid Search=33.33,10.00,23.33 | Referral=20.00,0.00,20.00"},
+		{"position_based", "Email=50.00,0.00,50.00 | Direct=40.00,12.00,28.00 | Organic Search=40.00,12.00,28.00 | Paid Search=20.00,6.00,14.00 | Referral=20.00,0.00,20.00"},
+		// weights 2^(-Δ/7d): Δ = 5 d, 1 d, 1 h → 24.27 %, 36.07 %, 39.66 % (largest remainder on cents).
+		{"time_decay", "Email=50.00,0.00,50.00 | Direct=39.66,11.90,27.76 | Paid Search=36.07,10.82,25.25 | Organic Search=24.27,7.28,16.99 | Referral=20.00,0.00,20.00"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.model, func(t *testing.T) {
+			res := run(t, e, `{"site_id":"s1","metrics":["revenue","refunds","net_revenue"],"dimensions":["visit:channel"],"date_range":"30d","attribution":{"model":"`+tc.model+`"}}`)
+			if got := flat(res); got != tc.want {
+				t.Fatalf("\n got %s\nwant %s", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestDimensionsAndFilters(t *testing.T) {
+	e := scenario(t)
+	tests := []struct{ body, want string }{
+		{`{"site_id":"s1","metrics":["visitors","pageviews"],"dimensions":["visit:channel"],"date_range":"30d","order_by":[["visit:channel","asc"]]}`,
+			"Direct=1,1 | Email=1,1 | Organic Search=1,2 | Organic Social=1,1 | Paid Search=1,1"},
+		{`{"site_id":"s1","metrics":["pageviews"],"dimensions":["event:page"],"date_range":"30d"}`, "/=3 | /pricing=2 | /blog=1"},
+		{`{"site_id":"s1","metrics":["events"],"dimensions":["event:props:plan"],"date_range":"30d","filters":[["is","event:name",["signup"]]]}`, "pro=1"},
+		{`{"site_id":"s1","metrics":["visits"],"dimensions":["visit:entry_page"],"date_range":"30d"}`, "/=3 | /blog=1 | /pricing=1"},
+		{`{"site_id":"s1","metrics":["visitors","revenue"],"date_range":"30d","filters":[["is","visit:channel",["Paid Search","Email"]]]}`, "=2,150.00"},
+		{`{"site_id":"s1","metrics":["visits"],"date_range":"30d","filters":[["is_not","visit:channel",["Direct"]],["contains","visit:source",["oo"]]]}`, "=2"},
+		{`{"site_id":"s1","metrics":["visits"],"date_range":"30d","filters":[["or",[["matches","visit:channel",["^Organic"]],["is","visit:channel",["Email"]]]]]}`, "=3"},
+		{`{"site_id":"s1","metrics":["visitors"],"date_range":"30d","filters":[["is","event:page",["/pricing"]]]}`, "=1"},
+		{`{"site_id":"s1","metrics":["revenue","payments"],"dimensions":["payment:link_method"],"date_range":"30d"}`, "metadata=100.00,1 | customer=50.00,1 | unattributed=20.00,1"},
+		{`{"site_id":"s1","metrics":["revenue"],"dimensions":["time:day"],"date_range":["2026-11-06","2026-11-10"]}`, "2026-11-06 00:00:00=100.00 | 2026-11-08 00:00:00=0.00 | 2026-11-10 00:00:00=50.00"}, // Nov 8: the refund's day
+		{`{"site_id":"s1","metrics":["visits"],"dimensions":["time:week"],"date_range":["2026-11-01","2026-11-15"]}`, "2026-10-26 00:00:00=1 | 2026-11-02 00:00:00=2 | 2026-11-09 00:00:00=2"},
+		{`{"site_id":"s1","metrics":["mrr"],"dimensions":["time:month"],"date_range":"month"}`, "2026-11-01 00:00:00=49.00"},
+		{`{"site_id":"s1","metrics":["visitors"],"dimensions":["visit:channel"],"date_range":"30d","limit":2,"offset":1,"order_by":[["visit:channel","desc"]]}`, "Organic Social=1 | Organic Search=1"},
+		{`{"site_id":"s1","metrics":["revenue"],"date_range":"day"}`, "=0.00"},
+	}
+	for _, tc := range tests {
+		if got := flat(run(t, e, tc.body)); got != tc.want {
+			t.Errorf("%s\n got %s\nwant %s", tc.body, got, tc.want)
+		}
+	}
+}
+
+func TestCompareAndCSV(t *testing.T) {
+	e := scenario(t)
+	res := run(t, e, `{"site_id":"s1","metrics":["visits","revenue"],"date_range":["2026-11-10","2026-11-19"],"compare":"previous_period"}`)
+	// This period: s2a, s3a; 50 + 20. Previous 10 days (Oct 31 – Nov 9): s1a, s1b, s1c; 100.
+	b, _ := json.Marshal(res.Results)
+	if want := `[{"dimensions":[],"metrics":[2,70.00],"comparison":{"metrics":[3,100.00],"change":[-33.3,-30]}}]`; string(b) != want {
+		t.Fatalf("\n got %s\nwant %s", b, want)
+	}
+	var csv strings.Builder
+	res = run(t, e, `{"site_id":"s1","metrics":["visitors"],"dimensions":["visit:channel"],"date_range":"30d","order_by":[["visit:channel","asc"]]}`)
+	if err := res.WriteCSV(&csv); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(csv.String(), "visit:channel,visitors\nDirect,1\nEmail,1\n") {
+		t.Fatalf("csv = %q", csv.String())
+	}
+}
+
+func TestQueryErrors(t *testing.T) {
+	tests := []struct{ body, field string }{
+		{`{"site_id":"s1"}`, "metrics"},
+		{`{"site_id":"s1","metrics":["visitors","profit"]}`, "metrics[1]"},
+		{`{"site_id":"s1","metrics":["visitors"],"dimensions":["visit:planet"]}`, "dimensions[0]"},
+		{`{"site_id":"s1","metrics":["visitors"],"filters":[["like","visit:channel",["x"]]]}`, "filters[0]"},
+		{`{"site_id":"s1","metrics":["visitors"],"filters":[["matches","visit:channel",["("]]]}`, "filters[0]"},
+		{`{"site_id":"s1","metrics":["visitors"],"date_range":"fortnight"}`, "date_range"},
+		{`{"site_id":"s1","metrics":["visitors"],"date_range":["2026-11-10","2026-11-01"]}`, "date_range"},
+		{`{"site_id":"s1","metrics":["revenue"],"attribution":{"model":"magic"}}`, "attribution.model"},
+		{`{"site_id":"s1","metrics":["revenue"],"attribution":{"lookback_days":999}}`, "attribution.lookback_days"},
+		{`{"site_id":"s1","metrics":["mrr"],"dimensions":["visit:entry_page"]}`, "metrics[0]"},
+		{`{"site_id":"s1","metrics":["bounce_rate"],"dimensions":["payment:product"]}`, "metrics[0]"},
+		{`{"site_id":"s1","metrics":["revenue"],"dimensions":["event:page"]}`, "metrics[0]"},
+		{`{"site_id":"s1","metrics":["visitors"],"order_by":[["revenue","desc"]]}`, "order_by[0]"},
+		{`{"site_id":"s1","metrics":["visitors"],"limit":0}`, "limit"},
+		{`{"site_id":"s1","metrics":["visitors"],"colour":1}`, "colour"},
+	}
+	for _, tc := range tests {
+		_, err := ParseQuery([]byte(tc.body), site, now)
+		if tributary.ErrorCode(err) != tributary.EINVALID || tributary.ErrorField(err) != tc.field {
+			t.Errorf("%s: err %v (field %q), want field %q", tc.body, err, tributary.ErrorField(err), tc.field)
+		}
+	}
+}

@@ -1,0 +1,77 @@
+package web
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/tributary/tributary"
+	"github.com/tributary/tributary/stats"
+)
+
+// handleQuery is POST /api/v1/query: owner session, admin token, or an API key with stats:read for the
+// queried site. Accept: text/csv answers CSV.
+func (s *Server) handleQuery(w http.ResponseWriter, r *http.Request) error {
+	p := principalFrom(r.Context())
+	if p == nil {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="tributary"`)
+		return tributary.Errorf(tributary.EUNAUTHORIZED, "log in, or send the admin token or an API key with stats:read")
+	}
+	body, err := readBody(w, r, s.opt.MaxBodyBytes)
+	if err != nil {
+		return err
+	}
+	siteID, err := stats.SiteID(body)
+	if err != nil {
+		return err
+	}
+	if p.key != nil {
+		if !p.key.HasScope(tributary.ScopeStatsRead) {
+			return tributary.Errorf(tributary.EFORBIDDEN, "this API key lacks the stats:read scope")
+		}
+		if p.key.SiteID != siteID {
+			return tributary.Errorf(tributary.EFORBIDDEN, "this API key belongs to another site")
+		}
+		ok, remaining, reset, retry := s.keyLimits.take(p.key.ID, p.key.RateLimit, 1, s.opt.Now())
+		setRateHeaders(w.Header(), p.key.RateLimit, remaining, reset)
+		if !ok {
+			w.Header().Set("Retry-After", itoaSeconds(retry))
+			return tributary.Errorf(tributary.ERATELIMIT, "rate limit of %d requests a minute exceeded for this API key", p.key.RateLimit)
+		}
+	}
+	site, err := s.opt.Meta.Site(r.Context(), siteID)
+	if err != nil {
+		return err
+	}
+	res, err := s.runQuery(r, site, body)
+	if err != nil {
+		return err
+	}
+	if strings.Contains(r.Header.Get("Accept"), "text/csv") {
+		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+		w.Header().Set("Content-Disposition", `attachment; filename="tributary-`+site.ID+`.csv"`)
+		return res.WriteCSV(w)
+	}
+	writeJSON(w, http.StatusOK, res)
+	return nil
+}
+
+// runQuery parses and runs a query for site, with the site's conversion events.
+func (s *Server) runQuery(r *http.Request, site *tributary.Site, body []byte) (*stats.Result, error) {
+	q, err := stats.ParseQuery(body, site, s.opt.Now())
+	if err != nil {
+		return nil, err
+	}
+	kinds, err := s.opt.Meta.EventKinds(r.Context(), site.ID)
+	if err != nil {
+		return nil, err
+	}
+	for name, k := range kinds {
+		if k == tributary.KindConversion {
+			q.ConversionNames = append(q.ConversionNames, name)
+		}
+	}
+	if s.opt.Stats == nil {
+		return nil, tributary.Errorf(tributary.ENOTIMPL, "the stats engine is not configured")
+	}
+	return s.opt.Stats.Run(r.Context(), q)
+}
