@@ -64,7 +64,11 @@ func scenario(t *testing.T) *Engine {
 		{ID: "pay:pj", SiteID: "s1", Livemode: true, Kind: "payment", PaymentID: "pj", OccurredAt: day(16, 10), Amount: 5000, Currency: "JPY", ReportingCurrency: "USD", Source: "stripe"},
 	})
 	must(err)
-	_, err = st.InsertLedger(ctx, []tributary.LedgerEntry{func() tributary.LedgerEntry { e := entry("pay:t", "payment", "pt", day(16, 10), 777); e.Livemode = false; return e }()})
+	_, err = st.InsertLedger(ctx, []tributary.LedgerEntry{func() tributary.LedgerEntry {
+		e := entry("pay:t", "payment", "pt", day(16, 10), 777)
+		e.Livemode = false
+		return e
+	}()})
 	must(err)
 	must(st.InsertIdentities(ctx, []tributary.Identity{
 		{SiteID: "s1", At: day(6, 10), VisitorID: "v1", SessionID: "s1c", PaymentID: "p1", LinkMethod: "metadata", Source: "stripe"},
