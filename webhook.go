@@ -90,6 +90,9 @@ type WebhookStore interface {
 	// delivery of the site and returns how many.
 	ReplayDelivery(ctx context.Context, siteID, id string) error
 	ReplayFailed(ctx context.Context, siteID string) (int, error)
+	// ReleaseLeases puts every delivery in processing back to pending. Only a process that owns the
+	// store alone may call it (the embedded store at start, after a crash); shared stores rely on leases.
+	ReleaseLeases(ctx context.Context) (int, error)
 }
 
 // StripeObject is the newest snapshot of one Stripe object (or a derived alias) of a site.

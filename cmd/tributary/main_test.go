@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -14,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/tributary/tributary/stripe"
 )
 
 func TestHelpListsEveryFlag(t *testing.T) {
@@ -176,4 +179,105 @@ func TestServeRestartKeepsData(t *testing.T) {
 		t.Fatalf("site lost across restart: %s", body)
 	}
 	p.stop(t)
+}
+
+// TestCrashLosesNoAcknowledgedDelivery streams signed Stripe deliveries at a server, kills it with SIGKILL
+// mid-stream, restarts it on the same data dir and checks that every acknowledged delivery is stored
+// once and processed (the inbox takes over deliveries left pending or leased by the dead process).
+func TestCrashLosesNoAcknowledgedDelivery(t *testing.T) {
+	dataDir := t.TempDir()
+	token := "integration-admin-token-0123"
+	env := []string{"TRIBUTARY_ADMIN_TOKEN=" + token, "TRIBUTARY_DATA_DIR=" + dataDir}
+	p := start(t, env, "serve", "--listen", "127.0.0.1:0")
+	api := func(p *proc, method, path, body string) (int, string) {
+		req, _ := http.NewRequest(method, p.url+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+token)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return 0, err.Error()
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res.StatusCode, string(b)
+	}
+	_, body := api(p, "POST", "/api/v1/sites", `{"domain":"crash.example"}`)
+	siteID := between(body, `"id":"`, `"`)
+	secret := "whsec_crash_test_secret_0001"
+	_, body = api(p, "POST", "/api/v1/sites/"+siteID+"/stripe-endpoints", `{"mode":"test","signing_secret":"`+secret+`"}`)
+	ep := between(body, `"id":"`, `"`)
+
+	acked := map[string]bool{}
+	send := func(p *proc, i int) bool {
+		id := fmt.Sprintf("evt_crash_%04d", i)
+		payload := fmt.Sprintf(`{"id":%q,"object":"event","api_version":"2024-06-20","created":%d,"livemode":false,"type":"charge.succeeded","data":{"object":{"id":"ch_crash_%04d","object":"charge","amount":%d,"amount_captured":%d,"captured":true,"paid":true,"status":"succeeded","currency":"usd","created":%d}}}`,
+			id, time.Now().Unix(), i, 100+i, 100+i, time.Now().Unix())
+		req, _ := http.NewRequest("POST", p.url+"/stripe/webhook/"+ep, strings.NewReader(payload))
+		req.Header.Set("Stripe-Signature", stripe.SignPayload([]byte(payload), secret, time.Now()))
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return false
+		}
+		res.Body.Close()
+		if res.StatusCode == 200 {
+			acked[id] = true
+			return true
+		}
+		return false
+	}
+	// Stream from a goroutine-free loop and kill the process part-way, so some requests are in flight.
+	killed := false
+	for i := 0; i < 400; i++ {
+		if i == 150 && !killed {
+			p.cmd.Process.Signal(syscall.SIGKILL)
+			killed = true
+		}
+		if !send(p, i) && killed {
+			break
+		}
+	}
+	<-p.done
+	before := len(acked)
+	if before < 100 || before >= 400 {
+		t.Fatalf("%d deliveries acknowledged before the kill; the kill must land mid-stream", before)
+	}
+	p = start(t, env, "serve", "--listen", "127.0.0.1:0")
+	// Stripe retries what was not acknowledged; re-send everything, as it would eventually.
+	for i := 0; i < 400; i++ {
+		send(p, i)
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		_, body = api(p, "GET", "/api/v1/sites/"+siteID+"/webhook-deliveries?status=processed&limit=1000", "")
+		if n := strings.Count(body, `"status":"processed"`); n >= 400 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	processed := map[string]int{}
+	for _, part := range strings.Split(body, `"event_id":"`)[1:] {
+		processed[part[:strings.Index(part, `"`)]]++
+	}
+	for id := range acked {
+		if processed[id] != 1 {
+			t.Errorf("acknowledged %s processed %d times", id, processed[id])
+		}
+	}
+	if len(processed) != 400 {
+		t.Fatalf("%d distinct events processed, want 400 (acknowledged before the kill: %d)", len(processed), len(acked))
+	}
+	_, body = api(p, "POST", "/api/v1/query", `{"site_id":"`+siteID+`","metrics":["payments"],"date_range":"all","mode":"test"}`)
+	if !strings.Contains(body, `"metrics":[400]`) {
+		t.Fatalf("payments after the crash: %s", body)
+	}
+	p.stop(t)
+	t.Logf("%d deliveries acknowledged before SIGKILL; all 400 stored and processed exactly once after restart", before)
+}
+
+func between(s, a, b string) string {
+	i := strings.Index(s, a)
+	if i < 0 {
+		return ""
+	}
+	s = s[i+len(a):]
+	return s[:strings.Index(s, b)]
 }

@@ -65,6 +65,13 @@ func serve(ctx context.Context, cfg config.Config, logOut io.Writer, ready chan<
 	pipeline := ingest.New(ingest.Options{Sites: sites, Writer: writer, Store: events, Limiter: ingest.NewIPLimiter(30, 300), Secret: []byte(secret), Logger: log})
 	recorder := ledger.New(meta, events)
 	processor := &stripe.Processor{Meta: meta, Events: events, Ledger: recorder}
+	// The embedded store has one owner: deliveries a crashed run was handling are released at once
+	// instead of waiting for their leases to end.
+	if n, err := meta.ReleaseLeases(ctx); err != nil {
+		return fmt.Errorf("release webhook leases: %w", err)
+	} else if n > 0 {
+		log.LogAttrs(ctx, slog.LevelWarn, "resuming webhook deliveries left in processing by the previous run", slog.Int("deliveries", n))
+	}
 	worker := inbox.New(inbox.Options{Store: meta, Handler: processor.Handler(), Logger: log})
 	worker.Start()
 	defer worker.Close()

@@ -287,3 +287,15 @@ func (s *Store) ReplayFailed(ctx context.Context, siteID string) (int, error) {
 	n, _ := res.RowsAffected()
 	return int(n), nil
 }
+
+// ReleaseLeases returns deliveries a crashed process was handling to the queue.
+func (s *Store) ReleaseLeases(ctx context.Context) (int, error) {
+	s.inboxMu.Lock()
+	defer s.inboxMu.Unlock()
+	res, err := s.db.ExecContext(ctx, `UPDATE webhook_deliveries SET status = 'pending', lease_until = NULL WHERE status = 'processing'`)
+	if err != nil {
+		return 0, mapErr("release leases", err)
+	}
+	n, _ := res.RowsAffected()
+	return int(n), nil
+}

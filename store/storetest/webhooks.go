@@ -113,6 +113,20 @@ func WebhookStore(t *testing.T, open func(t *testing.T) tributary.MetaStore) {
 		must(t, s.FinishDelivery(ctx, "d1", tributary.DeliveryProcessed, "", 1, Clock.Add(4*time.Minute)))
 		must(t, s.ReplayDelivery(ctx, "s1", "d1"))
 	})
+	t.Run("ReleaseLeases", func(t *testing.T) {
+		s := open(t)
+		_, err := s.RecordDelivery(ctx, delivery("l1", "evt_l1", Clock))
+		must(t, err)
+		_, err = s.ClaimDeliveries(ctx, 10, Clock, Clock.Add(time.Hour))
+		must(t, err)
+		n, err := s.ReleaseLeases(ctx)
+		must(t, err)
+		again, err := s.ClaimDeliveries(ctx, 10, Clock, Clock.Add(time.Hour))
+		must(t, err)
+		if n != 1 || len(again) != 1 {
+			t.Fatalf("released %d, reclaimed %d", n, len(again))
+		}
+	})
 	t.Run("ConcurrentDuplicates", func(t *testing.T) {
 		s := open(t)
 		var wg sync.WaitGroup
