@@ -1,28 +1,49 @@
-// Package referrer names the source of a visit and its channel: from the referrer URL (matched against
-// Matomo's search engine, social network and AI assistant lists), utm parameters and ad click ids,
-// following GA4's default channel group rules.
+// Package referrer names where a visit came from (its source) and its channel, from the referrer URL,
+// the utm parameters and the ad click ids of the landing page, following GA4's default channel groups.
 //
-// Choices GA4 leaves open:
-//   - A paid click id (gclid, gbraid, wbraid, msclkid) without utm_medium means Paid Search; ttclid, twclid
-//     and li_fat_id mean Paid Social. fbclid is appended by Facebook and Instagram to organic links as
-//     well, so alone it means Organic Social; with a paid utm_medium it is Paid Social.
-//   - ref, via and source query parameters act as utm_source when utm_source is absent.
-//   - The site's own domain and its subdomains are never a source: such referrers are internal
-//     navigation and count as Direct unless utm parameters say otherwise.
+// Known sources come from Matomo's CC0 search engine, social network and AI assistant lists (embedded
+// from data/ and parsed at package initialisation) and a short hand list of video sites, webmail,
+// shopping sites and mobile apps.
+//
+// A visit with no external referrer, no tag and no click id is Direct. The other rules run in GA4's
+// order, first match wins: Cross-network, Paid Shopping, Paid Search, Paid Social, Paid Video, Display,
+// Paid Other, Organic Shopping, Organic Social, Organic Video, AI Assistants (not a GA4 group, placed
+// as Plausible does), Organic Search, Email, Affiliates, Audio, SMS, Mobile Push Notifications,
+// Referral, and Unassigned when none matches. Referral comes last because, beyond GA4's
+// referral/app/link mediums, it takes any source that has no medium.
+//
+// Choices GA4 leaves open or that differ from it:
+//   - The tag source is utm_source, else the ref / via / source parameter. When present it names the
+//     source (mapped to a list name: "google" → "Google", "chatgpt.com" → "ChatGPT") and its category
+//     alone picks the channel, as in GA4 where tags replace the referrer. Without it the referrer does,
+//     unless utm_medium says something other than paid: an explicit medium such as "email" speaks for
+//     itself.
+//   - A source without a medium (?ref=producthunt, or an unknown referrer) is Referral, not GA4's
+//     Unassigned; Unassigned is left for tags no rule recognises (utm_medium=foo).
+//   - Email matches "email", "e-mail", "e_mail", "e mail" or "newsletter" anywhere in the tag source
+//     or medium, as Plausible does, besides webmail referrers.
+//   - Click ids: gclid, gbraid and wbraid are Google Ads, msclkid Microsoft Ads, fbclid Meta, ttclid
+//     TikTok, twclid X, li_fat_id LinkedIn; with several, the first of ClickIDParams wins. A paid click
+//     id (all but fbclid) without utm_medium means the visit was paid for: Paid Search for Google and
+//     Microsoft Ads, Paid Social for the others, or the paid channel of the referrer's category (a gclid
+//     from youtube.com is Paid Video). fbclid is appended by Facebook and Instagram to organic links too,
+//     so alone it means Organic Social; with a paid utm_medium it means Paid Social. When neither a tag
+//     nor a known referrer names the source and utm_medium is absent or paid, the click id's platform
+//     names it ("Google", "Facebook"…); a gclid behind an unknown publisher's referrer is Google's ad.
+//   - The site's domain, its subdomains and the page host are never a source: such a referrer is
+//     internal navigation and counts as none, so the visit is Direct unless tags or click ids say
+//     otherwise.
+//   - Android app referrers (android-app://com.google.android.gm) name the app by its package; known
+//     apps map to their site (Gmail → Email, com.google.android.googlequicksearchbox → Google).
+//   - Referrers that are not http(s) or Android app URLs (about:blank, file://, free text) count as none.
 package referrer
 
 import (
-	"embed"
-	"net/url"
-	"regexp"
-	"sort"
 	"strings"
-	"sync"
-
-	"gopkg.in/yaml.v3"
+	"unicode/utf8"
 )
 
-// Channels (GA4 default channel groups plus AI Assistants).
+// Channel names: GA4's default channel groups plus AI Assistants.
 const (
 	Direct          = "Direct"
 	OrganicSearch   = "Organic Search"
@@ -46,359 +67,196 @@ const (
 	Unassigned      = "Unassigned"
 )
 
-// Channels lists every channel name.
-var Channels = []string{Direct, OrganicSearch, PaidSearch, OrganicSocial, PaidSocial, Email, Referral, Affiliates, Display,
-	OrganicVideo, PaidVideo, OrganicShopping, PaidShopping, SMS, Audio, MobilePush, CrossNetwork, AIAssistants, PaidOther, Unassigned}
+// Channels lists every channel Classify can return.
+var Channels = []string{Direct, OrganicSearch, PaidSearch, OrganicSocial, PaidSocial, Email, Referral, Affiliates,
+	Display, OrganicVideo, PaidVideo, OrganicShopping, PaidShopping, SMS, Audio, MobilePush, CrossNetwork,
+	AIAssistants, PaidOther, Unassigned}
+
+// ClickIDParams are the landing-page query parameters Classify reads from Input.ClickIDs, in the order
+// that decides between several: paid ids before fbclid, which Meta also adds to organic links.
+var ClickIDParams = []string{"gclid", "gbraid", "wbraid", "msclkid", "ttclid", "twclid", "li_fat_id", "fbclid"}
+
+// Click id platforms (Result.ClickIDPlatform).
+const (
+	PlatformGoogleAds    = "google_ads"
+	PlatformMicrosoftAds = "microsoft_ads"
+	PlatformMeta         = "meta"
+	PlatformTikTok       = "tiktok"
+	PlatformX            = "x"
+	PlatformLinkedIn     = "linkedin"
+)
+
+// platform is what a click id says about a visit when nothing else names its source.
+type platform struct {
+	id   string
+	name string // the source name it implies
+	cat  category
+	paid bool // the id is only ever added to ad clicks
+}
+
+var clickPlatforms = map[string]platform{
+	"gclid":     {PlatformGoogleAds, "Google", catSearch, true},
+	"gbraid":    {PlatformGoogleAds, "Google", catSearch, true},
+	"wbraid":    {PlatformGoogleAds, "Google", catSearch, true},
+	"msclkid":   {PlatformMicrosoftAds, "Bing", catSearch, true},
+	"ttclid":    {PlatformTikTok, "TikTok", catSocial, true},
+	"twclid":    {PlatformX, "X", catSocial, true},
+	"li_fat_id": {PlatformLinkedIn, "LinkedIn", catSocial, true},
+	"fbclid":    {PlatformMeta, "Facebook", catSocial, false},
+}
 
 // Input is what a visit tells about where it came from.
 type Input struct {
-	Referrer    string // full referrer URL, possibly empty or garbage
-	SiteDomain  string // the site's domain, e.g. "example.com"
-	PageHost    string // host of the landing page
-	UTMSource   string
-	UTMMedium   string
-	UTMCampaign string
-	ClickIDs    map[string]string // landing-page parameters such as gclid, fbclid
-	Ref         string            // ref / via / source parameter
+	Referrer    string            // full referrer URL; may be empty or garbage
+	SiteDomain  string            // the site's domain, e.g. "example.com"
+	PageHost    string            // host of the landing page
+	UTMSource   string            // utm_source
+	UTMMedium   string            // utm_medium
+	UTMCampaign string            // utm_campaign
+	ClickIDs    map[string]string // landing-page parameters named in ClickIDParams that are present
+	Ref         string            // ref, via or source parameter: stands in for a missing utm_source
 }
 
-// Result is the classification.
+// Result is the classification of a visit.
 type Result struct {
-	Referrer        string // host + path, no query; "" when none or internal
-	Source          string // e.g. "Google", "Hacker News", "news.example.org"
-	Channel         string
-	ClickIDPlatform string
-	ClickID         string
+	Referrer        string // host (without "www.") and path, no query or fragment; "" when none or internal
+	Source          string // e.g. "Google", "Hacker News", "news.example.org", a utm_source as given
+	Channel         string // one of Channels
+	ClickIDPlatform string // e.g. "google_ads"; "" without a click id
+	ClickID         string // the click id's value
 }
 
-type category int
+// maxTag bounds a tag source used as Source.
+const maxTag = 100
 
-const (
-	catNone category = iota
-	catSearch
-	catSocial
-	catAI
-	catVideo
-	catEmail
-	catShopping
-)
-
-type entry struct {
-	name string
-	cat  category
-}
-
-//go:embed data/*.yml
-var data embed.FS
-
-var (
-	loadOnce  sync.Once
-	exact     map[string]entry // host → entry
-	wildcard  map[string]entry // "google" for "google.{}" → entry
-	byName    map[string]entry // lower-case name or first host label → entry
-	clickIDOf = map[string]string{
-		"gclid": "google_ads", "gbraid": "google_ads", "wbraid": "google_ads", "msclkid": "microsoft_ads",
-		"fbclid": "meta", "ttclid": "tiktok", "twclid": "x", "li_fat_id": "linkedin",
-	}
-	clickOrder = []string{"gclid", "gbraid", "wbraid", "msclkid", "ttclid", "twclid", "li_fat_id", "fbclid"}
-)
-
-// extra hosts the Matomo lists do not classify the way channels need.
-var extra = map[string]entry{
-	"youtube.com": {"YouTube", catVideo}, "youtu.be": {"YouTube", catVideo}, "m.youtube.com": {"YouTube", catVideo},
-	"vimeo.com": {"Vimeo", catVideo}, "twitch.tv": {"Twitch", catVideo}, "dailymotion.com": {"Dailymotion", catVideo},
-	"mail.google.com": {"Gmail", catEmail}, "outlook.live.com": {"Outlook", catEmail}, "outlook.office.com": {"Outlook", catEmail},
-	"outlook.office365.com": {"Outlook", catEmail}, "mail.yahoo.com": {"Yahoo Mail", catEmail}, "mail.proton.me": {"Proton Mail", catEmail},
-	"com.google.android.gm": {"Gmail", catEmail},
-	"amazon.com":            {"Amazon", catShopping}, "ebay.com": {"eBay", catShopping}, "etsy.com": {"Etsy", catShopping},
-	"shopping.google.com":  {"Google Shopping", catShopping},
-	"news.ycombinator.com": {"Hacker News", catSocial}, "t.co": {"X", catSocial}, "x.com": {"X", catSocial},
-	"lnkd.in": {"LinkedIn", catSocial}, "l.facebook.com": {"Facebook", catSocial}, "lm.facebook.com": {"Facebook", catSocial},
-	"l.instagram.com": {"Instagram", catSocial}, "com.reddit.frontpage": {"Reddit", catSocial},
-	"perplexity.ai": {"Perplexity", catAI}, "www.perplexity.ai": {"Perplexity", catAI},
-}
-
-func load() {
-	exact, wildcard, byName = map[string]entry{}, map[string]entry{}, map[string]entry{}
-	type labelEntry struct {
-		label string
-		e     entry
-	}
-	var labels []labelEntry
-	add := func(host string, e entry) {
-		host = strings.TrimPrefix(strings.ToLower(strings.TrimSpace(host)), "www.")
-		if host == "" {
-			return
-		}
-		if prefix, ok := strings.CutSuffix(host, ".{}"); ok {
-			if _, seen := wildcard[prefix]; !seen {
-				wildcard[prefix] = e
-			}
-		} else if _, seen := exact[host]; !seen {
-			exact[host] = e
-		}
-		label := host
-		if i := strings.IndexByte(host, '.'); i > 0 {
-			label = host[:i]
-		}
-		if label != "m" && label != "mobile" {
-			labels = append(labels, labelEntry{label, e})
-		}
-	}
-	for h, e := range extra {
-		add(h, e)
-	}
-	simple := func(file string, cat category) {
-		b, err := data.ReadFile("data/" + file)
-		if err != nil {
-			panic("referrer: " + err.Error())
-		}
-		var m map[string][]string
-		if err := yaml.Unmarshal(b, &m); err != nil {
-			panic("referrer: parse " + file + ": " + err.Error())
-		}
-		names := make([]string, 0, len(m))
-		for name := range m {
-			names = append(names, name)
-		}
-		sort.Strings(names)
-		for _, name := range names {
-			hosts := m[name]
-			e := entry{name, cat}
-			if _, seen := byName[strings.ToLower(name)]; !seen {
-				byName[strings.ToLower(name)] = e
-			}
-			for _, h := range hosts {
-				add(h, e)
-			}
-		}
-	}
-	simple("AIAssistants.yml", catAI)
-	simple("Socials.yml", catSocial)
-	b, err := data.ReadFile("data/SearchEngines.yml")
-	if err != nil {
-		panic("referrer: " + err.Error())
-	}
-	var engines map[string][]struct {
-		URLs []string `yaml:"urls"`
-	}
-	if err := yaml.Unmarshal(b, &engines); err != nil {
-		panic("referrer: parse SearchEngines.yml: " + err.Error())
-	}
-	names := make([]string, 0, len(engines))
-	for name := range engines {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	for _, name := range names {
-		defs := engines[name]
-		e := entry{name, catSearch}
-		if _, seen := byName[strings.ToLower(name)]; !seen {
-			byName[strings.ToLower(name)] = e
-		}
-		for _, d := range defs {
-			for _, h := range d.URLs {
-				add(h, e)
-			}
-		}
-	}
-	// A utm_source such as "google" names the engine; first labels of hosts fill in names the lists
-	// do not spell out, in a fixed order so the answer never depends on map iteration.
-	sort.SliceStable(labels, func(i, j int) bool { return labels[i].label < labels[j].label })
-	for _, l := range labels {
-		if _, seen := byName[l.label]; !seen {
-			byName[l.label] = l.e
-		}
-	}
-}
-
-// lookupHost finds the entry of a host, trying its parent domains and TLD wildcards.
-func lookupHost(host string) (entry, bool) {
-	host = strings.TrimPrefix(host, "www.")
-	labels := strings.Split(host, ".")
-	for i := 0; i < len(labels); i++ {
-		if e, ok := exact[strings.Join(labels[i:], ".")]; ok {
-			return e, true
-		}
-	}
-	// name.{} matches name followed by a one- or two-label suffix (google.de, google.co.uk).
-	for tail := 1; tail <= 2 && tail < len(labels); tail++ {
-		for i := 0; i < len(labels)-tail; i++ {
-			if e, ok := wildcard[strings.Join(labels[i:len(labels)-tail], ".")]; ok {
-				return e, true
-			}
-		}
-	}
-	return entry{}, false
-}
-
-func internal(host, site, page string) bool {
-	host = strings.TrimPrefix(host, "www.")
-	for _, d := range []string{strings.TrimPrefix(site, "www."), strings.TrimPrefix(page, "www.")} {
-		if d != "" && (host == d || strings.HasSuffix(host, "."+d)) {
-			return true
-		}
-	}
-	return false
-}
-
-var (
-	paidMedium  = regexp.MustCompile(`^(.*cp.*|ppc|retargeting|paid.*)$`)
-	socialMed   = regexp.MustCompile(`^(social|social[-_ ]network|social[-_ ]media|sm|social[-_ ]?ads?)$`)
-	emailRe     = regexp.MustCompile(`^(email|e[-_ ]?mail|newsletter)$`)
-	displayMed  = regexp.MustCompile(`^(display|banner|expandable|interstitial|cpm)$`)
-	shoppingCmp = regexp.MustCompile(`^(.*(([^a-df-z]|^)shop|shopping).*)$`)
-)
-
-// Classify names the source and channel of a visit.
+// Classify names the source and channel of a visit. It never fails: garbage counts as absent.
 func Classify(in Input) Result {
-	loadOnce.Do(load)
 	var r Result
-	for _, k := range clickOrder {
-		if v := in.ClickIDs[k]; v != "" {
-			r.ClickIDPlatform, r.ClickID = clickIDOf[k], v
-			break
+	var click platform
+	if len(in.ClickIDs) > 0 {
+		for _, k := range ClickIDParams {
+			if v := strings.TrimSpace(in.ClickIDs[k]); v != "" {
+				click = clickPlatforms[k]
+				r.ClickIDPlatform, r.ClickID = click.id, v
+				break
+			}
 		}
 	}
-	var refEntry entry
-	var refKnown bool
+
+	var ref entry
+	refKnown := false
 	if in.Referrer != "" {
-		host, path := parseReferrer(in.Referrer)
-		if host != "" && !internal(host, in.SiteDomain, in.PageHost) {
-			r.Referrer = strings.TrimPrefix(host, "www.") + path
-			refEntry, refKnown = lookupHost(host)
-			if refKnown {
-				r.Source = refEntry.name
+		if p, ok := parseReferrer(in.Referrer); ok && (p.app || !internal(p.host, in)) {
+			name := strings.TrimPrefix(p.host, "www.")
+			if p.app {
+				r.Referrer = "android-app://" + p.host
+				name = p.host
+				if rl := lists.exact[p.host]; rl != nil {
+					ref, refKnown = rl.match("")
+				}
 			} else {
-				r.Source = strings.TrimPrefix(host, "www.")
+				r.Referrer = name + p.path
+				ref, refKnown = lists.lookupHost(p.host, p.path)
+			}
+			r.Source = name
+			if refKnown {
+				r.Source = ref.name
 			}
 		}
 	}
-	src := strings.TrimSpace(in.UTMSource)
-	if src == "" {
-		src = strings.TrimSpace(in.Ref)
+
+	tag := cleanTag(in.UTMSource)
+	if tag == "" {
+		tag = cleanTag(in.Ref)
 	}
-	medium := strings.ToLower(strings.TrimSpace(in.UTMMedium))
-	campaign := strings.ToLower(strings.TrimSpace(in.UTMCampaign))
-	srcEntry, srcKnown := refEntry, refKnown
-	if src != "" {
-		ls := strings.ToLower(src)
-		if e, ok := byName[ls]; ok {
-			srcEntry, srcKnown = e, true
-			r.Source = e.name
-		} else if e, ok := lookupHost(ls); ok && strings.Contains(ls, ".") {
-			srcEntry, srcKnown = e, true
-			r.Source = e.name
+	ltag := strings.ToLower(tag)
+	var tagEntry entry
+	if tag != "" {
+		var known bool
+		if tagEntry, known = lists.lookupSource(ltag); known {
+			r.Source = tagEntry.name
 		} else {
-			if r.Source == "" || !refKnown {
-				r.Source = src
-			}
-			if !refKnown {
-				srcEntry, srcKnown = entry{}, false
-			}
-		}
-		if ls == "fb" || ls == "ig" {
-			srcEntry, srcKnown = entry{"Facebook", catSocial}, true
-			if ls == "ig" {
-				srcEntry.name = "Instagram"
-			}
-			r.Source = srcEntry.name
+			r.Source = tag
 		}
 	}
-	r.Channel = channel(srcEntry.cat, srcKnown, strings.ToLower(src), medium, campaign, r, in.Referrer != "" && r.Referrer != "")
-	if r.Source == "" && r.Channel == PaidSearch && r.ClickIDPlatform == "google_ads" {
-		r.Source = "Google"
-	} else if r.Source == "" && r.Channel == PaidSearch && r.ClickIDPlatform == "microsoft_ads" {
-		r.Source = "Bing"
+
+	medium := normTag(in.UTMMedium)
+	campaign := strings.ToLower(strings.TrimSpace(in.UTMCampaign))
+	paidMedium := isPaid(medium)
+	cat := catNone
+	switch {
+	case tag != "":
+		cat = tagEntry.cat
+	case refKnown && (medium == "" || paidMedium):
+		cat = ref.cat
 	}
+	if click.id != "" && (medium == "" || paidMedium) {
+		if cat == catNone {
+			cat = click.cat
+		}
+		if tag == "" && !refKnown {
+			r.Source = click.name
+		}
+	}
+	s := signals{
+		cat:       cat,
+		medium:    medium,
+		campaign:  campaign,
+		tag:       ltag,
+		paid:      paidMedium || medium == "" && click.paid,
+		hasSource: tag != "" || r.Referrer != "" || click.id != "",
+	}
+	r.Channel = s.channel()
 	return r
 }
 
-func channel(cat category, known bool, src, medium, campaign string, r Result, hasReferrer bool) string {
-	paid := paidMedium.MatchString(medium)
-	if src == "" && medium == "" && campaign == "" && r.ClickIDPlatform == "" && !hasReferrer {
-		return Direct
-	}
-	switch {
-	case strings.Contains(campaign, "cross-network"):
-		return CrossNetwork
-	case (cat == catShopping || shoppingCmp.MatchString(campaign)) && paid:
-		return PaidShopping
-	case cat == catSearch && paid:
-		return PaidSearch
-	case cat == catSocial && paid:
-		return PaidSocial
-	case cat == catVideo && paid:
-		return PaidVideo
-	case displayMed.MatchString(medium):
-		return Display
-	case paid:
-		if r.ClickIDPlatform == "google_ads" || r.ClickIDPlatform == "microsoft_ads" {
-			return PaidSearch
-		}
-		if r.ClickIDPlatform != "" {
-			return PaidSocial
-		}
-		return PaidOther
-	case medium == "" && (r.ClickIDPlatform == "google_ads" || r.ClickIDPlatform == "microsoft_ads"):
-		return PaidSearch
-	case medium == "" && (r.ClickIDPlatform == "tiktok" || r.ClickIDPlatform == "x" || r.ClickIDPlatform == "linkedin"):
-		return PaidSocial
-	case cat == catAI:
-		return AIAssistants
-	case cat == catShopping || shoppingCmp.MatchString(campaign):
-		return OrganicShopping
-	case cat == catSocial || socialMed.MatchString(medium) || r.ClickIDPlatform == "meta":
-		return OrganicSocial
-	case cat == catVideo || strings.Contains(medium, "video"):
-		return OrganicVideo
-	case cat == catSearch || medium == "organic":
-		return OrganicSearch
-	case cat == catEmail || emailRe.MatchString(src) || emailRe.MatchString(medium):
-		return Email
-	case medium == "affiliate" || medium == "affiliates":
-		return Affiliates
-	case medium == "audio":
-		return Audio
-	case src == "sms" || medium == "sms":
-		return SMS
-	case strings.HasSuffix(medium, "push") || strings.Contains(medium, "mobile") || strings.Contains(medium, "notification"):
-		return MobilePush
-	case medium == "referral" || medium == "app" || medium == "link" || (medium == "" && hasReferrer):
-		return Referral
-	case medium == "" && src != "" && !known:
-		return Referral // a named source without a medium, e.g. ?ref=producthunt
-	}
-	return Unassigned
+// internal reports whether a referrer host is the site itself.
+func internal(host string, in Input) bool {
+	return within(host, bareDomain(in.SiteDomain)) || within(host, bareDomain(in.PageHost))
 }
 
-// parseReferrer returns the lower-case host and the path of a referrer, tolerating garbage and app
-// referrers such as android-app://com.google.android.gm/.
-func parseReferrer(s string) (host, path string) {
+// lookupSource maps a lower-case tag source to a known entry: an alias ("google", "fb"), else a host
+// or URL ("chatgpt.com", "m.facebook.com", an Android package).
+func (t *tables) lookupSource(s string) (entry, bool) {
+	if e, ok := t.alias[s]; ok {
+		return e, true
+	}
+	if !strings.Contains(s, ".") {
+		return entry{}, false
+	}
+	p, ok := parseReferrer(s)
+	if !ok {
+		return entry{}, false
+	}
+	if p.app {
+		if r := t.exact[p.host]; r != nil {
+			return r.match("")
+		}
+		return entry{}, false
+	}
+	return t.lookupHost(p.host, p.path)
+}
+
+// cleanTag trims a tag value, bounds it and keeps it valid UTF-8; GA4's placeholders count as absent.
+func cleanTag(s string) string {
 	s = strings.TrimSpace(s)
-	if len(s) > 2048 {
-		s = s[:2048]
+	if len(s) > maxTag {
+		s = s[:maxTag]
 	}
-	if rest, ok := strings.CutPrefix(s, "android-app://"); ok {
-		pkg, _, _ := strings.Cut(rest, "/")
-		return strings.ToLower(pkg), ""
+	if !utf8.ValidString(s) {
+		s = strings.ToValidUTF8(s, "")
 	}
-	u, err := url.Parse(s)
-	if err != nil || u.Host == "" {
-		if !strings.Contains(s, "://") && strings.Contains(s, ".") {
-			u, err = url.Parse("https://" + s)
-		}
-		if err != nil || u == nil || u.Host == "" {
-			return "", ""
-		}
+	if strings.HasPrefix(s, "(") && (strings.EqualFold(s, "(direct)") || strings.EqualFold(s, "(not set)") || strings.EqualFold(s, "(none)")) {
+		return ""
 	}
-	host = strings.ToLower(strings.TrimSuffix(u.Hostname(), "."))
-	path = u.EscapedPath()
-	if path == "/" {
-		path = ""
+	return s
+}
+
+// normTag is cleanTag in lower case, with "none" also absent (utm_medium=none is a direct visit's).
+func normTag(s string) string {
+	s = strings.ToLower(cleanTag(s))
+	if s == "none" {
+		return ""
 	}
-	if len(path) > 200 {
-		path = path[:200]
-	}
-	return host, path
+	return s
 }

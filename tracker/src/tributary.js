@@ -1,107 +1,119 @@
-/* Tributary tracker — https://github.com/tributary/tributary — MIT */
-(function (w, d) {
-  "use strict";
+/* Tributary tracker — https://github.com/tributary/tributary — MIT.
+ * Readable source. The served file is dist/tributary.min.js: run `go generate ./tracker` after editing;
+ * a test fails while the committed copy is stale. Budget: 2 KB gzipped. The server parses exactly the
+ * body built in send(); change both together. */
+((w, d, loc, nav) => {
   var s = d.currentScript;
+  // A second copy of the script on one page must not count everything twice.
   if (!s || (w.tributary && w.tributary.v)) return;
-  var at = function (a) { return s.getAttribute("data-" + a); };
-  var has = function (a) { return s.hasAttribute("data-" + a); };
-  var site = at("site"), api = at("api") || new URL(s.src).origin + "/api/event";
-  var cookieless = has("cookieless"), hashMode = has("hash"), local = has("allow-localhost");
+  var at = (a) => s.getAttribute("data-" + a);
+  var site = at("site");
+  var api = at("api") || new URL(s.src).origin + "/api/event";
+  // Flag attributes count when present, whatever their value.
+  var cookieless = at("cookieless") != null, hashMode = at("hash") != null, local = at("allow-localhost") != null;
   // data-exclude="/admin/*, /preview/**": * is one path segment, ** anything.
-  var excl = (at("exclude") || "").split(",").map(function (p) {
-    p = p.trim();
-    return p && new RegExp("^" + p.replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/\*\*/g, "\0").replace(/\*/g, "[^/]*").replace(/\0/g, ".*") + "$");
-  }).filter(Boolean);
+  var excl = (at("exclude") || "").split(",").map((p) => (p = p.trim()) &&
+    RegExp("^" + p.replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/\*\*?/g, (m) => (m[1] ? ".*" : "[^/]*")) + "$")
+  ).filter(Boolean);
+  var VALID = /^[A-Za-z0-9]{20}$/;
   var mem = {}, V = "", S = "", last, first = 1;
-  var CH = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 
+  // rnd draws 20 characters from [A-Za-z0-9] without modulo bias: bytes ≥ 248 (= 4×62) are thrown away.
   function rnd() {
-    var a = new Uint8Array(20), r = "", i = 0;
-    crypto.getRandomValues(a);
-    for (; i < 20; i++) r += CH[a[i] % 62];
+    var r = "", a = new Uint8Array(40), i, c;
+    while (r.length < 20) {
+      crypto.getRandomValues(a);
+      for (i = 0; i < 40 && r.length < 20; i++) if (a[i] < 248) r += String.fromCharCode((c = a[i] % 62) + (c < 26 ? 65 : c < 52 ? 71 : -4));
+    }
     return r;
   }
   function cookie(n) {
-    try { var m = d.cookie.match(new RegExp("(?:^|; )" + n + "=([A-Za-z0-9]{20})(?:;|$)")); return m && m[1]; } catch (e) {}
+    try {
+      var m = d.cookie.match(RegExp("(?:^|; )" + n + "=([A-Za-z0-9]{20})(?:;|$)"));
+      return m && m[1];
+    } catch (e) {}
   }
-  // id reads or creates an id and pushes its expiry forward: cookie first, localStorage when cookies are
-  // blocked, memory when both are.
+  // id reads or makes an id and pushes its expiry forward (so the session rolls only after 30 idle
+  // minutes): a cookie first, so the site's backend can read it at checkout; localStorage when cookies
+  // are blocked; memory when both are.
   function id(n, age) {
     var v = cookie(n), now = Date.now(), o;
-    if (!v) try { o = JSON.parse(localStorage.getItem(n)); if (o && o.e > now) v = o.v; } catch (e) {}
+    if (!v) try { o = JSON.parse(localStorage.getItem(n)); if (o.e > now && VALID.test(o.v)) v = o.v; } catch (e) {}
     if (!v && (o = mem[n]) && o.e > now) v = o.v;
-    v = v || rnd();
-    mem[n] = { v: v, e: now + age * 1e3 };
-    try { d.cookie = n + "=" + v + ";Max-Age=" + age + ";Path=/;SameSite=Lax" + (location.protocol == "https:" ? ";Secure" : ""); } catch (e) {}
-    if (cookie(n) != v) try { localStorage.setItem(n, JSON.stringify(mem[n])); } catch (e) {}
-    return v;
-  }
-  function ids() {
-    if (!cookieless) { V = id("trib_vid", 31536000); S = id("trib_sid", 1800); }
+    mem[n] = o = { v: v || rnd(), e: now + age * 1e3 };
+    try { d.cookie = n + "=" + o.v + ";Max-Age=" + age + ";Path=/;SameSite=Lax" + (loc.protocol == "https:" ? ";Secure" : ""); } catch (e) {}
+    if (cookie(n) != o.v) try { localStorage.setItem(n, JSON.stringify(o)); } catch (e) {}
+    return o.v;
   }
 
   function send(name, props, ref, ident) {
-    var h = location.hostname, p = location.pathname;
-    if (!site || (!local && (/^(localhost|127\.|\[?::1\]?$|0\.0\.0\.0)/.test(h) || location.protocol == "file:"))) return;
-    if (excl.some(function (r) { return r.test(p); })) return;
-    ids();
-    var b = { site: site, name: name, url: location.href, referrer: ref || "", visitor_id: V, session_id: S, props: props || {}, screen_width: w.innerWidth };
-    if (ident) b.identity = ident;
-    b = JSON.stringify(b);
-    try { if (navigator.sendBeacon && navigator.sendBeacon(api, new Blob([b], { type: "text/plain" }))) return; } catch (e) {}
-    try { fetch(api, { method: "POST", body: b, keepalive: true, headers: { "Content-Type": "text/plain" } }).catch(function () {}); } catch (e) {}
+    try {
+      var p = loc.pathname, o = {}, k, b;
+      if (!site || (!local && (/^(localhost|127\.|\[::1\]$|0\.0\.0\.0$)/.test(loc.hostname) || loc.protocol == "file:"))) return;
+      if (excl.some((r) => r.test(p))) return;
+      if (!cookieless) { V = id("trib_vid", 31536000); S = id("trib_sid", 1800); decorate(); } // the session may have rolled
+      // The server refuses an event whose props hold objects or arrays; drop those values instead.
+      for (k in props) if (/^(string|number|boolean)$/.test(typeof props[k])) o[k] = props[k];
+      b = { site: site, name: name, url: loc.href, referrer: ref || "", visitor_id: V, session_id: S, props: o, screen_width: w.innerWidth };
+      if (ident) b.identity = ident;
+      // A string body goes out as text/plain, a CORS "simple" request: no preflight.
+      b = JSON.stringify(b);
+      if (!(nav.sendBeacon && nav.sendBeacon(api, b))) fetch(api, { method: "POST", body: b, keepalive: true }).catch(() => {});
+    } catch (e) {}
   }
 
   function pageview() {
-    var u = hashMode ? location.href : location.href.split("#")[0];
+    var u = hashMode ? loc.href : loc.href.split("#")[0];
     if (u == last) return;
     last = u;
-    send("pageview", null, first ? d.referrer : "");
+    // The document referrer belongs to the page load only; SPA navigations are internal.
+    send("pageview", 0, first ? d.referrer : "");
     first = 0;
-    decorate();
+    decorate(); // also on excluded pages, with the ids a cookie already holds
   }
 
-  // Stripe Payment Links and buttons carry the visitor to checkout as client_reference_id.
+  // decorate carries the visitor to Stripe Checkout as client_reference_id on Payment Links, buy buttons
+  // and pricing tables, so the payment links back to this visit. A value the site set itself is kept.
   function decorate() {
-    if (cookieless || !V) return;
-    var v = "trib-" + V + "-" + S, mine = function (c) { return !c || c.indexOf("trib-") == 0; };
+    if (!V) return; // cookieless, or nothing tracked yet
+    var v = "trib-" + V + "-" + S, C = "client_reference_id", E = "client-reference-id";
+    var mine = (c) => c != v && (!c || !c.indexOf("trib-"));
     try {
-      d.querySelectorAll('a[href^="https://buy.stripe.com/"]').forEach(function (a) {
-        var u = new URL(a.href);
-        if (mine(u.searchParams.get("client_reference_id")) && u.searchParams.get("client_reference_id") != v) {
-          u.searchParams.set("client_reference_id", v);
-          a.href = u.href;
-        }
+      d.querySelectorAll('a[href^="https://buy.stripe.com/"]').forEach((a) => {
+        var u = new URL(a.href), q = u.searchParams;
+        if (mine(q.get(C))) { q.set(C, v); a.href = u; }
       });
-      d.querySelectorAll("stripe-buy-button,stripe-pricing-table").forEach(function (e) {
-        var c = e.getAttribute("client-reference-id");
-        if (mine(c) && c != v) e.setAttribute("client-reference-id", v);
+      d.querySelectorAll("stripe-buy-button,stripe-pricing-table").forEach((e) => {
+        if (mine(e.getAttribute(E))) e.setAttribute(E, v);
       });
     } catch (e) {}
   }
 
   var fns = {
-    v: 1,
-    track: function (n, p) { if (n) send(String(n), p); },
-    identify: function (i, t) { if (i) send("identify", t, "", String(i)); },
-    getVisitorId: function () { return V; },
-    getSessionId: function () { return S; }
+    track: (n, p) => n && send("" + n, p),
+    identify: (i, t) => i && send("identify", t, "", "" + i),
+    getVisitorId: () => V,
+    getSessionId: () => S
   };
+  // The stub (see README) queued calls as argument lists in tributary.q; replay them after the pageview.
   var q = (w.tributary && w.tributary.q) || [];
-  var t = w.tributary = function (m) { return fns[m] && fns[m].apply(null, [].slice.call(arguments, 1)); };
-  for (var k in fns) t[k] = fns[k];
+  var t = w.tributary = Object.assign((m, ...a) => fns[m] && fns[m](...a), fns, { v: 1 });
 
-  try { if (!cookieless) { V = cookie("trib_vid") || ""; S = cookie("trib_sid") || ""; } } catch (e) {}
-  var hs = history, wrap = function (f) { return function () { var r = f.apply(this, arguments); pageview(); return r; }; };
-  if (hs.pushState) { hs.pushState = wrap(hs.pushState); hs.replaceState = wrap(hs.replaceState); }
+  if (!cookieless) { V = cookie("trib_vid") || ""; S = cookie("trib_sid") || ""; }
+  ["pushState", "replaceState"].forEach((m) => {
+    var f = history[m];
+    if (f) history[m] = function () { var r = f.apply(this, arguments); pageview(); return r; };
+  });
   w.addEventListener("popstate", pageview);
   if (hashMode) w.addEventListener("hashchange", pageview);
   pageview();
-  q.forEach(function (a) { t.apply(null, a); });
+  q.forEach((a) => t.apply(0, a));
+  // Frameworks render links and Stripe elements late, and re-render hrefs: decorate them too, once per
+  // burst of changes.
   try {
     var pending;
-    new MutationObserver(function () {
-      if (!pending) pending = setTimeout(function () { pending = 0; decorate(); }, 0);
-    }).observe(d.documentElement, { childList: true, subtree: true });
+    new MutationObserver(() => {
+      pending = pending || setTimeout(() => { pending = 0; decorate(); });
+    }).observe(d.documentElement, { childList: true, subtree: true, attributes: true, attributeFilter: ["href"] });
   } catch (e) {}
-})(window, document);
+})(window, document, location, navigator);
