@@ -88,6 +88,8 @@ type EventStore interface {
 	UnattributedPayments(ctx context.Context, siteID string, limit int) ([]Identity, error)
 	// EventNames returns per-name counts and last-seen times of the site's events.
 	EventNames(ctx context.Context, siteID string) ([]CatalogEntry, error)
+	// RecentVisitors counts distinct visitors with an event since `since` (the realtime card).
+	RecentVisitors(ctx context.Context, siteID string, since time.Time) (int64, error)
 	// CountEvents returns how many events the site has between from (inclusive) and to (exclusive).
 	CountEvents(ctx context.Context, siteID string, from, to time.Time) (int64, error)
 	// DeleteSiteData removes every event, ledger entry and identity of the site.

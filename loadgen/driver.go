@@ -41,8 +41,10 @@ type DriverOptions struct {
 	// Forwarded sends each browser event's client address as X-Forwarded-For, so geo varies; the
 	// server believes it only when it trusts the loopback proxy (--trusted-proxies=127.0.0.1).
 	Forwarded bool
-	// Backfill sends each browser event's scenario time as X-Tributary-Backfill-Time.
-	Backfill bool
+	// Backfill sends each browser event's scenario time as X-Tributary-Backfill-Time; the server accepts
+	// it only with the admin token, sent as the bearer of those requests.
+	Backfill   bool
+	AdminToken string
 	// MaxRetries is how often a request answered 503 or 429 is retried after the server's Retry-After
 	// (default 5; negative: never). MaxBackoff caps one wait (default 10s).
 	MaxRetries int
@@ -485,6 +487,9 @@ func (d *Driver) newRequest(ctx context.Context, r *Request) (*http.Request, err
 		}
 		if d.opt.Backfill && !r.At.IsZero() {
 			h.Set(HeaderBackfill, r.At.UTC().Format(time.RFC3339Nano))
+			if d.opt.AdminToken != "" {
+				h.Set("Authorization", "Bearer "+d.opt.AdminToken)
+			}
 		}
 	}
 	return req, nil

@@ -142,7 +142,7 @@ func (c *cliFlags) run(ctx context.Context, stdout, stderr io.Writer) (int, erro
 	}
 	d, err := NewDriver(DriverOptions{BaseURL: base, AllowRemote: c.allowRemote, Rate: c.rate, Burst: c.burst,
 		Concurrency: c.concurrency, Count: c.count, Duration: c.duration, Timeout: c.timeout, Forwarded: c.xff,
-		Backfill: c.backfill, MaxRetries: c.retries})
+		Backfill: c.backfill, AdminToken: c.adminToken, MaxRetries: c.retries})
 	if err != nil {
 		return 2, err
 	}

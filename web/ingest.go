@@ -1,6 +1,8 @@
 package web
 
 import (
+	"crypto/subtle"
+	"time"
 	"errors"
 	"io"
 	"log/slog"
@@ -47,6 +49,20 @@ func (s *Server) handleEvent(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	job := &ingest.Job{Payload: p, UserAgent: r.UserAgent(), IP: clientip.FromRequest(r, s.opt.TrustedProxies), Now: s.opt.Now()}
+	if bf := r.Header.Get("X-Tributary-Backfill-Time"); bf != "" {
+		// Historical imports (the demo, migrations) may date events, but only with the admin token:
+		// a browser must never choose its own time.
+		t, err := time.Parse(time.RFC3339Nano, bf)
+		if s.opt.AdminToken == "" || subtle.ConstantTimeCompare([]byte(bearer(r)), []byte(s.opt.AdminToken)) != 1 {
+			s.writeError(w, r, tributary.Errorf(tributary.EFORBIDDEN, "X-Tributary-Backfill-Time needs the admin token"))
+			return
+		}
+		if err != nil || t.After(job.Now.Add(time.Minute)) {
+			s.writeError(w, r, tributary.Errorf(tributary.EINVALID, "X-Tributary-Backfill-Time must be an RFC 3339 time in the past"))
+			return
+		}
+		job.Now = t
+	}
 	reason, err := s.opt.Pipeline.Process(r.Context(), job)
 	if err != nil {
 		w.Header().Set("Retry-After", "2")

@@ -12,6 +12,7 @@ import (
 	"syscall"
 
 	"github.com/tributary/tributary/config"
+	"github.com/tributary/tributary/loadgen"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -24,6 +25,9 @@ Usage:
 
 Commands:
   serve     run the server (embedded DuckDB store in --data-dir unless DSNs are given)
+  demo      serve with a generated demo site (90 days of traffic and payments); same flags as serve
+            plus --pageviews N (default 200000); prints the dashboard URL and login
+  loadgen   drive a running server with realistic traffic (see tributary loadgen --help)
   version   print the version
   help      show this help; "tributary serve --help" shows the flags
 
@@ -61,11 +65,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			fmt.Fprintln(stderr, err)
 			return 2
 		}
-		if err := serve(ctx, cfg, stderr, nil); err != nil {
+		if err := serve(ctx, cfg, stderr, nil, nil); err != nil {
 			fmt.Fprintf(stderr, "tributary: %v\n", err)
 			return 1
 		}
 		return 0
+	case "demo":
+		return demo(ctx, args[1:], getenv, stdout, stderr)
+	case "loadgen":
+		return loadgen.Main(ctx, args[1:], stdout, stderr)
 	default:
 		fmt.Fprintf(stderr, "tributary: unknown command %q\n\n", args[0])
 		fmt.Fprint(stderr, usage)

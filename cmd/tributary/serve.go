@@ -47,7 +47,9 @@ func openStores(ctx context.Context, cfg config.Config) (tributary.MetaStore, tr
 
 // serve runs the server until ctx is cancelled, then shuts down gracefully: stop accepting, drain
 // requests, flush buffers, close stores. ready, when not nil, receives the bound address.
-func serve(ctx context.Context, cfg config.Config, logOut io.Writer, ready chan<- string) error {
+// onStart, when not nil, runs once the stores are open and before the server listens (the demo creates
+// its owner there).
+func serve(ctx context.Context, cfg config.Config, logOut io.Writer, ready chan<- string, onStart func(context.Context, tributary.MetaStore) error) error {
 	log := newLogger(cfg, logOut)
 	start := time.Now()
 	meta, events, engine, closeStores, err := openStores(ctx, cfg)
@@ -55,6 +57,11 @@ func serve(ctx context.Context, cfg config.Config, logOut io.Writer, ready chan<
 		return err
 	}
 	defer closeStores()
+	if onStart != nil {
+		if err := onStart(ctx, meta); err != nil {
+			return err
+		}
+	}
 
 	secret, err := meta.SetSettingIfAbsent(ctx, "cookieless_secret", tributary.RandomID(43))
 	if err != nil {

@@ -58,3 +58,10 @@ func (s *Store) DeleteSiteData(ctx context.Context, siteID string) error {
 	}
 	return nil
 }
+
+// RecentVisitors counts distinct visitors since a time.
+func (s *Store) RecentVisitors(ctx context.Context, siteID string, since time.Time) (int64, error) {
+	var n int64
+	err := s.db.QueryRowContext(ctx, `SELECT count(DISTINCT visitor_id) FROM events WHERE site_id = $1 AND ts >= $2`, siteID, since.UTC()).Scan(&n)
+	return n, mapErr("recent visitors", err)
+}

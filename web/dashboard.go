@@ -1,0 +1,335 @@
+package web
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tributary/tributary"
+	"github.com/tributary/tributary/attribution"
+	"github.com/tributary/tributary/stats"
+)
+
+// dashParams are the dashboard's controls, all in the URL so every view can be bookmarked and shared.
+type dashParams struct {
+	Range    string
+	Model    string
+	Lookback int
+	Metric   string
+	Compare  bool
+	Filters  [][2]string // dimension, value
+}
+
+var dashRanges = []string{"day", "7d", "30d", "month", "year", "all"}
+
+var chartMetrics = []string{"visitors", "visits", "pageviews", "revenue", "net_revenue", "conversions", "payments"}
+
+func parseDash(r *http.Request) dashParams {
+	q := r.URL.Query()
+	p := dashParams{Range: q.Get("range"), Model: q.Get("model"), Metric: q.Get("metric"), Compare: q.Get("compare") != "off"}
+	if !contains(dashRanges, p.Range) {
+		p.Range = "30d"
+	}
+	if _, err := attribution.ParseModel(p.Model); err != nil || p.Model == "" {
+		p.Model = string(attribution.DefaultModel)
+	}
+	p.Lookback, _ = strconv.Atoi(q.Get("lookback"))
+	if p.Lookback < 1 || p.Lookback > 365 {
+		p.Lookback = attribution.DefaultLookbackDays
+	}
+	if !contains(chartMetrics, p.Metric) {
+		p.Metric = "visitors"
+	}
+	for _, f := range q["f"] {
+		dim, val, ok := strings.Cut(f, "=")
+		if ok && strings.HasPrefix(dim, "visit:") && len(val) <= 500 {
+			p.Filters = append(p.Filters, [2]string{dim, val})
+		}
+	}
+	return p
+}
+
+// values renders the params back into a query string, with changes applied.
+func (p dashParams) values() url.Values {
+	v := url.Values{"range": {p.Range}, "model": {p.Model}, "lookback": {strconv.Itoa(p.Lookback)}, "metric": {p.Metric}}
+	if !p.Compare {
+		v.Set("compare", "off")
+	}
+	for _, f := range p.Filters {
+		v.Add("f", f[0]+"="+f[1])
+	}
+	return v
+}
+
+func (p dashParams) with(dim, val string) string {
+	c := p
+	c.Filters = append(append([][2]string{}, p.Filters...), [2]string{dim, val})
+	return "?" + c.values().Encode()
+}
+
+func (p dashParams) without(i int) string {
+	c := p
+	c.Filters = append(append([][2]string{}, p.Filters[:i]...), p.Filters[i+1:]...)
+	return "?" + c.values().Encode()
+}
+
+// query builds the JSON body of a stats query under the dashboard's controls.
+func (p dashParams) query(siteID string, metrics, dims []string, limit int, compare bool) []byte {
+	body := map[string]any{"site_id": siteID, "metrics": metrics, "date_range": p.Range,
+		"attribution": map[string]any{"model": p.Model, "lookback_days": p.Lookback}}
+	if len(dims) > 0 {
+		body["dimensions"] = dims
+	}
+	if limit > 0 {
+		body["limit"] = limit
+	}
+	if compare {
+		body["compare"] = "previous_period"
+	}
+	var fs []any
+	for _, f := range p.Filters {
+		fs = append(fs, []any{"is", f[0], []string{f[1]}})
+	}
+	if len(fs) > 0 {
+		body["filters"] = fs
+	}
+	b, _ := json.Marshal(body)
+	return b
+}
+
+type kpi struct {
+	Label, Value, Change string
+	Up                   bool
+}
+
+type panelRow struct {
+	Label, Link string
+	Values      []string
+	Share       float64
+}
+
+type panel struct {
+	Title, Dim, Export string
+	Columns            []string
+	Rows               []panelRow
+}
+
+type bar struct {
+	X, Y, W, H float64
+	Label      string
+}
+
+type chart struct {
+	Bars          []bar
+	Max, Label    string
+	Width, Height float64
+	First, Last   string
+}
+
+type dashView struct {
+	Site     *tributary.Site
+	P        dashParams
+	Ranges   []string
+	Models   []attribution.Model
+	Metrics  []string
+	KPIs     []kpi
+	Chart    chart
+	Panels   []panel
+	Filters  []filterChip
+	Realtime int64
+	Note     string
+	Credit   string
+}
+
+type filterChip struct{ Dim, Value, Remove string }
+
+var kpiMetrics = []string{"visitors", "revenue", "net_revenue", "conversion_rate", "revenue_per_visitor", "average_order_value", "refunds", "mrr"}
+
+var kpiLabels = map[string]string{"visitors": "Visitors", "revenue": "Revenue", "net_revenue": "Net revenue", "conversion_rate": "Conversion rate",
+	"revenue_per_visitor": "Revenue / visitor", "average_order_value": "Avg. order value", "refunds": "Refunds", "mrr": "MRR"}
+
+var dashPanels = []struct{ title, dim string }{
+	{"Channels", "visit:channel"}, {"Sources", "visit:source"}, {"Campaigns", "visit:utm_campaign"}, {"Entry pages", "visit:entry_page"},
+	{"Countries", "visit:country"}, {"Devices", "visit:device"}, {"Browsers", "visit:browser"}, {"Operating systems", "visit:os"},
+}
+
+func (s *Server) pageDashboard(w http.ResponseWriter, r *http.Request) error {
+	site, err := s.opt.Meta.Site(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	p := parseDash(r)
+	v := &dashView{Site: site, P: p, Ranges: dashRanges, Models: attribution.Models, Metrics: chartMetrics, Credit: "IP geolocation by DB-IP"}
+	for i, f := range p.Filters {
+		v.Filters = append(v.Filters, filterChip{Dim: strings.TrimPrefix(f[0], "visit:"), Value: f[1], Remove: p.without(i)})
+	}
+	// KPI cards: traffic and money in one query, MRR apart (it does not take visit filters).
+	kp := append([]string{}, kpiMetrics[:7]...)
+	res, err := s.runQuery(r, site, p.query(site.ID, kp, nil, 0, p.Compare))
+	if err != nil {
+		return err
+	}
+	addKPIs(v, kp, res)
+	if res.Meta.UnconvertedPayments > 0 {
+		v.Note = fmt.Sprintf("%d money entries have no exchange rate to %s and are not included; import rates in the settings.", res.Meta.UnconvertedPayments, site.Currency)
+	}
+	mp := p
+	mp.Filters = nil
+	if mres, err := s.runQuery(r, site, mp.query(site.ID, []string{"mrr"}, nil, 0, p.Compare)); err == nil {
+		addKPIs(v, []string{"mrr"}, mres)
+	} else {
+		return err
+	}
+	// Main chart.
+	unit := "time:day"
+	if p.Range == "day" {
+		unit = "time:hour"
+	} else if p.Range == "year" || p.Range == "all" {
+		unit = "time:month"
+	}
+	cres, err := s.runQuery(r, site, p.query(site.ID, []string{p.Metric}, []string{unit}, 10000, false))
+	if err != nil {
+		return err
+	}
+	v.Chart = buildChart(cres, kpiLabels[p.Metric])
+	// Breakdown panels.
+	cols := []string{"visitors", "conversions", "revenue", "conversion_rate"}
+	for _, pd := range dashPanels {
+		pres, err := s.runQuery(r, site, p.query(site.ID, cols, []string{pd.dim}, 10, false))
+		if err != nil {
+			return err
+		}
+		pn := panel{Title: pd.title, Dim: pd.dim, Columns: []string{"Visitors", "Conv.", "Revenue", "CR %"},
+			Export: "/sites/" + site.ID + "/export?" + url.Values{"dim": {pd.dim}}.Encode() + "&" + p.values().Encode()}
+		var top float64
+		for _, row := range pres.Results {
+			if f, err := row.Metrics[0].Float64(); err == nil && f > top {
+				top = f
+			}
+		}
+		for _, row := range pres.Results {
+			label := row.Dimensions[0]
+			pr := panelRow{Label: label, Link: p.with(pd.dim, label)}
+			if label == "" {
+				pr.Label = "(none)"
+			}
+			for i, m := range row.Metrics {
+				pr.Values = append(pr.Values, formatMetric(cols[i], m, site.Currency))
+			}
+			if f, err := row.Metrics[0].Float64(); err == nil && top > 0 {
+				pr.Share = f / top * 100
+			}
+			pn.Rows = append(pn.Rows, pr)
+		}
+		v.Panels = append(v.Panels, pn)
+	}
+	n, err := s.opt.Events.RecentVisitors(r.Context(), site.ID, s.opt.Now().Add(-5*time.Minute))
+	if err != nil {
+		return err
+	}
+	v.Realtime = n
+	return s.render(w, r, http.StatusOK, "dashboard.html", page{Title: site.Name, Data: v})
+}
+
+func addKPIs(v *dashView, metrics []string, res *stats.Result) {
+	if len(res.Results) == 0 {
+		return
+	}
+	row := res.Results[0]
+	for i, m := range metrics {
+		k := kpi{Label: kpiLabels[m], Value: formatMetric(m, row.Metrics[i], v.Site.Currency)}
+		if row.Comparison != nil && row.Comparison.Change[i] != nil {
+			ch := *row.Comparison.Change[i]
+			k.Up = ch >= 0
+			k.Change = fmt.Sprintf("%+.1f%%", ch)
+		}
+		v.KPIs = append(v.KPIs, k)
+	}
+}
+
+// formatMetric renders a metric for people: money with its currency, thousands separated.
+func formatMetric(m string, n json.Number, currency string) string {
+	s := string(n)
+	switch m {
+	case "revenue", "net_revenue", "refunds", "average_order_value", "revenue_per_visitor", "mrr", "ltv":
+		return currency + " " + group(s)
+	case "conversion_rate", "bounce_rate":
+		return s + "%"
+	}
+	return group(s)
+}
+
+// group separates thousands of a decimal string.
+func group(s string) string {
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	intPart, frac, hasFrac := strings.Cut(s, ".")
+	var b strings.Builder
+	for i, c := range intPart {
+		if i > 0 && (len(intPart)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	out := b.String()
+	if hasFrac {
+		out += "." + frac
+	}
+	if neg {
+		out = "-" + out
+	}
+	return out
+}
+
+func buildChart(res *stats.Result, label string) chart {
+	c := chart{Width: 720, Height: 180, Label: label}
+	var maxV float64
+	vals := make([]float64, len(res.Results))
+	for i, row := range res.Results {
+		vals[i], _ = row.Metrics[0].Float64()
+		if vals[i] > maxV {
+			maxV = vals[i]
+		}
+	}
+	if len(vals) == 0 {
+		return c
+	}
+	bw := c.Width / float64(len(vals))
+	for i, row := range res.Results {
+		h := 0.0
+		if maxV > 0 {
+			h = vals[i] / maxV * (c.Height - 10)
+		}
+		c.Bars = append(c.Bars, bar{X: float64(i) * bw, Y: c.Height - h, W: bw * 0.8, H: h, Label: row.Dimensions[0] + ": " + string(row.Metrics[0])})
+	}
+	c.Max = strconv.FormatFloat(maxV, 'f', -1, 64)
+	c.First, c.Last = res.Results[0].Dimensions[0], res.Results[len(res.Results)-1].Dimensions[0]
+	return c
+}
+
+// handleExport is the CSV export of one dashboard panel.
+func (s *Server) handleExport(w http.ResponseWriter, r *http.Request) error {
+	site, err := s.opt.Meta.Site(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	p := parseDash(r)
+	dim := r.URL.Query().Get("dim")
+	metrics := []string{"visitors", "visits", "conversions", "conversion_rate", "revenue", "refunds", "net_revenue"}
+	var dims []string
+	if dim != "" {
+		dims = []string{dim}
+	}
+	res, err := s.runQuery(r, site, p.query(site.ID, metrics, dims, 10000, false))
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="`+site.ID+`-`+strings.ReplaceAll(strings.TrimPrefix(dim, "visit:"), ":", "_")+`.csv"`)
+	return res.WriteCSV(w)
+}
+
