@@ -332,4 +332,3 @@ func (s *Server) handleExport(w http.ResponseWriter, r *http.Request) error {
 	w.Header().Set("Content-Disposition", `attachment; filename="`+site.ID+`-`+strings.ReplaceAll(strings.TrimPrefix(dim, "visit:"), ":", "_")+`.csv"`)
 	return res.WriteCSV(w)
 }
-

@@ -2,12 +2,12 @@ package web
 
 import (
 	"crypto/subtle"
-	"time"
 	"errors"
 	"io"
 	"log/slog"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/tributary/tributary"
 	"github.com/tributary/tributary/clientip"
