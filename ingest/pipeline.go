@@ -57,12 +57,9 @@ type Sites interface {
 
 // Pipeline runs the steps and hands surviving events to the writer.
 type Pipeline struct {
-	steps  []Step
-	sites  Sites
-	writer *Writer
-	ids    interface {
-		InsertIdentities(ctx context.Context, ids []tributary.Identity) error
-	}
+	steps   []Step
+	sites   Sites
+	writer  *Writer
 	limiter *IPLimiter
 	secret  []byte
 	log     *slog.Logger
@@ -89,7 +86,7 @@ func New(opt Options) *Pipeline {
 	if opt.Logger == nil {
 		opt.Logger = slog.Default()
 	}
-	p := &Pipeline{sites: opt.Sites, writer: opt.Writer, ids: opt.Store, limiter: opt.Limiter, secret: opt.Secret, log: opt.Logger}
+	p := &Pipeline{sites: opt.Sites, writer: opt.Writer, limiter: opt.Limiter, secret: opt.Secret, log: opt.Logger}
 	// utm/click ids are read before the channel step because the channel depends on them.
 	p.steps = []Step{
 		{"validate", p.validate},
@@ -122,7 +119,7 @@ func (p *Pipeline) Process(ctx context.Context, j *Job) (string, error) {
 		}
 	}
 	if j.Identify != nil {
-		if err := p.ids.InsertIdentities(ctx, []tributary.Identity{*j.Identify}); err != nil {
+		if err := p.writer.EnqueueIdentity(*j.Identify); err != nil {
 			return "", err
 		}
 		p.accepted.Add(1)

@@ -43,6 +43,7 @@ type Writer struct {
 	store tributary.EventStore
 	opt   WriterOptions
 	ch    chan tributary.Event
+	ids   chan tributary.Identity // identify calls, batched like events
 	kick  chan struct{}
 	done  chan struct{}
 	stop  chan struct{}
@@ -58,7 +59,7 @@ type Writer struct {
 // NewWriter starts the writer's background loop.
 func NewWriter(store tributary.EventStore, opt WriterOptions) *Writer {
 	opt.defaults()
-	w := &Writer{store: store, opt: opt, ch: make(chan tributary.Event, opt.Capacity),
+	w := &Writer{store: store, opt: opt, ch: make(chan tributary.Event, opt.Capacity), ids: make(chan tributary.Identity, opt.Capacity/10+1),
 		kick: make(chan struct{}, 1), done: make(chan struct{}), stop: make(chan struct{})}
 	go w.loop()
 	return w
@@ -86,6 +87,48 @@ func (w *Writer) Enqueue(e tributary.Event) error {
 	default:
 		return ErrBacklog
 	}
+}
+
+// EnqueueIdentity hands an identify fact to the writer without blocking.
+func (w *Writer) EnqueueIdentity(id tributary.Identity) error {
+	select {
+	case <-w.stop:
+		return &tributary.Error{Code: tributary.EUNAVAILABLE, Message: "server is shutting down"}
+	default:
+	}
+	select {
+	case w.ids <- id:
+		return nil
+	default:
+		return ErrBacklog
+	}
+}
+
+// flushIdentities writes buffered identities; on failure they are put back (as far as room allows).
+func (w *Writer) flushIdentities(ctx context.Context) error {
+	var batch []tributary.Identity
+	for len(batch) < w.opt.BatchSize {
+		select {
+		case id := <-w.ids:
+			batch = append(batch, id)
+			continue
+		default:
+		}
+		break
+	}
+	if len(batch) == 0 {
+		return nil
+	}
+	if err := w.store.InsertIdentities(ctx, batch); err != nil {
+		for _, id := range batch {
+			select {
+			case w.ids <- id:
+			default:
+			}
+		}
+		return err
+	}
+	return nil
 }
 
 // Pending is the number of buffered events.
@@ -117,6 +160,9 @@ func (w *Writer) loop() {
 		}
 		var err error
 		batch, err = w.flush(context.Background(), batch)
+		if err == nil {
+			err = w.flushIdentities(context.Background())
+		}
 		if err != nil {
 			backoff = min(max(backoff*2, 100*time.Millisecond), 5*time.Second)
 		} else {
@@ -164,7 +210,10 @@ func (w *Writer) Close(ctx context.Context) error {
 	for {
 		var err error
 		batch, err = w.flush(ctx, batch)
-		if err == nil && len(w.ch) == 0 {
+		if err == nil {
+			err = w.flushIdentities(ctx)
+		}
+		if err == nil && len(w.ch) == 0 && len(w.ids) == 0 {
 			return nil
 		}
 		select {

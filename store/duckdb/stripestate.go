@@ -23,8 +23,7 @@ func (s *Store) StripeObject(ctx context.Context, siteID, id string) (*tributary
 
 // PutStripeObject upserts a snapshot.
 func (s *Store) PutStripeObject(ctx context.Context, o *tributary.StripeObject) error {
-	s.inboxMu.Lock()
-	defer s.inboxMu.Unlock()
+	// Only the inbox worker writes Stripe state, so it takes no lock (the intake must not wait on it).
 	_, err := s.db.ExecContext(ctx, `INSERT INTO stripe_objects (site_id, id, type, livemode, event_created, data) VALUES ($1,$2,$3,$4,$5,$6)
 		ON CONFLICT (site_id, id) DO UPDATE SET type = excluded.type, livemode = excluded.livemode, event_created = excluded.event_created, data = excluded.data`,
 		o.SiteID, o.ID, o.Type, o.Livemode, o.EventCreated.UTC(), string(o.Data))
@@ -54,8 +53,6 @@ func (s *Store) PutPayment(ctx context.Context, p *tributary.Payment) error {
 	if err != nil {
 		return err
 	}
-	s.inboxMu.Lock()
-	defer s.inboxMu.Unlock()
 	_, err = s.db.ExecContext(ctx, `INSERT INTO payments (site_id, id, livemode, status, created, data) VALUES ($1,$2,$3,$4,$5,$6)
 		ON CONFLICT (site_id, id) DO UPDATE SET livemode = excluded.livemode, status = excluded.status, created = excluded.created, data = excluded.data`,
 		p.SiteID, p.ID, p.Livemode, p.Status, p.Created.UTC(), string(b))
