@@ -22,7 +22,7 @@ func shot(t *testing.T, ctx context.Context, name string) {
 	if *screenshots == "" {
 		return
 	}
-	buf, err := chromedp.Run(ctx, chromedp.FullScreenshot(90))
+	buf, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		t.Fatal(err)
 	}
