@@ -234,7 +234,7 @@ func (e *Engine) traffic(ctx context.Context, q *Query, from, to time.Time, rs *
 		where = " WHERE " + f
 	}
 	sel := append(dims,
-		"count(DISTINCT visitor_id)", "count(*)", "sum(pv)", e.d.CountIf("pv = 1"), "sum(epoch(end_ts) - epoch(start_ts))", "sum(ev)",
+		"count(DISTINCT visitor_id)", "count(*)", "coalesce(sum(pv), 0)", e.d.CountIf("pv = 1"), "coalesce(sum(epoch(end_ts) - epoch(start_ts)), 0)", "coalesce(sum(ev), 0)",
 		"count(DISTINCT CASE WHEN conv > 0 OR visitor_id IN ("+paying+") THEN visitor_id END)")
 	sqlText = "SELECT " + strings.Join(sel, ", ") + " FROM (" + inner + ") s" + where
 	if len(dims) > 0 {

@@ -174,6 +174,8 @@ func TestDimensionsAndFilters(t *testing.T) {
 		{`{"site_id":"s1","metrics":["mrr"],"dimensions":["time:month"],"date_range":"month"}`, "2026-11-01 00:00:00=49.00"},
 		{`{"site_id":"s1","metrics":["visitors"],"dimensions":["visit:channel"],"date_range":"30d","limit":2,"offset":1,"order_by":[["visit:channel","desc"]]}`, "Organic Social=1 | Organic Search=1"},
 		{`{"site_id":"s1","metrics":["revenue"],"date_range":"day"}`, "=0.00"},
+		// No sessions match: sums over no rows are 0, not NULL.
+		{`{"site_id":"s1","metrics":["visits","pageviews","events","visit_duration"],"date_range":"30d","filters":[["is","visit:channel",["Nowhere"]]]}`, "=0,0,0,0"},
 	}
 	for _, tc := range tests {
 		if got := flat(run(t, e, tc.body)); got != tc.want {
