@@ -1,6 +1,7 @@
 package web
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 
@@ -19,6 +20,11 @@ type siteView struct {
 	Form      map[string]string
 	Saved     bool
 	Timezones []string
+	Revenue   []tributary.RevenueEvent
+	Catalog   []tributary.CatalogEntry
+	Kinds     []string
+	RatesTo   string
+	Notice    string
 }
 
 // baseURL is the configured public URL or the one the request came in on.
@@ -80,10 +86,94 @@ func (s *Server) siteSettings(r *http.Request, id string) (*siteView, error) {
 		return nil, err
 	}
 	base := s.baseURL(r)
-	return &siteView{Site: st, Keys: keys, BaseURL: base,
+	v := &siteView{Site: st, Keys: keys, BaseURL: base,
 		Snippet: `<script defer src="` + base + `/js/tributary.js" data-site="` + st.ID + `"></script>`,
 		Pinned:  `<script defer src="` + base + tracker.VersionedPath() + `" integrity="` + tracker.SRI() + `" crossorigin="anonymous" data-site="` + st.ID + `"></script>`,
-		Form:    map[string]string{"domain": st.Domain, "name": st.Name, "currency": st.Currency, "timezone": st.Timezone}}, nil
+		Form:    map[string]string{"domain": st.Domain, "name": st.Name, "currency": st.Currency, "timezone": st.Timezone},
+		Kinds:   []string{tributary.KindConversion, tributary.KindGoal, tributary.KindIgnored}}
+	return v, s.loadSettingsExtras(r, st.ID, v)
+}
+
+// loadSettingsExtras reads the revenue events, the event catalog and the exchange-rate coverage.
+func (s *Server) loadSettingsExtras(r *http.Request, siteID string, v *siteView) error {
+	var err error
+	if v.Revenue, err = s.opt.Meta.RevenueEvents(r.Context(), siteID); err != nil {
+		return err
+	}
+	if v.Catalog, err = s.catalog(r, siteID); err != nil {
+		return err
+	}
+	rates, err := s.opt.Meta.ExchangeRates(r.Context())
+	if err != nil {
+		return err
+	}
+	for _, rt := range rates {
+		if rt.Date > v.RatesTo {
+			v.RatesTo = rt.Date
+		}
+	}
+	return nil
+}
+
+// renderSettings shows the settings page with an error or a notice.
+func (s *Server) renderSettings(w http.ResponseWriter, r *http.Request, siteID string, status int, errMsg, notice string) error {
+	v, err := s.siteSettings(r, siteID)
+	if err != nil {
+		return err
+	}
+	v.Notice = notice
+	return s.render(w, r, status, "site_settings.html", page{Title: v.Site.Name + " settings", Error: errMsg, Data: v})
+}
+
+func (s *Server) postRevenueEvent(w http.ResponseWriter, r *http.Request) error {
+	id := r.PathValue("id")
+	_, err := s.putRevenueEvent(r, id, revenueEventInput{EventName: r.PostFormValue("event_name"), AmountPath: r.PostFormValue("amount_path"),
+		Unit: r.PostFormValue("unit"), CurrencyPath: r.PostFormValue("currency_path")})
+	if err != nil {
+		if tributary.ErrorCode(err) != tributary.EINVALID {
+			return err
+		}
+		return s.renderSettings(w, r, id, http.StatusBadRequest, tributary.ErrorMessage(err), "")
+	}
+	http.Redirect(w, r, "/sites/"+id+"/settings?saved=1#revenue", http.StatusSeeOther)
+	return nil
+}
+
+func (s *Server) postRevenueEventDelete(w http.ResponseWriter, r *http.Request) error {
+	id := r.PathValue("id")
+	if err := s.opt.Meta.DeleteRevenueEvent(r.Context(), id, r.PathValue("name")); err != nil {
+		return err
+	}
+	http.Redirect(w, r, "/sites/"+id+"/settings?saved=1#revenue", http.StatusSeeOther)
+	return nil
+}
+
+func (s *Server) postEventKind(w http.ResponseWriter, r *http.Request) error {
+	id := r.PathValue("id")
+	if err := s.setKind(r, id, r.PathValue("name"), r.PostFormValue("kind")); err != nil {
+		if tributary.ErrorCode(err) != tributary.EINVALID {
+			return err
+		}
+		return s.renderSettings(w, r, id, http.StatusBadRequest, tributary.ErrorMessage(err), "")
+	}
+	http.Redirect(w, r, "/sites/"+id+"/settings?saved=1#catalog", http.StatusSeeOther)
+	return nil
+}
+
+func (s *Server) postRates(w http.ResponseWriter, r *http.Request) error {
+	id := r.PathValue("id")
+	csv := r.PostFormValue("csv")
+	if strings.TrimSpace(csv) == "" {
+		return s.renderSettings(w, r, id, http.StatusBadRequest, "Paste the ECB CSV (eurofxref.csv or eurofxref-hist.csv).", "")
+	}
+	n, latest, err := s.importRates(r, []byte(csv))
+	if err != nil {
+		if tributary.ErrorCode(err) != tributary.EINVALID {
+			return err
+		}
+		return s.renderSettings(w, r, id, http.StatusBadRequest, tributary.ErrorMessage(err), "")
+	}
+	return s.renderSettings(w, r, id, http.StatusOK, "", fmt.Sprintf("Imported %d rates up to %s.", n, latest))
 }
 
 func (s *Server) pageSiteSettings(w http.ResponseWriter, r *http.Request) error {
