@@ -1,6 +1,7 @@
 package tributary
 
 import (
+	"math/big"
 	"strconv"
 	"strings"
 )
@@ -119,4 +120,19 @@ func ParseMajor(s, currency string) (int64, error) {
 		v = -v
 	}
 	return v, nil
+}
+
+// RoundHalfEven rounds an exact rational to the nearest integer, ties to even (banker's rounding): the
+// one rounding rule for money that had to be divided (conversions, monthly normalisation, averages).
+func RoundHalfEven(r *big.Rat) int64 {
+	q, m := new(big.Int).QuoRem(r.Num(), r.Denom(), new(big.Int))
+	twice := new(big.Int).Mul(new(big.Int).Abs(m), big.NewInt(2))
+	if c := twice.Cmp(r.Denom()); c > 0 || (c == 0 && q.Bit(0) == 1) {
+		if r.Sign() < 0 {
+			q.Sub(q, big.NewInt(1))
+		} else {
+			q.Add(q, big.NewInt(1))
+		}
+	}
+	return q.Int64()
 }

@@ -409,17 +409,7 @@ func monthly(amount int64, interval string) int64 {
 	case "day":
 		num, den = 365, 12
 	}
-	r := new(big.Rat).SetFrac(big.NewInt(amount*num), big.NewInt(den))
-	q, m := new(big.Int).QuoRem(r.Num(), r.Denom(), new(big.Int))
-	twice := new(big.Int).Mul(new(big.Int).Abs(m), big.NewInt(2))
-	if c := twice.Cmp(r.Denom()); c > 0 || (c == 0 && q.Bit(0) == 1) {
-		if r.Sign() < 0 {
-			q.Sub(q, big.NewInt(1))
-		} else {
-			q.Add(q, big.NewInt(1))
-		}
-	}
-	return q.Int64()
+	return tributary.RoundHalfEven(new(big.Rat).SetFrac(big.NewInt(amount*num), big.NewInt(den)))
 }
 
 // subscription turns subscription event types into MRR movements against the stored state.

@@ -443,26 +443,13 @@ func (e *Engine) format(q *Query, m string, v float64) json.Number {
 	case moneyMetric[m]:
 		r := new(big.Rat)
 		r.SetFloat64(v)
-		return json.Number(tributary.FormatMinor(roundHalfEven(r), cur))
+		return json.Number(tributary.FormatMinor(tributary.RoundHalfEven(r), cur))
 	case m == "views_per_visit" || m == "conversion_rate" || m == "bounce_rate":
 		return json.Number(strconv.FormatFloat(float64(int64(v*100+0.5))/100, 'f', -1, 64))
 	case m == "visit_duration" || m == "time_to_convert":
 		return json.Number(strconv.FormatInt(int64(v+0.5), 10))
 	}
 	return json.Number(strconv.FormatInt(int64(v), 10))
-}
-
-func roundHalfEven(r *big.Rat) int64 {
-	q, m := new(big.Int).QuoRem(r.Num(), r.Denom(), new(big.Int))
-	twice := new(big.Int).Mul(new(big.Int).Abs(m), big.NewInt(2))
-	if c := twice.Cmp(r.Denom()); c > 0 || (c == 0 && q.Bit(0) == 1) {
-		if r.Sign() < 0 {
-			q.Sub(q, big.NewInt(1))
-		} else {
-			q.Add(q, big.NewInt(1))
-		}
-	}
-	return q.Int64()
 }
 
 // WriteCSV writes the result as CSV: a header of dimension and metric names, then one line per group.

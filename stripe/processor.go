@@ -712,20 +712,7 @@ func subscriptionMRR(s obj) (int64, string) {
 			}
 		}
 	}
-	return roundHalfEven(total), cur
-}
-
-func roundHalfEven(r *big.Rat) int64 {
-	q, m := new(big.Int).QuoRem(r.Num(), r.Denom(), new(big.Int))
-	twice := new(big.Int).Mul(new(big.Int).Abs(m), big.NewInt(2))
-	if c := twice.Cmp(r.Denom()); c > 0 || (c == 0 && q.Bit(0) == 1) {
-		if r.Sign() < 0 {
-			q.Sub(q, big.NewInt(1))
-		} else {
-			q.Add(q, big.NewInt(1))
-		}
-	}
-	return q.Int64()
+	return tributary.RoundHalfEven(total), cur
 }
 
 // subscriptionMovements compares the previous snapshot with the new one.
