@@ -360,9 +360,9 @@ func stepSource(ctx context.Context, j *Job) string {
 // DecodePayload parses a request body (JSON, possibly sent as text/plain).
 func DecodePayload(b []byte) (Payload, error) {
 	var p Payload
-	dec := json.NewDecoder(strings.NewReader(string(b)))
-	dec.UseNumber()
-	if err := dec.Decode(&p); err != nil {
+	// Unmarshal reads straight from the body; screen_width is a json.Number field, so no decoder
+	// option is needed.
+	if err := json.Unmarshal(b, &p); err != nil {
 		return p, tributary.Errorf(tributary.EINVALID, "malformed event JSON: %v", err)
 	}
 	return p, nil

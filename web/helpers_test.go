@@ -30,14 +30,14 @@ const adminToken = "test-admin-token-0123456789"
 var clock = time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
 
 type env struct {
-	t     *testing.T
+	t     testing.TB
 	srv   *httptest.Server
 	store *duckdb.Store
 	web   *web.Server
 }
 
 // newEnv starts the whole HTTP stack on a fresh in-memory store with a fixed clock.
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	st, err := duckdb.Open(context.Background(), "")
 	if err != nil {
@@ -69,7 +69,7 @@ type resp struct {
 	body   []byte
 }
 
-func (r resp) json(t *testing.T) map[string]any {
+func (r resp) json(t testing.TB) map[string]any {
 	t.Helper()
 	var m map[string]any
 	if err := json.Unmarshal(r.body, &m); err != nil {

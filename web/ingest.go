@@ -1,18 +1,22 @@
 package web
 
 import (
+	"bytes"
 	"crypto/subtle"
 	"errors"
-	"io"
 	"log/slog"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/tributary/tributary"
 	"github.com/tributary/tributary/clientip"
 	"github.com/tributary/tributary/ingest"
 )
+
+// bodyPool reuses request buffers on the hottest endpoint.
+var bodyPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 // setCORS opens the browser ingest endpoint to every origin: the tracker runs on the customer's site.
 func setCORS(h http.Header) {
@@ -33,7 +37,11 @@ func (s *Server) handleEventPreflight(w http.ResponseWriter, r *http.Request) {
 // Retry-After when the buffer is full.
 func (s *Server) handleEvent(w http.ResponseWriter, r *http.Request) {
 	setCORS(w.Header())
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, ingest.MaxBodyBytes))
+	buf := bodyPool.Get().(*bytes.Buffer)
+	buf.Reset()
+	defer bodyPool.Put(buf)
+	_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, ingest.MaxBodyBytes))
+	body := buf.Bytes()
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {

@@ -12,7 +12,7 @@ import (
 
 // browser is a cookie-keeping client that does not follow redirects, so tests see each step.
 type browser struct {
-	t   *testing.T
+	t   testing.TB
 	e   *env
 	c   *http.Client
 	jar *cookiejar.Jar
