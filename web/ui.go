@@ -117,26 +117,27 @@ func (s *Server) renderError(w http.ResponseWriter, r *http.Request, status int,
 }
 
 func (s *Server) pageHome(w http.ResponseWriter, r *http.Request) error {
-	has, err := s.opt.Meta.HasUsers(r.Context())
-	if err != nil {
+	if done, err := s.redirectUnless(w, r, true, "/setup"); done || err != nil {
 		return err
-	}
-	if !has {
-		http.Redirect(w, r, "/setup", http.StatusSeeOther)
-		return nil
 	}
 	http.Redirect(w, r, "/sites", http.StatusSeeOther)
 	return nil
 }
 
-func (s *Server) pageSetup(w http.ResponseWriter, r *http.Request) error {
+// redirectUnless sends the visitor to `to` unless the owner's existence is wantOwner (setup only before
+// the owner exists, login only after); it reports whether it redirected.
+func (s *Server) redirectUnless(w http.ResponseWriter, r *http.Request, wantOwner bool, to string) (bool, error) {
 	has, err := s.opt.Meta.HasUsers(r.Context())
-	if err != nil {
-		return err
+	if err != nil || has == wantOwner {
+		return false, err
 	}
-	if has {
-		http.Redirect(w, r, "/login", http.StatusSeeOther)
-		return nil
+	http.Redirect(w, r, to, http.StatusSeeOther)
+	return true, nil
+}
+
+func (s *Server) pageSetup(w http.ResponseWriter, r *http.Request) error {
+	if done, err := s.redirectUnless(w, r, false, "/login"); done || err != nil {
+		return err
 	}
 	return s.render(w, r, http.StatusOK, "setup.html", page{Title: "Welcome to Tributary"})
 }
@@ -174,13 +175,8 @@ func (s *Server) postSetup(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) pageLogin(w http.ResponseWriter, r *http.Request) error {
-	has, err := s.opt.Meta.HasUsers(r.Context())
-	if err != nil {
+	if done, err := s.redirectUnless(w, r, true, "/setup"); done || err != nil {
 		return err
-	}
-	if !has {
-		http.Redirect(w, r, "/setup", http.StatusSeeOther)
-		return nil
 	}
 	return s.render(w, r, http.StatusOK, "login.html", page{Title: "Log in", Data: map[string]string{"Next": safeNext(r.URL.Query().Get("next"))}})
 }
