@@ -1,123 +1,64 @@
 // Package geo maps a client address to its country, offline, from DB-IP's "IP to Country Lite" data
-// embedded in the binary (CC BY 4.0; see Attribution). The lite data has countries only, so the region
-// is always empty. Refresh the data as geo/README.md describes; nothing is fetched at run time.
+// embedded in the binary (CC BY 4.0; show Attribution wherever results appear). The lite data has
+// countries only, so the region is always empty. Nothing is fetched at run time; geo/README.md says how
+// to refresh the data from the npm registry.
 package geo
 
 import (
-	"bufio"
-	"bytes"
-	"compress/gzip"
 	_ "embed"
 	"encoding/binary"
 	"fmt"
-	"io"
 	"net/netip"
-	"sort"
 	"sync"
+
+	"github.com/tributary/tributary/geo/internal/table"
 )
 
-// Attribution is the credit DB-IP's licence requires wherever results are shown.
-const Attribution = `IP geolocation by DB-IP (https://db-ip.com), CC BY 4.0`
+// Attribution is the credit DB-IP's licence requires on pages that show results from the data, with
+// a link to AttributionURL.
+const Attribution = "IP Geolocation by DB-IP"
 
-// DataVersion is the @ip-location-db/dbip-country package the embedded table was built from.
+// AttributionURL is the link the credit must carry.
+const AttributionURL = "https://db-ip.com"
+
+// DataVersion is the @ip-location-db/dbip-country package version the embedded table was built from.
 const DataVersion = "2.3.2026060120"
 
 //go:embed data/dbip-country.bin.gz
 var raw []byte
 
-type table struct {
-	codes    []string
-	v4starts []uint32
-	v4cc     []byte
-	v6starts []uint64
-	v6cc     []byte
-}
-
 var (
 	once    sync.Once
-	tab     *table
+	tab     *table.Table
 	loadErr error
 )
 
-// Load reads the embedded table now instead of on the first lookup (the server calls it at start so
-// the first visitor does not pay for it).
+// Load decodes the embedded table once (tens of milliseconds); later calls return at once. The server
+// calls it at start so the first visitor does not pay for it, and so a broken build fails loudly.
 func Load() error {
-	once.Do(func() { tab, loadErr = decode(raw) })
+	once.Do(func() {
+		tab, loadErr = table.Decode(raw)
+		if loadErr != nil {
+			loadErr = fmt.Errorf("geo: load: %w", loadErr)
+		}
+	})
 	return loadErr
 }
 
-func decode(b []byte) (*table, error) {
-	zr, err := gzip.NewReader(bytes.NewReader(b))
-	if err != nil {
-		return nil, fmt.Errorf("geo: open table: %w", err)
-	}
-	r := bufio.NewReaderSize(zr, 1<<16)
-	var magic [8]byte
-	if _, err := io.ReadFull(r, magic[:]); err != nil || string(magic[:]) != "TRIBGEO1" {
-		return nil, fmt.Errorf("geo: not a geo table")
-	}
-	n, err := r.ReadByte()
-	if err != nil {
-		return nil, fmt.Errorf("geo: read codes: %w", err)
-	}
-	t := &table{codes: make([]string, n)}
-	for i := range t.codes {
-		var c [2]byte
-		if _, err := io.ReadFull(r, c[:]); err != nil {
-			return nil, fmt.Errorf("geo: read codes: %w", err)
-		}
-		t.codes[i] = string(c[:])
-	}
-	t.codes[0] = ""
-	var buf [9]byte
-	var count uint32
-	if err := binary.Read(r, binary.BigEndian, &count); err != nil {
-		return nil, fmt.Errorf("geo: read ipv4 count: %w", err)
-	}
-	t.v4starts, t.v4cc = make([]uint32, count), make([]byte, count)
-	for i := range t.v4starts {
-		if _, err := io.ReadFull(r, buf[:5]); err != nil {
-			return nil, fmt.Errorf("geo: read ipv4 ranges: %w", err)
-		}
-		t.v4starts[i], t.v4cc[i] = binary.BigEndian.Uint32(buf[:4]), buf[4]
-	}
-	if err := binary.Read(r, binary.BigEndian, &count); err != nil {
-		return nil, fmt.Errorf("geo: read ipv6 count: %w", err)
-	}
-	t.v6starts, t.v6cc = make([]uint64, count), make([]byte, count)
-	for i := range t.v6starts {
-		if _, err := io.ReadFull(r, buf[:9]); err != nil {
-			return nil, fmt.Errorf("geo: read ipv6 ranges: %w", err)
-		}
-		t.v6starts[i], t.v6cc[i] = binary.BigEndian.Uint64(buf[:8]), buf[8]
-	}
-	return t, nil
-}
-
-// Lookup returns the ISO 3166-1 alpha-2 country of ip, "" for private, loopback or unknown addresses.
-// Region is empty with the lite data.
+// Lookup returns the upper-case ISO 3166-1 alpha-2 country of ip, or "" for private, loopback, link-local
+// and other non-public addresses, for addresses the data does not place, and if the table cannot load.
+// Region is always "" with the lite data. IPv4-mapped IPv6 addresses are looked up as IPv4.
 func Lookup(ip netip.Addr) (country, region string) {
-	if Load() != nil || !ip.IsValid() {
+	if !ip.IsValid() || Load() != nil {
 		return "", ""
 	}
 	ip = ip.Unmap()
-	if ip.IsPrivate() || ip.IsLoopback() || ip.IsLinkLocalUnicast() || ip.IsUnspecified() || ip.IsMulticast() {
+	if !ip.IsGlobalUnicast() || ip.IsPrivate() {
 		return "", ""
 	}
 	if ip.Is4() {
 		b := ip.As4()
-		v := binary.BigEndian.Uint32(b[:])
-		i := sort.Search(len(tab.v4starts), func(i int) bool { return tab.v4starts[i] > v }) - 1
-		if i < 0 {
-			return "", ""
-		}
-		return tab.codes[tab.v4cc[i]], ""
+		return tab.Country4(binary.BigEndian.Uint32(b[:])), ""
 	}
-	b := ip.As16()
-	v := binary.BigEndian.Uint64(b[:8])
-	i := sort.Search(len(tab.v6starts), func(i int) bool { return tab.v6starts[i] > v }) - 1
-	if i < 0 {
-		return "", ""
-	}
-	return tab.codes[tab.v6cc[i]], ""
+	return tab.Country6(table.U128From16(ip.As16())), ""
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/tributary/tributary"
 	"github.com/tributary/tributary/attribution"
+	"github.com/tributary/tributary/geo"
 	"github.com/tributary/tributary/stats"
 )
 
@@ -163,7 +164,7 @@ func (s *Server) pageDashboard(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	p := parseDash(r)
-	v := &dashView{Site: site, P: p, Ranges: dashRanges, Models: attribution.Models, Metrics: chartMetrics, Credit: "IP geolocation by DB-IP"}
+	v := &dashView{Site: site, P: p, Ranges: dashRanges, Models: attribution.Models, Metrics: chartMetrics, Credit: geo.Attribution}
 	for i, f := range p.Filters {
 		v.Filters = append(v.Filters, filterChip{Dim: strings.TrimPrefix(f[0], "visit:"), Value: f[1], Remove: p.without(i)})
 	}
