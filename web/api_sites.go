@@ -81,6 +81,7 @@ func (s *Server) deleteSite(r *http.Request, id string) error {
 	if err := s.opt.Events.DeleteSiteData(r.Context(), id); err != nil {
 		return err
 	}
+	defer s.endpoints.forget("")
 	if err := s.opt.Meta.DeleteSite(r.Context(), id); err != nil {
 		return err
 	}

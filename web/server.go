@@ -72,6 +72,7 @@ type Server struct {
 
 	loginLimiter *limiter
 	keyLimits    *keyLimiter
+	endpoints    endpointCache
 	mu           sync.Mutex
 }
 

@@ -128,6 +128,7 @@ func (s *Server) postStripeRotate(w http.ResponseWriter, r *http.Request) error 
 
 func (s *Server) postStripeDelete(w http.ResponseWriter, r *http.Request) error {
 	id := r.PathValue("id")
+	defer s.endpoints.forget(r.PathValue("ep"))
 	if err := s.opt.Meta.DeleteStripeEndpoint(r.Context(), id, r.PathValue("ep")); err != nil {
 		return err
 	}

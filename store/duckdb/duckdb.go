@@ -38,6 +38,9 @@ type Store struct {
 
 	// inboxMu orders writes that DuckDB would otherwise reject as concurrent conflicts on one row.
 	inboxMu sync.Mutex
+
+	// group commits webhook deliveries in groups (groupcommit.go).
+	group *groupCommitter
 }
 
 var (
@@ -73,6 +76,7 @@ func Open(ctx context.Context, dataDir string) (*Store, error) {
 		s.Close()
 		return nil, fmt.Errorf("duckdb: %w", err)
 	}
+	s.startGroupCommit()
 	return s, nil
 }
 
@@ -93,6 +97,7 @@ func (s *Store) Ping(ctx context.Context) error {
 
 // Close releases the file; a checkpoint makes the next start fast.
 func (s *Store) Close() error {
+	s.stopGroupCommit()
 	s.appendMu.Lock()
 	if s.appConn != nil {
 		s.appConn.Close()

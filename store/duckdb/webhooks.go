@@ -110,12 +110,26 @@ func insertDelivery(ctx context.Context, tx *sql.Tx, d *tributary.Delivery) erro
 	return err
 }
 
-// RecordDelivery commits a delivery; see tributary.WebhookStore.
+// RecordDelivery commits a delivery; see tributary.WebhookStore. Deliveries arriving together share
+// one commit (groupcommit.go); the call returns once its own delivery is durable.
 func (s *Store) RecordDelivery(ctx context.Context, d *tributary.Delivery) (bool, error) {
-	// One process owns the file, so a mutex orders concurrent deliveries of the same event instead of
-	// leaving it to DuckDB's optimistic commit conflicts.
-	s.inboxMu.Lock()
-	defer s.inboxMu.Unlock()
+	req := &recordReq{d: d, done: make(chan recordRes, 1)}
+	select {
+	case s.group.reqs <- req:
+	case <-ctx.Done():
+		return false, unavailable("record delivery", ctx.Err())
+	}
+	select {
+	case res := <-req.done:
+		return res.dup, res.err
+	case <-ctx.Done():
+		// The group may still commit it; the sender's retry then becomes a duplicate, stored once.
+		return false, unavailable("record delivery", ctx.Err())
+	}
+}
+
+// recordDeliveryRetrying commits one delivery on its own (the group committer's fallback).
+func (s *Store) recordDeliveryRetrying(ctx context.Context, d *tributary.Delivery) (bool, error) {
 	for attempt := 0; ; attempt++ {
 		dup, err := s.recordDelivery(ctx, d)
 		if err == nil {

@@ -153,4 +153,51 @@ func WebhookStore(t *testing.T, open func(t *testing.T) tributary.MetaStore) {
 			t.Fatalf("%d deliveries of one event were stored as new, want exactly 1", fresh)
 		}
 	})
+	// Many deliveries at once, as a burst from Stripe: each event is stored as new exactly once, every
+	// delivery (duplicates and rejections included) is in the log, and only accepted ones are queued.
+	t.Run("ConcurrentBurst", func(t *testing.T) {
+		s := open(t)
+		const events, copies = 40, 3
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		fresh := map[string]int{}
+		for e := 0; e < events; e++ {
+			for c := 0; c < copies; c++ {
+				wg.Add(1)
+				go func(e, c int) {
+					defer wg.Done()
+					d := delivery(fmt.Sprintf("b%d_%d", e, c), fmt.Sprintf("evt_%d", e), Clock)
+					if c == copies-1 && e%10 == 0 {
+						d.Status, d.Error, d.Payload = tributary.DeliveryRejected, "bad signature", nil
+					}
+					dup, err := s.RecordDelivery(ctx, d)
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					if !dup && d.Status == tributary.DeliveryPending {
+						mu.Lock()
+						fresh[d.EventID]++
+						mu.Unlock()
+					}
+				}(e, c)
+			}
+		}
+		wg.Wait()
+		for e := 0; e < events; e++ {
+			if n := fresh[fmt.Sprintf("evt_%d", e)]; n != 1 {
+				t.Errorf("evt_%d stored as new %d times, want 1", e, n)
+			}
+		}
+		all, err := s.Deliveries(ctx, tributary.DeliveryFilter{SiteID: "s1", Limit: 1000})
+		must(t, err)
+		if len(all) != events*copies {
+			t.Fatalf("log has %d deliveries, want %d", len(all), events*copies)
+		}
+		claimed, err := s.ClaimDeliveries(ctx, 1000, Clock, Clock.Add(time.Minute))
+		must(t, err)
+		if len(claimed) != events {
+			t.Fatalf("claimed %d deliveries, want one per event (%d)", len(claimed), events)
+		}
+	})
 }
