@@ -29,6 +29,9 @@ type Config struct {
 	BaseURL string
 	// AdminToken, when set, authorises the management API as the owner (Authorization: Bearer TOKEN).
 	AdminToken string
+	// MetricsToken, when set, lets a Prometheus scraper read GET /metrics from any address with
+	// Authorization: Bearer TOKEN; without it only loopback clients (or the admin token) may.
+	MetricsToken string
 	// MetaDSN selects the MetaStore: empty for the embedded DuckDB file, or postgres://…
 	MetaDSN string
 	// EventsDSN selects the EventStore: empty for the embedded DuckDB file, or clickhouse://…
@@ -84,6 +87,7 @@ func (c *Config) options() []option {
 		{flag: "data-dir", env: "TRIBUTARY_DATA_DIR", help: "directory of the embedded store", str: &c.DataDir},
 		{flag: "base-url", env: "TRIBUTARY_BASE_URL", help: "public base URL, e.g. https://stats.example.com (default: derived from the request)", str: &c.BaseURL},
 		{flag: "admin-token", env: "TRIBUTARY_ADMIN_TOKEN", help: "token that authorises the management API as the owner (default: none, login only)", str: &c.AdminToken, secret: true},
+		{flag: "metrics-token", env: "TRIBUTARY_METRICS_TOKEN", help: "bearer token for scraping /metrics from other hosts (default: loopback only)", str: &c.MetricsToken, secret: true},
 		{flag: "meta-dsn", env: "TRIBUTARY_META_DSN", help: "MetaStore DSN: postgres://… (default: the embedded DuckDB file)", str: &c.MetaDSN, secret: true},
 		{flag: "events-dsn", env: "TRIBUTARY_EVENTS_DSN", help: "EventStore DSN: clickhouse://… (default: the embedded DuckDB file)", str: &c.EventsDSN, secret: true},
 		{flag: "trusted-proxies", env: "TRIBUTARY_TRUSTED_PROXIES", help: "comma-separated CIDRs/IPs of reverse proxies whose X-Forwarded-For is trusted (default: none)", str: &c.TrustedProxies},
@@ -219,6 +223,9 @@ func (c *Config) Validate() error {
 	}
 	if c.AdminToken != "" && len(c.AdminToken) < 16 {
 		errs = append(errs, errors.New("--admin-token must be at least 16 characters (generate one with: openssl rand -hex 32)"))
+	}
+	if c.MetricsToken != "" && len(c.MetricsToken) < 16 {
+		errs = append(errs, errors.New("--metrics-token must be at least 16 characters (generate one with: openssl rand -hex 32)"))
 	}
 	if c.MetaDSN != "" && !strings.HasPrefix(c.MetaDSN, "postgres://") && !strings.HasPrefix(c.MetaDSN, "postgresql://") {
 		errs = append(errs, fmt.Errorf("--meta-dsn must start with postgres:// (or be empty for the embedded store)"))

@@ -28,6 +28,8 @@ type Options struct {
 	// Poll is how often the worker looks for work when not notified.
 	Poll  time.Duration
 	Batch int
+	// Observe, when set, is told the outcome and processing time of every delivery (metrics).
+	Observe func(status string, took time.Duration)
 }
 
 // Worker processes the inbox in the background.
@@ -119,6 +121,9 @@ func (w *Worker) process(ctx context.Context, d *tributary.Delivery) {
 		status, msg = tributary.DeliveryFailed, err.Error()
 	}
 	took := time.Since(start)
+	if w.opt.Observe != nil {
+		w.opt.Observe(status, took)
+	}
 	if ferr := w.opt.Store.FinishDelivery(ctx, d.ID, status, msg, took.Milliseconds(), w.opt.Now()); ferr != nil {
 		// The lease will expire and the delivery be processed again; processing is idempotent.
 		w.opt.Logger.LogAttrs(ctx, slog.LevelWarn, "inbox: could not record outcome", slog.String("delivery", d.ID), slog.Any("err", ferr))

@@ -40,7 +40,9 @@ func TestWorkerOutcomesAndCrashRecovery(t *testing.T) {
 		return tributary.DeliveryProcessed, nil
 	}
 	clock := now
-	w := inbox.New(inbox.Options{Store: st, Handler: handler, Now: func() time.Time { return clock }, Lease: time.Minute})
+	observed := map[string]int{}
+	w := inbox.New(inbox.Options{Store: st, Handler: handler, Now: func() time.Time { return clock }, Lease: time.Minute,
+		Observe: func(status string, took time.Duration) { observed[status]++ }})
 
 	// A crashed process claimed everything and died: nothing is handled until the lease ends.
 	if _, err := st.ClaimDeliveries(ctx, 10, now, now.Add(time.Minute)); err != nil {
@@ -65,6 +67,9 @@ func TestWorkerOutcomesAndCrashRecovery(t *testing.T) {
 	}
 	if n, _ := w.RunOnce(ctx); n != 0 {
 		t.Fatalf("finished deliveries claimed again: %d", n)
+	}
+	if observed["processed"] != 1 || observed["ignored"] != 1 || observed["failed"] != 2 {
+		t.Fatalf("observed outcomes %v, want 1 processed, 1 ignored, 2 failed", observed)
 	}
 	if calls["ok"] != 1 {
 		t.Fatalf("handled ok %d times", calls["ok"])

@@ -134,6 +134,9 @@ func (w *Writer) flushIdentities(ctx context.Context) error {
 // Pending is the number of buffered events.
 func (w *Writer) Pending() int { return len(w.ch) }
 
+// Capacity is how many events the buffer holds before Enqueue refuses.
+func (w *Writer) Capacity() int { return w.opt.Capacity }
+
 // Written is the number of events stored so far.
 func (w *Writer) Written() int64 { return w.written.Load() }
 

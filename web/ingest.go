@@ -73,11 +73,15 @@ func (s *Server) handleEvent(w http.ResponseWriter, r *http.Request) {
 	}
 	reason, err := s.opt.Pipeline.Process(r.Context(), job)
 	if err != nil {
+		s.opt.Metrics.IngestEvents.Inc("refused", tributary.ErrorCode(err))
 		w.Header().Set("Retry-After", "2")
 		s.writeError(w, r, err)
 		return
 	}
-	if reason != "" {
+	if reason == "" {
+		s.opt.Metrics.IngestEvents.Inc("accepted", "")
+	} else {
+		s.opt.Metrics.IngestEvents.Inc("dropped", reason)
 		w.Header().Set("X-Tributary-Dropped", reason)
 		if job.Detail != "" {
 			w.Header().Set("X-Tributary-Dropped-Detail", job.Detail)

@@ -13,6 +13,7 @@ func (s *Server) routes() http.Handler {
 	// Operations.
 	mux.HandleFunc("GET /healthz", s.handleHealthz)
 	mux.HandleFunc("GET /readyz", s.handleReadyz)
+	mux.HandleFunc("GET /metrics", s.handleMetrics)
 	mux.Handle("GET /static/", s.static)
 
 	// Browser ingest and the tracker (CORS-open, no credentials).

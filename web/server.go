@@ -6,6 +6,7 @@ package web
 import (
 	"context"
 	"embed"
+	"github.com/tributary/tributary/metrics"
 	"html/template"
 	"io/fs"
 	"log/slog"
@@ -59,6 +60,11 @@ type Options struct {
 	Ledger *ledger.Recorder
 	// Stats answers queries.
 	Stats *stats.Engine
+	// Metrics collects the counters and histograms served at GET /metrics (a fresh set when nil).
+	Metrics *metrics.Set
+	// MetricsToken, when set, lets a scraper read /metrics from any address with this bearer token;
+	// without it (or the admin token) only loopback clients may read it.
+	MetricsToken string
 	// Sites is the in-memory site cache of the ingest path; management changes invalidate it.
 	Sites *ingest.SiteCache
 }
@@ -93,6 +99,9 @@ func New(opt Options) *Server {
 	if opt.WebhookTolerance == 0 {
 		opt.WebhookTolerance = 300 * time.Second
 	}
+	if opt.Metrics == nil {
+		opt.Metrics = metrics.NewSet()
+	}
 	sub, _ := fs.Sub(staticFS, "static")
 	s := &Server{
 		opt:          opt,
@@ -107,7 +116,7 @@ func New(opt Options) *Server {
 
 // Handler returns the whole HTTP handler: the route table wrapped in the common middleware.
 func (s *Server) Handler() http.Handler {
-	return s.recoverer(s.securityHeaders(s.routes()))
+	return s.instrument(s.recoverer(s.securityHeaders(s.routes())))
 }
 
 // Close flushes every buffer: buffered events are written before it returns, or it reports how many

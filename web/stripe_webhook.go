@@ -83,6 +83,7 @@ func (s *Server) handleStripeWebhook(w http.ResponseWriter, r *http.Request) {
 			s.log.LogAttrs(r.Context(), slog.LevelWarn, "could not log rejected delivery", slog.String("endpoint", ep.ID), slog.Any("err", err))
 		}
 		s.log.LogAttrs(r.Context(), slog.LevelWarn, "stripe delivery rejected", slog.String("endpoint", ep.ID), slog.String("reason", reason))
+		s.opt.Metrics.WebhookDeliveries.Inc("rejected")
 		s.writeError(w, r, tributary.Errorf(code, "%s", reason))
 	}
 	if s.opt.StripeIPAllowlist && !fromStripe(clientip.FromRequest(r, s.opt.TrustedProxies)) {
@@ -114,6 +115,7 @@ func (s *Server) handleStripeWebhook(w http.ResponseWriter, r *http.Request) {
 	d.Status = tributary.DeliveryPending
 	dup, err := s.opt.Meta.RecordDelivery(r.Context(), d)
 	if err != nil {
+		s.opt.Metrics.WebhookDeliveries.Inc("unavailable")
 		w.Header().Set("Retry-After", "10")
 		s.writeError(w, r, &tributary.Error{Code: tributary.EUNAVAILABLE, Message: "could not store the event; Stripe will retry", Err: err})
 		return
@@ -121,6 +123,12 @@ func (s *Server) handleStripeWebhook(w http.ResponseWriter, r *http.Request) {
 	if !dup && s.opt.Inbox != nil {
 		s.opt.Inbox.Notify()
 	}
+	if dup {
+		s.opt.Metrics.WebhookDeliveries.Inc("duplicate")
+	} else {
+		s.opt.Metrics.WebhookDeliveries.Inc("accepted")
+	}
+	s.opt.Metrics.WebhookAck.Since(start)
 	s.log.LogAttrs(r.Context(), slog.LevelDebug, "stripe delivery accepted", slog.String("event", d.EventID), slog.String("type", d.Type),
 		slog.Bool("duplicate", dup), slog.Duration("took", time.Since(start)))
 	writeJSON(w, http.StatusOK, webhookAnswer{Received: true, Duplicate: dup, EventID: d.EventID})

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/tributary/tributary/metrics"
 	"io"
 	"log/slog"
 	"net"
@@ -79,14 +80,19 @@ func serve(ctx context.Context, cfg config.Config, logOut io.Writer, ready chan<
 	} else if n > 0 {
 		log.LogAttrs(ctx, slog.LevelWarn, "resuming webhook deliveries left in processing by the previous run", slog.Int("deliveries", n))
 	}
-	worker := inbox.New(inbox.Options{Store: meta, Handler: processor.Handler(), Logger: log})
+	ms := metrics.NewSet()
+	ms.WriterGauges(writer.Pending, writer.Capacity(), writer.Written)
+	worker := inbox.New(inbox.Options{Store: meta, Handler: processor.Handler(), Logger: log, Observe: func(status string, took time.Duration) {
+		ms.WebhookProcessed.Inc(status)
+		ms.WebhookProcessing.Observe(took.Seconds())
+	}})
 	worker.Start()
 	defer worker.Close()
 	srv := web.New(web.Options{
 		Meta: meta, Events: events, Logger: log, BaseURL: cfg.BaseURL, AdminToken: cfg.AdminToken,
 		SecureCookies: cfg.SecureCookies(), TrustedProxies: cfg.TrustedPrefixes(), MaxBodyBytes: cfg.MaxBodyBytes,
 		Version: version, Pipeline: pipeline, Writer: writer, Sites: sites, Ledger: recorder, Inbox: worker,
-		Stats:           engine,
+		Stats: engine, Metrics: ms, MetricsToken: cfg.MetricsToken,
 		WebhookMaxBytes: cfg.WebhookMaxBytes, WebhookTolerance: cfg.WebhookTolerance, StripeIPAllowlist: cfg.StripeIPAllowlist,
 	})
 	if err := geo.Load(); err != nil {
