@@ -31,11 +31,8 @@ func (s *Server) handleQuery(w http.ResponseWriter, r *http.Request) error {
 		if p.key.SiteID != siteID {
 			return tributary.Errorf(tributary.EFORBIDDEN, "this API key belongs to another site")
 		}
-		ok, remaining, reset, retry := s.keyLimits.take(p.key.ID, p.key.RateLimit, 1, s.opt.Now())
-		setRateHeaders(w.Header(), p.key.RateLimit, remaining, reset)
-		if !ok {
-			w.Header().Set("Retry-After", itoaSeconds(retry))
-			return tributary.Errorf(tributary.ERATELIMIT, "rate limit of %d requests a minute exceeded for this API key", p.key.RateLimit)
+		if err := s.limitKey(w, r, p.key, 1); err != nil {
+			return err
 		}
 	}
 	site, err := s.opt.Meta.Site(r.Context(), siteID)

@@ -1,52 +1,29 @@
 package web
 
 import (
+	"fmt"
 	"math"
 	"net/http"
 	"strconv"
-	"sync"
 	"time"
+
+	"github.com/tributary/tributary"
 )
 
-// keyLimiter is a token bucket per API key: capacity = the key's per-minute limit, refilled evenly
-// over the minute. One mutex makes the count hold across connections and concurrent requests.
-type keyLimiter struct {
-	mu      sync.Mutex
-	buckets map[string]*keyBucket
-}
-
-type keyBucket struct {
-	tokens float64
-	last   time.Time
-}
-
-func newKeyLimiter() *keyLimiter { return &keyLimiter{buckets: map[string]*keyBucket{}} }
-
-// take consumes n tokens for key if available; it returns whether it did, the tokens left and the
-// time until the bucket is full again (RateLimit-Reset) or until n tokens are back (Retry-After).
-func (l *keyLimiter) take(key string, limit int, n int, now time.Time) (ok bool, remaining int, reset, retry time.Duration) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	capacity := float64(limit)
-	rate := capacity / 60 // tokens per second
-	b := l.buckets[key]
-	if b == nil {
-		b = &keyBucket{tokens: capacity, last: now}
-		l.buckets[key] = b
+// limitKey takes cost tokens from the key's bucket (shared by every node when the limiter is the
+// PostgreSQL store), sets the RateLimit headers, and refuses with 429 and Retry-After when empty. A
+// limiter that cannot answer fails the request with 503 rather than letting it through unlimited.
+func (s *Server) limitKey(w http.ResponseWriter, r *http.Request, k *tributary.APIKey, cost int) error {
+	d, err := s.opt.RateLimiter.TakeTokens(r.Context(), k.ID, k.RateLimit, cost, s.opt.Now())
+	if err != nil {
+		return fmt.Errorf("rate limit of key %s: %w", k.ID, err)
 	}
-	if el := now.Sub(b.last).Seconds(); el > 0 {
-		b.tokens = math.Min(capacity, b.tokens+el*rate)
-		b.last = now
+	setRateHeaders(w.Header(), k.RateLimit, d.Remaining, d.Reset)
+	if !d.OK {
+		w.Header().Set("Retry-After", itoaSeconds(d.Retry))
+		return tributary.Errorf(tributary.ERATELIMIT, "rate limit of %d requests a minute exceeded for this API key", k.RateLimit)
 	}
-	need := float64(n)
-	if b.tokens >= need {
-		b.tokens -= need
-		ok = true
-	} else {
-		retry = time.Duration((need - b.tokens) / rate * float64(time.Second))
-	}
-	reset = time.Duration((capacity - b.tokens) / rate * float64(time.Second))
-	return ok, int(b.tokens), reset, retry
+	return nil
 }
 
 func setRateHeaders(h http.Header, limit, remaining int, reset time.Duration) {

@@ -7,6 +7,7 @@ import (
 	"context"
 	"embed"
 	"github.com/tributary/tributary/metrics"
+	"github.com/tributary/tributary/ratelimit"
 	"html/template"
 	"io/fs"
 	"log/slog"
@@ -60,6 +61,9 @@ type Options struct {
 	Ledger *ledger.Recorder
 	// Stats answers queries.
 	Stats *stats.Engine
+	// RateLimiter holds the API keys' token buckets: in memory by default, the PostgreSQL MetaStore when
+	// several nodes serve together so that a key's limit holds across them.
+	RateLimiter ratelimit.Limiter
 	// Metrics collects the counters and histograms served at GET /metrics (a fresh set when nil).
 	Metrics *metrics.Set
 	// MetricsToken, when set, lets a scraper read /metrics from any address with this bearer token;
@@ -77,7 +81,6 @@ type Server struct {
 	static http.Handler
 
 	loginLimiter *limiter
-	keyLimits    *keyLimiter
 	endpoints    endpointCache
 	mu           sync.Mutex
 }
@@ -99,6 +102,9 @@ func New(opt Options) *Server {
 	if opt.WebhookTolerance == 0 {
 		opt.WebhookTolerance = 300 * time.Second
 	}
+	if opt.RateLimiter == nil {
+		opt.RateLimiter = ratelimit.NewMemory()
+	}
 	if opt.Metrics == nil {
 		opt.Metrics = metrics.NewSet()
 	}
@@ -109,7 +115,6 @@ func New(opt Options) *Server {
 		tmpl:         parseTemplates(),
 		static:       http.StripPrefix("/static/", http.FileServerFS(sub)),
 		loginLimiter: newLimiter(10, 15*time.Minute, opt.Now),
-		keyLimits:    newKeyLimiter(),
 	}
 	return s
 }

@@ -26,11 +26,8 @@ func (s *Server) keyFor(w http.ResponseWriter, r *http.Request, scope string, co
 	if !k.HasScope(scope) {
 		return nil, nil, tributary.Errorf(tributary.EFORBIDDEN, "this API key lacks the %s scope", scope)
 	}
-	ok, remaining, reset, retry := s.keyLimits.take(k.ID, k.RateLimit, cost, s.opt.Now())
-	setRateHeaders(w.Header(), k.RateLimit, remaining, reset)
-	if !ok {
-		w.Header().Set("Retry-After", itoaSeconds(retry))
-		return nil, nil, tributary.Errorf(tributary.ERATELIMIT, "rate limit of %d requests a minute exceeded for this API key", k.RateLimit)
+	if err := s.limitKey(w, r, k, cost); err != nil {
+		return nil, nil, err
 	}
 	site, err := s.opt.Meta.Site(r.Context(), k.SiteID)
 	if err != nil {
