@@ -5,15 +5,19 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/tributary/tributary/numfmt"
 )
 
 // Site is one tracked website with its reporting currency and time zone.
 type Site struct {
-	ID        string    `json:"id"`
-	Domain    string    `json:"domain"`
-	Name      string    `json:"name"`
-	Currency  string    `json:"currency"`
-	Timezone  string    `json:"timezone"`
+	ID       string `json:"id"`
+	Domain   string `json:"domain"`
+	Name     string `json:"name"`
+	Currency string `json:"currency"`
+	Timezone string `json:"timezone"`
+	// Locale is the BCP 47 tag numbers and money are formatted in (numfmt.Supported lists them).
+	Locale    string    `json:"locale"`
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
 }
@@ -60,7 +64,7 @@ func NormalizeDomain(s string) (string, error) {
 }
 
 // Normalize validates s in place: domain, name (defaults to the domain), currency (ISO 4217, default
-// USD) and time zone (IANA, default UTC). The error names the field at fault.
+// USD), time zone (IANA, default UTC) and locale (default en-US). The error names the field at fault.
 func (s *Site) Normalize() error {
 	d, err := NormalizeDomain(s.Domain)
 	if err != nil {
@@ -88,6 +92,14 @@ func (s *Site) Normalize() error {
 	if _, err := time.LoadLocation(s.Timezone); err != nil || strings.EqualFold(s.Timezone, "local") {
 		return FieldError("timezone", "timezone %q is not an IANA time zone name (e.g. UTC, Europe/Berlin, America/New_York)", s.Timezone)
 	}
+	if s.Locale == "" {
+		s.Locale = numfmt.DefaultLocale
+	}
+	l, ok := numfmt.Canonical(s.Locale)
+	if !ok {
+		return FieldError("locale", "locale %q is not supported; use one of %s", s.Locale, strings.Join(numfmt.Supported(), ", "))
+	}
+	s.Locale = l
 	return nil
 }
 

@@ -1,6 +1,6 @@
 // Package numfmt formats counts, percentages and money for people, in a site's locale: digit grouping,
-// decimal mark and where the currency symbol goes. Money arrives as integer minor units and is rendered
-// from its exact decimal text, never through a float, so what the dashboard shows is what the ledger holds.
+// decimal mark and where the currency symbol goes. Money arrives as the exact decimal text of integer
+// minor units, never through a float, so what the dashboard shows is what the ledger holds.
 //
 // The locale table covers the languages of the markets Tributary's users sell in; its conventions follow
 // CLDR (the data behind browsers' Intl.NumberFormat). An unknown locale falls back to its language, then
@@ -11,8 +11,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-
-	"github.com/tributary/tributary"
 )
 
 // Locale holds one locale's number conventions.
@@ -168,17 +166,23 @@ func (l Locale) Float(f float64, prec int) string {
 
 // Percent formats a percentage already multiplied by 100 (12.5 → "12.5%").
 func (l Locale) Percent(pct float64, prec int) string {
-	s := l.Float(pct, prec)
-	if l.PercentSpace {
-		return s + nbsp + "%"
-	}
-	return s + "%"
+	return l.PercentText(strconv.FormatFloat(pct, 'f', prec, 64))
 }
 
-// Money formats minor units of currency exactly, with the currency's symbol placed per the locale.
-func (l Locale) Money(minor int64, currency string) string {
+// PercentText formats a percentage given as decimal text ("12.5" → "12.5%" or "12,5 %").
+func (l Locale) PercentText(text string) string {
+	if l.PercentSpace {
+		return l.Number(text) + nbsp + "%"
+	}
+	return l.Number(text) + "%"
+}
+
+// Money formats an exact decimal amount of currency in major units (tributary.FormatMinor's text, such
+// as "-1234.50"), with the currency's symbol placed per the locale. Taking text rather than a number
+// keeps every digit of the ledger's amount.
+func (l Locale) Money(amount, currency string) string {
 	currency = strings.ToUpper(currency)
-	num := l.Number(tributary.FormatMinor(minor, currency))
+	num := l.Number(amount)
 	neg := strings.HasPrefix(num, "-")
 	num = strings.TrimPrefix(num, "-")
 	sym := Symbol(currency, l.Tag)

@@ -13,6 +13,7 @@ type siteInput struct {
 	Name     *string `json:"name"`
 	Currency *string `json:"currency"`
 	Timezone *string `json:"timezone"`
+	Locale   *string `json:"locale"`
 }
 
 func deref(p *string) string {
@@ -29,7 +30,7 @@ func (s *Server) createSite(r *http.Request, in siteInput) (*tributary.Site, err
 	}
 	now := s.opt.Now().UTC()
 	st := &tributary.Site{ID: tributary.RandomID(12), Domain: deref(in.Domain), Name: deref(in.Name),
-		Currency: deref(in.Currency), Timezone: deref(in.Timezone), CreatedAt: now, UpdatedAt: now}
+		Currency: deref(in.Currency), Timezone: deref(in.Timezone), Locale: deref(in.Locale), CreatedAt: now, UpdatedAt: now}
 	if err := st.Normalize(); err != nil {
 		return nil, err
 	}
@@ -62,6 +63,12 @@ func (s *Server) updateSite(r *http.Request, id string, in siteInput) (*tributar
 			return nil, tributary.FieldError("timezone", "timezone must not be empty")
 		}
 		st.Timezone = *in.Timezone
+	}
+	if in.Locale != nil {
+		if strings.TrimSpace(*in.Locale) == "" {
+			return nil, tributary.FieldError("locale", "locale must not be empty")
+		}
+		st.Locale = *in.Locale
 	}
 	if err := st.Normalize(); err != nil {
 		return nil, err

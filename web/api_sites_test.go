@@ -40,6 +40,8 @@ func TestSitesAPIStatuses(t *testing.T) {
 		{"patch unknown site", "PATCH", "/api/v1/sites/nope", adminToken, `{"name":"x"}`, 404, "not_found", ""},
 		{"patch bad currency", "PATCH", "/api/v1/sites/" + id, adminToken, `{"currency":"euros"}`, 400, "invalid", "currency"},
 		{"patch bad timezone", "PATCH", "/api/v1/sites/" + id, adminToken, `{"timezone":""}`, 400, "invalid", "timezone"},
+		{"bad locale", "POST", "/api/v1/sites", adminToken, `{"domain":"a.com","locale":"tlh-KL"}`, 400, "invalid", "locale"},
+		{"patch empty locale", "PATCH", "/api/v1/sites/" + id, adminToken, `{"locale":""}`, 400, "invalid", "locale"},
 		{"unknown endpoint", "GET", "/api/v1/nothing", adminToken, "", 404, "not_found", ""},
 	}
 	for _, tc := range tests {

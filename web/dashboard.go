@@ -3,6 +3,7 @@ package web
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/tributary/tributary/numfmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -219,7 +220,7 @@ func (s *Server) pageDashboard(w http.ResponseWriter, r *http.Request) error {
 				pr.Label = "(none)"
 			}
 			for i, m := range row.Metrics {
-				pr.Values = append(pr.Values, formatMetric(cols[i], m, site.Currency))
+				pr.Values = append(pr.Values, formatMetric(cols[i], m, site))
 			}
 			if f, err := row.Metrics[0].Float64(); err == nil && top > 0 {
 				pr.Share = f / top * 100
@@ -242,48 +243,38 @@ func addKPIs(v *dashView, metrics []string, res *stats.Result) {
 	}
 	row := res.Results[0]
 	for i, m := range metrics {
-		k := kpi{Label: kpiLabels[m], Value: formatMetric(m, row.Metrics[i], v.Site.Currency)}
+		k := kpi{Label: kpiLabels[m], Value: formatMetric(m, row.Metrics[i], v.Site)}
 		if row.Comparison != nil && row.Comparison.Change[i] != nil {
 			ch := *row.Comparison.Change[i]
 			k.Up = ch >= 0
-			k.Change = fmt.Sprintf("%+.1f%%", ch)
+			k.Change = formatChange(numfmt.Get(v.Site.Locale), ch)
 		}
 		v.KPIs = append(v.KPIs, k)
 	}
 }
 
-// formatMetric renders a metric for people: money with its currency, thousands separated.
-func formatMetric(m string, n json.Number, currency string) string {
+// formatMetric renders a metric for people in the site's locale: money exactly, with its currency;
+// counts grouped; rates as percentages.
+func formatMetric(m string, n json.Number, site *tributary.Site) string {
+	l := numfmt.Get(site.Locale)
 	s := string(n)
 	switch m {
-	case "revenue", "net_revenue", "refunds", "average_order_value", "revenue_per_visitor", "mrr", "ltv":
-		return currency + " " + group(s)
+	case "revenue", "net_revenue", "refunds", "disputes", "average_order_value", "revenue_per_visitor", "mrr", "ltv", "arpu",
+		"new_mrr", "expansion_mrr", "contraction_mrr", "churned_mrr":
+		return l.Money(s, site.Currency)
 	case "conversion_rate", "bounce_rate":
-		return s + "%"
+		return l.PercentText(s)
 	}
-	return group(s)
+	return l.Number(s)
 }
 
-// group separates thousands of a decimal string.
-func group(s string) string {
-	neg := strings.HasPrefix(s, "-")
-	s = strings.TrimPrefix(s, "-")
-	intPart, frac, hasFrac := strings.Cut(s, ".")
-	var b strings.Builder
-	for i, c := range intPart {
-		if i > 0 && (len(intPart)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(c)
+// formatChange renders a period-over-period change with its sign ("+12.5%").
+func formatChange(l numfmt.Locale, ch float64) string {
+	s := l.Percent(ch, 1)
+	if ch >= 0 {
+		s = "+" + s
 	}
-	out := b.String()
-	if hasFrac {
-		out += "." + frac
-	}
-	if neg {
-		out = "-" + out
-	}
-	return out
+	return s
 }
 
 func buildChart(res *stats.Result, label string) chart {

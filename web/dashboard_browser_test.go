@@ -69,7 +69,7 @@ func TestDashboardInChromium(t *testing.T) {
 		t.Fatal("a script payload executed on the dashboard")
 	}
 	text := eval[string](t, ctx, `document.body.innerText`)
-	if !strings.Contains(text, "USD 49.99") || !strings.Contains(text, "<script>window.__xss=1</script>") {
+	if !strings.Contains(text, "$49.99") || !strings.Contains(text, "<script>window.__xss=1</script>") {
 		t.Fatalf("dashboard text lacks the revenue or the escaped payload:\n%.2000s", text)
 	}
 	// Clicking a channel row filters the whole dashboard.
@@ -91,9 +91,18 @@ func TestDashboardInChromium(t *testing.T) {
 	// Revenue page (customer e-mail with a payload) and the delivery log with replay.
 	do(t, ctx, chromedp.Navigate(e.srv.URL+"/sites/"+siteID+"/revenue"), chromedp.WaitVisible(chromedp.CSS(`table.list`)))
 	shot(t, ctx, "revenue")
-	if eval[bool](t, ctx, `window.__xss === 1`) || !strings.Contains(eval[string](t, ctx, `document.body.innerText`), "USD 49.99") {
+	if eval[bool](t, ctx, `window.__xss === 1`) || !strings.Contains(eval[string](t, ctx, `document.body.innerText`), "$49.99") {
 		t.Fatal("revenue page: payload executed or payment missing")
 	}
+	// Money follows the site's locale: German puts the symbol after, with a decimal comma.
+	if r := e.do("PATCH", "/api/v1/sites/"+siteID, adminToken, `{"locale":"de-DE"}`); r.status != 200 {
+		t.Fatalf("set locale: %d %s", r.status, r.body)
+	}
+	do(t, ctx, chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS(`table.list`)))
+	if text := eval[string](t, ctx, `document.body.innerText`); !strings.Contains(text, "49,99\u00a0$") {
+		t.Fatalf("revenue page in de-DE lacks 49,99 $:\n%.1500s", text)
+	}
+	e.do("PATCH", "/api/v1/sites/"+siteID, adminToken, `{"locale":"en-US"}`)
 	do(t, ctx, chromedp.Navigate(e.srv.URL+"/sites/"+siteID+"/stripe"), chromedp.WaitVisible(chromedp.CSS(`#deliveries`)))
 	waitFor(t, "the delivery to be processed", func() bool {
 		do(t, ctx, chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS(`#deliveries`)))

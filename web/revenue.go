@@ -1,6 +1,7 @@
 package web
 
 import (
+	"github.com/tributary/tributary/numfmt"
 	"net/http"
 	"sort"
 
@@ -38,7 +39,7 @@ func (s *Server) pageRevenue(w http.ResponseWriter, r *http.Request) error {
 	if len(entries) > 200 {
 		entries = entries[:200]
 	}
-	v := &revenueView{Site: site, Fmt: func(a int64, c string) string { return c + " " + group(tributary.FormatMinor(a, c)) }}
+	v := &revenueView{Site: site, Fmt: func(a int64, c string) string { return numfmt.Get(site.Locale).Money(tributary.FormatMinor(a, c), c) }}
 	links := map[string]*tributary.Identity{}
 	for _, e := range entries {
 		row := revenueRow{Entry: e, Amount: v.Fmt(e.Amount, e.Currency), Method: tributary.LinkUnattributed}

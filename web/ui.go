@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/subtle"
+	"github.com/tributary/tributary/numfmt"
 	"html/template"
 	"log/slog"
 	"net/http"
@@ -87,7 +88,8 @@ type page struct {
 
 func parseTemplates() *template.Template {
 	funcs := template.FuncMap{
-		"join": strings.Join,
+		"join":    strings.Join,
+		"locales": numfmt.Supported,
 	}
 	return template.Must(template.New("").Funcs(funcs).ParseFS(templateFS, "templates/*.html"))
 }

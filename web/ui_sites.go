@@ -2,6 +2,7 @@ package web
 
 import (
 	"fmt"
+	"github.com/tributary/tributary/numfmt"
 	"net/http"
 	"strings"
 
@@ -44,7 +45,7 @@ func (s *Server) pageSites(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return s.render(w, r, http.StatusOK, "sites.html", page{Title: "Sites", Data: map[string]any{"Sites": sites, "Form": map[string]string{"currency": "USD", "timezone": "UTC"}}})
+	return s.render(w, r, http.StatusOK, "sites.html", page{Title: "Sites", Data: map[string]any{"Sites": sites, "Form": map[string]string{"currency": "USD", "timezone": "UTC", "locale": numfmt.DefaultLocale}}})
 }
 
 func formSite(r *http.Request) siteInput {
@@ -55,7 +56,7 @@ func formSite(r *http.Request) siteInput {
 		v := r.PostFormValue(k)
 		return &v
 	}
-	return siteInput{Domain: get("domain"), Name: get("name"), Currency: get("currency"), Timezone: get("timezone")}
+	return siteInput{Domain: get("domain"), Name: get("name"), Currency: get("currency"), Timezone: get("timezone"), Locale: get("locale")}
 }
 
 func (s *Server) postSite(w http.ResponseWriter, r *http.Request) error {
@@ -69,7 +70,7 @@ func (s *Server) postSite(w http.ResponseWriter, r *http.Request) error {
 		if lerr != nil {
 			return lerr
 		}
-		form := map[string]string{"domain": deref(in.Domain), "name": deref(in.Name), "currency": deref(in.Currency), "timezone": deref(in.Timezone)}
+		form := map[string]string{"domain": deref(in.Domain), "name": deref(in.Name), "currency": deref(in.Currency), "timezone": deref(in.Timezone), "locale": deref(in.Locale)}
 		return s.render(w, r, http.StatusBadRequest, "sites.html", page{Title: "Sites", Error: tributary.ErrorMessage(err), Data: map[string]any{"Sites": sites, "Form": form}})
 	}
 	http.Redirect(w, r, "/sites/"+st.ID+"/settings", http.StatusSeeOther)
@@ -89,7 +90,7 @@ func (s *Server) siteSettings(r *http.Request, id string) (*siteView, error) {
 	v := &siteView{Site: st, Keys: keys, BaseURL: base,
 		Snippet: `<script defer src="` + base + `/js/tributary.js" data-site="` + st.ID + `"></script>`,
 		Pinned:  `<script defer src="` + base + tracker.VersionedPath() + `" integrity="` + tracker.SRI() + `" crossorigin="anonymous" data-site="` + st.ID + `"></script>`,
-		Form:    map[string]string{"domain": st.Domain, "name": st.Name, "currency": st.Currency, "timezone": st.Timezone},
+		Form:    map[string]string{"domain": st.Domain, "name": st.Name, "currency": st.Currency, "timezone": st.Timezone, "locale": st.Locale},
 		Kinds:   []string{tributary.KindConversion, tributary.KindGoal, tributary.KindIgnored}}
 	return v, s.loadSettingsExtras(r, st.ID, v)
 }
@@ -196,7 +197,7 @@ func (s *Server) postSiteSettings(w http.ResponseWriter, r *http.Request) error 
 		if verr != nil {
 			return verr
 		}
-		v.Form = map[string]string{"domain": deref(in.Domain), "name": deref(in.Name), "currency": deref(in.Currency), "timezone": deref(in.Timezone)}
+		v.Form = map[string]string{"domain": deref(in.Domain), "name": deref(in.Name), "currency": deref(in.Currency), "timezone": deref(in.Timezone), "locale": deref(in.Locale)}
 		return s.render(w, r, http.StatusBadRequest, "site_settings.html", page{Title: v.Site.Name + " settings", Error: tributary.ErrorMessage(err), Data: v})
 	}
 	http.Redirect(w, r, "/sites/"+id+"/settings?saved=1", http.StatusSeeOther)

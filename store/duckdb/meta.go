@@ -97,18 +97,18 @@ func (s *Store) DeleteExpiredSessions(ctx context.Context, now time.Time) error 
 	return mapErr("delete expired sessions", err)
 }
 
-const siteCols = `id, domain, name, currency, timezone, created_at, updated_at`
+const siteCols = `id, domain, name, currency, timezone, created_at, updated_at, locale`
 
 func scanSite(row interface{ Scan(...any) error }) (*tributary.Site, error) {
 	st := &tributary.Site{}
-	err := row.Scan(&st.ID, &st.Domain, &st.Name, &st.Currency, &st.Timezone, &st.CreatedAt, &st.UpdatedAt)
+	err := row.Scan(&st.ID, &st.Domain, &st.Name, &st.Currency, &st.Timezone, &st.CreatedAt, &st.UpdatedAt, &st.Locale)
 	return st, err
 }
 
 // CreateSite inserts a site.
 func (s *Store) CreateSite(ctx context.Context, st *tributary.Site) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO sites (`+siteCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-		st.ID, st.Domain, st.Name, st.Currency, st.Timezone, st.CreatedAt.UTC(), st.UpdatedAt.UTC())
+	_, err := s.db.ExecContext(ctx, `INSERT INTO sites (`+siteCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+		st.ID, st.Domain, st.Name, st.Currency, st.Timezone, st.CreatedAt.UTC(), st.UpdatedAt.UTC(), st.Locale)
 	return mapErr("create site", err)
 }
 
@@ -141,8 +141,8 @@ func (s *Store) Sites(ctx context.Context) ([]*tributary.Site, error) {
 
 // UpdateSite replaces the mutable fields of a site.
 func (s *Store) UpdateSite(ctx context.Context, st *tributary.Site) error {
-	res, err := s.db.ExecContext(ctx, `UPDATE sites SET domain = $2, name = $3, currency = $4, timezone = $5, updated_at = $6 WHERE id = $1`,
-		st.ID, st.Domain, st.Name, st.Currency, st.Timezone, st.UpdatedAt.UTC())
+	res, err := s.db.ExecContext(ctx, `UPDATE sites SET domain = $2, name = $3, currency = $4, timezone = $5, updated_at = $6, locale = $7 WHERE id = $1`,
+		st.ID, st.Domain, st.Name, st.Currency, st.Timezone, st.UpdatedAt.UTC(), st.Locale)
 	if err != nil {
 		return mapErr("update site", err)
 	}
