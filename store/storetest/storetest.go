@@ -77,7 +77,7 @@ func MetaStore(t *testing.T, open func(t *testing.T) tributary.MetaStore) {
 		}},
 		{"Sites", func(t *testing.T, s tributary.MetaStore) {
 			a := &tributary.Site{ID: "s1", Domain: "a.com", Name: "A", Currency: "USD", Timezone: "UTC", CreatedAt: Clock, UpdatedAt: Clock}
-			b := &tributary.Site{ID: "s2", Domain: "b.com", Name: "B", Currency: "JPY", Timezone: "Asia/Tokyo", CreatedAt: Clock.Add(time.Second), UpdatedAt: Clock}
+			b := &tributary.Site{ID: "s2", Domain: "b.com", Name: "B", Currency: "JPY", Timezone: "Asia/Tokyo", Locale: "ja-JP", CreatedAt: Clock.Add(time.Second), UpdatedAt: Clock}
 			must(t, s.CreateSite(ctx, a))
 			must(t, s.CreateSite(ctx, b))
 			wantCode(t, s.CreateSite(ctx, a), tributary.ECONFLICT)
@@ -86,11 +86,14 @@ func MetaStore(t *testing.T, open func(t *testing.T) tributary.MetaStore) {
 			if len(list) != 2 || list[0].ID != "s1" || list[1].Currency != "JPY" || list[1].Timezone != "Asia/Tokyo" {
 				t.Fatalf("sites = %+v", list)
 			}
-			b.Name, b.UpdatedAt = "B2", Clock.Add(time.Hour)
+			if list[1].Locale != "ja-JP" {
+				t.Fatalf("locale = %q, want ja-JP", list[1].Locale)
+			}
+			b.Name, b.UpdatedAt, b.Locale = "B2", Clock.Add(time.Hour), "de-DE"
 			must(t, s.UpdateSite(ctx, b))
 			got, err := s.Site(ctx, "s2")
 			must(t, err)
-			if got.Name != "B2" || !got.UpdatedAt.Equal(Clock.Add(time.Hour)) || !got.CreatedAt.Equal(Clock.Add(time.Second)) {
+			if got.Name != "B2" || got.Locale != "de-DE" || !got.UpdatedAt.Equal(Clock.Add(time.Hour)) || !got.CreatedAt.Equal(Clock.Add(time.Second)) {
 				t.Fatalf("updated = %+v", got)
 			}
 			wantCode(t, s.UpdateSite(ctx, &tributary.Site{ID: "nope"}), tributary.ENOTFOUND)
