@@ -3,7 +3,6 @@ package web
 import (
 	"encoding/json"
 	"fmt"
-	"github.com/tributary/tributary/numfmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -13,6 +12,7 @@ import (
 	"github.com/tributary/tributary"
 	"github.com/tributary/tributary/attribution"
 	"github.com/tributary/tributary/geo"
+	"github.com/tributary/tributary/numfmt"
 	"github.com/tributary/tributary/stats"
 )
 

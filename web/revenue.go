@@ -1,11 +1,11 @@
 package web
 
 import (
-	"github.com/tributary/tributary/numfmt"
 	"net/http"
 	"sort"
 
 	"github.com/tributary/tributary"
+	"github.com/tributary/tributary/numfmt"
 )
 
 type revenueRow struct {

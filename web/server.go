@@ -6,8 +6,6 @@ package web
 import (
 	"context"
 	"embed"
-	"github.com/tributary/tributary/metrics"
-	"github.com/tributary/tributary/ratelimit"
 	"html/template"
 	"io/fs"
 	"log/slog"
@@ -19,6 +17,8 @@ import (
 	"github.com/tributary/tributary"
 	"github.com/tributary/tributary/ingest"
 	"github.com/tributary/tributary/ledger"
+	"github.com/tributary/tributary/metrics"
+	"github.com/tributary/tributary/ratelimit"
 	"github.com/tributary/tributary/stats"
 )
 

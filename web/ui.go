@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/subtle"
-	"github.com/tributary/tributary/numfmt"
 	"html/template"
 	"log/slog"
 	"net/http"
@@ -13,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/tributary/tributary"
+	"github.com/tributary/tributary/numfmt"
 )
 
 // uiHandler renders a page or performs a form action; a returned error is shown as an error page.

@@ -2,11 +2,11 @@ package web
 
 import (
 	"fmt"
-	"github.com/tributary/tributary/numfmt"
 	"net/http"
 	"strings"
 
 	"github.com/tributary/tributary"
+	"github.com/tributary/tributary/numfmt"
 	"github.com/tributary/tributary/tracker"
 )
 
