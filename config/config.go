@@ -51,10 +51,20 @@ type Config struct {
 	WebhookTolerance time.Duration
 	// StripeIPAllowlist, when true, accepts webhook deliveries only from Stripe's published addresses.
 	StripeIPAllowlist bool
+	// IngestAck decides when POST /api/event answers 202: "buffered" (at once; a hard crash loses at
+	// most the last second of pageviews), "durable" (once the event is in the store; survives kill -9,
+	// costs latency and some throughput) or "auto" (durable when --events-dsn is set, since several
+	// nodes are run for availability; buffered on the embedded store).
+	IngestAck string
 	// ShutdownTimeout bounds graceful shutdown (draining requests and flushing buffers).
 	ShutdownTimeout time.Duration
 
 	trusted []netip.Prefix
+}
+
+// DurableIngest tells whether browser events are acknowledged only once stored (--ingest-ack).
+func (c Config) DurableIngest() bool {
+	return c.IngestAck == "durable" || c.IngestAck == "auto" && c.EventsDSN != ""
 }
 
 // Default returns the configuration used when nothing is set.
@@ -64,6 +74,7 @@ func Default() Config {
 		DataDir:          "./tributary-data",
 		LogLevel:         "info",
 		LogFormat:        "text",
+		IngestAck:        "auto",
 		MaxBodyBytes:     1 << 20,
 		WebhookMaxBytes:  1 << 20,
 		WebhookTolerance: 300 * time.Second,
@@ -93,6 +104,7 @@ func (c *Config) options() []option {
 		{flag: "trusted-proxies", env: "TRIBUTARY_TRUSTED_PROXIES", help: "comma-separated CIDRs/IPs of reverse proxies whose X-Forwarded-For is trusted (default: none)", str: &c.TrustedProxies},
 		{flag: "log-level", env: "TRIBUTARY_LOG_LEVEL", help: "debug, info, warn or error", str: &c.LogLevel},
 		{flag: "log-format", env: "TRIBUTARY_LOG_FORMAT", help: "text or json", str: &c.LogFormat},
+		{flag: "ingest-ack", env: "TRIBUTARY_INGEST_ACK", help: "when /api/event answers: buffered (at once), durable (once stored; survives kill -9) or auto (durable with --events-dsn)", str: &c.IngestAck},
 		{flag: "max-body-bytes", env: "TRIBUTARY_MAX_BODY_BYTES", help: "largest accepted API request body in bytes", i64: &c.MaxBodyBytes},
 		{flag: "webhook-max-bytes", env: "TRIBUTARY_WEBHOOK_MAX_BYTES", help: "largest accepted Stripe webhook body in bytes", i64: &c.WebhookMaxBytes},
 		{flag: "webhook-tolerance", env: "TRIBUTARY_WEBHOOK_TOLERANCE", help: "accepted age of a Stripe-Signature timestamp", dur: &c.WebhookTolerance},
@@ -252,6 +264,12 @@ func (c *Config) Validate() error {
 		c.LogFormat = strings.ToLower(c.LogFormat)
 	default:
 		errs = append(errs, fmt.Errorf("--log-format %q must be text or json", c.LogFormat))
+	}
+	switch strings.ToLower(c.IngestAck) {
+	case "auto", "buffered", "durable":
+		c.IngestAck = strings.ToLower(c.IngestAck)
+	default:
+		errs = append(errs, fmt.Errorf("--ingest-ack %q must be auto, buffered or durable", c.IngestAck))
 	}
 	if c.MaxBodyBytes < 1024 {
 		errs = append(errs, fmt.Errorf("--max-body-bytes %d is too small (at least 1024)", c.MaxBodyBytes))

@@ -50,6 +50,8 @@ func TestValidateNamesTheProblem(t *testing.T) {
 		{[]string{"--max-body-bytes", "ten"}, nil, []string{"whole number"}},
 		{nil, map[string]string{"TRIBUTARY_SHUTDOWN_TIMEOUT": "soon"}, []string{"TRIBUTARY_SHUTDOWN_TIMEOUT", "duration"}},
 		{[]string{"--data-dir", " "}, nil, []string{"--data-dir"}},
+		{[]string{"--ingest-ack", "maybe"}, nil, []string{"--ingest-ack", "auto, buffered or durable"}},
+		{[]string{"--metrics-token", "short"}, nil, []string{"--metrics-token", "at least 16"}},
 	}
 	for _, tc := range tests {
 		_, err := Load("serve", tc.args, func(k string) string { return tc.env[k] }, io.Discard)
@@ -61,6 +63,25 @@ func TestValidateNamesTheProblem(t *testing.T) {
 			if !strings.Contains(err.Error(), w) {
 				t.Errorf("%v: error %q lacks %q", tc.args, err, w)
 			}
+		}
+	}
+}
+
+func TestDurableIngestFollowsTheEventStore(t *testing.T) {
+	tests := []struct {
+		ack, eventsDSN string
+		want           bool
+	}{
+		{"auto", "", false},
+		{"auto", "clickhouse://127.0.0.1:9000/t", true},
+		{"buffered", "clickhouse://127.0.0.1:9000/t", false},
+		{"durable", "", true},
+	}
+	for _, tc := range tests {
+		c := Default()
+		c.IngestAck, c.EventsDSN = tc.ack, tc.eventsDSN
+		if got := c.DurableIngest(); got != tc.want {
+			t.Errorf("ack=%s events-dsn=%q: durable=%v, want %v", tc.ack, tc.eventsDSN, got, tc.want)
 		}
 	}
 }

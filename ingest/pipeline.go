@@ -119,13 +119,13 @@ func (p *Pipeline) Process(ctx context.Context, j *Job) (string, error) {
 		}
 	}
 	if j.Identify != nil {
-		if err := p.writer.EnqueueIdentity(*j.Identify); err != nil {
+		if err := p.writer.EnqueueIdentity(ctx, *j.Identify); err != nil {
 			return "", err
 		}
 		p.accepted.Add(1)
 		return "", nil
 	}
-	if err := p.writer.Enqueue(j.Event); err != nil {
+	if err := p.writer.Enqueue(ctx, j.Event); err != nil {
 		return "", err
 	}
 	p.accepted.Add(1)

@@ -20,7 +20,12 @@ type WriterOptions struct {
 	BatchSize int
 	// Interval flushes whatever is waiting at least this often (1 s: events show up within a second).
 	Interval time.Duration
-	Logger   *slog.Logger
+	// Durable makes Enqueue return only once the event is in the store, so a 202 survives a crash of
+	// the process (kill -9, power loss). Concurrent events still share one write: the writer flushes
+	// as soon as anything waits, and what arrives during a write goes into the next. Off, an accepted
+	// event may sit in memory for up to Interval, and a hard crash loses at most that much traffic.
+	Durable bool
+	Logger  *slog.Logger
 }
 
 func (o *WriterOptions) defaults() {
@@ -54,13 +59,22 @@ type Writer struct {
 
 	// carry holds a batch the loop could not write when it stopped; Close writes it first.
 	carry []tributary.Event
+
+	// Durable mode: enqueued counts events put into ch (under enqMu, so the count matches channel
+	// order); stored counts events written, in the same order; flushed is closed and replaced after
+	// every write so waiters re-check.
+	enqMu    sync.Mutex
+	enqueued int64
+	stMu     sync.Mutex
+	stored   int64
+	flushed  chan struct{}
 }
 
 // NewWriter starts the writer's background loop.
 func NewWriter(store tributary.EventStore, opt WriterOptions) *Writer {
 	opt.defaults()
 	w := &Writer{store: store, opt: opt, ch: make(chan tributary.Event, opt.Capacity), ids: make(chan tributary.Identity, opt.Capacity/10+1),
-		kick: make(chan struct{}, 1), done: make(chan struct{}), stop: make(chan struct{})}
+		kick: make(chan struct{}, 1), done: make(chan struct{}), stop: make(chan struct{}), flushed: make(chan struct{})}
 	go w.loop()
 	return w
 }
@@ -68,33 +82,84 @@ func NewWriter(store tributary.EventStore, opt WriterOptions) *Writer {
 // ErrBacklog is returned by Enqueue when the buffer is full because the store is falling behind.
 var ErrBacklog = &tributary.Error{Code: tributary.EUNAVAILABLE, Message: "event buffer full: the store is falling behind; retry shortly"}
 
-// Enqueue hands an event to the writer without blocking.
-func (w *Writer) Enqueue(e tributary.Event) error {
+// Enqueue hands an event to the writer. Buffered, it never blocks; durable, it returns once the event
+// is stored (or ctx ends: the event may then still be written).
+func (w *Writer) Enqueue(ctx context.Context, e tributary.Event) error {
 	select {
 	case <-w.stop:
 		return &tributary.Error{Code: tributary.EUNAVAILABLE, Message: "server is shutting down"}
 	default:
 	}
+	if !w.opt.Durable {
+		select {
+		case w.ch <- e:
+			if len(w.ch) >= w.opt.BatchSize {
+				w.wake()
+			}
+			return nil
+		default:
+			return ErrBacklog
+		}
+	}
+	w.enqMu.Lock()
 	select {
 	case w.ch <- e:
-		if len(w.ch) >= w.opt.BatchSize {
-			select {
-			case w.kick <- struct{}{}:
-			default:
-			}
-		}
-		return nil
+		w.enqueued++
 	default:
+		w.enqMu.Unlock()
 		return ErrBacklog
+	}
+	seq := w.enqueued
+	w.enqMu.Unlock()
+	w.wake()
+	for {
+		w.stMu.Lock()
+		done, next := w.stored >= seq, w.flushed
+		w.stMu.Unlock()
+		if done {
+			return nil
+		}
+		select {
+		case <-next:
+		case <-ctx.Done():
+			return &tributary.Error{Code: tributary.EUNAVAILABLE, Message: "event not yet stored: the store is slow; retry shortly", Err: ctx.Err()}
+		}
 	}
 }
 
-// EnqueueIdentity hands an identify fact to the writer without blocking.
-func (w *Writer) EnqueueIdentity(id tributary.Identity) error {
+func (w *Writer) wake() {
+	select {
+	case w.kick <- struct{}{}:
+	default:
+	}
+}
+
+// markStored records n more events written and wakes durable waiters.
+func (w *Writer) markStored(n int) {
+	w.written.Add(int64(n))
+	if !w.opt.Durable {
+		return
+	}
+	w.stMu.Lock()
+	w.stored += int64(n)
+	close(w.flushed)
+	w.flushed = make(chan struct{})
+	w.stMu.Unlock()
+}
+
+// EnqueueIdentity hands an identify fact to the writer; durable, it is written before returning
+// (identify calls are rare, so they skip the batch).
+func (w *Writer) EnqueueIdentity(ctx context.Context, id tributary.Identity) error {
 	select {
 	case <-w.stop:
 		return &tributary.Error{Code: tributary.EUNAVAILABLE, Message: "server is shutting down"}
 	default:
+	}
+	if w.opt.Durable {
+		if err := w.store.InsertIdentities(ctx, []tributary.Identity{id}); err != nil {
+			return &tributary.Error{Code: tributary.EUNAVAILABLE, Message: "could not store the identify call; retry shortly", Err: err}
+		}
+		return nil
 	}
 	select {
 	case w.ids <- id:
@@ -197,7 +262,7 @@ func (w *Writer) flush(ctx context.Context, batch []tributary.Event) ([]tributar
 				slog.Int("batch", len(batch)), slog.Int("buffered", len(w.ch)), slog.Any("err", err))
 			return batch, err
 		}
-		w.written.Add(int64(len(batch)))
+		w.markStored(len(batch))
 		batch = batch[:0]
 		if len(w.ch) == 0 {
 			return batch, nil

@@ -44,7 +44,7 @@ func TestWriterFlushesBySizeAndTime(t *testing.T) {
 	st := &fakeStore{}
 	w := NewWriter(st, WriterOptions{Capacity: 1000, BatchSize: 100, Interval: 50 * time.Millisecond})
 	for i := 0; i < 250; i++ {
-		if err := w.Enqueue(tributary.Event{Name: "pageview"}); err != nil {
+		if err := w.Enqueue(context.Background(), tributary.Event{Name: "pageview"}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -63,7 +63,7 @@ func TestWriterFlushesBySizeAndTime(t *testing.T) {
 	if err := w.Close(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if err := w.Enqueue(tributary.Event{}); tributary.ErrorCode(err) != tributary.EUNAVAILABLE {
+	if err := w.Enqueue(context.Background(), tributary.Event{}); tributary.ErrorCode(err) != tributary.EUNAVAILABLE {
 		t.Fatalf("enqueue after close = %v", err)
 	}
 }
@@ -76,7 +76,7 @@ func TestWriterBackpressure(t *testing.T) {
 	w := NewWriter(st, WriterOptions{Capacity: 50, BatchSize: 10, Interval: 10 * time.Millisecond})
 	accepted, refused := 0, 0
 	for i := 0; i < 200; i++ {
-		if err := w.Enqueue(tributary.Event{}); err != nil {
+		if err := w.Enqueue(context.Background(), tributary.Event{}); err != nil {
 			if !errors.Is(err, ErrBacklog) {
 				t.Fatal(err)
 			}
@@ -105,7 +105,7 @@ func TestWriterCloseReportsLoss(t *testing.T) {
 	st := &fakeStore{fail: true}
 	w := NewWriter(st, WriterOptions{Capacity: 10, BatchSize: 5, Interval: time.Hour})
 	for i := 0; i < 7; i++ {
-		w.Enqueue(tributary.Event{})
+		w.Enqueue(context.Background(), tributary.Event{})
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
@@ -134,4 +134,86 @@ func TestIPLimiter(t *testing.T) {
 	if !l.Allow(mustAddr("198.51.100.1"), now) {
 		t.Fatal("limits leak across addresses")
 	}
+}
+
+// TestDurableEnqueueWaitsForTheStore pins the durable contract: Enqueue returns only after the event's
+// batch is written, concurrent events share writes, and a store outage makes callers time out with
+// EUNAVAILABLE instead of acknowledging events that are only in memory.
+func TestDurableEnqueueWaitsForTheStore(t *testing.T) {
+	st := &fakeStore{}
+	w := NewWriter(st, WriterOptions{Durable: true, Interval: time.Hour})
+	defer w.Close(context.Background())
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	acked := 0
+	for i := 0; i < 200; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := w.Enqueue(context.Background(), tributary.Event{Name: "pageview"}); err != nil {
+				t.Error(err)
+				return
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			// Everything acknowledged so far is stored: the store holds at least as many events.
+			acked++
+			if n := st.count(); n < acked {
+				t.Errorf("%d events acknowledged but only %d stored", acked, n)
+			}
+		}()
+	}
+	wg.Wait()
+	if st.count() != 200 {
+		t.Fatalf("stored %d, want 200", st.count())
+	}
+	st.mu.Lock()
+	writes := len(st.batches)
+	st.mu.Unlock()
+	if writes >= 200 {
+		t.Errorf("%d writes for 200 concurrent events: durable mode must group them", writes)
+	}
+
+	st.mu.Lock()
+	st.fail = true
+	st.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Millisecond)
+	defer cancel()
+	if err := w.Enqueue(ctx, tributary.Event{Name: "pageview"}); tributary.ErrorCode(err) != tributary.EUNAVAILABLE {
+		t.Fatalf("enqueue during an outage = %v, want EUNAVAILABLE", err)
+	}
+	st.mu.Lock()
+	st.fail = false
+	st.mu.Unlock()
+	// After the outage the held event is written by the retry, and new events are acknowledged again.
+	ctx2, cancel2 := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel2()
+	if err := w.Enqueue(ctx2, tributary.Event{Name: "pageview"}); err != nil {
+		t.Fatalf("after recovery: %v", err)
+	}
+	if st.count() != 202 {
+		t.Fatalf("stored %d after recovery, want 202", st.count())
+	}
+}
+
+func TestDurableIdentityIsWrittenBeforeReturn(t *testing.T) {
+	st := &idStore{}
+	w := NewWriter(st, WriterOptions{Durable: true})
+	defer w.Close(context.Background())
+	if err := w.EnqueueIdentity(context.Background(), tributary.Identity{VisitorID: "v"}); err != nil {
+		t.Fatal(err)
+	}
+	if st.n != 1 {
+		t.Fatalf("identity not stored before return: %d", st.n)
+	}
+}
+
+type idStore struct {
+	fakeStore
+	n int
+}
+
+func (s *idStore) InsertIdentities(ctx context.Context, ids []tributary.Identity) error {
+	s.n += len(ids)
+	return nil
 }

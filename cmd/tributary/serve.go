@@ -69,7 +69,7 @@ func serve(ctx context.Context, cfg config.Config, logOut io.Writer, ready chan<
 		return fmt.Errorf("read cookieless secret: %w", err)
 	}
 	sites := ingest.NewSiteCache(meta, 30*time.Second, nil)
-	writer := ingest.NewWriter(events, ingest.WriterOptions{Logger: log})
+	writer := ingest.NewWriter(events, ingest.WriterOptions{Logger: log, Durable: cfg.DurableIngest()})
 	pipeline := ingest.New(ingest.Options{Sites: sites, Writer: writer, Store: events, Limiter: ingest.NewIPLimiter(30, 300), Secret: []byte(secret), Logger: log})
 	recorder := ledger.New(meta, events)
 	processor := &stripe.Processor{Meta: meta, Events: events, Ledger: recorder}
