@@ -168,7 +168,7 @@ func orNull(s string) any {
 func (a *stripeAccount) deliver(rel, typ string, created time.Time, o, previous object) string {
 	a.s.t.Helper()
 	env := a.load(rel)
-	if _, ok := env["object"]; !ok { // pay-rails stores event.data only
+	if kind, _ := env["object"].(string); kind != "event" { // pay-rails stores event.data only
 		env = object{"object": "event", "api_version": "2022-08-01", "pending_webhooks": 1, "request": object{"id": nil, "idempotency_key": nil}, "data": env}
 	}
 	a.seq++
