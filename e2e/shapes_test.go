@@ -10,7 +10,7 @@ import (
 // link come out the same. Each case has its own site on one server.
 func TestStripeRecordedShapes(t *testing.T) {
 	s := startServer(t)
-	newSite := func(t *testing.T, domain string) (string, *stripeAccount) {
+	newSite := func(domain string) (string, *stripeAccount) {
 		var site struct {
 			ID string `json:"id"`
 		}
@@ -32,7 +32,7 @@ func TestStripeRecordedShapes(t *testing.T) {
 			"metadata never reaches the payment: pay:<pi> stays unattributed (Direct, 30.00) instead of metadata → Organic " +
 			"Search; stripe/processor.go session() → pend(\"sub:\"+sub) has no matching setAlias (invoice() could resolve " +
 			"sub:<invoice.subscription> for billing_reason subscription_create)")
-		site, st := newSite(t, "subs.example")
+		site, st := newSite("subs.example")
 		s.track(site, hit{at: day(11, 2, 10, 0), visitor: "VSub", session: "SSub1", url: "https://subs.example/pricing", referrer: "https://www.bing.com/"})
 		waitFor(t, "the visit", func() bool {
 			return len(s.query(map[string]any{"site_id": site, "metrics": []string{"visits"}, "date_range": "all"}).rows()[""]) == 1
@@ -65,7 +65,7 @@ func TestStripeRecordedShapes(t *testing.T) {
 			"its charge writes pay:<pi> with occurred_at 0001-01-01 (s.time(\"created\") is zero), so the payment is outside " +
 			"every date range (got no revenue on 11-03, want 25.00 on Referral); stripe/processor.go session() should fall " +
 			"back to the event's created time, as charge.refunded does")
-		site, st := newSite(t, "early.example")
+		site, st := newSite("early.example")
 		s.track(site, hit{at: day(11, 3, 9, 0), visitor: "VEarly", session: "SEarly1", url: "https://early.example/", referrer: "https://blog.example.org/post"})
 		waitFor(t, "the visit", func() bool {
 			return len(s.query(map[string]any{"site_id": site, "metrics": []string{"visits"}, "date_range": "all"}).rows()[""]) == 1
@@ -94,7 +94,7 @@ func TestStripeRecordedShapes(t *testing.T) {
 			"dispute_withdrawn:<dp id> from the event type, and the closing event listing the withdrawal writes " +
 			"dispute:<txn id> for the same money: disputes 80.00 for a 40.00 payment; stripe/processor.go dispute() keys " +
 			"the two descriptions of one withdrawal differently")
-		site, st := newSite(t, "dispute.example")
+		site, st := newSite("dispute.example")
 		s.track(site, hit{at: day(11, 4, 9, 0), visitor: "VDisp", session: "SDisp1", url: "https://dispute.example/", referrer: "https://www.facebook.com/"})
 		waitFor(t, "the visit", func() bool {
 			return len(s.query(map[string]any{"site_id": site, "metrics": []string{"visits"}, "date_range": "all"}).rows()[""]) == 1
