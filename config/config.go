@@ -58,6 +58,12 @@ type Config struct {
 	IngestAck string
 	// ShutdownTimeout bounds graceful shutdown (draining requests and flushing buffers).
 	ShutdownTimeout time.Duration
+	// RatesURL, when set, serves ECB-format exchange rates (eurofxref.csv, eurofxref-hist.csv, or the
+	// ECB's eurofxref.zip / eurofxref-hist.zip): fetched in the background at start and every
+	// RatesRefresh. Empty (the default): nothing is downloaded; rates come from imports only.
+	RatesURL string
+	// RatesRefresh is how often RatesURL is fetched.
+	RatesRefresh time.Duration
 
 	trusted []netip.Prefix
 }
@@ -79,6 +85,7 @@ func Default() Config {
 		WebhookMaxBytes:  1 << 20,
 		WebhookTolerance: 300 * time.Second,
 		ShutdownTimeout:  15 * time.Second,
+		RatesRefresh:     24 * time.Hour,
 	}
 }
 
@@ -110,6 +117,8 @@ func (c *Config) options() []option {
 		{flag: "webhook-tolerance", env: "TRIBUTARY_WEBHOOK_TOLERANCE", help: "accepted age of a Stripe-Signature timestamp", dur: &c.WebhookTolerance},
 		{flag: "stripe-ip-allowlist", env: "TRIBUTARY_STRIPE_IP_ALLOWLIST", help: "accept webhooks only from Stripe's published IP addresses", boolean: &c.StripeIPAllowlist},
 		{flag: "shutdown-timeout", env: "TRIBUTARY_SHUTDOWN_TIMEOUT", help: "time allowed for graceful shutdown", dur: &c.ShutdownTimeout},
+		{flag: "rates-url", env: "TRIBUTARY_RATES_URL", help: "URL of ECB-format exchange rates (CSV, or the ECB's eurofxref.zip), fetched at start and every --rates-refresh (default: none, nothing is downloaded)", str: &c.RatesURL, secret: true},
+		{flag: "rates-refresh", env: "TRIBUTARY_RATES_REFRESH", help: "how often --rates-url is fetched", dur: &c.RatesRefresh},
 	}
 }
 
@@ -282,6 +291,16 @@ func (c *Config) Validate() error {
 	}
 	if c.ShutdownTimeout <= 0 {
 		errs = append(errs, errors.New("--shutdown-timeout must be positive"))
+	}
+	if c.RatesURL != "" {
+		// The value is not echoed: a rates URL may carry a token in its query.
+		u, err := url.Parse(c.RatesURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, errors.New("--rates-url must be an absolute http(s) URL such as https://www.ecb.europa.eu/stats/eurofxref/eurofxref.zip"))
+		}
+	}
+	if c.RatesRefresh < time.Minute {
+		errs = append(errs, errors.New("--rates-refresh must be at least 1m (default 24h)"))
 	}
 	if len(errs) > 0 {
 		return fmt.Errorf("config: %w", errors.Join(errs...))

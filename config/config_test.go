@@ -52,6 +52,10 @@ func TestValidateNamesTheProblem(t *testing.T) {
 		{[]string{"--data-dir", " "}, nil, []string{"--data-dir"}},
 		{[]string{"--ingest-ack", "maybe"}, nil, []string{"--ingest-ack", "auto, buffered or durable"}},
 		{[]string{"--metrics-token", "short"}, nil, []string{"--metrics-token", "at least 16"}},
+		{[]string{"--rates-url", "ftp://rates.example/eurofxref.csv"}, nil, []string{"--rates-url"}},
+		{nil, map[string]string{"TRIBUTARY_RATES_URL": "www.ecb.europa.eu/stats/eurofxref/eurofxref.zip"}, []string{"--rates-url"}},
+		{[]string{"--rates-refresh", "30s"}, nil, []string{"--rates-refresh", "at least 1m"}},
+		{nil, map[string]string{"TRIBUTARY_RATES_REFRESH": "daily"}, []string{"TRIBUTARY_RATES_REFRESH", "duration"}},
 	}
 	for _, tc := range tests {
 		_, err := Load("serve", tc.args, func(k string) string { return tc.env[k] }, io.Discard)
@@ -106,5 +110,37 @@ func TestSecureCookies(t *testing.T) {
 	}
 	if !c.SecureCookies() || c.BaseURL != "https://stats.example.com" {
 		t.Fatalf("secure=%v base=%q", c.SecureCookies(), c.BaseURL)
+	}
+}
+
+func TestRatesRefreshConfig(t *testing.T) {
+	tests := []struct {
+		name    string
+		env     map[string]string
+		args    []string
+		url     string
+		refresh time.Duration
+	}{
+		{"off by default", nil, nil, "", 24 * time.Hour},
+		{"env", map[string]string{"TRIBUTARY_RATES_URL": "https://www.ecb.europa.eu/stats/eurofxref/eurofxref.zip", "TRIBUTARY_RATES_REFRESH": "12h"}, nil,
+			"https://www.ecb.europa.eu/stats/eurofxref/eurofxref.zip", 12 * time.Hour},
+		{"flags over env", map[string]string{"TRIBUTARY_RATES_URL": "https://a.example/r.csv"}, []string{"--rates-url", "http://rates.internal/eurofxref-hist.csv", "--rates-refresh=6h"},
+			"http://rates.internal/eurofxref-hist.csv", 6 * time.Hour},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := Load("serve", tc.args, func(k string) string { return tc.env[k] }, io.Discard)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.RatesURL != tc.url || c.RatesRefresh != tc.refresh {
+				t.Fatalf("rates url %q every %v, want %q every %v", c.RatesURL, c.RatesRefresh, tc.url, tc.refresh)
+			}
+		})
+	}
+	// A token in the URL's query is not repeated in the error.
+	_, err := Load("serve", []string{"--rates-url", "rates.example/x.csv?token=s3cret"}, func(string) string { return "" }, io.Discard)
+	if err == nil || strings.Contains(err.Error(), "s3cret") {
+		t.Fatalf("error %v", err)
 	}
 }

@@ -159,11 +159,22 @@ func (r *Recorder) Link(ctx context.Context, site *tributary.Site, p Payment) (*
 			l.VisitorID, l.SessionID, l.LinkMethod = v, s, tributary.LinkClientReferenceID
 		}
 	}
+	prev, err := r.events.PaymentLink(ctx, p.SiteID, p.PaymentID)
+	switch {
+	case tributary.ErrorCode(err) == tributary.ENOTFOUND:
+		prev = nil
+	case err != nil:
+		return nil, fmt.Errorf("ledger: read link of %s: %w", p.PaymentID, err)
+	}
 	if l.LinkMethod == "" && p.CustomerID != "" {
 		t, err := r.events.VisitorByCustomer(ctx, p.SiteID, p.CustomerID, p.At)
-		if err == nil {
+		// The customer's newest link may be this payment's own, written by an earlier event of the same
+		// payment (an e-mail match carries the customer id): that is no earlier payment of the customer,
+		// and taking it would relabel the e-mail match as a customer one on the payment's next event.
+		own := err == nil && prev != nil && prev.VisitorID == t.VisitorID && prev.SessionID == t.SessionID && prev.At.Equal(t.At)
+		if err == nil && !own {
 			l.VisitorID, l.SessionID, l.LinkMethod = t.VisitorID, t.SessionID, tributary.LinkCustomer
-		} else if tributary.ErrorCode(err) != tributary.ENOTFOUND {
+		} else if err != nil && tributary.ErrorCode(err) != tributary.ENOTFOUND {
 			return nil, fmt.Errorf("ledger: link %s by customer: %w", p.PaymentID, err)
 		}
 	}
@@ -185,9 +196,7 @@ func (r *Recorder) Link(ctx context.Context, site *tributary.Site, p Payment) (*
 			l.Channel = "Direct"
 		}
 	}
-	prev, err := r.events.PaymentLink(ctx, p.SiteID, p.PaymentID)
-	switch {
-	case err == nil:
+	if prev != nil {
 		if prev.LinkMethod != tributary.LinkUnattributed && (l.LinkMethod == tributary.LinkUnattributed || rank(l.LinkMethod) > rank(prev.LinkMethod)) {
 			return prev, nil // keep the stronger link
 		}
@@ -198,8 +207,6 @@ func (r *Recorder) Link(ctx context.Context, site *tributary.Site, p Payment) (*
 		if !l.At.After(prev.At) {
 			l.At = prev.At.Add(time.Microsecond) // the newer fact must sort after the one it replaces
 		}
-	case tributary.ErrorCode(err) != tributary.ENOTFOUND:
-		return nil, fmt.Errorf("ledger: read link of %s: %w", p.PaymentID, err)
 	}
 	if err := r.events.InsertIdentities(ctx, []tributary.Identity{*l}); err != nil {
 		return nil, fmt.Errorf("ledger: store link of %s: %w", p.PaymentID, err)

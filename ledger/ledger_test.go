@@ -73,6 +73,14 @@ func TestLinkOrder(t *testing.T) {
 			}
 		})
 	}
+	// An e-mail match carries the payment's customer id; the payment's next event must not take that
+	// row for an earlier payment of the customer and relabel the match "customer".
+	for i := range 2 {
+		l, err := r.Link(ctx, site, Payment{SiteID: "s1", PaymentID: "p8", At: t0, CustomerID: "cus_new", Email: "ann@example.com", Source: "stripe"})
+		if err != nil || l.LinkMethod != "email" || l.VisitorID != "vAnn" {
+			t.Fatalf("event %d of an e-mail matched payment: %+v %v", i+1, l, err)
+		}
+	}
 	// A weaker observation never downgrades a stronger link.
 	l, err := r.Link(ctx, site, Payment{SiteID: "s1", PaymentID: "p1", At: t0.Add(time.Hour), Email: "ann@example.com", Source: "stripe"})
 	if err != nil || l.LinkMethod != "metadata" {

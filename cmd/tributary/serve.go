@@ -13,6 +13,7 @@ import (
 
 	"github.com/tributary/tributary"
 	"github.com/tributary/tributary/config"
+	"github.com/tributary/tributary/fx"
 	"github.com/tributary/tributary/geo"
 	"github.com/tributary/tributary/inbox"
 	"github.com/tributary/tributary/ingest"
@@ -101,6 +102,10 @@ func serve(ctx context.Context, cfg config.Config, logOut io.Writer, ready chan<
 	jobsCtx, stopJobs := context.WithCancel(context.Background())
 	defer stopJobs()
 	go relinkLoop(jobsCtx, meta, recorder, log)
+	// Off unless --rates-url is set; runs in the background, so a slow or absent network never delays start.
+	stopRates := fx.NewRefresher(fx.RefresherOptions{URL: cfg.RatesURL, Interval: cfg.RatesRefresh, Store: meta, Logger: log,
+		OnUpdate: recorder.InvalidateRates}).Start(jobsCtx)
+	defer stopRates()
 	hs := &http.Server{
 		Handler:           srv.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
