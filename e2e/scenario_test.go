@@ -184,8 +184,8 @@ func TestRevenueScenario(t *testing.T) {
 			t.Errorf("MRR in October:%s", d)
 		}
 		page := revenuePage(t, s, site.ID)
-		for _, mv := range []string{`<td>new</td><td class="num">EUR 30.00</td>`, `<td>new</td><td class="num">USD 20.00</td>`,
-			`<td>expansion</td><td class="num">EUR 20.00</td>`, `<td>contraction</td><td class="num">USD -10.00</td>`} {
+		for _, mv := range []string{`<td>new</td><td class="num">€30.00</td>`, `<td>new</td><td class="num">$20.00</td>`,
+			`<td>expansion</td><td class="num">€20.00</td>`, `<td>contraction</td><td class="num">-$10.00</td>`} {
 			if !strings.Contains(page, mv) {
 				t.Errorf("revenue page lacks the MRR movement %s", mv)
 			}
@@ -213,7 +213,7 @@ func TestRevenueScenario(t *testing.T) {
 		if d := diffRows(got, want); d != "" {
 			t.Errorf("MRR by month:%s", d)
 		}
-		if mv := `<td>churn</td><td class="num">USD -10.00</td>`; !strings.Contains(revenuePage(t, s, site.ID), mv) {
+		if mv := `<td>churn</td><td class="num">-$10.00</td>`; !strings.Contains(revenuePage(t, s, site.ID), mv) {
 			t.Errorf("revenue page lacks the MRR movement %s", mv)
 		}
 	})
@@ -252,17 +252,18 @@ func TestRevenueScenario(t *testing.T) {
 
 	t.Run("revenue page", func(t *testing.T) {
 		// The owner's revenue page lists each entry with its original amount in the currency's own
-		// decimals (JPY none, BHD three) and the EUR amount beside it.
+		// decimals (JPY none, BHD three) and the EUR amount beside it, written in the site's locale
+		// (en-US: symbol first; currencies without a common symbol keep their code).
 		page := revenuePage(t, s, site.ID)
 		for _, tc := range []struct{ payment, kind, original, converted, status, method string }{
-			{"pi_E2EEmi", "payment", "JPY 12,500", "EUR 78.12", "succeeded", "metadata"},
-			{"pi_E2EFarah", "payment", "BHD 12.345", "EUR 30.11", "succeeded", "metadata"},
-			{"pi_E2EBob", "payment", "USD 49.00", "EUR 45.37", "partially_refunded", "client_reference_id"},
-			{"pi_E2EBob", "refund", "USD -19.00", "EUR -17.51", "partially_refunded", "client_reference_id"},
-			{"pi_E2EDave", "dispute_withdrawn", "EUR -60.00", "EUR -60.00", "disputed", "metadata"},
-			{"pi_E2ECarol", "payment", "EUR 80.00", "EUR 80.00", "succeeded", "email"},
-			{"pi_E2EGretaRenew", "payment", "EUR 30.00", "EUR 30.00", "succeeded", "customer"},
-			{"pi_E2EIvy", "payment", "GBP 25.00", "no rate", "succeeded", "unattributed"},
+			{"pi_E2EEmi", "payment", "¥12,500", "€78.12", "succeeded", "metadata"},
+			{"pi_E2EFarah", "payment", "BHD\u00a012.345", "€30.11", "succeeded", "metadata"},
+			{"pi_E2EBob", "payment", "$49.00", "€45.37", "partially_refunded", "client_reference_id"},
+			{"pi_E2EBob", "refund", "-$19.00", "-€17.51", "partially_refunded", "client_reference_id"},
+			{"pi_E2EDave", "dispute_withdrawn", "-€60.00", "-€60.00", "disputed", "metadata"},
+			{"pi_E2ECarol", "payment", "€80.00", "€80.00", "succeeded", "email"},
+			{"pi_E2EGretaRenew", "payment", "€30.00", "€30.00", "succeeded", "customer"},
+			{"pi_E2EIvy", "payment", "£25.00", "no rate", "succeeded", "unattributed"},
 		} {
 			row := revenueRow(page, tc.payment, tc.kind)
 			for _, want := range []string{tc.original, tc.converted, "<td>" + tc.status + "</td>", "<td>" + tc.method + "</td>"} {
