@@ -258,36 +258,41 @@ func (p *Processor) refund(site *tributary.Site, ev *Event, r obj, key string, r
 	}
 }
 
+// dispute records the money a dispute moved. One dispute withdraws the disputed amount once and, when
+// won, reinstates it once; payloads describe this either through balance transactions or (older ones,
+// and some funds_withdrawn events with an empty list) only through the event type. Both descriptions
+// get the same entry id per dispute and direction, so a withdrawal seen both ways counts once. The
+// amounts are the dispute's own, in the payment's currency (a balance transaction may be in the
+// settlement currency and includes the fee, which is a cost, not lost revenue).
 func (p *Processor) dispute(ctx context.Context, site *tributary.Site, ev *Event, d obj, res *result) error {
 	key := paymentKey(d.id("payment_intent"), d.id("charge"))
-	bts := d.list("balance_transactions")
-	for _, bt := range bts {
-		amt := bt.int("amount")
-		if amt == 0 {
-			continue
-		}
-		kind := tributary.EntryDisputeWithdrawn
-		if amt > 0 {
-			kind = tributary.EntryDisputeReinstated
-		}
-		res.entries = append(res.entries, tributary.LedgerEntry{ID: "dispute:" + bt.str("id"), Kind: kind, PaymentID: key,
-			OccurredAt: bt.time("created"), Amount: amt, Currency: strings.ToUpper(bt.str("currency"))})
-	}
-	if len(bts) == 0 {
-		// Without balance transactions (older payloads) the event type says what happened to the funds.
-		switch ev.Type {
-		case "charge.dispute.funds_withdrawn":
-			res.entries = append(res.entries, tributary.LedgerEntry{ID: "dispute_withdrawn:" + d.str("id"), Kind: tributary.EntryDisputeWithdrawn,
-				PaymentID: key, OccurredAt: ev.Created, Amount: -d.int("amount"), Currency: d.currency()})
-		case "charge.dispute.funds_reinstated":
-			res.entries = append(res.entries, tributary.LedgerEntry{ID: "dispute_reinstated:" + d.str("id"), Kind: tributary.EntryDisputeReinstated,
-				PaymentID: key, OccurredAt: ev.Created, Amount: d.int("amount"), Currency: d.currency()})
+	id, amount, cur := d.str("id"), d.int("amount"), d.currency()
+	withdrawn, reinstated := time.Time{}, time.Time{}
+	for _, bt := range d.list("balance_transactions") {
+		switch amt := bt.int("amount"); {
+		case amt < 0 && withdrawn.IsZero():
+			withdrawn = createdOr(bt, ev)
+		case amt > 0 && reinstated.IsZero():
+			reinstated = createdOr(bt, ev)
 		}
 	}
-	for i := range res.entries {
-		if res.entries[i].Currency == "" {
-			res.entries[i].Currency = d.currency()
+	switch ev.Type {
+	case "charge.dispute.funds_withdrawn":
+		if withdrawn.IsZero() {
+			withdrawn = ev.Created
 		}
+	case "charge.dispute.funds_reinstated":
+		if reinstated.IsZero() {
+			reinstated = ev.Created
+		}
+	}
+	if !withdrawn.IsZero() && amount > 0 {
+		res.entries = append(res.entries, tributary.LedgerEntry{ID: "dispute_withdrawn:" + id, Kind: tributary.EntryDisputeWithdrawn,
+			PaymentID: key, OccurredAt: withdrawn, Amount: -amount, Currency: cur})
+	}
+	if !reinstated.IsZero() && amount > 0 {
+		res.entries = append(res.entries, tributary.LedgerEntry{ID: "dispute_reinstated:" + id, Kind: tributary.EntryDisputeReinstated,
+			PaymentID: key, OccurredAt: reinstated, Amount: amount, Currency: cur})
 	}
 	res.payment = &tributary.Payment{ID: key, DisputeStatus: d.str("status"), ChargeID: d.id("charge")}
 	return nil
@@ -321,7 +326,7 @@ func (p *Processor) paymentIntent(ctx context.Context, site *tributary.Site, ev 
 }
 
 func (p *Processor) session(ctx context.Context, site *tributary.Site, ev *Event, s obj, res *result) error {
-	pay := &tributary.Payment{CustomerID: s.id("customer"), Currency: s.currency(), Created: s.time("created"), Metadata: s.metadata(),
+	pay := &tributary.Payment{CustomerID: s.id("customer"), Currency: s.currency(), Created: createdOr(s, ev), Metadata: s.metadata(),
 		ClientReferenceID: s.str("client_reference_id"), CheckoutSessionID: s.str("id"), SubscriptionID: s.id("subscription"), InvoiceID: s.id("invoice")}
 	if cd := s.obj("customer_details"); cd != nil {
 		pay.Email = cd.str("email")
@@ -333,7 +338,7 @@ func (p *Processor) session(ctx context.Context, site *tributary.Site, ev *Event
 		pay.ID = pi
 		if s.str("payment_status") == "paid" && s.int("amount_total") > 0 && ev.Type != "checkout.session.expired" {
 			res.entries = append(res.entries, tributary.LedgerEntry{ID: "pay:" + pi, Kind: tributary.EntryPayment, PaymentID: pi,
-				OccurredAt: s.time("created"), Amount: s.int("amount_total"), Currency: s.currency(), CustomerID: s.id("customer")})
+				OccurredAt: createdOr(s, ev), Amount: s.int("amount_total"), Currency: s.currency(), CustomerID: s.id("customer")})
 		}
 		res.payment = pay
 		return nil
@@ -347,6 +352,15 @@ func (p *Processor) session(ctx context.Context, site *tributary.Site, ev *Event
 		return p.pend(ctx, site, "sub:"+sub, pay, res)
 	}
 	return nil
+}
+
+// createdOr is the object's creation time, or the event's when the object has none (some recorded
+// checkout sessions of 2020 lack "created"); a zero time would put the money outside every report.
+func createdOr(o obj, ev *Event) time.Time {
+	if t := o.time("created"); !t.IsZero() {
+		return t
+	}
+	return ev.Created
 }
 
 // invoiceKey returns the payment intent of an invoice in any version: the old field, or the
@@ -410,6 +424,13 @@ func (p *Processor) invoice(ctx context.Context, site *tributary.Site, ev *Event
 	}
 	if err := p.setAlias(ctx, site, inv.str("id"), key, res); err != nil {
 		return err
+	}
+	// A subscription-mode checkout session without an "invoice" field (versions before 2022-08-01)
+	// waits under its subscription; the subscription's first invoice is the session's payment.
+	if sub := invoiceSubscription(inv); sub != "" && inv.str("billing_reason") == "subscription_create" {
+		if err := p.setAlias(ctx, site, "sub:"+sub, key, res); err != nil {
+			return err
+		}
 	}
 	res.payment = pay
 	return nil
@@ -655,16 +676,16 @@ func (p *Processor) status(ctx context.Context, site *tributary.Site, pay *tribu
 // day × 365 ÷ 12, divided by interval_count), less a percent discount, rounded half-even once at the end.
 // Trialing, canceled, incomplete and paused subscriptions bring no MRR.
 func subscriptionMRR(s obj) (int64, string) {
+	cur := subscriptionCurrency(s)
 	switch s.str("status") {
 	case "active", "past_due":
 	default:
-		return 0, s.currency()
+		return 0, cur
 	}
 	if s.has("pause_collection") && s.obj("pause_collection") != nil {
-		return 0, s.currency()
+		return 0, cur
 	}
 	total := new(big.Rat)
-	cur := s.currency()
 	for _, it := range s.list("items") {
 		pr := it.obj("price")
 		if pr == nil {
@@ -715,6 +736,25 @@ func subscriptionMRR(s obj) (int64, string) {
 	return tributary.RoundHalfEven(total), cur
 }
 
+// subscriptionCurrency is the subscription's currency: top-level since 2021, before only on each item's
+// price or plan. Every state (canceled included) needs it, or a churn movement cannot be converted.
+func subscriptionCurrency(s obj) string {
+	if c := s.currency(); c != "" {
+		return c
+	}
+	for _, it := range s.list("items") {
+		for _, k := range []string{"price", "plan"} {
+			if pr := it.obj(k); pr != nil && pr.currency() != "" {
+				return pr.currency()
+			}
+		}
+	}
+	if pl := s.obj("plan"); pl != nil {
+		return pl.currency()
+	}
+	return ""
+}
+
 // subscriptionMovements compares the previous snapshot with the new one.
 func subscriptionMovements(site *tributary.Site, ev *Event, prev, cur obj) []tributary.MRRMovement {
 	before, _ := int64(0), ""
@@ -724,6 +764,9 @@ func subscriptionMovements(site *tributary.Site, ev *Event, prev, cur obj) []tri
 		wasActive = before > 0
 	}
 	after, currency := subscriptionMRR(cur)
+	if currency == "" && prev != nil {
+		currency = subscriptionCurrency(prev)
+	}
 	if ev.Type == "customer.subscription.deleted" {
 		after = 0
 	}

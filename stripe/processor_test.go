@@ -149,7 +149,7 @@ func TestOneTimeFlowEntriesAndPayment(t *testing.T) {
 				r.apply(e)
 			}
 			want := []string{
-				fmt.Sprintf("dispute:txn_d1 dispute_withdrawn pi_1 %d %s live=false", tc.withdrawn, tc.cur),
+				fmt.Sprintf("dispute_withdrawn:dp_1 dispute_withdrawn pi_1 %d %s live=false", tc.withdrawn, tc.cur),
 				fmt.Sprintf("pay:pi_1 payment pi_1 %d %s live=false", tc.amount, tc.cur),
 				fmt.Sprintf("refund:re_1 refund pi_1 %d %s live=false", tc.refund, tc.cur),
 			}
