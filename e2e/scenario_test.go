@@ -227,14 +227,14 @@ func TestRevenueScenario(t *testing.T) {
 			got[e.ID] = fmt.Sprintf("%s %d %s → %d %s %s converted=%v", e.Kind, e.Amount, e.Currency, e.ReportingAmount, e.Rate, e.RateDate, e.Converted)
 		}
 		want := map[string]string{
-			"pay:pi_E2EBob":              "payment 4900 USD → 4537 0.925925925926 2026-11-06 converted=true",
-			"refund:re_E2EBob":           "refund -1900 USD → -1751 0.921658986175 2026-11-10 converted=true",
-			"pay:pi_E2EEmi":              "payment 12500 JPY → 7812 0.00625 2026-11-12 converted=true",
-			"pay:pi_E2EFarah":            "payment 12345 BHD → 3011 2.43902439024 2026-11-13 converted=true",
-			"pay:pi_E2EHugoCreate":       "payment 2000 USD → 1852 0.925925925926 2026-10-12 converted=true",
-			"pay:pi_E2EAlice":            "payment 11999 EUR → 11999 1 2026-11-03 converted=true",
+			"pay:pi_E2EBob":                "payment 4900 USD → 4537 0.925925925926 2026-11-06 converted=true",
+			"refund:re_E2EBob":             "refund -1900 USD → -1751 0.921658986175 2026-11-10 converted=true",
+			"pay:pi_E2EEmi":                "payment 12500 JPY → 7812 0.00625 2026-11-12 converted=true",
+			"pay:pi_E2EFarah":              "payment 12345 BHD → 3011 2.43902439024 2026-11-13 converted=true",
+			"pay:pi_E2EHugoCreate":         "payment 2000 USD → 1852 0.925925925926 2026-10-12 converted=true",
+			"pay:pi_E2EAlice":              "payment 11999 EUR → 11999 1 2026-11-03 converted=true",
 			"dispute_withdrawn:dp_E2EDave": "dispute_withdrawn -6000 EUR → -6000 1 2026-11-15 converted=true",
-			"pay:pi_E2EIvy":              "payment 2500 GBP → 0   converted=false",
+			"pay:pi_E2EIvy":                "payment 2500 GBP → 0   converted=false",
 		}
 		for id, w := range want {
 			if got[id] != w {
