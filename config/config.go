@@ -56,6 +56,9 @@ type Config struct {
 	// costs latency and some throughput) or "auto" (durable when --events-dsn is set, since several
 	// nodes are run for availability; buffered on the embedded store).
 	IngestAck string
+	// WebhookLease is how long a node holds a Stripe delivery it is processing; when a node dies, another
+	// takes the delivery over once the lease ends. The embedded store (one node) releases them at start.
+	WebhookLease time.Duration
 	// ShutdownTimeout bounds graceful shutdown (draining requests and flushing buffers).
 	ShutdownTimeout time.Duration
 	// RatesURL, when set, serves ECB-format exchange rates (eurofxref.csv, eurofxref-hist.csv, or the
@@ -85,6 +88,7 @@ func Default() Config {
 		WebhookMaxBytes:  1 << 20,
 		WebhookTolerance: 300 * time.Second,
 		ShutdownTimeout:  15 * time.Second,
+		WebhookLease:     2 * time.Minute,
 		RatesRefresh:     24 * time.Hour,
 	}
 }
@@ -116,6 +120,7 @@ func (c *Config) options() []option {
 		{flag: "webhook-max-bytes", env: "TRIBUTARY_WEBHOOK_MAX_BYTES", help: "largest accepted Stripe webhook body in bytes", i64: &c.WebhookMaxBytes},
 		{flag: "webhook-tolerance", env: "TRIBUTARY_WEBHOOK_TOLERANCE", help: "accepted age of a Stripe-Signature timestamp", dur: &c.WebhookTolerance},
 		{flag: "stripe-ip-allowlist", env: "TRIBUTARY_STRIPE_IP_ALLOWLIST", help: "accept webhooks only from Stripe's published IP addresses", boolean: &c.StripeIPAllowlist},
+		{flag: "webhook-lease", env: "TRIBUTARY_WEBHOOK_LEASE", help: "how long a node holds a Stripe delivery it processes before another node may take it over", dur: &c.WebhookLease},
 		{flag: "shutdown-timeout", env: "TRIBUTARY_SHUTDOWN_TIMEOUT", help: "time allowed for graceful shutdown", dur: &c.ShutdownTimeout},
 		{flag: "rates-url", env: "TRIBUTARY_RATES_URL", help: "URL of ECB-format exchange rates (CSV, or the ECB's eurofxref.zip), fetched at start and every --rates-refresh (default: none, nothing is downloaded)", str: &c.RatesURL, secret: true},
 		{flag: "rates-refresh", env: "TRIBUTARY_RATES_REFRESH", help: "how often --rates-url is fetched", dur: &c.RatesRefresh},
@@ -285,6 +290,9 @@ func (c *Config) Validate() error {
 	}
 	if c.WebhookMaxBytes < 1024 {
 		errs = append(errs, fmt.Errorf("--webhook-max-bytes %d is too small (at least 1024)", c.WebhookMaxBytes))
+	}
+	if c.WebhookLease < time.Second {
+		errs = append(errs, fmt.Errorf("--webhook-lease %v is too short (at least 1s; processing one delivery can take that long)", c.WebhookLease))
 	}
 	if c.WebhookTolerance <= 0 {
 		errs = append(errs, errors.New("--webhook-tolerance must be positive (default 300s)"))

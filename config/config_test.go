@@ -50,6 +50,7 @@ func TestValidateNamesTheProblem(t *testing.T) {
 		{[]string{"--max-body-bytes", "ten"}, nil, []string{"whole number"}},
 		{nil, map[string]string{"TRIBUTARY_SHUTDOWN_TIMEOUT": "soon"}, []string{"TRIBUTARY_SHUTDOWN_TIMEOUT", "duration"}},
 		{[]string{"--data-dir", " "}, nil, []string{"--data-dir"}},
+		{[]string{"--webhook-lease", "10ms"}, nil, []string{"--webhook-lease", "at least 1s"}},
 		{[]string{"--ingest-ack", "maybe"}, nil, []string{"--ingest-ack", "auto, buffered or durable"}},
 		{[]string{"--metrics-token", "short"}, nil, []string{"--metrics-token", "at least 16"}},
 		{[]string{"--rates-url", "ftp://rates.example/eurofxref.csv"}, nil, []string{"--rates-url"}},

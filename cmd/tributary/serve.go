@@ -75,15 +75,18 @@ func serve(ctx context.Context, cfg config.Config, logOut io.Writer, ready chan<
 	recorder := ledger.New(meta, events)
 	processor := &stripe.Processor{Meta: meta, Events: events, Ledger: recorder}
 	// The embedded store has one owner: deliveries a crashed run was handling are released at once
-	// instead of waiting for their leases to end.
-	if n, err := meta.ReleaseLeases(ctx); err != nil {
-		return fmt.Errorf("release webhook leases: %w", err)
-	} else if n > 0 {
-		log.LogAttrs(ctx, slog.LevelWarn, "resuming webhook deliveries left in processing by the previous run", slog.Int("deliveries", n))
+	// instead of waiting for their leases to end. Nodes sharing PostgreSQL must not: the other nodes'
+	// leases are live; a dead node's are taken over when they end (--webhook-lease).
+	if cfg.MetaDSN == "" {
+		if n, err := meta.ReleaseLeases(ctx); err != nil {
+			return fmt.Errorf("release webhook leases: %w", err)
+		} else if n > 0 {
+			log.LogAttrs(ctx, slog.LevelWarn, "resuming webhook deliveries left in processing by the previous run", slog.Int("deliveries", n))
+		}
 	}
 	ms := metrics.NewSet()
 	ms.WriterGauges(writer.Pending, writer.Capacity(), writer.Written)
-	worker := inbox.New(inbox.Options{Store: meta, Handler: processor.Handler(), Logger: log, Observe: func(status string, took time.Duration) {
+	worker := inbox.New(inbox.Options{Store: meta, Handler: processor.Handler(), Logger: log, Lease: cfg.WebhookLease, Observe: func(status string, took time.Duration) {
 		ms.WebhookProcessed.Inc(status)
 		ms.WebhookProcessing.Observe(took.Seconds())
 	}})
