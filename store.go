@@ -59,6 +59,8 @@ type MetaStore interface {
 // EventStore holds the append-only facts: events, ledger entries and identities, and answers the
 // aggregate queries over them.
 type EventStore interface {
+	SessionReader
+
 	Ping(ctx context.Context) error
 	Close() error
 

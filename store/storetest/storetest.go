@@ -155,6 +155,39 @@ func MetaStore(t *testing.T, open func(t *testing.T) tributary.MetaStore) {
 // EventStore runs the EventStore conformance suite.
 func EventStore(t *testing.T, open func(t *testing.T) tributary.EventStore) {
 	ctx := context.Background()
+	t.Run("VisitorSessions", func(t *testing.T) {
+		s := open(t)
+		ev := func(min int, site, visitor, session, name, path, channel, campaign string) tributary.Event {
+			return tributary.Event{SiteID: site, Timestamp: Clock.Add(time.Duration(min) * time.Minute), Name: name, Source: tributary.SourceBrowser,
+				VisitorID: visitor, SessionID: session, Hostname: "a.com", Path: path, Channel: channel, ReferrerSource: channel + " src",
+				UTMCampaign: campaign, Country: "FR", Device: "mobile"}
+		}
+		must(t, s.InsertEvents(ctx, []tributary.Event{
+			ev(0, "s1", "v1", "a", "signup", "/x", "Email", "spring"), // a custom event first: the landing page is the first pageview
+			ev(1, "s1", "v1", "a", tributary.PageviewName, "/landing", "Direct", ""),
+			ev(2, "s1", "v1", "a", tributary.PageviewName, "/next", "Direct", ""),
+			ev(60, "s1", "v2", "b", tributary.PageviewName, "/b", "Organic Search", ""),
+			ev(120, "s1", "v3", "c", tributary.PageviewName, "/c", "Referral", ""),
+			ev(5, "s2", "v1", "z", tributary.PageviewName, "/other-site", "Direct", ""),
+			ev(-600, "s1", "v1", "old", tributary.PageviewName, "/old", "Direct", ""),
+		}))
+		got, err := s.VisitorSessions(ctx, "s1", []string{"v1", "v2"}, Clock, Clock.Add(2*time.Hour))
+		must(t, err)
+		if len(got) != 2 {
+			t.Fatalf("sessions = %+v, want a and b", got)
+		}
+		a, b := got[0], got[1]
+		if a.SessionID != "a" || a.VisitorID != "v1" || !a.Start.Equal(Clock) || !a.End.Equal(Clock.Add(2*time.Minute)) || a.Pageviews != 2 ||
+			a.Channel != "Email" || a.Source != "Email src" || a.UTMCampaign != "spring" || a.LandingPage != "/landing" || a.Country != "FR" || a.Device != "mobile" {
+			t.Errorf("session a = %+v", a)
+		}
+		if b.SessionID != "b" || b.Channel != "Organic Search" || b.LandingPage != "/b" {
+			t.Errorf("session b = %+v", b)
+		}
+		if none, err := s.VisitorSessions(ctx, "s1", nil, Clock, Clock.Add(time.Hour)); err != nil || len(none) != 0 {
+			t.Errorf("no visitors: %v %v", none, err)
+		}
+	})
 	t.Run("InsertCountDelete", func(t *testing.T) {
 		s := open(t)
 		must(t, s.Ping(ctx))
