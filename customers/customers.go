@@ -401,7 +401,22 @@ func (s *Service) firstChannel(ctx context.Context, site *tributary.Site, c *Cus
 	return nil
 }
 
-// Get returns one customer with the journey, ENOTFOUND when no payment belongs to id.
+// matches tells whether id names this person: its id, any of its customer ids, its e-mail (with or
+// without "email:") or "payment:<id>" of any of its payments, so every page can link to the person
+// with what it knows.
+func (p *person) matches(id string) bool {
+	switch {
+	case p.c.ID == id, contains(p.c.CustomerIDs, id):
+		return true
+	case p.c.Email != "" && (strings.EqualFold(id, p.c.Email) || strings.EqualFold(id, "email:"+p.c.Email)):
+		return true
+	case strings.HasPrefix(id, "payment:"):
+		return contains(p.payments, strings.TrimPrefix(id, "payment:"))
+	}
+	return false
+}
+
+// Get returns one customer with the journey, ENOTFOUND when no payment belongs to id (see matches).
 func (s *Service) Get(ctx context.Context, site *tributary.Site, id string, test bool) (*Detail, error) {
 	people, byPayment, records, err := s.build(ctx, site, test)
 	if err != nil {
@@ -409,8 +424,9 @@ func (s *Service) Get(ctx context.Context, site *tributary.Site, id string, test
 	}
 	var p *person
 	for _, x := range people {
-		if x.c.ID == id {
+		if x.matches(id) {
 			p = x
+			break
 		}
 	}
 	if p == nil {

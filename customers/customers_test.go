@@ -199,6 +199,14 @@ func TestDetailJourney(t *testing.T) {
 	if len(d.Subscriptions) != 1 || d.Subscriptions[0].MRR != 5000 || d.Subscriptions[0].Status != "active" || len(d.Subscriptions[0].Movements) != 2 {
 		t.Errorf("subscriptions %+v", d.Subscriptions)
 	}
+	for _, alias := range []string{"ann@example.com", "email:ANN@example.com", "payment:pi_a3", "payment:pi_a1"} {
+		if a, err := svc.Get(ctx, site, alias, false); err != nil || a.ID != "cus_A" {
+			t.Errorf("Get(%q) = %v, %v; want Ann", alias, a, err)
+		}
+	}
+	if _, err := svc.Get(ctx, site, "payment:pi_g2", false); tributary.ErrorCode(err) != tributary.ENOTFOUND {
+		t.Errorf("unknown payment: %v", err)
+	}
 	if _, err := svc.Get(ctx, site, "cus_nobody", false); tributary.ErrorCode(err) != tributary.ENOTFOUND {
 		t.Errorf("unknown customer: %v", err)
 	}

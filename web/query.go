@@ -24,18 +24,7 @@ func (s *Server) handleQuery(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if p.key != nil {
-		if !p.key.HasScope(tributary.ScopeStatsRead) {
-			return tributary.Errorf(tributary.EFORBIDDEN, "this API key lacks the stats:read scope")
-		}
-		if p.key.SiteID != siteID {
-			return tributary.Errorf(tributary.EFORBIDDEN, "this API key belongs to another site")
-		}
-		if err := s.limitKey(w, r, p.key, 1); err != nil {
-			return err
-		}
-	}
-	site, err := s.opt.Meta.Site(r.Context(), siteID)
+	site, err := s.statsSite(w, r, siteID)
 	if err != nil {
 		return err
 	}
@@ -50,6 +39,28 @@ func (s *Server) handleQuery(w http.ResponseWriter, r *http.Request) error {
 	}
 	writeJSON(w, http.StatusOK, res)
 	return nil
+}
+
+// statsSite authorizes reading the statistics of siteID (owner, admin token, or an API key of that site
+// with stats:read, within its rate limit) and returns the site.
+func (s *Server) statsSite(w http.ResponseWriter, r *http.Request, siteID string) (*tributary.Site, error) {
+	p := principalFrom(r.Context())
+	if p == nil {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="tributary"`)
+		return nil, tributary.Errorf(tributary.EUNAUTHORIZED, "log in, or send the admin token or an API key with stats:read")
+	}
+	if p.key != nil {
+		if !p.key.HasScope(tributary.ScopeStatsRead) {
+			return nil, tributary.Errorf(tributary.EFORBIDDEN, "this API key lacks the stats:read scope")
+		}
+		if p.key.SiteID != siteID {
+			return nil, tributary.Errorf(tributary.EFORBIDDEN, "this API key belongs to another site")
+		}
+		if err := s.limitKey(w, r, p.key, 1); err != nil {
+			return nil, err
+		}
+	}
+	return s.opt.Meta.Site(r.Context(), siteID)
 }
 
 // runQuery parses and runs a query for site, with the site's conversion events.

@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"net/url"
 	"sort"
 
 	"github.com/tributary/tributary"
@@ -14,6 +15,8 @@ type revenueRow struct {
 	Method string
 	Status string
 	Email  string
+	// Customer is the path segment of the customer page (the customer id, else the payment).
+	Customer string
 }
 
 type revenueView struct {
@@ -42,7 +45,10 @@ func (s *Server) pageRevenue(w http.ResponseWriter, r *http.Request) error {
 	v := &revenueView{Site: site, Fmt: func(a int64, c string) string { return numfmt.Get(site.Locale).Money(tributary.FormatMinor(a, c), c) }}
 	links := map[string]*tributary.Identity{}
 	for _, e := range entries {
-		row := revenueRow{Entry: e, Amount: v.Fmt(e.Amount, e.Currency), Method: tributary.LinkUnattributed}
+		row := revenueRow{Entry: e, Amount: v.Fmt(e.Amount, e.Currency), Method: tributary.LinkUnattributed, Customer: url.PathEscape("payment:" + e.PaymentID)}
+		if e.CustomerID != "" {
+			row.Customer = url.PathEscape(e.CustomerID)
+		}
 		l, ok := links[e.PaymentID]
 		if !ok {
 			l, err = s.opt.Events.PaymentLink(r.Context(), site.ID, e.PaymentID)

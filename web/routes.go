@@ -48,6 +48,8 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("POST /api/v1/exchange-rates", s.owner(s.handleImportRates))
 
 	mux.Handle("POST /api/v1/query", s.api(s.handleQuery))
+	mux.Handle("GET /api/v1/sites/{id}/customers", s.api(s.handleListCustomers))
+	mux.Handle("GET /api/v1/sites/{id}/customers/{customer}", s.api(s.handleGetCustomer))
 
 	// Server-to-server events (API key with events:write).
 	mux.Handle("POST /api/v1/events", s.api(s.handleServerEvent))
@@ -68,6 +70,8 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("POST /sites", s.ui(s.requireLogin(s.postSite)))
 	mux.Handle("GET /sites/{id}", s.ui(s.requireLogin(s.pageDashboard)))
 	mux.Handle("GET /sites/{id}/revenue", s.ui(s.requireLogin(s.pageRevenue)))
+	mux.Handle("GET /sites/{id}/customers", s.ui(s.requireLogin(s.pageCustomers)))
+	mux.Handle("GET /sites/{id}/customers/{customer}", s.ui(s.requireLogin(s.pageCustomer)))
 	mux.Handle("GET /sites/{id}/export", s.ui(s.requireLogin(s.handleExport)))
 	mux.Handle("GET /sites/{id}/settings", s.ui(s.requireLogin(s.pageSiteSettings)))
 	mux.Handle("POST /sites/{id}/settings", s.ui(s.requireLogin(s.postSiteSettings)))
