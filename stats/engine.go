@@ -136,8 +136,7 @@ func (e *Engine) oneFilter(f Filter, a *args, site string, from, to time.Time, e
 		return "session_id IN (SELECT session_id FROM events WHERE site_id = " + a.add(site) + " AND ts >= " + a.add(from) + " AND ts < " + a.add(to) + " AND " + cond + ")"
 	}
 	if !isEvent && eventLevel {
-		return "session_id IN (SELECT session_id FROM (SELECT " + e.sessionColumns() + " FROM events WHERE site_id = " + a.add(site) +
-			" AND ts >= " + a.add(from) + " AND ts < " + a.add(to) + " GROUP BY session_id) s WHERE " + cond + ")"
+		return "session_id IN (SELECT session_id FROM sessions WHERE site_id = " + a.add(site) + " AND " + cond + ")"
 	}
 	return cond
 }
@@ -226,17 +225,19 @@ func (e *Engine) traffic(ctx context.Context, q *Query, from, to time.Time, rs *
 		}
 		conv = strings.Join(ps, ", ")
 	}
-	inner := "SELECT " + e.sessionColumns() + ", " + e.d.CountIf("name IN ("+conv+")") + " AS conv FROM events WHERE site_id = " + a.add(site) +
-		" AND ts >= " + a.add(from) + " AND ts < " + a.add(to) + " GROUP BY session_id"
+	// Visits come from the sessions table (one row per visit, kept current by the store) and belong to
+	// the range they start in; conversions look at the range's events and payment links.
+	converting := "SELECT session_id FROM events WHERE site_id = " + a.add(site) + " AND ts >= " + a.add(from) + " AND ts < " + a.add(to) +
+		" AND name IN (" + conv + ")"
 	paying := "SELECT visitor_id FROM identities WHERE site_id = " + a.add(site) + " AND payment_id <> '' AND visitor_id <> '' AND ts >= " + a.add(from) + " AND ts < " + a.add(to)
-	where := ""
+	where := " WHERE site_id = " + a.add(site) + " AND start_ts >= " + a.add(from) + " AND start_ts < " + a.add(to)
 	if f := e.filterSQL(q.Filters, a, site, from, to, false); f != "" {
-		where = " WHERE " + f
+		where += " AND " + f
 	}
 	sel := append(dims,
 		"count(DISTINCT visitor_id)", "count(*)", "coalesce(sum(pv), 0)", e.d.CountIf("pv = 1"), "coalesce(sum(epoch(end_ts) - epoch(start_ts)), 0)", "coalesce(sum(ev), 0)",
-		"count(DISTINCT CASE WHEN conv > 0 OR visitor_id IN ("+paying+") THEN visitor_id END)")
-	sqlText = "SELECT " + strings.Join(sel, ", ") + " FROM (" + inner + ") s" + where
+		"count(DISTINCT CASE WHEN session_id IN ("+converting+") OR visitor_id IN ("+paying+") THEN visitor_id END)")
+	sqlText = "SELECT " + strings.Join(sel, ", ") + " FROM sessions s" + where
 	if len(dims) > 0 {
 		sqlText += " GROUP BY " + strings.Join(dims, ", ")
 	}

@@ -39,12 +39,29 @@ type moneyData struct {
 	persons     map[string][]string   // visitor → all visitors of the same person
 }
 
-func (e *Engine) loadMoney(ctx context.Context, q *Query, from, to time.Time) (*moneyData, error) {
-	md := &moneyData{paidAt: map[string]time.Time{}, links: map[string]*link{}, products: map[string]string{}, sessions: map[string][]*session{}, persons: map[string][]string{}}
-	a := &args{d: e.d}
-	rows, err := e.db.QueryContext(ctx, `SELECT id, kind, payment_id, occurred_at, reporting_amount, converted, currency, customer_id FROM ledger
-		WHERE site_id = `+a.add(q.Site.ID)+` AND livemode = `+a.add(!q.Test)+` AND occurred_at >= `+a.add(from)+` AND occurred_at < `+a.add(to)+
-		` AND kind <> 'payment_failed' ORDER BY occurred_at, id`, a.vals...)
+func (e *Engine) loadMoney(ctx context.Context, q *Query, from, to time.Time) (md *moneyData, err error) {
+	if c := cacheFrom(ctx); c != nil {
+		key := fmt.Sprint(q.Site.ID, q.Test, from.UnixNano(), to.UnixNano(), q.Lookback)
+		if md, ok := c.money[key]; ok {
+			return md, nil
+		}
+		defer func() {
+			if md != nil && err == nil {
+				c.money[key] = md
+			}
+		}()
+	}
+	md = &moneyData{paidAt: map[string]time.Time{}, links: map[string]*link{}, products: map[string]string{}, sessions: map[string][]*session{}, persons: map[string][]string{}}
+	// The range's payments, as a subquery the later reads join on (an IN list of thousands of literals
+	// costs more to plan than to run). Each read gets its own argument list.
+	rangeArgs := func() (*args, string) {
+		a := &args{d: e.d}
+		return a, ` WHERE site_id = ` + a.add(q.Site.ID) + ` AND livemode = ` + a.add(!q.Test) + ` AND occurred_at >= ` + a.add(from) +
+			` AND occurred_at < ` + a.add(to) + ` AND kind <> 'payment_failed'`
+	}
+	a, rangeWhere := rangeArgs()
+	rows, err := e.db.QueryContext(ctx, `SELECT id, kind, payment_id, occurred_at, reporting_amount, converted, currency, customer_id FROM ledger`+
+		rangeWhere+` ORDER BY occurred_at, id`, a.vals...)
 	if err != nil {
 		return nil, fmt.Errorf("stats: ledger: %w", err)
 	}
@@ -70,7 +87,6 @@ func (e *Engine) loadMoney(ctx context.Context, q *Query, from, to time.Time) (*
 	if len(payments) == 0 {
 		return md, nil
 	}
-	ids := inList(keys(payments))
 	// Refunds and disputes of payments made before the range are credited through those payments.
 	var missing []string
 	for p := range payments {
@@ -92,8 +108,10 @@ func (e *Engine) loadMoney(ctx context.Context, q *Query, from, to time.Time) (*
 		r.Close()
 	}
 	// Newest link per payment.
+	a, rangeWhere = rangeArgs()
+	inRange := `SELECT payment_id FROM ledger` + rangeWhere
 	r, err := e.db.QueryContext(ctx, `SELECT payment_id, visitor_id, session_id, link_method, channel, referrer_source, utm_source, utm_medium, utm_campaign, ts
-		FROM identities WHERE site_id = $1 AND payment_id IN (`+ids+`) ORDER BY ts, rowid`, q.Site.ID)
+		FROM identities WHERE site_id = `+a.add(q.Site.ID)+` AND payment_id IN (`+inRange+`) ORDER BY ts, rowid`, a.vals...)
 	if err != nil {
 		return nil, fmt.Errorf("stats: links: %w", err)
 	}
@@ -115,7 +133,9 @@ func (e *Engine) loadMoney(ctx context.Context, q *Query, from, to time.Time) (*
 		}
 	}
 	// Products from payment records (Stripe) or ledger entries (API).
-	pr, err := e.db.QueryContext(ctx, `SELECT payment_id, max(product) FROM ledger WHERE site_id = $1 AND payment_id IN (`+ids+`) GROUP BY payment_id`, q.Site.ID)
+	a, rangeWhere = rangeArgs()
+	inRange = `SELECT payment_id FROM ledger` + rangeWhere
+	pr, err := e.db.QueryContext(ctx, `SELECT payment_id, max(product) FROM ledger WHERE site_id = `+a.add(q.Site.ID)+` AND product <> '' AND payment_id IN (`+inRange+`) GROUP BY payment_id`, a.vals...)
 	if err == nil {
 		for pr.Next() {
 			var p, prod string
@@ -124,7 +144,8 @@ func (e *Engine) loadMoney(ctx context.Context, q *Query, from, to time.Time) (*
 		}
 		pr.Close()
 	}
-	if err := e.loadPayments(ctx, q, ids, md); err != nil {
+	a, rangeWhere = rangeArgs()
+	if err := e.loadPayments(ctx, q, `SELECT payment_id FROM ledger`+rangeWhere, a, md); err != nil {
 		return nil, err
 	}
 	if len(visitors) == 0 {
@@ -143,9 +164,23 @@ func (e *Engine) loadMoney(ctx context.Context, q *Query, from, to time.Time) (*
 	if early := earliest(md.paidAt); !early.IsZero() && early.Add(-q.Lookback).Before(lookFrom) {
 		lookFrom = early.Add(-q.Lookback)
 	}
-	cols := e.sessionColumns()
-	sr, err := e.db.QueryContext(ctx, `SELECT `+cols+` FROM events WHERE site_id = $1 AND ts >= $2 AND ts < $3 AND visitor_id IN (`+inList(keys(all))+`) GROUP BY session_id`,
-		q.Site.ID, lookFrom, to)
+	// The linked visitors join on the range's links; other visitors of the same people (rare: a second
+	// device) are listed.
+	var extra []string
+	for v := range all {
+		if !visitors[v] {
+			extra = append(extra, v)
+		}
+	}
+	a, rangeWhere = rangeArgs()
+	inRange = `SELECT payment_id FROM ledger` + rangeWhere
+	who := `visitor_id IN (SELECT visitor_id FROM identities WHERE site_id = ` + a.add(q.Site.ID) + ` AND visitor_id <> '' AND payment_id IN (` + inRange + `))`
+	if len(extra) > 0 {
+		who = "(" + who + " OR visitor_id IN (" + inList(extra) + "))"
+	}
+	sr, err := e.db.QueryContext(ctx, `SELECT session_id, visitor_id, start_ts, end_ts, pv, ev, entry_page, exit_page, channel, referrer_source, referrer,
+		utm_source, utm_medium, utm_campaign, utm_term, utm_content, click_id_platform, country, region, device, browser, os
+		FROM sessions WHERE site_id = `+a.add(q.Site.ID)+` AND start_ts >= `+a.add(lookFrom)+` AND start_ts < `+a.add(to)+` AND `+who, a.vals...)
 	if err != nil {
 		return nil, fmt.Errorf("stats: touchpoints: %w", err)
 	}
@@ -174,8 +209,9 @@ func (e *Engine) loadMoney(ctx context.Context, q *Query, from, to time.Time) (*
 	return md, sr.Err()
 }
 
-func (e *Engine) loadPayments(ctx context.Context, q *Query, ids string, md *moneyData) error {
-	r, err := e.db.QueryContext(ctx, `SELECT id, json_extract_string(data, '$.product') FROM payments WHERE site_id = $1 AND id IN (`+ids+`)`, q.Site.ID)
+func (e *Engine) loadPayments(ctx context.Context, q *Query, inRange string, a *args, md *moneyData) error {
+	r, err := e.db.QueryContext(ctx, `SELECT id, json_extract_string(data, '$.product') FROM payments WHERE site_id = `+a.add(q.Site.ID)+
+		` AND id IN (`+inRange+`)`, a.vals...)
 	if err != nil {
 		return nil // the payments table belongs to the MetaStore; on split backends products come from the ledger only
 	}

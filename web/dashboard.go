@@ -164,6 +164,8 @@ func (s *Server) pageDashboard(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	// The panels all read the range's money data: load it once for the page.
+	r = r.WithContext(stats.WithCache(r.Context()))
 	p := parseDash(r)
 	v := &dashView{Site: site, P: p, Ranges: dashRanges, Models: attribution.Models, Metrics: chartMetrics, Credit: geo.Attribution}
 	for i, f := range p.Filters {

@@ -95,8 +95,15 @@ func TestBrowserIngest(t *testing.T) {
 	if err := e.store.DB().QueryRow(`SELECT visitor_id FROM events WHERE site_id = $1 AND visitor_id LIKE 'c%' LIMIT 1`, siteID).Scan(&cookieless); err != nil || len(cookieless) != 16 {
 		t.Fatalf("cookieless visitor id = %q %v", cookieless, err)
 	}
+	// Identities are flushed right after the events of the same round.
 	var email string
-	if err := e.store.DB().QueryRow(`SELECT email FROM identities WHERE site_id = $1 AND visitor_id = 'AAAAAAAAAAAAAAAAAAAA'`, siteID).Scan(&email); err != nil || email != "ann@example.com" {
+	var err error
+	for end := time.Now().Add(5 * time.Second); time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
+		if err = e.store.DB().QueryRow(`SELECT email FROM identities WHERE site_id = $1 AND visitor_id = 'AAAAAAAAAAAAAAAAAAAA'`, siteID).Scan(&email); err == nil {
+			break
+		}
+	}
+	if err != nil || email != "ann@example.com" {
 		t.Fatalf("identify stored %q %v", email, err)
 	}
 	// Preflight.

@@ -39,6 +39,10 @@ type Store struct {
 	// inboxMu orders writes that DuckDB would otherwise reject as concurrent conflicts on one row.
 	inboxMu sync.Mutex
 
+	// sessMu orders visit refreshes; sessPending holds events whose visits could not be refreshed yet.
+	sessMu      sync.Mutex
+	sessPending []tributary.Event
+
 	// group commits webhook deliveries in groups (groupcommit.go).
 	group *groupCommitter
 }
@@ -75,6 +79,12 @@ func Open(ctx context.Context, dataDir string) (*Store, error) {
 	if err := migrate.Apply(ctx, db, ms, nil); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("duckdb: %w", err)
+	}
+	if path != "" {
+		if err := s.repairSessions(ctx); err != nil {
+			s.Close()
+			return nil, fmt.Errorf("duckdb: repair visits: %w", err)
+		}
 	}
 	s.startGroupCommit()
 	return s, nil

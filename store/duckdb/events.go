@@ -39,6 +39,18 @@ func (s *Store) InsertEvents(ctx context.Context, events []tributary.Event) erro
 	if err != nil {
 		return unavailable("insert events", err)
 	}
+	// The events are stored: a failure here must not make the caller write them again, so it is kept
+	// for the next batch (and the start-up repair) instead of being returned.
+	s.sessMu.Lock()
+	defer s.sessMu.Unlock()
+	pending := append(s.sessPending, events...)
+	if err := s.refreshSessions(ctx, pending); err != nil {
+		if len(pending) < 1_000_000 {
+			s.sessPending = pending
+		}
+		return nil
+	}
+	s.sessPending = nil
 	return nil
 }
 
@@ -51,7 +63,7 @@ func (s *Store) CountEvents(ctx context.Context, siteID string, from, to time.Ti
 
 // DeleteSiteData removes the site's facts.
 func (s *Store) DeleteSiteData(ctx context.Context, siteID string) error {
-	for _, table := range []string{"events", "ledger", "identities", "mrr_movements"} {
+	for _, table := range []string{"events", "sessions", "ledger", "identities", "mrr_movements"} {
 		if _, err := s.db.ExecContext(ctx, `DELETE FROM `+table+` WHERE site_id = $1`, siteID); err != nil {
 			return mapErr("delete site data from "+table, err)
 		}

@@ -1,0 +1,265 @@
+package stats
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/tributary/tributary"
+	"github.com/tributary/tributary/store/duckdb"
+)
+
+// The query benchmarks run over a generated site: 90 days of traffic ending at `now`, sessions of one
+// to six events from a realistic channel mix, visitors returning, and about 2 % of sessions ending in a
+// linked payment. Data sets are cached under the temp dir (tributary-statsbench-<events>), so only the
+// first run of a size pays for generation.
+//
+//	go test -run '^$' -bench Dashboard ./stats/                           # 1M events
+//	TRIBUTARY_BENCH_SIZES=1000000,10000000 go test -run '^$' -bench . -benchtime 5x ./stats/
+func benchSizes() []int {
+	s := os.Getenv("TRIBUTARY_BENCH_SIZES")
+	if s == "" {
+		return []int{1_000_000}
+	}
+	var out []int
+	for _, f := range splitComma(s) {
+		n, err := strconv.Atoi(f)
+		if err == nil && n > 0 {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+func splitComma(s string) []string {
+	var out []string
+	start := 0
+	for i := 0; i <= len(s); i++ {
+		if i == len(s) || s[i] == ',' {
+			if i > start {
+				out = append(out, s[start:i])
+			}
+			start = i + 1
+		}
+	}
+	return out
+}
+
+var benchSite = &tributary.Site{ID: "bench", Domain: "shop.example", Name: "Bench", Currency: "USD", Timezone: "UTC", Locale: "en-US"}
+
+// benchStore opens (generating when absent) the cached data set of n events.
+func benchStore(b *testing.B, n int) *duckdb.Store {
+	b.Helper()
+	dir := filepath.Join(os.TempDir(), fmt.Sprintf("tributary-statsbench-%d", n))
+	done := filepath.Join(dir, "complete")
+	if _, err := os.Stat(done); err != nil {
+		os.RemoveAll(dir)
+		start := time.Now()
+		st, err := duckdb.Open(context.Background(), dir)
+		if err != nil {
+			b.Fatal(err)
+		}
+		generate(b, st, n)
+		st.Close()
+		os.WriteFile(done, nil, 0o644)
+		b.Logf("generated %d events in %v", n, time.Since(start).Round(time.Second))
+	}
+	st, err := duckdb.Open(context.Background(), dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { st.Close() })
+	return st
+}
+
+func generate(b *testing.B, st *duckdb.Store, n int) {
+	ctx := context.Background()
+	r := rand.New(rand.NewPCG(42, uint64(n)))
+	type src struct{ channel, source, referrer, utmSource, utmMedium, campaign string }
+	sources := []src{
+		{"Organic Search", "Google", "www.google.com/", "", "", ""}, {"Organic Search", "Bing", "www.bing.com/", "", "", ""},
+		{"Direct", "", "", "", "", ""}, {"Paid Search", "Google", "www.google.com/", "google", "cpc", "brand"},
+		{"Paid Search", "Google", "www.google.com/", "google", "cpc", "generic"}, {"Organic Social", "Reddit", "www.reddit.com/", "", "", ""},
+		{"Paid Social", "Facebook", "m.facebook.com/", "facebook", "paid_social", "retargeting"}, {"Email", "newsletter", "", "newsletter", "email", "weekly"},
+		{"Referral", "news.ycombinator.com", "news.ycombinator.com/", "", "", ""}, {"AI Assistants", "ChatGPT", "chatgpt.com/", "", "", ""},
+	}
+	weights := []int{30, 5, 22, 8, 4, 7, 5, 6, 8, 5}
+	pick := func() src {
+		x := r.IntN(100)
+		for i, w := range weights {
+			if x < w {
+				return sources[i]
+			}
+			x -= w
+		}
+		return sources[0]
+	}
+	countries := []string{"US", "US", "US", "DE", "GB", "FR", "IN", "BR", "CA", "JP", "NL", "ES"}
+	devices := []string{"desktop", "desktop", "mobile", "mobile", "tablet"}
+	browsers := []string{"Chrome", "Chrome", "Safari", "Firefox", "Edge"}
+	oses := []string{"Windows", "macOS", "iOS", "Android", "Linux"}
+	pages := []string{"/", "/pricing", "/features", "/blog/launch", "/blog/attribution", "/docs", "/signup", "/checkout"}
+	span := 90 * 24 * time.Hour
+	start := now.Add(-span)
+
+	batch := make([]tributary.Event, 0, 100_000)
+	var ledger []tributary.LedgerEntry
+	var links []tributary.Identity
+	flush := func() {
+		if err := st.InsertEvents(ctx, batch); err != nil {
+			b.Fatal(err)
+		}
+		batch = batch[:0]
+	}
+	written, visitor, session, payment := 0, 0, 0, 0
+	for written < n {
+		visitor++
+		vid := fmt.Sprintf("v%019d", visitor)
+		country, device := countries[r.IntN(len(countries))], devices[r.IntN(len(devices))]
+		browser, os := browsers[r.IntN(len(browsers))], oses[r.IntN(len(oses))]
+		t := start.Add(time.Duration(r.Int64N(int64(span))))
+		visits := 1 + r.IntN(3)
+		for v := 0; v < visits && written < n; v++ {
+			session++
+			sid := fmt.Sprintf("s%019d", session)
+			s := pick()
+			events := 1 + r.IntN(6)
+			for k := 0; k < events && written < n; k++ {
+				e := tributary.Event{SiteID: benchSite.ID, Timestamp: t, Name: tributary.PageviewName, Source: tributary.SourceBrowser, VisitorID: vid,
+					SessionID: sid, Hostname: "shop.example", Path: pages[r.IntN(len(pages))], Referrer: s.referrer, ReferrerSource: s.source,
+					Channel: s.channel, UTMSource: s.utmSource, UTMMedium: s.utmMedium, UTMCampaign: s.campaign, Country: country,
+					Device: device, Browser: browser, OS: os, ScreenWidth: 1280}
+				if k > 0 && r.IntN(8) == 0 {
+					e.Name, e.Props = "signup", map[string]string{"plan": []string{"free", "pro", "team"}[r.IntN(3)]}
+				}
+				batch = append(batch, e)
+				written++
+				if len(batch) == cap(batch) {
+					flush()
+				}
+				t = t.Add(time.Duration(10+r.IntN(120)) * time.Second)
+			}
+			if r.IntN(50) == 0 {
+				payment++
+				pid := fmt.Sprintf("pi_%d", payment)
+				amount := int64([]int{900, 2900, 4900, 9900, 19900}[r.IntN(5)])
+				ledger = append(ledger, tributary.LedgerEntry{ID: "pay:" + pid, SiteID: benchSite.ID, Livemode: true, Kind: tributary.EntryPayment,
+					PaymentID: pid, OccurredAt: t, Amount: amount, Currency: "USD", ReportingAmount: amount, ReportingCurrency: "USD", Rate: "1",
+					Converted: true, CustomerID: "cus_" + vid, Source: "stripe"})
+				links = append(links, tributary.Identity{SiteID: benchSite.ID, At: t, VisitorID: vid, SessionID: sid, PaymentID: pid,
+					LinkMethod: tributary.LinkMetadata, Source: "stripe", CustomerID: "cus_" + vid})
+				if r.IntN(20) == 0 {
+					ledger = append(ledger, tributary.LedgerEntry{ID: "refund:" + pid, SiteID: benchSite.ID, Livemode: true, Kind: tributary.EntryRefund,
+						PaymentID: pid, OccurredAt: t.Add(48 * time.Hour), Amount: -amount, Currency: "USD", ReportingAmount: -amount,
+						ReportingCurrency: "USD", Rate: "1", Converted: true, Source: "stripe"})
+				}
+			}
+			t = t.Add(time.Duration(1+r.IntN(72)) * time.Hour)
+		}
+	}
+	flush()
+	for i := 0; i < len(ledger); i += 5000 {
+		j := min(i+5000, len(ledger))
+		if _, err := st.InsertLedger(ctx, ledger[i:j]); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for i := 0; i < len(links); i += 50_000 {
+		j := min(i+50_000, len(links))
+		if err := st.InsertIdentities(ctx, links[i:j]); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := st.CreateSite(ctx, benchSite); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// dashboardQueries are the queries the dashboard page runs for a 30-day range (web/dashboard.go):
+// KPIs with comparison, MRR with comparison, the daily chart and eight breakdown panels.
+func dashboardQueries() []map[string]any {
+	base := func(metrics []string, dims []string, limit int, compare bool) map[string]any {
+		q := map[string]any{"site_id": benchSite.ID, "metrics": metrics, "date_range": "30d"}
+		if dims != nil {
+			q["dimensions"] = dims
+		}
+		if limit > 0 {
+			q["limit"] = limit
+		}
+		if compare {
+			q["compare"] = "previous_period"
+		}
+		return q
+	}
+	qs := []map[string]any{
+		base([]string{"visitors", "revenue", "net_revenue", "conversion_rate", "revenue_per_visitor", "average_order_value", "refunds"}, nil, 0, true),
+		base([]string{"mrr"}, nil, 0, true),
+		base([]string{"visitors"}, []string{"time:day"}, 10000, false),
+	}
+	for _, d := range []string{"visit:channel", "visit:source", "visit:utm_campaign", "visit:entry_page", "visit:country", "visit:device", "visit:browser", "visit:os"} {
+		qs = append(qs, base([]string{"visitors", "conversions", "revenue", "conversion_rate"}, []string{d}, 10, false))
+	}
+	return qs
+}
+
+func runJSON(b *testing.B, e *Engine, q map[string]any) *Result {
+	return runJSONCtx(b, context.Background(), e, q)
+}
+
+func runJSONCtx(b *testing.B, ctx context.Context, e *Engine, q map[string]any) *Result {
+	body, _ := json.Marshal(q)
+	pq, err := ParseQuery(body, benchSite, now)
+	if err != nil {
+		b.Fatal(err)
+	}
+	res, err := e.Run(ctx, pq)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return res
+}
+
+// BenchmarkDashboard is the dashboard's full set of queries, one after the other and sharing one
+// request's cache, as the page runs them.
+func BenchmarkDashboard(b *testing.B) {
+	for _, n := range benchSizes() {
+		b.Run(fmt.Sprintf("events=%d", n), func(b *testing.B) {
+			st := benchStore(b, n)
+			e := NewEngine(st.DB(), DuckDB{})
+			qs := dashboardQueries()
+			runJSON(b, e, qs[0]) // warm the buffer pool
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				ctx := WithCache(context.Background()) // one page view, as web/dashboard.go does
+				for _, q := range qs {
+					runJSONCtx(b, ctx, e, q)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkBreakdown is one panel: visitors, conversions, revenue and conversion rate by channel.
+func BenchmarkBreakdown(b *testing.B) {
+	for _, n := range benchSizes() {
+		b.Run(fmt.Sprintf("events=%d", n), func(b *testing.B) {
+			st := benchStore(b, n)
+			e := NewEngine(st.DB(), DuckDB{})
+			q := dashboardQueries()[3]
+			res := runJSON(b, e, q)
+			if len(res.Results) == 0 {
+				b.Fatal("no rows")
+			}
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				runJSON(b, e, q)
+			}
+		})
+	}
+}
