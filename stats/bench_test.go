@@ -231,7 +231,7 @@ func BenchmarkDashboard(b *testing.B) {
 	for _, n := range benchSizes() {
 		b.Run(fmt.Sprintf("events=%d", n), func(b *testing.B) {
 			st := benchStore(b, n)
-			e := NewEngine(st.DB(), DuckDB{})
+			e := NewEngine(st.DB(), DuckDB{}, WithSync(st.SyncVisits))
 			qs := dashboardQueries()
 			runJSON(b, e, qs[0]) // warm the buffer pool
 			b.ResetTimer()
@@ -250,7 +250,7 @@ func BenchmarkBreakdown(b *testing.B) {
 	for _, n := range benchSizes() {
 		b.Run(fmt.Sprintf("events=%d", n), func(b *testing.B) {
 			st := benchStore(b, n)
-			e := NewEngine(st.DB(), DuckDB{})
+			e := NewEngine(st.DB(), DuckDB{}, WithSync(st.SyncVisits))
 			q := dashboardQueries()[3]
 			res := runJSON(b, e, q)
 			if len(res.Results) == 0 {

@@ -13,12 +13,26 @@ import (
 
 // Engine runs queries against one store.
 type Engine struct {
-	db *sql.DB
-	d  Dialect
+	db   *sql.DB
+	d    Dialect
+	sync func(context.Context) error
 }
 
+// Option configures an Engine.
+type Option func(*Engine)
+
+// WithSync makes every query first call sync, which brings derived tables (the embedded store's visits)
+// up to date with every stored event, so answers are exact.
+func WithSync(sync func(context.Context) error) Option { return func(e *Engine) { e.sync = sync } }
+
 // NewEngine returns an engine over db speaking dialect d.
-func NewEngine(db *sql.DB, d Dialect) *Engine { return &Engine{db: db, d: d} }
+func NewEngine(db *sql.DB, d Dialect, opts ...Option) *Engine {
+	e := &Engine{db: db, d: d}
+	for _, o := range opts {
+		o(e)
+	}
+	return e
+}
 
 // row is one group of a result while it is being computed.
 type row struct {

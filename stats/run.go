@@ -53,6 +53,11 @@ type Meta struct {
 
 // Run executes q.
 func (e *Engine) Run(ctx context.Context, q *Query) (*Result, error) {
+	if e.sync != nil {
+		if err := e.sync(ctx); err != nil {
+			return nil, fmt.Errorf("stats: %w", err)
+		}
+	}
 	cur, unconverted, err := e.compute(ctx, q, q.From, q.To)
 	if err != nil {
 		return nil, err

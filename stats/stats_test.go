@@ -82,7 +82,7 @@ func scenario(t *testing.T) *Engine {
 		{ID: "m4", SiteID: "s1", Livemode: true, SubscriptionID: "sub2", At: day(18, 0), Kind: "churn", Delta: -1000, Currency: "USD", ReportingDelta: -1000, ReportingCurrency: "USD", Converted: true},
 	})
 	must(err)
-	return NewEngine(st.DB(), DuckDB{})
+	return NewEngine(st.DB(), DuckDB{}, WithSync(st.SyncVisits))
 }
 
 func run(t *testing.T, e *Engine, body string) *Result {

@@ -44,7 +44,7 @@ func openStores(ctx context.Context, cfg config.Config) (tributary.MetaStore, tr
 	if err != nil {
 		return nil, nil, nil, nil, err
 	}
-	return st, st, stats.NewEngine(st.DB(), stats.DuckDB{}), st.Close, nil
+	return st, st, stats.NewEngine(st.DB(), stats.DuckDB{}, stats.WithSync(st.SyncVisits)), st.Close, nil
 }
 
 // serve runs the server until ctx is cancelled, then shuts down gracefully: stop accepting, drain

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 
 	duck "github.com/duckdb/duckdb-go/v2"
 
@@ -39,9 +40,13 @@ type Store struct {
 	// inboxMu orders writes that DuckDB would otherwise reject as concurrent conflicts on one row.
 	inboxMu sync.Mutex
 
-	// sessMu orders visit refreshes; sessPending holds events whose visits could not be refreshed yet.
-	sessMu      sync.Mutex
-	sessPending []tributary.Event
+	// Visits (visits.go): visitPending holds the visits touched since the last sync, with the time of
+	// their earliest new event; visitSync orders syncs.
+	visitMu      sync.Mutex
+	visitPending map[visitKey]time.Time
+	visitSync    sync.Mutex
+	visitStop    chan struct{}
+	visitDone    chan struct{}
 
 	// group commits webhook deliveries in groups (groupcommit.go).
 	group *groupCommitter
@@ -87,6 +92,8 @@ func Open(ctx context.Context, dataDir string) (*Store, error) {
 		}
 	}
 	s.startGroupCommit()
+	s.visitStop, s.visitDone = make(chan struct{}), make(chan struct{})
+	go s.visitLoop()
 	return s, nil
 }
 
@@ -108,6 +115,15 @@ func (s *Store) Ping(ctx context.Context) error {
 // Close releases the file; a checkpoint makes the next start fast.
 func (s *Store) Close() error {
 	s.stopGroupCommit()
+	if s.visitStop != nil {
+		select {
+		case <-s.visitStop:
+		default:
+			close(s.visitStop)
+			<-s.visitDone
+		}
+		s.SyncVisits(context.Background())
+	}
 	s.appendMu.Lock()
 	if s.appConn != nil {
 		s.appConn.Close()

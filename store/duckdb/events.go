@@ -39,18 +39,7 @@ func (s *Store) InsertEvents(ctx context.Context, events []tributary.Event) erro
 	if err != nil {
 		return unavailable("insert events", err)
 	}
-	// The events are stored: a failure here must not make the caller write them again, so it is kept
-	// for the next batch (and the start-up repair) instead of being returned.
-	s.sessMu.Lock()
-	defer s.sessMu.Unlock()
-	pending := append(s.sessPending, events...)
-	if err := s.refreshSessions(ctx, pending); err != nil {
-		if len(pending) < 1_000_000 {
-			s.sessPending = pending
-		}
-		return nil
-	}
-	s.sessPending = nil
+	s.noteVisits(events)
 	return nil
 }
 

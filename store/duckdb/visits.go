@@ -2,6 +2,8 @@ package duckdb
 
 import (
 	"context"
+	"database/sql"
+	"fmt"
 	"sort"
 	"strings"
 	"time"
@@ -9,62 +11,149 @@ import (
 	"github.com/tributary/tributary"
 )
 
-// sessionAgg derives a visit from its events; it must match migration 010 and stats' session columns.
+// sessionAgg derives visits from events; it must match migration 010.
 const sessionAgg = `SELECT site_id, session_id, arg_min(visitor_id, ts), min(ts), max(ts),
 	count(*) FILTER (WHERE name = 'pageview'), count(*) FILTER (WHERE name <> 'pageview'),
-	arg_min(path, ts) FILTER (WHERE name = 'pageview'), arg_max(path, ts) FILTER (WHERE name = 'pageview'),
+	arg_min(path, ts) FILTER (WHERE name = 'pageview'), min(ts) FILTER (WHERE name = 'pageview'),
+	arg_max(path, ts) FILTER (WHERE name = 'pageview'), max(ts) FILTER (WHERE name = 'pageview'),
 	arg_min(channel, ts), arg_min(referrer_source, ts), arg_min(referrer, ts), arg_min(utm_source, ts), arg_min(utm_medium, ts),
 	arg_min(utm_campaign, ts), arg_min(utm_term, ts), arg_min(utm_content, ts), arg_min(click_id_platform, ts),
 	arg_min(country, ts), arg_min(region, ts), arg_min(device, ts), arg_min(browser, ts), arg_min(os, ts)
 	FROM events`
 
-// sessionWindow bounds how far back a visit's earlier events are looked for when it is recomputed: a
-// visit ends after 30 idle minutes and a cookieless one with the day, so a day covers every real visit
-// while keeping the scan to recent row groups.
+// sessionWindow bounds how far before its new events a visit is read back when it is recomputed: a
+// visit ends after 30 idle minutes and a cookieless one with the day, so a day covers every real visit.
 const sessionWindow = 24 * time.Hour
 
-// refreshSessions recomputes the visits touched by a batch of events from the events table (the source
-// of truth), so the result is right whatever order batches arrive in and however often it runs.
-func (s *Store) refreshSessions(ctx context.Context, events []tributary.Event) error {
-	type key struct{ site, session string }
-	seen := map[key]bool{}
-	var from time.Time
+type visitKey struct{ site, session string }
+
+// noteVisits records the visits a stored batch touched; SyncVisits recomputes them. Ingest only pays
+// for a map update: recomputing per batch would cost more than writing the batch.
+func (s *Store) noteVisits(events []tributary.Event) {
+	s.visitMu.Lock()
+	defer s.visitMu.Unlock()
+	if s.visitPending == nil {
+		s.visitPending = map[visitKey]time.Time{}
+	}
 	for i := range events {
 		e := &events[i]
-		seen[key{e.SiteID, e.SessionID}] = true
-		if from.IsZero() || e.Timestamp.Before(from) {
-			from = e.Timestamp
+		k := visitKey{e.SiteID, e.SessionID}
+		if t, ok := s.visitPending[k]; !ok || e.Timestamp.Before(t) {
+			s.visitPending[k] = e.Timestamp
 		}
 	}
-	keys := make([]key, 0, len(seen))
-	for k := range seen {
+}
+
+// SyncVisits brings the sessions table up to date with every stored event: it recomputes, from the
+// events, each visit touched since the last sync. The stats engine calls it before each query (so
+// answers are exact) and a background loop every few seconds (so that call is usually free).
+func (s *Store) SyncVisits(ctx context.Context) error {
+	s.visitSync.Lock()
+	defer s.visitSync.Unlock()
+	s.visitMu.Lock()
+	pending := s.visitPending
+	s.visitPending = nil
+	s.visitMu.Unlock()
+	if len(pending) == 0 {
+		return nil
+	}
+	keys := make([]visitKey, 0, len(pending))
+	for k := range pending {
 		keys = append(keys, k)
 	}
-	sort.Slice(keys, func(i, j int) bool { return keys[i].site+keys[i].session < keys[j].site+keys[j].session })
-	const chunk = 2000
-	for i := 0; i < len(keys); i += chunk {
-		part := keys[i:min(i+chunk, len(keys))]
-		var list strings.Builder
-		for j, k := range part {
-			if j > 0 {
-				list.WriteByte(',')
-			}
-			list.WriteString("('" + strings.ReplaceAll(k.site, "'", "''") + "','" + strings.ReplaceAll(k.session, "'", "''") + "')")
-		}
-		q := `INSERT OR REPLACE INTO sessions ` + sessionAgg + ` WHERE ts >= $1 AND (site_id, session_id) IN (` + list.String() + `) GROUP BY site_id, session_id`
-		if _, err := s.db.ExecContext(ctx, q, from.Add(-sessionWindow).UTC()); err != nil {
+	sort.Slice(keys, func(i, j int) bool { return keys[i].site+"\x00"+keys[i].session < keys[j].site+"\x00"+keys[j].session })
+	err := func() error {
+		tx, err := s.db.BeginTx(ctx, nil)
+		if err != nil {
 			return err
 		}
+		defer tx.Rollback()
+		const chunk = 20000
+		for i := 0; i < len(keys); i += chunk {
+			part := keys[i:min(i+chunk, len(keys))]
+			var list strings.Builder
+			for j, k := range part {
+				if j > 0 {
+					list.WriteByte(',')
+				}
+				list.WriteString("('" + strings.ReplaceAll(k.site, "'", "''") + "','" + strings.ReplaceAll(k.session, "'", "''") + "')")
+			}
+			// A visit's events start at its stored start, or at its earliest new event for a new visit
+			// (bounded by sessionWindow for an event older than that start): only that stretch of the
+			// events is read, minutes for live traffic rather than the day.
+			from := time.Time{}
+			for _, k := range part {
+				if t := pending[k]; from.IsZero() || t.Before(from) {
+					from = t
+				}
+			}
+			var known sql.NullTime
+			if err := tx.QueryRowContext(ctx, `SELECT min(start_ts) FROM sessions WHERE (site_id, session_id) IN (`+list.String()+`)`).Scan(&known); err != nil {
+				return err
+			}
+			if known.Valid && known.Time.Before(from) {
+				floor := from.Add(-sessionWindow)
+				from = known.Time
+				if from.Before(floor) {
+					from = floor
+				}
+			}
+			if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE (site_id, session_id) IN (`+list.String()+`)`); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO sessions `+sessionAgg+` WHERE ts >= $1 AND (site_id, session_id) IN (`+
+				list.String()+`) GROUP BY site_id, session_id`, from.UTC()); err != nil {
+				return err
+			}
+		}
+		return tx.Commit()
+	}()
+	if err != nil {
+		// Put the visits back so the next sync retries them.
+		s.visitMu.Lock()
+		if s.visitPending == nil {
+			s.visitPending = map[visitKey]time.Time{}
+		}
+		for k, t := range pending {
+			if old, ok := s.visitPending[k]; !ok || t.Before(old) {
+				s.visitPending[k] = t
+			}
+		}
+		s.visitMu.Unlock()
+		return fmt.Errorf("duckdb: sync visits: %w", err)
 	}
 	return nil
 }
 
-// repairSessions recomputes the visits of the last day of events, in case the process stopped between
-// storing a batch and refreshing its visits.
+// visitLoop syncs visits in the background until the store closes.
+func (s *Store) visitLoop() {
+	defer close(s.visitDone)
+	t := time.NewTicker(5 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.visitStop:
+			return
+		case <-t.C:
+			s.SyncVisits(context.Background()) // a failure is retried on the next tick or query
+		}
+	}
+}
+
+// repairSessions recomputes from the events the visits of the last day, in case the process stopped
+// between storing a batch and merging its visits.
 func (s *Store) repairSessions(ctx context.Context) error {
-	_, err := s.db.ExecContext(ctx, `INSERT OR REPLACE INTO sessions `+sessionAgg+`
-		WHERE ts >= (SELECT coalesce(max(ts), TIMESTAMP '1970-01-01') FROM events) - INTERVAL 1 DAY
-		AND (site_id, session_id) IN (SELECT site_id, session_id FROM events WHERE ts >= (SELECT coalesce(max(ts), TIMESTAMP '1970-01-01') FROM events) - INTERVAL 1 DAY)
-		GROUP BY site_id, session_id`)
-	return err
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	recent := `(site_id, session_id) IN (SELECT site_id, session_id FROM events WHERE ts >= (SELECT coalesce(max(ts), TIMESTAMP '1970-01-01') FROM events) - INTERVAL 1 DAY)`
+	if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE `+recent); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO sessions `+sessionAgg+` WHERE `+recent+` GROUP BY site_id, session_id`); err != nil {
+		return err
+	}
+	return tx.Commit()
 }

@@ -9,9 +9,9 @@ import (
 	"github.com/tributary/tributary/store/duckdb"
 )
 
-// TestSessionsFollowEvents pins the visits table: batches of one visit in any order give the visit of
-// all its events (first event's source, first and last pageviews), and a reopen repairs visits whose
-// refresh was lost.
+// TestSessionsFollowEvents pins the visits table: after a sync, batches of one visit in any order give
+// the visit of all its events (first event's source, first and last pageviews), and a reopen repairs
+// visits whose sync was lost.
 func TestSessionsFollowEvents(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -33,6 +33,9 @@ func TestSessionsFollowEvents(t *testing.T) {
 	}
 	check := func(s *duckdb.Store) {
 		t.Helper()
+		if err := s.SyncVisits(ctx); err != nil {
+			t.Fatal(err)
+		}
 		var start, end time.Time
 		var pv, evs int64
 		var entry, exit, channel string
