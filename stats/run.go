@@ -112,7 +112,7 @@ func (e *Engine) Run(ctx context.Context, q *Query) (*Result, error) {
 		}
 		v := vals(r)
 		for j, m := range q.Metrics {
-			rr.Metrics = append(rr.Metrics, e.format(q, m, v[j]))
+			rr.Metrics = append(rr.Metrics, e.formatRow(q, r, m, v[j]))
 		}
 		if prev != nil {
 			var p *row
@@ -134,7 +134,7 @@ func (e *Engine) Run(ctx context.Context, q *Query) (*Result, error) {
 				if p != nil {
 					pv = e.value(q, p, m)
 				}
-				c.Metrics = append(c.Metrics, e.format(q, m, pv))
+				c.Metrics = append(c.Metrics, e.formatRow(q, p, m, pv))
 				if pv == 0 {
 					c.Change = append(c.Change, nil)
 				} else {
@@ -438,6 +438,43 @@ func (e *Engine) value(q *Query, r *row, m string) float64 {
 		return r.floats["time_to_convert"]
 	}
 	return i(m)
+}
+
+// moneyRat is a money metric of a row as an exact fraction of minor units: sums as they are, ratios
+// (average order value, revenue per visitor, LTV, ARPU) without passing through a float.
+func moneyRat(r *row, m string) *big.Rat {
+	if r == nil {
+		return new(big.Rat)
+	}
+	i := func(k string) int64 { return r.ints[k] }
+	frac := func(a, b int64) *big.Rat {
+		if b == 0 {
+			return new(big.Rat)
+		}
+		return big.NewRat(a, b)
+	}
+	switch m {
+	case "net_revenue":
+		return big.NewRat(i("revenue")-i("refunds")-i("disputes"), 1)
+	case "average_order_value":
+		return frac(i("revenue"), i("payments"))
+	case "revenue_per_visitor":
+		return frac(i("revenue"), i("visitors"))
+	case "ltv":
+		return frac(i("revenue")-i("refunds")-i("disputes"), i("customers"))
+	case "arpu":
+		return frac(i("mrr"), i("paying_subscriptions"))
+	}
+	return big.NewRat(i(m), 1)
+}
+
+// formatRow renders metric m of row r (nil: an absent comparison row); money exactly from the row's
+// integers, other metrics from their value v.
+func (e *Engine) formatRow(q *Query, r *row, m string, v float64) json.Number {
+	if moneyMetric[m] && m != "time_to_convert" {
+		return json.Number(tributary.FormatMinor(tributary.RoundHalfEven(moneyRat(r, m)), q.Site.Currency))
+	}
+	return e.format(q, m, v)
 }
 
 // format renders a metric value: money in the currency's major unit with its decimals, exactly for sums;
