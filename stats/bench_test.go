@@ -61,12 +61,16 @@ func benchStore(b *testing.B, n int) *duckdb.Store {
 	if _, err := os.Stat(done); err != nil {
 		os.RemoveAll(dir)
 		start := time.Now()
-		st, err := duckdb.Open(context.Background(), dir)
-		if err != nil {
-			b.Fatal(err)
+		if n >= 100_000_000 && n%10_000_000 == 0 {
+			multiply(b, dir, n)
+		} else {
+			st, err := duckdb.Open(context.Background(), dir)
+			if err != nil {
+				b.Fatal(err)
+			}
+			generate(b, st, n)
+			st.Close()
 		}
-		generate(b, st, n)
-		st.Close()
 		os.WriteFile(done, nil, 0o644)
 		b.Logf("generated %d events in %v", n, time.Since(start).Round(time.Second))
 	}
@@ -179,6 +183,49 @@ func generate(b *testing.B, st *duckdb.Store, n int) {
 	if err := st.CreateSite(ctx, benchSite); err != nil {
 		b.Fatal(err)
 	}
+}
+
+// multiply builds an n-event site from copies of the 10M one with renamed visitors, sessions and
+// payments (the generator writes about 30k events a second; 100M would take an hour, a SQL copy takes
+// minutes). The copies share the same 90 days, so the traffic is n/10M times denser.
+func multiply(b *testing.B, dir string, n int) {
+	seed := benchStore(b, 10_000_000)
+	seedPath := filepath.Join(os.TempDir(), "tributary-statsbench-10000000", duckdb.FileName)
+	seed.Close()
+	st, err := duckdb.Open(context.Background(), dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	db := st.DB()
+	if _, err := db.Exec(`ATTACH '` + seedPath + `' AS seed (READ_ONLY)`); err != nil {
+		b.Fatal(err)
+	}
+	copies := n / 10_000_000
+	for k := 0; k < copies; k++ {
+		sfx := fmt.Sprintf("'-%d'", k)
+		for _, q := range []string{
+			`INSERT INTO events SELECT site_id, ts, name, source, visitor_id || ` + sfx + `, session_id || ` + sfx + `, hostname, path, referrer,
+				referrer_source, channel, utm_source, utm_medium, utm_campaign, utm_term, utm_content, click_id_platform, click_id, country, region,
+				browser, os, device, screen_width, props FROM seed.events`,
+			`INSERT INTO sessions SELECT site_id, session_id || ` + sfx + `, visitor_id || ` + sfx + `, start_ts, end_ts, pv, ev, entry_page, entry_ts,
+				exit_page, exit_ts, channel, referrer_source, referrer, utm_source, utm_medium, utm_campaign, utm_term, utm_content, click_id_platform,
+				country, region, device, browser, os FROM seed.sessions`,
+			`INSERT INTO ledger SELECT id || ` + sfx + `, site_id, livemode, kind, payment_id || ` + sfx + `, occurred_at, amount, currency,
+				reporting_amount, reporting_currency, rate, rate_date, converted, customer_id || ` + sfx + `, email, subscription_id, product, source,
+				detail, recorded_at FROM seed.ledger`,
+			`INSERT INTO identities SELECT * REPLACE (visitor_id || ` + sfx + ` AS visitor_id, session_id || ` + sfx + ` AS session_id,
+				payment_id || ` + sfx + ` AS payment_id, customer_id || ` + sfx + ` AS customer_id) FROM seed.identities`,
+		} {
+			if _, err := db.Exec(q); err != nil {
+				b.Fatalf("copy %d: %v", k, err)
+			}
+		}
+	}
+	if _, err := db.Exec(`INSERT INTO sites SELECT * FROM seed.sites`); err != nil {
+		b.Fatal(err)
+	}
+	db.Exec(`DETACH seed`)
 }
 
 // dashboardQueries are the queries the dashboard page runs for a 30-day range (web/dashboard.go):
