@@ -30,6 +30,10 @@ type Options struct {
 	Batch int
 	// Observe, when set, is told the outcome and processing time of every delivery (metrics).
 	Observe func(status string, took time.Duration)
+	// Yield, when set, tells the worker the store is busy acknowledging new deliveries; the worker then
+	// waits briefly (at most YieldMax per delivery) before processing, so acknowledgements stay fast.
+	Yield    func() bool
+	YieldMax time.Duration
 }
 
 // Worker processes the inbox in the background.
@@ -73,7 +77,8 @@ func (w *Worker) Notify() {
 	}
 }
 
-// Close stops the worker after the batch in progress; calling it again is harmless.
+// Close stops the worker after the delivery in progress (claimed ones left keep their lease and are
+// taken up again); calling it again is harmless.
 func (w *Worker) Close() {
 	w.once.Do(func() { close(w.stop) })
 	<-w.done
@@ -89,7 +94,12 @@ func (w *Worker) loop() {
 			w.opt.Logger.LogAttrs(context.Background(), slog.LevelWarn, "inbox: claim failed", slog.Any("err", err))
 		}
 		if n > 0 && err == nil {
-			continue // more may be waiting
+			select {
+			case <-w.stop:
+				return
+			default:
+				continue // more may be waiting
+			}
 		}
 		select {
 		case <-w.stop:
@@ -107,10 +117,31 @@ func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("inbox: claim: %w", err)
 	}
-	for _, d := range ds {
+	for i, d := range ds {
+		select {
+		case <-w.stop:
+			// Closing: the rest keep their lease and are processed by the next run (or node).
+			return i, nil
+		default:
+		}
+		w.yield()
 		w.process(ctx, d)
 	}
 	return len(ds), nil
+}
+
+// yield waits while the intake is busy, up to YieldMax, so processing never starves.
+func (w *Worker) yield() {
+	if w.opt.Yield == nil {
+		return
+	}
+	limit := w.opt.YieldMax
+	if limit <= 0 {
+		limit = 20 * time.Millisecond
+	}
+	for waited := time.Duration(0); waited < limit && w.opt.Yield(); waited += time.Millisecond {
+		time.Sleep(time.Millisecond)
+	}
 }
 
 func (w *Worker) process(ctx context.Context, d *tributary.Delivery) {

@@ -3,6 +3,8 @@ package inbox_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -73,5 +75,49 @@ func TestWorkerOutcomesAndCrashRecovery(t *testing.T) {
 	}
 	if calls["ok"] != 1 {
 		t.Fatalf("handled ok %d times", calls["ok"])
+	}
+}
+
+// TestCloseDoesNotDrainTheBacklog pins a prompt shutdown: Close returns after the delivery in progress,
+// not after the whole backlog; what is left is processed by the next run.
+func TestCloseDoesNotDrainTheBacklog(t *testing.T) {
+	ctx := context.Background()
+	st, err := duckdb.Open(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	now := time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
+	for i := 0; i < 300; i++ {
+		d := &tributary.Delivery{ID: fmt.Sprint("d", i), SiteID: "s1", EndpointID: "e", ReceivedAt: now, EventID: fmt.Sprint("evt_", i), Type: "x",
+			EventCreated: now, Status: tributary.DeliveryPending, Payload: []byte(`{}`)}
+		if _, err := st.RecordDelivery(ctx, d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var mu sync.Mutex
+	handled := 0
+	w := inbox.New(inbox.Options{Store: st, Handler: func(ctx context.Context, d *tributary.Delivery) (string, error) {
+		time.Sleep(5 * time.Millisecond)
+		mu.Lock()
+		handled++
+		mu.Unlock()
+		return tributary.DeliveryProcessed, nil
+	}, Batch: 100})
+	w.Start()
+	for end := time.Now().Add(10 * time.Second); time.Now().Before(end); time.Sleep(time.Millisecond) {
+		mu.Lock()
+		n := handled
+		mu.Unlock()
+		if n > 0 {
+			break
+		}
+	}
+	w.Close()
+	mu.Lock()
+	n := handled
+	mu.Unlock()
+	if n == 0 || n >= 100 {
+		t.Fatalf("handled %d deliveries before Close returned; want some, and far fewer than the batch of 100", n)
 	}
 }

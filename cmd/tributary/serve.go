@@ -86,7 +86,11 @@ func serve(ctx context.Context, cfg config.Config, logOut io.Writer, ready chan<
 	}
 	ms := metrics.NewSet()
 	ms.WriterGauges(writer.Pending, writer.Capacity(), writer.Written)
-	worker := inbox.New(inbox.Options{Store: meta, Handler: processor.Handler(), Logger: log, Lease: cfg.WebhookLease, Observe: func(status string, took time.Duration) {
+	var yield func() bool
+	if b, ok := meta.(interface{ IntakeBusy() bool }); ok {
+		yield = b.IntakeBusy
+	}
+	worker := inbox.New(inbox.Options{Store: meta, Handler: processor.Handler(), Logger: log, Lease: cfg.WebhookLease, Yield: yield, Observe: func(status string, took time.Duration) {
 		ms.WebhookProcessed.Inc(status)
 		ms.WebhookProcessing.Observe(took.Seconds())
 	}})

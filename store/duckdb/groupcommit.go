@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tributary/tributary"
@@ -35,6 +36,7 @@ type recordRes struct {
 
 // groupCommitter owns the goroutine that commits deliveries in groups.
 type groupCommitter struct {
+	busy atomic.Int32 // deliveries queued or being committed
 	reqs chan *recordReq
 	stop chan struct{}
 	wg   sync.WaitGroup
@@ -45,6 +47,13 @@ func (s *Store) startGroupCommit() {
 	s.group = &groupCommitter{reqs: make(chan *recordReq, 4*maxGroup), stop: make(chan struct{})}
 	s.group.wg.Add(1)
 	go s.groupLoop()
+}
+
+// IntakeBusy reports whether webhook deliveries are waiting to be committed, so background work on the
+// same database (the inbox processor) can step aside for a moment: the acknowledgement is what Stripe
+// times, processing can wait a few milliseconds.
+func (s *Store) IntakeBusy() bool {
+	return s.group != nil && (s.group.busy.Load() == 1 || len(s.group.reqs) > 0)
 }
 
 func (s *Store) stopGroupCommit() {
@@ -73,6 +82,7 @@ func (s *Store) groupLoop() {
 				}
 			}
 		}
+		g.busy.Store(1)
 		batch := []*recordReq{first}
 	drain:
 		for len(batch) < maxGroup {
@@ -84,6 +94,9 @@ func (s *Store) groupLoop() {
 			}
 		}
 		s.commitGroup(batch)
+		if len(g.reqs) == 0 {
+			g.busy.Store(0)
+		}
 	}
 }
 
