@@ -48,7 +48,7 @@ func (ClickHouse) LocalBucket(col, unit, tz string) string {
 // JSONString reads a property. store/clickhouse keeps event props twice: as JSON text in props and as
 // the parallel arrays props_keys/props_values, which are what this reads, because 18.16 has no
 // JSONExtractString and visitParamExtractString neither decodes \u escapes (Go escapes <, > and &) nor
-// tells a key from the same text inside another value. A missing key indexes 0, which yields ”. Other
+// tells a key from the same text inside another value. A missing key indexes 0, which yields the empty string. Other
 // JSON columns fall back to visitParamExtractString, which is exact for flat objects of plain strings.
 func (ClickHouse) JSONString(col, key string) string {
 	k := "'" + chQuote(key) + "'"
