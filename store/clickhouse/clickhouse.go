@@ -5,8 +5,8 @@
 //
 // The store speaks ClickHouse's native protocol through github.com/ClickHouse/clickhouse-go/v2, through
 // its database/sql interface, so the stats engine (which takes a *sql.DB) runs on the same handle. The
-// native protocol negotiates its revision with the server, which makes one client work against Debian's
-// 18.16 (what CI runs) and current releases alike. The driver's HTTP mode does not: it asks the server for
+// native protocol negotiates its revision with the server, so one client serves Debian's 18.16 (what CI
+// runs, and the only version tested here) and current releases. The driver's HTTP mode does not: it asks the server for
 // a client_protocol_version setting that 18.16 rejects. Parameters are bound by the driver on the client
 // side with its quoting ($1-style numbers, so the stats engine's placeholders work unchanged); batches are
 // sent as one native INSERT block per call.
@@ -18,10 +18,23 @@
 //     so the facts live in ReplacingMergeTree tables (ledger_facts, mrr_movement_facts) and every read,
 //     the stats engine's too, goes through the ledger and mrr_movements views, which keep the first write
 //     of each id. A fact written twice therefore counts once.
-//   - Timestamps are DateTime('UTC'), whole seconds.
+//   - Ids are unique per site (site_id, id), where DuckDB's primary key is the id alone.
+//   - Timestamps are DateTime('UTC'), whole seconds (18.16 has no DateTime64); sub-second parts are
+//     dropped on insert.
+//   - Event props are stored as JSON text and as parallel key/value arrays, which stats.ClickHouse reads.
 //   - DeleteSiteData is an ALTER … DELETE mutation; the call waits until the mutations are done.
+//   - The views group the whole facts table by id on every read, a cost that grows with the table;
+//     ledgers and MRR movements are small next to events, but no benchmark pins it yet.
 //   - Migrations (migrations/*.sql) run one statement at a time, outside any transaction, so each
 //     statement must be safe to run again (IF NOT EXISTS); schema_migrations records what ran.
+//
+// # Stats
+//
+// stats.NewEngine(s.DB(), stats.ClickHouse{}) answers the same queries as the embedded store once two
+// spots of the engine's own SQL are portable: the sessions query's epoch() (DuckDB only) and the
+// touchpoints query, whose WHERE visitor_id ClickHouse resolves to the select list's
+// argMin(visitor_id, ts) AS visitor_id. clickhouse_test.go compares both backends query by query and
+// names the fix where a query still reaches one of them.
 package clickhouse
 
 import (
