@@ -1,0 +1,237 @@
+// Package clickhouse is the scale-out EventStore: events, ledger entries, identities and MRR movements in
+// ClickHouse, selected by --events-dsn clickhouse://user:password@host:9000/database.
+//
+// # Protocol
+//
+// The store speaks ClickHouse's native protocol through github.com/ClickHouse/clickhouse-go/v2, through
+// its database/sql interface, so the stats engine (which takes a *sql.DB) runs on the same handle. The
+// native protocol negotiates its revision with the server, so one client serves Debian's 18.16 (what CI
+// runs, and the only version tested here) and current releases. The driver's HTTP mode does not: it asks the server for
+// a client_protocol_version setting that 18.16 rejects. Parameters are bound by the driver on the client
+// side with its quoting ($1-style numbers, so the stats engine's placeholders work unchanged); batches are
+// sent as one native INSERT block per call.
+//
+// # What differs from the embedded store
+//
+//   - No transactions and no unique keys. InsertLedger and InsertMRRMovements look the ids up first and
+//     insert only new ones, like the other backends; two writers racing on one id can still both insert,
+//     so the facts live in ReplacingMergeTree tables (ledger_facts, mrr_movement_facts) and every read,
+//     the stats engine's too, goes through the ledger and mrr_movements views, which keep the first write
+//     of each id. A fact written twice therefore counts once.
+//   - Ids are unique per site (site_id, id), where DuckDB's primary key is the id alone.
+//   - Timestamps are DateTime('UTC'), whole seconds (18.16 has no DateTime64); sub-second parts are
+//     dropped on insert.
+//   - Event props are stored as JSON text and as parallel key/value arrays, which stats.ClickHouse reads.
+//   - DeleteSiteData is an ALTER … DELETE mutation; the call waits until the mutations are done.
+//   - The views group the whole facts table by id on every read, a cost that grows with the table;
+//     ledgers and MRR movements are small next to events, but no benchmark pins it yet.
+//   - Migrations (migrations/*.sql) run one statement at a time, outside any transaction, so each
+//     statement must be safe to run again (IF NOT EXISTS); schema_migrations records what ran.
+//
+// # Stats
+//
+// stats.NewEngine(s.DB(), stats.ClickHouse{}) answers the same queries as the embedded store once two
+// spots of the engine's own SQL are portable: the sessions query's epoch() (DuckDB only) and the
+// touchpoints query, whose WHERE visitor_id ClickHouse resolves to the select list's
+// argMin(visitor_id, ts) AS visitor_id. clickhouse_test.go compares both backends query by query and
+// names the fix where a query still reaches one of them.
+package clickhouse
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"math"
+	"net"
+	"strings"
+	"sync"
+	"time"
+
+	ch "github.com/ClickHouse/clickhouse-go/v2"
+
+	"github.com/tributary/tributary"
+	"github.com/tributary/tributary/store/migrate"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Store is the ClickHouse EventStore.
+type Store struct {
+	db  *sql.DB
+	now func() time.Time
+
+	// seqMu guards lastSeq, the write-order clock behind identities.rowid and the facts' ver.
+	seqMu   sync.Mutex
+	lastSeq uint64
+}
+
+var _ tributary.EventStore = (*Store)(nil)
+
+// Open connects to the server named by dsn (clickhouse://user:password@host:9000/database?dial_timeout=5s,
+// the options of clickhouse-go's ParseDSN) and applies pending migrations.
+func Open(ctx context.Context, dsn string) (*Store, error) {
+	if !strings.HasPrefix(dsn, "clickhouse://") && !strings.HasPrefix(dsn, "tcp://") {
+		return nil, &tributary.Error{Code: tributary.EINVALID, Field: "events-dsn",
+			Message: "a ClickHouse DSN starts with clickhouse:// (the native protocol, port 9000)"}
+	}
+	opts, err := ch.ParseDSN(dsn)
+	if err != nil {
+		return nil, &tributary.Error{Code: tributary.EINVALID, Field: "events-dsn", Message: "invalid ClickHouse DSN", Err: err}
+	}
+	if opts.Protocol != ch.Native {
+		return nil, &tributary.Error{Code: tributary.EINVALID, Field: "events-dsn", Message: "only the native protocol works on every supported ClickHouse"}
+	}
+	if opts.DialTimeout == 0 {
+		opts.DialTimeout = 5 * time.Second
+	}
+	db := ch.OpenDB(opts)
+	s := &Store{db: db, now: time.Now}
+	if err := s.Ping(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if err := s.migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// DB exposes the database handle for the stats engine (stats.NewEngine(s.DB(), stats.ClickHouse{})).
+func (s *Store) DB() *sql.DB { return s.db }
+
+// Ping reports whether the server answers a query.
+func (s *Store) Ping(ctx context.Context) error {
+	var one uint8
+	if err := s.db.QueryRowContext(ctx, `SELECT 1`).Scan(&one); err != nil {
+		return unavailable("ping", err)
+	}
+	return nil
+}
+
+// Close releases the connections.
+func (s *Store) Close() error { return s.db.Close() }
+
+// seq returns a strictly increasing number near the current time in nanoseconds: the write order of
+// this process, which breaks ties between facts of the same second.
+func (s *Store) seq() uint64 {
+	s.seqMu.Lock()
+	defer s.seqMu.Unlock()
+	n := uint64(s.now().UnixNano())
+	if n <= s.lastSeq {
+		n = s.lastSeq + 1
+	}
+	s.lastSeq = n
+	return n
+}
+
+// firstWins turns a write-order number into a ReplacingMergeTree version that is larger for earlier
+// writes, so merges and argMax reads keep the first write of an id.
+func firstWins(seq uint64) uint64 { return math.MaxUint64 - seq }
+
+func (s *Store) migrate(ctx context.Context) error {
+	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version UInt32, name String, applied_at DateTime('UTC'))
+		ENGINE = ReplacingMergeTree() ORDER BY version`); err != nil {
+		return mapErr("create schema_migrations", err)
+	}
+	var current uint32
+	if err := s.db.QueryRowContext(ctx, `SELECT max(version) FROM schema_migrations`).Scan(&current); err != nil {
+		return mapErr("read schema version", err)
+	}
+	ms, err := migrate.Load(migrations, "migrations")
+	if err != nil {
+		return err
+	}
+	for _, m := range ms {
+		if uint32(m.Version) <= current {
+			continue
+		}
+		for _, stmt := range splitStatements(m.SQL) {
+			if _, err := s.db.ExecContext(ctx, stmt); err != nil {
+				return fmt.Errorf("clickhouse: migration %s: %w", m.Name, err)
+			}
+		}
+		// An INSERT … VALUES sent as a plain query waits forever for a data block on 18.16; rows go
+		// through the driver's batch, like every other insert here.
+		err := s.batch(ctx, "record migration "+m.Name, `INSERT INTO schema_migrations (version, name, applied_at)`, 1, func(int) []any {
+			return []any{uint32(m.Version), m.Name, s.now().UTC()}
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// splitStatements cuts a migration into statements at semicolons outside quotes and comments, dropping
+// the comments, because the server takes one statement per query.
+func splitStatements(src string) []string {
+	var out []string
+	var cur strings.Builder
+	flush := func() {
+		if st := strings.TrimSpace(cur.String()); st != "" {
+			out = append(out, st)
+		}
+		cur.Reset()
+	}
+	for i := 0; i < len(src); i++ {
+		c := src[i]
+		switch {
+		case c == '-' && i+1 < len(src) && src[i+1] == '-':
+			for i < len(src) && src[i] != '\n' {
+				i++
+			}
+			cur.WriteByte('\n')
+		case c == '\'' || c == '"' || c == '`':
+			j := i + 1
+			for j < len(src) && src[j] != c {
+				if src[j] == '\\' {
+					j++
+				}
+				j++
+			}
+			if j >= len(src) {
+				j = len(src) - 1
+			}
+			cur.WriteString(src[i : j+1])
+			i = j
+		case c == ';':
+			flush()
+		default:
+			cur.WriteByte(c)
+		}
+	}
+	flush()
+	return out
+}
+
+// mapErr turns driver errors into coded domain errors: a missing row is ENOTFOUND, a server that cannot
+// be reached is EUNAVAILABLE, and an error the server raised keeps its message.
+func mapErr(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return &tributary.Error{Code: tributary.ENOTFOUND, Message: "not found", Err: err}
+	}
+	var ex *ch.Exception
+	if errors.As(err, &ex) {
+		return fmt.Errorf("clickhouse: %s: %w", op, err)
+	}
+	var ne net.Error
+	if errors.As(err, &ne) || errors.Is(err, sql.ErrConnDone) || errors.Is(err, context.DeadlineExceeded) {
+		return unavailable(op, err)
+	}
+	return fmt.Errorf("clickhouse: %s: %w", op, err)
+}
+
+func unavailable(op string, err error) error {
+	return &tributary.Error{Code: tributary.EUNAVAILABLE, Message: "event store unavailable", Err: fmt.Errorf("clickhouse: %s: %w", op, err)}
+}
+
+func notFound(what, id string) error {
+	return &tributary.Error{Code: tributary.ENOTFOUND, Message: what + " not found", Err: fmt.Errorf("clickhouse: %s %q not found", what, id)}
+}

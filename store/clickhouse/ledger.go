@@ -1,0 +1,151 @@
+package clickhouse
+
+import (
+	"context"
+
+	"github.com/tributary/tributary"
+)
+
+const ledgerCols = `id, site_id, livemode, kind, payment_id, occurred_at, amount, currency, reporting_amount, reporting_currency,
+	rate, rate_date, converted, customer_id, email, subscription_id, product, source, detail`
+
+// newIDs returns, in input order, the indexes of the first occurrence of each (site, id) that table
+// does not hold yet. The check and the insert that follows are not atomic; a racing writer's duplicate is
+// absorbed by the first-write-wins views.
+func (s *Store) newIDs(ctx context.Context, table string, n int, key func(i int) (site, id string)) ([]int, error) {
+	bySite := map[string][]string{}
+	seen := map[[2]string]bool{}
+	var order []int
+	for i := 0; i < n; i++ {
+		site, id := key(i)
+		k := [2]string{site, id}
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
+		bySite[site] = append(bySite[site], id)
+		order = append(order, i)
+	}
+	stored := map[[2]string]bool{}
+	for site, ids := range bySite {
+		rows, err := s.db.QueryContext(ctx, `SELECT DISTINCT id FROM `+table+` WHERE site_id = $1 AND has($2, id)`, site, ids)
+		if err != nil {
+			return nil, mapErr("look up "+table+" ids", err)
+		}
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return nil, mapErr("look up "+table+" ids", err)
+			}
+			stored[[2]string{site, id}] = true
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return nil, mapErr("look up "+table+" ids", err)
+		}
+	}
+	fresh := order[:0]
+	for _, i := range order {
+		site, id := key(i)
+		if !stored[[2]string{site, id}] {
+			fresh = append(fresh, i)
+		}
+	}
+	return fresh, nil
+}
+
+// InsertLedger writes the entries whose id is new and returns how many there were; a stored entry is
+// never rewritten, because the ledger is append-only.
+func (s *Store) InsertLedger(ctx context.Context, entries []tributary.LedgerEntry) (int, error) {
+	if len(entries) == 0 {
+		return 0, nil
+	}
+	fresh, err := s.newIDs(ctx, "ledger_facts", len(entries), func(i int) (string, string) { return entries[i].SiteID, entries[i].ID })
+	if err != nil || len(fresh) == 0 {
+		return 0, err
+	}
+	now := s.now().UTC()
+	err = s.batch(ctx, "insert ledger", `INSERT INTO ledger_facts (`+ledgerCols+`, recorded_at, ver)`, len(fresh), func(k int) []any {
+		e := &entries[fresh[k]]
+		return []any{e.ID, e.SiteID, e.Livemode, e.Kind, e.PaymentID, e.OccurredAt.UTC(), e.Amount, e.Currency,
+			e.ReportingAmount, e.ReportingCurrency, e.Rate, e.RateDate, e.Converted, e.CustomerID, e.Email, e.SubscriptionID,
+			e.Product, e.Source, e.Detail, now, firstWins(s.seq())}
+	})
+	if err != nil {
+		return 0, err
+	}
+	return len(fresh), nil
+}
+
+// Ledger lists a site's entries in time order.
+func (s *Store) Ledger(ctx context.Context, siteID string) ([]tributary.LedgerEntry, error) {
+	return s.ledgerWhere(ctx, `site_id = $1`, siteID)
+}
+
+// LedgerForPayment lists one payment's entries.
+func (s *Store) LedgerForPayment(ctx context.Context, siteID, paymentID string) ([]tributary.LedgerEntry, error) {
+	return s.ledgerWhere(ctx, `site_id = $1 AND payment_id = $2`, siteID, paymentID)
+}
+
+func (s *Store) ledgerWhere(ctx context.Context, where string, args ...any) ([]tributary.LedgerEntry, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+ledgerCols+` FROM ledger WHERE `+where+` ORDER BY occurred_at, id`, args...)
+	if err != nil {
+		return nil, mapErr("list ledger", err)
+	}
+	defer rows.Close()
+	var out []tributary.LedgerEntry
+	for rows.Next() {
+		var e tributary.LedgerEntry
+		if err := rows.Scan(&e.ID, &e.SiteID, &e.Livemode, &e.Kind, &e.PaymentID, &e.OccurredAt, &e.Amount, &e.Currency,
+			&e.ReportingAmount, &e.ReportingCurrency, &e.Rate, &e.RateDate, &e.Converted, &e.CustomerID, &e.Email,
+			&e.SubscriptionID, &e.Product, &e.Source, &e.Detail); err != nil {
+			return nil, mapErr("list ledger", err)
+		}
+		out = append(out, e)
+	}
+	return out, mapErr("list ledger", rows.Err())
+}
+
+const mrrCols = `id, site_id, livemode, subscription_id, customer_id, ts, kind, delta, currency, reporting_delta, reporting_currency,
+	converted, source`
+
+// InsertMRRMovements writes the movements whose id is new and returns how many there were.
+func (s *Store) InsertMRRMovements(ctx context.Context, ms []tributary.MRRMovement) (int, error) {
+	if len(ms) == 0 {
+		return 0, nil
+	}
+	fresh, err := s.newIDs(ctx, "mrr_movement_facts", len(ms), func(i int) (string, string) { return ms[i].SiteID, ms[i].ID })
+	if err != nil || len(fresh) == 0 {
+		return 0, err
+	}
+	err = s.batch(ctx, "insert mrr movements", `INSERT INTO mrr_movement_facts (`+mrrCols+`, ver)`, len(fresh), func(k int) []any {
+		m := &ms[fresh[k]]
+		return []any{m.ID, m.SiteID, m.Livemode, m.SubscriptionID, m.CustomerID, m.At.UTC(), m.Kind, m.Delta, m.Currency,
+			m.ReportingDelta, m.ReportingCurrency, m.Converted, m.Source, firstWins(s.seq())}
+	})
+	if err != nil {
+		return 0, err
+	}
+	return len(fresh), nil
+}
+
+// MRRMovements lists a site's movements in time order.
+func (s *Store) MRRMovements(ctx context.Context, siteID string) ([]tributary.MRRMovement, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+mrrCols+` FROM mrr_movements WHERE site_id = $1 ORDER BY ts, id`, siteID)
+	if err != nil {
+		return nil, mapErr("list mrr movements", err)
+	}
+	defer rows.Close()
+	var out []tributary.MRRMovement
+	for rows.Next() {
+		var m tributary.MRRMovement
+		if err := rows.Scan(&m.ID, &m.SiteID, &m.Livemode, &m.SubscriptionID, &m.CustomerID, &m.At, &m.Kind, &m.Delta, &m.Currency,
+			&m.ReportingDelta, &m.ReportingCurrency, &m.Converted, &m.Source); err != nil {
+			return nil, mapErr("list mrr movements", err)
+		}
+		out = append(out, m)
+	}
+	return out, mapErr("list mrr movements", rows.Err())
+}

@@ -1,0 +1,94 @@
+package clickhouse
+
+import (
+	"context"
+	"database/sql"
+	"time"
+
+	"github.com/tributary/tributary"
+)
+
+const identityCols = `site_id, ts, visitor_id, session_id, person_id, customer_id, email, payment_id, link_method, source,
+	channel, referrer_source, utm_source, utm_medium, utm_campaign`
+
+func scanIdentity(row interface{ Scan(...any) error }) (*tributary.Identity, error) {
+	i := &tributary.Identity{}
+	err := row.Scan(&i.SiteID, &i.At, &i.VisitorID, &i.SessionID, &i.PersonID, &i.CustomerID, &i.Email, &i.PaymentID, &i.LinkMethod,
+		&i.Source, &i.Channel, &i.ReferrerSource, &i.UTMSource, &i.UTMMedium, &i.UTMCampaign)
+	return i, err
+}
+
+// InsertIdentities appends identity facts in one block; rowid records the write order so that, among
+// facts of the same second, the later write is the newer one, as in the other backends.
+func (s *Store) InsertIdentities(ctx context.Context, ids []tributary.Identity) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	return s.batch(ctx, "insert identities", `INSERT INTO identities (`+identityCols+`, rowid)`, len(ids), func(k int) []any {
+		i := &ids[k]
+		return []any{i.SiteID, i.At.UTC(), i.VisitorID, i.SessionID, i.PersonID, i.CustomerID, i.Email, i.PaymentID, i.LinkMethod,
+			i.Source, i.Channel, i.ReferrerSource, i.UTMSource, i.UTMMedium, i.UTMCampaign, s.seq()}
+	})
+}
+
+// PaymentLink returns the newest link of a payment.
+func (s *Store) PaymentLink(ctx context.Context, siteID, paymentID string) (*tributary.Identity, error) {
+	i, err := scanIdentity(s.db.QueryRowContext(ctx, `SELECT `+identityCols+` FROM identities
+		WHERE site_id = $1 AND payment_id = $2 ORDER BY ts DESC, rowid DESC LIMIT 1`, siteID, paymentID))
+	if err == sql.ErrNoRows {
+		return nil, notFound("payment link", paymentID)
+	}
+	if err != nil {
+		return nil, mapErr("get payment link", err)
+	}
+	return i, nil
+}
+
+func (s *Store) linkTarget(ctx context.Context, q string, args ...any) (*tributary.LinkTarget, error) {
+	var t tributary.LinkTarget
+	err := s.db.QueryRowContext(ctx, q, args...).Scan(&t.VisitorID, &t.SessionID, &t.At)
+	if err == sql.ErrNoRows {
+		return nil, notFound("link", "")
+	}
+	if err != nil {
+		return nil, mapErr("find link", err)
+	}
+	return &t, nil
+}
+
+// VisitorByCustomer finds the newest visitor fact of a customer.
+func (s *Store) VisitorByCustomer(ctx context.Context, siteID, customerID string, before time.Time) (*tributary.LinkTarget, error) {
+	return s.linkTarget(ctx, `SELECT visitor_id, session_id, ts FROM identities
+		WHERE site_id = $1 AND customer_id = $2 AND visitor_id <> '' AND ts <= $3 ORDER BY ts DESC, rowid DESC LIMIT 1`,
+		siteID, customerID, before.UTC())
+}
+
+// VisitorByEmail finds the newest identify of an e-mail.
+func (s *Store) VisitorByEmail(ctx context.Context, siteID, email string, before time.Time) (*tributary.LinkTarget, error) {
+	return s.linkTarget(ctx, `SELECT visitor_id, session_id, ts FROM identities
+		WHERE site_id = $1 AND email = $2 AND visitor_id <> '' AND payment_id = '' AND ts <= $3 ORDER BY ts DESC, rowid DESC LIMIT 1`,
+		siteID, email, before.UTC())
+}
+
+// UnattributedPayments lists payments whose newest link is unattributed and could still be matched.
+// 18.16 has no window functions; LIMIT 1 BY keeps the newest fact of each payment instead.
+func (s *Store) UnattributedPayments(ctx context.Context, siteID string, limit int) ([]tributary.Identity, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+identityCols+` FROM (
+			SELECT `+identityCols+`, rowid FROM identities WHERE site_id = $1 AND payment_id <> ''
+			ORDER BY ts DESC, rowid DESC LIMIT 1 BY payment_id)
+		WHERE link_method = 'unattributed' AND (customer_id <> '' OR email <> '')
+		ORDER BY ts, rowid LIMIT $2`, siteID, limit)
+	if err != nil {
+		return nil, mapErr("list unattributed payments", err)
+	}
+	defer rows.Close()
+	var out []tributary.Identity
+	for rows.Next() {
+		i, err := scanIdentity(rows)
+		if err != nil {
+			return nil, mapErr("list unattributed payments", err)
+		}
+		out = append(out, *i)
+	}
+	return out, mapErr("list unattributed payments", rows.Err())
+}
