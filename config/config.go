@@ -34,7 +34,8 @@ type Config struct {
 	MetricsToken string
 	// MetaDSN selects the MetaStore: empty for the embedded DuckDB file, or postgres://…
 	MetaDSN string
-	// EventsDSN selects the EventStore: empty for the embedded DuckDB file, or clickhouse://…
+	// EventsDSN selects the EventStore: empty for the embedded DuckDB file, or clickhouse://user:pass@host:9000/db
+	// (with MetaDSN empty the MetaStore stays the embedded file in DataDir: one node, events in ClickHouse).
 	EventsDSN string
 	// TrustedProxies lists the proxies (CIDRs or IPs, comma separated) whose forwarding headers are
 	// believed for the client address. Empty: headers are ignored and the peer address is used.
@@ -256,11 +257,11 @@ func (c *Config) Validate() error {
 	if c.MetaDSN != "" && !strings.HasPrefix(c.MetaDSN, "postgres://") && !strings.HasPrefix(c.MetaDSN, "postgresql://") {
 		errs = append(errs, fmt.Errorf("--meta-dsn must start with postgres:// (or be empty for the embedded store)"))
 	}
-	if c.EventsDSN != "" && !strings.HasPrefix(c.EventsDSN, "clickhouse://") && !strings.HasPrefix(c.EventsDSN, "http://") && !strings.HasPrefix(c.EventsDSN, "https://") {
-		errs = append(errs, fmt.Errorf("--events-dsn must start with clickhouse:// or http(s):// (or be empty for the embedded store)"))
+	if c.EventsDSN != "" && !strings.HasPrefix(c.EventsDSN, "clickhouse://") {
+		errs = append(errs, fmt.Errorf("--events-dsn must start with clickhouse:// (the native protocol, port 9000; or be empty for the embedded store)"))
 	}
-	if (c.MetaDSN == "") != (c.EventsDSN == "") {
-		errs = append(errs, errors.New("--meta-dsn and --events-dsn go together: set both for scale-out, or neither for the embedded store"))
+	if c.MetaDSN != "" && c.EventsDSN == "" {
+		errs = append(errs, errors.New("--meta-dsn needs --events-dsn: nodes sharing PostgreSQL must share a ClickHouse EventStore too"))
 	}
 	p, err := clientip.ParsePrefixes(c.TrustedProxies)
 	if err != nil {

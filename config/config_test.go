@@ -45,7 +45,7 @@ func TestValidateNamesTheProblem(t *testing.T) {
 		{[]string{"--log-level", "verbose", "--log-format", "xml"}, nil, []string{"--log-level", "--log-format"}},
 		{[]string{"--base-url", "ftp://x"}, nil, []string{"--base-url"}},
 		{[]string{"--admin-token", "abc"}, nil, []string{"at least 16"}},
-		{[]string{"--meta-dsn", "postgres://x"}, nil, []string{"go together"}},
+		{[]string{"--meta-dsn", "postgres://x"}, nil, []string{"--meta-dsn needs --events-dsn"}},
 		{[]string{"--events-dsn", "mysql://x", "--meta-dsn", "postgres://x"}, nil, []string{"clickhouse://"}},
 		{[]string{"--max-body-bytes", "ten"}, nil, []string{"whole number"}},
 		{nil, map[string]string{"TRIBUTARY_SHUTDOWN_TIMEOUT": "soon"}, []string{"TRIBUTARY_SHUTDOWN_TIMEOUT", "duration"}},

@@ -25,6 +25,12 @@ type Dialect interface {
 	Regexp(col, param string) string
 	// Contains tests for a substring parameter.
 	Contains(col, param string) string
+	// Epoch is a timestamp column in seconds since 1970.
+	Epoch(col string) string
+	// Visits is the relation of visits (one row per session: site_id, session_id, visitor_id, start_ts,
+	// end_ts, pv, ev, entry_page, exit_page and the visit dimensions' columns) for a site whose visits
+	// start in [from, to), given as bind parameters; sessionColumns derives them from events.
+	Visits(sessionColumns, site, from, to string) string
 }
 
 // DuckDB is the embedded store's dialect.
@@ -46,6 +52,10 @@ func (DuckDB) JSONString(col, key string) string {
 	return fmt.Sprintf("coalesce(json_extract_string(%s, '$.\"%s\"'), '')", col, quote(strings.ReplaceAll(key, `"`, "")))
 }
 func (DuckDB) Regexp(col, param string) string   { return "regexp_matches(" + col + ", " + param + ")" }
+func (DuckDB) Epoch(col string) string           { return "epoch(" + col + ")" }
+
+// Visits is the embedded store's sessions table, kept by the store (store/duckdb/visits.go).
+func (DuckDB) Visits(_, _, _, _ string) string { return "sessions" }
 func (DuckDB) Contains(col, param string) string { return "contains(" + col + ", " + param + ")" }
 
 // quote escapes a string for a single-quoted SQL literal.

@@ -67,10 +67,15 @@ func (ClickHouse) Contains(col, param string) string {
 	return "(position(" + col + ", " + param + ") > 0)"
 }
 
-// Epoch is a timestamp column in seconds since 1970 (DuckDB: epoch(col)). The Dialect interface has no
-// such method yet; engine.go writes epoch(…) directly, which ClickHouse does not know (see the
-// store/clickhouse package doc).
+// Epoch is a timestamp column in seconds since 1970 (DuckDB: epoch(col)).
 func (ClickHouse) Epoch(col string) string { return "toUInt32(" + col + ")" }
+
+// Visits groups the site's events into visits at query time (the embedded store keeps a table instead).
+// A visit belongs to the range it starts in and counts all its events, as on DuckDB, so the whole site is
+// grouped and the caller's start_ts condition picks the range's visits; from and to are unused here.
+func (ClickHouse) Visits(cols, site, _, _ string) string {
+	return "(SELECT site_id, " + cols + " FROM events WHERE site_id = " + site + " GROUP BY site_id, session_id)"
+}
 
 // chQuote escapes s for a single-quoted ClickHouse literal. ClickHouse reads backslash escapes inside
 // literals, so doubling the quote (quote, the DuckDB rule) is not enough: a trailing backslash would

@@ -150,7 +150,9 @@ func (e *Engine) oneFilter(f Filter, a *args, site string, from, to time.Time, e
 		return "session_id IN (SELECT session_id FROM events WHERE site_id = " + a.add(site) + " AND ts >= " + a.add(from) + " AND ts < " + a.add(to) + " AND " + cond + ")"
 	}
 	if !isEvent && eventLevel {
-		return "session_id IN (SELECT session_id FROM sessions WHERE site_id = " + a.add(site) + " AND " + cond + ")"
+		ps, pf, pt := a.add(site), a.add(from), a.add(to)
+		return "session_id IN (SELECT session_id FROM " + e.d.Visits(e.sessionColumns(), ps, pf, pt) + " v WHERE site_id = " + ps +
+			" AND start_ts >= " + pf + " AND start_ts < " + pt + " AND " + cond + ")"
 	}
 	return cond
 }
@@ -244,14 +246,17 @@ func (e *Engine) traffic(ctx context.Context, q *Query, from, to time.Time, rs *
 	converting := "SELECT session_id FROM events WHERE site_id = " + a.add(site) + " AND ts >= " + a.add(from) + " AND ts < " + a.add(to) +
 		" AND name IN (" + conv + ")"
 	paying := "SELECT visitor_id FROM identities WHERE site_id = " + a.add(site) + " AND payment_id <> '' AND visitor_id <> '' AND ts >= " + a.add(from) + " AND ts < " + a.add(to)
-	where := " WHERE site_id = " + a.add(site) + " AND start_ts >= " + a.add(from) + " AND start_ts < " + a.add(to)
+	ps, pf, pt := a.add(site), a.add(from), a.add(to)
+	visits := e.d.Visits(e.sessionColumns(), ps, pf, pt)
+	where := " WHERE site_id = " + ps + " AND start_ts >= " + pf + " AND start_ts < " + pt
 	if f := e.filterSQL(q.Filters, a, site, from, to, false); f != "" {
 		where += " AND " + f
 	}
 	sel := append(dims,
-		"count(DISTINCT visitor_id)", "count(*)", "coalesce(sum(pv), 0)", e.d.CountIf("pv = 1"), "coalesce(sum(epoch(end_ts) - epoch(start_ts)), 0)", "coalesce(sum(ev), 0)",
-		"count(DISTINCT CASE WHEN session_id IN ("+converting+") OR visitor_id IN ("+paying+") THEN visitor_id END)")
-	sqlText = "SELECT " + strings.Join(sel, ", ") + " FROM sessions s" + where
+		"count(DISTINCT visitor_id)", "count(*)", "coalesce(sum(pv), 0)", e.d.CountIf("pv = 1"), "coalesce(sum("+e.d.Epoch("end_ts")+" - "+e.d.Epoch("start_ts")+"), 0)", "coalesce(sum(ev), 0)",
+		// coalesce: ClickHouse 18.16 answers NULL, not 0, for a distinct count over only NULLs.
+		"coalesce(count(DISTINCT CASE WHEN session_id IN ("+converting+") OR visitor_id IN ("+paying+") THEN visitor_id END), 0)")
+	sqlText = "SELECT " + strings.Join(sel, ", ") + " FROM " + visits + " s" + where
 	if len(dims) > 0 {
 		sqlText += " GROUP BY " + strings.Join(dims, ", ")
 	}

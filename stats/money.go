@@ -95,7 +95,10 @@ func (e *Engine) loadMoney(ctx context.Context, q *Query, from, to time.Time) (m
 		}
 	}
 	if len(missing) > 0 {
-		r, err := e.db.QueryContext(ctx, `SELECT payment_id, min(occurred_at) FROM ledger WHERE site_id = $1 AND kind = 'payment' AND payment_id IN (`+inList(missing)+`) GROUP BY payment_id`, q.Site.ID)
+		ma := &args{d: e.d}
+		site := ma.add(q.Site.ID)
+		r, err := e.db.QueryContext(ctx, `SELECT payment_id, min(occurred_at) FROM ledger WHERE site_id = `+site+` AND kind = 'payment' AND payment_id IN (`+
+			ma.list(missing)+`) GROUP BY payment_id`, ma.vals...)
 		if err != nil {
 			return nil, fmt.Errorf("stats: payment times: %w", err)
 		}
@@ -174,13 +177,14 @@ func (e *Engine) loadMoney(ctx context.Context, q *Query, from, to time.Time) (m
 	}
 	a, rangeWhere = rangeArgs()
 	inRange = `SELECT payment_id FROM ledger` + rangeWhere
-	who := `visitor_id IN (SELECT visitor_id FROM identities WHERE site_id = ` + a.add(q.Site.ID) + ` AND visitor_id <> '' AND payment_id IN (` + inRange + `))`
+	ps, pf, pt := a.add(q.Site.ID), a.add(lookFrom), a.add(to)
+	who := `visitor_id IN (SELECT visitor_id FROM identities WHERE site_id = ` + ps + ` AND visitor_id <> '' AND payment_id IN (` + inRange + `))`
 	if len(extra) > 0 {
-		who = "(" + who + " OR visitor_id IN (" + inList(extra) + "))"
+		who = "(" + who + " OR visitor_id IN (" + a.list(extra) + "))"
 	}
 	sr, err := e.db.QueryContext(ctx, `SELECT session_id, visitor_id, start_ts, end_ts, pv, ev, entry_page, exit_page, channel, referrer_source, referrer,
 		utm_source, utm_medium, utm_campaign, utm_term, utm_content, click_id_platform, country, region, device, browser, os
-		FROM sessions WHERE site_id = `+a.add(q.Site.ID)+` AND start_ts >= `+a.add(lookFrom)+` AND start_ts < `+a.add(to)+` AND `+who, a.vals...)
+		FROM `+e.d.Visits(e.sessionColumns(), ps, pf, pt)+` v WHERE site_id = `+ps+` AND start_ts >= `+pf+` AND start_ts < `+pt+` AND `+who, a.vals...)
 	if err != nil {
 		return nil, fmt.Errorf("stats: touchpoints: %w", err)
 	}
@@ -428,17 +432,14 @@ func keys(m map[string]bool) []string {
 	return out
 }
 
-// inList renders ids as a SQL literal list; ids are escaped, and the callers only pass ids the store
-// produced.
-func inList(ids []string) string {
-	if len(ids) == 0 {
-		return "''"
-	}
-	q := make([]string, len(ids))
+// list adds ids as bind parameters and returns their placeholders, so no id is ever spliced into SQL
+// (ClickHouse reads backslash escapes in literals, so quoting rules differ between stores).
+func (a *args) list(ids []string) string {
+	ps := make([]string, len(ids))
 	for i, id := range ids {
-		q[i] = "'" + quote(id) + "'"
+		ps[i] = a.add(id)
 	}
-	return strings.Join(q, ",")
+	return strings.Join(ps, ",")
 }
 
 func earliest(m map[string]time.Time) time.Time {

@@ -20,6 +20,7 @@ import (
 	"github.com/tributary/tributary/ledger"
 	"github.com/tributary/tributary/metrics"
 	"github.com/tributary/tributary/stats"
+	"github.com/tributary/tributary/store/clickhouse"
 	"github.com/tributary/tributary/store/duckdb"
 	"github.com/tributary/tributary/stripe"
 	"github.com/tributary/tributary/web"
@@ -37,14 +38,23 @@ func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
 
 // stores opens the configured backends.
 func openStores(ctx context.Context, cfg config.Config) (tributary.MetaStore, tributary.EventStore, *stats.Engine, func() error, error) {
-	if cfg.MetaDSN != "" || cfg.EventsDSN != "" {
-		return nil, nil, nil, nil, fmt.Errorf("the PostgreSQL/ClickHouse backends are not available in this build yet; unset --meta-dsn/--events-dsn to use the embedded store")
+	if cfg.MetaDSN != "" {
+		return nil, nil, nil, nil, fmt.Errorf("the PostgreSQL MetaStore is not available in this build yet; unset --meta-dsn (the MetaStore then stays in --data-dir)")
 	}
 	st, err := duckdb.Open(ctx, cfg.DataDir)
 	if err != nil {
 		return nil, nil, nil, nil, err
 	}
-	return st, st, stats.NewEngine(st.DB(), stats.DuckDB{}, stats.WithSync(st.SyncVisits)), st.Close, nil
+	if cfg.EventsDSN == "" {
+		return st, st, stats.NewEngine(st.DB(), stats.DuckDB{}, stats.WithSync(st.SyncVisits)), st.Close, nil
+	}
+	ch, err := clickhouse.Open(ctx, cfg.EventsDSN)
+	if err != nil {
+		st.Close()
+		return nil, nil, nil, nil, err
+	}
+	closeBoth := func() error { return errors.Join(ch.Close(), st.Close()) }
+	return st, ch, stats.NewEngine(ch.DB(), stats.ClickHouse{}), closeBoth, nil
 }
 
 // serve runs the server until ctx is cancelled, then shuts down gracefully: stop accepting, drain

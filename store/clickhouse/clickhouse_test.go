@@ -269,17 +269,6 @@ func flat(r *stats.Result) string {
 	return strings.Join(lines, " | ")
 }
 
-// pendingEngineFixes are the two places where the stats engine's own SQL (not the dialect) does not run
-// on ClickHouse, with the change each needs. With both changes applied locally every comparison below
-// passes; until the engine takes them, the queries that reach them skip, naming the fix.
-var pendingEngineFixes = map[string]string{
-	// engine.go, traffic: "sum(epoch(end_ts) - epoch(start_ts))".
-	"Unknown function epoch": "engine.go must spell epoch seconds through the dialect (Dialect.Epoch; stats.ClickHouse has it)",
-	// money.go, touchpoints: ClickHouse resolves the WHERE's visitor_id to the select list's
-	// "argMin(visitor_id, ts) AS visitor_id".
-	"is found in WHERE or PREWHERE": "money.go's touchpoints query must filter events in a subquery: FROM (SELECT * FROM events WHERE …) e GROUP BY session_id",
-}
-
 // TestStatsSameOnDuckDBAndClickHouse runs stats queries over identical data in the embedded store and in
 // ClickHouse and wants identical answers, results and meta alike, in UTC and in a half-hour zone.
 func TestStatsSameOnDuckDBAndClickHouse(t *testing.T) {
@@ -293,7 +282,7 @@ func TestStatsSameOnDuckDBAndClickHouse(t *testing.T) {
 	load(t, duck)
 	load(t, ch)
 	engines := map[string]*stats.Engine{
-		"duckdb":     stats.NewEngine(duck.DB(), stats.DuckDB{}),
+		"duckdb":     stats.NewEngine(duck.DB(), stats.DuckDB{}, stats.WithSync(duck.SyncVisits)),
 		"clickhouse": stats.NewEngine(ch.DB(), stats.ClickHouse{}),
 	}
 	now := time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC)
@@ -342,13 +331,6 @@ func TestStatsSameOnDuckDBAndClickHouse(t *testing.T) {
 				for name, e := range engines {
 					res, err := e.Run(ctx, q)
 					if err != nil {
-						if name == "clickhouse" {
-							for known, fix := range pendingEngineFixes {
-								if strings.Contains(err.Error(), known) {
-									t.Skipf("stats engine SQL not yet portable: %s (%v)", fix, err)
-								}
-							}
-						}
 						t.Fatalf("%s: %v", name, err)
 					}
 					meta, _ := json.Marshal(res.Meta)
