@@ -18,12 +18,14 @@ type fakeStore struct {
 	batches []int
 	fail    bool
 	block   chan struct{}
+	delay   time.Duration
 }
 
 func (f *fakeStore) InsertEvents(ctx context.Context, evs []tributary.Event) error {
 	if f.block != nil {
 		<-f.block
 	}
+	time.Sleep(f.delay)
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.fail {
@@ -140,7 +142,8 @@ func TestIPLimiter(t *testing.T) {
 // batch is written, concurrent events share writes, and a store outage makes callers time out with
 // EUNAVAILABLE instead of acknowledging events that are only in memory.
 func TestDurableEnqueueWaitsForTheStore(t *testing.T) {
-	st := &fakeStore{}
+	// A write takes a millisecond, as a real store's does, so events arriving meanwhile share the next.
+	st := &fakeStore{delay: time.Millisecond}
 	w := NewWriter(st, WriterOptions{Durable: true, Interval: time.Hour})
 	defer w.Close(context.Background())
 	var wg sync.WaitGroup

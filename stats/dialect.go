@@ -51,11 +51,11 @@ func (DuckDB) LocalBucket(col, unit, tz string) string {
 func (DuckDB) JSONString(col, key string) string {
 	return fmt.Sprintf("coalesce(json_extract_string(%s, '$.\"%s\"'), '')", col, quote(strings.ReplaceAll(key, `"`, "")))
 }
-func (DuckDB) Regexp(col, param string) string   { return "regexp_matches(" + col + ", " + param + ")" }
-func (DuckDB) Epoch(col string) string           { return "epoch(" + col + ")" }
+func (DuckDB) Regexp(col, param string) string { return "regexp_matches(" + col + ", " + param + ")" }
+func (DuckDB) Epoch(col string) string         { return "epoch(" + col + ")" }
 
 // Visits is the embedded store's sessions table, kept by the store (store/duckdb/visits.go).
-func (DuckDB) Visits(_, _, _, _ string) string { return "sessions" }
+func (DuckDB) Visits(_, _, _, _ string) string   { return "sessions" }
 func (DuckDB) Contains(col, param string) string { return "contains(" + col + ", " + param + ")" }
 
 // quote escapes a string for a single-quoted SQL literal.
