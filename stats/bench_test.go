@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/tributary/tributary"
+	"github.com/tributary/tributary/store/clickhouse"
 	"github.com/tributary/tributary/store/duckdb"
 )
 
@@ -82,7 +83,7 @@ func benchStore(b *testing.B, n int) *duckdb.Store {
 	return st
 }
 
-func generate(b *testing.B, st *duckdb.Store, n int) {
+func generate(b *testing.B, st tributary.EventStore, n int) {
 	ctx := context.Background()
 	r := rand.New(rand.NewPCG(42, uint64(n)))
 	type src struct{ channel, source, referrer, utmSource, utmMedium, campaign string }
@@ -180,8 +181,10 @@ func generate(b *testing.B, st *duckdb.Store, n int) {
 			b.Fatal(err)
 		}
 	}
-	if err := st.CreateSite(ctx, benchSite); err != nil {
-		b.Fatal(err)
+	if meta, ok := st.(tributary.MetaStore); ok {
+		if err := meta.CreateSite(ctx, benchSite); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
 
@@ -289,6 +292,46 @@ func BenchmarkDashboard(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// BenchmarkClickHouse runs the dashboard set and one breakdown on ClickHouse, over the same generated
+// data loaded through the ClickHouse EventStore (TRIBUTARY_BENCH_CLICKHOUSE_DSN names an empty
+// database; the data stays there for reruns).
+func BenchmarkClickHouse(b *testing.B) {
+	dsn := os.Getenv("TRIBUTARY_BENCH_CLICKHOUSE_DSN")
+	if dsn == "" {
+		b.Skip("set TRIBUTARY_BENCH_CLICKHOUSE_DSN=clickhouse://default@127.0.0.1:9000/<empty database>")
+	}
+	for _, n := range benchSizes() {
+		st, err := clickhouse.Open(context.Background(), dsn)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if c, _ := st.CountEvents(context.Background(), benchSite.ID, time.Time{}, now.Add(time.Hour)); c != int64(n) {
+			if err := st.DeleteSiteData(context.Background(), benchSite.ID); err != nil {
+				b.Fatal(err)
+			}
+			start := time.Now()
+			generate(b, st, n)
+			b.Logf("loaded %d events into ClickHouse in %v", n, time.Since(start).Round(time.Second))
+		}
+		e := NewEngine(st.DB(), ClickHouse{})
+		qs := dashboardQueries()
+		b.Run(fmt.Sprintf("dashboard/events=%d", n), func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				ctx := WithCache(context.Background())
+				for _, q := range qs {
+					runJSONCtx(b, ctx, e, q)
+				}
+			}
+		})
+		b.Run(fmt.Sprintf("breakdown/events=%d", n), func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				runJSON(b, e, qs[3])
+			}
+		})
+		st.Close()
 	}
 }
 

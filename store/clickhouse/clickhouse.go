@@ -30,11 +30,10 @@
 //
 // # Stats
 //
-// stats.NewEngine(s.DB(), stats.ClickHouse{}) answers the same queries as the embedded store once two
-// spots of the engine's own SQL are portable: the sessions query's epoch() (DuckDB only) and the
-// touchpoints query, whose WHERE visitor_id ClickHouse resolves to the select list's
-// argMin(visitor_id, ts) AS visitor_id. clickhouse_test.go compares both backends query by query and
-// names the fix where a query still reaches one of them.
+// stats.NewEngine(s.DB(), stats.ClickHouse{}) answers the same queries as the embedded store: the
+// dialect groups events into visits at query time (stats.ClickHouse.Visits), where DuckDB keeps a table.
+// clickhouse_test.go compares both backends query by query, and the cross-backend correctness suite
+// (stats/statstest) runs here as on DuckDB.
 package clickhouse
 
 import (
