@@ -28,6 +28,9 @@ Commands:
   demo      serve with a generated demo site (90 days of traffic and payments); same flags as serve
             plus --pageviews N (default 200000); prints the dashboard URL and login
   loadgen   drive a running server with realistic traffic (see tributary loadgen --help)
+  migrate-store
+            copy the embedded store's events, ledger and identities into ClickHouse (--events-dsn, an
+            empty database) and check both answer alike; stop the server first; same flags as serve
   version   print the version
   help      show this help; "tributary serve --help" shows the flags
 
@@ -74,6 +77,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return demo(ctx, args[1:], getenv, stdout, stderr)
 	case "loadgen":
 		return loadgen.Main(ctx, args[1:], stdout, stderr)
+	case "migrate-store":
+		return migrateStore(ctx, args[1:], getenv, stdout, stderr)
 	default:
 		fmt.Fprintf(stderr, "tributary: unknown command %q\n\n", args[0])
 		fmt.Fprint(stderr, usage)
