@@ -111,7 +111,7 @@ func (c *Config) options() []option {
 		{flag: "base-url", env: "TRIBUTARY_BASE_URL", help: "public base URL, e.g. https://stats.example.com (default: derived from the request)", str: &c.BaseURL},
 		{flag: "admin-token", env: "TRIBUTARY_ADMIN_TOKEN", help: "token that authorises the management API as the owner (default: none, login only)", str: &c.AdminToken, secret: true},
 		{flag: "metrics-token", env: "TRIBUTARY_METRICS_TOKEN", help: "bearer token for scraping /metrics from other hosts (default: loopback only)", str: &c.MetricsToken, secret: true},
-		{flag: "meta-dsn", env: "TRIBUTARY_META_DSN", help: "MetaStore DSN: postgres://… (not in this build yet; default: the embedded DuckDB file)", str: &c.MetaDSN, secret: true},
+		{flag: "meta-dsn", env: "TRIBUTARY_META_DSN", help: "MetaStore DSN: postgres://user:pass@host:5432/db, for several nodes (needs --events-dsn; default: the embedded DuckDB file)", str: &c.MetaDSN, secret: true},
 		{flag: "events-dsn", env: "TRIBUTARY_EVENTS_DSN", help: "EventStore DSN: clickhouse://user:pass@host:9000/db (default: the embedded DuckDB file)", str: &c.EventsDSN, secret: true},
 		{flag: "trusted-proxies", env: "TRIBUTARY_TRUSTED_PROXIES", help: "comma-separated CIDRs/IPs of reverse proxies whose X-Forwarded-For is trusted (default: none)", str: &c.TrustedProxies},
 		{flag: "log-level", env: "TRIBUTARY_LOG_LEVEL", help: "debug, info, warn or error", str: &c.LogLevel},

@@ -19,9 +19,11 @@ import (
 	"github.com/tributary/tributary/ingest"
 	"github.com/tributary/tributary/ledger"
 	"github.com/tributary/tributary/metrics"
+	"github.com/tributary/tributary/ratelimit"
 	"github.com/tributary/tributary/stats"
 	"github.com/tributary/tributary/store/clickhouse"
 	"github.com/tributary/tributary/store/duckdb"
+	"github.com/tributary/tributary/store/postgres"
 	"github.com/tributary/tributary/stripe"
 	"github.com/tributary/tributary/web"
 )
@@ -39,7 +41,17 @@ func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
 // stores opens the configured backends.
 func openStores(ctx context.Context, cfg config.Config) (tributary.MetaStore, tributary.EventStore, *stats.Engine, func() error, error) {
 	if cfg.MetaDSN != "" {
-		return nil, nil, nil, nil, fmt.Errorf("the PostgreSQL MetaStore is not available in this build yet; unset --meta-dsn (the MetaStore then stays in --data-dir)")
+		// Several nodes: PostgreSQL for the MetaStore, ClickHouse for the facts (config requires both).
+		pg, err := postgres.Open(ctx, cfg.MetaDSN)
+		if err != nil {
+			return nil, nil, nil, nil, err
+		}
+		ch, err := clickhouse.Open(ctx, cfg.EventsDSN)
+		if err != nil {
+			pg.Close()
+			return nil, nil, nil, nil, err
+		}
+		return pg, ch, stats.NewEngine(ch.DB(), stats.ClickHouse{}), func() error { return errors.Join(ch.Close(), pg.Close()) }, nil
 	}
 	st, err := duckdb.Open(ctx, cfg.DataDir)
 	if err != nil {
@@ -55,6 +67,15 @@ func openStores(ctx context.Context, cfg config.Config) (tributary.MetaStore, tr
 	}
 	closeBoth := func() error { return errors.Join(ch.Close(), st.Close()) }
 	return st, ch, stats.NewEngine(ch.DB(), stats.ClickHouse{}), closeBoth, nil
+}
+
+// sharedLimiter is the MetaStore's token buckets when it keeps them (PostgreSQL, shared by every node),
+// else nil: the server's in-memory buckets.
+func sharedLimiter(meta tributary.MetaStore) ratelimit.Limiter {
+	if l, ok := meta.(ratelimit.Limiter); ok {
+		return l
+	}
+	return nil
 }
 
 // serve runs the server until ctx is cancelled, then shuts down gracefully: stop accepting, drain
@@ -110,7 +131,7 @@ func serve(ctx context.Context, cfg config.Config, logOut io.Writer, ready chan<
 		Meta: meta, Events: events, Logger: log, BaseURL: cfg.BaseURL, AdminToken: cfg.AdminToken,
 		SecureCookies: cfg.SecureCookies(), TrustedProxies: cfg.TrustedPrefixes(), MaxBodyBytes: cfg.MaxBodyBytes,
 		Version: version, Pipeline: pipeline, Writer: writer, Sites: sites, Ledger: recorder, Inbox: worker,
-		Stats: engine, Metrics: ms, MetricsToken: cfg.MetricsToken,
+		Stats: engine, Metrics: ms, MetricsToken: cfg.MetricsToken, RateLimiter: sharedLimiter(meta),
 		WebhookMaxBytes: cfg.WebhookMaxBytes, WebhookTolerance: cfg.WebhookTolerance, StripeIPAllowlist: cfg.StripeIPAllowlist,
 	})
 	if err := geo.Load(); err != nil {

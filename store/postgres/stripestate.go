@@ -1,0 +1,85 @@
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+
+	"github.com/tributary/tributary"
+)
+
+// StripeObject returns a snapshot, ENOTFOUND when absent.
+func (s *Store) StripeObject(ctx context.Context, siteID, id string) (*tributary.StripeObject, error) {
+	o := &tributary.StripeObject{}
+	var data string
+	err := s.db.QueryRowContext(ctx, `SELECT site_id, id, type, livemode, event_created, data FROM stripe_objects WHERE site_id = $1 AND id = $2`, siteID, id).
+		Scan(&o.SiteID, &o.ID, &o.Type, &o.Livemode, &o.EventCreated, &data)
+	if err == sql.ErrNoRows {
+		return nil, notFound("stripe object", id)
+	}
+	o.Data = []byte(data)
+	return o, mapErr("get stripe object", err)
+}
+
+// PutStripeObject upserts a snapshot.
+func (s *Store) PutStripeObject(ctx context.Context, o *tributary.StripeObject) error {
+	// Only the inbox worker writes Stripe state, so it takes no lock (the intake must not wait on it).
+	_, err := s.db.ExecContext(ctx, `INSERT INTO stripe_objects (site_id, id, type, livemode, event_created, data) VALUES ($1,$2,$3,$4,$5,$6)
+		ON CONFLICT (site_id, id) DO UPDATE SET type = excluded.type, livemode = excluded.livemode, event_created = excluded.event_created, data = excluded.data`,
+		o.SiteID, o.ID, o.Type, o.Livemode, o.EventCreated.UTC(), string(o.Data))
+	return mapErr("put stripe object", err)
+}
+
+// Payment returns a payment record, ENOTFOUND when absent.
+func (s *Store) Payment(ctx context.Context, siteID, id string) (*tributary.Payment, error) {
+	var data string
+	err := s.db.QueryRowContext(ctx, `SELECT data FROM payments WHERE site_id = $1 AND id = $2`, siteID, id).Scan(&data)
+	if err == sql.ErrNoRows {
+		return nil, notFound("payment", id)
+	}
+	if err != nil {
+		return nil, mapErr("get payment", err)
+	}
+	p := &tributary.Payment{}
+	if err := json.Unmarshal([]byte(data), p); err != nil {
+		return nil, mapErr("decode payment", err)
+	}
+	return p, nil
+}
+
+// PutPayment upserts a payment record.
+func (s *Store) PutPayment(ctx context.Context, p *tributary.Payment) error {
+	b, err := json.Marshal(p)
+	if err != nil {
+		return err
+	}
+	_, err = s.db.ExecContext(ctx, `INSERT INTO payments (site_id, id, livemode, status, created, data) VALUES ($1,$2,$3,$4,$5,$6)
+		ON CONFLICT (site_id, id) DO UPDATE SET livemode = excluded.livemode, status = excluded.status, created = excluded.created, data = excluded.data`,
+		p.SiteID, p.ID, p.Livemode, p.Status, p.Created.UTC(), string(b))
+	return mapErr("put payment", err)
+}
+
+// Payments lists the newest payment records first.
+func (s *Store) Payments(ctx context.Context, siteID string, limit int) ([]*tributary.Payment, error) {
+	if limit <= 0 || limit > 1000 {
+		limit = 100
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT data FROM payments WHERE site_id = $1 ORDER BY created DESC, id LIMIT $2`, siteID, limit)
+	if err != nil {
+		return nil, mapErr("list payments", err)
+	}
+	defer rows.Close()
+	var out []*tributary.Payment
+	for rows.Next() {
+		var data string
+		if err := rows.Scan(&data); err != nil {
+			return nil, mapErr("list payments", err)
+		}
+		p := &tributary.Payment{}
+		if err := json.Unmarshal([]byte(data), p); err != nil {
+			return nil, mapErr("decode payment", err)
+		}
+		out = append(out, p)
+	}
+	return out, mapErr("list payments", rows.Err())
+}
