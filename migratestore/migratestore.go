@@ -1,13 +1,16 @@
-// Package migratestore moves an embedded installation's facts (events, identities, the ledger and MRR
-// movements) into another EventStore, and proves the move by asking both stores the same questions. The
-// MetaStore (users, sites, keys, Stripe endpoints, the webhook inbox) stays in the embedded file.
+// Package migratestore moves an embedded installation into the scale-out stores: its facts (events,
+// identities, the ledger and MRR movements) into another EventStore, proven by asking both stores the same
+// questions, and, when asked, its MetaStore (users, sites, keys, Stripe endpoints, the webhook inbox,
+// Stripe state) into PostgreSQL, proven by row counts.
 package migratestore
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/tributary/tributary"
@@ -119,5 +122,84 @@ func Verify(ctx context.Context, meta tributary.MetaStore, want, got *stats.Engi
 		}
 		fmt.Fprintf(log, "site %s (%s): %d checks answer identically\n", site.ID, site.Domain, len(checks))
 	}
+	return nil
+}
+
+// metaTables are the MetaStore's tables, in an order that keeps references valid. Both stores have them
+// under the same names and columns (store/duckdb and store/postgres migrations).
+var metaTables = []string{"users", "login_sessions", "sites", "api_keys", "settings", "stripe_endpoints", "stripe_event_ids",
+	"webhook_deliveries", "exchange_rates", "server_event_ids", "revenue_events", "event_kinds", "api_subscriptions", "stripe_objects", "payments"}
+
+// CopyMeta copies every MetaStore table from src into dst (PostgreSQL) in one transaction, column by
+// column name, and checks the row counts; it refuses a destination that already has sites.
+func CopyMeta(ctx context.Context, src, dst *sql.DB, log io.Writer) error {
+	var n int
+	if err := dst.QueryRowContext(ctx, `SELECT count(*) FROM sites`).Scan(&n); err != nil {
+		return fmt.Errorf("migrate-store: check destination MetaStore: %w", err)
+	}
+	if n > 0 {
+		return tributary.Errorf(tributary.ECONFLICT, "the destination MetaStore already has %d sites; migrate into an empty database", n)
+	}
+	tx, err := dst.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("migrate-store: %w", err)
+	}
+	defer tx.Rollback()
+	counts := map[string]int{}
+	for _, table := range metaTables {
+		rows, err := src.QueryContext(ctx, `SELECT * FROM `+table)
+		if err != nil {
+			return fmt.Errorf("migrate-store: read %s: %w", table, err)
+		}
+		cols, err := rows.Columns()
+		if err != nil {
+			rows.Close()
+			return fmt.Errorf("migrate-store: read %s: %w", table, err)
+		}
+		ph := make([]string, len(cols))
+		for i := range ph {
+			ph[i] = fmt.Sprintf("$%d", i+1)
+		}
+		stmt, err := tx.PrepareContext(ctx, `INSERT INTO `+table+` (`+strings.Join(cols, ", ")+`) VALUES (`+strings.Join(ph, ", ")+`)`)
+		if err != nil {
+			rows.Close()
+			return fmt.Errorf("migrate-store: prepare %s: %w", table, err)
+		}
+		for rows.Next() {
+			vals := make([]any, len(cols))
+			ptrs := make([]any, len(cols))
+			for i := range vals {
+				ptrs[i] = &vals[i]
+			}
+			if err := rows.Scan(ptrs...); err != nil {
+				rows.Close()
+				return fmt.Errorf("migrate-store: read %s: %w", table, err)
+			}
+			if _, err := stmt.ExecContext(ctx, vals...); err != nil {
+				rows.Close()
+				return fmt.Errorf("migrate-store: write %s: %w", table, err)
+			}
+			counts[table]++
+		}
+		rows.Close()
+		stmt.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("migrate-store: read %s: %w", table, err)
+		}
+	}
+	for _, table := range metaTables {
+		var got int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM `+table).Scan(&got); err != nil {
+			return fmt.Errorf("migrate-store: count %s: %w", table, err)
+		}
+		if got != counts[table] {
+			return fmt.Errorf("migrate-store: %s has %d rows after the copy, want %d", table, got, counts[table])
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("migrate-store: commit MetaStore: %w", err)
+	}
+	fmt.Fprintf(log, "MetaStore: %d sites, %d API keys, %d Stripe endpoints, %d webhook deliveries, %d payment records copied\n",
+		counts["sites"], counts["api_keys"], counts["stripe_endpoints"], counts["webhook_deliveries"], counts["payments"])
 	return nil
 }

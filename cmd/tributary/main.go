@@ -29,8 +29,9 @@ Commands:
             plus --pageviews N (default 200000); prints the dashboard URL and login
   loadgen   drive a running server with realistic traffic (see tributary loadgen --help)
   migrate-store
-            copy the embedded store's events, ledger and identities into ClickHouse (--events-dsn, an
-            empty database) and check both answer alike; stop the server first; same flags as serve
+            copy the embedded store's events, ledger and identities into ClickHouse (--events-dsn) and,
+            with --meta-dsn, its users, sites, keys, endpoints and inbox into PostgreSQL (empty
+            databases); checks both answer alike; stop the server first; same flags as serve
   version   print the version
   help      show this help; "tributary serve --help" shows the flags
 

@@ -12,12 +12,13 @@ import (
 	"github.com/tributary/tributary/stats"
 	"github.com/tributary/tributary/store/clickhouse"
 	"github.com/tributary/tributary/store/duckdb"
+	"github.com/tributary/tributary/store/postgres"
 )
 
 // migrateStore is `tributary migrate-store`: copy the embedded store's events, identities, ledger and
-// MRR movements into the ClickHouse EventStore named by --events-dsn, then prove the copy by asking both
-// the same questions. Stop the server first (the data dir has one owner); afterwards start it with the
-// same --data-dir and --events-dsn.
+// MRR movements into the ClickHouse EventStore named by --events-dsn, and with --meta-dsn its MetaStore
+// into PostgreSQL, then prove the copy by asking both the same questions. Stop the server first (the
+// data dir has one owner).
 func migrateStore(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
 	cfg, err := config.Load("migrate-store", args, getenv, stdout)
 	if errors.Is(err, config.ErrHelp) {
@@ -25,9 +26,6 @@ func migrateStore(ctx context.Context, args []string, getenv func(string) string
 	}
 	if err == nil && cfg.EventsDSN == "" {
 		err = errors.New("migrate-store needs --events-dsn clickhouse://user:pass@host:9000/db (an empty database) to copy into")
-	}
-	if err == nil && cfg.MetaDSN != "" {
-		err = errors.New("migrate-store copies the EventStore only; the MetaStore stays in --data-dir (unset --meta-dsn)")
 	}
 	if err != nil {
 		fmt.Fprintln(stderr, err)
@@ -47,6 +45,16 @@ func migrateStore(ctx context.Context, args []string, getenv func(string) string
 		return fail(err)
 	}
 	defer dst.Close()
+	if cfg.MetaDSN != "" {
+		pg, err := postgres.Open(ctx, cfg.MetaDSN)
+		if err != nil {
+			return fail(err)
+		}
+		defer pg.Close()
+		if err := migratestore.CopyMeta(ctx, src.DB(), pg.DB(), stdout); err != nil {
+			return fail(err)
+		}
+	}
 	if err := migratestore.Copy(ctx, src, dst, stdout); err != nil {
 		return fail(err)
 	}
@@ -55,6 +63,10 @@ func migrateStore(ctx context.Context, args []string, getenv func(string) string
 	if err := migratestore.Verify(ctx, src, want, got, time.Now(), stdout); err != nil {
 		return fail(err)
 	}
-	fmt.Fprintf(stdout, "done: start the server with --data-dir %s --events-dsn <the same DSN>\n", cfg.DataDir)
+	if cfg.MetaDSN != "" {
+		fmt.Fprintln(stdout, "done: start every node with the same --meta-dsn and --events-dsn")
+	} else {
+		fmt.Fprintf(stdout, "done: start the server with --data-dir %s --events-dsn <the same DSN>\n", cfg.DataDir)
+	}
 	return 0
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/tributary/tributary"
 	"github.com/tributary/tributary/internal/testenv"
 	"github.com/tributary/tributary/store/duckdb"
+	"github.com/tributary/tributary/store/postgres"
 )
 
 // TestMigrateStoreToClickHouse copies an embedded data dir into an empty ClickHouse database, checks the
@@ -46,6 +47,13 @@ func TestMigrateStoreToClickHouse(t *testing.T) {
 		PaymentID: "p1", LinkMethod: tributary.LinkMetadata, Source: "server"}}); err != nil {
 		t.Fatal(err)
 	}
+	if err := st.CreateAPIKey(ctx, &tributary.APIKey{ID: "k1", SiteID: "m1", Name: "backend", Prefix: "trk_", Hash: "h1",
+		Scopes: []string{tributary.ScopeStatsRead}, RateLimit: 600, CreatedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.SetSettingIfAbsent(ctx, "cookieless_secret", "s3cret"); err != nil {
+		t.Fatal(err)
+	}
 	st.Close()
 
 	var out, errOut bytes.Buffer
@@ -65,4 +73,33 @@ func TestMigrateStoreToClickHouse(t *testing.T) {
 		!strings.Contains(errOut.String(), "needs --events-dsn") {
 		t.Fatalf("without a destination: exit %d, %s", code, errOut.String())
 	}
+
+	// With --meta-dsn the MetaStore moves into PostgreSQL too: the site (with its locale), its key and
+	// the cookieless secret (so visitor ids stay stable) are there.
+	t.Run("with PostgreSQL", func(t *testing.T) {
+		pgDSN, chDSN := testenv.PostgresDSN(t), testenv.ClickHouseDSN(t)
+		out.Reset()
+		errOut.Reset()
+		if code := run(ctx, []string{"migrate-store", "--data-dir", dir, "--events-dsn", chDSN, "--meta-dsn", pgDSN}, func(string) string { return "" }, &out, &errOut); code != 0 {
+			t.Fatalf("exit %d:\n%s\n%s", code, out.String(), errOut.String())
+		}
+		pg, err := postgres.Open(ctx, pgDSN)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer pg.Close()
+		got, err := pg.Site(ctx, "m1")
+		if err != nil || got.Locale != "de-DE" || got.Timezone != "Europe/Berlin" {
+			t.Fatalf("site in PostgreSQL: %+v %v", got, err)
+		}
+		if k, err := pg.APIKeyByHash(ctx, "h1"); err != nil || k.SiteID != "m1" {
+			t.Fatalf("key in PostgreSQL: %+v %v", k, err)
+		}
+		if v, err := pg.Setting(ctx, "cookieless_secret"); err != nil || v != "s3cret" {
+			t.Fatalf("cookieless secret: %q %v", v, err)
+		}
+		if !strings.Contains(out.String(), "MetaStore: 1 sites, 1 API keys") || !strings.Contains(out.String(), "checks answer identically") {
+			t.Fatalf("output:\n%s", out.String())
+		}
+	})
 }
