@@ -37,6 +37,24 @@ type moneyData struct {
 	products    map[string]string
 	sessions    map[string][]*session // visitor → sessions
 	persons     map[string][]string   // visitor → all visitors of the same person
+
+	// credited holds each model's credits (by model and lookback): the dashboard's panels group the
+	// same credits differently, so they are worked out once per page (md lives in a request's Cache).
+	credited map[string][]credit
+}
+
+// credits returns the entries' credits under q's model, computed once per model for md.
+func (e *Engine) credits(q *Query, md *moneyData) []credit {
+	key := fmt.Sprint(q.Model, "/", q.Lookback)
+	if c, ok := md.credited[key]; ok {
+		return c
+	}
+	c := e.attribute(q, md)
+	if md.credited == nil {
+		md.credited = map[string][]credit{}
+	}
+	md.credited[key] = c
+	return c
 }
 
 func (e *Engine) loadMoney(ctx context.Context, q *Query, from, to time.Time) (md *moneyData, err error) {

@@ -229,7 +229,7 @@ func bucket(t time.Time, unit string, loc *time.Location) string {
 
 func (e *Engine) money(q *Query, md *moneyData, rs *rows) {
 	loc := siteLoc(q.Site)
-	credits := e.attribute(q, md)
+	credits := e.credits(q, md)
 	customers := map[string]map[string]bool{}
 	ttc := map[string][]float64{}
 	for _, c := range credits {
