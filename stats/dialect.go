@@ -16,9 +16,11 @@ type Dialect interface {
 	ArgMin(val, by string) string
 	ArgMinIf(val, by, cond string) string
 	ArgMaxIf(val, by, cond string) string
-	// LocalBucket truncates the UTC timestamp column to unit (hour, day, week, month) in time zone tz
-	// and renders it as text "YYYY-MM-DD HH:MM:SS".
-	LocalBucket(col, unit, tz string) string
+	// LocalBucket truncates the UTC timestamp column to unit (hour, day, week, month) in zone z: the
+	// expression a query groups by. BucketText renders such an expression as text "YYYY-MM-DD HH:MM:SS"
+	// (applied to the group, so once per bucket rather than once per row).
+	LocalBucket(col, unit string, z Zone) string
+	BucketText(expr string) string
 	// JSONString extracts a string property from the props JSON text column.
 	JSONString(col, key string) string
 	// Regexp matches col against a regular expression parameter.
@@ -31,6 +33,12 @@ type Dialect interface {
 	// end_ts, pv, ev, entry_page, exit_page and the visit dimensions' columns) for a site whose visits
 	// start in [from, to), given as bind parameters; sessionColumns derives them from events.
 	Visits(sessionColumns, site, from, to string) string
+	// JoinText joins text columns (NULL read as "") into one text, separated by U+001F.
+	JoinText(cols []string) string
+	// KeepsFirsts reports whether the visits relation carries the prev_* columns (the start of the
+	// visitor's previous visit, overall and with the same value of each visit dimension), which let
+	// distinct visitors be counted without a distinct aggregate (see visitorsExpr).
+	KeepsFirsts() bool
 }
 
 // DuckDB is the embedded store's dialect.
@@ -45,8 +53,17 @@ func (DuckDB) ArgMinIf(val, by, c string) string {
 func (DuckDB) ArgMaxIf(val, by, c string) string {
 	return "arg_max(" + val + ", " + by + ") FILTER (WHERE " + c + ")"
 }
-func (DuckDB) LocalBucket(col, unit, tz string) string {
-	return fmt.Sprintf("strftime(date_trunc('%s', timezone('%s', %s AT TIME ZONE 'UTC')), '%%Y-%%m-%%d %%H:%%M:%%S')", unit, quote(tz), col)
+func (DuckDB) LocalBucket(col, unit string, z Zone) string {
+	return fmt.Sprintf("date_trunc('%s', %s)", unit, z.shifted(col))
+}
+func (DuckDB) BucketText(expr string) string { return "strftime(" + expr + ", '%Y-%m-%d %H:%M:%S')" }
+func (DuckDB) KeepsFirsts() bool             { return true }
+func (DuckDB) JoinText(cols []string) string {
+	wrapped := make([]string, len(cols))
+	for i, c := range cols {
+		wrapped[i] = "coalesce(" + c + ", '')"
+	}
+	return "concat_ws(chr(31), " + strings.Join(wrapped, ", ") + ")"
 }
 func (DuckDB) JSONString(col, key string) string {
 	return fmt.Sprintf("coalesce(json_extract_string(%s, '$.\"%s\"'), '')", col, quote(strings.ReplaceAll(key, `"`, "")))

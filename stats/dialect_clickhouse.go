@@ -31,8 +31,8 @@ func (ClickHouse) ArgMaxIf(val, by, c string) string {
 // text would shift by the zone's offset; the date functions with a zone argument, rendered by toString,
 // give the local wall-clock text on every version. Day, week and month truncate to a Date, which has no
 // time of day to print.
-func (ClickHouse) LocalBucket(col, unit, tz string) string {
-	z := "'" + chQuote(tz) + "'"
+func (ClickHouse) LocalBucket(col, unit string, zone Zone) string {
+	z := "'" + chQuote(zone.Name) + "'"
 	switch unit {
 	case "hour":
 		return "toString(toStartOfHour(" + col + ", " + z + "), " + z + ")"
@@ -43,6 +43,17 @@ func (ClickHouse) LocalBucket(col, unit, tz string) string {
 	default:
 		return "concat(toString(toDate(" + col + ", " + z + ")), ' 00:00:00')"
 	}
+}
+
+// BucketText is the bucket itself: LocalBucket already renders text.
+func (ClickHouse) BucketText(expr string) string { return expr }
+
+// KeepsFirsts is false: visits are grouped at query time, so visitors are counted with a distinct count.
+func (ClickHouse) KeepsFirsts() bool { return false }
+
+// JoinText concatenates with the separator between the values (ClickHouse reads \x escapes in literals).
+func (ClickHouse) JoinText(cols []string) string {
+	return "concat(" + strings.Join(cols, ", '\\x1F', ") + ")"
 }
 
 // JSONString reads a property. store/clickhouse keeps event props twice: as JSON text in props and as

@@ -115,7 +115,8 @@ func (e *Engine) oneFilter(f Filter, a *args, site string, from, to time.Time, e
 		for _, c := range f.Children {
 			parts = append(parts, "("+e.oneFilter(c, a, site, from, to, eventLevel)+")")
 		}
-		return strings.Join(parts, " "+strings.ToUpper(f.Op)+" ")
+		// Parenthesised whole: the caller ANDs it after the range condition.
+		return "(" + strings.Join(parts, " "+strings.ToUpper(f.Op)+" ") + ")"
 	}
 	col := ""
 	isEvent := false
@@ -161,15 +162,15 @@ func isEventDim(d string) bool {
 	return d == "event:page" || d == "event:name" || strings.HasPrefix(d, "event:props:")
 }
 
-// dimExpr is the SQL of a dimension over sessions (or events when eventLevel).
-func (e *Engine) dimExpr(dim string, tz string, eventLevel bool) string {
+// dimExpr is the SQL a dimension is grouped by, over sessions (or events when eventLevel).
+func (e *Engine) dimExpr(dim string, z Zone, eventLevel bool) string {
 	switch {
 	case timeDims[dim] != "":
 		col := "start_ts"
 		if eventLevel {
 			col = "ts"
 		}
-		return e.d.LocalBucket(col, timeDims[dim], tz)
+		return e.d.LocalBucket(col, timeDims[dim], z)
 	case visitDims[dim] != "":
 		return "coalesce(" + visitDims[dim] + ", '')"
 	case dim == "event:page":
@@ -182,6 +183,41 @@ func (e *Engine) dimExpr(dim string, tz string, eventLevel bool) string {
 	return "''"
 }
 
+// dimSelect is what a query selects for a dimension it groups by group.
+func (e *Engine) dimSelect(dim, group string) string {
+	if timeDims[dim] != "" {
+		return e.d.BucketText(group)
+	}
+	return group
+}
+
+// firstVisit is the condition that marks, among the visits of [from, to) (param pf), the first of each
+// visitor in each group, when the store keeps prev_* columns and the grouping allows it: no filters (a
+// filter would change which visit is first) and at most one visit dimension and one time bucket. Counting
+// those visits gives distinct visitors without a distinct aggregate, which is most of a query's cost. ""
+// means count distinct.
+func (e *Engine) firstVisit(q *Query, z Zone, pf string) string {
+	if !e.d.KeepsFirsts() || len(q.Filters) > 0 {
+		return ""
+	}
+	prev, unit := "prev_visit", ""
+	for _, d := range q.Dimensions {
+		switch {
+		case visitDims[d] != "" && prev == "prev_visit":
+			prev = "prev_" + visitDims[d]
+		case timeDims[d] != "" && unit == "":
+			unit = timeDims[d]
+		default:
+			return ""
+		}
+	}
+	cond := prev + " IS NULL OR " + prev + " < " + pf
+	if unit != "" {
+		cond += " OR " + e.d.LocalBucket(prev, unit, z) + " <> " + e.d.LocalBucket("start_ts", unit, z)
+	}
+	return "(" + cond + ")"
+}
+
 // traffic computes the traffic metrics for q into rs.
 func (e *Engine) traffic(ctx context.Context, q *Query, from, to time.Time, rs *rows) error {
 	eventLevel := false
@@ -192,12 +228,14 @@ func (e *Engine) traffic(ctx context.Context, q *Query, from, to time.Time, rs *
 	}
 	a := &args{d: e.d}
 	site := q.Site.ID
-	var dims []string
+	z := zoneSpan(q.Site.Timezone, siteLoc(q.Site), from, to)
+	var dims, sels []string
 	for _, d := range q.Dimensions {
 		if paymentDims[d] {
 			return nil // traffic metrics do not combine with payment dimensions (rejected at parse time)
 		}
-		dims = append(dims, e.dimExpr(d, q.Site.Timezone, eventLevel))
+		g := e.dimExpr(d, z, eventLevel)
+		dims, sels = append(dims, g), append(sels, e.dimSelect(d, g))
 	}
 	var sqlText string
 	if eventLevel {
@@ -205,7 +243,7 @@ func (e *Engine) traffic(ctx context.Context, q *Query, from, to time.Time, rs *
 		if f := e.filterSQL(q.Filters, a, site, from, to, true); f != "" {
 			where += " AND " + f
 		}
-		sel := strings.Join(append(dims, "count(DISTINCT visitor_id)", e.d.CountIf("name = 'pageview'"), e.d.CountIf("name <> 'pageview'")), ", ")
+		sel := strings.Join(append(sels, "count(DISTINCT visitor_id)", e.d.CountIf("name = 'pageview'"), e.d.CountIf("name <> 'pageview'")), ", ")
 		sqlText = "SELECT " + sel + " FROM events WHERE " + where
 		if len(dims) > 0 {
 			sqlText += " GROUP BY " + strings.Join(dims, ", ")
@@ -233,29 +271,44 @@ func (e *Engine) traffic(ctx context.Context, q *Query, from, to time.Time, rs *
 		}
 		return rowsSQL.Err()
 	}
-	conv := "''"
+	// Visits come from the sessions table (one row per visit, kept current by the store) and belong to
+	// the range they start in; conversions look at the range's events and payment links.
+	paying := "SELECT visitor_id FROM identities WHERE site_id = " + a.add(site) + " AND payment_id <> '' AND visitor_id <> '' AND ts >= " + a.add(from) + " AND ts < " + a.add(to)
+	converting := ""
 	if len(q.ConversionNames) > 0 {
 		var ps []string
 		for _, n := range q.ConversionNames {
 			ps = append(ps, a.add(n))
 		}
-		conv = strings.Join(ps, ", ")
+		converting = "SELECT session_id FROM events WHERE site_id = " + a.add(site) + " AND ts >= " + a.add(from) + " AND ts < " + a.add(to) +
+			" AND name IN (" + strings.Join(ps, ", ") + ")"
 	}
-	// Visits come from the sessions table (one row per visit, kept current by the store) and belong to
-	// the range they start in; conversions look at the range's events and payment links.
-	converting := "SELECT session_id FROM events WHERE site_id = " + a.add(site) + " AND ts >= " + a.add(from) + " AND ts < " + a.add(to) +
-		" AND name IN (" + conv + ")"
-	paying := "SELECT visitor_id FROM identities WHERE site_id = " + a.add(site) + " AND payment_id <> '' AND visitor_id <> '' AND ts >= " + a.add(from) + " AND ts < " + a.add(to)
 	ps, pf, pt := a.add(site), a.add(from), a.add(to)
 	visits := e.d.Visits(e.sessionColumns(), ps, pf, pt)
 	where := " WHERE site_id = " + ps + " AND start_ts >= " + pf + " AND start_ts < " + pt
 	if f := e.filterSQL(q.Filters, a, site, from, to, false); f != "" {
 		where += " AND " + f
 	}
-	sel := append(dims,
-		"count(DISTINCT visitor_id)", "count(*)", "coalesce(sum(pv), 0)", e.d.CountIf("pv = 1"), "coalesce(sum("+e.d.Epoch("end_ts")+" - "+e.d.Epoch("start_ts")+"), 0)", "coalesce(sum(ev), 0)",
+	var visitors, conversions string
+	if first := e.firstVisit(q, z, pf); first != "" {
+		// A paying visitor converts in each group they have a visit in (counted at that first visit); a
+		// conversion event converts its visit's visitor, who is counted apart unless already paying.
+		visitors = e.d.CountIf(first)
+		conversions = e.d.CountIf(first + " AND visitor_id IN (" + paying + ")")
+		if converting != "" {
+			conversions += " + coalesce(count(DISTINCT CASE WHEN session_id IN (" + converting + ") AND visitor_id NOT IN (" + paying + ") THEN visitor_id END), 0)"
+		}
+	} else {
+		visitors = "count(DISTINCT visitor_id)"
+		conv := "visitor_id IN (" + paying + ")"
+		if converting != "" {
+			conv = "session_id IN (" + converting + ") OR " + conv
+		}
 		// coalesce: ClickHouse 18.16 answers NULL, not 0, for a distinct count over only NULLs.
-		"coalesce(count(DISTINCT CASE WHEN session_id IN ("+converting+") OR visitor_id IN ("+paying+") THEN visitor_id END), 0)")
+		conversions = "coalesce(count(DISTINCT CASE WHEN " + conv + " THEN visitor_id END), 0)"
+	}
+	sel := append(sels, visitors, "count(*)", "coalesce(sum(pv), 0)", e.d.CountIf("pv = 1"),
+		"coalesce(sum("+e.d.Epoch("end_ts")+" - "+e.d.Epoch("start_ts")+"), 0)", "coalesce(sum(ev), 0)", conversions)
 	sqlText = "SELECT " + strings.Join(sel, ", ") + " FROM " + visits + " s" + where
 	if len(dims) > 0 {
 		sqlText += " GROUP BY " + strings.Join(dims, ", ")

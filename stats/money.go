@@ -25,10 +25,35 @@ type link struct {
 type session struct {
 	id, visitor string
 	start       time.Time
-	dims        map[string]string // visit:* dimension → value
+	dims        *dimVals
 }
 
-// moneyData is what the money metrics of one range need.
+// visitDimNames are the visit dimensions in the order a touchpoint keeps their values.
+var visitDimNames = []string{"visit:channel", "visit:source", "visit:referrer", "visit:utm_source", "visit:utm_medium", "visit:utm_campaign",
+	"visit:utm_term", "visit:utm_content", "visit:click_id_platform", "visit:country", "visit:region", "visit:device", "visit:browser", "visit:os",
+	"visit:entry_page", "visit:exit_page"}
+
+// dimVals holds a touchpoint's visit dimension values, indexed as visitDimNames.
+type dimVals [16]string
+
+var visitDimIndex = func() map[string]int {
+	m := map[string]int{}
+	for i, d := range visitDimNames {
+		m[d] = i
+	}
+	return m
+}()
+
+// get is the value of visit dimension d ("" for a nil touchpoint: an entry credited without one).
+func (v *dimVals) get(d string) string {
+	if v == nil {
+		return ""
+	}
+	return v[visitDimIndex[d]]
+}
+
+// moneyData is what the money metrics of one range need. Parts are loaded as queries need them and
+// kept for the request: the KPIs need only the ledger, the panels the touchpoints too.
 type moneyData struct {
 	entries     []entry
 	unconverted int
@@ -36,20 +61,88 @@ type moneyData struct {
 	links       map[string]*link
 	products    map[string]string
 	sessions    map[string][]*session // visitor → sessions
-	persons     map[string][]string   // visitor → all visitors of the same person
+	byID        map[string]*session
+	persons     map[string][]string // visitor → all visitors of the same person
+
+	site     string
+	test     bool
+	from, to time.Time
+	loaded   map[string]bool // "links", "products", "people", "touches"
 
 	// credited holds each model's credits (by model and lookback): the dashboard's panels group the
 	// same credits differently, so they are worked out once per page (md lives in a request's Cache).
 	credited map[string][]credit
 }
 
-// credits returns the entries' credits under q's model, computed once per model for md.
+// moneyNeeds lists the parts of moneyData q reads beyond the ledger. Without a visit dimension, a visit
+// filter or time to convert, no touchpoint is needed: every entry's credits sum to the entry.
+func moneyNeeds(q *Query) []string {
+	var links, products, people, touches bool
+	for _, d := range q.Dimensions {
+		switch {
+		case visitDims[d] != "":
+			touches = true
+		case d == "payment:product":
+			products = true
+		case d == "payment:link_method":
+			links = true
+		}
+	}
+	if visitFiltered(q.Filters) {
+		touches = true
+	}
+	for _, m := range q.Metrics {
+		switch m {
+		case "time_to_convert":
+			touches = true
+		case "customers", "ltv":
+			people = true
+		}
+	}
+	var out []string
+	if links || people || touches {
+		out = append(out, "links")
+	}
+	if products {
+		out = append(out, "products")
+	}
+	if people || touches {
+		out = append(out, "people")
+	}
+	if touches {
+		out = append(out, "touches")
+	}
+	return out
+}
+
+func visitFiltered(fs []Filter) bool {
+	for _, f := range fs {
+		if visitDims[f.Dim] != "" || visitFiltered(f.Children) {
+			return true
+		}
+	}
+	return false
+}
+
+// credits returns the entries' credits under q's model, computed once per model for md; queries that
+// need no touchpoint get each entry whole.
 func (e *Engine) credits(q *Query, md *moneyData) []credit {
 	key := fmt.Sprint(q.Model, "/", q.Lookback)
+	if !md.loaded["touches"] {
+		key = "whole"
+	}
 	if c, ok := md.credited[key]; ok {
 		return c
 	}
-	c := e.attribute(q, md)
+	var c []credit
+	if key == "whole" {
+		c = make([]credit, len(md.entries))
+		for i := range md.entries {
+			c[i] = credit{entry: &md.entries[i], amount: md.entries[i].amount, main: true}
+		}
+	} else {
+		c = e.attribute(q, md)
+	}
 	if md.credited == nil {
 		md.credited = map[string][]credit{}
 	}
@@ -57,27 +150,56 @@ func (e *Engine) credits(q *Query, md *moneyData) []credit {
 	return c
 }
 
+// rangeArgs is the condition selecting md's range of ledger entries, with its own argument list.
+func (md *moneyData) rangeArgs(d Dialect) (*args, string) {
+	a := &args{d: d}
+	return a, ` WHERE site_id = ` + a.add(md.site) + ` AND livemode = ` + a.add(!md.test) + ` AND occurred_at >= ` + a.add(md.from) +
+		` AND occurred_at < ` + a.add(md.to) + ` AND kind <> 'payment_failed'`
+}
+
 func (e *Engine) loadMoney(ctx context.Context, q *Query, from, to time.Time) (md *moneyData, err error) {
-	if c := cacheFrom(ctx); c != nil {
-		key := fmt.Sprint(q.Site.ID, q.Test, from.UnixNano(), to.UnixNano(), q.Lookback)
-		if md, ok := c.money[key]; ok {
-			return md, nil
+	var c *Cache
+	key := fmt.Sprint(q.Site.ID, q.Test, from.UnixNano(), to.UnixNano())
+	if c = cacheFrom(ctx); c != nil {
+		md = c.money[key]
+	}
+	if md == nil {
+		if md, err = e.loadLedger(ctx, q, from, to); err != nil {
+			return nil, err
 		}
-		defer func() {
-			if md != nil && err == nil {
-				c.money[key] = md
-			}
-		}()
+		if c != nil {
+			c.money[key] = md
+		}
 	}
-	md = &moneyData{paidAt: map[string]time.Time{}, links: map[string]*link{}, products: map[string]string{}, sessions: map[string][]*session{}, persons: map[string][]string{}}
-	// The range's payments, as a subquery the later reads join on (an IN list of thousands of literals
-	// costs more to plan than to run). Each read gets its own argument list.
-	rangeArgs := func() (*args, string) {
-		a := &args{d: e.d}
-		return a, ` WHERE site_id = ` + a.add(q.Site.ID) + ` AND livemode = ` + a.add(!q.Test) + ` AND occurred_at >= ` + a.add(from) +
-			` AND occurred_at < ` + a.add(to) + ` AND kind <> 'payment_failed'`
+	for _, part := range moneyNeeds(q) {
+		if md.loaded[part] || len(md.paidAt) == 0 && len(md.entries) == 0 {
+			continue
+		}
+		switch part {
+		case "links":
+			err = e.loadLinks(ctx, md)
+		case "products":
+			err = e.loadProducts(ctx, md)
+		case "people":
+			err = e.loadPeople(ctx, md)
+		case "touches":
+			err = e.loadTouches(ctx, q, md)
+		}
+		if err != nil {
+			return nil, err
+		}
+		md.loaded[part] = true
 	}
-	a, rangeWhere := rangeArgs()
+	return md, nil
+}
+
+// loadLedger reads the range's entries and the payment time of each payment they belong to.
+func (e *Engine) loadLedger(ctx context.Context, q *Query, from, to time.Time) (*moneyData, error) {
+	md := &moneyData{paidAt: map[string]time.Time{}, links: map[string]*link{}, products: map[string]string{}, sessions: map[string][]*session{},
+		byID: map[string]*session{}, persons: map[string][]string{}, site: q.Site.ID, test: q.Test, from: from, to: to, loaded: map[string]bool{}}
+	// The range's payments are a subquery the later reads join on (an IN list of thousands of literals
+	// costs more to plan than to run).
+	a, rangeWhere := md.rangeArgs(e.d)
 	rows, err := e.db.QueryContext(ctx, `SELECT id, kind, payment_id, occurred_at, reporting_amount, converted, currency, customer_id FROM ledger`+
 		rangeWhere+` ORDER BY occurred_at, id`, a.vals...)
 	if err != nil {
@@ -102,9 +224,6 @@ func (e *Engine) loadMoney(ctx context.Context, q *Query, from, to time.Time) (m
 		}
 	}
 	rows.Close()
-	if len(payments) == 0 {
-		return md, nil
-	}
 	// Refunds and disputes of payments made before the range are credited through those payments.
 	var missing []string
 	for p := range payments {
@@ -123,57 +242,82 @@ func (e *Engine) loadMoney(ctx context.Context, q *Query, from, to time.Time) (m
 		for r.Next() {
 			var p string
 			var t time.Time
-			r.Scan(&p, &t)
+			if err := r.Scan(&p, &t); err != nil {
+				r.Close()
+				return nil, fmt.Errorf("stats: payment times: %w", err)
+			}
 			md.paidAt[p] = t
 		}
 		r.Close()
 	}
-	// Newest link per payment.
-	a, rangeWhere = rangeArgs()
+	return md, nil
+}
+
+// loadLinks reads the newest link of each of the range's payments.
+func (e *Engine) loadLinks(ctx context.Context, md *moneyData) error {
+	a, rangeWhere := md.rangeArgs(e.d)
 	inRange := `SELECT payment_id FROM ledger` + rangeWhere
 	r, err := e.db.QueryContext(ctx, `SELECT payment_id, visitor_id, session_id, link_method, channel, referrer_source, utm_source, utm_medium, utm_campaign, ts
-		FROM identities WHERE site_id = `+a.add(q.Site.ID)+` AND payment_id IN (`+inRange+`) ORDER BY ts, rowid`, a.vals...)
+		FROM identities WHERE site_id = `+a.add(md.site)+` AND payment_id IN (`+inRange+`) ORDER BY ts, rowid`, a.vals...)
 	if err != nil {
-		return nil, fmt.Errorf("stats: links: %w", err)
+		return fmt.Errorf("stats: links: %w", err)
 	}
-	visitors := map[string]bool{}
+	defer r.Close()
 	for r.Next() {
 		l := &link{}
 		var p string
 		var ts time.Time
 		if err := r.Scan(&p, &l.visitor, &l.session, &l.method, &l.channel, &l.source, &l.utmSource, &l.utmMedium, &l.utmCampaign, &ts); err != nil {
-			r.Close()
-			return nil, fmt.Errorf("stats: links: %w", err)
+			return fmt.Errorf("stats: links: %w", err)
 		}
 		md.links[p] = l
 	}
-	r.Close()
+	return r.Err()
+}
+
+// loadProducts reads products from payment records (Stripe) or ledger entries (API).
+func (e *Engine) loadProducts(ctx context.Context, md *moneyData) error {
+	a, rangeWhere := md.rangeArgs(e.d)
+	inRange := `SELECT payment_id FROM ledger` + rangeWhere
+	pr, err := e.db.QueryContext(ctx, `SELECT payment_id, max(product) FROM ledger WHERE site_id = `+a.add(md.site)+` AND product <> '' AND payment_id IN (`+inRange+`) GROUP BY payment_id`, a.vals...)
+	if err == nil {
+		for pr.Next() {
+			var p, prod string
+			if pr.Scan(&p, &prod) == nil {
+				md.products[p] = prod
+			}
+		}
+		pr.Close()
+	}
+	a, rangeWhere = md.rangeArgs(e.d)
+	return e.loadPayments(ctx, md.site, `SELECT payment_id FROM ledger`+rangeWhere, a, md)
+}
+
+// linkedVisitors are the visitors the range's payments are linked to.
+func (md *moneyData) linkedVisitors() map[string]bool {
+	visitors := map[string]bool{}
 	for _, l := range md.links {
 		if l.visitor != "" {
 			visitors[l.visitor] = true
 		}
 	}
-	// Products from payment records (Stripe) or ledger entries (API).
-	a, rangeWhere = rangeArgs()
-	inRange = `SELECT payment_id FROM ledger` + rangeWhere
-	pr, err := e.db.QueryContext(ctx, `SELECT payment_id, max(product) FROM ledger WHERE site_id = `+a.add(q.Site.ID)+` AND product <> '' AND payment_id IN (`+inRange+`) GROUP BY payment_id`, a.vals...)
-	if err == nil {
-		for pr.Next() {
-			var p, prod string
-			pr.Scan(&p, &prod)
-			md.products[p] = prod
-		}
-		pr.Close()
-	}
-	a, rangeWhere = rangeArgs()
-	if err := e.loadPayments(ctx, q, `SELECT payment_id FROM ledger`+rangeWhere, a, md); err != nil {
-		return nil, err
-	}
+	return visitors
+}
+
+// loadPeople groups the linked visitors with every visitor of the same person.
+func (e *Engine) loadPeople(ctx context.Context, md *moneyData) error {
+	visitors := md.linkedVisitors()
 	if len(visitors) == 0 {
-		return md, nil
+		return nil
 	}
-	if err := e.loadPersons(ctx, q, visitors, md); err != nil {
-		return nil, err
+	return e.loadPersons(ctx, md.site, visitors, md)
+}
+
+// loadTouches reads the sessions of the paying people over the lookback before the range's payments.
+func (e *Engine) loadTouches(ctx context.Context, q *Query, md *moneyData) error {
+	visitors := md.linkedVisitors()
+	if len(visitors) == 0 {
+		return nil
 	}
 	all := map[string]bool{}
 	for _, vs := range md.persons {
@@ -181,7 +325,7 @@ func (e *Engine) loadMoney(ctx context.Context, q *Query, from, to time.Time) (m
 			all[v] = true
 		}
 	}
-	lookFrom := from.Add(-q.Lookback)
+	lookFrom := md.from.Add(-q.Lookback)
 	if early := earliest(md.paidAt); !early.IsZero() && early.Add(-q.Lookback).Before(lookFrom) {
 		lookFrom = early.Add(-q.Lookback)
 	}
@@ -193,46 +337,81 @@ func (e *Engine) loadMoney(ctx context.Context, q *Query, from, to time.Time) (m
 			extra = append(extra, v)
 		}
 	}
-	a, rangeWhere = rangeArgs()
-	inRange = `SELECT payment_id FROM ledger` + rangeWhere
-	ps, pf, pt := a.add(q.Site.ID), a.add(lookFrom), a.add(to)
+	a, rangeWhere := md.rangeArgs(e.d)
+	inRange := `SELECT payment_id FROM ledger` + rangeWhere
+	ps, pf, pt := a.add(md.site), a.add(lookFrom), a.add(md.to)
 	who := `visitor_id IN (SELECT visitor_id FROM identities WHERE site_id = ` + ps + ` AND visitor_id <> '' AND payment_id IN (` + inRange + `))`
 	if len(extra) > 0 {
 		who = "(" + who + " OR visitor_id IN (" + a.list(extra) + "))"
 	}
-	sr, err := e.db.QueryContext(ctx, `SELECT session_id, visitor_id, start_ts, end_ts, pv, ev, entry_page, exit_page, channel, referrer_source, referrer,
-		utm_source, utm_medium, utm_campaign, utm_term, utm_content, click_id_platform, country, region, device, browser, os
+	// The dimension values travel as one text per visit: reading sixteen columns a value at a time costs
+	// more than the query.
+	cols := []string{"channel", "referrer_source", "referrer", "utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content", "click_id_platform",
+		"country", "region", "device", "browser", "os", "entry_page", "exit_page"}
+	sr, err := e.db.QueryContext(ctx, `SELECT session_id, visitor_id, start_ts, `+e.d.JoinText(cols)+`
 		FROM `+e.d.Visits(e.sessionColumns(), ps, pf, pt)+` v WHERE site_id = `+ps+` AND start_ts >= `+pf+` AND start_ts < `+pt+` AND `+who, a.vals...)
 	if err != nil {
-		return nil, fmt.Errorf("stats: touchpoints: %w", err)
+		return fmt.Errorf("stats: touchpoints: %w", err)
 	}
-	defer sr.Close()
+	var ambiguous []string
 	for sr.Next() {
-		s := &session{}
-		var end time.Time
-		var pv, ev int64
-		var entryPage, exitPage *string
-		v := make([]string, 14)
-		dest := []any{&s.id, &s.visitor, &s.start, &end, &pv, &ev, &entryPage, &exitPage}
+		s := &session{dims: &dimVals{}}
+		var joined string
+		if err := sr.Scan(&s.id, &s.visitor, &s.start, &joined); err != nil {
+			sr.Close()
+			return fmt.Errorf("stats: touchpoints: %w", err)
+		}
+		if strings.Count(joined, textSep) != len(cols)-1 {
+			ambiguous = append(ambiguous, s.id) // a value holds the separator itself
+		} else {
+			for i := range s.dims {
+				s.dims[i], joined, _ = strings.Cut(joined, textSep)
+			}
+		}
+		md.sessions[s.visitor] = append(md.sessions[s.visitor], s)
+		md.byID[s.id] = s
+	}
+	sr.Close()
+	if err := sr.Err(); err != nil {
+		return fmt.Errorf("stats: touchpoints: %w", err)
+	}
+	if len(ambiguous) == 0 {
+		return nil
+	}
+	a = &args{d: e.d}
+	ps = a.add(md.site)
+	for i := range cols {
+		cols[i] = "coalesce(" + cols[i] + ", '')"
+	}
+	r, err := e.db.QueryContext(ctx, `SELECT session_id, `+strings.Join(cols, ", ")+` FROM `+e.d.Visits(e.sessionColumns(), ps, "", "")+
+		` v WHERE site_id = `+ps+` AND session_id IN (`+a.list(ambiguous)+`)`, a.vals...)
+	if err != nil {
+		return fmt.Errorf("stats: touchpoints: %w", err)
+	}
+	defer r.Close()
+	for r.Next() {
+		var id string
+		var v dimVals
+		dest := []any{&id}
 		for i := range v {
 			dest = append(dest, &v[i])
 		}
-		if err := sr.Scan(dest...); err != nil {
-			return nil, fmt.Errorf("stats: touchpoints: %w", err)
+		if err := r.Scan(dest...); err != nil {
+			return fmt.Errorf("stats: touchpoints: %w", err)
 		}
-		s.dims = map[string]string{
-			"visit:channel": v[0], "visit:source": v[1], "visit:referrer": v[2], "visit:utm_source": v[3], "visit:utm_medium": v[4],
-			"visit:utm_campaign": v[5], "visit:utm_term": v[6], "visit:utm_content": v[7], "visit:click_id_platform": v[8],
-			"visit:country": v[9], "visit:region": v[10], "visit:device": v[11], "visit:browser": v[12], "visit:os": v[13],
-			"visit:entry_page": deref(entryPage), "visit:exit_page": deref(exitPage),
+		if s := md.byID[id]; s != nil {
+			*s.dims = v
 		}
-		md.sessions[s.visitor] = append(md.sessions[s.visitor], s)
 	}
-	return md, sr.Err()
+	return r.Err()
 }
 
-func (e *Engine) loadPayments(ctx context.Context, q *Query, inRange string, a *args, md *moneyData) error {
-	r, err := e.db.QueryContext(ctx, `SELECT id, json_extract_string(data, '$.product') FROM payments WHERE site_id = `+a.add(q.Site.ID)+
+// textSep separates the values JoinText joins (the unit separator); a visit whose values hold it is
+// read again column by column.
+const textSep = "\x1f"
+
+func (e *Engine) loadPayments(ctx context.Context, site, inRange string, a *args, md *moneyData) error {
+	r, err := e.db.QueryContext(ctx, `SELECT id, json_extract_string(data, '$.product') FROM payments WHERE site_id = `+a.add(site)+
 		` AND id IN (`+inRange+`)`, a.vals...)
 	if err != nil {
 		return nil // the payments table belongs to the MetaStore; on split backends products come from the ledger only
@@ -250,8 +429,8 @@ func (e *Engine) loadPayments(ctx context.Context, q *Query, inRange string, a *
 }
 
 // loadPersons groups visitors that identities say are one person (same person id, customer or e-mail).
-func (e *Engine) loadPersons(ctx context.Context, q *Query, visitors map[string]bool, md *moneyData) error {
-	r, err := e.db.QueryContext(ctx, `SELECT visitor_id, person_id, customer_id, email FROM identities WHERE site_id = $1 AND visitor_id <> ''`, q.Site.ID)
+func (e *Engine) loadPersons(ctx context.Context, site string, visitors map[string]bool, md *moneyData) error {
+	r, err := e.db.QueryContext(ctx, `SELECT visitor_id, person_id, customer_id, email FROM identities WHERE site_id = $1 AND visitor_id <> ''`, site)
 	if err != nil {
 		return fmt.Errorf("stats: identities: %w", err)
 	}
@@ -302,26 +481,30 @@ func (e *Engine) loadPersons(ctx context.Context, q *Query, visitors map[string]
 type credit struct {
 	entry  *entry
 	amount int64
-	dims   map[string]string
-	main   bool // the payment's largest share: counts the payment and the customer once
+	dims   *dimVals // nil when the entry is credited whole, without a touchpoint
+	main   bool     // the payment's largest share: counts the payment and the customer once
 }
 
 // attribute credits every entry to touchpoints under the query's model.
 func (e *Engine) attribute(q *Query, md *moneyData) []credit {
 	var out []credit
-	cache := map[string][]attribution.Touchpoint{}
+	type touched struct {
+		touches []attribution.Touchpoint
+		dims    []*dimVals
+	}
+	cache := map[string]touched{}
 	for i := range md.entries {
 		en := &md.entries[i]
 		paid, ok := md.paidAt[en.payment]
 		if !ok {
 			paid = en.at
 		}
-		touches, ok := cache[en.payment]
+		t, ok := cache[en.payment]
 		if !ok {
-			touches = md.touches(en.payment, paid, q.Lookback)
-			cache[en.payment] = touches
+			t.touches, t.dims = md.touches(en.payment, paid, q.Lookback)
+			cache[en.payment] = t
 		}
-		shares := attribution.Credit(q.Model, touches, paid, en.amount)
+		shares := attribution.Credit(q.Model, t.touches, paid, en.amount)
 		best, bestAmt := -1, int64(-1)
 		for si, s := range shares {
 			if a := abs(s.Amount); a > bestAmt {
@@ -332,9 +515,9 @@ func (e *Engine) attribute(q *Query, md *moneyData) []credit {
 			if s.Amount == 0 && si != best {
 				continue // a touch the model gives nothing is not a row of its own
 			}
-			var dims map[string]string
-			if s.Index >= 0 && s.Index < len(touches) {
-				dims = touches[s.Index].Dims
+			var dims *dimVals
+			if s.Index >= 0 && s.Index < len(t.dims) {
+				dims = t.dims[s.Index]
 			} else {
 				dims = synthetic(md.links[en.payment])
 			}
@@ -351,43 +534,51 @@ func abs(n int64) int64 {
 	return n
 }
 
-// touches returns the payment's touchpoints: the sessions of the paying person within the lookback, or
-// one synthetic touch from the link (an unattributed payment's referrer/utm, else Direct).
-func (md *moneyData) touches(payment string, paid time.Time, lookback time.Duration) []attribution.Touchpoint {
+// touches returns the payment's touchpoints and their dimension values: the sessions of the paying
+// person within the lookback, or one synthetic touch from the link (an unattributed payment's
+// referrer/utm, else Direct).
+func (md *moneyData) touches(payment string, paid time.Time, lookback time.Duration) ([]attribution.Touchpoint, []*dimVals) {
 	l := md.links[payment]
 	if l == nil || l.visitor == "" {
-		return []attribution.Touchpoint{{SessionID: "", Start: paid, Channel: synthetic(l)["visit:channel"], Direct: true, Dims: synthetic(l)}}
+		d := synthetic(l)
+		return []attribution.Touchpoint{{SessionID: "", Start: paid, Channel: d.get("visit:channel"), Direct: true}}, []*dimVals{d}
 	}
 	var all []attribution.Touchpoint
 	for _, v := range md.persons[l.visitor] {
 		for _, s := range md.sessions[v] {
-			all = append(all, attribution.Touchpoint{SessionID: s.id, Start: s.start, Channel: s.dims["visit:channel"], Source: s.dims["visit:source"],
-				Direct: s.dims["visit:channel"] == "Direct" || s.dims["visit:channel"] == "", Dims: s.dims})
+			ch := s.dims[0]
+			all = append(all, attribution.Touchpoint{SessionID: s.id, Start: s.start, Channel: ch, Source: s.dims[1], Direct: ch == "Direct" || ch == ""})
 		}
 	}
 	sel := attribution.Select(all, paid, lookback)
 	if len(sel) == 0 {
-		d := map[string]string{"visit:channel": "Direct"}
-		return []attribution.Touchpoint{{Start: paid, Channel: "Direct", Direct: true, Dims: d}}
+		d := &dimVals{}
+		d[0] = "Direct"
+		return []attribution.Touchpoint{{Start: paid, Channel: "Direct", Direct: true}}, []*dimVals{d}
 	}
-	return sel
+	dims := make([]*dimVals, len(sel))
+	for i, t := range sel {
+		dims[i] = md.byID[t.SessionID].dims
+	}
+	return sel, dims
 }
 
 // synthetic is the session an unattributed payment is counted in.
-func synthetic(l *link) map[string]string {
-	d := map[string]string{"visit:channel": "Direct", "visit:source": ""}
+func synthetic(l *link) *dimVals {
+	d := &dimVals{}
+	d[0] = "Direct"
 	if l != nil {
 		if l.channel != "" {
-			d["visit:channel"] = l.channel
+			d[0] = l.channel
 		}
-		d["visit:source"] = l.source
-		d["visit:utm_source"], d["visit:utm_medium"], d["visit:utm_campaign"] = l.utmSource, l.utmMedium, l.utmCampaign
+		d[1] = l.source
+		d[visitDimIndex["visit:utm_source"]], d[visitDimIndex["visit:utm_medium"]], d[visitDimIndex["visit:utm_campaign"]] = l.utmSource, l.utmMedium, l.utmCampaign
 	}
 	return d
 }
 
 // matches applies visit filters to a credit's touchpoint.
-func matches(fs []Filter, dims map[string]string) bool {
+func matches(fs []Filter, dims *dimVals) bool {
 	for _, f := range fs {
 		if !matchOne(f, dims) {
 			return false
@@ -396,7 +587,7 @@ func matches(fs []Filter, dims map[string]string) bool {
 	return true
 }
 
-func matchOne(f Filter, dims map[string]string) bool {
+func matchOne(f Filter, dims *dimVals) bool {
 	switch f.Op {
 	case "and":
 		for _, c := range f.Children {
@@ -416,7 +607,7 @@ func matchOne(f Filter, dims map[string]string) bool {
 	if visitDims[f.Dim] == "" {
 		return true // event filters do not restrict money (it is credited to visits)
 	}
-	v := dims[f.Dim]
+	v := dims.get(f.Dim)
 	hit := false
 	for i, want := range f.Values {
 		switch f.Op {

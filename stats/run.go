@@ -252,7 +252,7 @@ func (e *Engine) money(q *Query, md *moneyData, rs *rows) {
 					dims[i] = tributary.LinkUnattributed
 				}
 			default:
-				dims[i] = c.dims[d]
+				dims[i] = c.dims.get(d)
 			}
 		}
 		r := rs.get(dims)

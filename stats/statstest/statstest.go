@@ -70,8 +70,31 @@ func generate() *data {
 		}
 		d.visits = append(d.visits, v)
 	}
+	// Returning visitors (who never pay, so each payment keeps one touchpoint): later visits from another
+	// channel or device, some before the 30-day range, where they must not count but still precede the
+	// visits that do. Distinct visitors per group then differ from visits.
+	for i := 0; i < 200; i++ {
+		j := r.IntN(400)
+		for d.visits[j].paid > 0 {
+			j = r.IntN(400)
+		}
+		first := d.visits[j]
+		c := channels[r.IntN(len(channels))]
+		v := visit{visitor: first.visitor, session: fmt.Sprintf("ret%04d", i), channel: c.channel, source: c.source, country: first.country,
+			device: devices[r.IntN(len(devices))], start: Now.Add(-time.Duration(1+r.IntN(28*24)) * time.Hour).Truncate(time.Minute), pageviews: 1 + r.IntN(3)}
+		if r.IntN(4) == 0 {
+			v.start = Now.AddDate(0, 0, -35-r.IntN(10)).Truncate(time.Minute)
+		}
+		if r.IntN(4) == 0 {
+			v.events = 1
+		}
+		d.visits = append(d.visits, v)
+	}
 	return d
 }
+
+// inRange is the 30-day range every query of the suite asks for.
+func inRange(v visit) bool { return !v.start.Before(Now.AddDate(0, 0, -31)) }
 
 func (d *data) load(t *testing.T, st tributary.EventStore) {
 	t.Helper()
@@ -130,7 +153,7 @@ func (d *data) expected(key func(v visit) string, keep func(v visit) bool) map[s
 	out := map[string]*expect{}
 	visitors := map[string]map[string]bool{}
 	for _, v := range d.visits {
-		if keep != nil && !keep(v) {
+		if !inRange(v) || keep != nil && !keep(v) {
 			continue
 		}
 		k := key(v)
@@ -328,7 +351,7 @@ func Run(t *testing.T, open Open) {
 		})
 	}
 	t.Run("time:day", func(t *testing.T) {
-		got := query(t, map[string]any{"metrics": []string{"visits", "revenue"}, "dimensions": []string{"time:day"}, "limit": 1000})
+		got := query(t, map[string]any{"metrics": []string{"visitors", "visits", "revenue"}, "dimensions": []string{"time:day"}, "limit": 1000})
 		want := map[string][]string{}
 		byDay := d.expected(func(v visit) string { return v.start.Format("2006-01-02") + " 00:00:00" }, nil)
 		paidByDay := map[string]int64{}
@@ -339,7 +362,7 @@ func Run(t *testing.T, open Open) {
 			}
 		}
 		for k, e := range byDay {
-			want[k] = []string{fmt.Sprint(e.visits), money(paidByDay[k])}
+			want[k] = []string{fmt.Sprint(e.visitors), fmt.Sprint(e.visits), money(paidByDay[k])}
 		}
 		// Days with revenue but no visit cannot occur here (the payment follows its visit that day).
 		keys := make([]string, 0, len(want))

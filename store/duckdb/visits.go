@@ -25,6 +25,37 @@ const sessionAgg = `SELECT site_id, session_id, arg_min(visitor_id, ts), min(ts)
 // visit ends after 30 idle minutes and a cookieless one with the day, so a day covers every real visit.
 const sessionWindow = 24 * time.Hour
 
+// sessionBase are the columns sessionAgg yields, in table order; prevColumns follow them.
+var sessionBase = []string{"site_id", "session_id", "visitor_id", "start_ts", "end_ts", "pv", "ev", "entry_page", "entry_ts", "exit_page", "exit_ts",
+	"channel", "referrer_source", "referrer", "utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content", "click_id_platform",
+	"country", "region", "device", "browser", "os"}
+
+// prevDims are the visit dimensions whose prev_<column> holds the start of the visitor's previous visit
+// with the same value; prev_visit is the previous visit of any value. A visit whose prev is before a
+// range's start (or absent) is the visitor's first of that group in the range, so the stats engine
+// counts distinct visitors by counting those visits (stats/engine.go, firstVisit).
+var prevDims = []string{"channel", "referrer_source", "referrer", "utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content",
+	"click_id_platform", "entry_page", "exit_page", "country", "region", "device", "browser", "os"}
+
+// prevWindows computes the prev_* columns over a relation of whole visitor histories; it must match
+// migration 011.
+func prevWindows() string {
+	order := " ORDER BY start_ts, session_id)"
+	cols := []string{"lag(start_ts) OVER (PARTITION BY site_id, visitor_id" + order + " AS prev_visit"}
+	for _, c := range prevDims {
+		cols = append(cols, "lag(start_ts) OVER (PARTITION BY site_id, visitor_id, coalesce("+c+", '')"+order+" AS prev_"+c)
+	}
+	return strings.Join(cols, ", ")
+}
+
+func prevColumns() []string {
+	out := []string{"prev_visit"}
+	for _, c := range prevDims {
+		out = append(out, "prev_"+c)
+	}
+	return out
+}
+
 type visitKey struct{ site, session string }
 
 // noteVisits records the visits a stored batch touched; SyncVisits recomputes them. Ingest only pays
@@ -61,7 +92,15 @@ func (s *Store) SyncVisits(ctx context.Context) error {
 	for k := range pending {
 		keys = append(keys, k)
 	}
-	sort.Slice(keys, func(i, j int) bool { return keys[i].site+"\x00"+keys[i].session < keys[j].site+"\x00"+keys[j].session })
+	// In time order, so the table stays in time order (a range query then skips the row groups outside
+	// it) and each chunk reads a short stretch of the events.
+	sort.Slice(keys, func(i, j int) bool {
+		a, b := keys[i], keys[j]
+		if ta, tb := pending[a], pending[b]; !ta.Equal(tb) {
+			return ta.Before(tb)
+		}
+		return a.site+"\x00"+a.session < b.site+"\x00"+b.session
+	})
 	err := func() error {
 		tx, err := s.db.BeginTx(ctx, nil)
 		if err != nil {
@@ -98,11 +137,7 @@ func (s *Store) SyncVisits(ctx context.Context) error {
 					from = floor
 				}
 			}
-			if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE (site_id, session_id) IN (`+list.String()+`)`); err != nil {
-				return err
-			}
-			if _, err := tx.ExecContext(ctx, `INSERT INTO sessions `+sessionAgg+` WHERE ts >= $1 AND (site_id, session_id) IN (`+
-				list.String()+`) GROUP BY site_id, session_id`, from.UTC()); err != nil {
+			if err := refreshVisits(ctx, tx, "VALUES "+list.String(), `ts >= '`+from.UTC().Format("2006-01-02 15:04:05.999999")+`'`); err != nil {
 				return err
 			}
 		}
@@ -125,6 +160,62 @@ func (s *Store) SyncVisits(ctx context.Context) error {
 	return nil
 }
 
+// refreshVisits recomputes the visits whose (site_id, session_id) are in keys (a list of pairs or a
+// query) from their events (those matching eventCond), and the prev_* columns of every visit of their
+// visitors. A new visit at the live edge changes no earlier visit's prev, so the update of the
+// untouched visits usually writes nothing, and the table keeps its time order.
+func refreshVisits(ctx context.Context, tx *sql.Tx, keys, eventCond string) error {
+	base := strings.Join(sessionBase, ", ")
+	var set, differs []string
+	for _, c := range prevColumns() {
+		set = append(set, c+" = a."+c)
+		differs = append(differs, "sessions."+c+" IS DISTINCT FROM a."+c)
+	}
+	keyed := func(alias string) string {
+		return ` SEMI JOIN visit_keys k ON ` + alias + `.site_id = k.site_id AND ` + alias + `.session_id = k.session_id`
+	}
+	for _, q := range []string{
+		`CREATE TEMP TABLE visit_keys AS SELECT DISTINCT * FROM (` + keys + `) t(site_id, session_id)`,
+		`CREATE TEMP TABLE visit_refresh AS SELECT * FROM (` + strings.Replace(sessionAgg, "FROM events", "FROM events e"+keyed("e"), 1) + ` WHERE ` +
+			eventCond + ` GROUP BY site_id, session_id) t(` + base + `)`,
+		`CREATE TEMP TABLE visit_who AS SELECT s.site_id, s.visitor_id FROM sessions s` + keyed("s") + ` UNION SELECT site_id, visitor_id FROM visit_refresh`,
+		`CREATE TEMP TABLE visit_history AS SELECT ` + base + `, touched, ` + prevWindows() + ` FROM (
+			SELECT ` + base + `, false AS touched FROM sessions s SEMI JOIN visit_who w ON s.site_id = w.site_id AND s.visitor_id = w.visitor_id
+				ANTI JOIN visit_keys k ON s.site_id = k.site_id AND s.session_id = k.session_id
+			UNION ALL SELECT ` + base + `, true FROM visit_refresh)`,
+		`DELETE FROM sessions WHERE (site_id, session_id) IN (SELECT site_id, session_id FROM visit_keys)`,
+		`INSERT INTO sessions SELECT ` + base + `, ` + strings.Join(prevColumns(), ", ") + ` FROM visit_history WHERE touched ORDER BY start_ts`,
+		`UPDATE sessions SET ` + strings.Join(set, ", ") + ` FROM visit_history a WHERE NOT a.touched AND sessions.site_id = a.site_id AND
+			sessions.session_id = a.session_id AND (` + strings.Join(differs, " OR ") + `)`,
+		`DROP TABLE visit_keys`,
+		`DROP TABLE visit_refresh`,
+		`DROP TABLE visit_who`,
+		`DROP TABLE visit_history`,
+	} {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// repairSessions recomputes from the events the visits of the last day, in case the process stopped
+// between storing a batch and merging its visits.
+func (s *Store) repairSessions(ctx context.Context) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	since := `ts >= (SELECT coalesce(max(ts), TIMESTAMP '1970-01-01') FROM events) - INTERVAL 1 DAY`
+	recent := `SELECT DISTINCT site_id, session_id FROM events WHERE ` + since
+	// A visit's earlier events may precede the day; sessionWindow bounds how far back they go.
+	if err := refreshVisits(ctx, tx, recent, `ts >= (SELECT coalesce(max(ts), TIMESTAMP '1970-01-01') FROM events) - INTERVAL 2 DAY`); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
 // visitLoop syncs visits in the background until the store closes.
 func (s *Store) visitLoop() {
 	defer close(s.visitDone)
@@ -138,22 +229,4 @@ func (s *Store) visitLoop() {
 			s.SyncVisits(context.Background()) // a failure is retried on the next tick or query
 		}
 	}
-}
-
-// repairSessions recomputes from the events the visits of the last day, in case the process stopped
-// between storing a batch and merging its visits.
-func (s *Store) repairSessions(ctx context.Context) error {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	recent := `(site_id, session_id) IN (SELECT site_id, session_id FROM events WHERE ts >= (SELECT coalesce(max(ts), TIMESTAMP '1970-01-01') FROM events) - INTERVAL 1 DAY)`
-	if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE `+recent); err != nil {
-		return err
-	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO sessions `+sessionAgg+` WHERE `+recent+` GROUP BY site_id, session_id`); err != nil {
-		return err
-	}
-	return tx.Commit()
 }

@@ -1,0 +1,119 @@
+package stats
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/tributary/tributary"
+	"github.com/tributary/tributary/store/duckdb"
+)
+
+func TestZoneSpan(t *testing.T) {
+	load := func(name string) *time.Location {
+		loc, err := time.LoadLocation(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return loc
+	}
+	oct := time.Date(2026, 10, 20, 0, 0, 0, 0, time.UTC)
+	for _, c := range []struct {
+		zone    string
+		from    time.Time
+		to      time.Time
+		offsets []int
+		changes []string
+	}{
+		{"UTC", oct, oct.AddDate(0, 1, 0), []int{0}, nil},
+		{"Europe/Berlin", oct, oct.AddDate(0, 1, 0), []int{7200, 3600}, []string{"2026-10-25T01:00:00Z"}},
+		{"America/New_York", oct, oct.AddDate(0, 1, 0), []int{-4 * 3600, -5 * 3600}, []string{"2026-11-01T06:00:00Z"}},
+		// Lord Howe moves by half an hour, at 2:00 local time.
+		{"Australia/Lord_Howe", time.Date(2026, 9, 25, 0, 0, 0, 0, time.UTC), time.Date(2026, 10, 10, 0, 0, 0, 0, time.UTC), []int{37800, 39600},
+			[]string{"2026-10-03T15:30:00Z"}},
+		{"Asia/Kolkata", oct, oct.AddDate(1, 0, 0), []int{19800}, nil},
+	} {
+		z := zoneSpan(c.zone, load(c.zone), c.from, c.to)
+		var changes []string
+		for _, ch := range z.Changes {
+			changes = append(changes, ch.Format(time.RFC3339))
+		}
+		if fmt.Sprint(z.Offsets) != fmt.Sprint(c.offsets) || fmt.Sprint(changes) != fmt.Sprint(c.changes) {
+			t.Errorf("%s: offsets %v changes %v, want %v %v", c.zone, z.Offsets, changes, c.offsets, c.changes)
+		}
+	}
+}
+
+// TestBucketsAcrossDST groups visits by hour and day in a zone whose offset changes within the range
+// and checks them against Go's own reading of the zone, with visitors counted both ways (the first-visit
+// columns without filters, a distinct count under a filter that keeps every visit).
+func TestBucketsAcrossDST(t *testing.T) {
+	ctx := context.Background()
+	st, err := duckdb.Open(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	berlin := &tributary.Site{ID: "b", Domain: "b.example", Currency: "EUR", Timezone: "Europe/Berlin"}
+	loc, _ := time.LoadLocation("Europe/Berlin")
+	// Every 20 minutes from Oct 24 to Oct 27 UTC, visitors returning every few hours across the change
+	// at 01:00 UTC on Oct 25.
+	var evs []tributary.Event
+	start := time.Date(2026, 10, 24, 0, 0, 0, 0, time.UTC)
+	for i := 0; i < 3*24*3; i++ {
+		at := start.Add(time.Duration(i) * 20 * time.Minute)
+		evs = append(evs, tributary.Event{SiteID: "b", Timestamp: at, Name: "pageview", Source: "browser", VisitorID: fmt.Sprintf("v%d", i%17),
+			SessionID: fmt.Sprintf("s%d", i), Hostname: "b.example", Path: "/", Channel: "Direct", Country: "DE", Device: "desktop"})
+	}
+	if err := st.InsertEvents(ctx, evs); err != nil {
+		t.Fatal(err)
+	}
+	e := NewEngine(st.DB(), DuckDB{}, WithSync(st.SyncVisits))
+	for _, unit := range []string{"hour", "day"} {
+		want := map[string][2]int{} // bucket → visitors, visits
+		seen := map[string]bool{}
+		for _, ev := range evs {
+			b := bucket(ev.Timestamp, unit, loc)
+			w := want[b]
+			w[1]++
+			if !seen[b+ev.VisitorID] {
+				seen[b+ev.VisitorID] = true
+				w[0]++
+			}
+			want[b] = w
+		}
+		for _, filtered := range []bool{false, true} {
+			q := map[string]any{"site_id": "b", "metrics": []string{"visitors", "visits"}, "dimensions": []string{"time:" + unit},
+				"date_range": []string{"2026-10-24", "2026-10-27"}, "limit": 1000}
+			if filtered {
+				q["filters"] = []any{[]any{"is", "visit:country", []string{"DE"}}}
+			}
+			body, _ := json.Marshal(q)
+			pq, err := ParseQuery(body, berlin, now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := e.Run(ctx, pq)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := map[string][2]int{}
+			for _, r := range res.Results {
+				v, _ := r.Metrics[0].Int64()
+				n, _ := r.Metrics[1].Int64()
+				got[r.Dimensions[0]] = [2]int{int(v), int(n)}
+			}
+			// The range is Oct 24–27 in Berlin; the events run to Oct 27 00:00 UTC, inside it.
+			if len(got) != len(want) {
+				t.Errorf("%s filtered=%v: %d buckets, want %d", unit, filtered, len(got), len(want))
+			}
+			for b, w := range want {
+				if got[b] != w {
+					t.Errorf("%s filtered=%v: %s = %v, want %v", unit, filtered, b, got[b], w)
+				}
+			}
+		}
+	}
+}
