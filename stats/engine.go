@@ -272,16 +272,25 @@ func (e *Engine) traffic(ctx context.Context, q *Query, from, to time.Time, rs *
 		return rowsSQL.Err()
 	}
 	// Visits come from the sessions table (one row per visit, kept current by the store) and belong to
-	// the range they start in; conversions look at the range's events and payment links.
-	paying := "SELECT visitor_id FROM identities WHERE site_id = " + a.add(site) + " AND payment_id <> '' AND visitor_id <> '' AND ts >= " + a.add(from) + " AND ts < " + a.add(to)
-	converting := ""
-	if len(q.ConversionNames) > 0 {
-		var ps []string
-		for _, n := range q.ConversionNames {
-			ps = append(ps, a.add(n))
+	// the range they start in; conversions look at the range's events and payment links. Only the
+	// aggregates the metrics need are computed.
+	need := map[string]bool{"visits": true}
+	for _, m := range q.Metrics {
+		for _, agg := range trafficAggregates[m] {
+			need[agg] = true
 		}
-		converting = "SELECT session_id FROM events WHERE site_id = " + a.add(site) + " AND ts >= " + a.add(from) + " AND ts < " + a.add(to) +
-			" AND name IN (" + strings.Join(ps, ", ") + ")"
+	}
+	var paying, converting string
+	if need["conversions"] {
+		paying = "SELECT visitor_id FROM identities WHERE site_id = " + a.add(site) + " AND payment_id <> '' AND visitor_id <> '' AND ts >= " + a.add(from) + " AND ts < " + a.add(to)
+		if len(q.ConversionNames) > 0 {
+			var ps []string
+			for _, n := range q.ConversionNames {
+				ps = append(ps, a.add(n))
+			}
+			converting = "SELECT session_id FROM events WHERE site_id = " + a.add(site) + " AND ts >= " + a.add(from) + " AND ts < " + a.add(to) +
+				" AND name IN (" + strings.Join(ps, ", ") + ")"
+		}
 	}
 	ps, pf, pt := a.add(site), a.add(from), a.add(to)
 	visits := e.d.Visits(e.sessionColumns(), ps, pf, pt)
@@ -294,7 +303,9 @@ func (e *Engine) traffic(ctx context.Context, q *Query, from, to time.Time, rs *
 		// A paying visitor converts in each group they have a visit in (counted at that first visit); a
 		// conversion event converts its visit's visitor, who is counted apart unless already paying.
 		visitors = e.d.CountIf(first)
-		conversions = e.d.CountIf(first + " AND visitor_id IN (" + paying + ")")
+		if paying != "" {
+			conversions = e.d.CountIf(first + " AND visitor_id IN (" + paying + ")")
+		}
 		if converting != "" {
 			conversions += " + coalesce(count(DISTINCT CASE WHEN session_id IN (" + converting + ") AND visitor_id NOT IN (" + paying + ") THEN visitor_id END), 0)"
 		}
@@ -307,8 +318,15 @@ func (e *Engine) traffic(ctx context.Context, q *Query, from, to time.Time, rs *
 		// coalesce: ClickHouse 18.16 answers NULL, not 0, for a distinct count over only NULLs.
 		conversions = "coalesce(count(DISTINCT CASE WHEN " + conv + " THEN visitor_id END), 0)"
 	}
-	sel := append(sels, visitors, "count(*)", "coalesce(sum(pv), 0)", e.d.CountIf("pv = 1"),
-		"coalesce(sum("+e.d.Epoch("end_ts")+" - "+e.d.Epoch("start_ts")+"), 0)", "coalesce(sum(ev), 0)", conversions)
+	exprs := map[string]string{"visitors": visitors, "visits": "count(*)", "pageviews": "coalesce(sum(pv), 0)", "bounces": e.d.CountIf("pv = 1"),
+		"duration": "coalesce(sum(" + e.d.Epoch("end_ts") + " - " + e.d.Epoch("start_ts") + "), 0)", "events": "coalesce(sum(ev), 0)", "conversions": conversions}
+	var aggs []string
+	sel := sels
+	for _, agg := range []string{"visitors", "visits", "pageviews", "bounces", "duration", "events", "conversions"} {
+		if need[agg] {
+			aggs, sel = append(aggs, agg), append(sel, exprs[agg])
+		}
+	}
 	sqlText = "SELECT " + strings.Join(sel, ", ") + " FROM " + visits + " s" + where
 	if len(dims) > 0 {
 		sqlText += " GROUP BY " + strings.Join(dims, ", ")
@@ -320,26 +338,34 @@ func (e *Engine) traffic(ctx context.Context, q *Query, from, to time.Time, rs *
 	defer res.Close()
 	for res.Next() {
 		dv := make([]string, len(dims))
-		var visitors, visits, bounces, events, conversions int64
-		var pageviews, duration sql.NullFloat64
+		vals := make([]sql.NullFloat64, len(aggs))
 		dest := []any{}
 		for i := range dv {
 			dest = append(dest, &dv[i])
 		}
-		dest = append(dest, &visitors, &visits, &pageviews, &bounces, &duration, &events, &conversions)
+		for i := range vals {
+			dest = append(dest, &vals[i])
+		}
 		if err := res.Scan(dest...); err != nil {
 			return fmt.Errorf("stats: sessions query: %w", err)
 		}
 		r := rs.get(dv)
-		r.ints["visitors"] += visitors
-		r.ints["visits"] += visits
-		r.ints["pageviews"] += int64(pageviews.Float64)
-		r.ints["bounces"] += bounces
-		r.floats["duration"] += duration.Float64
-		r.ints["events"] += events
-		r.ints["conversions"] += conversions
+		for i, agg := range aggs {
+			if agg == "duration" {
+				r.floats["duration"] += vals[i].Float64
+			} else {
+				r.ints[agg] += int64(vals[i].Float64)
+			}
+		}
 	}
 	return res.Err()
+}
+
+// trafficAggregates are the per-group aggregates each traffic metric is computed from.
+var trafficAggregates = map[string][]string{
+	"visitors": {"visitors"}, "visits": {"visits"}, "pageviews": {"pageviews"}, "views_per_visit": {"pageviews", "visits"},
+	"bounce_rate": {"bounces", "visits"}, "visit_duration": {"duration", "visits"}, "events": {"events"},
+	"conversions": {"conversions"}, "conversion_rate": {"conversions", "visitors"}, "revenue_per_visitor": {"visitors"},
 }
 
 // sortRows orders results: by order_by, else time ascending, else the first metric descending.

@@ -428,53 +428,79 @@ func (e *Engine) loadPayments(ctx context.Context, site, inRange string, a *args
 	return nil
 }
 
-// loadPersons groups visitors that identities say are one person (same person id, customer or e-mail).
+// loadPersons groups visitors that identities say are one person (same person id, customer or e-mail):
+// union-find over integer nodes, one per distinct visitor and key, so no key text is built per row.
 func (e *Engine) loadPersons(ctx context.Context, site string, visitors map[string]bool, md *moneyData) error {
-	r, err := e.db.QueryContext(ctx, `SELECT visitor_id, person_id, customer_id, email FROM identities WHERE site_id = $1 AND visitor_id <> ''`, site)
+	// A visitor with no key groups with nobody; repeated links of one visitor are one row.
+	r, err := e.db.QueryContext(ctx, `SELECT DISTINCT visitor_id, person_id, customer_id, email FROM identities WHERE site_id = $1 AND visitor_id <> ''
+		AND (person_id <> '' OR customer_id <> '' OR email <> '')`, site)
 	if err != nil {
 		return fmt.Errorf("stats: identities: %w", err)
 	}
 	defer r.Close()
-	parent := map[string]string{}
-	var find func(string) string
-	find = func(x string) string {
-		if p, ok := parent[x]; ok && p != x {
-			parent[x] = find(p)
-			return parent[x]
+	var parent []int32
+	var find func(int32) int32
+	find = func(x int32) int32 {
+		for parent[x] != x {
+			parent[x] = parent[parent[x]]
+			x = parent[x]
 		}
-		parent[x] = x
 		return x
 	}
-	union := func(a, b string) { parent[find(a)] = find(b) }
+	// Nodes: visitors, then person ids, customers and e-mails, each kind in its own table.
+	var kinds [4]map[string]int32
+	for i := range kinds {
+		kinds[i] = map[string]int32{}
+	}
+	node := func(kind int, key string) int32 {
+		n, ok := kinds[kind][key]
+		if !ok {
+			n = int32(len(parent))
+			parent = append(parent, n)
+			kinds[kind][key] = n
+		}
+		return n
+	}
+	var row [4]string
 	for r.Next() {
-		var v, person, customer, email string
-		if err := r.Scan(&v, &person, &customer, &email); err != nil {
+		if err := r.Scan(&row[0], &row[1], &row[2], &row[3]); err != nil {
 			return fmt.Errorf("stats: identities: %w", err)
 		}
-		find("v:" + v)
-		for _, k := range []string{"p:" + person, "c:" + customer, "e:" + email} {
-			if len(k) > 2 {
-				union("v:"+v, k)
+		v := find(node(0, row[0]))
+		for k := 1; k < 4; k++ {
+			if row[k] != "" {
+				if o := find(node(k, row[k])); o != v {
+					parent[o] = v
+				}
 			}
 		}
 	}
-	groups := map[string][]string{}
-	for k := range parent {
-		if strings.HasPrefix(k, "v:") {
-			root := find(k)
-			groups[root] = append(groups[root], k[2:])
+	if err := r.Err(); err != nil {
+		return fmt.Errorf("stats: identities: %w", err)
+	}
+	groups := map[int32][]string{}
+	for v := range visitors {
+		if n, ok := kinds[0][v]; ok {
+			groups[find(n)] = nil
 		}
+	}
+	for v, n := range kinds[0] {
+		root := find(n)
+		if g, ok := groups[root]; ok {
+			groups[root] = append(g, v)
+		}
+	}
+	for _, g := range groups {
+		sort.Strings(g)
 	}
 	for v := range visitors {
-		root := find("v:" + v)
-		vs := groups[root]
-		if len(vs) == 0 {
-			vs = []string{v}
+		if n, ok := kinds[0][v]; ok {
+			md.persons[v] = groups[find(n)]
+		} else {
+			md.persons[v] = []string{v}
 		}
-		sort.Strings(vs)
-		md.persons[v] = vs
 	}
-	return r.Err()
+	return nil
 }
 
 // credit is one share of an entry to a touchpoint.

@@ -230,6 +230,9 @@ func bucket(t time.Time, unit string, loc *time.Location) string {
 func (e *Engine) money(q *Query, md *moneyData, rs *rows) {
 	loc := siteLoc(q.Site)
 	credits := e.credits(q, md)
+	// Customers and time to convert cost a person lookup per payment: only when asked for.
+	wantCustomers := contains(q.Metrics, "customers") || contains(q.Metrics, "ltv")
+	wantTTC := contains(q.Metrics, "time_to_convert")
 	customers := map[string]map[string]bool{}
 	ttc := map[string][]float64{}
 	for _, c := range credits {
@@ -262,11 +265,13 @@ func (e *Engine) money(q *Query, md *moneyData, rs *rows) {
 			if c.main {
 				r.ints["payments"]++
 				k := strings.Join(dims, "\x00")
-				if customers[k] == nil {
-					customers[k] = map[string]bool{}
+				if wantCustomers {
+					if customers[k] == nil {
+						customers[k] = map[string]bool{}
+					}
+					customers[k][md.person(c.entry)] = true
 				}
-				customers[k][md.person(c.entry)] = true
-				if l := md.links[c.entry.payment]; l != nil && l.visitor != "" {
+				if l := md.links[c.entry.payment]; wantTTC && l != nil && l.visitor != "" {
 					if first := md.firstTouch(l.visitor, md.paidAt[c.entry.payment], q.Lookback); !first.IsZero() {
 						ttc[k] = append(ttc[k], md.paidAt[c.entry.payment].Sub(first).Seconds())
 					}
