@@ -54,13 +54,13 @@ func (z Zone) shifted(col string) string {
 		if z.Offsets[0] == 0 {
 			return col
 		}
-		return fmt.Sprintf("(%s + INTERVAL %d SECOND)", col, z.Offsets[0])
+		return fmt.Sprintf("(%s + INTERVAL (%d) SECOND)", col, z.Offsets[0])
 	}
 	var b strings.Builder
 	b.WriteString("(" + col + " + CASE")
 	for i, c := range z.Changes {
-		fmt.Fprintf(&b, " WHEN %s < TIMESTAMP '%s' THEN INTERVAL %d SECOND", col, c.Format("2006-01-02 15:04:05"), z.Offsets[i])
+		fmt.Fprintf(&b, " WHEN %s < TIMESTAMP '%s' THEN INTERVAL (%d) SECOND", col, c.Format("2006-01-02 15:04:05"), z.Offsets[i])
 	}
-	fmt.Fprintf(&b, " ELSE INTERVAL %d SECOND END)", z.Offsets[len(z.Offsets)-1])
+	fmt.Fprintf(&b, " ELSE INTERVAL (%d) SECOND END)", z.Offsets[len(z.Offsets)-1])
 	return b.String()
 }
