@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -280,9 +281,17 @@ func (e *Engine) traffic(ctx context.Context, q *Query, from, to time.Time, rs *
 			need[agg] = true
 		}
 	}
-	var paying, converting string
+	var converting string
+	// paying is the visitors who paid in the range; its parameters are bound only if it is used.
+	payingSQL := ""
+	paying := func() string {
+		if payingSQL == "" {
+			payingSQL = "SELECT visitor_id FROM identities WHERE site_id = " + a.add(site) + " AND payment_id <> '' AND visitor_id <> '' AND ts >= " +
+				a.add(from) + " AND ts < " + a.add(to)
+		}
+		return payingSQL
+	}
 	if need["conversions"] {
-		paying = "SELECT visitor_id FROM identities WHERE site_id = " + a.add(site) + " AND payment_id <> '' AND visitor_id <> '' AND ts >= " + a.add(from) + " AND ts < " + a.add(to)
 		if len(q.ConversionNames) > 0 {
 			var ps []string
 			for _, n := range q.ConversionNames {
@@ -299,24 +308,41 @@ func (e *Engine) traffic(ctx context.Context, q *Query, from, to time.Time, rs *
 		where += " AND " + f
 	}
 	var visitors, conversions string
+	var paidIn map[string]int64 // paying visitors by group, when counted apart
 	if first := e.firstVisit(q, z, pf); first != "" {
 		// A paying visitor converts in each group they have a visit in (counted at that first visit); a
 		// conversion event converts its visit's visitor, who is counted apart unless already paying.
 		visitors = e.d.CountIf(first)
-		if paying != "" {
-			conversions = e.d.CountIf(first + " AND visitor_id IN (" + paying + ")")
+		if need["conversions"] {
+			if batch := cacheFrom(ctx); batch != nil && len(q.Dimensions) == 1 && visitDims[q.Dimensions[0]] != "" {
+				// A page's panels share one count of paying visitors for every dimension.
+				m, err := e.payingFirsts(ctx, batch, q, from, to)
+				if err != nil {
+					return err
+				}
+				col := ""
+				if len(q.Dimensions) == 1 {
+					col = visitDims[q.Dimensions[0]]
+				}
+				paidIn = m[col]
+				conversions = "0"
+			} else {
+				conversions = e.d.CountIf(first + " AND visitor_id IN (" + paying() + ")")
+			}
+			if converting != "" {
+				conversions += " + coalesce(count(DISTINCT CASE WHEN session_id IN (" + converting + ") AND visitor_id NOT IN (" + paying() + ") THEN visitor_id END), 0)"
+			}
 		}
-		if converting != "" {
-			conversions += " + coalesce(count(DISTINCT CASE WHEN session_id IN (" + converting + ") AND visitor_id NOT IN (" + paying + ") THEN visitor_id END), 0)"
-		}
-	} else {
-		visitors = "count(DISTINCT visitor_id)"
-		conv := "visitor_id IN (" + paying + ")"
+	} else if need["conversions"] {
+		conv := "visitor_id IN (" + paying() + ")"
 		if converting != "" {
 			conv = "session_id IN (" + converting + ") OR " + conv
 		}
 		// coalesce: ClickHouse 18.16 answers NULL, not 0, for a distinct count over only NULLs.
 		conversions = "coalesce(count(DISTINCT CASE WHEN " + conv + " THEN visitor_id END), 0)"
+	}
+	if visitors == "" {
+		visitors = "count(DISTINCT visitor_id)"
 	}
 	exprs := map[string]string{"visitors": visitors, "visits": "count(*)", "pageviews": "coalesce(sum(pv), 0)", "bounces": e.d.CountIf("pv = 1"),
 		"duration": "coalesce(sum(" + e.d.Epoch("end_ts") + " - " + e.d.Epoch("start_ts") + "), 0)", "events": "coalesce(sum(ev), 0)", "conversions": conversions}
@@ -357,8 +383,63 @@ func (e *Engine) traffic(ctx context.Context, q *Query, from, to time.Time, rs *
 				r.ints[agg] += int64(vals[i].Float64)
 			}
 		}
+		if paidIn != nil {
+			r.ints["conversions"] += paidIn[strings.Join(dv, "")]
+		}
 	}
 	return res.Err()
+}
+
+// payingFirsts counts the visitors who paid in [from, to) by the value of each visit dimension of their
+// visits in it, for every dimension in one query, once per request: the paying half of conversions,
+// which each panel would otherwise work out with a join of its own.
+func (e *Engine) payingFirsts(ctx context.Context, c *Cache, q *Query, from, to time.Time) (map[string]map[string]int64, error) {
+	key := fmt.Sprint(q.Site.ID, from.UnixNano(), to.UnixNano())
+	if m, ok := c.paying[key]; ok {
+		return m, nil
+	}
+	a := &args{d: e.d}
+	ps, pf, pt := a.add(q.Site.ID), a.add(from), a.add(to)
+	cols := make([]string, 0, len(visitDims))
+	for _, col := range visitDims {
+		cols = append(cols, col)
+	}
+	sort.Strings(cols)
+	// The paying visitors' visits are read once (a few percent of the range) and grouped once per
+	// dimension; one GROUPING SETS query would aggregate every count in every set.
+	need := append([]string{"prev_visit"}, cols...)
+	var parts []string
+	for i, col := range cols {
+		need = append(need, "prev_"+col)
+		parts = append(parts, "SELECT "+strconv.Itoa(i)+" AS d, coalesce("+col+", '') AS v, "+e.d.CountIf("prev_"+col+" IS NULL OR prev_"+col+" < "+pf)+
+			" AS n FROM paying GROUP BY 2")
+	}
+	sqlText := "WITH paying AS MATERIALIZED (SELECT " + strings.Join(need, ", ") + " FROM " + e.d.Visits(e.sessionColumns(), ps, pf, pt) +
+		" s WHERE site_id = " + ps + " AND start_ts >= " + pf + " AND start_ts < " + pt + " AND visitor_id IN (SELECT visitor_id FROM identities WHERE site_id = " +
+		ps + " AND payment_id <> '' AND visitor_id <> '' AND ts >= " + pf + " AND ts < " + pt + ")) " + strings.Join(parts, " UNION ALL ")
+	res, err := e.db.QueryContext(ctx, sqlText, a.vals...)
+	if err != nil {
+		return nil, fmt.Errorf("stats: paying visitors: %w", err)
+	}
+	defer res.Close()
+	m := map[string]map[string]int64{}
+	for _, col := range cols {
+		m[col] = map[string]int64{}
+	}
+	for res.Next() {
+		var d int
+		var v string
+		var n int64
+		if err := res.Scan(&d, &v, &n); err != nil {
+			return nil, fmt.Errorf("stats: paying visitors: %w", err)
+		}
+		m[cols[d]][v] = n
+	}
+	if err := res.Err(); err != nil {
+		return nil, fmt.Errorf("stats: paying visitors: %w", err)
+	}
+	c.paying[key] = m
+	return m, nil
 }
 
 // trafficAggregates are the per-group aggregates each traffic metric is computed from.

@@ -90,6 +90,21 @@ func generate() *data {
 		}
 		d.visits = append(d.visits, v)
 	}
+	// Paying visitors come back after paying (so no touchpoint changes): they convert in every group they
+	// visit in.
+	for i := 0; i < 400; i++ {
+		first := d.visits[i]
+		if first.paid == 0 || r.IntN(2) == 0 {
+			continue
+		}
+		start := first.start.Add(time.Duration(2+r.IntN(40)) * time.Hour)
+		if start.After(Now.Add(-time.Hour)) {
+			continue
+		}
+		c := channels[r.IntN(len(channels))]
+		d.visits = append(d.visits, visit{visitor: first.visitor, session: fmt.Sprintf("back%04d", i), channel: c.channel, source: c.source,
+			country: first.country, device: devices[r.IntN(len(devices))], start: start, pageviews: 1 + r.IntN(3)})
+	}
 	return d
 }
 
@@ -150,7 +165,18 @@ type expect struct {
 }
 
 func (d *data) expected(key func(v visit) string, keep func(v visit) bool) map[string]*expect {
+	return d.expectedGoals(key, keep, true)
+}
+
+// expectedGoals is expected, with conversion events counting as conversions or not.
+func (d *data) expectedGoals(key func(v visit) string, keep func(v visit) bool, goals bool) map[string]*expect {
 	out := map[string]*expect{}
+	paying := map[string]bool{} // visitors who paid in the range convert in every group they visit
+	for _, v := range d.visits {
+		if inRange(v) && v.paid > 0 {
+			paying[v.visitor] = true
+		}
+	}
 	visitors := map[string]map[string]bool{}
 	for _, v := range d.visits {
 		if !inRange(v) || keep != nil && !keep(v) {
@@ -172,7 +198,7 @@ func (d *data) expected(key func(v visit) string, keep func(v visit) bool) map[s
 		}
 		last := v.pageviews - 1 + v.events
 		e.duration += float64(last * 60)
-		if v.events > 0 || v.paid > 0 {
+		if goals && v.events > 0 || paying[v.visitor] {
 			e.conversions[v.visitor] = true
 		}
 		if v.paid > 0 {
@@ -214,8 +240,11 @@ func Run(t *testing.T, open Open) {
 	st, eng := open(t)
 	d.load(t, st)
 	ctx := context.Background()
+	page := stats.WithCache(ctx)
 	query := func(t *testing.T, q map[string]any) map[string][]string {
 		t.Helper()
+		noGoals := q["no_conversion_events"] == true
+		delete(q, "no_conversion_events")
 		q["site_id"] = Site.ID
 		if _, ok := q["date_range"]; !ok {
 			q["date_range"] = "30d"
@@ -225,10 +254,21 @@ func Run(t *testing.T, open Open) {
 		if err != nil {
 			t.Fatalf("parse %s: %v", body, err)
 		}
-		pq.ConversionNames = []string{"signup"}
+		if !noGoals {
+			pq.ConversionNames = []string{"signup"}
+		}
 		res, err := eng.Run(ctx, pq)
 		if err != nil {
 			t.Fatalf("run %s: %v", body, err)
+		}
+		// Within a page's cache (shared by every query of the suite, as a page's panels share one)
+		// the engine computes some parts once for all panels: the answers must not change.
+		paged, err := eng.Run(page, pq)
+		if err != nil {
+			t.Fatalf("run %s in a page: %v", body, err)
+		}
+		if a, b := fmt.Sprint(res.Results), fmt.Sprint(paged.Results); a != b {
+			t.Errorf("%s: alone %s, within a page %s", body, a, b)
 		}
 		out := map[string][]string{}
 		for _, r := range res.Results {
@@ -286,6 +326,20 @@ func Run(t *testing.T, open Open) {
 				want[k] = trafficWant(e)
 			}
 			check(t, "traffic", query(t, q), want)
+		})
+	}
+	for _, dm := range dims {
+		t.Run("conversions without conversion events by "+dm.dim, func(t *testing.T) {
+			q := map[string]any{"metrics": []string{"visitors", "conversions", "conversion_rate"}, "limit": 1000, "no_conversion_events": true}
+			if dm.dim != "" {
+				q["dimensions"] = []string{dm.dim}
+			}
+			want := map[string][]string{}
+			for k, e := range d.expectedGoals(dm.key, nil, false) {
+				conv := int64(len(e.conversions))
+				want[k] = []string{fmt.Sprint(e.visitors), fmt.Sprint(conv), ratio(conv, e.visitors, 100, 2)}
+			}
+			check(t, "conversions", query(t, q), want)
 		})
 	}
 	// Every paying visitor is one customer with one payment, so ltv is net revenue per payment; money
