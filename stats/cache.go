@@ -1,23 +1,92 @@
 package stats
 
-import "context"
+import (
+	"context"
+	"sync"
+)
 
 // Cache shares what several queries of one page need (the money data of a range, which every panel of
-// the dashboard reads) for the life of one request; it is never shared across requests, so no answer
-// is ever stale.
+// the dashboard reads, and the paying visitors by dimension) for the life of one request; it is never
+// shared across requests, so no answer is ever stale. The page's queries may run concurrently (RunAll):
+// each part is computed once, by the first query that needs it, while the others wait for it.
 type Cache struct {
-	money  map[string]*moneyData
-	paying map[string]map[string]map[string]int64 // range → visit column → value → paying visitors
+	mu      sync.Mutex
+	entries map[string]*cacheEntry
+}
+
+type cacheEntry struct {
+	once sync.Once
+	val  any
+	err  error
 }
 
 type cacheKey struct{}
 
 // WithCache returns a context whose queries share one Cache.
 func WithCache(ctx context.Context) context.Context {
-	return context.WithValue(ctx, cacheKey{}, &Cache{money: map[string]*moneyData{}, paying: map[string]map[string]map[string]int64{}})
+	return context.WithValue(ctx, cacheKey{}, &Cache{entries: map[string]*cacheEntry{}})
 }
 
 func cacheFrom(ctx context.Context) *Cache {
 	c, _ := ctx.Value(cacheKey{}).(*Cache)
 	return c
+}
+
+// get returns the value under key, computing it with load the first time; concurrent callers wait.
+func (c *Cache) get(key string, load func() (any, error)) (any, error) {
+	c.mu.Lock()
+	en := c.entries[key]
+	if en == nil {
+		en = &cacheEntry{}
+		c.entries[key] = en
+	}
+	c.mu.Unlock()
+	en.once.Do(func() { en.val, en.err = load() })
+	return en.val, en.err
+}
+
+// RunAll runs the queries of one page, at most workers at a time, sharing one Cache (ctx's, or a new
+// one): while one query works in Go, another keeps the store busy. Results are in the order of qs; the
+// first error stops the queries not yet started.
+func (e *Engine) RunAll(ctx context.Context, qs []*Query, workers int) ([]*Result, error) {
+	if cacheFrom(ctx) == nil {
+		ctx = WithCache(ctx)
+	}
+	if workers < 1 {
+		workers = 1
+	}
+	out := make([]*Result, len(qs))
+	errs := make([]error, len(qs))
+	var next int
+	var failed bool
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				mu.Lock()
+				i := next
+				next++
+				stop := failed || i >= len(qs)
+				mu.Unlock()
+				if stop {
+					return
+				}
+				res, err := e.Run(ctx, qs[i])
+				mu.Lock()
+				out[i], errs[i] = res, err
+				failed = failed || err != nil
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }

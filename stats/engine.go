@@ -394,10 +394,14 @@ func (e *Engine) traffic(ctx context.Context, q *Query, from, to time.Time, rs *
 // visits in it, for every dimension in one query, once per request: the paying half of conversions,
 // which each panel would otherwise work out with a join of its own.
 func (e *Engine) payingFirsts(ctx context.Context, c *Cache, q *Query, from, to time.Time) (map[string]map[string]int64, error) {
-	key := fmt.Sprint(q.Site.ID, from.UnixNano(), to.UnixNano())
-	if m, ok := c.paying[key]; ok {
-		return m, nil
+	v, err := c.get(fmt.Sprint("paying/", q.Site.ID, from.UnixNano(), to.UnixNano()), func() (any, error) { return e.countPaying(ctx, q, from, to) })
+	if err != nil {
+		return nil, err
 	}
+	return v.(map[string]map[string]int64), nil
+}
+
+func (e *Engine) countPaying(ctx context.Context, q *Query, from, to time.Time) (map[string]map[string]int64, error) {
 	a := &args{d: e.d}
 	ps, pf, pt := a.add(q.Site.ID), a.add(from), a.add(to)
 	cols := make([]string, 0, len(visitDims))
@@ -438,7 +442,6 @@ func (e *Engine) payingFirsts(ctx context.Context, c *Cache, q *Query, from, to 
 	if err := res.Err(); err != nil {
 		return nil, fmt.Errorf("stats: paying visitors: %w", err)
 	}
-	c.paying[key] = m
 	return m, nil
 }
 

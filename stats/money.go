@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/tributary/tributary"
@@ -72,6 +73,11 @@ type moneyData struct {
 	// credited holds each model's credits (by model and lookback): the dashboard's panels group the
 	// same credits differently, so they are worked out once per page (md lives in a request's Cache).
 	credited map[string][]credit
+
+	// mu is held to load parts and read-held while a query reads them (a page's queries run
+	// concurrently); creditMu guards credited.
+	mu       sync.RWMutex
+	creditMu sync.Mutex
 }
 
 // moneyNeeds lists the parts of moneyData q reads beyond the ledger. Without a visit dimension, a visit
@@ -131,6 +137,8 @@ func (e *Engine) credits(q *Query, md *moneyData) []credit {
 	if !md.loaded["touches"] {
 		key = "whole"
 	}
+	md.creditMu.Lock()
+	defer md.creditMu.Unlock()
 	if c, ok := md.credited[key]; ok {
 		return c
 	}
@@ -157,20 +165,21 @@ func (md *moneyData) rangeArgs(d Dialect) (*args, string) {
 		` AND occurred_at < ` + a.add(md.to) + ` AND kind <> 'payment_failed'`
 }
 
-func (e *Engine) loadMoney(ctx context.Context, q *Query, from, to time.Time) (md *moneyData, err error) {
-	var c *Cache
-	key := fmt.Sprint(q.Site.ID, q.Test, from.UnixNano(), to.UnixNano())
-	if c = cacheFrom(ctx); c != nil {
-		md = c.money[key]
+func (e *Engine) loadMoney(ctx context.Context, q *Query, from, to time.Time) (*moneyData, error) {
+	load := func() (any, error) { return e.loadLedger(ctx, q, from, to) }
+	var v any
+	var err error
+	if c := cacheFrom(ctx); c != nil {
+		v, err = c.get(fmt.Sprint("money/", q.Site.ID, q.Test, from.UnixNano(), to.UnixNano()), load)
+	} else {
+		v, err = load()
 	}
-	if md == nil {
-		if md, err = e.loadLedger(ctx, q, from, to); err != nil {
-			return nil, err
-		}
-		if c != nil {
-			c.money[key] = md
-		}
+	if err != nil {
+		return nil, err
 	}
+	md := v.(*moneyData)
+	md.mu.Lock()
+	defer md.mu.Unlock()
 	for _, part := range moneyNeeds(q) {
 		if md.loaded[part] || len(md.paidAt) == 0 && len(md.entries) == 0 {
 			continue

@@ -195,7 +195,9 @@ func (e *Engine) compute(ctx context.Context, q *Query, from, to time.Time) (*ro
 			return nil, 0, err
 		}
 		unconverted = md.unconverted
+		md.mu.RLock()
 		e.money(q, md, rs)
+		md.mu.RUnlock()
 	}
 	if fams[famMRR] {
 		if err := e.mrr(ctx, q, from, to, rs); err != nil {

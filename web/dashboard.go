@@ -171,42 +171,36 @@ func (s *Server) pageDashboard(w http.ResponseWriter, r *http.Request) error {
 	for i, f := range p.Filters {
 		v.Filters = append(v.Filters, filterChip{Dim: strings.TrimPrefix(f[0], "visit:"), Value: f[1], Remove: p.without(i)})
 	}
-	// KPI cards: traffic and money in one query, MRR apart (it does not take visit filters).
+	// The page's queries run together (two at a time, sharing the money data): KPI cards (traffic and
+	// money in one query, MRR apart: it does not take visit filters), the main chart, the panels.
 	kp := append([]string{}, kpiMetrics[:7]...)
-	res, err := s.runQuery(r, site, p.query(site.ID, kp, nil, 0, p.Compare))
-	if err != nil {
-		return err
-	}
-	addKPIs(v, kp, res)
-	if res.Meta.UnconvertedPayments > 0 {
-		v.Note = fmt.Sprintf("%d money entries have no exchange rate to %s and are not included; import rates in the settings.", res.Meta.UnconvertedPayments, site.Currency)
-	}
 	mp := p
 	mp.Filters = nil
-	if mres, err := s.runQuery(r, site, mp.query(site.ID, []string{"mrr"}, nil, 0, p.Compare)); err == nil {
-		addKPIs(v, []string{"mrr"}, mres)
-	} else {
-		return err
-	}
-	// Main chart.
 	unit := "time:day"
 	if p.Range == "day" {
 		unit = "time:hour"
 	} else if p.Range == "year" || p.Range == "all" {
 		unit = "time:month"
 	}
-	cres, err := s.runQuery(r, site, p.query(site.ID, []string{p.Metric}, []string{unit}, 10000, false))
+	cols := []string{"visitors", "conversions", "revenue", "conversion_rate"}
+	bodies := [][]byte{p.query(site.ID, kp, nil, 0, p.Compare), mp.query(site.ID, []string{"mrr"}, nil, 0, p.Compare),
+		p.query(site.ID, []string{p.Metric}, []string{unit}, 10000, false)}
+	for _, pd := range dashPanels {
+		bodies = append(bodies, p.query(site.ID, cols, []string{pd.dim}, 10, false))
+	}
+	results, err := s.runQueries(r, site, bodies...)
 	if err != nil {
 		return err
 	}
-	v.Chart = buildChart(cres, kpiLabels[p.Metric])
-	// Breakdown panels.
-	cols := []string{"visitors", "conversions", "revenue", "conversion_rate"}
-	for _, pd := range dashPanels {
-		pres, err := s.runQuery(r, site, p.query(site.ID, cols, []string{pd.dim}, 10, false))
-		if err != nil {
-			return err
-		}
+	res := results[0]
+	addKPIs(v, kp, res)
+	if res.Meta.UnconvertedPayments > 0 {
+		v.Note = fmt.Sprintf("%d money entries have no exchange rate to %s and are not included; import rates in the settings.", res.Meta.UnconvertedPayments, site.Currency)
+	}
+	addKPIs(v, []string{"mrr"}, results[1])
+	v.Chart = buildChart(results[2], kpiLabels[p.Metric])
+	for i, pd := range dashPanels {
+		pres := results[3+i]
 		pn := panel{Title: pd.title, Dim: pd.dim, Columns: []string{"Visitors", "Conv.", "Revenue", "CR %"},
 			Export: "/sites/" + site.ID + "/export?" + url.Values{"dim": {pd.dim}}.Encode() + "&" + p.values().Encode()}
 		var top float64

@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"sort"
 	"strings"
 
 	"github.com/tributary/tributary"
@@ -65,21 +66,42 @@ func (s *Server) statsSite(w http.ResponseWriter, r *http.Request, siteID string
 
 // runQuery parses and runs a query for site, with the site's conversion events.
 func (s *Server) runQuery(r *http.Request, site *tributary.Site, body []byte) (*stats.Result, error) {
-	q, err := stats.ParseQuery(body, site, s.opt.Now())
+	res, err := s.runQueries(r, site, body)
 	if err != nil {
 		return nil, err
+	}
+	return res[0], nil
+}
+
+// runQueries answers several queries of one page, two at a time (stats.Engine.RunAll), sharing the
+// request's cache.
+func (s *Server) runQueries(r *http.Request, site *tributary.Site, bodies ...[]byte) ([]*stats.Result, error) {
+	if s.opt.Stats == nil {
+		return nil, tributary.Errorf(tributary.ENOTIMPL, "the stats engine is not configured")
 	}
 	kinds, err := s.opt.Meta.EventKinds(r.Context(), site.ID)
 	if err != nil {
 		return nil, err
 	}
+	var conversions []string
 	for name, k := range kinds {
 		if k == tributary.KindConversion {
-			q.ConversionNames = append(q.ConversionNames, name)
+			conversions = append(conversions, name)
 		}
 	}
-	if s.opt.Stats == nil {
-		return nil, tributary.Errorf(tributary.ENOTIMPL, "the stats engine is not configured")
+	sort.Strings(conversions)
+	qs := make([]*stats.Query, len(bodies))
+	for i, body := range bodies {
+		q, err := stats.ParseQuery(body, site, s.opt.Now())
+		if err != nil {
+			return nil, err
+		}
+		q.ConversionNames = conversions
+		qs[i] = q
 	}
-	return s.opt.Stats.Run(r.Context(), q)
+	if len(qs) == 1 {
+		res, err := s.opt.Stats.Run(r.Context(), qs[0])
+		return []*stats.Result{res}, err
+	}
+	return s.opt.Stats.RunAll(r.Context(), qs, 2)
 }

@@ -267,7 +267,9 @@ func Run(t *testing.T, open Open) {
 		if err != nil {
 			t.Fatalf("run %s in a page: %v", body, err)
 		}
-		if a, b := fmt.Sprint(res.Results), fmt.Sprint(paged.Results); a != b {
+		a, _ := json.Marshal(res.Results)
+		b, _ := json.Marshal(paged.Results)
+		if string(a) != string(b) {
 			t.Errorf("%s: alone %s, within a page %s", body, a, b)
 		}
 		out := map[string][]string{}
@@ -404,6 +406,47 @@ func Run(t *testing.T, open Open) {
 			check(t, "filtered money", query(t, q), want)
 		})
 	}
+	t.Run("a page's queries at once", func(t *testing.T) {
+		// The dashboard's shape: KPIs with comparison, a chart, breakdowns under two models; run four at a
+		// time within one page cache, each answer must equal the query run alone.
+		raw := []map[string]any{
+			{"metrics": []string{"visitors", "revenue", "net_revenue", "conversion_rate", "revenue_per_visitor", "average_order_value", "refunds"}, "compare": "previous_period"},
+			{"metrics": []string{"visitors", "revenue"}, "dimensions": []string{"time:day"}, "limit": 1000},
+		}
+		for _, dm := range dims[1:] {
+			for _, model := range []string{"last_non_direct", "linear"} {
+				raw = append(raw, map[string]any{"metrics": []string{"visitors", "conversions", "revenue", "conversion_rate", "customers"},
+					"dimensions": []string{dm.dim}, "limit": 1000, "attribution": map[string]any{"model": model}})
+			}
+		}
+		var qs []*stats.Query
+		for _, q := range raw {
+			q["site_id"] = Site.ID
+			q["date_range"] = "30d"
+			body, _ := json.Marshal(q)
+			pq, err := stats.ParseQuery(body, Site, Now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pq.ConversionNames = []string{"signup"}
+			qs = append(qs, pq)
+		}
+		all, err := eng.RunAll(stats.WithCache(ctx), qs, 4)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, q := range qs {
+			alone, err := eng.Run(ctx, q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			a, _ := json.Marshal(alone.Results)
+			b, _ := json.Marshal(all[i].Results)
+			if string(a) != string(b) {
+				t.Errorf("query %d: alone %s, in the page %s", i, a, b)
+			}
+		}
+	})
 	t.Run("time:day", func(t *testing.T) {
 		got := query(t, map[string]any{"metrics": []string{"visitors", "visits", "revenue"}, "dimensions": []string{"time:day"}, "limit": 1000})
 		want := map[string][]string{}
