@@ -294,7 +294,7 @@ func BenchmarkDashboard(b *testing.B) {
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
 				// One page view, as web/dashboard.go runs it: two queries at a time, one cache.
-				if _, err := e.RunAll(context.Background(), parsed, 2); err != nil {
+				if _, err := e.RunAll(context.Background(), parsed, benchWorkers()); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -359,4 +359,11 @@ func BenchmarkBreakdown(b *testing.B) {
 			}
 		})
 	}
+}
+
+func benchWorkers() int {
+	if n, err := strconv.Atoi(os.Getenv("TRIBUTARY_BENCH_WORKERS")); err == nil && n > 0 {
+		return n
+	}
+	return 2
 }
