@@ -78,8 +78,17 @@ type EventStore interface {
 	MRRMovements(ctx context.Context, siteID string) ([]MRRMovement, error)
 	// Ledger returns the site's entries ordered by occurred_at then id (for the UI, exports and tests).
 	Ledger(ctx context.Context, siteID string) ([]LedgerEntry, error)
+	// RecentLedger returns the site's newest entries first (occurred_at, then id, descending), at most
+	// limit of them (the revenue page).
+	RecentLedger(ctx context.Context, siteID string, limit int) ([]LedgerEntry, error)
 	// PaymentLink returns the newest link fact of a payment, ENOTFOUND when it has none.
 	PaymentLink(ctx context.Context, siteID, paymentID string) (*Identity, error)
+	// PaymentLinks returns the newest link fact of each of the payments that has one, by payment id.
+	PaymentLinks(ctx context.Context, siteID string, paymentIDs []string) (map[string]*Identity, error)
+	// PaymentsToReview lists the payments whose newest link is unattributed, newest first, at most limit
+	// of them (the revenue page's review list; unlike UnattributedPayments, whether or not they carry
+	// a customer or e-mail to match later).
+	PaymentsToReview(ctx context.Context, siteID string, limit int) ([]Identity, error)
 	// VisitorByCustomer finds the visitor of the newest fact linking customerID to a visitor (an earlier
 	// linked payment or an identify with that customer id) at or before `before`; ENOTFOUND when none.
 	VisitorByCustomer(ctx context.Context, siteID, customerID string, before time.Time) (*LinkTarget, error)

@@ -3,7 +3,6 @@ package web
 import (
 	"net/http"
 	"net/url"
-	"sort"
 
 	"github.com/tributary/tributary"
 	"github.com/tributary/tributary/numfmt"
@@ -27,51 +26,95 @@ type revenueView struct {
 	Fmt          func(int64, string) string
 }
 
+// revenuePageEntries and revenuePageReview bound the revenue page's lists.
+const (
+	revenuePageEntries = 200
+	revenuePageReview  = 100
+)
+
 // pageRevenue lists the newest money entries with how each payment was linked, the unattributed
-// payments to review, and MRR movements.
+// payments to review (every one whose newest link is unattributed, not only those among the newest
+// entries), and MRR movements. Links are read in one batch, not one query per row.
 func (s *Server) pageRevenue(w http.ResponseWriter, r *http.Request) error {
-	site, err := s.opt.Meta.Site(r.Context(), r.PathValue("id"))
+	ctx := r.Context()
+	site, err := s.opt.Meta.Site(ctx, r.PathValue("id"))
 	if err != nil {
 		return err
 	}
-	entries, err := s.opt.Events.Ledger(r.Context(), site.ID)
+	entries, err := s.opt.Events.RecentLedger(ctx, site.ID, revenuePageEntries)
 	if err != nil {
 		return err
 	}
-	sort.SliceStable(entries, func(i, j int) bool { return entries[i].OccurredAt.After(entries[j].OccurredAt) })
-	if len(entries) > 200 {
-		entries = entries[:200]
+	review, err := s.opt.Events.PaymentsToReview(ctx, site.ID, revenuePageReview)
+	if err != nil {
+		return err
+	}
+	var ids []string
+	seen := map[string]bool{}
+	for _, e := range entries {
+		if !seen[e.PaymentID] {
+			seen[e.PaymentID] = true
+			ids = append(ids, e.PaymentID)
+		}
+	}
+	links, err := s.opt.Events.PaymentLinks(ctx, site.ID, ids)
+	if err != nil {
+		return err
 	}
 	v := &revenueView{Site: site, Fmt: func(a int64, c string) string { return numfmt.Get(site.Locale).Money(tributary.FormatMinor(a, c), c) }}
-	links := map[string]*tributary.Identity{}
-	for _, e := range entries {
-		row := revenueRow{Entry: e, Amount: v.Fmt(e.Amount, e.Currency), Method: tributary.LinkUnattributed, Customer: url.PathEscape("payment:" + e.PaymentID)}
+	status := map[string]*tributary.Payment{}
+	row := func(e tributary.LedgerEntry) revenueRow {
+		rr := revenueRow{Entry: e, Amount: v.Fmt(e.Amount, e.Currency), Method: tributary.LinkUnattributed, Customer: url.PathEscape("payment:" + e.PaymentID)}
 		if e.CustomerID != "" {
-			row.Customer = url.PathEscape(e.CustomerID)
+			rr.Customer = url.PathEscape(e.CustomerID)
 		}
-		l, ok := links[e.PaymentID]
+		if l := links[e.PaymentID]; l != nil {
+			rr.Method, rr.Email = l.LinkMethod, l.Email
+		}
+		p, ok := status[e.PaymentID]
 		if !ok {
-			l, err = s.opt.Events.PaymentLink(r.Context(), site.ID, e.PaymentID)
-			if err != nil && tributary.ErrorCode(err) != tributary.ENOTFOUND {
+			p, _ = s.opt.Meta.Payment(ctx, site.ID, e.PaymentID) // a payment from the API has no Stripe record
+			status[e.PaymentID] = p
+		}
+		if p != nil {
+			rr.Status = p.Status
+			if rr.Email == "" {
+				rr.Email = p.Email
+			}
+		}
+		return rr
+	}
+	for _, e := range entries {
+		v.Entries = append(v.Entries, row(e))
+	}
+	for _, l := range review {
+		// The payment's own entry: usually among the newest entries, else read on its own.
+		var pay *tributary.LedgerEntry
+		for i := range entries {
+			if entries[i].PaymentID == l.PaymentID && entries[i].Kind == tributary.EntryPayment {
+				pay = &entries[i]
+				break
+			}
+		}
+		if pay == nil {
+			list, err := s.opt.Events.LedgerForPayment(ctx, site.ID, l.PaymentID)
+			if err != nil {
 				return err
 			}
-			links[e.PaymentID] = l
-		}
-		if l != nil {
-			row.Method, row.Email = l.LinkMethod, l.Email
-		}
-		if p, err := s.opt.Meta.Payment(r.Context(), site.ID, e.PaymentID); err == nil {
-			row.Status = p.Status
-			if row.Email == "" {
-				row.Email = p.Email
+			for i := range list {
+				if list[i].Kind == tributary.EntryPayment {
+					pay = &list[i]
+					break
+				}
 			}
 		}
-		v.Entries = append(v.Entries, row)
-		if e.Kind == tributary.EntryPayment && row.Method == tributary.LinkUnattributed {
-			v.Unattributed = append(v.Unattributed, row)
+		if pay == nil {
+			continue // a link written before its payment entry (or a failed payment): nothing to review yet
 		}
+		links[l.PaymentID] = &l
+		v.Unattributed = append(v.Unattributed, row(*pay))
 	}
-	if v.Movements, err = s.opt.Events.MRRMovements(r.Context(), site.ID); err != nil {
+	if v.Movements, err = s.opt.Events.MRRMovements(ctx, site.ID); err != nil {
 		return err
 	}
 	return s.render(w, r, http.StatusOK, "revenue.html", page{Title: site.Name + " · Revenue", Data: v})

@@ -84,13 +84,22 @@ func (s *Store) Ledger(ctx context.Context, siteID string) ([]tributary.LedgerEn
 	return s.ledgerWhere(ctx, `site_id = $1`, siteID)
 }
 
+// RecentLedger lists a site's newest entries first.
+func (s *Store) RecentLedger(ctx context.Context, siteID string, limit int) ([]tributary.LedgerEntry, error) {
+	return s.ledgerQuery(ctx, `SELECT `+ledgerCols+` FROM ledger WHERE site_id = $1 ORDER BY occurred_at DESC, id DESC LIMIT $2`, siteID, limit)
+}
+
 // LedgerForPayment lists one payment's entries.
 func (s *Store) LedgerForPayment(ctx context.Context, siteID, paymentID string) ([]tributary.LedgerEntry, error) {
 	return s.ledgerWhere(ctx, `site_id = $1 AND payment_id = $2`, siteID, paymentID)
 }
 
 func (s *Store) ledgerWhere(ctx context.Context, where string, args ...any) ([]tributary.LedgerEntry, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+ledgerCols+` FROM ledger WHERE `+where+` ORDER BY occurred_at, id`, args...)
+	return s.ledgerQuery(ctx, `SELECT `+ledgerCols+` FROM ledger WHERE `+where+` ORDER BY occurred_at, id`, args...)
+}
+
+func (s *Store) ledgerQuery(ctx context.Context, q string, args ...any) ([]tributary.LedgerEntry, error) {
+	rows, err := s.db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, mapErr("list ledger", err)
 	}

@@ -3,6 +3,8 @@ package clickhouse
 import (
 	"context"
 	"database/sql"
+	"fmt"
+	"strings"
 	"time"
 
 	"github.com/tributary/tributary"
@@ -44,6 +46,52 @@ func (s *Store) PaymentLink(ctx context.Context, siteID, paymentID string) (*tri
 	return i, nil
 }
 
+// PaymentLinks returns the newest link of each listed payment that has one (LIMIT 1 BY: 18.16 has no
+// window functions).
+func (s *Store) PaymentLinks(ctx context.Context, siteID string, paymentIDs []string) (map[string]*tributary.Identity, error) {
+	out := map[string]*tributary.Identity{}
+	if len(paymentIDs) == 0 {
+		return out, nil
+	}
+	args := []any{siteID}
+	ps := make([]string, len(paymentIDs))
+	for i, p := range paymentIDs {
+		args = append(args, p)
+		ps[i] = fmt.Sprintf("$%d", i+2)
+	}
+	list, err := s.identities(ctx, "get payment links", `SELECT `+identityCols+` FROM identities WHERE site_id = $1 AND payment_id IN (`+
+		strings.Join(ps, ",")+`) ORDER BY ts DESC, rowid DESC LIMIT 1 BY payment_id`, args...)
+	for i := range list {
+		out[list[i].PaymentID] = &list[i]
+	}
+	return out, err
+}
+
+// PaymentsToReview lists payments whose newest link is unattributed, newest first.
+func (s *Store) PaymentsToReview(ctx context.Context, siteID string, limit int) ([]tributary.Identity, error) {
+	return s.identities(ctx, "list payments to review", `SELECT `+identityCols+` FROM (
+			SELECT `+identityCols+`, rowid FROM identities WHERE site_id = $1 AND payment_id <> ''
+			ORDER BY ts DESC, rowid DESC LIMIT 1 BY payment_id)
+		WHERE link_method = 'unattributed' ORDER BY ts DESC, payment_id LIMIT $2`, siteID, limit)
+}
+
+func (s *Store) identities(ctx context.Context, op, q string, args ...any) ([]tributary.Identity, error) {
+	rows, err := s.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, mapErr(op, err)
+	}
+	defer rows.Close()
+	var out []tributary.Identity
+	for rows.Next() {
+		i, err := scanIdentity(rows)
+		if err != nil {
+			return nil, mapErr(op, err)
+		}
+		out = append(out, *i)
+	}
+	return out, mapErr(op, rows.Err())
+}
+
 func (s *Store) linkTarget(ctx context.Context, q string, args ...any) (*tributary.LinkTarget, error) {
 	var t tributary.LinkTarget
 	err := s.db.QueryRowContext(ctx, q, args...).Scan(&t.VisitorID, &t.SessionID, &t.At)
@@ -73,22 +121,9 @@ func (s *Store) VisitorByEmail(ctx context.Context, siteID, email string, before
 // UnattributedPayments lists payments whose newest link is unattributed and could still be matched.
 // 18.16 has no window functions; LIMIT 1 BY keeps the newest fact of each payment instead.
 func (s *Store) UnattributedPayments(ctx context.Context, siteID string, limit int) ([]tributary.Identity, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+identityCols+` FROM (
+	return s.identities(ctx, "list unattributed payments", `SELECT `+identityCols+` FROM (
 			SELECT `+identityCols+`, rowid FROM identities WHERE site_id = $1 AND payment_id <> ''
 			ORDER BY ts DESC, rowid DESC LIMIT 1 BY payment_id)
 		WHERE link_method = 'unattributed' AND (customer_id <> '' OR email <> '')
 		ORDER BY ts, rowid LIMIT $2`, siteID, limit)
-	if err != nil {
-		return nil, mapErr("list unattributed payments", err)
-	}
-	defer rows.Close()
-	var out []tributary.Identity
-	for rows.Next() {
-		i, err := scanIdentity(rows)
-		if err != nil {
-			return nil, mapErr("list unattributed payments", err)
-		}
-		out = append(out, *i)
-	}
-	return out, mapErr("list unattributed payments", rows.Err())
 }

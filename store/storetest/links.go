@@ -53,12 +53,37 @@ func Links(t *testing.T, open func(t *testing.T) (tributary.MetaStore, tributary
 		if len(un) != 1 || un[0].PaymentID != "pi_new" {
 			t.Fatalf("unattributed = %+v", un)
 		}
+		// To review: every payment whose newest link is unattributed, with or without a key to match
+		// later, newest first.
+		must(t, e.InsertIdentities(ctx, []tributary.Identity{{SiteID: "s1", At: Clock.Add(-time.Hour), PaymentID: "pi_bare", LinkMethod: "unattributed", Source: "api"},
+			{SiteID: "s2", At: Clock, PaymentID: "pi_elsewhere", LinkMethod: "unattributed", Source: "api"}}))
+		review, err := e.PaymentsToReview(ctx, "s1", 10)
+		must(t, err)
+		if len(review) != 2 || review[0].PaymentID != "pi_new" || review[1].PaymentID != "pi_bare" {
+			t.Fatalf("to review = %+v", review)
+		}
+		if review, err = e.PaymentsToReview(ctx, "s1", 1); err != nil || len(review) != 1 {
+			t.Fatalf("to review, limit 1 = %+v (%v)", review, err)
+		}
 		// A later link supersedes the unattributed one.
 		must(t, e.InsertIdentities(ctx, []tributary.Identity{{SiteID: "s1", At: Clock.Add(time.Minute), PaymentID: "pi_new", VisitorID: "v3", LinkMethod: "email", Source: "stripe"}}))
 		l, err := e.PaymentLink(ctx, "s1", "pi_new")
 		must(t, err)
 		if l.VisitorID != "v3" || l.LinkMethod != "email" {
 			t.Fatalf("newest link = %+v", l)
+		}
+		links, err := e.PaymentLinks(ctx, "s1", []string{"pi_new", "pi_old", "nope", "pi_elsewhere"})
+		must(t, err)
+		if len(links) != 2 || links["pi_new"].VisitorID != "v3" || links["pi_old"].VisitorID != "v2" || links["pi_old"].LinkMethod != "metadata" {
+			t.Fatalf("links = %+v", links)
+		}
+		if links, err = e.PaymentLinks(ctx, "s1", nil); err != nil || len(links) != 0 {
+			t.Fatalf("no payments: %+v (%v)", links, err)
+		}
+		review, err = e.PaymentsToReview(ctx, "s1", 10)
+		must(t, err)
+		if len(review) != 1 || review[0].PaymentID != "pi_bare" {
+			t.Fatalf("to review after the link = %+v", review)
 		}
 		un, err = e.UnattributedPayments(ctx, "s1", 10)
 		must(t, err)

@@ -245,6 +245,21 @@ func EventStore(t *testing.T, open func(t *testing.T) tributary.EventStore) {
 		if len(got) != 2 || got[0].Amount != 4999 || got[1].Amount != -500 || !got[0].OccurredAt.Equal(Clock) || !got[0].Converted || got[0].Email != "a@b.co" {
 			t.Fatalf("ledger = %+v", got)
 		}
+		// Newest first, limited; another site's entries never show.
+		other := e
+		other.ID, other.SiteID = "pay:other", "s2"
+		_, err = s.InsertLedger(ctx, []tributary.LedgerEntry{other})
+		must(t, err)
+		recent, err := s.RecentLedger(ctx, "s1", 1)
+		must(t, err)
+		if len(recent) != 1 || recent[0].ID != "refund:re_1" {
+			t.Fatalf("recent ledger = %+v", recent)
+		}
+		recent, err = s.RecentLedger(ctx, "s1", 10)
+		must(t, err)
+		if len(recent) != 2 || recent[1].ID != "pay:ch_1" || recent[1].Amount != 4999 {
+			t.Fatalf("recent ledger = %+v", recent)
+		}
 		must(t, s.InsertIdentities(ctx, []tributary.Identity{{SiteID: "s1", At: Clock, VisitorID: "v1", PersonID: "a@b.co", Email: "a@b.co", Source: "browser"}}))
 		mv := tributary.MRRMovement{ID: "mrr:sub_1:new", SiteID: "s1", Livemode: true, SubscriptionID: "sub_1", At: Clock, Kind: tributary.MRRNew,
 			Delta: 2900, Currency: "USD", ReportingDelta: 2900, ReportingCurrency: "USD", Converted: true, Source: "stripe"}
