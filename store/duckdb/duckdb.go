@@ -19,6 +19,7 @@ import (
 
 	"github.com/tributary/tributary"
 	"github.com/tributary/tributary/store/migrate"
+	"github.com/tributary/tributary/store/sqlmeta"
 )
 
 //go:embed migrations/*.sql
@@ -29,6 +30,10 @@ const FileName = "tributary.duckdb"
 
 // Store is the DuckDB backend.
 type Store struct {
+	// sqlmeta.Store is the MetaStore this store shares with PostgreSQL (users, sites, keys, settings,
+	// server events, Stripe state).
+	sqlmeta.Store
+
 	db        *sql.DB
 	connector *duck.Connector
 	path      string
@@ -76,6 +81,7 @@ func Open(ctx context.Context, dataDir string) (*Store, error) {
 	}
 	db := sql.OpenDB(connector)
 	s := &Store{db: db, connector: connector, path: path}
+	s.Store = sqlmeta.Store{DB: db, Backend: "duckdb", Conflict: isConstraint, Writes: &s.inboxMu}
 	ms, err := migrate.Load(migrations, "migrations")
 	if err != nil {
 		s.Close()
@@ -176,8 +182,7 @@ func mapErr(op string, err error) error {
 	if err == nil {
 		return nil
 	}
-	var de *duck.Error
-	if errors.As(err, &de) && de.Type == duck.ErrorTypeConstraint {
+	if isConstraint(err) {
 		return &tributary.Error{Code: tributary.ECONFLICT, Message: "already exists", Err: fmt.Errorf("duckdb: %s: %w", op, err)}
 	}
 	if errors.Is(err, sql.ErrNoRows) {
@@ -185,6 +190,15 @@ func mapErr(op string, err error) error {
 	}
 	return fmt.Errorf("duckdb: %s: %w", op, err)
 }
+
+// isConstraint reports a unique or primary key violation.
+func isConstraint(err error) bool {
+	var de *duck.Error
+	return errors.As(err, &de) && de.Type == duck.ErrorTypeConstraint
+}
+
+// notFound is the coded error for a missing row.
+var notFound = sqlmeta.NotFound
 
 func unavailable(op string, err error) error {
 	return &tributary.Error{Code: tributary.EUNAVAILABLE, Message: "store unavailable", Err: fmt.Errorf("duckdb: %s: %w", op, err)}

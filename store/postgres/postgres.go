@@ -21,6 +21,7 @@ import (
 	"github.com/tributary/tributary"
 	"github.com/tributary/tributary/ratelimit"
 	"github.com/tributary/tributary/store/migrate"
+	"github.com/tributary/tributary/store/sqlmeta"
 )
 
 //go:embed migrations/*.sql
@@ -28,9 +29,12 @@ var migrations embed.FS
 
 // Store is the PostgreSQL MetaStore.
 type Store struct {
+	// sqlmeta.Store is the MetaStore this store shares with the embedded one.
+	sqlmeta.Store
+
 	db *sql.DB
-	// inboxMu is kept for the code shared with the embedded store; PostgreSQL's row locks do the real
-	// ordering between nodes.
+	// inboxMu orders the shared writes that touch inbox rows, as on the embedded store; PostgreSQL's row
+	// locks do the real ordering between nodes.
 	inboxMu sync.Mutex
 }
 
@@ -55,6 +59,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		return nil, &tributary.Error{Code: tributary.EUNAVAILABLE, Message: "PostgreSQL unreachable", Err: fmt.Errorf("postgres: connect: %w", err)}
 	}
 	s := &Store{db: db}
+	s.Store = sqlmeta.Store{DB: db, Backend: "postgres", Conflict: isUniqueViolation, Writes: &s.inboxMu}
 	ms, err := migrate.Load(migrations, "migrations")
 	if err != nil {
 		db.Close()
@@ -97,8 +102,7 @@ func mapErr(op string, err error) error {
 	if err == nil {
 		return nil
 	}
-	var pe *pgconn.PgError
-	if errors.As(err, &pe) && pe.Code == "23505" {
+	if isUniqueViolation(err) {
 		return &tributary.Error{Code: tributary.ECONFLICT, Message: "already exists", Err: fmt.Errorf("postgres: %s: %w", op, err)}
 	}
 	if errors.Is(err, sql.ErrNoRows) {
@@ -106,6 +110,15 @@ func mapErr(op string, err error) error {
 	}
 	return fmt.Errorf("postgres: %s: %w", op, err)
 }
+
+// isUniqueViolation reports SQLSTATE 23505.
+func isUniqueViolation(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "23505"
+}
+
+// notFound is the coded error for a missing row.
+var notFound = sqlmeta.NotFound
 
 func unavailable(op string, err error) error {
 	return &tributary.Error{Code: tributary.EUNAVAILABLE, Message: "store unavailable", Err: fmt.Errorf("postgres: %s: %w", op, err)}

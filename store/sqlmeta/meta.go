@@ -1,4 +1,4 @@
-package postgres
+package sqlmeta
 
 import (
 	"context"
@@ -9,27 +9,28 @@ import (
 	"github.com/tributary/tributary"
 )
 
-func notFound(what, id string) error {
+// NotFound is the coded error for a missing row.
+func NotFound(what, id string) error {
 	return tributary.Errorf(tributary.ENOTFOUND, "%s %q not found", what, id)
 }
 
 // CreateOwner inserts the first user inside a transaction that first checks no user exists.
 func (s *Store) CreateOwner(ctx context.Context, u *tributary.User) error {
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, err := s.DB.BeginTx(ctx, nil)
 	if err != nil {
-		return unavailable("create owner", err)
+		return s.unavailable("create owner", err)
 	}
 	defer tx.Rollback()
 	var n int
 	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM users`).Scan(&n); err != nil {
-		return mapErr("create owner", err)
+		return s.mapErr("create owner", err)
 	}
 	if n > 0 {
 		return tributary.Errorf(tributary.ECONFLICT, "the owner account already exists")
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO users (id, email, password_hash, created_at) VALUES ($1, $2, $3, $4)`,
 		u.ID, u.Email, u.PasswordHash, u.CreatedAt.UTC()); err != nil {
-		return mapErr("create owner", err)
+		return s.mapErr("create owner", err)
 	}
 	if err := tx.Commit(); err != nil {
 		// Two concurrent setups conflict at commit in DuckDB's optimistic concurrency.
@@ -41,20 +42,20 @@ func (s *Store) CreateOwner(ctx context.Context, u *tributary.User) error {
 // HasUsers reports whether the owner exists.
 func (s *Store) HasUsers(ctx context.Context) (bool, error) {
 	var n int
-	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM users`).Scan(&n); err != nil {
-		return false, mapErr("count users", err)
+	if err := s.DB.QueryRowContext(ctx, `SELECT count(*) FROM users`).Scan(&n); err != nil {
+		return false, s.mapErr("count users", err)
 	}
 	return n > 0, nil
 }
 
 func (s *Store) userBy(ctx context.Context, col, v string) (*tributary.User, error) {
 	u := &tributary.User{}
-	err := s.db.QueryRowContext(ctx, `SELECT id, email, password_hash, created_at FROM users WHERE `+col+` = $1`, v).
+	err := s.DB.QueryRowContext(ctx, `SELECT id, email, password_hash, created_at FROM users WHERE `+col+` = $1`, v).
 		Scan(&u.ID, &u.Email, &u.PasswordHash, &u.CreatedAt)
 	if err == sql.ErrNoRows {
-		return nil, notFound("user", v)
+		return nil, NotFound("user", v)
 	}
-	return u, mapErr("get user", err)
+	return u, s.mapErr("get user", err)
 }
 
 // UserByEmail finds a user by e-mail (compared lower-cased).
@@ -69,32 +70,32 @@ func (s *Store) UserByID(ctx context.Context, id string) (*tributary.User, error
 
 // CreateSession stores a login session.
 func (s *Store) CreateSession(ctx context.Context, ls *tributary.Session) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO login_sessions (id, user_id, csrf_token, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)`,
+	_, err := s.DB.ExecContext(ctx, `INSERT INTO login_sessions (id, user_id, csrf_token, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)`,
 		ls.ID, ls.UserID, ls.CSRFToken, ls.CreatedAt.UTC(), ls.ExpiresAt.UTC())
-	return mapErr("create session", err)
+	return s.mapErr("create session", err)
 }
 
 // SessionByID returns a login session, expired or not; callers check ExpiresAt.
 func (s *Store) SessionByID(ctx context.Context, id string) (*tributary.Session, error) {
 	ls := &tributary.Session{}
-	err := s.db.QueryRowContext(ctx, `SELECT id, user_id, csrf_token, created_at, expires_at FROM login_sessions WHERE id = $1`, id).
+	err := s.DB.QueryRowContext(ctx, `SELECT id, user_id, csrf_token, created_at, expires_at FROM login_sessions WHERE id = $1`, id).
 		Scan(&ls.ID, &ls.UserID, &ls.CSRFToken, &ls.CreatedAt, &ls.ExpiresAt)
 	if err == sql.ErrNoRows {
-		return nil, notFound("session", "")
+		return nil, NotFound("session", "")
 	}
-	return ls, mapErr("get session", err)
+	return ls, s.mapErr("get session", err)
 }
 
 // DeleteSession removes a login session (logout).
 func (s *Store) DeleteSession(ctx context.Context, id string) error {
-	_, err := s.db.ExecContext(ctx, `DELETE FROM login_sessions WHERE id = $1`, id)
-	return mapErr("delete session", err)
+	_, err := s.DB.ExecContext(ctx, `DELETE FROM login_sessions WHERE id = $1`, id)
+	return s.mapErr("delete session", err)
 }
 
 // DeleteExpiredSessions removes sessions that expired before now.
 func (s *Store) DeleteExpiredSessions(ctx context.Context, now time.Time) error {
-	_, err := s.db.ExecContext(ctx, `DELETE FROM login_sessions WHERE expires_at < $1`, now.UTC())
-	return mapErr("delete expired sessions", err)
+	_, err := s.DB.ExecContext(ctx, `DELETE FROM login_sessions WHERE expires_at < $1`, now.UTC())
+	return s.mapErr("delete expired sessions", err)
 }
 
 const siteCols = `id, domain, name, currency, timezone, created_at, updated_at, locale`
@@ -107,71 +108,71 @@ func scanSite(row interface{ Scan(...any) error }) (*tributary.Site, error) {
 
 // CreateSite inserts a site.
 func (s *Store) CreateSite(ctx context.Context, st *tributary.Site) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO sites (`+siteCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+	_, err := s.DB.ExecContext(ctx, `INSERT INTO sites (`+siteCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
 		st.ID, st.Domain, st.Name, st.Currency, st.Timezone, st.CreatedAt.UTC(), st.UpdatedAt.UTC(), st.Locale)
-	return mapErr("create site", err)
+	return s.mapErr("create site", err)
 }
 
 // Site returns one site.
 func (s *Store) Site(ctx context.Context, id string) (*tributary.Site, error) {
-	st, err := scanSite(s.db.QueryRowContext(ctx, `SELECT `+siteCols+` FROM sites WHERE id = $1`, id))
+	st, err := scanSite(s.DB.QueryRowContext(ctx, `SELECT `+siteCols+` FROM sites WHERE id = $1`, id))
 	if err == sql.ErrNoRows {
-		return nil, notFound("site", id)
+		return nil, NotFound("site", id)
 	}
-	return st, mapErr("get site", err)
+	return st, s.mapErr("get site", err)
 }
 
 // Sites lists every site, oldest first.
 func (s *Store) Sites(ctx context.Context) ([]*tributary.Site, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+siteCols+` FROM sites ORDER BY created_at, id`)
+	rows, err := s.DB.QueryContext(ctx, `SELECT `+siteCols+` FROM sites ORDER BY created_at, id`)
 	if err != nil {
-		return nil, mapErr("list sites", err)
+		return nil, s.mapErr("list sites", err)
 	}
 	defer rows.Close()
 	var out []*tributary.Site
 	for rows.Next() {
 		st, err := scanSite(rows)
 		if err != nil {
-			return nil, mapErr("list sites", err)
+			return nil, s.mapErr("list sites", err)
 		}
 		out = append(out, st)
 	}
-	return out, mapErr("list sites", rows.Err())
+	return out, s.mapErr("list sites", rows.Err())
 }
 
 // UpdateSite replaces the mutable fields of a site.
 func (s *Store) UpdateSite(ctx context.Context, st *tributary.Site) error {
-	res, err := s.db.ExecContext(ctx, `UPDATE sites SET domain = $2, name = $3, currency = $4, timezone = $5, updated_at = $6, locale = $7 WHERE id = $1`,
+	res, err := s.DB.ExecContext(ctx, `UPDATE sites SET domain = $2, name = $3, currency = $4, timezone = $5, updated_at = $6, locale = $7 WHERE id = $1`,
 		st.ID, st.Domain, st.Name, st.Currency, st.Timezone, st.UpdatedAt.UTC(), st.Locale)
 	if err != nil {
-		return mapErr("update site", err)
+		return s.mapErr("update site", err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return notFound("site", st.ID)
+		return NotFound("site", st.ID)
 	}
 	return nil
 }
 
 // DeleteSite removes a site with its keys, Stripe endpoints and webhook log in one transaction.
 func (s *Store) DeleteSite(ctx context.Context, id string) error {
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, err := s.DB.BeginTx(ctx, nil)
 	if err != nil {
-		return unavailable("delete site", err)
+		return s.unavailable("delete site", err)
 	}
 	defer tx.Rollback()
 	res, err := tx.ExecContext(ctx, `DELETE FROM sites WHERE id = $1`, id)
 	if err != nil {
-		return mapErr("delete site", err)
+		return s.mapErr("delete site", err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return notFound("site", id)
+		return NotFound("site", id)
 	}
 	for _, table := range []string{"api_keys", "stripe_endpoints", "stripe_event_ids", "webhook_deliveries", "server_event_ids", "revenue_events", "event_kinds", "api_subscriptions", "stripe_objects", "payments"} {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE site_id = $1`, id); err != nil {
-			return mapErr("delete site from "+table, err)
+			return s.mapErr("delete site from "+table, err)
 		}
 	}
-	return mapErr("delete site", tx.Commit())
+	return s.mapErr("delete site", tx.Commit())
 }
 
 const keyCols = `id, site_id, name, prefix, hash, scopes, rate_limit, created_at, last_used_at, revoked_at`
@@ -199,46 +200,46 @@ func scanKey(row interface{ Scan(...any) error }) (*tributary.APIKey, error) {
 
 // CreateAPIKey stores a key (its hash only).
 func (s *Store) CreateAPIKey(ctx context.Context, k *tributary.APIKey) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO api_keys (`+keyCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL, NULL)`,
+	_, err := s.DB.ExecContext(ctx, `INSERT INTO api_keys (`+keyCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL, NULL)`,
 		k.ID, k.SiteID, k.Name, k.Prefix, k.Hash, strings.Join(k.Scopes, ","), k.RateLimit, k.CreatedAt.UTC())
-	return mapErr("create api key", err)
+	return s.mapErr("create api key", err)
 }
 
 // APIKeys lists a site's keys, revoked ones included, oldest first.
 func (s *Store) APIKeys(ctx context.Context, siteID string) ([]*tributary.APIKey, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+keyCols+` FROM api_keys WHERE site_id = $1 ORDER BY created_at, id`, siteID)
+	rows, err := s.DB.QueryContext(ctx, `SELECT `+keyCols+` FROM api_keys WHERE site_id = $1 ORDER BY created_at, id`, siteID)
 	if err != nil {
-		return nil, mapErr("list api keys", err)
+		return nil, s.mapErr("list api keys", err)
 	}
 	defer rows.Close()
 	var out []*tributary.APIKey
 	for rows.Next() {
 		k, err := scanKey(rows)
 		if err != nil {
-			return nil, mapErr("list api keys", err)
+			return nil, s.mapErr("list api keys", err)
 		}
 		out = append(out, k)
 	}
-	return out, mapErr("list api keys", rows.Err())
+	return out, s.mapErr("list api keys", rows.Err())
 }
 
 // APIKeyByHash finds a key by the hash of its secret.
 func (s *Store) APIKeyByHash(ctx context.Context, hash string) (*tributary.APIKey, error) {
-	k, err := scanKey(s.db.QueryRowContext(ctx, `SELECT `+keyCols+` FROM api_keys WHERE hash = $1`, hash))
+	k, err := scanKey(s.DB.QueryRowContext(ctx, `SELECT `+keyCols+` FROM api_keys WHERE hash = $1`, hash))
 	if err == sql.ErrNoRows {
-		return nil, notFound("api key", "")
+		return nil, NotFound("api key", "")
 	}
-	return k, mapErr("get api key", err)
+	return k, s.mapErr("get api key", err)
 }
 
 // RevokeAPIKey marks a key revoked; revoking twice keeps the first time.
 func (s *Store) RevokeAPIKey(ctx context.Context, siteID, id string, at time.Time) error {
-	res, err := s.db.ExecContext(ctx, `UPDATE api_keys SET revoked_at = coalesce(revoked_at, $3) WHERE site_id = $1 AND id = $2`, siteID, id, at.UTC())
+	res, err := s.DB.ExecContext(ctx, `UPDATE api_keys SET revoked_at = coalesce(revoked_at, $3) WHERE site_id = $1 AND id = $2`, siteID, id, at.UTC())
 	if err != nil {
-		return mapErr("revoke api key", err)
+		return s.mapErr("revoke api key", err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return notFound("api key", id)
+		return NotFound("api key", id)
 	}
 	return nil
 }
@@ -246,26 +247,26 @@ func (s *Store) RevokeAPIKey(ctx context.Context, siteID, id string, at time.Tim
 // TouchAPIKey records the last use of a key.
 func (s *Store) TouchAPIKey(ctx context.Context, id string, at time.Time) error {
 	// Concurrent updates of one row conflict in DuckDB; a process-wide lock orders them.
-	s.inboxMu.Lock()
-	defer s.inboxMu.Unlock()
-	_, err := s.db.ExecContext(ctx, `UPDATE api_keys SET last_used_at = $2 WHERE id = $1`, id, at.UTC())
-	return mapErr("touch api key", err)
+	s.Writes.Lock()
+	defer s.Writes.Unlock()
+	_, err := s.DB.ExecContext(ctx, `UPDATE api_keys SET last_used_at = $2 WHERE id = $1`, id, at.UTC())
+	return s.mapErr("touch api key", err)
 }
 
 // Setting returns a server-wide setting.
 func (s *Store) Setting(ctx context.Context, key string) (string, error) {
 	var v string
-	err := s.db.QueryRowContext(ctx, `SELECT value FROM settings WHERE key = $1`, key).Scan(&v)
+	err := s.DB.QueryRowContext(ctx, `SELECT value FROM settings WHERE key = $1`, key).Scan(&v)
 	if err == sql.ErrNoRows {
-		return "", notFound("setting", key)
+		return "", NotFound("setting", key)
 	}
-	return v, mapErr("get setting", err)
+	return v, s.mapErr("get setting", err)
 }
 
 // SetSettingIfAbsent stores value unless key has one, and returns the stored value.
 func (s *Store) SetSettingIfAbsent(ctx context.Context, key, value string) (string, error) {
-	if _, err := s.db.ExecContext(ctx, `INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING`, key, value); err != nil {
-		return "", mapErr("set setting", err)
+	if _, err := s.DB.ExecContext(ctx, `INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING`, key, value); err != nil {
+		return "", s.mapErr("set setting", err)
 	}
 	return s.Setting(ctx, key)
 }

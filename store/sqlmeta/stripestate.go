@@ -1,4 +1,4 @@
-package duckdb
+package sqlmeta
 
 import (
 	"context"
@@ -12,37 +12,37 @@ import (
 func (s *Store) StripeObject(ctx context.Context, siteID, id string) (*tributary.StripeObject, error) {
 	o := &tributary.StripeObject{}
 	var data string
-	err := s.db.QueryRowContext(ctx, `SELECT site_id, id, type, livemode, event_created, data FROM stripe_objects WHERE site_id = $1 AND id = $2`, siteID, id).
+	err := s.DB.QueryRowContext(ctx, `SELECT site_id, id, type, livemode, event_created, data FROM stripe_objects WHERE site_id = $1 AND id = $2`, siteID, id).
 		Scan(&o.SiteID, &o.ID, &o.Type, &o.Livemode, &o.EventCreated, &data)
 	if err == sql.ErrNoRows {
-		return nil, notFound("stripe object", id)
+		return nil, NotFound("stripe object", id)
 	}
 	o.Data = []byte(data)
-	return o, mapErr("get stripe object", err)
+	return o, s.mapErr("get stripe object", err)
 }
 
 // PutStripeObject upserts a snapshot.
 func (s *Store) PutStripeObject(ctx context.Context, o *tributary.StripeObject) error {
 	// Only the inbox worker writes Stripe state, so it takes no lock (the intake must not wait on it).
-	_, err := s.db.ExecContext(ctx, `INSERT INTO stripe_objects (site_id, id, type, livemode, event_created, data) VALUES ($1,$2,$3,$4,$5,$6)
+	_, err := s.DB.ExecContext(ctx, `INSERT INTO stripe_objects (site_id, id, type, livemode, event_created, data) VALUES ($1,$2,$3,$4,$5,$6)
 		ON CONFLICT (site_id, id) DO UPDATE SET type = excluded.type, livemode = excluded.livemode, event_created = excluded.event_created, data = excluded.data`,
 		o.SiteID, o.ID, o.Type, o.Livemode, o.EventCreated.UTC(), string(o.Data))
-	return mapErr("put stripe object", err)
+	return s.mapErr("put stripe object", err)
 }
 
 // Payment returns a payment record, ENOTFOUND when absent.
 func (s *Store) Payment(ctx context.Context, siteID, id string) (*tributary.Payment, error) {
 	var data string
-	err := s.db.QueryRowContext(ctx, `SELECT data FROM payments WHERE site_id = $1 AND id = $2`, siteID, id).Scan(&data)
+	err := s.DB.QueryRowContext(ctx, `SELECT data FROM payments WHERE site_id = $1 AND id = $2`, siteID, id).Scan(&data)
 	if err == sql.ErrNoRows {
-		return nil, notFound("payment", id)
+		return nil, NotFound("payment", id)
 	}
 	if err != nil {
-		return nil, mapErr("get payment", err)
+		return nil, s.mapErr("get payment", err)
 	}
 	p := &tributary.Payment{}
 	if err := json.Unmarshal([]byte(data), p); err != nil {
-		return nil, mapErr("decode payment", err)
+		return nil, s.mapErr("decode payment", err)
 	}
 	return p, nil
 }
@@ -53,10 +53,10 @@ func (s *Store) PutPayment(ctx context.Context, p *tributary.Payment) error {
 	if err != nil {
 		return err
 	}
-	_, err = s.db.ExecContext(ctx, `INSERT INTO payments (site_id, id, livemode, status, created, data) VALUES ($1,$2,$3,$4,$5,$6)
+	_, err = s.DB.ExecContext(ctx, `INSERT INTO payments (site_id, id, livemode, status, created, data) VALUES ($1,$2,$3,$4,$5,$6)
 		ON CONFLICT (site_id, id) DO UPDATE SET livemode = excluded.livemode, status = excluded.status, created = excluded.created, data = excluded.data`,
 		p.SiteID, p.ID, p.Livemode, p.Status, p.Created.UTC(), string(b))
-	return mapErr("put payment", err)
+	return s.mapErr("put payment", err)
 }
 
 // Payments lists the newest payment records first.
@@ -64,22 +64,22 @@ func (s *Store) Payments(ctx context.Context, siteID string, limit int) ([]*trib
 	if limit <= 0 || limit > 1000 {
 		limit = 100
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT data FROM payments WHERE site_id = $1 ORDER BY created DESC, id LIMIT $2`, siteID, limit)
+	rows, err := s.DB.QueryContext(ctx, `SELECT data FROM payments WHERE site_id = $1 ORDER BY created DESC, id LIMIT $2`, siteID, limit)
 	if err != nil {
-		return nil, mapErr("list payments", err)
+		return nil, s.mapErr("list payments", err)
 	}
 	defer rows.Close()
 	var out []*tributary.Payment
 	for rows.Next() {
 		var data string
 		if err := rows.Scan(&data); err != nil {
-			return nil, mapErr("list payments", err)
+			return nil, s.mapErr("list payments", err)
 		}
 		p := &tributary.Payment{}
 		if err := json.Unmarshal([]byte(data), p); err != nil {
-			return nil, mapErr("decode payment", err)
+			return nil, s.mapErr("decode payment", err)
 		}
 		out = append(out, p)
 	}
-	return out, mapErr("list payments", rows.Err())
+	return out, s.mapErr("list payments", rows.Err())
 }

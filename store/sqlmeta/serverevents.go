@@ -1,4 +1,4 @@
-package postgres
+package sqlmeta
 
 import (
 	"context"
@@ -11,14 +11,14 @@ import (
 
 // ClaimServerEventID records an event id once; the mutex orders concurrent duplicates in this process.
 func (s *Store) ClaimServerEventID(ctx context.Context, siteID, eventID string, at time.Time) (bool, error) {
-	s.inboxMu.Lock()
-	defer s.inboxMu.Unlock()
-	res, err := s.db.ExecContext(ctx, `INSERT INTO server_event_ids (site_id, event_id, claimed_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`, siteID, eventID, at.UTC())
+	s.Writes.Lock()
+	defer s.Writes.Unlock()
+	res, err := s.DB.ExecContext(ctx, `INSERT INTO server_event_ids (site_id, event_id, claimed_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`, siteID, eventID, at.UTC())
 	if err != nil {
 		if strings.Contains(err.Error(), "onstraint") || strings.Contains(err.Error(), "uplicate key") {
 			return false, nil
 		}
-		return false, unavailable("claim event id", err)
+		return false, s.unavailable("claim event id", err)
 	}
 	n, _ := res.RowsAffected()
 	return n == 1, nil
@@ -26,106 +26,106 @@ func (s *Store) ClaimServerEventID(ctx context.Context, siteID, eventID string, 
 
 // ReleaseServerEventID forgets a claim.
 func (s *Store) ReleaseServerEventID(ctx context.Context, siteID, eventID string) error {
-	_, err := s.db.ExecContext(ctx, `DELETE FROM server_event_ids WHERE site_id = $1 AND event_id = $2`, siteID, eventID)
-	return mapErr("release event id", err)
+	_, err := s.DB.ExecContext(ctx, `DELETE FROM server_event_ids WHERE site_id = $1 AND event_id = $2`, siteID, eventID)
+	return s.mapErr("release event id", err)
 }
 
 // RevenueEvents lists a site's money-carrying event names.
 func (s *Store) RevenueEvents(ctx context.Context, siteID string) ([]tributary.RevenueEvent, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT site_id, name, amount_path, unit, currency_path, updated_at FROM revenue_events WHERE site_id = $1 ORDER BY name`, siteID)
+	rows, err := s.DB.QueryContext(ctx, `SELECT site_id, name, amount_path, unit, currency_path, updated_at FROM revenue_events WHERE site_id = $1 ORDER BY name`, siteID)
 	if err != nil {
-		return nil, mapErr("list revenue events", err)
+		return nil, s.mapErr("list revenue events", err)
 	}
 	defer rows.Close()
 	var out []tributary.RevenueEvent
 	for rows.Next() {
 		var r tributary.RevenueEvent
 		if err := rows.Scan(&r.SiteID, &r.Name, &r.AmountPath, &r.Unit, &r.CurrencyPath, &r.UpdatedAt); err != nil {
-			return nil, mapErr("list revenue events", err)
+			return nil, s.mapErr("list revenue events", err)
 		}
 		out = append(out, r)
 	}
-	return out, mapErr("list revenue events", rows.Err())
+	return out, s.mapErr("list revenue events", rows.Err())
 }
 
 // PutRevenueEvent upserts one revenue event setting.
 func (s *Store) PutRevenueEvent(ctx context.Context, r tributary.RevenueEvent) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO revenue_events (site_id, name, amount_path, unit, currency_path, updated_at) VALUES ($1,$2,$3,$4,$5,$6)
+	_, err := s.DB.ExecContext(ctx, `INSERT INTO revenue_events (site_id, name, amount_path, unit, currency_path, updated_at) VALUES ($1,$2,$3,$4,$5,$6)
 		ON CONFLICT (site_id, name) DO UPDATE SET amount_path = excluded.amount_path, unit = excluded.unit, currency_path = excluded.currency_path, updated_at = excluded.updated_at`,
 		r.SiteID, r.Name, r.AmountPath, r.Unit, r.CurrencyPath, r.UpdatedAt.UTC())
-	return mapErr("put revenue event", err)
+	return s.mapErr("put revenue event", err)
 }
 
 // DeleteRevenueEvent removes one setting.
 func (s *Store) DeleteRevenueEvent(ctx context.Context, siteID, name string) error {
-	res, err := s.db.ExecContext(ctx, `DELETE FROM revenue_events WHERE site_id = $1 AND name = $2`, siteID, name)
+	res, err := s.DB.ExecContext(ctx, `DELETE FROM revenue_events WHERE site_id = $1 AND name = $2`, siteID, name)
 	if err != nil {
-		return mapErr("delete revenue event", err)
+		return s.mapErr("delete revenue event", err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return notFound("revenue event", name)
+		return NotFound("revenue event", name)
 	}
 	return nil
 }
 
 // EventKinds returns the classification map.
 func (s *Store) EventKinds(ctx context.Context, siteID string) (map[string]string, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT name, kind FROM event_kinds WHERE site_id = $1`, siteID)
+	rows, err := s.DB.QueryContext(ctx, `SELECT name, kind FROM event_kinds WHERE site_id = $1`, siteID)
 	if err != nil {
-		return nil, mapErr("list event kinds", err)
+		return nil, s.mapErr("list event kinds", err)
 	}
 	defer rows.Close()
 	out := map[string]string{}
 	for rows.Next() {
 		var n, k string
 		if err := rows.Scan(&n, &k); err != nil {
-			return nil, mapErr("list event kinds", err)
+			return nil, s.mapErr("list event kinds", err)
 		}
 		out[n] = k
 	}
-	return out, mapErr("list event kinds", rows.Err())
+	return out, s.mapErr("list event kinds", rows.Err())
 }
 
 // SetEventKind classifies an event name.
 func (s *Store) SetEventKind(ctx context.Context, siteID, name, kind string) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO event_kinds (site_id, name, kind) VALUES ($1,$2,$3) ON CONFLICT (site_id, name) DO UPDATE SET kind = excluded.kind`, siteID, name, kind)
-	return mapErr("set event kind", err)
+	_, err := s.DB.ExecContext(ctx, `INSERT INTO event_kinds (site_id, name, kind) VALUES ($1,$2,$3) ON CONFLICT (site_id, name) DO UPDATE SET kind = excluded.kind`, siteID, name, kind)
+	return s.mapErr("set event kind", err)
 }
 
 // APISubscription returns the stored state of an API-reported subscription.
 func (s *Store) APISubscription(ctx context.Context, siteID, id string) (*tributary.APISubscription, error) {
 	a := &tributary.APISubscription{}
-	err := s.db.QueryRowContext(ctx, `SELECT site_id, subscription_id, customer_id, mrr, currency, active, updated_at FROM api_subscriptions WHERE site_id = $1 AND subscription_id = $2`, siteID, id).
+	err := s.DB.QueryRowContext(ctx, `SELECT site_id, subscription_id, customer_id, mrr, currency, active, updated_at FROM api_subscriptions WHERE site_id = $1 AND subscription_id = $2`, siteID, id).
 		Scan(&a.SiteID, &a.SubscriptionID, &a.CustomerID, &a.MRR, &a.Currency, &a.Active, &a.UpdatedAt)
 	if err == sql.ErrNoRows {
-		return nil, notFound("subscription", id)
+		return nil, NotFound("subscription", id)
 	}
-	return a, mapErr("get api subscription", err)
+	return a, s.mapErr("get api subscription", err)
 }
 
 // PutAPISubscription upserts subscription state.
 func (s *Store) PutAPISubscription(ctx context.Context, a *tributary.APISubscription) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO api_subscriptions (site_id, subscription_id, customer_id, mrr, currency, active, updated_at) VALUES ($1,$2,$3,$4,$5,$6,$7)
+	_, err := s.DB.ExecContext(ctx, `INSERT INTO api_subscriptions (site_id, subscription_id, customer_id, mrr, currency, active, updated_at) VALUES ($1,$2,$3,$4,$5,$6,$7)
 		ON CONFLICT (site_id, subscription_id) DO UPDATE SET customer_id = excluded.customer_id, mrr = excluded.mrr, currency = excluded.currency, active = excluded.active, updated_at = excluded.updated_at`,
 		a.SiteID, a.SubscriptionID, a.CustomerID, a.MRR, a.Currency, a.Active, a.UpdatedAt.UTC())
-	return mapErr("put api subscription", err)
+	return s.mapErr("put api subscription", err)
 }
 
 // EventNames aggregates the site's event names.
 func (s *Store) EventNames(ctx context.Context, siteID string) ([]tributary.CatalogEntry, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT name, count(*), count(*) FILTER (WHERE source = 'browser'), count(*) FILTER (WHERE source = 'server'), max(ts)
+	rows, err := s.DB.QueryContext(ctx, `SELECT name, count(*), count(*) FILTER (WHERE source = 'browser'), count(*) FILTER (WHERE source = 'server'), max(ts)
 		FROM events WHERE site_id = $1 GROUP BY name ORDER BY count(*) DESC, name`, siteID)
 	if err != nil {
-		return nil, mapErr("event names", err)
+		return nil, s.mapErr("event names", err)
 	}
 	defer rows.Close()
 	var out []tributary.CatalogEntry
 	for rows.Next() {
 		var c tributary.CatalogEntry
 		if err := rows.Scan(&c.Name, &c.Count, &c.Browser, &c.Server, &c.LastSeen); err != nil {
-			return nil, mapErr("event names", err)
+			return nil, s.mapErr("event names", err)
 		}
 		out = append(out, c)
 	}
-	return out, mapErr("event names", rows.Err())
+	return out, s.mapErr("event names", rows.Err())
 }
