@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/tributary/tributary"
+
+	"github.com/tributary/tributary/store/sqlmeta"
 )
 
 // Webhook acknowledgements are bounded by the commit: DuckDB writes and syncs its WAL once per
@@ -192,7 +194,7 @@ func (s *Store) recordGroup(ctx context.Context, batch []*recordReq) ([]bool, er
 		args = append(args, d.ID, d.SiteID, d.EndpointID, d.ReceivedAt.UTC(), d.EventID, d.Type, d.APIVersion, d.Livemode,
 			d.EventCreated.UTC(), status, d.Error, d.Attempts, payload)
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO webhook_deliveries (`+deliveryCols+`, lease_until, payload) VALUES `+strings.Join(vals, ","), args...); err != nil {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO webhook_deliveries (`+sqlmeta.DeliveryCols+`, lease_until, payload) VALUES `+strings.Join(vals, ","), args...); err != nil {
 		return nil, err
 	}
 	if err := tx.Commit(); err != nil {
