@@ -180,7 +180,8 @@ func (e *Engine) loadMoney(ctx context.Context, q *Query, from, to time.Time) (*
 	md := v.(*moneyData)
 	md.mu.Lock()
 	defer md.mu.Unlock()
-	for _, part := range moneyNeeds(q) {
+	needs := moneyNeeds(q)
+	for i, part := range needs {
 		if md.loaded[part] || len(md.paidAt) == 0 && len(md.entries) == 0 {
 			continue
 		}
@@ -190,9 +191,29 @@ func (e *Engine) loadMoney(ctx context.Context, q *Query, from, to time.Time) (*
 		case "products":
 			err = e.loadProducts(ctx, md)
 		case "people":
-			err = e.loadPeople(ctx, md)
+			if i+1 < len(needs) && needs[i+1] == "touches" && !md.loaded["touches"] {
+				// People and the linked visitors' visits are independent reads: one runs while the
+				// other is grouped in Go. The visits of the people's other visitors follow.
+				done := make(chan error, 1)
+				go func() { done <- e.loadTouches(ctx, q, md) }()
+				err = e.loadPeople(ctx, md)
+				if terr := <-done; err == nil {
+					err = terr
+				}
+				if err == nil {
+					err = e.extraTouches(ctx, q, md)
+				}
+				if err == nil {
+					md.loaded["touches"] = true
+				}
+			} else {
+				err = e.loadPeople(ctx, md)
+			}
 		case "touches":
 			err = e.loadTouches(ctx, q, md)
+			if err == nil {
+				err = e.extraTouches(ctx, q, md)
+			}
 		}
 		if err != nil {
 			return nil, err
@@ -324,34 +345,48 @@ func (e *Engine) loadPeople(ctx context.Context, md *moneyData) error {
 
 // loadTouches reads the sessions of the paying people over the lookback before the range's payments.
 func (e *Engine) loadTouches(ctx context.Context, q *Query, md *moneyData) error {
+	return e.readTouches(ctx, q, md, nil)
+}
+
+// extraTouches reads the visits of the other visitors of the paying people (rare: a second device),
+// once people are known.
+func (e *Engine) extraTouches(ctx context.Context, q *Query, md *moneyData) error {
 	visitors := md.linkedVisitors()
-	if len(visitors) == 0 {
-		return nil
-	}
-	all := map[string]bool{}
+	var extra []string
+	seen := map[string]bool{}
 	for _, vs := range md.persons {
 		for _, v := range vs {
-			all[v] = true
+			if !visitors[v] && !seen[v] {
+				seen[v] = true
+				extra = append(extra, v)
+			}
 		}
+	}
+	if len(extra) == 0 {
+		return nil
+	}
+	sort.Strings(extra)
+	return e.readTouches(ctx, q, md, extra)
+}
+
+// readTouches reads the visits over the lookback of the listed visitors, or with none listed of the
+// visitors the range's payments are linked to (joined in SQL).
+func (e *Engine) readTouches(ctx context.Context, q *Query, md *moneyData, listed []string) error {
+	if listed == nil && len(md.linkedVisitors()) == 0 {
+		return nil
 	}
 	lookFrom := md.from.Add(-q.Lookback)
 	if early := earliest(md.paidAt); !early.IsZero() && early.Add(-q.Lookback).Before(lookFrom) {
 		lookFrom = early.Add(-q.Lookback)
 	}
-	// The linked visitors join on the range's links; other visitors of the same people (rare: a second
-	// device) are listed.
-	var extra []string
-	for v := range all {
-		if !visitors[v] {
-			extra = append(extra, v)
-		}
-	}
 	a, rangeWhere := md.rangeArgs(e.d)
 	inRange := `SELECT payment_id FROM ledger` + rangeWhere
 	ps, pf, pt := a.add(md.site), a.add(lookFrom), a.add(md.to)
 	who := `visitor_id IN (SELECT visitor_id FROM identities WHERE site_id = ` + ps + ` AND visitor_id <> '' AND payment_id IN (` + inRange + `))`
-	if len(extra) > 0 {
-		who = "(" + who + " OR visitor_id IN (" + a.list(extra) + "))"
+	if listed != nil {
+		a = &args{d: e.d}
+		ps, pf, pt = a.add(md.site), a.add(lookFrom), a.add(md.to)
+		who = "visitor_id IN (" + a.list(listed) + ")"
 	}
 	// The dimension values travel as one text per visit: reading sixteen columns a value at a time costs
 	// more than the query.

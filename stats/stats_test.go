@@ -227,3 +227,56 @@ func TestQueryErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestSecondDevice: a payment made on a phone is credited to the laptop visit of the same person (both
+// visitors identified with one e-mail), which is read after people are grouped.
+func TestSecondDevice(t *testing.T) {
+	ctx := context.Background()
+	st, err := duckdb.Open(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	pv := func(v, s, ch string, at time.Time) tributary.Event {
+		return tributary.Event{SiteID: "s1", Timestamp: at, Name: "pageview", Source: "browser", VisitorID: v, SessionID: s, Hostname: "shop.example",
+			Path: "/", Channel: ch, Country: "DE", Device: "desktop", Browser: "Firefox", OS: "Linux"}
+	}
+	if err := st.InsertEvents(ctx, []tributary.Event{pv("laptop", "l1", "Organic Search", day(1, 10)), pv("phone", "p1", "Email", day(5, 10))}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.InsertLedger(ctx, []tributary.LedgerEntry{{ID: "pay:x", SiteID: "s1", Livemode: true, Kind: "payment", PaymentID: "x",
+		OccurredAt: day(5, 12), Amount: 10000, Currency: "USD", ReportingAmount: 10000, ReportingCurrency: "USD", Rate: "1", Converted: true, Source: "stripe"}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.InsertIdentities(ctx, []tributary.Identity{
+		{SiteID: "s1", At: day(1, 11), VisitorID: "laptop", PersonID: "ann@example.com", Email: "ann@example.com", Source: "browser"},
+		{SiteID: "s1", At: day(5, 11), VisitorID: "phone", PersonID: "ann@example.com", Email: "ann@example.com", Source: "browser"},
+		{SiteID: "s1", At: day(5, 12), VisitorID: "phone", SessionID: "p1", PaymentID: "x", LinkMethod: "metadata", Source: "stripe"},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	e := NewEngine(st.DB(), DuckDB{}, WithSync(st.SyncVisits))
+	for _, c := range []struct{ model, want string }{
+		{"first_touch", "Organic Search=100.00,1"},
+		{"last_touch", "Email=100.00,1"},
+		{"linear", "Email=50.00,0 | Organic Search=50.00,1"}, // a tie counts the customer at the earlier touch
+	} {
+		for _, page := range []bool{false, true} {
+			q, err := ParseQuery([]byte(`{"site_id":"s1","metrics":["revenue","customers"],"dimensions":["visit:channel"],"date_range":"30d","attribution":{"model":"`+c.model+`"}}`), site, now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			qctx := ctx
+			if page {
+				qctx = WithCache(ctx)
+			}
+			res, err := e.Run(qctx, q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := flat(res); got != c.want {
+				t.Errorf("%s (page %v): got %s, want %s", c.model, page, got, c.want)
+			}
+		}
+	}
+}
