@@ -12,6 +12,20 @@ import (
 type Cache struct {
 	mu      sync.Mutex
 	entries map[string]*cacheEntry
+	// columns are the visit columns the page's queries group by (announced by RunAll), so parts
+	// computed for every dimension at once cover those only.
+	columns map[string]bool
+}
+
+// pageColumns lists the announced visit columns (none: every one).
+func (c *Cache) pageColumns() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []string
+	for col := range c.columns {
+		out = append(out, col)
+	}
+	return out
 }
 
 type cacheEntry struct {
@@ -52,6 +66,17 @@ func (e *Engine) RunAll(ctx context.Context, qs []*Query, workers int) ([]*Resul
 	if cacheFrom(ctx) == nil {
 		ctx = WithCache(ctx)
 	}
+	c := cacheFrom(ctx)
+	c.mu.Lock()
+	for _, q := range qs {
+		if len(q.Dimensions) == 1 && visitDims[q.Dimensions[0]] != "" {
+			if c.columns == nil {
+				c.columns = map[string]bool{}
+			}
+			c.columns[visitDims[q.Dimensions[0]]] = true
+		}
+	}
+	c.mu.Unlock()
 	if workers < 1 {
 		workers = 1
 	}

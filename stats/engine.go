@@ -320,11 +320,9 @@ func (e *Engine) traffic(ctx context.Context, q *Query, from, to time.Time, rs *
 				if err != nil {
 					return err
 				}
-				col := ""
-				if len(q.Dimensions) == 1 {
-					col = visitDims[q.Dimensions[0]]
-				}
-				paidIn = m[col]
+				paidIn = m[visitDims[q.Dimensions[0]]] // nil when the page did not announce this dimension
+			}
+			if paidIn != nil {
 				conversions = "0"
 			} else {
 				conversions = e.d.CountIf(first + " AND visitor_id IN (" + paying() + ")")
@@ -394,19 +392,21 @@ func (e *Engine) traffic(ctx context.Context, q *Query, from, to time.Time, rs *
 // visits in it, for every dimension in one query, once per request: the paying half of conversions,
 // which each panel would otherwise work out with a join of its own.
 func (e *Engine) payingFirsts(ctx context.Context, c *Cache, q *Query, from, to time.Time) (map[string]map[string]int64, error) {
-	v, err := c.get(fmt.Sprint("paying/", q.Site.ID, from.UnixNano(), to.UnixNano()), func() (any, error) { return e.countPaying(ctx, q, from, to) })
+	v, err := c.get(fmt.Sprint("paying/", q.Site.ID, from.UnixNano(), to.UnixNano()), func() (any, error) { return e.countPaying(ctx, c.pageColumns(), q, from, to) })
 	if err != nil {
 		return nil, err
 	}
 	return v.(map[string]map[string]int64), nil
 }
 
-func (e *Engine) countPaying(ctx context.Context, q *Query, from, to time.Time) (map[string]map[string]int64, error) {
+// countPaying counts for the visit columns cols (all of them when none is given).
+func (e *Engine) countPaying(ctx context.Context, cols []string, q *Query, from, to time.Time) (map[string]map[string]int64, error) {
 	a := &args{d: e.d}
 	ps, pf, pt := a.add(q.Site.ID), a.add(from), a.add(to)
-	cols := make([]string, 0, len(visitDims))
-	for _, col := range visitDims {
-		cols = append(cols, col)
+	if len(cols) == 0 {
+		for _, col := range visitDims {
+			cols = append(cols, col)
+		}
 	}
 	sort.Strings(cols)
 	// The paying visitors' visits are read once (a few percent of the range) and grouped once per

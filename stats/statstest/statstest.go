@@ -431,10 +431,24 @@ func Run(t *testing.T, open Open) {
 			pq.ConversionNames = []string{"signup"}
 			qs = append(qs, pq)
 		}
-		all, err := eng.RunAll(stats.WithCache(ctx), qs, 4)
+		pageCtx := stats.WithCache(ctx)
+		all, err := eng.RunAll(pageCtx, qs, 4)
 		if err != nil {
 			t.Fatal(err)
 		}
+		// A later query of the same page by a dimension the page did not announce.
+		body, _ := json.Marshal(map[string]any{"site_id": Site.ID, "date_range": "30d", "metrics": []string{"visitors", "conversions"},
+			"dimensions": []string{"visit:os"}})
+		late, err := stats.ParseQuery(body, Site, Now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		late.ConversionNames = []string{"signup"}
+		res, err := eng.Run(pageCtx, late)
+		if err != nil {
+			t.Fatal(err)
+		}
+		qs, all = append(qs, late), append(all, res)
 		for i, q := range qs {
 			alone, err := eng.Run(ctx, q)
 			if err != nil {
