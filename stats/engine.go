@@ -227,8 +227,6 @@ func (e *Engine) traffic(ctx context.Context, q *Query, from, to time.Time, rs *
 			eventLevel = true
 		}
 	}
-	a := &args{d: e.d}
-	site := q.Site.ID
 	z := zoneSpan(q.Site.Timezone, siteLoc(q.Site), from, to)
 	var dims, sels []string
 	for _, d := range q.Dimensions {
@@ -238,40 +236,53 @@ func (e *Engine) traffic(ctx context.Context, q *Query, from, to time.Time, rs *
 		g := e.dimExpr(d, z, eventLevel)
 		dims, sels = append(dims, g), append(sels, e.dimSelect(d, g))
 	}
-	var sqlText string
 	if eventLevel {
-		where := "site_id = " + a.add(site) + " AND ts >= " + a.add(from) + " AND ts < " + a.add(to)
-		if f := e.filterSQL(q.Filters, a, site, from, to, true); f != "" {
-			where += " AND " + f
+		return e.eventTraffic(ctx, q, from, to, dims, sels, rs)
+	}
+	return e.visitTraffic(ctx, q, from, to, z, dims, sels, rs)
+}
+
+// eventTraffic groups the range's events (a query by an event dimension): visitors, pageviews, events.
+func (e *Engine) eventTraffic(ctx context.Context, q *Query, from, to time.Time, dims, sels []string, rs *rows) error {
+	a := &args{d: e.d}
+	site := q.Site.ID
+	where := "site_id = " + a.add(site) + " AND ts >= " + a.add(from) + " AND ts < " + a.add(to)
+	if f := e.filterSQL(q.Filters, a, site, from, to, true); f != "" {
+		where += " AND " + f
+	}
+	sel := strings.Join(append(sels, "count(DISTINCT visitor_id)", e.d.CountIf("name = 'pageview'"), e.d.CountIf("name <> 'pageview'")), ", ")
+	sqlText := "SELECT " + sel + " FROM events WHERE " + where
+	if len(dims) > 0 {
+		sqlText += " GROUP BY " + strings.Join(dims, ", ")
+	}
+	rowsSQL, err := e.db.QueryContext(ctx, sqlText, a.vals...)
+	if err != nil {
+		return fmt.Errorf("stats: events query: %w", err)
+	}
+	defer rowsSQL.Close()
+	for rowsSQL.Next() {
+		dv := make([]string, len(dims))
+		var visitors, pageviews, events int64
+		dest := []any{}
+		for i := range dv {
+			dest = append(dest, &dv[i])
 		}
-		sel := strings.Join(append(sels, "count(DISTINCT visitor_id)", e.d.CountIf("name = 'pageview'"), e.d.CountIf("name <> 'pageview'")), ", ")
-		sqlText = "SELECT " + sel + " FROM events WHERE " + where
-		if len(dims) > 0 {
-			sqlText += " GROUP BY " + strings.Join(dims, ", ")
-		}
-		rowsSQL, err := e.db.QueryContext(ctx, sqlText, a.vals...)
-		if err != nil {
+		dest = append(dest, &visitors, &pageviews, &events)
+		if err := rowsSQL.Scan(dest...); err != nil {
 			return fmt.Errorf("stats: events query: %w", err)
 		}
-		defer rowsSQL.Close()
-		for rowsSQL.Next() {
-			dv := make([]string, len(dims))
-			var visitors, pageviews, events int64
-			dest := []any{}
-			for i := range dv {
-				dest = append(dest, &dv[i])
-			}
-			dest = append(dest, &visitors, &pageviews, &events)
-			if err := rowsSQL.Scan(dest...); err != nil {
-				return fmt.Errorf("stats: events query: %w", err)
-			}
-			r := rs.get(dv)
-			r.ints["visitors"] += visitors
-			r.ints["pageviews"] += pageviews
-			r.ints["events"] += events
-		}
-		return rowsSQL.Err()
+		r := rs.get(dv)
+		r.ints["visitors"] += visitors
+		r.ints["pageviews"] += pageviews
+		r.ints["events"] += events
 	}
+	return rowsSQL.Err()
+}
+
+// visitTraffic groups the range's visits.
+func (e *Engine) visitTraffic(ctx context.Context, q *Query, from, to time.Time, z Zone, dims, sels []string, rs *rows) error {
+	a := &args{d: e.d}
+	site := q.Site.ID
 	// Visits come from the sessions table (one row per visit, kept current by the store) and belong to
 	// the range they start in; conversions look at the range's events and payment links. Only the
 	// aggregates the metrics need are computed.
@@ -351,7 +362,7 @@ func (e *Engine) traffic(ctx context.Context, q *Query, from, to time.Time, rs *
 			aggs, sel = append(aggs, agg), append(sel, exprs[agg])
 		}
 	}
-	sqlText = "SELECT " + strings.Join(sel, ", ") + " FROM " + visits + " s" + where
+	sqlText := "SELECT " + strings.Join(sel, ", ") + " FROM " + visits + " s" + where
 	if len(dims) > 0 {
 		sqlText += " GROUP BY " + strings.Join(dims, ", ")
 	}
