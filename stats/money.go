@@ -390,8 +390,10 @@ func (e *Engine) readTouches(ctx context.Context, q *Query, md *moneyData, liste
 	}
 	// The dimension values travel as one text per visit: reading sixteen columns a value at a time costs
 	// more than the query.
-	cols := []string{"channel", "referrer_source", "referrer", "utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content", "click_id_platform",
-		"country", "region", "device", "browser", "os", "entry_page", "exit_page"}
+	cols := make([]string, len(visitDimNames))
+	for i, d := range visitDimNames {
+		cols[i] = visitDims[d]
+	}
 	sr, err := e.db.QueryContext(ctx, `SELECT session_id, visitor_id, start_ts, `+e.d.JoinText(cols)+`
 		FROM `+e.d.Visits(e.sessionColumns(), ps, pf, pt)+` v WHERE site_id = `+ps+` AND start_ts >= `+pf+` AND start_ts < `+pt+` AND `+who, a.vals...)
 	if err != nil {
