@@ -106,3 +106,20 @@ type EventStore interface {
 	// DeleteSiteData removes every event, ledger entry and identity of the site.
 	DeleteSiteData(ctx context.Context, siteID string) error
 }
+
+// Change tells a listener which stored facts a committed write may have changed, so data derived from
+// them and kept between requests (the stats engine's attribution memo) can be dropped where it is stale
+// and kept everywhere else. A store that offers changes reports every write of the ledger, identities
+// and visits; a listener must be quick (it runs on the writer's goroutine, after the commit).
+type Change struct {
+	SiteID string
+	// Payments have new ledger entries.
+	Payments []string
+	// Identities were appended.
+	Identities []Identity
+	// Visits maps each visitor whose visits were recomputed to the earliest start among those visits,
+	// before and after the change.
+	Visits map[string]time.Time
+	// Reset: the site's facts were deleted; nothing derived from them holds.
+	Reset bool
+}

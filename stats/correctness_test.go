@@ -21,3 +21,16 @@ func TestCorrectnessDuckDB(t *testing.T) {
 		return st, stats.NewEngine(st.DB(), stats.DuckDB{}, stats.WithSync(st.SyncVisits))
 	})
 }
+
+// TestCorrectnessDuckDBMemo runs the suite with the attribution memo the server uses: every query after
+// the first reads the payments' attribution work the earlier ones kept.
+func TestCorrectnessDuckDBMemo(t *testing.T) {
+	statstest.Run(t, func(t *testing.T) (tributary.EventStore, *stats.Engine) {
+		st, err := duckdb.Open(context.Background(), "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		return st, stats.NewEngine(st.DB(), stats.DuckDB{}, stats.WithSync(st.SyncVisits), stats.WithChanges(st.Subscribe))
+	})
+}

@@ -17,6 +17,7 @@ type Engine struct {
 	db   *sql.DB
 	d    Dialect
 	sync func(context.Context) error
+	memo *memo // nil unless the store reports its writes (WithChanges)
 }
 
 // Option configures an Engine.

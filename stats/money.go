@@ -3,6 +3,7 @@ package stats
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -69,6 +70,12 @@ type moneyData struct {
 	test     bool
 	from, to time.Time
 	loaded   map[string]bool // "links", "products", "people", "touches"
+	// only, when set, lists the payments the links and touchpoints are read for instead of the
+	// range's (the memo reads the few payments it is missing).
+	only []string
+	// states are the payments' memo states by lookback, when the memo filled md (then credits come
+	// from them).
+	states map[time.Duration]map[string]*payState
 
 	// credited holds each model's credits (by model and lookback): the dashboard's panels group the
 	// same credits differently, so they are worked out once per page (md lives in a request's Cache).
@@ -148,6 +155,8 @@ func (e *Engine) credits(q *Query, md *moneyData) []credit {
 		for i := range md.entries {
 			c[i] = credit{entry: &md.entries[i], amount: md.entries[i].amount, main: true}
 		}
+	} else if md.states[q.Lookback] != nil {
+		c = e.memo.credits(q, md)
 	} else {
 		c = e.attribute(q, md)
 	}
@@ -163,6 +172,17 @@ func (md *moneyData) rangeArgs(d Dialect) (*args, string) {
 	a := &args{d: d}
 	return a, ` WHERE site_id = ` + a.add(md.site) + ` AND livemode = ` + a.add(!md.test) + ` AND occurred_at >= ` + a.add(md.from) +
 		` AND occurred_at < ` + a.add(md.to) + ` AND kind <> 'payment_failed'`
+}
+
+// paymentSet is the SQL of the payments md's links and touchpoints are read for (for an IN clause),
+// with its own argument list.
+func (md *moneyData) paymentSet(d Dialect) (*args, string) {
+	if md.only != nil {
+		a := &args{d: d}
+		return a, a.list(md.only)
+	}
+	a, rangeWhere := md.rangeArgs(d)
+	return a, `SELECT payment_id FROM ledger` + rangeWhere
 }
 
 func (e *Engine) loadMoney(ctx context.Context, q *Query, from, to time.Time) (*moneyData, error) {
@@ -181,6 +201,11 @@ func (e *Engine) loadMoney(ctx context.Context, q *Query, from, to time.Time) (*
 	md.mu.Lock()
 	defer md.mu.Unlock()
 	needs := moneyNeeds(q)
+	if e.memo != nil && slices.Contains(needs, "touches") && md.states[q.Lookback] == nil && len(md.entries) > 0 {
+		if err := e.memo.fill(ctx, e, q, md); err != nil {
+			return nil, err
+		}
+	}
 	for i, part := range needs {
 		if md.loaded[part] || len(md.paidAt) == 0 && len(md.entries) == 0 {
 			continue
@@ -223,10 +248,29 @@ func (e *Engine) loadMoney(ctx context.Context, q *Query, from, to time.Time) (*
 	return md, nil
 }
 
-// loadLedger reads the range's entries and the payment time of each payment they belong to.
+// loadLedger reads the range's entries and the payment time of each payment they belong to (kept by
+// the memo between requests when the engine has one).
 func (e *Engine) loadLedger(ctx context.Context, q *Query, from, to time.Time) (*moneyData, error) {
-	md := &moneyData{paidAt: map[string]time.Time{}, links: map[string]*link{}, products: map[string]string{}, sessions: map[string][]*session{},
+	md := &moneyData{links: map[string]*link{}, products: map[string]string{}, sessions: map[string][]*session{},
 		byID: map[string]*session{}, persons: map[string][]string{}, site: q.Site.ID, test: q.Test, from: from, to: to, loaded: map[string]bool{}}
+	read := func() (*ledgerPart, error) { return e.readLedger(ctx, md) }
+	var lp *ledgerPart
+	var err error
+	if e.memo != nil {
+		lp, err = e.memo.ledger(md.site, ledgerKey{md.test, from.UnixNano(), to.UnixNano()}, read)
+	} else {
+		lp, err = read()
+	}
+	if err != nil {
+		return nil, err
+	}
+	md.entries, md.unconverted, md.paidAt = lp.entries, lp.unconverted, lp.paidAt
+	return md, nil
+}
+
+// readLedger reads md's range of the ledger.
+func (e *Engine) readLedger(ctx context.Context, md *moneyData) (*ledgerPart, error) {
+	lp := &ledgerPart{paidAt: map[string]time.Time{}}
 	// The range's payments are a subquery the later reads join on (an IN list of thousands of literals
 	// costs more to plan than to run).
 	a, rangeWhere := md.rangeArgs(e.d)
@@ -244,26 +288,26 @@ func (e *Engine) loadLedger(ctx context.Context, q *Query, from, to time.Time) (
 			return nil, fmt.Errorf("stats: ledger: %w", err)
 		}
 		if !converted {
-			md.unconverted++
+			lp.unconverted++
 			continue
 		}
-		md.entries = append(md.entries, en)
+		lp.entries = append(lp.entries, en)
 		payments[en.payment] = true
 		if en.kind == tributary.EntryPayment {
-			md.paidAt[en.payment] = en.at
+			lp.paidAt[en.payment] = en.at
 		}
 	}
 	rows.Close()
 	// Refunds and disputes of payments made before the range are credited through those payments.
 	var missing []string
 	for p := range payments {
-		if _, ok := md.paidAt[p]; !ok {
+		if _, ok := lp.paidAt[p]; !ok {
 			missing = append(missing, p)
 		}
 	}
 	if len(missing) > 0 {
 		ma := &args{d: e.d}
-		site := ma.add(q.Site.ID)
+		site := ma.add(md.site)
 		r, err := e.db.QueryContext(ctx, `SELECT payment_id, min(occurred_at) FROM ledger WHERE site_id = `+site+` AND kind = 'payment' AND payment_id IN (`+
 			ma.list(missing)+`) GROUP BY payment_id`, ma.vals...)
 		if err != nil {
@@ -276,17 +320,16 @@ func (e *Engine) loadLedger(ctx context.Context, q *Query, from, to time.Time) (
 				r.Close()
 				return nil, fmt.Errorf("stats: payment times: %w", err)
 			}
-			md.paidAt[p] = t
+			lp.paidAt[p] = t
 		}
 		r.Close()
 	}
-	return md, nil
+	return lp, nil
 }
 
 // loadLinks reads the newest link of each of the range's payments.
 func (e *Engine) loadLinks(ctx context.Context, md *moneyData) error {
-	a, rangeWhere := md.rangeArgs(e.d)
-	inRange := `SELECT payment_id FROM ledger` + rangeWhere
+	a, inRange := md.paymentSet(e.d)
 	r, err := e.db.QueryContext(ctx, `SELECT payment_id, visitor_id, session_id, link_method, channel, referrer_source, utm_source, utm_medium, utm_campaign, ts
 		FROM identities WHERE site_id = `+a.add(md.site)+` AND payment_id IN (`+inRange+`) ORDER BY ts, rowid`, a.vals...)
 	if err != nil {
@@ -379,8 +422,7 @@ func (e *Engine) readTouches(ctx context.Context, q *Query, md *moneyData, liste
 	if early := earliest(md.paidAt); !early.IsZero() && early.Add(-q.Lookback).Before(lookFrom) {
 		lookFrom = early.Add(-q.Lookback)
 	}
-	a, rangeWhere := md.rangeArgs(e.d)
-	inRange := `SELECT payment_id FROM ledger` + rangeWhere
+	a, inRange := md.paymentSet(e.d)
 	ps, pf, pt := a.add(md.site), a.add(lookFrom), a.add(md.to)
 	who := `visitor_id IN (SELECT visitor_id FROM identities WHERE site_id = ` + ps + ` AND visitor_id <> '' AND payment_id IN (` + inRange + `))`
 	if listed != nil {
@@ -474,79 +516,118 @@ func (e *Engine) loadPayments(ctx context.Context, site, inRange string, a *args
 	return nil
 }
 
-// loadPersons groups visitors that identities say are one person (same person id, customer or e-mail):
-// union-find over integer nodes, one per distinct visitor and key, so no key text is built per row.
+// loadPersons groups the visitors with every visitor of the same person.
 func (e *Engine) loadPersons(ctx context.Context, site string, visitors map[string]bool, md *moneyData) error {
+	p, err := e.readPeople(ctx, site)
+	if err != nil {
+		return err
+	}
+	for v := range visitors {
+		md.persons[v] = p.person(v)
+	}
+	return nil
+}
+
+// readPeople builds the site's identity graph: visitors that identities say are one person (same person
+// id, customer or e-mail).
+func (e *Engine) readPeople(ctx context.Context, site string) (*people, error) {
 	// A visitor with no key groups with nobody; repeated links of one visitor are one row.
 	r, err := e.db.QueryContext(ctx, `SELECT DISTINCT visitor_id, person_id, customer_id, email FROM identities WHERE site_id = $1 AND visitor_id <> ''
 		AND (person_id <> '' OR customer_id <> '' OR email <> '')`, site)
 	if err != nil {
-		return fmt.Errorf("stats: identities: %w", err)
+		return nil, fmt.Errorf("stats: identities: %w", err)
 	}
 	defer r.Close()
-	var parent []int32
-	var find func(int32) int32
-	find = func(x int32) int32 {
-		for parent[x] != x {
-			parent[x] = parent[parent[x]]
-			x = parent[x]
-		}
-		return x
-	}
-	// Nodes: visitors, then person ids, customers and e-mails, each kind in its own table.
-	var kinds [4]map[string]int32
-	for i := range kinds {
-		kinds[i] = map[string]int32{}
-	}
-	node := func(kind int, key string) int32 {
-		n, ok := kinds[kind][key]
-		if !ok {
-			n = int32(len(parent))
-			parent = append(parent, n)
-			kinds[kind][key] = n
-		}
-		return n
-	}
+	p := newPeople()
 	var row [4]string
 	for r.Next() {
 		if err := r.Scan(&row[0], &row[1], &row[2], &row[3]); err != nil {
-			return fmt.Errorf("stats: identities: %w", err)
+			return nil, fmt.Errorf("stats: identities: %w", err)
 		}
-		v := find(node(0, row[0]))
-		for k := 1; k < 4; k++ {
-			if row[k] != "" {
-				if o := find(node(k, row[k])); o != v {
-					parent[o] = v
-				}
-			}
-		}
+		p.add(row)
 	}
 	if err := r.Err(); err != nil {
-		return fmt.Errorf("stats: identities: %w", err)
+		return nil, fmt.Errorf("stats: identities: %w", err)
 	}
-	groups := map[int32][]string{}
-	for v := range visitors {
-		if n, ok := kinds[0][v]; ok {
-			groups[find(n)] = nil
+	return p, nil
+}
+
+// people is an identity graph: union-find over integer nodes, one per distinct visitor and key, so no
+// key text is built per row; each root keeps its visitors.
+type people struct {
+	parent []int32
+	// kinds maps visitors, person ids, customers and e-mails to nodes, each kind in its own table.
+	kinds   [4]map[string]int32
+	members map[int32][]string
+}
+
+func newPeople() *people {
+	p := &people{members: map[int32][]string{}}
+	for i := range p.kinds {
+		p.kinds[i] = map[string]int32{}
+	}
+	return p
+}
+
+func (p *people) find(x int32) int32 {
+	for p.parent[x] != x {
+		p.parent[x] = p.parent[p.parent[x]]
+		x = p.parent[x]
+	}
+	return x
+}
+
+func (p *people) node(kind int, key string) int32 {
+	n, ok := p.kinds[kind][key]
+	if !ok {
+		n = int32(len(p.parent))
+		p.parent = append(p.parent, n)
+		p.kinds[kind][key] = n
+		if kind == 0 {
+			p.members[n] = []string{key}
 		}
 	}
-	for v, n := range kinds[0] {
-		root := find(n)
-		if g, ok := groups[root]; ok {
-			groups[root] = append(g, v)
+	return n
+}
+
+// add joins a visitor with its keys (row: visitor, person id, customer, e-mail; the visitor and at least
+// one key set). It reports whether two groups holding visitors became one, with the visitors of the
+// group the row's visitor ends in.
+func (p *people) add(row [4]string) (merged bool, group []string) {
+	v := p.find(p.node(0, row[0]))
+	for k := 1; k < 4; k++ {
+		if row[k] == "" {
+			continue
+		}
+		o := p.find(p.node(k, row[k]))
+		if o == v {
+			continue
+		}
+		mv, mo := p.members[v], p.members[o]
+		if len(mv) > 0 && len(mo) > 0 {
+			merged = true
+		}
+		if len(mo) > len(mv) {
+			v, o, mv, mo = o, v, mo, mv // keep the larger group's root, append the smaller
+		}
+		p.parent[o] = v
+		if len(mo) > 0 {
+			p.members[v] = append(mv, mo...)
+			delete(p.members, o)
 		}
 	}
-	for _, g := range groups {
-		sort.Strings(g)
+	return merged, p.members[v]
+}
+
+// person lists the visitors of v's person, sorted (v alone when no identity groups it).
+func (p *people) person(v string) []string {
+	n, ok := p.kinds[0][v]
+	if !ok {
+		return []string{v}
 	}
-	for v := range visitors {
-		if n, ok := kinds[0][v]; ok {
-			md.persons[v] = groups[find(n)]
-		} else {
-			md.persons[v] = []string{v}
-		}
-	}
-	return nil
+	g := append([]string(nil), p.members[p.find(n)]...)
+	sort.Strings(g)
+	return g
 }
 
 // credit is one share of an entry to a touchpoint.
@@ -576,25 +657,41 @@ func (e *Engine) attribute(q *Query, md *moneyData) []credit {
 			t.touches, t.dims = md.touches(en.payment, paid, q.Lookback)
 			cache[en.payment] = t
 		}
-		shares := attribution.Credit(q.Model, t.touches, paid, en.amount)
-		best, bestAmt := -1, int64(-1)
-		for si, s := range shares {
-			if a := abs(s.Amount); a > bestAmt {
-				best, bestAmt = si, a
-			}
+		for _, s := range shareEntry(q.Model, t.touches, t.dims, md.links[en.payment], paid, en.amount) {
+			out = append(out, credit{entry: en, amount: s.amount, dims: s.dims, main: s.main})
 		}
-		for si, s := range shares {
-			if s.Amount == 0 && si != best {
-				continue // a touch the model gives nothing is not a row of its own
-			}
-			var dims *dimVals
-			if s.Index >= 0 && s.Index < len(t.dims) {
-				dims = t.dims[s.Index]
-			} else {
-				dims = synthetic(md.links[en.payment])
-			}
-			out = append(out, credit{entry: en, amount: s.Amount, dims: dims, main: si == best})
+	}
+	return out
+}
+
+// share is one part of an entry's credits, without the entry (the memo keeps them between requests).
+type share struct {
+	amount int64
+	dims   *dimVals
+	main   bool
+}
+
+// shareEntry credits an entry of amount, of a payment made at paid, over the payment's touchpoints.
+func shareEntry(model attribution.Model, touches []attribution.Touchpoint, dims []*dimVals, l *link, paid time.Time, amount int64) []share {
+	shares := attribution.Credit(model, touches, paid, amount)
+	best, bestAmt := -1, int64(-1)
+	for si, s := range shares {
+		if a := abs(s.Amount); a > bestAmt {
+			best, bestAmt = si, a
 		}
+	}
+	out := make([]share, 0, len(shares))
+	for si, s := range shares {
+		if s.Amount == 0 && si != best {
+			continue // a touch the model gives nothing is not a row of its own
+		}
+		var d *dimVals
+		if s.Index >= 0 && s.Index < len(dims) {
+			d = dims[s.Index]
+		} else {
+			d = synthetic(l)
+		}
+		out = append(out, share{amount: s.Amount, dims: d, main: si == best})
 	}
 	return out
 }
@@ -606,20 +703,31 @@ func abs(n int64) int64 {
 	return n
 }
 
-// touches returns the payment's touchpoints and their dimension values: the sessions of the paying
-// person within the lookback, or one synthetic touch from the link (an unattributed payment's
-// referrer/utm, else Direct).
+// touches returns the payment's touchpoints and their dimension values.
 func (md *moneyData) touches(payment string, paid time.Time, lookback time.Duration) ([]attribution.Touchpoint, []*dimVals) {
 	l := md.links[payment]
+	var visitors []string
+	if l != nil && l.visitor != "" {
+		visitors = md.persons[l.visitor]
+	}
+	return touchesOf(l, visitors, md.sessions, paid, lookback)
+}
+
+// touchesOf returns a payment's touchpoints and their dimension values: the sessions of the paying
+// person (visitors, with their sessions in sessions) within the lookback, or one synthetic touch from
+// the link (an unattributed payment's referrer/utm, else Direct).
+func touchesOf(l *link, visitors []string, sessions map[string][]*session, paid time.Time, lookback time.Duration) ([]attribution.Touchpoint, []*dimVals) {
 	if l == nil || l.visitor == "" {
 		d := synthetic(l)
 		return []attribution.Touchpoint{{SessionID: "", Start: paid, Channel: d.get("visit:channel"), Direct: true}}, []*dimVals{d}
 	}
 	var all []attribution.Touchpoint
-	for _, v := range md.persons[l.visitor] {
-		for _, s := range md.sessions[v] {
+	byID := map[string]*dimVals{}
+	for _, v := range visitors {
+		for _, s := range sessions[v] {
 			ch := s.dims[0]
 			all = append(all, attribution.Touchpoint{SessionID: s.id, Start: s.start, Channel: ch, Source: s.dims[1], Direct: ch == "Direct" || ch == ""})
+			byID[s.id] = s.dims
 		}
 	}
 	sel := attribution.Select(all, paid, lookback)
@@ -630,7 +738,7 @@ func (md *moneyData) touches(payment string, paid time.Time, lookback time.Durat
 	}
 	dims := make([]*dimVals, len(sel))
 	for i, t := range sel {
-		dims[i] = md.byID[t.SessionID].dims
+		dims[i] = byID[t.SessionID]
 	}
 	return sel, dims
 }

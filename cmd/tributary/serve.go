@@ -58,7 +58,7 @@ func openStores(ctx context.Context, cfg config.Config) (tributary.MetaStore, tr
 		return nil, nil, nil, nil, err
 	}
 	if cfg.EventsDSN == "" {
-		return st, st, stats.NewEngine(st.DB(), stats.DuckDB{}, stats.WithSync(st.SyncVisits)), st.Close, nil
+		return st, st, stats.NewEngine(st.DB(), stats.DuckDB{}, stats.WithSync(st.SyncVisits), stats.WithChanges(st.Subscribe)), st.Close, nil
 	}
 	ch, err := clickhouse.Open(ctx, cfg.EventsDSN)
 	if err != nil {

@@ -55,6 +55,10 @@ type Store struct {
 
 	// group commits webhook deliveries in groups (groupcommit.go).
 	group *groupCommitter
+
+	// listeners are told of committed writes to the ledger, identities and visits (changes.go).
+	listenMu  sync.RWMutex
+	listeners []func(tributary.Change)
 }
 
 var (

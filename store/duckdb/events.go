@@ -52,6 +52,8 @@ func (s *Store) CountEvents(ctx context.Context, siteID string, from, to time.Ti
 
 // DeleteSiteData removes the site's facts.
 func (s *Store) DeleteSiteData(ctx context.Context, siteID string) error {
+	// Even a deletion that stops halfway has removed facts.
+	defer s.notify(tributary.Change{SiteID: siteID, Reset: true})
 	for _, table := range []string{"events", "sessions", "ledger", "identities", "mrr_movements"} {
 		if _, err := s.db.ExecContext(ctx, `DELETE FROM `+table+` WHERE site_id = $1`, siteID); err != nil {
 			return mapErr("delete site data from "+table, err)

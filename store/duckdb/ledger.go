@@ -43,6 +43,9 @@ func (s *Store) InsertLedger(ctx context.Context, entries []tributary.LedgerEntr
 	if err := tx.Commit(); err != nil {
 		return 0, unavailable("insert ledger commit", err)
 	}
+	if n > 0 {
+		s.notifyLedger(entries)
+	}
 	return n, nil
 }
 
@@ -110,6 +113,7 @@ func (s *Store) InsertIdentities(ctx context.Context, ids []tributary.Identity) 
 	if err := tx.Commit(); err != nil {
 		return unavailable("insert identities commit", err)
 	}
+	s.notifyIdentities(ids)
 	return nil
 }
 

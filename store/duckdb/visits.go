@@ -101,6 +101,10 @@ func (s *Store) SyncVisits(ctx context.Context) error {
 		}
 		return a.site+"\x00"+a.session < b.site+"\x00"+b.session
 	})
+	var changed map[string]map[string]time.Time
+	if s.listening() {
+		changed = map[string]map[string]time.Time{}
+	}
 	err := func() error {
 		tx, err := s.db.BeginTx(ctx, nil)
 		if err != nil {
@@ -137,7 +141,7 @@ func (s *Store) SyncVisits(ctx context.Context) error {
 					from = floor
 				}
 			}
-			if err := refreshVisits(ctx, tx, "VALUES "+list.String(), `ts >= '`+from.UTC().Format("2006-01-02 15:04:05.999999")+`'`); err != nil {
+			if err := refreshVisits(ctx, tx, "VALUES "+list.String(), `ts >= '`+from.UTC().Format("2006-01-02 15:04:05.999999")+`'`, changed); err != nil {
 				return err
 			}
 		}
@@ -157,14 +161,16 @@ func (s *Store) SyncVisits(ctx context.Context) error {
 		s.visitMu.Unlock()
 		return fmt.Errorf("duckdb: sync visits: %w", err)
 	}
+	s.notifyVisits(changed)
 	return nil
 }
 
 // refreshVisits recomputes the visits whose (site_id, session_id) are in keys (a list of pairs or a
 // query) from their events (those matching eventCond), and the prev_* columns of every visit of their
 // visitors. A new visit at the live edge changes no earlier visit's prev, so the update of the
-// untouched visits usually writes nothing, and the table keeps its time order.
-func refreshVisits(ctx context.Context, tx *sql.Tx, keys, eventCond string) error {
+// untouched visits usually writes nothing, and the table keeps its time order. With changed not nil,
+// each recomputed visit's visitor (before and after) is added to it with the visit's earliest start.
+func refreshVisits(ctx context.Context, tx *sql.Tx, keys, eventCond string, changed map[string]map[string]time.Time) error {
 	base := strings.Join(sessionBase, ", ")
 	var set, differs []string
 	for _, c := range prevColumns() {
@@ -183,6 +189,7 @@ func refreshVisits(ctx context.Context, tx *sql.Tx, keys, eventCond string) erro
 			SELECT ` + base + `, false AS touched FROM sessions s SEMI JOIN visit_who w ON s.site_id = w.site_id AND s.visitor_id = w.visitor_id
 				ANTI JOIN visit_keys k ON s.site_id = k.site_id AND s.session_id = k.session_id
 			UNION ALL SELECT ` + base + `, true FROM visit_refresh)`,
+		"changed",
 		`DELETE FROM sessions WHERE (site_id, session_id) IN (SELECT site_id, session_id FROM visit_keys)`,
 		`INSERT INTO sessions SELECT ` + base + `, ` + strings.Join(prevColumns(), ", ") + ` FROM visit_history WHERE touched ORDER BY start_ts`,
 		`UPDATE sessions SET ` + strings.Join(set, ", ") + ` FROM visit_history a WHERE NOT a.touched AND sessions.site_id = a.site_id AND
@@ -192,11 +199,45 @@ func refreshVisits(ctx context.Context, tx *sql.Tx, keys, eventCond string) erro
 		`DROP TABLE visit_who`,
 		`DROP TABLE visit_history`,
 	} {
+		if q == "changed" {
+			if changed != nil {
+				if err := visitorsChanged(ctx, tx, changed); err != nil {
+					return err
+				}
+			}
+			continue
+		}
 		if _, err := tx.ExecContext(ctx, q); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// visitorsChanged adds the visitors of the visits being recomputed (their stored and their new form)
+// to changed, with the earliest start of either.
+func visitorsChanged(ctx context.Context, tx *sql.Tx, changed map[string]map[string]time.Time) error {
+	rows, err := tx.QueryContext(ctx, `SELECT site_id, visitor_id, min(start_ts) FROM (
+		SELECT s.site_id, s.visitor_id, s.start_ts FROM sessions s SEMI JOIN visit_keys k ON s.site_id = k.site_id AND s.session_id = k.session_id
+		UNION ALL SELECT site_id, visitor_id, start_ts FROM visit_refresh) GROUP BY site_id, visitor_id`)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var site, visitor string
+		var start time.Time
+		if err := rows.Scan(&site, &visitor, &start); err != nil {
+			return err
+		}
+		if changed[site] == nil {
+			changed[site] = map[string]time.Time{}
+		}
+		if t, ok := changed[site][visitor]; !ok || start.Before(t) {
+			changed[site][visitor] = start
+		}
+	}
+	return rows.Err()
 }
 
 // repairSessions recomputes from the events the visits of the last day, in case the process stopped
@@ -210,7 +251,8 @@ func (s *Store) repairSessions(ctx context.Context) error {
 	since := `ts >= (SELECT coalesce(max(ts), TIMESTAMP '1970-01-01') FROM events) - INTERVAL 1 DAY`
 	recent := `SELECT DISTINCT site_id, session_id FROM events WHERE ` + since
 	// A visit's earlier events may precede the day; sessionWindow bounds how far back they go.
-	if err := refreshVisits(ctx, tx, recent, `ts >= (SELECT coalesce(max(ts), TIMESTAMP '1970-01-01') FROM events) - INTERVAL 2 DAY`); err != nil {
+	// It runs as the store opens, before anyone listens for changes.
+	if err := refreshVisits(ctx, tx, recent, `ts >= (SELECT coalesce(max(ts), TIMESTAMP '1970-01-01') FROM events) - INTERVAL 2 DAY`, nil); err != nil {
 		return err
 	}
 	return tx.Commit()
