@@ -335,7 +335,7 @@ func benchMemo(b *testing.B, st *duckdb.Store, page func(*testing.B, *Engine)) {
 		rows.Close()
 		b.Cleanup(func() {
 			for _, t := range []string{"ledger", "identities"} {
-				st.DB().Exec(`DELETE FROM `+t+` WHERE payment_id LIKE 'benchnew%'`)
+				st.DB().Exec(`DELETE FROM ` + t + ` WHERE payment_id LIKE 'benchnew%'`)
 			}
 		})
 		page(b, e)
