@@ -242,12 +242,13 @@ func (m *memo) ledger(site string, key ledgerKey, load func() (*ledgerPart, erro
 	return lp, nil
 }
 
-// fill loads md's links, people and touchpoints from the memo, working out the payments it does not
-// hold (and keeping them).
+// fill gives md the memo's states of its payments under q's lookback, working out the payments the memo
+// does not hold (and keeping them); md's links, people and visits are then read through the states
+// (moneyData.link, person, firstTouch).
 func (m *memo) fill(ctx context.Context, e *Engine, q *Query, md *moneyData) error {
 	lookback := q.Lookback
 	var order []string
-	seen := map[string]bool{}
+	seen := make(map[string]bool, len(md.entries))
 	for i := range md.entries {
 		if p := md.entries[i].payment; !seen[p] {
 			seen[p] = true
@@ -264,7 +265,7 @@ func (m *memo) fill(ctx context.Context, e *Engine, q *Query, md *moneyData) err
 		states = map[string]*payState{}
 		sm.states[lookback] = states
 	}
-	mine := map[string]*payState{}
+	mine := make(map[string]*payState, len(order))
 	if md.states == nil {
 		md.states = map[time.Duration]map[string]*payState{}
 	}
@@ -288,23 +289,6 @@ func (m *memo) fill(ctx context.Context, e *Engine, q *Query, md *moneyData) err
 		}
 		for _, st := range got {
 			mine[st.payment] = st
-		}
-	}
-	// The request's view, for the metrics that read links, people or visits directly.
-	for _, st := range mine {
-		if st.link != nil {
-			md.links[st.payment] = st.link
-			if st.link.visitor != "" {
-				md.persons[st.link.visitor] = st.visitors
-			}
-		}
-		for v, ss := range st.sessions {
-			for _, s := range ss {
-				if md.byID[s.id] == nil {
-					md.byID[s.id] = s
-					md.sessions[v] = append(md.sessions[v], s)
-				}
-			}
 		}
 	}
 	for _, part := range []string{"links", "people", "touches"} {

@@ -251,7 +251,7 @@ func (e *Engine) money(q *Query, md *moneyData, rs *rows) {
 			case d == "payment:product":
 				dims[i] = md.products[c.entry.payment]
 			case d == "payment:link_method":
-				if l := md.links[c.entry.payment]; l != nil {
+				if l := md.link(c.entry.payment); l != nil {
 					dims[i] = l.method
 				} else {
 					dims[i] = tributary.LinkUnattributed
@@ -273,8 +273,8 @@ func (e *Engine) money(q *Query, md *moneyData, rs *rows) {
 					}
 					customers[k][md.person(c.entry)] = true
 				}
-				if l := md.links[c.entry.payment]; wantTTC && l != nil && l.visitor != "" {
-					if first := md.firstTouch(l.visitor, md.paidAt[c.entry.payment], q.Lookback); !first.IsZero() {
+				if l := md.link(c.entry.payment); wantTTC && l != nil && l.visitor != "" {
+					if first := md.firstTouch(c.entry.payment, l.visitor, md.paidAt[c.entry.payment], q.Lookback); !first.IsZero() {
 						ttc[k] = append(ttc[k], md.paidAt[c.entry.payment].Sub(first).Seconds())
 					}
 				}
@@ -299,8 +299,15 @@ func (e *Engine) money(q *Query, md *moneyData, rs *rows) {
 }
 
 func (md *moneyData) person(en *entry) string {
-	if l := md.links[en.payment]; l != nil && l.visitor != "" {
-		if vs := md.persons[l.visitor]; len(vs) > 0 {
+	if l := md.link(en.payment); l != nil && l.visitor != "" {
+		vs := md.persons[l.visitor]
+		for _, states := range md.states { // a person's visitors do not depend on the lookback
+			if st := states[en.payment]; st != nil {
+				vs = st.visitors
+				break
+			}
+		}
+		if len(vs) > 0 {
 			return "v:" + vs[0]
 		}
 		return "v:" + l.visitor
@@ -311,10 +318,28 @@ func (md *moneyData) person(en *entry) string {
 	return "p:" + en.payment
 }
 
-func (md *moneyData) firstTouch(visitor string, paid time.Time, lookback time.Duration) time.Time {
+// link is the payment's newest link (from the memo's states when it filled md).
+func (md *moneyData) link(payment string) *link {
+	if l, ok := md.links[payment]; ok {
+		return l
+	}
+	for _, states := range md.states {
+		if st := states[payment]; st != nil {
+			return st.link
+		}
+	}
+	return nil
+}
+
+// firstTouch is the start of the paying person's first visit within the lookback before paid.
+func (md *moneyData) firstTouch(payment, visitor string, paid time.Time, lookback time.Duration) time.Time {
+	visitors, sessions := md.persons[visitor], md.sessions
+	if st := md.states[lookback][payment]; st != nil {
+		visitors, sessions = st.visitors, st.sessions
+	}
 	var first time.Time
-	for _, v := range md.persons[visitor] {
-		for _, s := range md.sessions[v] {
+	for _, v := range visitors {
+		for _, s := range sessions[v] {
 			if s.start.After(paid) || s.start.Before(paid.Add(-lookback)) {
 				continue
 			}
