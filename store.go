@@ -113,8 +113,8 @@ type EventStore interface {
 // and visits; a listener must be quick (it runs on the writer's goroutine, after the commit).
 type Change struct {
 	SiteID string
-	// Payments have new ledger entries.
-	Payments []string
+	// Ledger holds the entries just stored (those whose id was new).
+	Ledger []LedgerEntry
 	// Identities were appended.
 	Identities []Identity
 	// Visits maps each visitor whose visits were recomputed to the earliest start among those visits,

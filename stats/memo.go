@@ -2,7 +2,9 @@ package stats
 
 import (
 	"context"
+	"maps"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -60,6 +62,53 @@ type ledgerPart struct {
 	entries     []entry
 	unconverted int
 	paidAt      map[string]time.Time
+}
+
+// with returns the part with the stored entries of its range added (a new part: the old one may be in
+// use), or nil when an entry belongs to a payment whose time the part does not hold (it is read again).
+func (lp *ledgerPart) with(k ledgerKey, es []tributary.LedgerEntry) *ledgerPart {
+	var add []entry
+	unconverted := 0
+	paid := map[string]time.Time{}
+	for _, e := range es {
+		at := e.OccurredAt.UTC().Truncate(time.Microsecond) // as the store keeps it
+		if e.Livemode == k.test || e.Kind == tributary.EntryPaymentFailed || at.UnixNano() < k.from || at.UnixNano() >= k.to {
+			continue
+		}
+		if !e.Converted {
+			unconverted++
+			continue
+		}
+		add = append(add, entry{id: e.ID, kind: e.Kind, payment: e.PaymentID, currency: e.Currency, customer: e.CustomerID, at: at, amount: e.ReportingAmount})
+		if e.Kind == tributary.EntryPayment {
+			paid[e.PaymentID] = at
+		}
+	}
+	if len(add) == 0 && unconverted == 0 {
+		return lp
+	}
+	for _, en := range add {
+		if _, ok := paid[en.payment]; !ok {
+			if _, ok := lp.paidAt[en.payment]; !ok {
+				return nil
+			}
+		}
+	}
+	next := &ledgerPart{unconverted: lp.unconverted + unconverted, paidAt: maps.Clone(lp.paidAt)}
+	maps.Copy(next.paidAt, paid)
+	next.entries = make([]entry, 0, len(lp.entries)+len(add))
+	next.entries = append(append(next.entries, lp.entries...), add...)
+	// The order readLedger gives: time, then id. New entries are usually the newest: then no sort.
+	cmp := func(a, b entry) int {
+		if c := a.at.Compare(b.at); c != 0 {
+			return c
+		}
+		return strings.Compare(a.id, b.id)
+	}
+	if !slices.IsSortedFunc(next.entries[max(len(lp.entries)-1, 0):], cmp) {
+		slices.SortStableFunc(next.entries, cmp)
+	}
+	return next
 }
 
 // payState is what crediting one payment needs.
@@ -132,11 +181,21 @@ func (m *memo) apply(c tributary.Change) {
 		delete(m.sites, c.SiteID)
 		return
 	}
-	if len(c.Payments) > 0 {
+	if len(c.Ledger) > 0 {
 		sm.ledgerGen++
-		clear(sm.ledgers)
-		for _, p := range c.Payments {
-			sm.drop(p)
+		for key, lp := range sm.ledgers {
+			if next := lp.with(key, c.Ledger); next != nil {
+				sm.ledgers[key] = next
+			} else {
+				delete(sm.ledgers, key)
+			}
+		}
+		// A refund or dispute is credited through its payment's kept touchpoints (its own shares are
+		// worked out on first use); only a payment entry can move a payment's time.
+		for _, en := range c.Ledger {
+			if en.Kind == tributary.EntryPayment {
+				sm.drop(en.PaymentID)
+			}
 		}
 	}
 	for _, id := range c.Identities {
@@ -189,8 +248,13 @@ func (sm *siteMemo) dropVisitor(v string, since time.Time) {
 
 // stale reports whether a change journaled after st was read may have changed it.
 func (sm *siteMemo) stale(st *payState, c tributary.Change) bool {
-	if c.Reset || slices.Contains(c.Payments, st.payment) {
+	if c.Reset {
 		return true
+	}
+	for _, en := range c.Ledger {
+		if en.Kind == tributary.EntryPayment && en.PaymentID == st.payment {
+			return true
+		}
 	}
 	reads := func(v string) bool { return slices.Contains(st.visitors, v) || st.link != nil && st.link.visitor == v }
 	for _, id := range c.Identities {

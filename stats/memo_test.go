@@ -231,6 +231,23 @@ func TestMemoFollowsEveryWrite(t *testing.T) {
 	m.check("refund", e)
 	unchanged("refund", old)
 
+	// Entries the kept ranges must take in or leave out: one not converted yet, a test-mode one, a
+	// failed attempt, a payment older than the range refunded within it, and a time finer than the
+	// store's microseconds.
+	unconverted := m.entry("pay:unconv", "payment", "unconv", now.Add(-4*time.Hour), 1200)
+	unconverted.Converted, unconverted.ReportingAmount = false, 0
+	testMode := m.entry("pay:test2", "payment", "test2", now.Add(-4*time.Hour), 1300)
+	testMode.Livemode = false
+	m.ledger(unconverted, testMode, m.entry("fail:x", "payment_failed", "failed", now.Add(-4*time.Hour), 1400),
+		m.entry("pay:ancient", "payment", "ancient", now.Add(-40*24*time.Hour), 5000))
+	m.check("entries to leave out", e)
+	m.ledger(m.entry("pay:fine", "payment", "fine", now.Add(-2*time.Hour+123456789*time.Nanosecond), 3300))
+	m.identities(tributary.Identity{SiteID: "s1", At: now.Add(-2 * time.Hour), VisitorID: "v05", PaymentID: "fine", LinkMethod: "metadata"})
+	m.check("a time finer than the store's", e)
+	m.ledger(m.entry("refund:ancient", "refund", "ancient", now.Add(-3*time.Hour), -500))
+	m.check("refund of a payment before the range", e)
+	unchanged("ledger odds", "fine", "ancient")
+
 	// The new payer's other device becomes the same person: its earlier visit is now a touchpoint.
 	m.visit("newbie-laptop", now.Add(-3*24*time.Hour))
 	m.identities(tributary.Identity{SiteID: "s1", At: now.Add(-8 * time.Hour), VisitorID: "newbie", Email: "new@example.com"},

@@ -29,17 +29,17 @@ func (s *Store) listening() bool {
 	return len(s.listeners) > 0
 }
 
-// notifyLedger reports the payments of stored entries, site by site.
+// notifyLedger reports stored entries, site by site.
 func (s *Store) notifyLedger(entries []tributary.LedgerEntry) {
-	if !s.listening() {
+	if len(entries) == 0 || !s.listening() {
 		return
 	}
-	bySite := map[string][]string{}
+	bySite := map[string][]tributary.LedgerEntry{}
 	for _, e := range entries {
-		bySite[e.SiteID] = append(bySite[e.SiteID], e.PaymentID)
+		bySite[e.SiteID] = append(bySite[e.SiteID], e)
 	}
-	for site, ps := range bySite {
-		s.notify(tributary.Change{SiteID: site, Payments: ps})
+	for site, es := range bySite {
+		s.notify(tributary.Change{SiteID: site, Ledger: es})
 	}
 }
 

@@ -29,6 +29,7 @@ func (s *Store) InsertLedger(ctx context.Context, entries []tributary.LedgerEntr
 	defer stmt.Close()
 	now := time.Now().UTC()
 	n := 0
+	var stored []tributary.LedgerEntry
 	for _, e := range entries {
 		res, err := stmt.ExecContext(ctx, e.ID, e.SiteID, e.Livemode, e.Kind, e.PaymentID, e.OccurredAt.UTC(), e.Amount, e.Currency,
 			e.ReportingAmount, e.ReportingCurrency, e.Rate, e.RateDate, e.Converted, e.CustomerID, e.Email, e.SubscriptionID,
@@ -38,14 +39,13 @@ func (s *Store) InsertLedger(ctx context.Context, entries []tributary.LedgerEntr
 		}
 		if k, _ := res.RowsAffected(); k > 0 {
 			n++
+			stored = append(stored, e)
 		}
 	}
 	if err := tx.Commit(); err != nil {
 		return 0, unavailable("insert ledger commit", err)
 	}
-	if n > 0 {
-		s.notifyLedger(entries)
-	}
+	s.notifyLedger(stored)
 	return n, nil
 }
 
