@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"testing"
 	"time"
@@ -312,15 +313,23 @@ func benchMemo(b *testing.B, st *duckdb.Store, page func(*testing.B, *Engine)) {
 			page(b, e)
 		}
 	})
-	e := NewEngine(st.DB(), DuckDB{}, WithSync(st.SyncVisits), WithChanges(st.Subscribe))
 	b.Run("memo=warm", func(b *testing.B) {
+		e := NewEngine(st.DB(), DuckDB{}, WithSync(st.SyncVisits), WithChanges(st.Subscribe))
+		// The memo's size: the heap it holds after the first page.
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
 		page(b, e)
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		b.ReportMetric(float64(int64(after.HeapAlloc)-int64(before.HeapAlloc))/1e6, "memo-MB")
 		b.ResetTimer()
 		for i := 0; i < b.N; i++ {
 			page(b, e)
 		}
 	})
 	b.Run("memo=after-payment", func(b *testing.B) {
+		e := NewEngine(st.DB(), DuckDB{}, WithSync(st.SyncVisits), WithChanges(st.Subscribe))
 		ctx := context.Background()
 		rows, err := st.DB().QueryContext(ctx, `SELECT visitor_id FROM sessions WHERE site_id = $1 AND start_ts < $2 ORDER BY start_ts DESC LIMIT 200`, benchSite.ID, now.Add(-2*time.Hour))
 		if err != nil {

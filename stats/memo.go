@@ -2,6 +2,8 @@ package stats
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"maps"
 	"slices"
 	"strings"
@@ -566,4 +568,25 @@ func (m *memo) credits(q *Query, md *moneyData) []credit {
 		}
 	}
 	return out
+}
+
+// Warm fills the memo for the site's default dashboard (the last 30 days under the default model and
+// lookback), so the first page after a start does not work every payment out. Without a memo it does
+// nothing.
+func (e *Engine) Warm(ctx context.Context, site *tributary.Site, now time.Time) error {
+	if e.memo == nil {
+		return nil
+	}
+	body, err := json.Marshal(map[string]any{"site_id": site.ID, "metrics": []string{"revenue"}, "dimensions": []string{"visit:channel"}, "date_range": "30d"})
+	if err != nil {
+		return err
+	}
+	q, err := ParseQuery(body, site, now)
+	if err != nil {
+		return fmt.Errorf("stats: warm %s: %w", site.ID, err)
+	}
+	if _, err := e.Run(ctx, q); err != nil {
+		return fmt.Errorf("stats: warm %s: %w", site.ID, err)
+	}
+	return nil
 }

@@ -140,6 +140,7 @@ func serve(ctx context.Context, cfg config.Config, logOut io.Writer, ready chan<
 	jobsCtx, stopJobs := context.WithCancel(context.Background())
 	defer stopJobs()
 	go relinkLoop(jobsCtx, meta, recorder, log)
+	go warmStats(jobsCtx, meta, engine, log)
 	// Off unless --rates-url is set; runs in the background, so a slow or absent network never delays start.
 	stopRates := fx.NewRefresher(fx.RefresherOptions{URL: cfg.RatesURL, Interval: cfg.RatesRefresh, Store: meta, Logger: log,
 		OnUpdate: recorder.InvalidateRates}).Start(jobsCtx)
@@ -224,4 +225,24 @@ func relinkLoop(ctx context.Context, meta tributary.MetaStore, rec *ledger.Recor
 			}
 		}
 	}
+}
+
+// warmStats fills the stats engine's attribution memo for every site's default dashboard in the
+// background, so the first page after a start is as fast as the next ones.
+func warmStats(ctx context.Context, meta tributary.MetaStore, engine *stats.Engine, log *slog.Logger) {
+	start := time.Now()
+	sites, err := meta.Sites(ctx)
+	if err != nil {
+		log.LogAttrs(ctx, slog.LevelWarn, "stats warm-up skipped", slog.Any("err", err))
+		return
+	}
+	for _, site := range sites {
+		if err := engine.Warm(ctx, site, time.Now()); err != nil {
+			if ctx.Err() == nil {
+				log.LogAttrs(ctx, slog.LevelWarn, "stats warm-up failed", slog.String("site", site.ID), slog.Any("err", err))
+			}
+			return
+		}
+	}
+	log.LogAttrs(ctx, slog.LevelInfo, "stats warmed", slog.Int("sites", len(sites)), slog.Duration("took", time.Since(start)))
 }

@@ -101,12 +101,22 @@ func (s *Store) SyncVisits(ctx context.Context) error {
 		}
 		return a.site+"\x00"+a.session < b.site+"\x00"+b.session
 	})
-	var changed map[string]map[string]time.Time
-	if s.listening() {
-		changed = map[string]map[string]time.Time{}
-	}
+	// The visitors of the recomputed visits are collected on the sync's connection (a temporary table)
+	// and reported after the commit, when any identity committed before can be seen.
+	report := s.listening()
+	var conn *sql.Conn
+	defer func() {
+		if conn != nil {
+			conn.Close()
+		}
+	}()
 	err := func() error {
-		tx, err := s.db.BeginTx(ctx, nil)
+		var err error
+		if conn, err = s.db.Conn(ctx); err != nil {
+			return err
+		}
+		// visit_changed is created in the transaction (a failed sync leaves none) and dropped once read.
+		tx, err := conn.BeginTx(ctx, nil)
 		if err != nil {
 			return err
 		}
@@ -141,7 +151,7 @@ func (s *Store) SyncVisits(ctx context.Context) error {
 					from = floor
 				}
 			}
-			if err := refreshVisits(ctx, tx, "VALUES "+list.String(), `ts >= '`+from.UTC().Format("2006-01-02 15:04:05.999999")+`'`, changed); err != nil {
+			if err := refreshVisits(ctx, tx, "VALUES "+list.String(), `ts >= '`+from.UTC().Format("2006-01-02 15:04:05.999999")+`'`, report); err != nil {
 				return err
 			}
 		}
@@ -161,16 +171,57 @@ func (s *Store) SyncVisits(ctx context.Context) error {
 		s.visitMu.Unlock()
 		return fmt.Errorf("duckdb: sync visits: %w", err)
 	}
-	s.notifyVisits(changed)
+	if report {
+		changed, err := changedVisitors(ctx, conn)
+		if err != nil {
+			// The visits are stored but who changed is unknown: whatever was derived from them goes.
+			sites := map[string]bool{}
+			for k := range pending {
+				sites[k.site] = true
+			}
+			for site := range sites {
+				s.notify(tributary.Change{SiteID: site, Reset: true})
+			}
+			return fmt.Errorf("duckdb: sync visits: report changes: %w", err)
+		}
+		s.notifyVisits(changed)
+	}
 	return nil
+}
+
+// changedVisitors reads the sync's visit_changed table on conn: the visitors whose visits were
+// recomputed, with the earliest start, keeping only visitors that appear in identities (no other
+// visitor belongs to a paying person, which is all the change listeners follow visits for).
+func changedVisitors(ctx context.Context, conn *sql.Conn) (map[string]map[string]time.Time, error) {
+	defer conn.ExecContext(context.WithoutCancel(ctx), `DROP TABLE IF EXISTS visit_changed`)
+	rows, err := conn.QueryContext(ctx, `SELECT c.site_id, c.visitor_id, min(c.start_ts) FROM visit_changed c
+		SEMI JOIN identities i ON c.site_id = i.site_id AND c.visitor_id = i.visitor_id GROUP BY c.site_id, c.visitor_id`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	changed := map[string]map[string]time.Time{}
+	for rows.Next() {
+		var site, visitor string
+		var start time.Time
+		if err := rows.Scan(&site, &visitor, &start); err != nil {
+			return nil, err
+		}
+		if changed[site] == nil {
+			changed[site] = map[string]time.Time{}
+		}
+		changed[site][visitor] = start
+	}
+	return changed, rows.Err()
 }
 
 // refreshVisits recomputes the visits whose (site_id, session_id) are in keys (a list of pairs or a
 // query) from their events (those matching eventCond), and the prev_* columns of every visit of their
 // visitors. A new visit at the live edge changes no earlier visit's prev, so the update of the
-// untouched visits usually writes nothing, and the table keeps its time order. With changed not nil,
-// each recomputed visit's visitor (before and after) is added to it with the visit's earliest start.
-func refreshVisits(ctx context.Context, tx *sql.Tx, keys, eventCond string, changed map[string]map[string]time.Time) error {
+// untouched visits usually writes nothing, and the table keeps its time order. With report, each
+// recomputed visit's visitor (before and after) is added to the temporary table visit_changed with the
+// visit's start.
+func refreshVisits(ctx context.Context, tx *sql.Tx, keys, eventCond string, report bool) error {
 	base := strings.Join(sessionBase, ", ")
 	var set, differs []string
 	for _, c := range prevColumns() {
@@ -200,44 +251,19 @@ func refreshVisits(ctx context.Context, tx *sql.Tx, keys, eventCond string, chan
 		`DROP TABLE visit_history`,
 	} {
 		if q == "changed" {
-			if changed != nil {
-				if err := visitorsChanged(ctx, tx, changed); err != nil {
-					return err
-				}
+			if !report {
+				continue
 			}
-			continue
+			q = `CREATE TEMP TABLE IF NOT EXISTS visit_changed (site_id VARCHAR, visitor_id VARCHAR, start_ts TIMESTAMP);
+				INSERT INTO visit_changed SELECT s.site_id, s.visitor_id, s.start_ts FROM sessions s SEMI JOIN visit_keys k
+					ON s.site_id = k.site_id AND s.session_id = k.session_id
+				UNION ALL SELECT site_id, visitor_id, start_ts FROM visit_refresh`
 		}
 		if _, err := tx.ExecContext(ctx, q); err != nil {
 			return err
 		}
 	}
 	return nil
-}
-
-// visitorsChanged adds the visitors of the visits being recomputed (their stored and their new form)
-// to changed, with the earliest start of either.
-func visitorsChanged(ctx context.Context, tx *sql.Tx, changed map[string]map[string]time.Time) error {
-	rows, err := tx.QueryContext(ctx, `SELECT site_id, visitor_id, min(start_ts) FROM (
-		SELECT s.site_id, s.visitor_id, s.start_ts FROM sessions s SEMI JOIN visit_keys k ON s.site_id = k.site_id AND s.session_id = k.session_id
-		UNION ALL SELECT site_id, visitor_id, start_ts FROM visit_refresh) GROUP BY site_id, visitor_id`)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var site, visitor string
-		var start time.Time
-		if err := rows.Scan(&site, &visitor, &start); err != nil {
-			return err
-		}
-		if changed[site] == nil {
-			changed[site] = map[string]time.Time{}
-		}
-		if t, ok := changed[site][visitor]; !ok || start.Before(t) {
-			changed[site][visitor] = start
-		}
-	}
-	return rows.Err()
 }
 
 // repairSessions recomputes from the events the visits of the last day, in case the process stopped
@@ -252,7 +278,7 @@ func (s *Store) repairSessions(ctx context.Context) error {
 	recent := `SELECT DISTINCT site_id, session_id FROM events WHERE ` + since
 	// A visit's earlier events may precede the day; sessionWindow bounds how far back they go.
 	// It runs as the store opens, before anyone listens for changes.
-	if err := refreshVisits(ctx, tx, recent, `ts >= (SELECT coalesce(max(ts), TIMESTAMP '1970-01-01') FROM events) - INTERVAL 2 DAY`, nil); err != nil {
+	if err := refreshVisits(ctx, tx, recent, `ts >= (SELECT coalesce(max(ts), TIMESTAMP '1970-01-01') FROM events) - INTERVAL 2 DAY`, false); err != nil {
 		return err
 	}
 	return tx.Commit()
