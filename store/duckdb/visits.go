@@ -111,12 +111,17 @@ func (s *Store) SyncVisits(ctx context.Context) error {
 		}
 	}()
 	err := func() error {
+		var tx *sql.Tx
 		var err error
-		if conn, err = s.db.Conn(ctx); err != nil {
-			return err
+		if report {
+			if conn, err = s.db.Conn(ctx); err != nil {
+				return err
+			}
+			// visit_changed is created in the transaction (a failed sync leaves none) and dropped once read.
+			tx, err = conn.BeginTx(ctx, nil)
+		} else {
+			tx, err = s.db.BeginTx(ctx, nil)
 		}
-		// visit_changed is created in the transaction (a failed sync leaves none) and dropped once read.
-		tx, err := conn.BeginTx(ctx, nil)
 		if err != nil {
 			return err
 		}
