@@ -385,3 +385,26 @@ func TestMemoUnderConcurrentWrites(t *testing.T) {
 	wg.Wait()
 	m.check("after concurrent writes", e)
 }
+
+// TestWarm fills the memo for the default dashboard, so the first page reads no touchpoint.
+func TestWarm(t *testing.T) {
+	m := newMemoSite(t)
+	e := NewEngine(m.st.DB(), DuckDB{}, WithSync(m.st.SyncVisits), WithChanges(m.st.Subscribe))
+	if err := e.Warm(context.Background(), site, now); err != nil {
+		t.Fatal(err)
+	}
+	warmed := kept(e)
+	if len(warmed) < 10 {
+		t.Fatalf("Warm kept %d payments; want every payment of the last 30 days", len(warmed))
+	}
+	m.check("after warming", e)
+	for p, st := range kept(e) {
+		if warmed[p] != st {
+			t.Errorf("payment %s was worked out again after warming", p)
+		}
+	}
+	// Without a memo there is nothing to warm.
+	if err := NewEngine(m.st.DB(), DuckDB{}).Warm(context.Background(), site, now); err != nil {
+		t.Fatal(err)
+	}
+}
