@@ -34,27 +34,27 @@ func (s *Store) notifyLedger(entries []tributary.LedgerEntry) {
 	if len(entries) == 0 || !s.listening() {
 		return
 	}
-	bySite := map[string][]tributary.LedgerEntry{}
-	for _, e := range entries {
-		bySite[e.SiteID] = append(bySite[e.SiteID], e)
-	}
-	for site, es := range bySite {
+	for site, es := range bySite(entries, func(e tributary.LedgerEntry) string { return e.SiteID }) {
 		s.notify(tributary.Change{SiteID: site, Ledger: es})
 	}
 }
 
 // notifyIdentities reports appended identities, site by site.
 func (s *Store) notifyIdentities(ids []tributary.Identity) {
-	if !s.listening() {
+	if len(ids) == 0 || !s.listening() {
 		return
 	}
-	bySite := map[string][]tributary.Identity{}
-	for _, i := range ids {
-		bySite[i.SiteID] = append(bySite[i.SiteID], i)
-	}
-	for site, is := range bySite {
+	for site, is := range bySite(ids, func(i tributary.Identity) string { return i.SiteID }) {
 		s.notify(tributary.Change{SiteID: site, Identities: is})
 	}
+}
+
+func bySite[T any](items []T, site func(T) string) map[string][]T {
+	out := map[string][]T{}
+	for _, it := range items {
+		out[site(it)] = append(out[site(it)], it)
+	}
+	return out
 }
 
 // notifyVisits reports recomputed visits: site → visitor → earliest start.
