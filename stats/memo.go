@@ -19,7 +19,8 @@ import (
 // each model asked for, the site's identity graph, and the ledger of the ranges asked for. It is kept
 // true by the store's change reports (tributary.Change), never by time:
 //
-//   - a new ledger entry drops its payment and the kept ledger ranges;
+//   - a new ledger entry is added to the kept ranges it falls in, and a new payment entry drops its
+//     payment (a refund or dispute is credited through its payment's kept touchpoints);
 //   - an identity drops the payment it links and, when it joins two groups of visitors into one person,
 //     the payments of that person;
 //   - a recomputed visit drops the payments of its visitor's person made at or after the visit's start.
@@ -152,8 +153,8 @@ func (m *memo) site(id string) *siteMemo {
 }
 
 // begin registers a computation that is about to read the store and returns the change count it
-// starts from; end unregisters it.
-func (m *memo) begin(sm *siteMemo) uint64 {
+// starts from (memo.mu held); memo.end unregisters it.
+func (sm *siteMemo) begin() uint64 {
 	sm.inflight++
 	return sm.gen
 }
@@ -345,7 +346,7 @@ func (m *memo) fill(ctx context.Context, e *Engine, q *Query, md *moneyData) err
 		}
 	}
 	needPeople := sm.people == nil
-	gen := m.begin(sm)
+	gen := sm.begin()
 	m.mu.Unlock()
 	defer m.end(sm)
 	if len(missing) > 0 {
