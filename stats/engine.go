@@ -326,7 +326,20 @@ func (e *Engine) visitTraffic(ctx context.Context, q *Query, from, to time.Time,
 		// conversion event converts its visit's visitor, who is counted apart unless already paying.
 		visitors = e.d.CountIf(first)
 		if need["conversions"] {
-			if batch := cacheFrom(ctx); batch != nil && len(q.Dimensions) == 1 && visitDims[q.Dimensions[0]] != "" {
+			byVisit := len(q.Dimensions) == 1 && visitDims[q.Dimensions[0]] != ""
+			switch batch := cacheFrom(ctx); {
+			case e.memo != nil && (byVisit || len(q.Dimensions) == 0):
+				// The memo keeps the range's paying visitors by every visit column.
+				pc, err := e.memo.paying(ctx, e, site, from, to)
+				if err != nil {
+					return err
+				}
+				if byVisit {
+					paidIn = pc.byCol[visitDims[q.Dimensions[0]]]
+				} else {
+					paidIn = map[string]int64{"": pc.total}
+				}
+			case batch != nil && byVisit:
 				// A page's panels share one count of paying visitors for every dimension.
 				m, err := e.payingFirsts(ctx, batch, q, from, to)
 				if err != nil {

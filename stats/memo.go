@@ -33,6 +33,8 @@ type memo struct {
 	sites map[string]*siteMemo
 	// afterRead, when set (tests), runs between a computation's reads and its keeping the results.
 	afterRead func()
+	// afterPayingRead, when set (tests), runs between the paying visitors' reads and their keeping.
+	afterPayingRead func()
 }
 
 // siteMemo is one site's part of the memo; memo.mu guards it.
@@ -44,6 +46,7 @@ type siteMemo struct {
 	byVisitor map[string]map[string]bool
 	ledgers   map[ledgerKey]*ledgerPart
 	ledgerGen uint64 // counts ledger changes: a range read across one is not kept
+	paying    map[payingKey]*payingPart
 
 	gen      uint64 // counts changes
 	inflight int    // computations reading the store; while any runs, changes are journaled
@@ -146,7 +149,8 @@ func WithChanges(subscribe func(func(tributary.Change))) Option {
 func (m *memo) site(id string) *siteMemo {
 	sm := m.sites[id]
 	if sm == nil {
-		sm = &siteMemo{states: map[time.Duration]map[string]*payState{}, byVisitor: map[string]map[string]bool{}, ledgers: map[ledgerKey]*ledgerPart{}}
+		sm = &siteMemo{states: map[time.Duration]map[string]*payState{}, byVisitor: map[string]map[string]bool{}, ledgers: map[ledgerKey]*ledgerPart{},
+			paying: map[payingKey]*payingPart{}}
 		m.sites[id] = sm
 	}
 	return sm
@@ -184,6 +188,7 @@ func (m *memo) apply(c tributary.Change) {
 		delete(m.sites, c.SiteID)
 		return
 	}
+	sm.markPaying(c)
 	if len(c.Ledger) > 0 {
 		sm.ledgerGen++
 		for key, lp := range sm.ledgers {
@@ -571,14 +576,15 @@ func (m *memo) credits(q *Query, md *moneyData) []credit {
 	return out
 }
 
-// Warm fills the memo for the site's default dashboard (the last 30 days under the default model and
-// lookback), so the first page after a start does not work every payment out. Without a memo it does
-// nothing.
+// Warm fills the memo for the site's default dashboard (the last 30 days and the 30 before, which its
+// KPIs compare with, under the default model and lookback), so the first page after a start does not
+// work every payment out or read every paying visitor. Without a memo it does nothing.
 func (e *Engine) Warm(ctx context.Context, site *tributary.Site, now time.Time) error {
 	if e.memo == nil {
 		return nil
 	}
-	body, err := json.Marshal(map[string]any{"site_id": site.ID, "metrics": []string{"revenue"}, "dimensions": []string{"visit:channel"}, "date_range": "30d"})
+	body, err := json.Marshal(map[string]any{"site_id": site.ID, "metrics": []string{"revenue", "conversions"}, "dimensions": []string{"visit:channel"},
+		"date_range": "30d", "compare": "previous_period"})
 	if err != nil {
 		return err
 	}

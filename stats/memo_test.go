@@ -115,7 +115,7 @@ func (m *memoSite) pay(visitor string, at time.Time) string {
 }
 
 // memoQueries are the queries compared: money by visit dimensions under every model and two lookbacks,
-// the KPIs, and the metrics that read people and visits directly.
+// the KPIs, conversions, and the metrics that read people and visits directly.
 func memoQueries() []string {
 	var qs []string
 	for _, model := range []string{"first_touch", "last_touch", "last_non_direct", "linear", "time_decay", "position_based"} {
@@ -131,6 +131,12 @@ func memoQueries() []string {
 		`{"site_id":"s1","metrics":["revenue","payments"],"dimensions":["payment:link_method"],"date_range":"30d"}`,
 		`{"site_id":"s1","metrics":["revenue"],"dimensions":["visit:channel"],"date_range":"7d"}`,
 		`{"site_id":"s1","metrics":["revenue","payments"],"dimensions":["visit:channel"],"filters":[["is","visit:device",["desktop"]]],"date_range":"30d"}`,
+		// Conversions count the range's paying visitors (kept by the memo per range).
+		`{"site_id":"s1","metrics":["visitors","conversions","conversion_rate"],"date_range":"30d","compare":"previous_period"}`,
+		`{"site_id":"s1","metrics":["visitors","conversions","conversion_rate"],"date_range":"7d"}`,
+		`{"site_id":"s1","metrics":["visitors","conversions","conversion_rate"],"dimensions":["visit:channel"],"date_range":"30d"}`,
+		`{"site_id":"s1","metrics":["conversions"],"dimensions":["visit:exit_page"],"date_range":"30d"}`,
+		`{"site_id":"s1","metrics":["conversions"],"dimensions":["visit:entry_page"],"date_range":"7d"}`,
 	)
 }
 
@@ -397,14 +403,97 @@ func TestWarm(t *testing.T) {
 	if len(warmed) < 10 {
 		t.Fatalf("Warm kept %d payments; want every payment of the last 30 days", len(warmed))
 	}
+	// The paying visitors of the dashboard's range and of the period its KPIs compare with.
+	snaps := func() map[payingKey]*payingCounts {
+		e.memo.mu.Lock()
+		defer e.memo.mu.Unlock()
+		out := map[payingKey]*payingCounts{}
+		for k, pp := range e.memo.sites["s1"].paying {
+			out[k] = pp.snap
+		}
+		return out
+	}
+	paying := snaps()
+	if len(paying) != 2 {
+		t.Fatalf("Warm kept paying visitors for %d ranges; want 2", len(paying))
+	}
 	m.check("after warming", e)
 	for p, st := range kept(e) {
 		if warmed[p] != st {
 			t.Errorf("payment %s was worked out again after warming", p)
 		}
 	}
+	for k, snap := range snaps() {
+		if paying[k] != nil && snap != paying[k] {
+			t.Errorf("the paying visitors of %v were read again after warming", k)
+		}
+	}
 	// Without a memo there is nothing to warm.
 	if err := NewEngine(m.st.DB(), DuckDB{}).Warm(context.Background(), site, now); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestPayingWriteDuringRead stores a write while the memo reads a range's paying visitors: the read
+// must not hide it from the next page.
+func TestPayingWriteDuringRead(t *testing.T) {
+	sync := func(m *memoSite) {
+		if err := m.st.SyncVisits(context.Background()); err != nil { // the visit's change report, now
+			m.t.Fatal(err)
+		}
+	}
+	for _, c := range []struct {
+		name   string
+		before func(m *memoSite) // after the first page, before the read the write lands in
+		write  func(m *memoSite)
+	}{
+		{"visit of a payer during the first read", nil, func(m *memoSite) {
+			m.visit("phone", now.Add(-2*24*time.Hour))
+			sync(m)
+		}},
+		{"visit of a new payer while it is read", func(m *memoSite) {
+			m.visit("late", now.Add(-4*24*time.Hour))
+			m.pay("late", now.Add(-4*24*time.Hour+time.Hour))
+		}, func(m *memoSite) {
+			m.visit("late", now.Add(-3*24*time.Hour))
+			m.visit("late", now.Add(-2*24*time.Hour))
+			sync(m)
+		}},
+		{"new payer while others are read", func(m *memoSite) {
+			m.visit("phone", now.Add(-24*time.Hour))
+		}, func(m *memoSite) {
+			m.visit("other", now.Add(-3*24*time.Hour))
+			m.pay("other", now.Add(-3*24*time.Hour+time.Hour))
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			m := newMemoSite(t)
+			e := NewEngine(m.st.DB(), DuckDB{}, WithSync(m.st.SyncVisits), WithChanges(m.st.Subscribe))
+			q, err := ParseQuery([]byte(`{"site_id":"s1","metrics":["conversions"],"dimensions":["visit:channel"],"date_range":"30d"}`), site, now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.before != nil {
+				if _, err := e.Run(context.Background(), q); err != nil {
+					t.Fatal(err)
+				}
+				c.before(m)
+			}
+			once := false
+			e.memo.afterPayingRead = func() {
+				if !once {
+					once = true
+					c.write(m)
+				}
+			}
+			if _, err := e.Run(context.Background(), q); err != nil {
+				t.Fatal(err)
+			}
+			if !once {
+				t.Fatal("the paying visitors were not read again")
+			}
+			e.memo.afterPayingRead = nil
+			m.check("after a write during a read", e)
+		})
 	}
 }
