@@ -197,10 +197,10 @@ func (e *Engine) dimSelect(dim, group string) string {
 // visitor in each group, when the store keeps prev_* columns and the grouping allows it: no filters (a
 // filter would change which visit is first) and at most one visit dimension and one time bucket. Counting
 // those visits gives distinct visitors without a distinct aggregate, which is most of a query's cost. ""
-// means count distinct.
-func (e *Engine) firstVisit(q *Query, z Zone, pf string) string {
+// means count distinct. count is the aggregate counting them.
+func (e *Engine) firstVisit(q *Query, z Zone, pf string) (first, count string) {
 	if !e.d.KeepsFirsts() || len(q.Filters) > 0 {
-		return ""
+		return "", ""
 	}
 	prev, unit := "prev_visit", ""
 	for _, d := range q.Dimensions {
@@ -210,14 +210,17 @@ func (e *Engine) firstVisit(q *Query, z Zone, pf string) string {
 		case timeDims[d] != "" && unit == "":
 			unit = timeDims[d]
 		default:
-			return ""
+			return "", ""
 		}
 	}
-	cond := prev + " IS NULL OR " + prev + " < " + pf
+	first = "(" + prev + " IS NULL OR " + prev + " < " + pf
 	if unit != "" {
-		cond += " OR " + e.d.LocalBucket(prev, unit, z) + " <> " + e.d.LocalBucket("start_ts", unit, z)
+		first += " OR " + e.d.LocalBucket(prev, unit, z) + " <> " + e.d.LocalBucket("start_ts", unit, z) + ")"
+		return first, e.d.CountIf(first)
 	}
-	return "(" + cond + ")"
+	// Counting the visits that are not first, one comparison that NULL fails, costs a quarter less
+	// than counting the first ones.
+	return first + ")", "count(*) - " + e.d.CountIf(prev+" >= "+pf)
 }
 
 // traffic computes the traffic metrics for q into rs.
@@ -321,10 +324,10 @@ func (e *Engine) visitTraffic(ctx context.Context, q *Query, from, to time.Time,
 	}
 	var visitors, conversions string
 	var paidIn map[string]int64 // paying visitors by group, when counted apart
-	if first := e.firstVisit(q, z, pf); first != "" {
+	if first, count := e.firstVisit(q, z, pf); first != "" {
 		// A paying visitor converts in each group they have a visit in (counted at that first visit); a
 		// conversion event converts its visit's visitor, who is counted apart unless already paying.
-		visitors = e.d.CountIf(first)
+		visitors = count
 		if need["conversions"] {
 			byVisit := len(q.Dimensions) == 1 && visitDims[q.Dimensions[0]] != ""
 			switch batch := cacheFrom(ctx); {
