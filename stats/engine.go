@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -64,6 +65,20 @@ func (rs *rows) get(dims []string) *row {
 		rs.order = append(rs.order, k)
 	}
 	return r
+}
+
+// lookup is get for a dims slice the caller reuses: it is copied only when it starts a new row.
+func (rs *rows) lookup(dims []string) *row {
+	var k string
+	if len(dims) == 1 {
+		k = dims[0] // strings.Join's answer, without its call
+	} else {
+		k = strings.Join(dims, "\x00")
+	}
+	if r := rs.m[k]; r != nil {
+		return r
+	}
+	return rs.get(slices.Clone(dims))
 }
 
 // args accumulates bind parameters.

@@ -237,45 +237,67 @@ func (e *Engine) money(q *Query, md *moneyData, rs *rows) {
 	wantTTC := contains(q.Metrics, "time_to_convert")
 	customers := map[string]map[string]bool{}
 	ttc := map[string][]float64{}
-	for _, c := range credits {
+	// Each dimension's value, chosen once: a page's panels group tens of thousands of credits.
+	values := make([]func(c *credit) string, len(q.Dimensions))
+	for i, d := range q.Dimensions {
+		switch {
+		case timeDims[d] != "":
+			unit := timeDims[d]
+			values[i] = func(c *credit) string { return bucket(c.entry.at, unit, loc) }
+		case d == "payment:currency":
+			values[i] = func(c *credit) string { return c.entry.currency }
+		case d == "payment:product":
+			values[i] = func(c *credit) string { return md.products[c.entry.payment] }
+		case d == "payment:link_method":
+			values[i] = func(c *credit) string {
+				if l := md.link(c.entry.payment); l != nil {
+					return l.method
+				}
+				return tributary.LinkUnattributed
+			}
+		default:
+			at := visitDimIndex[d]
+			values[i] = func(c *credit) string {
+				if c.dims == nil {
+					return ""
+				}
+				return c.dims[at]
+			}
+		}
+	}
+	if rs.m == nil {
+		rs.m = map[string]*row{}
+	}
+	dims := make([]string, len(q.Dimensions))
+	for ci := range credits {
+		c := &credits[ci]
 		if !matches(q.Filters, c.dims) {
 			continue
 		}
-		dims := make([]string, len(q.Dimensions))
-		for i, d := range q.Dimensions {
-			switch {
-			case timeDims[d] != "":
-				dims[i] = bucket(c.entry.at, timeDims[d], loc)
-			case d == "payment:currency":
-				dims[i] = c.entry.currency
-			case d == "payment:product":
-				dims[i] = md.products[c.entry.payment]
-			case d == "payment:link_method":
-				if l := md.link(c.entry.payment); l != nil {
-					dims[i] = l.method
-				} else {
-					dims[i] = tributary.LinkUnattributed
-				}
-			default:
-				dims[i] = c.dims.get(d)
-			}
+		for i, value := range values {
+			dims[i] = value(c)
 		}
-		r := rs.get(dims)
+		r := rs.lookup(dims)
 		switch c.entry.kind {
 		case tributary.EntryPayment:
 			r.ints["revenue"] += c.amount
 			if c.main {
 				r.ints["payments"]++
-				k := strings.Join(dims, "\x00")
+				var k string
+				if wantCustomers || wantTTC {
+					k = strings.Join(dims, "\x00")
+				}
 				if wantCustomers {
 					if customers[k] == nil {
 						customers[k] = map[string]bool{}
 					}
 					customers[k][md.person(c.entry)] = true
 				}
-				if l := md.link(c.entry.payment); wantTTC && l != nil && l.visitor != "" {
-					if first := md.firstTouch(c.entry.payment, l.visitor, md.paidAt[c.entry.payment], q.Lookback); !first.IsZero() {
-						ttc[k] = append(ttc[k], md.paidAt[c.entry.payment].Sub(first).Seconds())
+				if wantTTC {
+					if l := md.link(c.entry.payment); l != nil && l.visitor != "" {
+						if first := md.firstTouch(c.entry.payment, l.visitor, md.paidAt[c.entry.payment], q.Lookback); !first.IsZero() {
+							ttc[k] = append(ttc[k], md.paidAt[c.entry.payment].Sub(first).Seconds())
+						}
 					}
 				}
 			}
