@@ -95,6 +95,10 @@ func Open(ctx context.Context, dataDir string) (*Store, error) {
 		s.Close()
 		return nil, fmt.Errorf("duckdb: %w", err)
 	}
+	if err := s.fillVisitKeys(ctx); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("duckdb: visit keys: %w", err)
+	}
 	if path != "" {
 		if err := s.repairSessions(ctx); err != nil {
 			s.Close()

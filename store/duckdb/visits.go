@@ -145,8 +145,11 @@ func (s *Store) SyncVisits(ctx context.Context) error {
 					from = t
 				}
 			}
+			if err := findVisits(ctx, tx, "VALUES "+list.String()); err != nil {
+				return err
+			}
 			var known sql.NullTime
-			if err := tx.QueryRowContext(ctx, `SELECT min(start_ts) FROM sessions WHERE (site_id, session_id) IN (`+list.String()+`)`).Scan(&known); err != nil {
+			if err := tx.QueryRowContext(ctx, `SELECT min(start_ts) FROM visit_stored`).Scan(&known); err != nil {
 				return err
 			}
 			if known.Valid && known.Time.Before(from) {
@@ -156,7 +159,7 @@ func (s *Store) SyncVisits(ctx context.Context) error {
 					from = floor
 				}
 			}
-			if err := refreshVisits(ctx, tx, "VALUES "+list.String(), `ts >= '`+from.UTC().Format("2006-01-02 15:04:05.999999")+`'`, report); err != nil {
+			if err := refreshVisits(ctx, tx, `ts >= '`+from.UTC().Format("2006-01-02 15:04:05.999999")+`'`, report); err != nil {
 				return err
 			}
 		}
@@ -220,49 +223,90 @@ func changedVisitors(ctx context.Context, conn *sql.Conn) (map[string]map[string
 	return changed, rows.Err()
 }
 
-// refreshVisits recomputes the visits whose (site_id, session_id) are in keys (a list of pairs or a
-// query) from their events (those matching eventCond), and the prev_* columns of every visit of their
-// visitors. A new visit at the live edge changes no earlier visit's prev, so the update of the
-// untouched visits usually writes nothing, and the table keeps its time order. With report, each
-// recomputed visit's visitor (before and after) is added to the temporary table visit_changed with the
-// visit's start.
-func refreshVisits(ctx context.Context, tx *sql.Tx, keys, eventCond string, report bool) error {
-	base := strings.Join(sessionBase, ", ")
-	var set, differs []string
-	for _, c := range prevColumns() {
-		set = append(set, c+" = a."+c)
-		differs = append(differs, "sessions."+c+" IS DISTINCT FROM a."+c)
+// Visits are found by hashed keys (migration 012): session_key = hash(site_id, session_id) and
+// visitor_key = hash(site_id, visitor_id). A lookup selects the rows whose key matches and then compares
+// the ids of those few rows, so a collision costs a comparison, never a wrong row.
+const (
+	sessionKeyExpr = "hash(site_id, session_id)"
+	visitorKeyExpr = "hash(site_id, visitor_id)"
+)
+
+// findVisits stores the (site_id, session_id) pairs of keys (a list of pairs or a query) in the
+// temporary table visit_keys and their stored visits, with their row ids, in visit_stored, for
+// refreshVisits.
+func findVisits(ctx context.Context, tx *sql.Tx, keys string) error {
+	for _, q := range []string{
+		`CREATE TEMP TABLE visit_keys AS SELECT site_id, session_id, ` + sessionKeyExpr + ` AS skey FROM (SELECT DISTINCT * FROM (` + keys + `) t(site_id, session_id))`,
+		`CREATE TEMP TABLE visit_stored AS SELECT s.rowid AS rid, s.* FROM sessions s WHERE s.session_key IN (SELECT skey FROM visit_keys)`,
+		`DELETE FROM visit_stored WHERE (site_id, session_id) NOT IN (SELECT site_id, session_id FROM visit_keys)`,
+	} {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return err
+		}
 	}
-	keyed := func(alias string) string {
-		return ` SEMI JOIN visit_keys k ON ` + alias + `.site_id = k.site_id AND ` + alias + `.session_id = k.session_id`
+	return nil
+}
+
+// refreshVisits recomputes the visits findVisits found (or did not: new visits) from their events (those
+// matching eventCond), and the prev_* columns of every visit of their visitors. A new visit at the live
+// edge changes no earlier visit's prev, so usually no other row is written, and the table keeps its time
+// order. With report, each recomputed visit's visitor (before and after) is added to the temporary table
+// visit_changed with the visit's start.
+func refreshVisits(ctx context.Context, tx *sql.Tx, eventCond string, report bool) error {
+	base := strings.Join(sessionBase, ", ")
+	prevs := prevColumns()
+	var set, differs, olds, none []string
+	for _, c := range prevs {
+		set = append(set, c+" = a."+c)
+		differs = append(differs, "old_"+c+" IS DISTINCT FROM "+c)
+		olds = append(olds, c+" AS old_"+c)
+		none = append(none, "NULL")
 	}
 	for _, q := range []string{
-		`CREATE TEMP TABLE visit_keys AS SELECT DISTINCT * FROM (` + keys + `) t(site_id, session_id)`,
-		`CREATE TEMP TABLE visit_refresh AS SELECT * FROM (` + strings.Replace(sessionAgg, "FROM events", "FROM events e"+keyed("e"), 1) + ` WHERE ` +
+		`CREATE TEMP TABLE visit_refresh AS SELECT * FROM (` + strings.Replace(sessionAgg, "FROM events",
+			"FROM events e SEMI JOIN visit_keys k ON e.site_id = k.site_id AND e.session_id = k.session_id", 1) + ` WHERE ` +
 			eventCond + ` GROUP BY site_id, session_id) t(` + base + `)`,
-		`CREATE TEMP TABLE visit_who AS SELECT s.site_id, s.visitor_id FROM sessions s` + keyed("s") + ` UNION SELECT site_id, visitor_id FROM visit_refresh`,
-		`CREATE TEMP TABLE visit_history AS SELECT ` + base + `, touched, ` + prevWindows() + ` FROM (
-			SELECT ` + base + `, false AS touched FROM sessions s SEMI JOIN visit_who w ON s.site_id = w.site_id AND s.visitor_id = w.visitor_id
-				ANTI JOIN visit_keys k ON s.site_id = k.site_id AND s.session_id = k.session_id
-			UNION ALL SELECT ` + base + `, true FROM visit_refresh)`,
+		`CREATE TEMP TABLE visit_who AS SELECT site_id, visitor_id, ` + visitorKeyExpr + ` AS vkey FROM (SELECT site_id, visitor_id FROM visit_stored
+			UNION SELECT site_id, visitor_id FROM visit_refresh)`,
+		// The visitors' other visits: candidates by key first (a scan of one integer column), then exactly.
+		`CREATE TEMP TABLE visit_others AS SELECT s.rowid AS rid, ` + base + `, ` + strings.Join(prevs, ", ") + ` FROM sessions s
+			WHERE s.visitor_key IN (SELECT vkey FROM visit_who)`,
+		`CREATE TEMP TABLE visit_history AS SELECT ` + base + `, touched, rid, old_` + strings.Join(prevs, ", old_") + `, ` + prevWindows() + ` FROM (
+			SELECT ` + base + `, false AS touched, o.rid, ` + strings.Join(olds, ", ") + ` FROM visit_others o
+				SEMI JOIN visit_who w ON o.site_id = w.site_id AND o.visitor_id = w.visitor_id
+				ANTI JOIN visit_keys k ON o.site_id = k.site_id AND o.session_id = k.session_id
+			UNION ALL SELECT ` + base + `, true, NULL, ` + strings.Join(none, ", ") + ` FROM visit_refresh)`,
 		"changed",
-		`DELETE FROM sessions WHERE (site_id, session_id) IN (SELECT site_id, session_id FROM visit_keys)`,
-		`INSERT INTO sessions SELECT ` + base + `, ` + strings.Join(prevColumns(), ", ") + ` FROM visit_history WHERE touched ORDER BY start_ts`,
-		`UPDATE sessions SET ` + strings.Join(set, ", ") + ` FROM visit_history a WHERE NOT a.touched AND sessions.site_id = a.site_id AND
-			sessions.session_id = a.session_id AND (` + strings.Join(differs, " OR ") + `)`,
+		`CREATE TEMP TABLE visit_moved AS SELECT rid, ` + strings.Join(prevs, ", ") + ` FROM visit_history WHERE NOT touched AND (` + strings.Join(differs, " OR ") + `)`,
+		"update",
+		`DELETE FROM sessions WHERE rowid IN (SELECT rid FROM visit_stored)`,
+		`INSERT INTO sessions (` + base + `, ` + strings.Join(prevs, ", ") + `, session_key, visitor_key) SELECT ` + base + `, ` + strings.Join(prevs, ", ") +
+			`, ` + sessionKeyExpr + `, ` + visitorKeyExpr + ` FROM visit_history WHERE touched ORDER BY start_ts`,
 		`DROP TABLE visit_keys`,
+		`DROP TABLE visit_stored`,
 		`DROP TABLE visit_refresh`,
 		`DROP TABLE visit_who`,
+		`DROP TABLE visit_others`,
 		`DROP TABLE visit_history`,
+		`DROP TABLE visit_moved`,
 	} {
-		if q == "changed" {
+		switch q {
+		case "changed":
 			if !report {
 				continue
 			}
 			q = `CREATE TEMP TABLE IF NOT EXISTS visit_changed (site_id VARCHAR, visitor_id VARCHAR, start_ts TIMESTAMP);
-				INSERT INTO visit_changed SELECT s.site_id, s.visitor_id, s.start_ts FROM sessions s SEMI JOIN visit_keys k
-					ON s.site_id = k.site_id AND s.session_id = k.session_id
+				INSERT INTO visit_changed SELECT site_id, visitor_id, start_ts FROM visit_stored
 				UNION ALL SELECT site_id, visitor_id, start_ts FROM visit_refresh`
+		case "update":
+			var n int
+			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM visit_moved`).Scan(&n); err != nil {
+				return err
+			}
+			if n == 0 {
+				continue
+			}
+			q = `UPDATE sessions SET ` + strings.Join(set, ", ") + ` FROM visit_moved a WHERE sessions.rowid = a.rid`
 		}
 		if _, err := tx.ExecContext(ctx, q); err != nil {
 			return err
@@ -283,7 +327,41 @@ func (s *Store) repairSessions(ctx context.Context) error {
 	recent := `SELECT DISTINCT site_id, session_id FROM events WHERE ` + since
 	// A visit's earlier events may precede the day; sessionWindow bounds how far back they go.
 	// It runs as the store opens, before anyone listens for changes.
-	if err := refreshVisits(ctx, tx, recent, `ts >= (SELECT coalesce(max(ts), TIMESTAMP '1970-01-01') FROM events) - INTERVAL 2 DAY`, false); err != nil {
+	if err := findVisits(ctx, tx, recent); err != nil {
+		return err
+	}
+	if err := refreshVisits(ctx, tx, `ts >= (SELECT coalesce(max(ts), TIMESTAMP '1970-01-01') FROM events) - INTERVAL 2 DAY`, false); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// fillVisitKeys computes the visits' hashed keys where they are missing (after migration 012), or all of
+// them when DuckDB's hash function is not the one that computed them (the settings row visit_key_hash
+// keeps a probe value of it): a key computed by another function would find no visit.
+func (s *Store) fillVisitKeys(ctx context.Context) error {
+	var probe string
+	if err := s.db.QueryRowContext(ctx, `SELECT hash('tributary visit keys')::VARCHAR`).Scan(&probe); err != nil {
+		return err
+	}
+	var stored string
+	err := s.db.QueryRowContext(ctx, `SELECT value FROM settings WHERE key = 'visit_key_hash'`).Scan(&stored)
+	if err != nil && err != sql.ErrNoRows {
+		return err
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	where := ` WHERE session_key IS NULL OR visitor_key IS NULL`
+	if stored != probe {
+		where = ""
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE sessions SET session_key = `+sessionKeyExpr+`, visitor_key = `+visitorKeyExpr+where); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO settings (key, value) VALUES ('visit_key_hash', $1) ON CONFLICT (key) DO UPDATE SET value = excluded.value`, probe); err != nil {
 		return err
 	}
 	return tx.Commit()
