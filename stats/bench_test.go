@@ -425,6 +425,47 @@ func BenchmarkBreakdown(b *testing.B) {
 	}
 }
 
+// BenchmarkSync is what a query pays first when events arrived since the last sync: one new event of a
+// returning visitor, in a visit whose id sorts among the stored ones (as random tracker ids do, so no
+// range of the table can be skipped), then the sync that recomputes the visit and the visitor's prev
+// columns. The events are removed afterwards.
+func BenchmarkSync(b *testing.B) {
+	for _, n := range benchSizes() {
+		b.Run(fmt.Sprintf("events=%d", n), func(b *testing.B) {
+			st := benchStore(b, n)
+			ctx := context.Background()
+			var visitor string
+			if err := st.DB().QueryRowContext(ctx, `SELECT visitor_id FROM sessions WHERE site_id = $1 ORDER BY start_ts DESC LIMIT 1 OFFSET 1000`, benchSite.ID).Scan(&visitor); err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(func() {
+				st.SyncVisits(ctx)
+				for _, t := range []string{"events", "sessions"} {
+					if _, err := st.DB().Exec(`DELETE FROM ` + t + ` WHERE session_id LIKE 's0000000000000500000-sync%'`); err != nil {
+						b.Error(err)
+					}
+				}
+			})
+			if err := st.SyncVisits(ctx); err != nil {
+				b.Fatal(err)
+			}
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				b.StopTimer()
+				if err := st.InsertEvents(ctx, []tributary.Event{{SiteID: benchSite.ID, Timestamp: now.Add(time.Duration(i) * time.Second), Name: tributary.PageviewName,
+					Source: tributary.SourceBrowser, VisitorID: visitor, SessionID: fmt.Sprintf("s0000000000000500000-sync%d", i), Hostname: "shop.example",
+					Path: "/pricing", Channel: "Direct", Country: "DE", Device: "desktop", Browser: "Firefox", OS: "Linux"}}); err != nil {
+					b.Fatal(err)
+				}
+				b.StartTimer()
+				if err := st.SyncVisits(ctx); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
 func benchWorkers() int {
 	if n, err := strconv.Atoi(os.Getenv("TRIBUTARY_BENCH_WORKERS")); err == nil && n > 0 {
 		return n
