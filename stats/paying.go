@@ -42,21 +42,21 @@ type payingKey struct{ from, to int64 }
 // payingPart is one range's paying visitors. Changes (under memo.mu) only mark visitors dirty; the reads
 // that bring the part up to date run one at a time (under load) and publish a new payingCounts.
 type payingPart struct {
-	load   sync.Mutex
+	load sync.Mutex
+	// memo.mu guards loaded, gen, dirty, watch and snap. gen counts marks; dirty holds the visitors to
+	// read again with the mark they were last given, so a read clears only the marks given before it
+	// started. watch is payers' keys, for markPaying.
 	loaded bool
-	// gen counts marks; dirty holds the visitors to read again with the mark they were last given, so a
-	// read clears only the marks it started after (memo.mu guards gen and dirty).
-	gen   uint64
-	dirty map[string]uint64
-	// The rest is guarded by load, except snap, which memo.mu guards.
-	payers map[string][]uint32 // paying visitor → (column index << 24 | value id) of their visits in the range
-	// watch is payers' keys as memo.mu guards them, for markPaying.
+	gen    uint64
+	dirty  map[string]uint64
 	watch  map[string]bool
+	snap   *payingCounts
+	// load guards the rest.
+	payers map[string][]uint32 // paying visitor → (column index << 24 | value id) of their visits in the range
 	ids    map[string]uint32
 	values []string
 	counts map[uint32]int64
 	total  int64
-	snap   *payingCounts
 }
 
 // mark notes that v's visits or paying may have changed.
