@@ -95,6 +95,13 @@ func (m *memoSite) ledger(es ...tributary.LedgerEntry) {
 	}
 }
 
+// sync syncs the visits now, so their change report lands where the test writes.
+func (m *memoSite) sync() {
+	if err := m.st.SyncVisits(context.Background()); err != nil {
+		m.t.Fatal(err)
+	}
+}
+
 func (m *memoSite) identities(ids ...tributary.Identity) {
 	if err := m.st.InsertIdentities(context.Background(), ids); err != nil {
 		m.t.Fatal(err)
@@ -302,9 +309,7 @@ func TestMemoWriteDuringRead(t *testing.T) {
 	}{
 		{"late visit", func(m *memoSite) {
 			m.visit("phone", now.Add(-6*24*time.Hour))
-			if err := m.st.SyncVisits(context.Background()); err != nil { // the visit's change report, now
-				m.t.Fatal(err)
-			}
+			m.sync()
 		}},
 		{"merge", func(m *memoSite) {
 			m.identities(tributary.Identity{SiteID: "s1", At: now, VisitorID: "v03", Email: "ann@example.com"})
@@ -437,11 +442,6 @@ func TestWarm(t *testing.T) {
 // TestPayingWriteDuringRead stores a write while the memo reads a range's paying visitors: the read
 // must not hide it from the next page.
 func TestPayingWriteDuringRead(t *testing.T) {
-	sync := func(m *memoSite) {
-		if err := m.st.SyncVisits(context.Background()); err != nil { // the visit's change report, now
-			m.t.Fatal(err)
-		}
-	}
 	for _, c := range []struct {
 		name   string
 		before func(m *memoSite) // after the first page, before the read the write lands in
@@ -449,7 +449,7 @@ func TestPayingWriteDuringRead(t *testing.T) {
 	}{
 		{"visit of a payer during the first read", nil, func(m *memoSite) {
 			m.visit("phone", now.Add(-2*24*time.Hour))
-			sync(m)
+			m.sync()
 		}},
 		{"visit of a new payer while it is read", func(m *memoSite) {
 			m.visit("late", now.Add(-4*24*time.Hour))
@@ -457,7 +457,7 @@ func TestPayingWriteDuringRead(t *testing.T) {
 		}, func(m *memoSite) {
 			m.visit("late", now.Add(-3*24*time.Hour))
 			m.visit("late", now.Add(-2*24*time.Hour))
-			sync(m)
+			m.sync()
 		}},
 		{"new payer while others are read", func(m *memoSite) {
 			m.visit("phone", now.Add(-24*time.Hour))

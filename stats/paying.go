@@ -3,6 +3,7 @@ package stats
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -52,10 +53,10 @@ type payingPart struct {
 	watch  map[string]bool
 	snap   *payingCounts
 	// load guards the rest.
-	payers map[string][]uint32 // paying visitor → (column index << 24 | value id) of their visits in the range
+	payers map[string][]uint64 // paying visitor → (column index << 32 | value id) of their visits in the range
 	ids    map[string]uint32
 	values []string
-	counts map[uint32]int64
+	counts map[uint64]int64
 	total  int64
 }
 
@@ -137,24 +138,11 @@ func (m *memo) paying(ctx context.Context, e *Engine, site string, from, to time
 	}
 	full := list == nil
 	if full {
-		pp.payers, pp.ids, pp.values, pp.counts, pp.total = map[string][]uint32{}, map[string]uint32{}, nil, map[uint32]int64{}, 0
-		list = slices.Collect(func(yield func(string) bool) {
-			for v := range payers {
-				if !yield(v) {
-					return
-				}
-			}
-		})
+		pp.payers, pp.ids, pp.values, pp.counts, pp.total = map[string][]uint64{}, map[string]uint32{}, nil, map[uint64]int64{}, 0
+		list = slices.Collect(maps.Keys(payers))
 	}
 	for _, v := range list {
 		pp.set(v, payers[v], rows[v])
-	}
-	if len(pp.values) >= 1<<24 {
-		// Value ids no longer fit their 24 bits: the part is not kept (each page reads afresh).
-		m.mu.Lock()
-		delete(sm.paying, key)
-		m.mu.Unlock()
-		return pp.publish(), nil
 	}
 	snap := pp.publish()
 	m.mu.Lock()
@@ -196,7 +184,7 @@ func (pp *payingPart) set(v string, paying bool, rows [][]string) {
 	if !paying {
 		return
 	}
-	var keys []uint32
+	var keys []uint64
 	for _, r := range rows {
 		for c, val := range r {
 			id, ok := pp.ids[val]
@@ -205,7 +193,7 @@ func (pp *payingPart) set(v string, paying bool, rows [][]string) {
 				pp.ids[val] = id
 				pp.values = append(pp.values, val)
 			}
-			if k := uint32(c)<<24 | id; !slices.Contains(keys, k) {
+			if k := uint64(c)<<32 | uint64(id); !slices.Contains(keys, k) {
 				keys = append(keys, k)
 			}
 		}
@@ -226,7 +214,7 @@ func (pp *payingPart) publish() *payingCounts {
 		out.byCol[col] = map[string]int64{}
 	}
 	for k, n := range pp.counts {
-		out.byCol[payingCols[k>>24]][pp.values[k&(1<<24-1)]] = n
+		out.byCol[payingCols[k>>32]][pp.values[uint32(k)]] = n
 	}
 	return out
 }

@@ -84,22 +84,17 @@ func (s *Store) PaymentLinks(ctx context.Context, siteID string, paymentIDs []st
 		args = append(args, p)
 		ps[i] = fmt.Sprintf("$%d", i+2)
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT `+identityCols+` FROM (
+	list, err := s.identities(ctx, "get payment links", `SELECT `+identityCols+` FROM (
 			SELECT *, row_number() OVER (PARTITION BY payment_id ORDER BY ts DESC, rowid DESC) AS rn
 			FROM identities WHERE site_id = $1 AND payment_id IN (`+strings.Join(ps, ",")+`)) t
 		WHERE rn = 1`, args...)
 	if err != nil {
-		return nil, mapErr("get payment links", err)
+		return nil, err
 	}
-	defer rows.Close()
-	for rows.Next() {
-		i, err := scanIdentity(rows)
-		if err != nil {
-			return nil, mapErr("get payment links", err)
-		}
-		out[i.PaymentID] = i
+	for i := range list {
+		out[list[i].PaymentID] = &list[i]
 	}
-	return out, mapErr("get payment links", rows.Err())
+	return out, nil
 }
 
 // PaymentsToReview lists payments whose newest link is unattributed, newest first.
