@@ -1,5 +1,5 @@
-# The test command of the README. Gated suites (Chromium, PostgreSQL, ClickHouse, shared fixtures) skip
-# with a message unless TRIBUTARY_TEST_REQUIRE names them ("all" in CI).
+# The test command of the README. Gated suites (Chromium, PostgreSQL, ClickHouse) skip with a message
+# unless TRIBUTARY_TEST_REQUIRE names them ("all" in CI). The fixtures the tests read are in testdata/.
 GO ?= go
 
 .PHONY: test build vet fmt bench

@@ -2,6 +2,7 @@ package referrer
 
 import (
 	"bufio"
+	"compress/gzip"
 	"maps"
 	"os"
 	"path/filepath"
@@ -353,17 +354,21 @@ func TestLoadTime(t *testing.T) {
 // TestAccessLog classifies every referrer of a real access log (semicomplete.com, May 2015).
 func TestAccessLog(t *testing.T) {
 	dir := testenv.FixturesDir(t)
-	f, err := os.Open(filepath.Join(dir, "traffic", "logs", "elastic-apache", "apache_logs"))
+	f, err := os.Open(filepath.Join(dir, "traffic", "logs", "elastic-apache", "apache_logs.gz"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
 	line := regexp.MustCompile(`^\S+ \S+ \S+ \[[^\]]+\] "(?:[^"\\]|\\.)*" \d+ \S+ "((?:[^"\\]|\\.)*)"`)
 	googleHost := regexp.MustCompile(`^https?://(www\.)?google\.(com|[a-z]{2}|co\.[a-z]{2}|com\.[a-z]{2})/`)
 	ownHost := regexp.MustCompile(`^https?://([a-z0-9.-]+\.)?semicomplete\.com(/|$)`)
 	counts, sources := map[string]int{}, map[string]int{}
 	lines, withRef, google, own := 0, 0, 0, 0
-	sc := bufio.NewScanner(f)
+	sc := bufio.NewScanner(zr)
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for sc.Scan() {
 		lines++

@@ -1,7 +1,9 @@
 package ua
 
 import (
+	"compress/gzip"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"testing"
@@ -54,7 +56,16 @@ func TestBrowsersAreNotBots(t *testing.T) {
 	if top < 100 {
 		t.Fatalf("read %d top user agents", top)
 	}
-	b, err := os.ReadFile(filepath.Join(dir, "traffic", "user-agents", "dist", "user-agents.json"))
+	f, err := os.Open(filepath.Join(dir, "traffic", "user-agents", "dist", "user-agents.json.gz"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := io.ReadAll(zr)
 	if err != nil {
 		t.Fatal(err)
 	}

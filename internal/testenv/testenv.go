@@ -1,7 +1,8 @@
-// Package testenv gates tests that need something outside Go and gcc: Debian's Chromium, a PostgreSQL or
-// ClickHouse server, or the shared fixtures beside the checkout. A gated test skips with a message that
-// says what it needs, unless TRIBUTARY_TEST_REQUIRE names the gate ("all", or a comma list such as
-// "chromium,fixtures"): then a missing dependency fails the test, so CI cannot pass by skipping.
+// Package testenv gates tests that need something outside Go and gcc: Debian's Chromium or a PostgreSQL or
+// ClickHouse server. A gated test skips with a message that says what it needs, unless
+// TRIBUTARY_TEST_REQUIRE names the gate ("all", or a comma list such as "chromium,postgres"): then a
+// missing dependency fails the test, so CI cannot pass by skipping. The recorded fixtures are part of the
+// repository (testdata/fixtures), so no test needs anything beside the checkout.
 package testenv
 
 import (
@@ -16,7 +17,6 @@ import (
 // Gate names.
 const (
 	Chromium   = "chromium"
-	Fixtures   = "fixtures"
 	Postgres   = "postgres"
 	ClickHouse = "clickhouse"
 )
@@ -51,16 +51,20 @@ func ModuleRoot() string {
 	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
 }
 
-// FixturesDir returns the shared fixtures directory (../shared/fixtures beside the checkout, or
-// TRIBUTARY_FIXTURES), skipping or failing t when it is absent.
+// FixturesRoot returns the repository's copy of the public fixtures, testdata/fixtures (see its
+// README.md for what each file is and its license).
+func FixturesRoot() string {
+	return filepath.Join(ModuleRoot(), "testdata", "fixtures")
+}
+
+// FixturesDir returns FixturesRoot, failing t if a file of the checkout is missing. The fixtures are part
+// of the repository, so nothing is skipped.
 func FixturesDir(t testing.TB) string {
 	t.Helper()
-	dir := os.Getenv("TRIBUTARY_FIXTURES")
-	if dir == "" {
-		dir = filepath.Join(ModuleRoot(), "..", "shared", "fixtures")
+	dir := FixturesRoot()
+	if _, err := os.Stat(filepath.Join(dir, "README.md")); err != nil {
+		t.Fatalf("testenv: the repository's fixtures are missing: %v", err)
 	}
-	_, err := os.Stat(dir)
-	Need(t, Fixtures, err == nil, "the shared fixtures at "+dir+" (or set TRIBUTARY_FIXTURES)")
 	return dir
 }
 
