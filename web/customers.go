@@ -202,6 +202,7 @@ type customersView struct {
 	Money     func(int64) string
 	Link      func(string) string
 	Fmt       func(time.Time) string
+	Mode      modeSwitch
 }
 
 func (s *Server) moneyFunc(site *tributary.Site) func(int64) string {
@@ -240,7 +241,9 @@ func (s *Server) pageCustomers(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	v := &customersView{Site: site, Q: q, Customers: list, Total: total, Sorts: sortLabels, Money: s.moneyFunc(site), Link: customerLink(site), Fmt: dateFmt(site)}
+	link := customerLink(site)
+	v := &customersView{Site: site, Q: q, Customers: list, Total: total, Sorts: sortLabels, Money: s.moneyFunc(site), Fmt: dateFmt(site),
+		Link: func(id string) string { return withMode(link(id), q.Test) }, Mode: newModeSwitch(r, q.Test)}
 	pageURL := func(offset int) string {
 		p := url.Values{}
 		if q.Search != "" {
@@ -274,6 +277,7 @@ type customerView struct {
 	Orig  func(int64, string) string
 	Fmt   func(time.Time) string
 	Back  string
+	Mode  modeSwitch
 }
 
 // pageCustomer is GET /sites/{id}/customers/{customer}: one person's payments, refunds, disputes,
@@ -300,7 +304,8 @@ func (s *Server) pageCustomer(w http.ResponseWriter, r *http.Request) error {
 		d.PaymentList[i].Sessions = fresh
 	}
 	l := numfmt.Get(site.Locale)
-	v := &customerView{Site: site, D: d, Money: s.moneyFunc(site), Fmt: dateFmt(site), Back: "/sites/" + site.ID + "/customers",
+	test := testMode(r)
+	v := &customerView{Site: site, D: d, Money: s.moneyFunc(site), Fmt: dateFmt(site), Back: withMode("/sites/"+site.ID+"/customers", test), Mode: newModeSwitch(r, test),
 		Orig: func(a int64, c string) string { return l.Money(tributary.FormatMinor(a, c), c) }}
 	title := d.Email
 	if title == "" {

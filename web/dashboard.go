@@ -23,6 +23,7 @@ type dashParams struct {
 	Lookback int
 	Metric   string
 	Compare  bool
+	Test     bool        // test-mode money (?mode=test)
 	Filters  [][2]string // dimension, value
 }
 
@@ -32,7 +33,7 @@ var chartMetrics = []string{"visitors", "visits", "pageviews", "revenue", "net_r
 
 func parseDash(r *http.Request) dashParams {
 	q := r.URL.Query()
-	p := dashParams{Range: q.Get("range"), Model: q.Get("model"), Metric: q.Get("metric"), Compare: q.Get("compare") != "off"}
+	p := dashParams{Range: q.Get("range"), Model: q.Get("model"), Metric: q.Get("metric"), Compare: q.Get("compare") != "off", Test: q.Get("mode") == "test"}
 	if !contains(dashRanges, p.Range) {
 		p.Range = "30d"
 	}
@@ -60,6 +61,9 @@ func (p dashParams) values() url.Values {
 	v := url.Values{"range": {p.Range}, "model": {p.Model}, "lookback": {strconv.Itoa(p.Lookback)}, "metric": {p.Metric}}
 	if !p.Compare {
 		v.Set("compare", "off")
+	}
+	if p.Test {
+		v.Set("mode", "test")
 	}
 	for _, f := range p.Filters {
 		v.Add("f", f[0]+"="+f[1])
@@ -91,6 +95,9 @@ func (p dashParams) query(siteID string, metrics, dims []string, limit int, comp
 	}
 	if compare {
 		body["compare"] = "previous_period"
+	}
+	if p.Test {
+		body["mode"] = "test"
 	}
 	var fs []any
 	for _, f := range p.Filters {
@@ -145,6 +152,7 @@ type dashView struct {
 	Realtime int64
 	Note     string
 	Credit   string
+	Mode     modeSwitch
 }
 
 type filterChip struct{ Dim, Value, Remove string }
@@ -188,9 +196,22 @@ func (s *Server) pageDashboard(w http.ResponseWriter, r *http.Request) error {
 	for _, pd := range dashPanels {
 		bodies = append(bodies, p.query(site.ID, cols, []string{pd.dim}, 10, false))
 	}
+	// A live page counts the test payments of the same range, to say they are hidden.
+	if !p.Test {
+		tp := mp
+		tp.Test = true
+		bodies = append(bodies, tp.query(site.ID, []string{"payments"}, nil, 0, false))
+	}
 	results, err := s.runQueries(r, site, bodies...)
 	if err != nil {
 		return err
+	}
+	v.Mode = newModeSwitch(r, p.Test)
+	if !p.Test {
+		if tr := results[len(results)-1]; len(tr.Results) > 0 {
+			v.Mode.Hidden, _ = tr.Results[0].Metrics[0].Int64()
+			v.Mode.HiddenLink = v.Mode.TLnk
+		}
 	}
 	res := results[0]
 	addKPIs(v, kp, res)

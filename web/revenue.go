@@ -14,7 +14,8 @@ type revenueRow struct {
 	Method string
 	Status string
 	Email  string
-	// Customer is the path segment of the customer page (the customer id, else the payment).
+	// Customer is the path of the customer page under the site (the customer id, else the payment),
+	// with ?mode=test for a test-mode entry: customers are looked up per mode.
 	Customer string
 }
 
@@ -68,6 +69,7 @@ func (s *Server) pageRevenue(w http.ResponseWriter, r *http.Request) error {
 		if e.CustomerID != "" {
 			rr.Customer = url.PathEscape(e.CustomerID)
 		}
+		rr.Customer = withMode(rr.Customer, !e.Livemode)
 		if l := links[e.PaymentID]; l != nil {
 			rr.Method, rr.Email = l.LinkMethod, l.Email
 		}

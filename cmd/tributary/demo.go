@@ -95,7 +95,7 @@ func demo(ctx context.Context, args []string, getenv func(string) string, stdout
 		base = "http://127.0.0.1" + addr[strings.LastIndex(addr, ":"):]
 	}
 	fmt.Fprintf(stdout, "Generating the demo site (%d pageviews over 90 days, payments, subscriptions, refunds, a dispute)…\n", pageviews)
-	code := loadgen.Main(ctx, []string{"--url", base, "--setup", "--admin-token", cfg.AdminToken, "--backfill", "--xff",
+	code := loadgen.Main(ctx, []string{"--url", base, "--setup", "--admin-token", cfg.AdminToken, "--backfill", "--xff", "--livemode",
 		"--pageviews", strconv.Itoa(pageviews), "--days", "90", "--now", time.Now().UTC().Format(time.RFC3339),
 		"--rate", "20000", "--concurrency", "8", "--duration", "30m"}, stdout, stderr)
 	if code != 0 {
