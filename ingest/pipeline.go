@@ -96,6 +96,7 @@ func New(opt Options) *Pipeline {
 		{"geo", stepGeo},
 		{"utm_click_ids", stepCampaign},
 		{"referrer_source_channel", stepSource},
+		{"sanitize", stepSanitize},
 	}
 	return p
 }
@@ -282,6 +283,17 @@ func encodeID(b []byte) string {
 func (p *Pipeline) rateLimit(ctx context.Context, j *Job) string {
 	if p.limiter != nil && j.IP.IsValid() && !p.limiter.Allow(j.IP, j.Now) {
 		return DropRateLimited
+	}
+	return ""
+}
+
+// stepSanitize is the last step: whatever the steps before derived from the request (decoded query
+// parameters may hold invalid UTF-8 or NUL bytes, e.g. ?utm_source=%ff), the event that is queued is
+// valid, bounded text, so one request can never make the store refuse a batch.
+func stepSanitize(ctx context.Context, j *Job) string {
+	j.Event.Clean()
+	if j.Identify != nil {
+		j.Identify.Clean()
 	}
 	return ""
 }

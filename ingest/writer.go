@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"math/bits"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -26,7 +27,29 @@ type WriterOptions struct {
 	// event may sit in memory for up to Interval, and a hard crash loses at most that much traffic.
 	Durable bool
 	Logger  *slog.Logger
+	// StuckAfter is how long writes may keep failing (or one write may hang) while events wait before
+	// the writer reports itself stuck (Health; /readyz answers 503). Default 30 s.
+	StuckAfter time.Duration
+	// OnDrop, when set, is told of every event the store refused on its own (metrics), with the reason.
+	OnDrop func(reason string)
+	// OnFailure, when set, is told of every failed write attempt (metrics).
+	OnFailure func()
 }
+
+// Reasons an event is dropped at write time, after the store refused it on its own. The pipeline
+// cleans every event first (tributary.Event.Clean), so these are the second line of defence.
+const (
+	// WriteDropInvalid: the store said the event's data is invalid.
+	WriteDropInvalid = "store_invalid"
+	// WriteDropRejected: the store refused this event alone while it accepted the rest of its batch.
+	WriteDropRejected = "store_rejected"
+)
+
+// blindFailures bounds the failed write attempts of one flush of n events while nothing has been
+// written: enough to split down to a refused first event (one failure a halving) and a few more, past
+// which the store is taken to be down (not one event at fault) and the batch waits for the next,
+// backed-off try.
+func blindFailures(n int) int { return bits.Len(uint(n)) + 4 }
 
 func (o *WriterOptions) defaults() {
 	if o.Capacity <= 0 {
@@ -40,6 +63,9 @@ func (o *WriterOptions) defaults() {
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
+	}
+	if o.StuckAfter <= 0 {
+		o.StuckAfter = 30 * time.Second
 	}
 }
 
@@ -56,6 +82,14 @@ type Writer struct {
 
 	written, failed atomic.Int64
 	lastErr         atomic.Value
+	// held counts events the loop has taken from the channel but not yet written (Pending includes
+	// them); failingSince is when writes started failing (unix ns, 0 while they succeed); writingSince
+	// is when the write in progress started (0 when none).
+	held         atomic.Int64
+	failingSince atomic.Int64
+	writingSince atomic.Int64
+	dropMu       sync.Mutex
+	dropped      map[string]int64
 
 	// carry holds a batch the loop could not write when it stopped; Close writes it first.
 	carry []tributary.Event
@@ -134,10 +168,11 @@ func (w *Writer) wake() {
 	}
 }
 
-// markStored records n more events written and wakes durable waiters.
-func (w *Writer) markStored(n int) {
-	w.written.Add(int64(n))
-	if !w.opt.Durable {
+// markDone records n more events resolved (written, or dropped by the store) of which written were
+// stored, and wakes durable waiters: resolved events leave the queue in channel order.
+func (w *Writer) markDone(n, written int) {
+	w.written.Add(int64(written))
+	if !w.opt.Durable || n == 0 {
 		return
 	}
 	w.stMu.Lock()
@@ -169,7 +204,8 @@ func (w *Writer) EnqueueIdentity(ctx context.Context, id tributary.Identity) err
 	}
 }
 
-// flushIdentities writes buffered identities; on failure they are put back (as far as room allows).
+// flushIdentities writes buffered identities, isolating and dropping any the store refuses on its
+// own; what cannot be written yet is put back (as far as room allows).
 func (w *Writer) flushIdentities(ctx context.Context) error {
 	var batch []tributary.Identity
 	for len(batch) < w.opt.BatchSize {
@@ -184,20 +220,173 @@ func (w *Writer) flushIdentities(ctx context.Context) error {
 	if len(batch) == 0 {
 		return nil
 	}
-	if err := w.store.InsertIdentities(ctx, batch); err != nil {
-		for _, id := range batch {
-			select {
-			case w.ids <- id:
-			default:
-			}
+	res := writeSplit(ctx, batch, func(b []tributary.Identity) error { return w.store.InsertIdentities(ctx, b) })
+	w.account(ctx, "identity", res)
+	for _, id := range batch[res.resolved:] {
+		select {
+		case w.ids <- id:
+		default:
 		}
-		return err
 	}
-	return nil
+	return res.err
 }
 
-// Pending is the number of buffered events.
-func (w *Writer) Pending() int { return len(w.ch) }
+// splitResult is the outcome of writeSplit: the first resolved items of the batch are done (written
+// or dropped); the rest wait for another try because err says the store is failing.
+type splitResult struct {
+	resolved, written int
+	attempts, failed  int
+	drops             []splitDrop
+	err               error
+}
+
+type splitDrop struct {
+	index  int
+	reason string
+	err    error
+}
+
+// writeSplit writes batch with insert. When the store refuses the batch it is halved, and halved
+// again, until each refused item stands alone: an item the store calls invalid (EINVALID), or one it
+// refuses alone while it accepted other items of the batch, is dropped with a reason; everything else
+// is written. When nothing at all can be written the store is failing, not one item: after
+// blindFailures attempts the rest is left for the next, backed-off try. Items are resolved strictly
+// in order, so the resolved ones are always a prefix (durable waiters count on it).
+func writeSplit[T any](ctx context.Context, batch []T, insert func([]T) error) splitResult {
+	var r splitResult
+	suspects := []int{} // refused alone with an unclassified error; dropped if anything else was written
+	unresolved := len(batch)
+	done := make([]bool, len(batch))
+	var run func(lo, hi int) bool // false: give up (the store is failing)
+	run = func(lo, hi int) bool {
+		r.attempts++
+		err := insert(batch[lo:hi])
+		if err == nil {
+			r.written += hi - lo
+			for i := lo; i < hi; i++ {
+				done[i] = true
+			}
+			return true
+		}
+		r.failed++
+		r.err = err
+		if r.written == 0 && r.failed > blindFailures(len(batch)) {
+			return false
+		}
+		if hi-lo == 1 {
+			if tributary.ErrorCode(err) == tributary.EINVALID {
+				r.drops = append(r.drops, splitDrop{index: lo, reason: WriteDropInvalid, err: err})
+				done[lo] = true
+			} else {
+				suspects = append(suspects, lo)
+			}
+			return true
+		}
+		mid := lo + (hi-lo)/2
+		return run(lo, mid) && run(mid, hi)
+	}
+	run(0, len(batch))
+	if r.written > 0 {
+		// The store accepts writes: what it refused alone is at fault, whatever the error said.
+		for _, i := range suspects {
+			r.drops = append(r.drops, splitDrop{index: i, reason: WriteDropRejected, err: r.err})
+			done[i] = true
+		}
+	}
+	for i, d := range done {
+		if !d {
+			unresolved = i
+			break
+		}
+		unresolved = i + 1
+	}
+	r.resolved = unresolved
+	// Drops past the first unresolved item are decided again on the next try, with the rest.
+	kept := r.drops[:0]
+	for _, d := range r.drops {
+		if d.index < r.resolved {
+			kept = append(kept, d)
+		}
+	}
+	r.drops = kept
+	if r.resolved == len(batch) {
+		r.err = nil
+	}
+	return r
+}
+
+// account records a writeSplit outcome: failures, drops (counted and logged once each) and health.
+func (w *Writer) account(ctx context.Context, kind string, r splitResult) {
+	for i := 0; i < r.failed; i++ {
+		w.failed.Add(1)
+		if w.opt.OnFailure != nil {
+			w.opt.OnFailure()
+		}
+	}
+	for _, d := range r.drops {
+		w.dropMu.Lock()
+		if w.dropped == nil {
+			w.dropped = map[string]int64{}
+		}
+		w.dropped[d.reason]++
+		w.dropMu.Unlock()
+		if w.opt.OnDrop != nil {
+			w.opt.OnDrop(d.reason)
+		}
+		w.opt.Logger.LogAttrs(ctx, slog.LevelWarn, "ingest: store refused one "+kind+"; dropped",
+			slog.String("reason", d.reason), slog.Any("err", d.err))
+	}
+	if r.err != nil {
+		w.lastErr.Store(r.err.Error())
+		w.failingSince.CompareAndSwap(0, time.Now().UnixNano())
+		return
+	}
+	w.failingSince.Store(0)
+}
+
+// Health tells whether the writer is keeping up.
+type Health struct {
+	// Stuck is set when writes have failed for StuckAfter while events wait, or one write has hung
+	// that long.
+	Stuck bool
+	// FailingFor is how long writes have been failing (0 when the last one succeeded).
+	FailingFor time.Duration
+	// LastError is the newest write error.
+	LastError string
+	// Dropped counts events the store refused on their own, by reason.
+	Dropped map[string]int64
+	// Failures counts failed write attempts since start.
+	Failures int64
+}
+
+// Health reports the writer's state for /metrics and /readyz.
+func (w *Writer) Health() Health {
+	now := time.Now()
+	var h Health
+	if t := w.failingSince.Load(); t != 0 {
+		h.FailingFor = now.Sub(time.Unix(0, t))
+	}
+	hung := time.Duration(0)
+	if t := w.writingSince.Load(); t != 0 {
+		hung = now.Sub(time.Unix(0, t))
+	}
+	h.Stuck = (h.FailingFor >= w.opt.StuckAfter && w.Pending() > 0) || hung >= w.opt.StuckAfter
+	h.FailingFor = max(h.FailingFor, hung)
+	if e, ok := w.lastErr.Load().(string); ok {
+		h.LastError = e
+	}
+	h.Failures = w.failed.Load()
+	w.dropMu.Lock()
+	h.Dropped = make(map[string]int64, len(w.dropped))
+	for k, v := range w.dropped {
+		h.Dropped[k] = v
+	}
+	w.dropMu.Unlock()
+	return h
+}
+
+// Pending is the number of buffered events, including those of a batch the writer holds.
+func (w *Writer) Pending() int { return len(w.ch) + int(w.held.Load()) }
 
 // Capacity is how many events the buffer holds before Enqueue refuses.
 func (w *Writer) Capacity() int { return w.opt.Capacity }
@@ -239,8 +428,9 @@ func (w *Writer) loop() {
 	}
 }
 
-// flush writes what is in batch plus whatever is buffered, in chunks of BatchSize. On failure the
-// unwritten events stay in the returned batch for the next attempt.
+// flush writes what is in batch plus whatever is buffered, in chunks of BatchSize. An event the store
+// refuses on its own is dropped with a reason (writeSplit); when the store is failing, the unwritten
+// events stay in the returned batch for the next, backed-off attempt.
 func (w *Writer) flush(ctx context.Context, batch []tributary.Event) ([]tributary.Event, error) {
 	for {
 	fill:
@@ -248,21 +438,27 @@ func (w *Writer) flush(ctx context.Context, batch []tributary.Event) ([]tributar
 			select {
 			case e := <-w.ch:
 				batch = append(batch, e)
+				w.held.Add(1)
 			default:
 				break fill
 			}
 		}
 		if len(batch) == 0 {
+			w.failingSince.Store(0)
 			return batch, nil
 		}
-		if err := w.store.InsertEvents(ctx, batch); err != nil {
-			w.failed.Add(1)
-			w.lastErr.Store(err.Error())
-			w.opt.Logger.LogAttrs(ctx, slog.LevelWarn, "event batch write failed; will retry",
-				slog.Int("batch", len(batch)), slog.Int("buffered", len(w.ch)), slog.Any("err", err))
-			return batch, err
+		w.writingSince.Store(time.Now().UnixNano())
+		res := writeSplit(ctx, batch, func(b []tributary.Event) error { return w.store.InsertEvents(ctx, b) })
+		w.writingSince.Store(0)
+		w.account(ctx, "event", res)
+		w.markDone(res.resolved, res.written)
+		w.held.Add(-int64(res.resolved))
+		if res.err != nil {
+			w.opt.Logger.LogAttrs(ctx, slog.LevelWarn, "ingest: event batch write failed; will retry",
+				slog.Int("batch", len(batch)-res.resolved), slog.Int("buffered", len(w.ch)), slog.Any("err", res.err))
+			n := copy(batch, batch[res.resolved:])
+			return batch[:n], res.err
 		}
-		w.markStored(len(batch))
 		batch = batch[:0]
 		if len(w.ch) == 0 {
 			return batch, nil

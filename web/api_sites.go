@@ -1,9 +1,12 @@
 package web
 
 import (
+	"errors"
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/tributary/tributary"
 )
@@ -258,6 +261,16 @@ func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request) {
 	if err := s.opt.Events.Ping(r.Context()); err != nil {
 		s.writeError(w, r, err)
 		return
+	}
+	if s.opt.Writer != nil {
+		// A store that answers pings may still refuse writes (disk full, a hung write): events then
+		// pile up in memory, so the node is not ready.
+		if h := s.opt.Writer.Health(); h.Stuck {
+			s.writeError(w, r, &tributary.Error{Code: tributary.EUNAVAILABLE,
+				Message: fmt.Sprintf("ingest writer stuck: event writes failing for %s (%d waiting)", h.FailingFor.Round(time.Second), s.opt.Writer.Pending()),
+				Err:     errors.New(h.LastError)})
+			return
+		}
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 }

@@ -101,7 +101,9 @@ func serve(ctx context.Context, cfg config.Config, logOut io.Writer, ready chan<
 		return fmt.Errorf("read cookieless secret: %w", err)
 	}
 	sites := ingest.NewSiteCache(meta, 30*time.Second, nil)
-	writer := ingest.NewWriter(events, ingest.WriterOptions{Logger: log, Durable: cfg.DurableIngest()})
+	ms := metrics.NewSet()
+	writer := ingest.NewWriter(events, ingest.WriterOptions{Logger: log, Durable: cfg.DurableIngest(),
+		OnDrop: func(reason string) { ms.IngestWriteDropped.Inc(reason) }, OnFailure: func() { ms.IngestWriteFailures.Inc() }})
 	pipeline := ingest.New(ingest.Options{Sites: sites, Writer: writer, Store: events, Limiter: ingest.NewIPLimiter(30, 300), Secret: []byte(secret), Logger: log})
 	recorder := ledger.New(meta, events)
 	processor := &stripe.Processor{Meta: meta, Events: events, Ledger: recorder}
@@ -115,8 +117,8 @@ func serve(ctx context.Context, cfg config.Config, logOut io.Writer, ready chan<
 			log.LogAttrs(ctx, slog.LevelWarn, "resuming webhook deliveries left in processing by the previous run", slog.Int("deliveries", n))
 		}
 	}
-	ms := metrics.NewSet()
 	ms.WriterGauges(writer.Pending, writer.Capacity(), writer.Written)
+	ms.WriterHealth(func() (bool, time.Duration) { h := writer.Health(); return h.Stuck, h.FailingFor })
 	var yield func() bool
 	if b, ok := meta.(interface{ IntakeBusy() bool }); ok {
 		yield = b.IntakeBusy

@@ -3,6 +3,8 @@ package duckdb
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"strings"
 	"time"
 
 	duck "github.com/duckdb/duckdb-go/v2"
@@ -37,10 +39,23 @@ func (s *Store) InsertEvents(ctx context.Context, events []tributary.Event) erro
 		return nil
 	})
 	if err != nil {
-		return unavailable("insert events", err)
+		return appendErr("insert events", err)
 	}
 	s.noteVisits(events)
 	return nil
+}
+
+// appendErr codes an Appender failure: a row the table refuses (a NOT NULL or CHECK constraint, a
+// value that does not convert) is EINVALID, so the ingest writer drops that event alone instead of
+// retrying its batch; anything else is the store failing (EUNAVAILABLE).
+func appendErr(op string, err error) error {
+	msg := err.Error()
+	for _, data := range []string{"Failed to append", "constraint failed", "Conversion Error", "Invalid Input Error", "invalid unicode", "Invalid unicode"} {
+		if strings.Contains(msg, data) {
+			return &tributary.Error{Code: tributary.EINVALID, Message: "the store refused the row", Err: fmt.Errorf("duckdb: %s: %w", op, err)}
+		}
+	}
+	return unavailable(op, err)
 }
 
 // CountEvents counts a site's events in [from, to).
