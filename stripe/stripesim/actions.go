@@ -334,12 +334,21 @@ func (s *sim) checkoutSubscription(name string, pr *price, qty int64, m map[stri
 	in := s.newInvoice(sub, "subscription_create", s.subLines(sub))
 	sub.latestInvoice = in.id
 	cs.inv = in
-	s.emit("customer.subscription.created", s.subscriptionObj(sub), nil, false)
-	s.collect(in, 0, false, func() {
-		old := s.subscriptionObj(sub)
+	if s.basil() {
+		// Basil defers creating the subscription until the session's payment succeeds: it is never seen
+		// incomplete.
 		sub.status = "active"
-		s.subUpdated(sub, old, false)
-	})
+		s.emit("customer.subscription.created", s.subscriptionObj(sub), nil, false)
+		s.track(sub)
+		s.collect(in, 0, false, nil)
+	} else {
+		s.emit("customer.subscription.created", s.subscriptionObj(sub), nil, false)
+		s.collect(in, 0, false, func() {
+			old := s.subscriptionObj(sub)
+			sub.status = "active"
+			s.subUpdated(sub, old, false)
+		})
+	}
 	if in.pay != nil {
 		s.payOf[cs.id] = in.pay
 	}

@@ -30,6 +30,19 @@ func find(t *testing.T, version, name string) Flow {
 	return Flow{}
 }
 
+var decodedEvents = map[string]M{}
+
+// event decodes a delivery once for all tests; event ids are unique across flows and versions.
+func event(t *testing.T, e Event) M {
+	t.Helper()
+	if m, ok := decodedEvents[e.ID]; ok {
+		return m
+	}
+	m := decode(t, e.Raw)
+	decodedEvents[e.ID] = m
+	return m
+}
+
 func decode(t *testing.T, raw []byte) M {
 	t.Helper()
 	var m M
@@ -93,7 +106,7 @@ func TestEnvelope(t *testing.T) {
 		for _, f := range all[v] {
 			var last int64
 			for i, e := range f.Events {
-				m := decode(t, e.Raw)
+				m := event(t, e)
 				where := v + " " + f.Name + " #" + itoa(int64(i)) + " " + e.Type
 				if prev, dup := ids[e.ID]; dup {
 					t.Errorf("%s: event id %s also in %s", where, e.ID, prev)
@@ -430,7 +443,7 @@ func TestShapesAgainstFixtures(t *testing.T) {
 	for _, v := range Versions {
 		for _, f := range all[v] {
 			for _, e := range f.Events {
-				m := decode(t, e.Raw)
+				m := event(t, e)
 				for k := range m {
 					if !fs.env[k] {
 						t.Errorf("%s %s %s: envelope key %s not in the fixture event", v, f.Name, e.Type, k)
@@ -496,7 +509,7 @@ func TestVersionShapes(t *testing.T) {
 		basil := !(v < "2025-03-31")
 		for _, f := range all[v] {
 			for _, e := range f.Events {
-				m := decode(t, e.Raw)
+				m := event(t, e)
 				o := m["data"].(M)["object"].(M)
 				where := v + " " + f.Name + " " + e.Type
 				has := func(k string) bool { _, ok := o[k]; return ok }
@@ -551,6 +564,11 @@ func TestVersionShapes(t *testing.T) {
 						t.Errorf("%s: session invoice present = %v", where, has("invoice"))
 					}
 				}
+				walkAll(o, func(l M) {
+					if _, ok := l["total_count"]; ok == basil {
+						t.Errorf("%s: list total_count present = %v", where, ok)
+					}
+				})
 				if e.Type == "invoice_payment.paid" {
 					if !basil {
 						t.Errorf("%s: invoice_payment before basil", where)
@@ -573,7 +591,7 @@ func TestLinkingKeys(t *testing.T) {
 		for _, f := range all[v] {
 			linked := false
 			for _, e := range f.Events {
-				o := decode(t, e.Raw)["data"].(M)["object"].(M)
+				o := event(t, e)["data"].(M)["object"].(M)
 				if md, ok := o["metadata"].(M); ok && md["tributary_visitor_id"] != nil {
 					linked = true
 				}
@@ -637,6 +655,25 @@ func TestEventsPerFlow(t *testing.T) {
 		}
 		if first["refund.created"] > first["charge.succeeded"] {
 			t.Errorf("%s: refund_before_charge_event emits the charge first", v)
+		}
+	}
+}
+
+// walkAll calls fn for every list nested anywhere in o.
+func walkAll(o M, fn func(M)) {
+	for _, v := range o {
+		switch x := v.(type) {
+		case M:
+			if x["object"] == "list" {
+				fn(x)
+			}
+			walkAll(x, fn)
+		case []any:
+			for _, d := range x {
+				if dm, ok := d.(M); ok {
+					walkAll(dm, fn)
+				}
+			}
 		}
 	}
 }
