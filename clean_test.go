@@ -3,6 +3,7 @@ package tributary_test
 import (
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"github.com/tributary/tributary"
@@ -48,6 +49,39 @@ func TestEventClean(t *testing.T) {
 	for k, v := range e.Props {
 		if k == "" || len(k) > tributary.MaxPropKey || len(v) > tributary.MaxPropValue || !utf8.ValidString(k+v) || strings.ContainsRune(k+v, 0) {
 			t.Fatalf("prop %q=%q not cleaned", k, v)
+		}
+	}
+}
+
+func TestCheckAmount(t *testing.T) {
+	tests := []struct {
+		amount int64
+		ok     bool
+	}{
+		{0, true}, {4999, true}, {tributary.MaxAmountMinor, true},
+		{-1, false}, {tributary.MaxAmountMinor + 1, false}, {1<<63 - 1, false}, {-1 << 63, false},
+	}
+	for _, tc := range tests {
+		err := tributary.CheckAmount("amount", tc.amount)
+		if (err == nil) != tc.ok || (err != nil && (tributary.ErrorCode(err) != tributary.EINVALID || tributary.ErrorField(err) != "amount")) {
+			t.Errorf("CheckAmount(%d) = %v, want ok=%v", tc.amount, err, tc.ok)
+		}
+	}
+}
+
+func TestCheckEventTime(t *testing.T) {
+	now := time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
+	tests := []struct {
+		t  time.Time
+		ok bool
+	}{
+		{now, true}, {tributary.EarliestEventTime, true}, {now.Add(5 * time.Minute), true},
+		{time.Time{}, false}, {time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC), false}, {time.Unix(0, 0), false},
+		{now.Add(6 * time.Minute), false}, {time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC), false},
+	}
+	for _, tc := range tests {
+		if err := tributary.CheckEventTime("timestamp", tc.t, now, 5*time.Minute); (err == nil) != tc.ok {
+			t.Errorf("CheckEventTime(%v) = %v, want ok=%v", tc.t, err, tc.ok)
 		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"math/big"
 	"strings"
 	"time"
@@ -147,8 +148,10 @@ func (p *Processor) validate(in Input, doc map[string]any) (*validated, error) {
 		if err != nil {
 			return nil, tributary.FieldError("timestamp", "timestamp must be ISO 8601 with a zone, e.g. 2026-11-20T12:00:00Z")
 		}
-		if t.After(now.Add(MaxFuture)) {
-			return nil, tributary.FieldError("timestamp", "timestamp is more than 5 minutes in the future")
+		// The accepted window: from 2010-01-01 (tributary.EarliestEventTime; year 1 or 1900 is a bug in
+		// the sender, not history) to 5 minutes ahead of the server's clock.
+		if err := tributary.CheckEventTime("timestamp", t, now, MaxFuture); err != nil {
+			return nil, err
 		}
 		v.at = t
 	}
@@ -167,6 +170,26 @@ func (p *Processor) validate(in Input, doc map[string]any) (*validated, error) {
 			return nil, tributary.FieldError(field, "%s must be 1 to 64 letters, digits, - or _", field)
 		}
 	}
+	// Ids are keys: refused when they are not clean text rather than silently changed. Free text is
+	// bounded here and cleaned (NUL removed) when stored.
+	for field, val := range map[string]string{"event_id": v.id, "customer_id": in.CustomerID, "subscription_id": in.SubscriptionID,
+		"metadata.original_event_id": originalEventID(doc)} {
+		if len(val) > maxIDLen {
+			return nil, tributary.FieldError(field, "%s is longer than %d characters", field, maxIDLen)
+		}
+		if tributary.CleanText(val, 0) != val {
+			return nil, tributary.FieldError(field, "%s must not contain NUL bytes or invalid UTF-8", field)
+		}
+	}
+	for field, val := range map[string]string{"utm_source": in.UTMSource, "utm_medium": in.UTMMedium, "utm_campaign": in.UTMCampaign,
+		"utm_term": in.UTMTerm, "utm_content": in.UTMContent} {
+		if len(val) > tributary.MaxShortText {
+			return nil, tributary.FieldError(field, "%s is longer than %d characters", field, tributary.MaxShortText)
+		}
+	}
+	if len(in.Referrer) > tributary.MaxReferrer {
+		return nil, tributary.FieldError("referrer", "referrer is longer than %d characters", tributary.MaxReferrer)
+	}
 	if in.Email != "" && (!strings.Contains(in.Email, "@") || len(in.Email) > 254) {
 		return nil, tributary.FieldError("email", "email is not an e-mail address")
 	}
@@ -176,6 +199,13 @@ func (p *Processor) validate(in Input, doc map[string]any) (*validated, error) {
 		return nil, tributary.FieldError("interval", "interval must be day, week, month or year")
 	}
 	return v, nil
+}
+
+// originalEventID is metadata.original_event_id when it is a string.
+func originalEventID(doc map[string]any) string {
+	v, _ := lookup(doc, "metadata.original_event_id")
+	s, _ := v.(string)
+	return s
 }
 
 // lookup walks a dot path ("metadata.amount", "amount") through the decoded body.
@@ -258,6 +288,15 @@ func amountOf(v *validated, site *tributary.Site, rs *tributary.RevenueEvent) (*
 	if err != nil {
 		return nil, tributary.FieldError(path, "%s", strings.TrimPrefix(err.Error(), "invalid: "))
 	}
+	// Payments are never negative (a refund is event_type refund with a positive amount) and never
+	// larger than tributary.MaxAmountMinor, so no sum of them can overflow. A refund's sign is its
+	// kind's, so a negative refund amount means the same refund.
+	if v.in.EventType == "refund" && minor < 0 && minor != math.MinInt64 {
+		minor = -minor
+	}
+	if err := tributary.CheckAmount(path, minor); err != nil {
+		return nil, err
+	}
 	return &tributary.Money{Amount: minor, Currency: code}, nil
 }
 
@@ -330,6 +369,7 @@ func (p *Processor) store(ctx context.Context, site *tributary.Site, v *validate
 	if ev.SessionID == "" {
 		ev.SessionID = ev.VisitorID
 	}
+	ev.Clean()
 	if err := p.Events.InsertEvents(ctx, []tributary.Event{ev}); err != nil {
 		return err
 	}

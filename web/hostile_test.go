@@ -110,3 +110,70 @@ func TestHostileBrowserIngest(t *testing.T) {
 		})
 	}
 }
+
+// TestHostileServerEvents sends the hostile classes to POST /api/v1/events: amounts at and past the
+// int64 edges, negative purchases, floats in minor units, ancient and future timestamps, NUL bytes and
+// oversized values. Each is a 400 naming the field (never a 5xx, never a stored payment), and ordinary
+// events are still stored afterwards. Before, negative purchases were stored as payments, two
+// purchases of 9223372036854775807 overflowed revenue, and years 1 and 1900 were counted.
+func TestHostileServerEvents(t *testing.T) {
+	e := newEnv(t)
+	siteID, key := e.siteWithKey("USD", "events:write")
+	purchase := func(id, amount string) string {
+		return `{"event_id":"` + id + `","event_name":"purchase","event_type":"purchase","amount":` + amount + `,"currency":"USD"}`
+	}
+	tests := []struct {
+		name, body string
+		status     int
+		field      string
+	}{
+		{"int64 max", purchase("a1", "9223372036854775807"), 400, "metadata.amount"},
+		{"int64 max + 1", purchase("a2", "9223372036854775808"), 400, "metadata.amount"},
+		{"past the ceiling", purchase("a3", "1000000000001"), 400, "metadata.amount"},
+		{"negative purchase", purchase("a4", "-4999"), 400, "metadata.amount"},
+		{"int64 min", purchase("a5", "-9223372036854775808"), 400, "metadata.amount"},
+		{"float minor", purchase("a6", "49.99"), 400, "metadata.amount"},
+		{"exponent", purchase("a7", "1e300"), 400, "metadata.amount"},
+		{"huge subscription", `{"event_id":"a8","event_name":"sub","event_type":"subscription","customer_id":"c","interval":"week","amount":9223372036854775807}`, 400, "metadata.amount"},
+		{"negative in metadata", `{"event_id":"a9","event_name":"purchase","event_type":"purchase","metadata":{"amount":-1}}`, 400, "metadata.amount"},
+		{"year 1", `{"event_id":"t1","event_name":"signup","timestamp":"0001-01-01T00:00:00Z"}`, 400, "timestamp"},
+		{"year 1900", `{"event_id":"t2","event_name":"signup","timestamp":"1900-01-01T00:00:00Z"}`, 400, "timestamp"},
+		{"year 9999", `{"event_id":"t3","event_name":"signup","timestamp":"9999-12-31T23:59:59Z"}`, 400, "timestamp"},
+		{"nul in event_id", `{"event_id":"x\u0000y","event_name":"signup"}`, 400, "event_id"},
+		{"long customer_id", `{"event_id":"c1","event_name":"signup","customer_id":"` + strings.Repeat("c", 20000) + `"}`, 400, "customer_id"},
+		{"long utm", `{"event_id":"u1","event_name":"signup","utm_source":"` + strings.Repeat("u", 20000) + `"}`, 400, "utm_source"},
+		{"long referrer", `{"event_id":"r1","event_name":"signup","referrer":"https://x.example/` + strings.Repeat("r", 20000) + `"}`, 400, "referrer"},
+		{"nul in text is cleaned", `{"event_id":"n1","event_name":"sign\u0000up","utm_source":"a\u0000b","metadata":{"k":"v\u0000"}}`, 200, ""},
+		{"invalid utf-8 is cleaned", `{"event_id":"n2","event_name":"signup","utm_campaign":"` + "\xff" + `"}`, 200, ""},
+		{"ceiling accepted", purchase("ok1", "1000000000000"), 200, ""},
+		{"negative refund means a refund", `{"event_id":"ref1","event_name":"refund","event_type":"refund","amount":-500,"currency":"USD"}`, 200, ""},
+		{"ordinary purchase", purchase("ok2", "4999"), 200, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := e.do("POST", "/api/v1/events", key, tc.body)
+			if r.status != tc.status {
+				t.Fatalf("status %d, want %d: %s", r.status, tc.status, r.body)
+			}
+			if tc.field != "" {
+				if f := r.json(t)["error"].(map[string]any)["field"]; f != tc.field {
+					t.Fatalf("field = %v, want %s: %s", f, tc.field, r.body)
+				}
+			}
+		})
+	}
+	entries, err := e.store.Ledger(context.Background(), siteID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum int64
+	for _, en := range entries {
+		if en.Amount > 1_000_000_000_000 || en.Amount < -1_000_000_000_000 {
+			t.Fatalf("entry %s of %d stored", en.ID, en.Amount)
+		}
+		sum += en.Amount
+	}
+	if len(entries) != 3 || sum != 1_000_000_000_000+4999-500 {
+		t.Fatalf("ledger = %d entries summing to %d, want the ceiling, 4999 and the -500 refund", len(entries), sum)
+	}
+}

@@ -65,8 +65,8 @@ func (s *Server) handleEvent(w http.ResponseWriter, r *http.Request) {
 			s.writeError(w, r, tributary.Errorf(tributary.EFORBIDDEN, "X-Tributary-Backfill-Time needs the admin token"))
 			return
 		}
-		if err != nil || t.After(job.Now.Add(time.Minute)) {
-			s.writeError(w, r, tributary.Errorf(tributary.EINVALID, "X-Tributary-Backfill-Time must be an RFC 3339 time in the past"))
+		if err != nil || t.After(job.Now.Add(time.Minute)) || t.Before(tributary.EarliestEventTime) {
+			s.writeError(w, r, tributary.Errorf(tributary.EINVALID, "X-Tributary-Backfill-Time must be an RFC 3339 time in the past, not before %s", tributary.EarliestEventTime.Format("2006-01-02")))
 			return
 		}
 		job.Now = t
