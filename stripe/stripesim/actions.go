@@ -24,7 +24,7 @@ func diff(old, cur M) M {
 			}
 			continue
 		}
-		if !bytes.Equal(encode(M{"v": ov}), encode(M{"v": nv})) {
+		if !bytes.Equal(compact(ov), compact(nv)) {
 			out[k] = ov
 		}
 	}

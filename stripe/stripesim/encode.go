@@ -16,19 +16,63 @@ type M = map[string]any
 // payloads expect Stripe's order.
 func encode(v any) []byte {
 	var b bytes.Buffer
-	write(&b, v)
-	var out bytes.Buffer
-	if err := json.Indent(&out, b.Bytes(), "", "  "); err != nil {
-		panic("stripesim: encode: " + err.Error())
-	}
-	return out.Bytes()
+	write(&b, v, 0)
+	return b.Bytes()
 }
 
-func write(b *bytes.Buffer, v any) {
+// compact is an unindented encoding, enough to compare two values.
+func compact(v any) []byte {
+	var b bytes.Buffer
+	write(&b, v, -1)
+	return b.Bytes()
+}
+
+// newline starts a line at depth; a negative depth writes compactly.
+func newline(b *bytes.Buffer, depth int) {
+	if depth < 0 {
+		return
+	}
+	b.WriteByte('\n')
+	for i := 0; i < depth; i++ {
+		b.WriteString("  ")
+	}
+}
+
+func deeper(depth int) int {
+	if depth < 0 {
+		return depth
+	}
+	return depth + 1
+}
+
+func writeSeq(b *bytes.Buffer, n, depth int, item func(i int)) {
+	if n == 0 {
+		b.WriteString("[]")
+		return
+	}
+	b.WriteByte('[')
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		newline(b, deeper(depth))
+		item(i)
+	}
+	newline(b, depth)
+	b.WriteByte(']')
+}
+
+func write(b *bytes.Buffer, v any, depth int) {
 	switch x := v.(type) {
 	case nil:
 		b.WriteString("null")
 	case string:
+		if plain(x) {
+			b.WriteByte('"')
+			b.WriteString(x)
+			b.WriteByte('"')
+			return
+		}
 		s, _ := json.Marshal(x)
 		b.Write(s)
 	case bool:
@@ -42,35 +86,18 @@ func write(b *bytes.Buffer, v any) {
 		for k, s := range x {
 			m[k] = s
 		}
-		write(b, m)
+		write(b, m, depth)
 	case []string:
-		b.WriteByte('[')
-		for i, s := range x {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			write(b, s)
-		}
-		b.WriteByte(']')
+		writeSeq(b, len(x), depth, func(i int) { write(b, x[i], deeper(depth)) })
 	case []M:
-		b.WriteByte('[')
-		for i, o := range x {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			write(b, o)
-		}
-		b.WriteByte(']')
+		writeSeq(b, len(x), depth, func(i int) { write(b, x[i], deeper(depth)) })
 	case []any:
-		b.WriteByte('[')
-		for i, o := range x {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			write(b, o)
-		}
-		b.WriteByte(']')
+		writeSeq(b, len(x), depth, func(i int) { write(b, x[i], deeper(depth)) })
 	case M:
+		if len(x) == 0 {
+			b.WriteString("{}")
+			return
+		}
 		keys := make([]string, 0, len(x))
 		for k := range x {
 			if k != "id" && k != "object" {
@@ -89,12 +116,27 @@ func write(b *bytes.Buffer, v any) {
 			if i > 0 {
 				b.WriteByte(',')
 			}
-			write(b, k)
+			newline(b, deeper(depth))
+			write(b, k, -1)
 			b.WriteByte(':')
-			write(b, x[k])
+			if depth >= 0 {
+				b.WriteByte(' ')
+			}
+			write(b, x[k], deeper(depth))
 		}
+		newline(b, depth)
 		b.WriteByte('}')
 	default:
 		panic("stripesim: cannot encode value of unexpected type")
 	}
+}
+
+// plain reports whether s needs no JSON escaping, which holds for nearly every string here.
+func plain(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			return false
+		}
+	}
+	return true
 }

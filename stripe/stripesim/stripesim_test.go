@@ -677,3 +677,30 @@ func walkAll(o M, fn func(M)) {
 		}
 	}
 }
+
+func BenchmarkFlows(b *testing.B) {
+	for i := 0; i < b.N; i++ {
+		for _, v := range Versions {
+			Flows(v)
+		}
+	}
+}
+
+// TestEncodeIsIndentedJSON: the hand-written encoder must agree with encoding/json's indentation.
+func TestEncodeIsIndentedJSON(t *testing.T) {
+	for _, f := range all[Versions[0]][:3] {
+		for _, e := range f.Events {
+			var out bytes.Buffer
+			if err := json.Indent(&out, e.Raw, "", "  "); err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(out.Bytes(), e.Raw) {
+				t.Fatalf("%s: encoder output differs from json.Indent's", e.Type)
+			}
+		}
+	}
+	if got := string(encode(M{"b": "x<y", "id": "a", "object": "o", "e": []string{}, "f": M{}})); got !=
+		"{\n  \"id\": \"a\",\n  \"object\": \"o\",\n  \"b\": \"x\\u003cy\",\n  \"e\": [],\n  \"f\": {}\n}" {
+		t.Errorf("encode = %s", got)
+	}
+}
