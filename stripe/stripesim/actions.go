@@ -423,3 +423,18 @@ func (s *sim) endSubscription(sub *subscription) {
 	s.emit("customer.subscription.deleted", s.subscriptionObj(sub), nil, false)
 	s.track(sub)
 }
+
+// apiSubscription is a subscription the merchant's server creates for an existing customer
+// (payment_behavior default_incomplete): incomplete until its first invoice is paid.
+func (s *sim) apiSubscription(cust *customer, pr *price, qty int64, m map[string]string) *subscription {
+	sub := s.newSubscription(cust, pr, qty, m)
+	in := s.newInvoice(sub, "subscription_create", s.subLines(sub))
+	sub.latestInvoice = in.id
+	s.emit("customer.subscription.created", s.subscriptionObj(sub), nil, true)
+	s.collect(in, 0, false, func() {
+		old := s.subscriptionObj(sub)
+		sub.status = "active"
+		s.subUpdated(sub, old, false)
+	})
+	return sub
+}

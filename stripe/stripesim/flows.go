@@ -127,6 +127,15 @@ var catalogue = []entry{
 		s.cancelAtPeriodEnd(sub)
 		s.endSubscription(sub)
 	}},
+	{"subscription_reactivation", true, func(s *sim) {
+		// The customer churns, then subscribes again on a dearer plan three weeks later.
+		pr := s.newPrice(2900, "usd", "month", 1, "Pro monthly")
+		_, sub := s.checkoutSubscription("Radia Perlman", pr, 1, s.visitorMeta())
+		s.cancelAtPeriodEnd(sub)
+		s.endSubscription(sub)
+		s.tick(21 * 86400)
+		s.apiSubscription(sub.cust, s.newPrice(4900, "usd", "month", 1, "Business monthly"), 1, s.visitorMeta())
+	}},
 	{"subscription_failed_renewal_retried", true, func(s *sim) {
 		pr := s.newPrice(2900, "usd", "month", 1, "Pro monthly")
 		_, sub := s.checkoutSubscription("Barbara Liskov", pr, 1, s.visitorMeta())

@@ -166,7 +166,6 @@ type subscription struct {
 	meta                   map[string]string
 	latestInvoice          string
 	mrr                    int64
-	everMRR                bool
 }
 
 type line struct {
@@ -258,6 +257,8 @@ type sim struct {
 	payOf     map[string]*payment
 	payments  []*payment
 	mrr       map[string]int64
+	custMRR   map[string]int64
+	custEver  map[string]bool
 	subs      []*subscription
 	lastEvent int64
 }
@@ -270,6 +271,9 @@ func newSim(name, version string, live bool) *sim {
 		ids:   map[string]bool{},
 		payOf: map[string]*payment{},
 		mrr:   map[string]int64{},
+
+		custMRR:  map[string]int64{},
+		custEver: map[string]bool{},
 	}
 	return s
 }
@@ -474,7 +478,9 @@ func (s *sim) reveal(typ string, obj M) []Fact {
 	return out
 }
 
-// track records an MRR movement when a subscription's MRR changed.
+// track records an MRR movement when a subscription's MRR changed. Movements are per customer, as MRR
+// reports count them: a second subscription of a paying customer is expansion, a churned customer's new
+// subscription is reactivation.
 func (s *sim) track(sub *subscription) {
 	var m int64
 	if sub.status == "active" || sub.status == "past_due" {
@@ -485,22 +491,26 @@ func (s *sim) track(sub *subscription) {
 			m -= m * c.percent / 100
 		}
 	}
-	d := m - sub.mrr
+	cust := sub.cust.id
+	before := s.custMRR[cust]
+	after := before - sub.mrr + m
+	d := after - before
 	switch {
-	case d > 0 && sub.mrr == 0 && sub.everMRR:
+	case d > 0 && before == 0 && s.custEver[cust]:
 		s.mrr[MRRReactivation] += d
-	case d > 0 && sub.mrr == 0:
+	case d > 0 && before == 0:
 		s.mrr[MRRNew] += d
 	case d > 0:
 		s.mrr[MRRExpansion] += d
-	case d < 0 && m == 0:
+	case d < 0 && after == 0:
 		s.mrr[MRRChurn] += d
 	case d < 0:
 		s.mrr[MRRContraction] += d
 	}
 	sub.mrr = m
-	if m > 0 {
-		sub.everMRR = true
+	s.custMRR[cust] = after
+	if after > 0 {
+		s.custEver[cust] = true
 	}
 }
 

@@ -183,6 +183,7 @@ func TestTruthFigures(t *testing.T) {
 		{"subscription_downgrade", Totals{"USD", 10000 + 1000, 0, 0, 2}, map[string]int64{MRRNew: 10000, MRRContraction: -6000}, 4000},
 		{"subscription_cancel", Totals{"USD", 5800, 0, 0, 2}, map[string]int64{MRRNew: 2900, MRRChurn: -2900}, 0},
 		{"subscription_failed_renewal_retried", Totals{"USD", 5800, 0, 0, 2}, map[string]int64{MRRNew: 2900}, 2900},
+		{"subscription_reactivation", Totals{"USD", 2900 + 4900, 0, 0, 2}, map[string]int64{MRRNew: 2900, MRRChurn: -2900, MRRReactivation: 4900}, 4900},
 		{"subscription_trial", Totals{"USD", 3000, 0, 0, 1}, map[string]int64{MRRNew: 3000}, 3000},
 		{"subscription_yearly", Totals{"USD", 120000, 0, 0, 1}, map[string]int64{MRRNew: 10000}, 10000},
 		{"subscription_100_off_invoice", Totals{"USD", 2900, 0, 0, 1}, map[string]int64{MRRNew: 2900}, 2900},
