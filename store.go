@@ -105,6 +105,11 @@ type EventStore interface {
 	CountEvents(ctx context.Context, siteID string, from, to time.Time) (int64, error)
 	// DeleteSiteData removes every event, ledger entry and identity of the site.
 	DeleteSiteData(ctx context.Context, siteID string) error
+	// ConvertPending reads the site's ledger entries and MRR movements stored without an exchange rate
+	// (Converted false), lets convert fill their reporting fields, and stores the reporting amount,
+	// currency, rate, rate date and converted flag of those it converted — the one update the ledger
+	// allows: the original amount and currency are the facts and never change. It reports what changed.
+	ConvertPending(ctx context.Context, siteID string, convert func([]LedgerEntry) error) (Conversion, error)
 }
 
 // Change tells a listener which stored facts a committed write may have changed, so data derived from

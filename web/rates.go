@@ -2,6 +2,8 @@ package web
 
 import (
 	"bytes"
+	"context"
+	"log/slog"
 	"net/http"
 	"sort"
 
@@ -9,14 +11,16 @@ import (
 	"github.com/tributary/tributary/fx"
 )
 
-// importRates parses ECB-format CSV (daily or history file) and stores the rates.
-func (s *Server) importRates(r *http.Request, csv []byte) (int, string, error) {
+// importRates parses ECB-format CSV (daily or history file), stores the rates and converts the money
+// that was waiting for them (ConvertPending).
+func (s *Server) importRates(r *http.Request, csv []byte) (int, string, rateConversion, error) {
+	var conv rateConversion
 	rates, err := fx.ParseECB(bytes.NewReader(csv))
 	if err != nil {
-		return 0, "", err
+		return 0, "", conv, err
 	}
 	if _, err := fx.NewTable(rates); err != nil {
-		return 0, "", err
+		return 0, "", conv, err
 	}
 	stored := make([]tributary.ExchangeRate, len(rates))
 	latest := ""
@@ -28,12 +32,48 @@ func (s *Server) importRates(r *http.Request, csv []byte) (int, string, error) {
 	}
 	n, err := s.opt.Meta.PutExchangeRates(r.Context(), stored)
 	if err != nil {
-		return 0, "", err
+		return 0, "", conv, err
 	}
 	if s.opt.Ledger != nil {
 		s.opt.Ledger.InvalidateRates()
 	}
-	return n, latest, nil
+	conv, err = s.ConvertPending(r.Context())
+	return n, latest, conv, err
+}
+
+// rateConversion sums EventStore.ConvertPending over the sites.
+type rateConversion struct {
+	Entries   int `json:"entries"`   // ledger entries converted now
+	Movements int `json:"movements"` // MRR movements converted now
+	Pending   int `json:"pending"`   // entries and movements still without a rate
+}
+
+// ConvertPending converts, for every site, the ledger entries and MRR movements stored before a rate
+// for their currency and day was known (after rates were imported or refreshed). Only their reporting
+// fields change; the original amounts are facts.
+func (s *Server) ConvertPending(ctx context.Context) (rateConversion, error) {
+	var out rateConversion
+	if s.opt.Ledger == nil {
+		return out, nil
+	}
+	sites, err := s.opt.Meta.Sites(ctx)
+	if err != nil {
+		return out, err
+	}
+	for _, site := range sites {
+		c, err := s.opt.Events.ConvertPending(ctx, site.ID, func(es []tributary.LedgerEntry) error { return s.opt.Ledger.Convert(ctx, site, es) })
+		if err != nil {
+			return out, err
+		}
+		if len(c.Entries)+len(c.Movements) > 0 {
+			s.log.Info("converted money waiting for exchange rates", slog.String("site", site.ID),
+				slog.Int("entries", len(c.Entries)), slog.Int("movements", len(c.Movements)), slog.Int("pending", c.Pending))
+		}
+		out.Entries += len(c.Entries)
+		out.Movements += len(c.Movements)
+		out.Pending += c.Pending
+	}
+	return out, nil
 }
 
 // handleImportRates is POST /api/v1/exchange-rates with an ECB CSV body (eurofxref.csv or
@@ -43,11 +83,11 @@ func (s *Server) handleImportRates(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	n, latest, err := s.importRates(r, body)
+	n, latest, conv, err := s.importRates(r, body)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"imported": n, "latest_date": latest})
+	writeJSON(w, http.StatusOK, map[string]any{"imported": n, "latest_date": latest, "converted": conv})
 	return nil
 }
 

@@ -167,14 +167,21 @@ func (s *Server) postRates(w http.ResponseWriter, r *http.Request) error {
 	if strings.TrimSpace(csv) == "" {
 		return s.renderSettings(w, r, id, http.StatusBadRequest, "Paste the ECB CSV (eurofxref.csv or eurofxref-hist.csv).", "")
 	}
-	n, latest, err := s.importRates(r, []byte(csv))
+	n, latest, conv, err := s.importRates(r, []byte(csv))
 	if err != nil {
 		if tributary.ErrorCode(err) != tributary.EINVALID {
 			return err
 		}
 		return s.renderSettings(w, r, id, http.StatusBadRequest, tributary.ErrorMessage(err), "")
 	}
-	return s.renderSettings(w, r, id, http.StatusOK, "", fmt.Sprintf("Imported %d rates up to %s.", n, latest))
+	msg := fmt.Sprintf("Imported %d rates up to %s.", n, latest)
+	if conv.Entries+conv.Movements > 0 {
+		msg += fmt.Sprintf(" Converted %d money entries and %d MRR movements that were waiting for a rate.", conv.Entries, conv.Movements)
+	}
+	if conv.Pending > 0 {
+		msg += fmt.Sprintf(" %d still have no rate for their currency and day.", conv.Pending)
+	}
+	return s.renderSettings(w, r, id, http.StatusOK, "", msg)
 }
 
 func (s *Server) pageSiteSettings(w http.ResponseWriter, r *http.Request) error {

@@ -145,7 +145,13 @@ func serve(ctx context.Context, cfg config.Config, logOut io.Writer, ready chan<
 	go warmStats(jobsCtx, meta, engine, log)
 	// Off unless --rates-url is set; runs in the background, so a slow or absent network never delays start.
 	stopRates := fx.NewRefresher(fx.RefresherOptions{URL: cfg.RatesURL, Interval: cfg.RatesRefresh, Store: meta, Logger: log,
-		OnUpdate: recorder.InvalidateRates}).Start(jobsCtx)
+		OnUpdate: func() {
+			recorder.InvalidateRates()
+			// Money stored before its rate was known is converted now (reporting fields only).
+			if _, err := srv.ConvertPending(jobsCtx); err != nil {
+				log.Warn("converting money waiting for exchange rates", slog.Any("error", err))
+			}
+		}}).Start(jobsCtx)
 	defer stopRates()
 	hs := &http.Server{
 		Handler:           srv.Handler(),

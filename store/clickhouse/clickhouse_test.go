@@ -45,6 +45,10 @@ func TestEventStore(t *testing.T) {
 
 func TestLinks(t *testing.T) { storetest.Links(t, pair) }
 
+func TestConversions(t *testing.T) {
+	storetest.Conversions(t, func(t *testing.T) tributary.EventStore { return open(t) })
+}
+
 func TestServerEvents(t *testing.T) { storetest.ServerEvents(t, pair) }
 
 func TestOpenRejectsOtherDSNs(t *testing.T) {

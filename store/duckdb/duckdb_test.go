@@ -65,6 +65,10 @@ func TestWebhookStore(t *testing.T) {
 	storetest.WebhookStore(t, func(t *testing.T) tributary.MetaStore { return open(t) })
 }
 
+func TestConversions(t *testing.T) {
+	storetest.Conversions(t, func(t *testing.T) tributary.EventStore { return open(t) })
+}
+
 func TestLinks(t *testing.T) {
 	storetest.Links(t, func(t *testing.T) (tributary.MetaStore, tributary.EventStore) { s := open(t); return s, s })
 }
