@@ -20,7 +20,10 @@ import (
 )
 
 // newEnvMode is newEnv with the ingest ack mode chosen and the metrics set exposed.
-func newEnvMode(t testing.TB, durable bool) (*env, *metrics.Set) {
+func newEnvMode(t testing.TB, durable bool) (*env, *metrics.Set) { return newEnvWith(t, durable, nil) }
+
+// newEnvWith is newEnvMode with the server's options adjusted by mod.
+func newEnvWith(t testing.TB, durable bool, mod func(*web.Options)) (*env, *metrics.Set) {
 	t.Helper()
 	st, err := duckdb.Open(context.Background(), "")
 	if err != nil {
@@ -36,8 +39,12 @@ func newEnvMode(t testing.TB, durable bool) (*env, *metrics.Set) {
 	rec := ledger.New(st, st)
 	worker := inbox.New(inbox.Options{Store: st, Handler: (&stripe.Processor{Meta: st, Events: st, Ledger: rec}).Handler(), Logger: log, Now: now, Poll: 50 * time.Millisecond})
 	worker.Start()
-	w := web.New(web.Options{Logger: log, Meta: st, Events: st, AdminToken: adminToken, Now: now, Version: "test", MaxBodyBytes: 64 << 10, Metrics: ms,
-		Pipeline: pipeline, Writer: writer, Sites: sites, Ledger: rec, Inbox: worker, Stats: stats.NewEngine(st.DB(), stats.DuckDB{}, stats.WithSync(st.SyncVisits), stats.WithChanges(st.Subscribe))})
+	opt := web.Options{Logger: log, Meta: st, Events: st, AdminToken: adminToken, Now: now, Version: "test", MaxBodyBytes: 64 << 10, Metrics: ms,
+		Pipeline: pipeline, Writer: writer, Sites: sites, Ledger: rec, Inbox: worker, Stats: stats.NewEngine(st.DB(), stats.DuckDB{}, stats.WithSync(st.SyncVisits), stats.WithChanges(st.Subscribe))}
+	if mod != nil {
+		mod(&opt)
+	}
+	w := web.New(opt)
 	srv := httptest.NewServer(w.Handler())
 	t.Cleanup(func() {
 		srv.Close()

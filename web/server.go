@@ -80,9 +80,13 @@ type Server struct {
 	tmpl   *template.Template
 	static http.Handler
 
-	loginLimiter *limiter
-	endpoints    endpointCache
-	mu           sync.Mutex
+	logins *loginThrottle
+	// webhookFails counts unsigned (or otherwise refused) webhook posts per client address and
+	// per endpoint; webhookSample bounds how many refused posts per endpoint are written to the log.
+	webhookFails  *failures
+	webhookSample *limiter
+	endpoints     endpointCache
+	mu            sync.Mutex
 }
 
 // New returns a Server; it panics only on programming errors (templates that do not parse).
@@ -110,11 +114,15 @@ func New(opt Options) *Server {
 	}
 	sub, _ := fs.Sub(staticFS, "static")
 	s := &Server{
-		opt:          opt,
-		log:          opt.Logger,
-		tmpl:         parseTemplates(),
-		static:       http.StripPrefix("/static/", http.FileServerFS(sub)),
-		loginLimiter: newLimiter(10, 15*time.Minute, opt.Now),
+		opt:    opt,
+		log:    opt.Logger,
+		tmpl:   parseTemplates(),
+		static: http.StripPrefix("/static/", http.FileServerFS(sub)),
+		logins: newLoginThrottle(opt.Now),
+		// 30 refused posts from one address, then a backoff from 10 s doubling to 10 minutes.
+		webhookFails: newFailures(30, 10*time.Second, 10*time.Minute, opt.Now),
+		// At most 20 refused deliveries a minute per endpoint are kept in the delivery log.
+		webhookSample: newLimiter(20, time.Minute, opt.Now),
 	}
 	return s
 }

@@ -196,13 +196,11 @@ func (s *Server) postLogin(w http.ResponseWriter, r *http.Request) error {
 	next := safeNext(r.PostFormValue("next"))
 	data := map[string]string{"Email": email, "Next": next}
 	ip := s.clientAddr(r)
-	okIP, wait1 := s.loginLimiter.allow("ip:" + ip)
-	okEmail, wait2 := s.loginLimiter.allow("email:" + email)
-	if !okIP || !okEmail {
-		wait := max(wait1, wait2)
+	pair := ip + "|" + email
+	if limited, wait := s.logins.limited(ip, pair, email); limited {
 		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
-		s.log.LogAttrs(r.Context(), slog.LevelWarn, "login rate limited", slog.String("email", email))
-		return s.render(w, r, http.StatusTooManyRequests, "login.html", page{Title: "Log in", Error: "Too many login attempts. Wait a few minutes and try again.", Data: data})
+		s.log.LogAttrs(r.Context(), slog.LevelWarn, "login rate limited", slog.String("email", email), slog.String("addr", ip))
+		return s.render(w, r, http.StatusTooManyRequests, "login.html", page{Title: "Log in", Error: "Too many failed login attempts from this address. Wait a few minutes and try again.", Data: data})
 	}
 	u, err := s.opt.Meta.UserByEmail(r.Context(), email)
 	hash := ""
@@ -212,9 +210,10 @@ func (s *Server) postLogin(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if !checkPassword(hash, r.PostFormValue("password")) {
+		s.logins.failed(ip, pair, email)
 		return s.render(w, r, http.StatusUnauthorized, "login.html", page{Title: "Log in", Error: "Wrong e-mail or password.", Data: data})
 	}
-	s.loginLimiter.reset("email:" + email)
+	s.logins.succeeded(ip, pair, email)
 	if err := s.startSession(w, r, u); err != nil {
 		return err
 	}
