@@ -352,6 +352,11 @@ func (s *sim) checkoutSubscription(name string, pr *price, qty int64, m map[stri
 	if in.pay != nil {
 		s.payOf[cs.id] = in.pay
 	}
+	// Checkout saves the card as the customer's default for invoices.
+	old := s.customerObj(cust)
+	cust.defaultPM = in.pay.pm
+	cur := s.customerObj(cust)
+	s.emit("customer.updated", cur, diff(old, cur), false)
 	cs.paymentStatus = "paid"
 	s.completeSession(cs, "checkout.session.completed")
 	return cs, sub
@@ -360,6 +365,18 @@ func (s *sim) checkoutSubscription(name string, pr *price, qty int64, m map[stri
 // renew moves a subscription into its next period and collects the renewal invoice, with any prorations
 // left pending by an earlier plan change.
 func (s *sim) renew(sub *subscription, pending []*line, failFirst bool) *invoice {
+	if up := sub.periodEnd - 7*86400; up > s.now && sub.status != "trialing" {
+		// The upcoming-invoice preview has no id and moves no money, but endpoints receive it.
+		s.now = up
+		next := &subscription{}
+		*next = *sub
+		next.periodStart, next.periodEnd = sub.periodEnd, addInterval(sub.periodEnd, sub.items[0].price)
+		preview := s.newInvoice(next, "upcoming", append(append([]*line{}, pending...), s.subLines(next)...))
+		o := s.invoiceObj(preview)
+		delete(o, "id")
+		o["created"] = s.now
+		s.emit("invoice.upcoming", o, nil, false)
+	}
 	if s.now < sub.periodEnd {
 		s.now = sub.periodEnd
 	}

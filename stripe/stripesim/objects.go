@@ -42,7 +42,7 @@ func (s *sim) customerObj(c *customer) M {
 		"id": c.id, "object": "customer", "address": nil, "balance": int64(0), "created": c.created,
 		"currency": nil, "default_source": nil, "delinquent": false, "description": nil, "discount": nil,
 		"email": c.email, "invoice_prefix": c.id[len(c.id)-8:], "invoice_settings": M{
-			"custom_fields": nil, "default_payment_method": nil, "footer": nil, "rendering_options": nil,
+			"custom_fields": nil, "default_payment_method": nzs(c.defaultPM), "footer": nil, "rendering_options": nil,
 		},
 		"livemode": s.live, "metadata": meta(c.meta), "name": c.name, "next_invoice_sequence": int64(1),
 		"phone": nil, "preferred_locales": []string{"en"}, "shipping": nil, "tax_exempt": "none", "test_clock": nil,

@@ -12,6 +12,7 @@ var epoch = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC).Unix()
 
 type customer struct {
 	id, email, name string
+	defaultPM       string
 	created         int64
 	meta            map[string]string
 }

@@ -5,6 +5,22 @@
 // number of times) to a reconciler and compare its totals with Flow.Expect for the same selection of event
 // types. Everything is deterministic: ids are derived from the flow, the version and a counter, and clocks
 // start at fixed instants, so two calls return identical bytes.
+//
+// Conventions the ground truth follows:
+//
+//   - Gross is money captured; a payment's facts are keyed by its PaymentIntent (every simulated payment
+//     has one), so the session, intent, charge, invoice and invoice_payment of one payment reveal one fact.
+//   - Refunded counts refunds that are pending or succeeded at the end; failed, returned (succeeded, later
+//     failed) and canceled refunds count zero. A refund object seen only in a failed state reveals both
+//     the refund and its reversal, netting to zero, since the endpoint learns the refund existed.
+//   - Disputed counts lost disputes; a won dispute was withdrawn and reinstated; inquiries move nothing.
+//   - MRR counts subscriptions that are active or past_due, after percentage discounts, normalised to a
+//     month (yearly / 12); trialing and canceled count zero. Movements are per customer: from zero is
+//     new (reactivation if the customer had MRR before), to zero is churn, else expansion/contraction.
+//     Flow.MRR holds the summed delta per kind, churn and contraction negative.
+//   - Event objects are snapshots of the state when the event is emitted, and Event.Created increases
+//     strictly along a flow. Out-of-order delivery is the caller's shuffle; refund_before_charge_event is
+//     the case where Stripe itself emits a payment's refund before the charge's own events.
 package stripesim
 
 import (
@@ -98,6 +114,17 @@ func (f Flow) Types() []string {
 		}
 	}
 	sort.Strings(out)
+	return out
+}
+
+// Only returns the flow's events whose type is in sel, in emission order.
+func (f Flow) Only(sel map[string]bool) []Event {
+	var out []Event
+	for _, e := range f.Events {
+		if sel[e.Type] {
+			out = append(out, e)
+		}
+	}
 	return out
 }
 

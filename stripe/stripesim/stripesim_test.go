@@ -290,9 +290,29 @@ func TestSelectionsNamed(t *testing.T) {
 	if err != nil {
 		t.Skip("docs/stripe.md not readable:", err)
 	}
+	// The list is the code block after "select these events".
+	text := string(doc)
+	i := strings.Index(text, "select these events")
+	if i < 0 {
+		t.Fatal("docs/stripe.md no longer says which events to select")
+	}
+	block := text[i:]
+	block = block[strings.Index(block, "```")+3:]
+	block = block[:strings.Index(block, "```")]
+	inDoc := map[string]bool{}
+	for _, typ := range strings.Fields(block) {
+		inDoc[typ] = true
+	}
+	inList := map[string]bool{}
 	for _, typ := range Documented {
-		if !bytes.Contains(doc, []byte(typ)) {
-			t.Errorf("%s is not in docs/stripe.md", typ)
+		inList[typ] = true
+		if !inDoc[typ] {
+			t.Errorf("Documented has %s, docs/stripe.md does not", typ)
+		}
+	}
+	for typ := range inDoc {
+		if !inList[typ] {
+			t.Errorf("docs/stripe.md lists %s, Documented does not", typ)
 		}
 	}
 }
@@ -441,6 +461,7 @@ func TestShapesAgainstFixtures(t *testing.T) {
 		t.Fatal("no event fixture")
 	}
 	extra := map[string]map[string]bool{}
+	checked := map[string]bool{}
 	for _, v := range Versions {
 		for _, f := range all[v] {
 			for _, e := range f.Events {
@@ -452,6 +473,7 @@ func TestShapesAgainstFixtures(t *testing.T) {
 				}
 				check := func(o M) {
 					typ := o["object"].(string)
+					checked[typ] = true
 					allowed := fs.eraKeys(v, typ)
 					for k := range o {
 						if !allowed[k] {
@@ -464,7 +486,11 @@ func TestShapesAgainstFixtures(t *testing.T) {
 				}
 				obj := m["data"].(M)["object"].(M)
 				check(obj)
-				walkLists(obj, check)
+				walkObjects(obj, func(o M) {
+					if typ := o["object"].(string); len(fs.newest[typ]) > 0 || len(fs.old[typ]) > 0 {
+						check(o)
+					}
+				})
 				if prev, ok := m["data"].(M)["previous_attributes"].(M); ok {
 					for k := range prev {
 						if _, ok := obj[k]; !ok {
@@ -473,6 +499,12 @@ func TestShapesAgainstFixtures(t *testing.T) {
 					}
 				}
 			}
+		}
+	}
+	for _, typ := range []string{"charge", "payment_intent", "checkout.session", "invoice", "invoice_payment", "refund",
+		"dispute", "subscription", "subscription_item", "customer", "line_item", "price", "balance_transaction"} {
+		if !checked[typ] {
+			t.Errorf("no %s object was compared with the fixtures", typ)
 		}
 	}
 	var msgs []string
@@ -490,13 +522,22 @@ func TestShapesAgainstFixtures(t *testing.T) {
 	}
 }
 
-func walkLists(o M, fn func(M)) {
+// walkObjects calls fn for every Stripe object nested in o: list items, expanded or embedded objects.
+func walkObjects(o M, fn func(M)) {
 	for _, v := range o {
-		if x, ok := v.(M); ok && x["object"] == "list" {
-			for _, d := range x["data"].([]any) {
+		switch x := v.(type) {
+		case M:
+			if typ, ok := x["object"].(string); ok && typ != "list" {
+				fn(x)
+			}
+			walkObjects(x, fn)
+		case []any:
+			for _, d := range x {
 				if dm, ok := d.(M); ok {
-					fn(dm)
-					walkLists(dm, fn)
+					if typ, ok := dm["object"].(string); ok && typ != "list" {
+						fn(dm)
+					}
+					walkObjects(dm, fn)
 				}
 			}
 		}
