@@ -265,6 +265,15 @@ func (s *sim) newInvoice(sub *subscription, reason string, lines []*line) *invoi
 // collect finalizes an invoice and collects it by card: a first attempt that fails when failFirst (the
 // subscription goes past_due and Smart Retries succeed three days later on the same intent).
 func (s *sim) collect(in *invoice, draftDelay int64, failFirst bool, onPaid func()) {
+	s.collectWith(in, draftDelay, failFirst, onPaid, nil)
+}
+
+// collectWith is collect for an invoice whose payment, when prepaid is set, was taken before the invoice
+// existed (basil's Checkout subscriptions).
+func (s *sim) collectWith(in *invoice, draftDelay int64, failFirst bool, onPaid func(), prepaid *payment) {
+	if prepaid != nil {
+		s.linkPayment(in, prepaid)
+	}
 	s.emit("invoice.created", s.invoiceObj(in), nil, false)
 	s.tick(draftDelay)
 	in.status, in.finalizedAt = "open", s.now
@@ -278,18 +287,16 @@ func (s *sim) collect(in *invoice, draftDelay int64, failFirst bool, onPaid func
 		}
 		return
 	}
-	p := s.newPayment(in.total(), in.cur, "card", nil, in.cust)
-	p.desc = map[string]string{"subscription_create": "Subscription creation", "subscription_update": "Subscription update"}[in.reason]
-	if p.desc == "" {
-		p.desc = "Subscription update"
+	p := prepaid
+	if p == nil {
+		p = s.newPayment(in.total(), in.cur, "card", nil, in.cust)
+		p.desc = map[string]string{"subscription_create": "Subscription creation"}[in.reason]
+		if p.desc == "" {
+			p.desc = "Subscription update"
+		}
+		s.linkPayment(in, p)
+		s.emit("payment_intent.created", s.intentObj(p), nil, false)
 	}
-	p.inv, in.pay = in, p
-	s.payOf[in.id] = p
-	if s.basil() {
-		in.ipay, in.ipayCreated = s.id("inpay"), s.now
-		s.payOf[in.ipay] = p
-	}
-	s.emit("payment_intent.created", s.intentObj(p), nil, false)
 	if failFirst {
 		s.tick(2)
 		c := s.addCharge(p, "failed")
@@ -305,7 +312,9 @@ func (s *sim) collect(in *invoice, draftDelay int64, failFirst bool, onPaid func
 	}
 	in.attempts++
 	in.nextAttempt = 0
-	s.payCard(p)
+	if prepaid == nil {
+		s.payCard(p)
+	}
 	in.status, in.paidAt = "paid", s.now
 	s.emit("invoice.paid", s.invoiceObj(in), nil, false)
 	s.emit("invoice.payment_succeeded", s.invoiceObj(in), nil, false)
@@ -322,6 +331,15 @@ func (s *sim) collect(in *invoice, draftDelay int64, failFirst bool, onPaid func
 	}
 }
 
+func (s *sim) linkPayment(in *invoice, p *payment) {
+	p.inv, in.pay = in, p
+	s.payOf[in.id] = p
+	if s.basil() {
+		in.ipay, in.ipayCreated = s.id("inpay"), s.now
+		s.payOf[in.ipay] = p
+	}
+}
+
 // checkoutSubscription is a Checkout Session in subscription mode: the subscription starts incomplete and
 // turns active once its first invoice is paid; the session completes last.
 func (s *sim) checkoutSubscription(name string, pr *price, qty int64, m map[string]string) (*session, *subscription) {
@@ -335,12 +353,17 @@ func (s *sim) checkoutSubscription(name string, pr *price, qty int64, m map[stri
 	sub.latestInvoice = in.id
 	cs.inv = in
 	if s.basil() {
-		// Basil defers creating the subscription until the session's payment succeeds: it is never seen
-		// incomplete.
+		// Basil takes the payment first and creates the subscription and its invoice once the session
+		// completes: the subscription is never seen incomplete and the intent never names the invoice.
+		p := s.newPayment(in.total(), in.cur, "card", nil, cust)
+		p.desc = "Subscription creation"
+		s.emit("payment_intent.created", s.intentObj(p), nil, false)
+		s.payCard(p)
 		sub.status = "active"
 		s.emit("customer.subscription.created", s.subscriptionObj(sub), nil, false)
 		s.track(sub)
-		s.collect(in, 0, false, nil)
+		in.created = s.now
+		s.collectWith(in, 0, false, nil, p)
 	} else {
 		s.emit("customer.subscription.created", s.subscriptionObj(sub), nil, false)
 		s.collect(in, 0, false, func() {
