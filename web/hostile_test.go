@@ -24,8 +24,13 @@ func newEnvMode(t testing.TB, durable bool) (*env, *metrics.Set) { return newEnv
 
 // newEnvWith is newEnvMode with the server's options adjusted by mod.
 func newEnvWith(t testing.TB, durable bool, mod func(*web.Options)) (*env, *metrics.Set) {
+	return newEnvDir(t, "", durable, mod)
+}
+
+// newEnvDir is newEnvWith on a store in dir ("" for memory).
+func newEnvDir(t testing.TB, dir string, durable bool, mod func(*web.Options)) (*env, *metrics.Set) {
 	t.Helper()
-	st, err := duckdb.Open(context.Background(), "")
+	st, err := duckdb.Open(context.Background(), dir)
 	if err != nil {
 		t.Fatal(err)
 	}

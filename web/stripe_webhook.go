@@ -52,6 +52,13 @@ type webhookAnswer struct {
 	EventID   string `json:"event_id,omitempty"`
 }
 
+// rejectedPrefixBytes is how much of an unsigned body the delivery log keeps: enough to recognise
+// what was sent, never enough to fill the disk.
+const rejectedPrefixBytes = 256
+
+// maxEventCreatedAhead is how far past the server's clock a Stripe event's created time may lie.
+const maxEventCreatedAhead = 24 * time.Hour
+
 // handleStripeWebhook is POST /stripe/webhook/{endpoint}: the raw body is committed to the inbox before
 // any 2xx; Stripe retries on anything else, so a store failure answers 503.
 func (s *Server) handleStripeWebhook(w http.ResponseWriter, r *http.Request) {
@@ -64,11 +71,23 @@ func (s *Server) handleStripeWebhook(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	addr := clientip.FromRequest(r, s.opt.TrustedProxies)
+	addrKey := "addr:" + addr.String()
+	if blocked, wait := s.webhookFails.blocked(addrKey); blocked {
+		// An address that keeps posting unsigned bodies costs nothing more: no read, no write, no log.
+		s.opt.Metrics.WebhookDeliveries.Inc("rejected")
+		s.opt.Metrics.WebhookRejected.Inc("rate_limited")
+		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
+		s.writeError(w, r, tributary.Errorf(tributary.ERATELIMIT, "too many refused deliveries from this address; retry later"))
+		return
+	}
 	limit := s.opt.WebhookMaxBytes
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
+			s.webhookFails.fail(addrKey)
+			s.opt.Metrics.WebhookRejected.Inc("too_large")
 			s.writeError(w, r, tributary.Errorf(tributary.ETOOLARGE, "webhook body is larger than %d bytes", limit))
 			return
 		}
@@ -77,39 +96,59 @@ func (s *Server) handleStripeWebhook(w http.ResponseWriter, r *http.Request) {
 	}
 	now := s.opt.Now()
 	d := &tributary.Delivery{ID: tributary.RandomID(20), SiteID: ep.SiteID, EndpointID: ep.ID, ReceivedAt: now.UTC(), Payload: body}
-	reject := func(code, reason string) {
+	// reject answers a refused delivery. A signed one (it comes from the secret's holder) is kept in
+	// the delivery log whole. An unsigned one may come from anyone who knows the URL, so it costs
+	// almost nothing: it counts against its address (which is then held back), and at most
+	// webhookSample's share per endpoint is logged, with only the first bytes of its body.
+	reject := func(code, metric, reason string, signed bool) {
 		d.Status, d.Error = tributary.DeliveryRejected, reason
-		if _, err := s.opt.Meta.RecordDelivery(r.Context(), d); err != nil {
-			s.log.LogAttrs(r.Context(), slog.LevelWarn, "could not log rejected delivery", slog.String("endpoint", ep.ID), slog.Any("err", err))
-		}
-		s.log.LogAttrs(r.Context(), slog.LevelWarn, "stripe delivery rejected", slog.String("endpoint", ep.ID), slog.String("reason", reason))
 		s.opt.Metrics.WebhookDeliveries.Inc("rejected")
+		s.opt.Metrics.WebhookRejected.Inc(metric)
+		keep := true
+		if !signed {
+			s.webhookFails.fail(addrKey)
+			d.Payload = body[:min(len(body), rejectedPrefixBytes)]
+			keep, _ = s.webhookSample.allow("endpoint:" + ep.ID)
+		}
+		if keep {
+			if _, err := s.opt.Meta.RecordDelivery(r.Context(), d); err != nil {
+				s.log.LogAttrs(r.Context(), slog.LevelWarn, "could not log rejected delivery", slog.String("endpoint", ep.ID), slog.Any("err", err))
+			}
+			s.log.LogAttrs(r.Context(), slog.LevelWarn, "stripe delivery rejected", slog.String("endpoint", ep.ID), slog.String("reason", reason),
+				slog.String("addr", addr.String()))
+		}
 		s.writeError(w, r, tributary.Errorf(code, "%s", reason))
 	}
-	if s.opt.StripeIPAllowlist && !fromStripe(clientip.FromRequest(r, s.opt.TrustedProxies)) {
-		reject(tributary.EFORBIDDEN, "delivery does not come from Stripe's published webhook addresses (check --trusted-proxies when behind a proxy)")
+	if s.opt.StripeIPAllowlist && !fromStripe(addr) {
+		reject(tributary.EFORBIDDEN, "allowlist", "delivery does not come from Stripe's published webhook addresses (check --trusted-proxies when behind a proxy)", false)
 		return
 	}
 	if err := stripe.VerifySignature(body, r.Header.Get("Stripe-Signature"), ep.Secrets, s.opt.WebhookTolerance, now); err != nil {
-		reject(tributary.EINVALID, "signature check failed: "+err.Error())
+		reject(tributary.EINVALID, "signature", "signature check failed: "+err.Error(), false)
 		return
 	}
 	var head envelopeHead
 	if err := json.Unmarshal(body, &head); err != nil {
-		reject(tributary.EINVALID, "malformed JSON: "+err.Error())
+		reject(tributary.EINVALID, "malformed", "malformed JSON: "+err.Error(), true)
 		return
 	}
 	d.EventID, d.Type, d.Livemode = head.ID, head.Type, head.Livemode != nil && *head.Livemode
 	if head.APIVersion != nil {
 		d.APIVersion = *head.APIVersion
 	}
-	d.EventCreated = time.Unix(head.Created, 0).UTC()
 	if head.ID == "" || head.Type == "" || head.Livemode == nil || head.Created == 0 || len(head.Data) == 0 || (head.Object != "" && head.Object != "event") {
-		reject(tributary.EINVALID, "not a Stripe event: id, type, livemode, created and data are required")
+		reject(tributary.EINVALID, "malformed", "not a Stripe event: id, type, livemode, created and data are required", true)
 		return
 	}
+	// created must be a real time: from 2010 (Stripe's first year) to a day ahead of this clock. An
+	// int64-max or year-1 value is a 400 at intake, which Stripe does not retry, not a store failure.
+	if head.Created < tributary.EarliestEventTime.Unix() || head.Created > now.Add(maxEventCreatedAhead).Unix() {
+		reject(tributary.EINVALID, "event_time", "event created "+strconv.FormatInt(head.Created, 10)+" is outside the accepted window (2010-01-01 to a day ahead of the server's clock)", true)
+		return
+	}
+	d.EventCreated = time.Unix(head.Created, 0).UTC()
 	if want := ep.Mode == tributary.ModeLive; d.Livemode != want {
-		reject(tributary.EINVALID, "event livemode="+strconv.FormatBool(d.Livemode)+" sent to a "+ep.Mode+"-mode endpoint; create a separate endpoint for "+modeName(d.Livemode)+" mode")
+		reject(tributary.EINVALID, "mode", "event livemode="+strconv.FormatBool(d.Livemode)+" sent to a "+ep.Mode+"-mode endpoint; create a separate endpoint for "+modeName(d.Livemode)+" mode", true)
 		return
 	}
 	d.Status = tributary.DeliveryPending
