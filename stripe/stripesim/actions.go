@@ -36,8 +36,17 @@ func diff(old, cur M) M {
 	return out
 }
 
+// visitorID is the flow's one visitor: every linking key of a flow names the same person.
+func (s *sim) visitorID() string {
+	if s.visitor == "" {
+		s.visitor = s.rand(20)
+	}
+	return s.visitor
+}
+
+// visitorMeta is the metadata the docs tell merchants to set, with a fresh session each time.
 func (s *sim) visitorMeta() map[string]string {
-	return map[string]string{"tributary_visitor_id": s.rand(20), "tributary_session_id": s.rand(20)}
+	return map[string]string{"tributary_visitor_id": s.visitorID(), "tributary_session_id": s.rand(20)}
 }
 
 func (s *sim) newCustomer(name string, m map[string]string) *customer {

@@ -15,11 +15,15 @@ var catalogue = []entry{
 		s.checkoutPayment(4900, "usd", s.visitorMeta(), "", "")
 	}},
 	{"payment_link_client_reference", true, func(s *sim) {
-		cref := "trib-" + s.rand(20) + "-" + s.rand(20)
+		cref := "trib-" + s.visitorID() + "-" + s.rand(20)
 		s.checkoutPayment(2500, "usd", nil, cref, s.id("plink"))
 	}},
 	{"bare_payment_intent", true, func(s *sim) {
-		s.bareIntent(15000, "usd", s.visitorMeta())
+		// The short aliases DESIGN §4 accepts, as a hand-written server integration might use them.
+		s.bareIntent(15000, "usd", map[string]string{"visitor_id": s.visitorID(), "session_id": s.rand(20)})
+	}},
+	{"unattributed_payment", true, func(s *sim) {
+		s.checkoutPayment(3900, "usd", nil, "", "")
 	}},
 	{"refund_partial", true, func(s *sim) {
 		_, p := s.checkoutPayment(10000, "usd", s.visitorMeta(), "", "")

@@ -253,6 +253,7 @@ type sim struct {
 	seq       int
 	now       int64
 	cur       string // the flow's currency, lower case
+	visitor   string
 	events    []Event
 	ids       map[string]bool
 	payOf     map[string]*payment
@@ -535,7 +536,8 @@ func (s *sim) flow() Flow {
 	for _, sub := range s.subs {
 		final += sub.mrr
 	}
-	return Flow{Name: s.name, Version: s.v, Livemode: s.live, Events: s.events, Truth: t, MRR: s.mrr, FinalMRR: final}
+	return Flow{Name: s.name, Version: s.v, Livemode: s.live, Events: s.events, Truth: t, MRR: s.mrr,
+		FinalMRR: final, Visitor: s.visitor}
 }
 
 // dedupe keeps one reveal per fact: an intent and the charge it embeds tell the same gross.

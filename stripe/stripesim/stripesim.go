@@ -92,6 +92,9 @@ type Flow struct {
 	// past_due, after discounts, normalised to a month; trials count zero.
 	MRR      map[string]int64
 	FinalMRR int64
+	// Visitor is the tracker's visitor id the flow's linking keys carry (metadata or
+	// client_reference_id), empty for a flow that carries none.
+	Visitor string
 }
 
 // Totals are money figures of one currency. Refunded and Disputed are positive amounts taken back.

@@ -172,6 +172,7 @@ func TestTruthFigures(t *testing.T) {
 		final int64
 	}{
 		{"checkout_metadata", Totals{"USD", 4900, 0, 0, 1}, nil, 0},
+		{"unattributed_payment", Totals{"USD", 3900, 0, 0, 1}, nil, 0},
 		{"refund_partial_multiple", Totals{"USD", 10000, 5000, 0, 1}, nil, 0},
 		{"refund_failed", Totals{"USD", 5000, 0, 0, 1}, nil, 0},
 		{"refund_returned", Totals{"USD", 5000, 0, 0, 1}, nil, 0},
@@ -631,22 +632,32 @@ func TestVersionShapes(t *testing.T) {
 func TestLinkingKeys(t *testing.T) {
 	for _, v := range Versions {
 		for _, f := range all[v] {
-			linked := false
+			seen := map[string]bool{}
 			for _, e := range f.Events {
 				o := event(t, e)["data"].(M)["object"].(M)
-				if md, ok := o["metadata"].(M); ok && md["tributary_visitor_id"] != nil {
-					linked = true
+				if md, ok := o["metadata"].(M); ok {
+					for _, k := range []string{"tributary_visitor_id", "visitor_id", "visitorId"} {
+						if id, ok := md[k].(string); ok {
+							seen[id] = true
+						}
+					}
 				}
 				if cr, ok := o["client_reference_id"].(string); ok {
 					parts := strings.Split(cr, "-")
 					if len(parts) != 3 || parts[0] != "trib" || len(parts[1]) != 20 || len(parts[2]) != 20 {
 						t.Errorf("%s %s: client_reference_id %q", v, f.Name, cr)
 					}
-					linked = true
+					seen[parts[1]] = true
 				}
 			}
-			if !linked {
-				t.Errorf("%s %s: no event carries a linking key", v, f.Name)
+			switch {
+			case f.Visitor == "" && len(seen) > 0:
+				t.Errorf("%s %s: linking keys %v in a flow without a visitor", v, f.Name, seen)
+			case f.Visitor != "" && (len(seen) != 1 || !seen[f.Visitor]):
+				t.Errorf("%s %s: linking keys %v, want only %s", v, f.Name, seen, f.Visitor)
+			}
+			if f.Visitor == "" && f.Name != "unattributed_payment" {
+				t.Errorf("%s %s: no visitor", v, f.Name)
 			}
 		}
 	}
