@@ -419,7 +419,8 @@ func TestBrowser(t *testing.T) {
 	})
 
 	t.Run("localhost ignored", func(t *testing.T) {
-		srv, _ := serve(t, testPage{})
+		// The refusal is said once in the console (an install that does nothing must say why).
+		srv, _ := serve(t, testPage{before: `window.__warn=[];var cw=console.warn;console.warn=function(){__warn.push([].join.call(arguments,' '));cw.apply(console,arguments)};`})
 		ctx := tab(t, browser)
 		do(t, ctx, chromedp.Navigate(srv.URL+"/p"))
 		waitLate(t, ctx)
@@ -427,6 +428,10 @@ func TestBrowser(t *testing.T) {
 		state := eval[string](t, ctx, `tributary.track('x'); history.pushState({}, '', '/q'); __sent + '|' + document.cookie + '|' + localStorage.length + '|' + tributary.getVisitorId()`)
 		if state != "0||0|" {
 			t.Fatalf("on 127.0.0.1 without data-allow-localhost: %q", state)
+		}
+		warns := eval[[]string](t, ctx, `window.__warn`)
+		if len(warns) != 1 || !strings.Contains(warns[0], "not tracking 127.0.0.1 pages; add data-allow-localhost") {
+			t.Fatalf("console warnings %q, want one naming data-allow-localhost", warns)
 		}
 		noErrors(t, ctx)
 	})

@@ -153,6 +153,14 @@ type dashView struct {
 	Note     string
 	Credit   string
 	Mode     modeSwitch
+	Waiting  *waitingView // a site without any event yet: the install check instead of the chart
+}
+
+// waitingView is the install check of a site that has no event yet.
+type waitingView struct {
+	Snippet string
+	Domain  string
+	Drops   []recentDrop
 }
 
 type filterChip struct{ Dim, Value, Remove string }
@@ -245,6 +253,17 @@ func (s *Server) pageDashboard(w http.ResponseWriter, r *http.Request) error {
 			pn.Rows = append(pn.Rows, pr)
 		}
 		v.Panels = append(v.Panels, pn)
+	}
+	// No visitor in the range: if the site has no event at all, it is waiting for its first one.
+	if len(res.Results) > 0 && string(res.Results[0].Metrics[0]) == "0" && len(p.Filters) == 0 {
+		total, err := s.opt.Events.CountEvents(r.Context(), site.ID, tributary.EarliestEventTime, s.opt.Now().Add(time.Hour))
+		if err != nil {
+			return err
+		}
+		if total == 0 {
+			v.Waiting = &waitingView{Domain: site.Domain, Drops: drops.recent(site.ID),
+				Snippet: `<script defer src="` + s.baseURL(r) + `/js/tributary.js" data-site="` + site.ID + `"></script>`}
+		}
 	}
 	n, err := s.opt.Events.RecentVisitors(r.Context(), site.ID, s.opt.Now().Add(-5*time.Minute))
 	if err != nil {

@@ -82,6 +82,7 @@ func (s *Server) handleEvent(w http.ResponseWriter, r *http.Request) {
 		s.opt.Metrics.IngestEvents.Inc("accepted", "")
 	} else {
 		s.opt.Metrics.IngestEvents.Inc("dropped", reason)
+		noteDrop(p.Site, reason, job.Detail, p.URL, job.Now) // the install check on the site's dashboard
 		w.Header().Set("X-Tributary-Dropped", reason)
 		if job.Detail != "" {
 			w.Header().Set("X-Tributary-Dropped-Detail", job.Detail)

@@ -17,6 +17,13 @@
   ).filter(Boolean);
   var VALID = /^[A-Za-z0-9]{20}$/;
   var mem = {}, V = "", S = "", last, first = 1;
+  // Why the tracker refuses to send on this page, said once in the console (an install that does
+  // nothing must say why): no site id, or a local page without data-allow-localhost.
+  var off = !site ? "no data-site attribute on the script tag" :
+    !local && (/^(localhost|127\.|\[::1\]$|0\.0\.0\.0$)/.test(loc.hostname) || loc.protocol == "file:") ?
+      "not tracking " + (loc.hostname || "file:") + " pages; add data-allow-localhost to the script tag to test locally" : "";
+  if (off) try { console.warn("Tributary: " + off); } catch (e) {}
+  else if (nav.webdriver) try { console.warn("Tributary: this browser is automated (navigator.webdriver); the server drops events of headless and automated browsers as bots"); } catch (e) {}
 
   // rnd draws 20 characters from [A-Za-z0-9] without modulo bias: bytes ≥ 248 (= 4×62) are thrown away.
   function rnd() {
@@ -49,7 +56,7 @@
   function send(name, props, ref, ident) {
     try {
       var p = loc.pathname, o = {}, k, b;
-      if (!site || (!local && (/^(localhost|127\.|\[::1\]$|0\.0\.0\.0$)/.test(loc.hostname) || loc.protocol == "file:"))) return;
+      if (off) return;
       if (excl.some((r) => r.test(p))) return;
       if (!cookieless) { V = id("trib_vid", 31536000); S = id("trib_sid", 1800); decorate(); } // the session may have rolled
       // The server refuses an event whose props hold objects or arrays; drop those values instead.
