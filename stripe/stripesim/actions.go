@@ -432,6 +432,11 @@ func (s *sim) renew(sub *subscription, pending []*line, failFirst bool) *invoice
 // (proration_behavior always_invoice) when invoiceNow, else left for the next renewal (create_prorations),
 // which this returns.
 func (s *sim) changePlan(sub *subscription, pr *price, invoiceNow bool) []*line {
+	return s.changeItem(sub, pr, sub.items[0].qty, invoiceNow)
+}
+
+// changeItem swaps the price and quantity of the subscription's item halfway through the period.
+func (s *sim) changeItem(sub *subscription, pr *price, qty int64, invoiceNow bool) []*line {
 	mid := sub.periodStart + (sub.periodEnd-sub.periodStart)/2
 	if s.now < mid {
 		s.now = mid
@@ -439,11 +444,11 @@ func (s *sim) changePlan(sub *subscription, pr *price, invoiceNow bool) []*line 
 	old := s.subscriptionObj(sub)
 	it := sub.items[0]
 	oldPrice := it.price
-	sub.items[0] = &item{id: it.id, price: pr, qty: it.qty, created: it.created}
+	sub.items[0] = &item{id: it.id, price: pr, qty: qty, created: it.created}
 	lines := []*line{
 		{id: s.id("il"), amount: -oldPrice.unit * it.qty / 2, price: oldPrice, qty: it.qty, proration: true,
 			start: s.now, end: sub.periodEnd, ii: s.id("ii"), desc: "Unused time on " + oldPrice.nickname},
-		{id: s.id("il"), amount: pr.unit * it.qty / 2, price: pr, qty: it.qty, proration: true,
+		{id: s.id("il"), amount: pr.unit * qty / 2, price: pr, qty: qty, proration: true,
 			start: s.now, end: sub.periodEnd, ii: s.id("ii"), desc: "Remaining time on " + pr.nickname},
 	}
 	if invoiceNow {
@@ -486,4 +491,12 @@ func (s *sim) apiSubscription(cust *customer, pr *price, qty int64, m map[string
 		s.subUpdated(sub, old, false)
 	})
 	return sub
+}
+
+// cancelNow ends a subscription at once (the customer asked for a refund and left).
+func (s *sim) cancelNow(sub *subscription) {
+	s.tick(600)
+	sub.status, sub.endedAt, sub.canceledAt = "canceled", s.now, s.now
+	s.emit("customer.subscription.deleted", s.subscriptionObj(sub), nil, true)
+	s.track(sub)
 }

@@ -168,6 +168,24 @@ var catalogue = []entry{
 		pr := s.newPrice(120000, "usd", "year", 1, "Pro yearly")
 		s.checkoutSubscription("Donald Knuth", pr, 1, s.visitorMeta())
 	}},
+	{"subscription_quarterly", true, func(s *sim) {
+		pr := s.newPrice(9000, "usd", "month", 3, "Pro quarterly")
+		_, sub := s.checkoutSubscription("Leslie Lamport", pr, 1, s.visitorMeta())
+		s.renew(sub, nil, false)
+	}},
+	{"subscription_seats_added", true, func(s *sim) {
+		pr := s.newPrice(1200, "usd", "month", 1, "Seat")
+		_, sub := s.checkoutSubscription("Margaret Hamilton", pr, 3, s.visitorMeta())
+		s.changeItem(sub, pr, 5, true)
+		s.renew(sub, nil, false)
+	}},
+	{"subscription_refunded_and_canceled", true, func(s *sim) {
+		pr := s.newPrice(4900, "usd", "month", 1, "Business monthly")
+		_, sub := s.checkoutSubscription("John Backus", pr, 1, s.visitorMeta())
+		s.tick(2 * 86400)
+		s.refund(s.payments[0], 4900, "succeeded")
+		s.cancelNow(sub)
+	}},
 	{"subscription_100_off_invoice", true, func(s *sim) {
 		// A one-month 100% coupon: the first invoice is $0 (no payment), the second is charged in full.
 		pr := s.newPrice(2900, "usd", "month", 1, "Pro monthly")
