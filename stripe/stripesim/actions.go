@@ -8,16 +8,16 @@ import (
 
 // diff is Stripe's previous_attributes: the old value of every key that changed, recursing into nested
 // objects so that a list's unchanged total_count or an item's unchanged id is left out.
-func diff(old, cur M) M {
-	out := M{}
+func diff(old, cur jmap) jmap {
+	out := jmap{}
 	for k, ov := range old {
 		nv, ok := cur[k]
 		if !ok {
 			out[k] = ov
 			continue
 		}
-		om, oIsM := ov.(M)
-		nm, nIsM := nv.(M)
+		om, oIsM := ov.(jmap)
+		nm, nIsM := nv.(jmap)
 		if oIsM && nIsM {
 			if d := diff(om, nm); len(d) > 0 {
 				out[k] = d
@@ -130,7 +130,7 @@ func (s *sim) bareIntent(amount int64, cur string, m map[string]string) *payment
 	return p
 }
 
-func (s *sim) chargeRefunded(p *payment, c *charge, old M) {
+func (s *sim) chargeRefunded(p *payment, c *charge, old jmap) {
 	cur := s.chargeObj(p, c)
 	s.emit("charge.refunded", cur, diff(old, cur), true)
 }
@@ -241,7 +241,7 @@ func (s *sim) newSubscription(cust *customer, pr *price, qty int64, m map[string
 	return sub
 }
 
-func (s *sim) subUpdated(sub *subscription, old M, req bool) {
+func (s *sim) subUpdated(sub *subscription, old jmap, req bool) {
 	cur := s.subscriptionObj(sub)
 	s.emit("customer.subscription.updated", cur, diff(old, cur), req)
 	s.track(sub)

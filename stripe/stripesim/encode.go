@@ -7,9 +7,9 @@ import (
 	"strconv"
 )
 
-// M is a Stripe object under construction. Values are string, int64, int, bool, nil, M, []M, []any,
+// jmap is a Stripe object under construction. Values are string, int64, int, bool, nil, jmap, []jmap, []any,
 // []string or map[string]string.
-type M = map[string]any
+type jmap = map[string]any
 
 // encode writes v the way Stripe's API does: "id" and "object" first, then the other keys in alphabetical
 // order, two-space indented. Go's encoding/json would sort "id" among the rest, and readers of recorded
@@ -82,18 +82,18 @@ func write(b *bytes.Buffer, v any, depth int) {
 	case int64:
 		b.WriteString(strconv.FormatInt(x, 10))
 	case map[string]string:
-		m := M{}
+		m := jmap{}
 		for k, s := range x {
 			m[k] = s
 		}
 		write(b, m, depth)
 	case []string:
 		writeSeq(b, len(x), depth, func(i int) { write(b, x[i], deeper(depth)) })
-	case []M:
+	case []jmap:
 		writeSeq(b, len(x), depth, func(i int) { write(b, x[i], deeper(depth)) })
 	case []any:
 		writeSeq(b, len(x), depth, func(i int) { write(b, x[i], deeper(depth)) })
-	case M:
+	case jmap:
 		if len(x) == 0 {
 			b.WriteString("{}")
 			return

@@ -58,7 +58,7 @@ var catalogue = []entry{
 		s.emit("refund.created", s.refundObj(r), nil, true)
 		s.tick(40)
 		s.emit("charge.succeeded", s.chargeObj(p, c), nil, false)
-		s.emit("charge.refunded", s.chargeObj(p, c), M{"amount_refunded": int64(0), "refunded": false}, true)
+		s.emit("charge.refunded", s.chargeObj(p, c), jmap{"amount_refunded": int64(0), "refunded": false}, true)
 	}},
 	{"refund_failed", true, func(s *sim) {
 		_, p := s.checkoutPayment(5000, "usd", s.visitorMeta(), "", "")

@@ -108,7 +108,7 @@ type dispute struct {
 	status  string
 	created int64
 	reason  string
-	txns    []M
+	txns    []jmap
 	subs    int // evidence submissions
 }
 
@@ -342,23 +342,23 @@ func (s *sim) before(v string) bool { return s.v < v }
 func (s *sim) basil() bool { return !s.before("2025-03-31") }
 
 // emit records one event whose data.object is obj as of now.
-func (s *sim) emit(typ string, obj M, prev M, req bool) {
+func (s *sim) emit(typ string, obj jmap, prev jmap, req bool) {
 	if s.now <= s.lastEvent {
 		s.now = s.lastEvent + 1
 	}
 	s.lastEvent = s.now
 	id := s.id("evt")
-	var request M
+	var request jmap
 	if req {
-		request = M{"id": "req_" + s.rand(14), "idempotency_key": s.rand(8) + "-" + s.rand(4) + "-" + s.rand(4) + "-" + s.rand(4) + "-" + s.rand(12)}
+		request = jmap{"id": "req_" + s.rand(14), "idempotency_key": s.rand(8) + "-" + s.rand(4) + "-" + s.rand(4) + "-" + s.rand(4) + "-" + s.rand(12)}
 	} else {
-		request = M{"id": nil, "idempotency_key": nil}
+		request = jmap{"id": nil, "idempotency_key": nil}
 	}
-	data := M{"object": obj}
+	data := jmap{"object": obj}
 	if prev != nil {
 		data["previous_attributes"] = prev
 	}
-	env := M{
+	env := jmap{
 		"id": id, "object": "event", "api_version": s.v, "created": s.now, "data": data,
 		"livemode": s.live, "pending_webhooks": 1, "request": request, "type": typ,
 	}
@@ -375,7 +375,7 @@ func (s *sim) fact(kind, ref string, amount int64, cur string) Fact {
 
 // reveal applies the reconciler's rules to the object as rendered, so a shape change in a version changes
 // what the event reveals exactly as it would for the real reconciler.
-func (s *sim) reveal(typ string, obj M) []Fact {
+func (s *sim) reveal(typ string, obj jmap) []Fact {
 	var out []Fact
 	str := func(k string) string { v, _ := obj[k].(string); return v }
 	num := func(k string) int64 { v, _ := obj[k].(int64); return v }
@@ -385,8 +385,8 @@ func (s *sim) reveal(typ string, obj M) []Fact {
 		if str("status") == "succeeded" && obj["captured"] == true && num("amount_captured") > 0 {
 			out = append(out, s.fact(KindGross, p.key(), num("amount_captured"), str("currency")))
 		}
-		if list, ok := obj["refunds"].(M); ok {
-			for _, r := range list["data"].([]M) {
+		if list, ok := obj["refunds"].(jmap); ok {
+			for _, r := range list["data"].([]jmap) {
 				out = append(out, s.reveal("", r)...)
 			}
 		} else {
@@ -413,8 +413,8 @@ func (s *sim) reveal(typ string, obj M) []Fact {
 		if str("status") == "succeeded" && num("amount_received") > 0 {
 			out = append(out, s.fact(KindGross, str("id"), num("amount_received"), str("currency")))
 		}
-		if list, ok := obj["charges"].(M); ok {
-			for _, c := range list["data"].([]M) {
+		if list, ok := obj["charges"].(jmap); ok {
+			for _, c := range list["data"].([]jmap) {
 				out = append(out, s.reveal("", c)...)
 			}
 		}
@@ -448,7 +448,7 @@ func (s *sim) reveal(typ string, obj M) []Fact {
 	case "dispute":
 		id, amt, cur := str("id"), num("amount"), str("currency")
 		var w, r bool
-		for _, bt := range obj["balance_transactions"].([]M) {
+		for _, bt := range obj["balance_transactions"].([]jmap) {
 			if bt["amount"].(int64) < 0 {
 				w = true
 			} else {

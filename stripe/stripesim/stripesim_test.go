@@ -30,10 +30,10 @@ func find(t *testing.T, version, name string) Flow {
 	return Flow{}
 }
 
-var decodedEvents = map[string]M{}
+var decodedEvents = map[string]jmap{}
 
 // event decodes a delivery once for all tests; event ids are unique across flows and versions.
-func event(t *testing.T, e Event) M {
+func event(t *testing.T, e Event) jmap {
 	t.Helper()
 	if m, ok := decodedEvents[e.ID]; ok {
 		return m
@@ -43,9 +43,9 @@ func event(t *testing.T, e Event) M {
 	return m
 }
 
-func decode(t *testing.T, raw []byte) M {
+func decode(t *testing.T, raw []byte) jmap {
 	t.Helper()
-	var m M
+	var m jmap
 	d := json.NewDecoder(bytes.NewReader(raw))
 	d.UseNumber()
 	if err := d.Decode(&m); err != nil {
@@ -124,7 +124,7 @@ func TestEnvelope(t *testing.T) {
 					t.Errorf("%s: created %d not after the previous event's %d", where, created, last)
 				}
 				last = created
-				obj := m["data"].(M)["object"].(M)
+				obj := m["data"].(jmap)["object"].(jmap)
 				if oc, ok := obj["created"].(json.Number); ok {
 					if n, _ := oc.Int64(); n > created {
 						t.Errorf("%s: object created %d after its event %d", where, n, created)
@@ -134,7 +134,7 @@ func TestEnvelope(t *testing.T) {
 					t.Errorf("%s: object livemode %v in a flow of livemode %v", where, lm, f.Livemode)
 				}
 				if strings.HasSuffix(e.Type, ".updated") && e.Type != "charge.refund.updated" {
-					if _, ok := m["data"].(M)["previous_attributes"]; !ok {
+					if _, ok := m["data"].(jmap)["previous_attributes"]; !ok {
 						t.Errorf("%s: an update without previous_attributes", where)
 					}
 				}
@@ -329,7 +329,7 @@ type fixtureSet struct {
 	env    map[string]bool
 }
 
-func keysOf(m M) map[string]bool {
+func keysOf(m jmap) map[string]bool {
 	out := map[string]bool{}
 	for k := range m {
 		out[k] = true
@@ -340,7 +340,7 @@ func keysOf(m M) map[string]bool {
 func loadFixtures(t *testing.T) fixtureSet {
 	t.Helper()
 	fs := fixtureSet{newest: map[string]map[string]bool{}, old: map[string]map[string]bool{}}
-	add := func(dst map[string]map[string]bool, o M) {
+	add := func(dst map[string]map[string]bool, o jmap) {
 		typ, _ := o["object"].(string)
 		if typ == "" {
 			return
@@ -354,10 +354,10 @@ func loadFixtures(t *testing.T) fixtureSet {
 		// Nested objects of their own type (line items, subscription items, embedded charges) count too.
 		for _, v := range o {
 			switch x := v.(type) {
-			case M:
+			case jmap:
 				if x["object"] == "list" {
 					for _, d := range x["data"].([]any) {
-						if dm, ok := d.(M); ok {
+						if dm, ok := d.(jmap); ok {
 							addNested(dst, dm)
 						}
 					}
@@ -380,18 +380,18 @@ func loadFixtures(t *testing.T) fixtureSet {
 			add(fs.newest, m)
 			continue
 		}
-		data, ok := m["data"].(M)
+		data, ok := m["data"].(jmap)
 		if !ok {
 			data = m // pay-rails keeps event.data only
 		}
-		if o, ok := data["object"].(M); ok {
+		if o, ok := data["object"].(jmap); ok {
 			add(fs.old, o)
 		}
 	}
 	return fs
 }
 
-func addNested(dst map[string]map[string]bool, o M) {
+func addNested(dst map[string]map[string]bool, o jmap) {
 	typ, _ := o["object"].(string)
 	if typ == "" {
 		return
@@ -475,7 +475,7 @@ func TestShapesAgainstFixtures(t *testing.T) {
 						t.Errorf("%s %s %s: envelope key %s not in the fixture event", v, f.Name, e.Type, k)
 					}
 				}
-				check := func(o M) {
+				check := func(o jmap) {
 					typ := o["object"].(string)
 					checked[typ] = true
 					allowed := fs.eraKeys(v, typ)
@@ -488,14 +488,14 @@ func TestShapesAgainstFixtures(t *testing.T) {
 						}
 					}
 				}
-				obj := m["data"].(M)["object"].(M)
+				obj := m["data"].(jmap)["object"].(jmap)
 				check(obj)
-				walkObjects(obj, func(o M) {
+				walkObjects(obj, func(o jmap) {
 					if typ := o["object"].(string); len(fs.newest[typ]) > 0 || len(fs.old[typ]) > 0 {
 						check(o)
 					}
 				})
-				if prev, ok := m["data"].(M)["previous_attributes"].(M); ok {
+				if prev, ok := m["data"].(jmap)["previous_attributes"].(jmap); ok {
 					for k := range prev {
 						if _, ok := obj[k]; !ok {
 							t.Errorf("%s %s %s: previous_attributes.%s is not a key of the object", v, f.Name, e.Type, k)
@@ -527,17 +527,17 @@ func TestShapesAgainstFixtures(t *testing.T) {
 }
 
 // walkObjects calls fn for every Stripe object nested in o: list items, expanded or embedded objects.
-func walkObjects(o M, fn func(M)) {
+func walkObjects(o jmap, fn func(jmap)) {
 	for _, v := range o {
 		switch x := v.(type) {
-		case M:
+		case jmap:
 			if typ, ok := x["object"].(string); ok && typ != "list" {
 				fn(x)
 			}
 			walkObjects(x, fn)
 		case []any:
 			for _, d := range x {
-				if dm, ok := d.(M); ok {
+				if dm, ok := d.(jmap); ok {
 					if typ, ok := dm["object"].(string); ok && typ != "list" {
 						fn(dm)
 					}
@@ -556,7 +556,7 @@ func TestVersionShapes(t *testing.T) {
 		for _, f := range all[v] {
 			for _, e := range f.Events {
 				m := event(t, e)
-				o := m["data"].(M)["object"].(M)
+				o := m["data"].(jmap)["object"].(jmap)
 				where := v + " " + f.Name + " " + e.Type
 				has := func(k string) bool { _, ok := o[k]; return ok }
 				switch o["object"] {
@@ -581,7 +581,7 @@ func TestVersionShapes(t *testing.T) {
 						}
 					}
 					if basil {
-						sd, _ := o["parent"].(M)["subscription_details"].(M)
+						sd, _ := o["parent"].(jmap)["subscription_details"].(jmap)
 						if sd == nil || !strings.HasPrefix(sd["subscription"].(string), "sub_") {
 							t.Errorf("%s: basil invoice without parent.subscription_details.subscription", where)
 						}
@@ -590,14 +590,14 @@ func TestVersionShapes(t *testing.T) {
 					if has("current_period_end") == basil {
 						t.Errorf("%s: subscription current_period_end present = %v", where, has("current_period_end"))
 					}
-					items := o["items"].(M)["data"].([]any)
+					items := o["items"].(jmap)["data"].([]any)
 					for _, it := range items {
-						_, ok := it.(M)["current_period_end"]
+						_, ok := it.(jmap)["current_period_end"]
 						if ok != basil {
 							t.Errorf("%s: item current_period_end present = %v", where, ok)
 						}
-						pr := it.(M)["price"].(M)
-						rec := pr["recurring"].(M)
+						pr := it.(jmap)["price"].(jmap)
+						rec := pr["recurring"].(jmap)
 						if pr["unit_amount"] == nil || rec["interval"] == nil || rec["interval_count"] == nil {
 							t.Errorf("%s: item price lacks unit_amount/interval", where)
 						}
@@ -610,7 +610,7 @@ func TestVersionShapes(t *testing.T) {
 						t.Errorf("%s: session invoice present = %v", where, has("invoice"))
 					}
 				}
-				walkAll(o, func(l M) {
+				walkAll(o, func(l jmap) {
 					if _, ok := l["total_count"]; ok == basil {
 						t.Errorf("%s: list total_count present = %v", where, ok)
 					}
@@ -619,7 +619,7 @@ func TestVersionShapes(t *testing.T) {
 					if !basil {
 						t.Errorf("%s: invoice_payment before basil", where)
 					}
-					pay := o["payment"].(M)
+					pay := o["payment"].(jmap)
 					if pay["type"] != "payment_intent" || !strings.HasPrefix(pay["payment_intent"].(string), "pi_") ||
 						!strings.HasPrefix(o["invoice"].(string), "in_") || o["status"] != "paid" {
 						t.Errorf("%s: invoice_payment shape %v", where, o)
@@ -637,8 +637,8 @@ func TestLinkingKeys(t *testing.T) {
 		for _, f := range all[v] {
 			seen := map[string]bool{}
 			for _, e := range f.Events {
-				o := event(t, e)["data"].(M)["object"].(M)
-				if md, ok := o["metadata"].(M); ok {
+				o := event(t, e)["data"].(jmap)["object"].(jmap)
+				if md, ok := o["metadata"].(jmap); ok {
 					for _, k := range []string{"tributary_visitor_id", "visitor_id", "visitorId"} {
 						if id, ok := md[k].(string); ok {
 							seen[id] = true
@@ -716,17 +716,17 @@ func TestEventsPerFlow(t *testing.T) {
 }
 
 // walkAll calls fn for every list nested anywhere in o.
-func walkAll(o M, fn func(M)) {
+func walkAll(o jmap, fn func(jmap)) {
 	for _, v := range o {
 		switch x := v.(type) {
-		case M:
+		case jmap:
 			if x["object"] == "list" {
 				fn(x)
 			}
 			walkAll(x, fn)
 		case []any:
 			for _, d := range x {
-				if dm, ok := d.(M); ok {
+				if dm, ok := d.(jmap); ok {
 					walkAll(dm, fn)
 				}
 			}
@@ -755,8 +755,46 @@ func TestEncodeIsIndentedJSON(t *testing.T) {
 			}
 		}
 	}
-	if got := string(encode(M{"b": "x<y", "id": "a", "object": "o", "e": []string{}, "f": M{}})); got !=
+	if got := string(encode(jmap{"b": "x<y", "id": "a", "object": "o", "e": []string{}, "f": jmap{}})); got !=
 		"{\n  \"id\": \"a\",\n  \"object\": \"o\",\n  \"b\": \"x\\u003cy\",\n  \"e\": [],\n  \"f\": {}\n}" {
 		t.Errorf("encode = %s", got)
+	}
+}
+
+// TestPreviousAttributesLikeRecorded: charge.refunded's previous_attributes name the keys the 2020
+// recording names, and a subscription's activation names its status as Stripe's does.
+func TestPreviousAttributesLikeRecorded(t *testing.T) {
+	raw, err := os.ReadFile("testdata/stripe-ruby-mock/charge.refunded.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := keysOf(decode(t, raw)["data"].(jmap)["previous_attributes"].(jmap))
+	f := find(t, "2020-08-27", "refund_full")
+	for _, e := range f.Events {
+		if e.Type != "charge.refunded" {
+			continue
+		}
+		prev := event(t, e)["data"].(jmap)["previous_attributes"].(jmap)
+		if len(prev) != len(rec) {
+			t.Errorf("previous_attributes %v, recorded %v", keysOf(prev), rec)
+		}
+		for k := range prev {
+			if !rec[k] {
+				t.Errorf("previous_attributes.%s not in the recording", k)
+			}
+		}
+		if refunds := prev["refunds"].(jmap); len(refunds) != 2 || refunds["total_count"] == nil {
+			t.Errorf("previous refunds %v, want data and total_count as recorded", refunds)
+		}
+	}
+	f = find(t, "2023-10-16", "subscription_checkout_renewals")
+	for _, e := range f.Events {
+		if e.Type == "customer.subscription.updated" {
+			prev := event(t, e)["data"].(jmap)["previous_attributes"].(jmap)
+			if prev["status"] != "incomplete" {
+				t.Errorf("first update's previous_attributes %v, want status incomplete", prev)
+			}
+			break
+		}
 	}
 }
