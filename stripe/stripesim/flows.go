@@ -22,6 +22,25 @@ var catalogue = []entry{
 		// The short aliases DESIGN §4 accepts, as a hand-written server integration might use them.
 		s.bareIntent(15000, "usd", map[string]string{"visitor_id": s.visitorID(), "session_id": s.rand(20)})
 	}},
+	{"repeat_customer", true, func(s *sim) {
+		// The first purchase carries the visitor and creates a customer; the second, a month later from
+		// the merchant's server, names only the customer.
+		cust := s.newCustomer("Ida Rhodes", nil)
+		cs := s.newSession("payment", "usd", s.visitorMeta(), "", "")
+		cs.cust = cust
+		cs.amountSubtotal, cs.amountTotal = 5900, 5900
+		p := s.newPayment(5900, "usd", "card", cs.meta, cust)
+		s.payOf[cs.id], cs.p = p, p
+		s.emit("payment_intent.created", s.intentObj(p), nil, false)
+		s.payCard(p)
+		cs.paymentStatus = "paid"
+		s.completeSession(cs, "checkout.session.completed")
+		s.tick(30 * 86400)
+		again := s.newPayment(2400, "usd", "card", nil, cust)
+		again.desc = "Refill"
+		s.emit("payment_intent.created", s.intentObj(again), nil, true)
+		s.payCard(again)
+	}},
 	{"unattributed_payment", true, func(s *sim) {
 		s.checkoutPayment(3900, "usd", nil, "", "")
 	}},

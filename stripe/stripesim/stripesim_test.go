@@ -172,6 +172,7 @@ func TestTruthFigures(t *testing.T) {
 		final int64
 	}{
 		{"checkout_metadata", Totals{"USD", 4900, 0, 0, 1}, nil, 0},
+		{"repeat_customer", Totals{"USD", 5900 + 2400, 0, 0, 2}, nil, 0},
 		{"unattributed_payment", Totals{"USD", 3900, 0, 0, 1}, nil, 0},
 		{"refund_partial_multiple", Totals{"USD", 10000, 5000, 0, 1}, nil, 0},
 		{"refund_failed", Totals{"USD", 5000, 0, 0, 1}, nil, 0},
