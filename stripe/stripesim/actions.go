@@ -167,7 +167,9 @@ func (s *sim) refundStatus(r *refund, status, failure string) {
 
 func (s *sim) disputeOpen(p *payment, reason string, inquiry bool) *dispute {
 	c := p.current()
-	d := &dispute{id: s.id("dp"), p: p, ch: c.id, amount: p.received, status: "needs_response", created: s.now, reason: reason}
+	// A cardholder can only dispute what was not refunded already.
+	d := &dispute{id: s.id("dp"), p: p, ch: c.id, amount: p.received - p.refunded(), status: "needs_response",
+		created: s.now, reason: reason}
 	p.disputes = append(p.disputes, d)
 	if inquiry {
 		d.status = "warning_needs_response"

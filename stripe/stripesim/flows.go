@@ -116,6 +116,15 @@ var catalogue = []entry{
 		s.disputeEvidence(d)
 		s.disputeClose(d, true)
 	}},
+	{"refund_then_dispute_lost", true, func(s *sim) {
+		_, p := s.checkoutPayment(8900, "usd", s.visitorMeta(), "", "")
+		s.tick(3 * 86400)
+		s.refund(p, 2000, "succeeded")
+		s.tick(10 * 86400)
+		d := s.disputeOpen(p, "product_unacceptable", false)
+		s.disputeEvidence(d)
+		s.disputeClose(d, false)
+	}},
 	{"dispute_inquiry", true, func(s *sim) {
 		_, p := s.checkoutPayment(8900, "usd", s.visitorMeta(), "", "")
 		s.tick(12 * 86400)

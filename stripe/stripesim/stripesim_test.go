@@ -179,6 +179,7 @@ func TestTruthFigures(t *testing.T) {
 		{"refund_returned", Totals{"USD", 5000, 0, 0, 1}, nil, 0},
 		{"refund_canceled", Totals{"USD", 5000, 1000, 0, 1}, nil, 0},
 		{"dispute_lost", Totals{"USD", 8900, 0, 8900, 1}, nil, 0},
+		{"refund_then_dispute_lost", Totals{"USD", 8900, 2000, 6900, 1}, nil, 0},
 		{"dispute_won", Totals{"USD", 8900, 0, 0, 1}, nil, 0},
 		{"subscription_checkout_renewals", Totals{"USD", 8700, 0, 0, 3}, map[string]int64{MRRNew: 2900}, 2900},
 		{"subscription_upgrade_proration", Totals{"USD", 4000 + 3000 + 10000, 0, 0, 3}, map[string]int64{MRRNew: 4000, MRRExpansion: 6000}, 10000},
