@@ -351,8 +351,9 @@ func (s *sim) linkPayment(in *invoice, p *payment) {
 	}
 }
 
-// checkoutSubscription is a Checkout Session in subscription mode: the subscription starts incomplete and
-// turns active once its first invoice is paid; the session completes last.
+// checkoutSubscription is a Checkout Session in subscription mode. Before basil the subscription starts
+// incomplete and turns active once its first invoice is paid; from basil on the payment comes first. The
+// session completes last either way.
 func (s *sim) checkoutSubscription(name string, pr *price, qty int64, m map[string]string) (*session, *subscription) {
 	cs := s.newSession("subscription", pr.cur, m, "", "")
 	cs.amountSubtotal, cs.amountTotal = pr.unit*qty, pr.unit*qty

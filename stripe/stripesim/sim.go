@@ -335,8 +335,8 @@ func itoa(n int64) string {
 // same API call, hours or days between billing steps.
 func (s *sim) tick(sec int64) { s.now += sec }
 
-// before reports whether the simulated version predates v ("2025-03-31" is before "2025-03-31.basil"'s
-// successors and not before basil itself, as the names compare).
+// before reports whether the simulated version predates v. Plain string order works for Stripe's names:
+// "2025-03-31" sorts before "2025-03-31.basil", so before("2025-03-31") is false for basil itself.
 func (s *sim) before(v string) bool { return s.v < v }
 
 func (s *sim) basil() bool { return !s.before("2025-03-31") }
