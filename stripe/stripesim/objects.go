@@ -654,6 +654,10 @@ func (s *sim) sessionObj(cs *session) jmap {
 		o["payment_method_configuration_details"] = nil
 		o["saved_payment_method_options"] = nil
 	}
+	if !s.before("2026-03-25") {
+		// Dahlia renamed the ui_mode values (hosted became hosted_page).
+		o["ui_mode"] = "hosted_page"
+	}
 	if s.basil() {
 		delete(o, "shipping_details")
 		o["collected_information"] = jmap{"shipping_details": nil}

@@ -611,6 +611,9 @@ func TestVersionShapes(t *testing.T) {
 					if has("invoice") == (v < "2022-08-01") {
 						t.Errorf("%s: session invoice present = %v", where, has("invoice"))
 					}
+					if want := map[bool]string{true: "hosted_page", false: "hosted"}[!(v < "2026-03-25")]; has("ui_mode") && o["ui_mode"] != want {
+						t.Errorf("%s: ui_mode %v, want %s", where, o["ui_mode"], want)
+					}
 				}
 				walkAll(o, func(l jmap) {
 					if _, ok := l["total_count"]; ok == basil {
