@@ -229,6 +229,15 @@ var catalogue = []entry{
 		s.collect(in, 0, false, nil)
 		s.renew(sub, nil, false)
 	}},
+	{"checkout_expired", true, func(s *sim) {
+		// An abandoned Checkout: since 2022-08-01 no intent exists before the buyer confirms, and the
+		// session expires a day later.
+		cs := s.newSession("payment", "usd", s.visitorMeta(), "", "")
+		cs.amountSubtotal, cs.amountTotal = 4900, 4900
+		s.now = cs.expires
+		cs.status = "expired"
+		s.emit("checkout.session.expired", s.sessionObj(cs), nil, false)
+	}},
 	{"checkout_100_off", true, func(s *sim) {
 		cs := s.newSession("payment", "usd", s.visitorMeta(), "", "")
 		cs.amountSubtotal, cs.amountTotal, cs.discount = 5000, 0, 5000

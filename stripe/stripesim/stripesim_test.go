@@ -193,6 +193,7 @@ func TestTruthFigures(t *testing.T) {
 		{"subscription_trial", Totals{"USD", 3000, 0, 0, 1}, map[string]int64{MRRNew: 3000}, 3000},
 		{"subscription_yearly", Totals{"USD", 120000, 0, 0, 1}, map[string]int64{MRRNew: 10000}, 10000},
 		{"subscription_100_off_invoice", Totals{"USD", 2900, 0, 0, 1}, map[string]int64{MRRNew: 2900}, 2900},
+		{"checkout_expired", Totals{"USD", 0, 0, 0, 0}, nil, 0},
 		{"checkout_100_off", Totals{"USD", 0, 0, 0, 0}, nil, 0},
 		{"async_payment_succeeded", Totals{"USD", 25000, 0, 0, 1}, nil, 0},
 		{"async_payment_failed", Totals{"EUR", 0, 0, 0, 0}, nil, 0},
