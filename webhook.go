@@ -54,6 +54,14 @@ type Delivery struct {
 	LeaseUntil   *time.Time `json:"-"`
 }
 
+// InboxBacklog is how far webhook processing is behind acknowledging.
+type InboxBacklog struct {
+	// Waiting counts deliveries acknowledged but not yet processed (pending or processing).
+	Waiting int64 `json:"waiting"`
+	// Oldest is when the oldest of them was received; zero when none wait.
+	Oldest time.Time `json:"oldest,omitempty"`
+}
+
 // DeliveryFilter narrows the delivery log.
 type DeliveryFilter struct {
 	SiteID string
@@ -62,7 +70,8 @@ type DeliveryFilter struct {
 	From   time.Time // inclusive; zero = no bound
 	To     time.Time // exclusive; zero = no bound
 	Limit  int
-	// Before pages backwards: deliveries received before this delivery id's time.
+	// Before pages backwards: the deliveries after this one (an id of the site's log) in the log's
+	// newest-first order; an unknown id is EINVALID on field "before".
 	Before string
 }
 
@@ -90,6 +99,8 @@ type WebhookStore interface {
 	// delivery of the site and returns how many.
 	ReplayDelivery(ctx context.Context, siteID, id string) error
 	ReplayFailed(ctx context.Context, siteID string) (int, error)
+	// InboxBacklog counts a site's deliveries not yet processed (every site's when siteID is "").
+	InboxBacklog(ctx context.Context, siteID string) (InboxBacklog, error)
 	// ReleaseLeases puts every delivery in processing back to pending. Only a process that owns the
 	// store alone may call it (the embedded store at start, after a crash); shared stores rely on leases.
 	ReleaseLeases(ctx context.Context) (int, error)

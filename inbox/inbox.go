@@ -34,6 +34,10 @@ type Options struct {
 	// waits briefly (at most YieldMax per delivery) before processing, so acknowledgements stay fast.
 	Yield    func() bool
 	YieldMax time.Duration
+	// Timeout bounds the processing of one delivery (default 1 minute): the handler's context ends
+	// then, and a delivery whose handler gives up is marked failed with the error, so one delivery
+	// never holds up the rest.
+	Timeout time.Duration
 }
 
 // Worker processes the inbox in the background.
@@ -62,6 +66,9 @@ func New(opt Options) *Worker {
 	if opt.Batch <= 0 {
 		opt.Batch = 100
 	}
+	if opt.Timeout <= 0 {
+		opt.Timeout = time.Minute
+	}
 	w := &Worker{opt: opt, notify: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
 	return w
 }
@@ -88,12 +95,23 @@ func (w *Worker) loop() {
 	defer close(w.done)
 	t := time.NewTicker(w.opt.Poll)
 	defer t.Stop()
+	backoff := time.Duration(0)
 	for {
 		n, err := w.RunOnce(context.Background())
 		if err != nil {
-			w.opt.Logger.LogAttrs(context.Background(), slog.LevelWarn, "inbox: claim failed", slog.Any("err", err))
+			// A failing store is retried with a growing pause (100 ms doubling to the poll interval),
+			// however often new deliveries wake the worker.
+			backoff = min(max(backoff*2, 100*time.Millisecond), w.opt.Poll)
+			w.opt.Logger.LogAttrs(context.Background(), slog.LevelWarn, "inbox: claim failed", slog.Any("err", err), slog.Duration("retry_in", backoff))
+			select {
+			case <-w.stop:
+				return
+			case <-time.After(backoff):
+			}
+			continue
 		}
-		if n > 0 && err == nil {
+		backoff = 0
+		if n > 0 {
 			select {
 			case <-w.stop:
 				return
@@ -146,7 +164,12 @@ func (w *Worker) yield() {
 
 func (w *Worker) process(ctx context.Context, d *tributary.Delivery) {
 	start := time.Now()
-	status, err := w.safeHandle(ctx, d)
+	hctx, cancel := context.WithTimeout(ctx, w.opt.Timeout)
+	status, err := w.safeHandle(hctx, d)
+	if err != nil && hctx.Err() != nil {
+		err = fmt.Errorf("inbox: processing took longer than %s: %w", w.opt.Timeout, err)
+	}
+	cancel()
 	msg := ""
 	if err != nil {
 		status, msg = tributary.DeliveryFailed, err.Error()
@@ -176,4 +199,39 @@ func (w *Worker) safeHandle(ctx context.Context, d *tributary.Delivery) (status 
 		}
 	}()
 	return w.opt.Handler(ctx, d)
+}
+
+// BacklogCache reads the inbox backlog from the store at most once per TTL, so that frequent scrapes
+// of /metrics cost one small query every few seconds whatever their rate.
+type BacklogCache struct {
+	store tributary.WebhookStore
+	ttl   time.Duration
+	mu    sync.Mutex
+	at    time.Time
+	last  tributary.InboxBacklog
+}
+
+// NewBacklogCache returns a cache of store's overall backlog, refreshed at most every ttl.
+func NewBacklogCache(store tributary.WebhookStore, ttl time.Duration) *BacklogCache {
+	return &BacklogCache{store: store, ttl: ttl}
+}
+
+// Get returns how many deliveries wait and how old the oldest is (the last known values when the
+// store cannot answer).
+func (c *BacklogCache) Get() (waiting int64, oldest time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := time.Now()
+	if now.Sub(c.at) >= c.ttl {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		b, err := c.store.InboxBacklog(ctx, "")
+		cancel()
+		if err == nil {
+			c.last, c.at = b, now
+		}
+	}
+	if c.last.Waiting == 0 || c.last.Oldest.IsZero() {
+		return c.last.Waiting, 0
+	}
+	return c.last.Waiting, max(0, now.Sub(c.last.Oldest))
 }

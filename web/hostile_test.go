@@ -43,17 +43,21 @@ func newEnvDir(t testing.TB, dir string, durable bool, mod func(*web.Options)) (
 	pipeline := ingest.New(ingest.Options{Sites: sites, Writer: writer, Store: st, Limiter: ingest.NewIPLimiter(1000, 1000), Secret: []byte("test-secret"), Logger: log})
 	rec := ledger.New(st, st)
 	worker := inbox.New(inbox.Options{Store: st, Handler: (&stripe.Processor{Meta: st, Events: st, Ledger: rec}).Handler(), Logger: log, Now: now, Poll: 50 * time.Millisecond})
-	worker.Start()
 	opt := web.Options{Logger: log, Meta: st, Events: st, AdminToken: adminToken, Now: now, Version: "test", MaxBodyBytes: 64 << 10, Metrics: ms,
 		Pipeline: pipeline, Writer: writer, Sites: sites, Ledger: rec, Inbox: worker, Stats: stats.NewEngine(st.DB(), stats.DuckDB{}, stats.WithSync(st.SyncVisits), stats.WithChanges(st.Subscribe))}
 	if mod != nil {
-		mod(&opt)
+		mod(&opt) // a mod that sets Inbox to nil runs without the inbox worker
+	}
+	if opt.Inbox != nil {
+		worker.Start()
 	}
 	w := web.New(opt)
 	srv := httptest.NewServer(w.Handler())
 	t.Cleanup(func() {
 		srv.Close()
-		worker.Close()
+		if opt.Inbox != nil {
+			worker.Close()
+		}
 		w.Close(context.Background())
 		st.Close()
 	})

@@ -347,7 +347,16 @@ func (s *Server) handleListDeliveries(w http.ResponseWriter, r *http.Request) er
 	if list == nil {
 		list = []*tributary.Delivery{}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"deliveries": list})
+	out := map[string]any{"deliveries": list}
+	limit := f.Limit
+	if limit == 0 {
+		limit = 100
+	}
+	if len(list) == limit {
+		// A full page: the next one starts after its last delivery (?before=next_before).
+		out["next_before"] = list[len(list)-1].ID
+	}
+	writeJSON(w, http.StatusOK, out)
 	return nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/tributary/tributary"
 )
@@ -63,6 +64,9 @@ type stripeView struct {
 	Filter     tributary.DeliveryFilter
 	Statuses   []string
 	Notice     string
+	// Backlog is what the inbox has acknowledged but not yet processed; BacklogAge the oldest's age.
+	Backlog    tributary.InboxBacklog
+	BacklogAge string
 }
 
 func (s *Server) stripeView(r *http.Request, siteID string) (*stripeView, error) {
@@ -84,7 +88,16 @@ func (s *Server) stripeView(r *http.Request, siteID string) (*stripeView, error)
 		v.Filter.Status = ""
 	}
 	v.Deliveries, err = s.opt.Meta.Deliveries(r.Context(), v.Filter)
-	return v, err
+	if err != nil {
+		return nil, err
+	}
+	if v.Backlog, err = s.opt.Meta.InboxBacklog(r.Context(), siteID); err != nil {
+		return nil, err
+	}
+	if v.Backlog.Waiting > 0 && !v.Backlog.Oldest.IsZero() {
+		v.BacklogAge = max(0, s.opt.Now().Sub(v.Backlog.Oldest)).Round(time.Second).String()
+	}
+	return v, nil
 }
 
 func (s *Server) pageStripe(w http.ResponseWriter, r *http.Request) error {

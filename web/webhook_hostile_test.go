@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -125,5 +126,86 @@ func TestWebhookEventTimeWindow(t *testing.T) {
 				t.Fatalf("message does not say what is wrong: %s", r.body)
 			}
 		})
+	}
+}
+
+// TestDeliveryLogPaging pins the delivery log API's cursor: a bad ?before is a 400 naming the field
+// (it was a 500), and next_before pages past 1,000 deliveries.
+func TestDeliveryLogPaging(t *testing.T) {
+	e := newEnv(t)
+	siteID := e.do("POST", "/api/v1/sites", adminToken, `{"domain":"shop.example"}`).json(t)["id"].(string)
+	ep := e.endpoint(siteID, "test", secretA)
+	for i := 0; i < 1005; i++ {
+		body := []byte(strings.Replace(string(event(fmt.Sprintf("evt_page_%d", i), false)), `"livemode":false`, `"livemode":true`, 1))
+		if r := e.webhook(ep, body, sign(body, secretA, clock)); r.status != 400 { // wrong mode: rejected, logged whole
+			t.Fatalf("post %d: %d %s", i, r.status, r.body)
+		}
+	}
+	tests := []struct {
+		name, query string
+		status      int
+		field       string
+	}{
+		{"unknown cursor", "?before=x", 400, "before"},
+		{"quote in cursor", "?before=x'%20OR%201=1--", 400, "before"},
+		{"bad limit", "?limit=0", 400, "limit"},
+		{"bad status", "?status=nope", 400, "status"},
+		{"bad from", "?from=yesterday", 400, "from"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := e.do("GET", "/api/v1/sites/"+siteID+"/webhook-deliveries"+tc.query, adminToken, "")
+			if r.status != tc.status {
+				t.Fatalf("status %d, want %d: %s", r.status, tc.status, r.body)
+			}
+			if f := r.json(t)["error"].(map[string]any)["field"]; f != tc.field {
+				t.Fatalf("field %v, want %s: %s", f, tc.field, r.body)
+			}
+		})
+	}
+	seen, before := map[string]bool{}, ""
+	for page := 0; ; page++ {
+		q := "?limit=1000"
+		if before != "" {
+			q += "&before=" + before
+		}
+		m := e.do("GET", "/api/v1/sites/"+siteID+"/webhook-deliveries"+q, adminToken, "").json(t)
+		for _, d := range m["deliveries"].([]any) {
+			seen[d.(map[string]any)["id"].(string)] = true
+		}
+		next, _ := m["next_before"].(string)
+		if next == "" {
+			break
+		}
+		if page > 3 {
+			t.Fatal("paging does not end")
+		}
+		before = next
+	}
+	if len(seen) != 1005 {
+		t.Fatalf("paged through %d deliveries, want 1005", len(seen))
+	}
+}
+
+// TestStripePageShowsBacklog: deliveries acknowledged but not processed show on the Stripe page with
+// the oldest one's age.
+func TestStripePageShowsBacklog(t *testing.T) {
+	e, _ := newEnvWith(t, false, func(o *web.Options) { o.Inbox = nil })
+	b := newBrowser(e)
+	_, page, _ := b.get("/setup")
+	b.post("/setup", url.Values{"email": {"o@example.com"}, "password": {"correct horse"}, "password_confirm": {"correct horse"}}, b.token(page))
+	siteID := e.do("POST", "/api/v1/sites", adminToken, `{"domain":"shop.example"}`).json(t)["id"].(string)
+	if _, body, _ := b.get("/sites/" + siteID + "/stripe"); !strings.Contains(body, "Every acknowledged delivery is processed") {
+		t.Fatalf("empty backlog not shown: %.300s", body)
+	}
+	ep := e.endpoint(siteID, "test", secretA)
+	for i := 0; i < 3; i++ {
+		body := event(fmt.Sprintf("evt_wait_%d", i), false)
+		if r := e.webhook(ep, body, sign(body, secretA, clock)); r.status != 200 {
+			t.Fatalf("delivery: %d %s", r.status, r.body)
+		}
+	}
+	if _, body, _ := b.get("/sites/" + siteID + "/stripe"); !strings.Contains(body, "3 deliveries acknowledged and waiting to be processed; the oldest arrived 0s ago") {
+		t.Fatalf("backlog not shown: %.2000s", body)
 	}
 }

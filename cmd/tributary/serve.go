@@ -129,6 +129,7 @@ func serve(ctx context.Context, cfg config.Config, logOut io.Writer, ready chan<
 	}})
 	worker.Start()
 	defer worker.Close()
+	ms.InboxGauges(inbox.NewBacklogCache(meta, 5*time.Second).Get)
 	srv := web.New(web.Options{
 		Meta: meta, Events: events, Logger: log, BaseURL: cfg.BaseURL, AdminToken: cfg.AdminToken,
 		SecureCookies: cfg.SecureCookies(), TrustedProxies: cfg.TrustedPrefixes(), MaxBodyBytes: cfg.MaxBodyBytes,

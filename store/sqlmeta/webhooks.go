@@ -174,7 +174,18 @@ func (s *Store) Deliveries(ctx context.Context, f tributary.DeliveryFilter) ([]*
 		add("received_at < ?", f.To.UTC())
 	}
 	if f.Before != "" {
-		add("(received_at, id) < (SELECT received_at, id FROM webhook_deliveries WHERE id = ?)", f.Before)
+		// The cursor is a delivery id of this site: the page continues after it in the log's order.
+		var at time.Time
+		err := s.DB.QueryRowContext(ctx, `SELECT received_at FROM webhook_deliveries WHERE site_id = $1 AND id = $2`, f.SiteID, f.Before).Scan(&at)
+		if err == sql.ErrNoRows {
+			return nil, tributary.FieldError("before", "before must be the id of one of this site's deliveries (the next_before of the previous page), got %q", f.Before)
+		}
+		if err != nil {
+			return nil, s.mapErr("list deliveries: cursor", err)
+		}
+		args = append(args, at, f.Before)
+		n := len(args)
+		q += " AND (received_at < $" + strconv.Itoa(n-1) + " OR (received_at = $" + strconv.Itoa(n-1) + " AND id < $" + strconv.Itoa(n) + "))"
 	}
 	limit := f.Limit
 	if limit <= 0 || limit > 1000 {
@@ -195,6 +206,26 @@ func (s *Store) Deliveries(ctx context.Context, f tributary.DeliveryFilter) ([]*
 		out = append(out, d)
 	}
 	return out, s.mapErr("list deliveries", rows.Err())
+}
+
+// InboxBacklog counts the deliveries acknowledged but not yet processed (pending, or claimed and in
+// processing) of a site, or of every site when siteID is "", and finds the oldest one's receipt time.
+func (s *Store) InboxBacklog(ctx context.Context, siteID string) (tributary.InboxBacklog, error) {
+	q := `SELECT count(*), min(received_at) FROM webhook_deliveries WHERE status IN ('pending', 'processing')`
+	args := []any{}
+	if siteID != "" {
+		q += ` AND site_id = $1`
+		args = append(args, siteID)
+	}
+	var b tributary.InboxBacklog
+	var oldest sql.NullTime
+	if err := s.DB.QueryRowContext(ctx, q, args...).Scan(&b.Waiting, &oldest); err != nil {
+		return b, s.mapErr("inbox backlog", err)
+	}
+	if oldest.Valid {
+		b.Oldest = oldest.Time.UTC()
+	}
+	return b, nil
 }
 
 // Delivery returns one delivery with its payload.

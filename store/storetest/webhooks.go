@@ -153,6 +153,80 @@ func WebhookStore(t *testing.T, open func(t *testing.T) tributary.MetaStore) {
 			t.Fatalf("%d deliveries of one event were stored as new, want exactly 1", fresh)
 		}
 	})
+	// Paging the log: a full page is followed by the next through its last id, past 1,000 deliveries
+	// and across deliveries received in the same instant; an unknown cursor is EINVALID on "before".
+	t.Run("DeliveryPaging", func(t *testing.T) {
+		s := open(t)
+		const total = 1203
+		for i := 0; i < total; i++ {
+			// Groups of three share a receipt time, so the id breaks ties.
+			d := delivery(fmt.Sprintf("p%04d", i), fmt.Sprintf("evt_p%d", i), Clock.Add(time.Duration(i/3)*time.Second))
+			d.Status, d.Payload = tributary.DeliveryRejected, nil
+			_, err := s.RecordDelivery(ctx, d)
+			must(t, err)
+		}
+		seen := map[string]bool{}
+		before := ""
+		pages := 0
+		for {
+			page, err := s.Deliveries(ctx, tributary.DeliveryFilter{SiteID: "s1", Limit: 500, Before: before})
+			must(t, err)
+			for _, d := range page {
+				if seen[d.ID] {
+					t.Fatalf("delivery %s on two pages", d.ID)
+				}
+				seen[d.ID] = true
+			}
+			pages++
+			if len(page) < 500 {
+				break
+			}
+			before = page[len(page)-1].ID
+		}
+		if len(seen) != total || pages != 3 {
+			t.Fatalf("paged through %d deliveries in %d pages, want %d in 3", len(seen), pages, total)
+		}
+		for _, bad := range []string{"x", "p0001' OR '1'='1", ""} {
+			if bad == "" {
+				continue
+			}
+			_, err := s.Deliveries(ctx, tributary.DeliveryFilter{SiteID: "s1", Before: bad})
+			wantCode(t, err, tributary.EINVALID)
+			if tributary.ErrorField(err) != "before" {
+				t.Fatalf("cursor %q: field %q", bad, tributary.ErrorField(err))
+			}
+		}
+		// Another site's delivery id is no cursor here.
+		_, err := s.Deliveries(ctx, tributary.DeliveryFilter{SiteID: "s2", Before: "p0001"})
+		wantCode(t, err, tributary.EINVALID)
+	})
+	// The backlog counts what waits (pending and processing), per site or overall, with the oldest time.
+	t.Run("InboxBacklog", func(t *testing.T) {
+		s := open(t)
+		b, err := s.InboxBacklog(ctx, "")
+		must(t, err)
+		if b.Waiting != 0 || !b.Oldest.IsZero() {
+			t.Fatalf("empty backlog = %+v", b)
+		}
+		for i := 0; i < 4; i++ {
+			_, err := s.RecordDelivery(ctx, delivery(fmt.Sprintf("k%d", i), fmt.Sprintf("evt_k%d", i), Clock.Add(time.Duration(i)*time.Minute)))
+			must(t, err)
+		}
+		claimed, err := s.ClaimDeliveries(ctx, 2, Clock, Clock.Add(time.Minute))
+		must(t, err)
+		must(t, s.FinishDelivery(ctx, claimed[0].ID, tributary.DeliveryProcessed, "", 1, Clock))
+		b, err = s.InboxBacklog(ctx, "s1")
+		must(t, err)
+		if b.Waiting != 3 {
+			t.Fatalf("backlog = %+v, want 3 waiting (one processing, two pending)", b)
+		}
+		if other, err := s.InboxBacklog(ctx, "s2"); err != nil || other.Waiting != 0 {
+			t.Fatalf("other site's backlog = %+v, %v", other, err)
+		}
+		if all, err := s.InboxBacklog(ctx, ""); err != nil || all.Waiting != 3 || all.Oldest.After(Clock.Add(time.Minute)) {
+			t.Fatalf("overall backlog = %+v, %v", all, err)
+		}
+	})
 	// Many deliveries at once, as a burst from Stripe: each event is stored as new exactly once, every
 	// delivery (duplicates and rejections included) is in the log, and only accepted ones are queued.
 	t.Run("ConcurrentBurst", func(t *testing.T) {
