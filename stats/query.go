@@ -292,7 +292,8 @@ func parseFilter(raw json.RawMessage, field string) (Filter, error) {
 }
 
 // dateRange resolves "day", "7d", "30d", "month", "year", "all" or ["2026-11-01", "2026-11-20"] in the
-// site's time zone; custom ranges include both dates.
+// site's time zone; custom ranges include both dates. ["2026-11-20T00:00:00Z", "2026-11-20T09:30:00Z"]
+// (RFC 3339 times) is the exact range [from, to).
 func (q *Query) dateRange(raw json.RawMessage, now time.Time) error {
 	loc := q.Site.Location()
 	local := now.In(loc)
@@ -327,6 +328,20 @@ func (q *Query) dateRange(raw json.RawMessage, now time.Time) error {
 	var pair []string
 	if json.Unmarshal(raw, &pair) != nil || len(pair) != 2 {
 		return tributary.FieldError("date_range", "date_range must be day, 7d, 30d, month, year, all or [\"YYYY-MM-DD\", \"YYYY-MM-DD\"]")
+	}
+	// Two RFC 3339 times are an exact [from, to) range (the dashboard compares "today so far" with the
+	// same hours of yesterday that way).
+	if f, err := time.Parse(time.RFC3339, pair[0]); err == nil {
+		t, err := time.Parse(time.RFC3339, pair[1])
+		if err != nil || !t.After(f) {
+			return tributary.FieldError("date_range", "a range of two RFC 3339 times must end after it starts")
+		}
+		if t.Sub(f) > 20*366*24*time.Hour {
+			return tributary.FieldError("date_range", "the range is longer than 20 years")
+		}
+		q.RangeLabel = "custom"
+		q.From, q.To = f.UTC(), t.UTC()
+		return nil
 	}
 	from, err1 := time.ParseInLocation("2006-01-02", pair[0], loc)
 	to, err2 := time.ParseInLocation("2006-01-02", pair[1], loc)

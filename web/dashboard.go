@@ -3,6 +3,7 @@ package web
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -85,7 +86,12 @@ func (p dashParams) without(i int) string {
 
 // query builds the JSON body of a stats query under the dashboard's controls.
 func (p dashParams) query(siteID string, metrics, dims []string, limit int, compare bool) []byte {
-	body := map[string]any{"site_id": siteID, "metrics": metrics, "date_range": p.Range,
+	return p.queryIn(siteID, p.Range, metrics, dims, limit, compare)
+}
+
+// queryIn is query over another date range (a range name, or a pair of dates or RFC 3339 times).
+func (p dashParams) queryIn(siteID string, rng any, metrics, dims []string, limit int, compare bool) []byte {
+	body := map[string]any{"site_id": siteID, "metrics": metrics, "date_range": rng,
 		"attribution": map[string]any{"model": p.Model, "lookback_days": p.Lookback}}
 	if len(dims) > 0 {
 		body["dimensions"] = dims
@@ -125,18 +131,6 @@ type panel struct {
 	Title, Dim, Export string
 	Columns            []string
 	Rows               []panelRow
-}
-
-type bar struct {
-	X, Y, W, H float64
-	Label      string
-}
-
-type chart struct {
-	Bars          []bar
-	Max, Label    string
-	Width, Height float64
-	First, Last   string
 }
 
 type dashView struct {
@@ -192,17 +186,31 @@ func (s *Server) pageDashboard(w http.ResponseWriter, r *http.Request) error {
 	kp := append([]string{}, kpiMetrics[:7]...)
 	mp := p
 	mp.Filters = nil
-	unit := "time:day"
-	if p.Range == "day" {
-		unit = "time:hour"
-	} else if p.Range == "year" || p.Range == "all" {
-		unit = "time:month"
+	unit := chartUnit(p.Range)
+	chartBody := p.query(site.ID, []string{p.Metric}, []string{unit}, 10000, false)
+	cq, err := stats.ParseQuery(chartBody, site, s.opt.Now())
+	if err != nil {
+		return err
 	}
+	// Today is compared with the same hours of yesterday, not with all of it: the KPIs of "day" are
+	// asked for both periods up to now, and the changes worked out here.
+	now := s.opt.Now()
+	sameHours := p.Range == "day" && p.Compare && now.After(cq.From) && now.Before(cq.To)
 	cols := []string{"visitors", "conversions", "revenue", "conversion_rate"}
-	bodies := [][]byte{p.query(site.ID, kp, nil, 0, p.Compare), mp.query(site.ID, []string{"mrr"}, nil, 0, p.Compare),
-		p.query(site.ID, []string{p.Metric}, []string{unit}, 10000, false)}
+	bodies := [][]byte{p.query(site.ID, kp, nil, 0, p.Compare && !sameHours), mp.query(site.ID, []string{"mrr"}, nil, 0, p.Compare && !sameHours), chartBody}
 	for _, pd := range dashPanels {
 		bodies = append(bodies, p.query(site.ID, cols, []string{pd.dim}, 10, false))
+	}
+	// The chart's previous period: as long as the range, just before it (not for "all").
+	span := cq.To.Sub(cq.From)
+	prevFrom := cq.From.Add(-span)
+	extra := len(bodies)
+	if p.Compare && p.Range != "all" {
+		bodies = append(bodies, p.queryIn(site.ID, []string{prevFrom.Format(time.RFC3339), cq.From.Format(time.RFC3339)}, []string{p.Metric}, []string{unit}, 10000, false))
+	}
+	if sameHours {
+		yFrom := []string{cq.From.Add(-24 * time.Hour).Format(time.RFC3339), now.Add(-24 * time.Hour).Format(time.RFC3339)}
+		bodies = append(bodies, p.queryIn(site.ID, yFrom, kp, nil, 0, false), mp.queryIn(site.ID, yFrom, []string{"mrr"}, nil, 0, false))
 	}
 	// A live page counts the test payments of the same range, to say they are hidden.
 	if !p.Test {
@@ -222,12 +230,21 @@ func (s *Server) pageDashboard(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	res := results[0]
+	var prevChart *stats.Result
+	if p.Compare && p.Range != "all" {
+		prevChart = results[extra]
+		extra++
+	}
+	if sameHours {
+		withChanges(res, results[extra])
+		withChanges(results[1], results[extra+1])
+	}
 	addKPIs(v, kp, res)
 	if res.Meta.UnconvertedPayments > 0 {
 		v.Note = fmt.Sprintf("%d money entries have no exchange rate to %s and are not included; import rates in the settings.", res.Meta.UnconvertedPayments, site.Currency)
 	}
 	addKPIs(v, []string{"mrr"}, results[1])
-	v.Chart = buildChart(results[2], kpiLabels[p.Metric])
+	v.Chart = buildChart(site, p.Metric, unit, cq.From, cq.To, results[2], prevFrom, prevChart)
 	for i, pd := range dashPanels {
 		pres := results[3+i]
 		pn := panel{Title: pd.title, Dim: pd.dim, Columns: []string{"Visitors", "Conv.", "Revenue", "CR %"},
@@ -273,6 +290,30 @@ func (s *Server) pageDashboard(w http.ResponseWriter, r *http.Request) error {
 	return s.render(w, r, http.StatusOK, "dashboard.html", page{Title: site.Name, Data: v})
 }
 
+// withChanges sets the comparison of a one-row result from another period's result, as the query API's
+// compare does: the change in percent to one decimal, none when the other period is zero.
+func withChanges(cur, prev *stats.Result) {
+	if len(cur.Results) == 0 || len(prev.Results) == 0 {
+		return
+	}
+	row, prow := &cur.Results[0], prev.Results[0]
+	c := &stats.Comparison{Metrics: prow.Metrics}
+	for i := range row.Metrics {
+		v, _ := row.Metrics[i].Float64()
+		var pv float64
+		if i < len(prow.Metrics) {
+			pv, _ = prow.Metrics[i].Float64()
+		}
+		if pv == 0 {
+			c.Change = append(c.Change, nil)
+			continue
+		}
+		ch := math.Round((v-pv)/math.Abs(pv)*1000) / 10
+		c.Change = append(c.Change, &ch)
+	}
+	row.Comparison = c
+}
+
 func addKPIs(v *dashView, metrics []string, res *stats.Result) {
 	if len(res.Results) == 0 {
 		return
@@ -311,32 +352,6 @@ func formatChange(l numfmt.Locale, ch float64) string {
 		s = "+" + s
 	}
 	return s
-}
-
-func buildChart(res *stats.Result, label string) chart {
-	c := chart{Width: 720, Height: 180, Label: label}
-	var maxV float64
-	vals := make([]float64, len(res.Results))
-	for i, row := range res.Results {
-		vals[i], _ = row.Metrics[0].Float64()
-		if vals[i] > maxV {
-			maxV = vals[i]
-		}
-	}
-	if len(vals) == 0 {
-		return c
-	}
-	bw := c.Width / float64(len(vals))
-	for i, row := range res.Results {
-		h := 0.0
-		if maxV > 0 {
-			h = vals[i] / maxV * (c.Height - 10)
-		}
-		c.Bars = append(c.Bars, bar{X: float64(i) * bw, Y: c.Height - h, W: bw * 0.8, H: h, Label: row.Dimensions[0] + ": " + string(row.Metrics[0])})
-	}
-	c.Max = strconv.FormatFloat(maxV, 'f', -1, 64)
-	c.First, c.Last = res.Results[0].Dimensions[0], res.Results[len(res.Results)-1].Dimensions[0]
-	return c
 }
 
 // handleExport is the CSV export of one dashboard panel.
