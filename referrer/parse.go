@@ -9,6 +9,8 @@ import (
 const (
 	maxHost = 253 // DNS limit
 	maxPath = 256
+	// maxIPv6Literal bounds "[…]": the longest IPv6 text form (an IPv4-mapped address) is 45 bytes.
+	maxIPv6Literal = 47
 )
 
 // parsed is a referrer reduced to what classification needs.
@@ -112,8 +114,8 @@ func bareHost(s string) bool {
 func cleanHost(a string) (string, bool) {
 	if strings.HasPrefix(a, "[") {
 		i := strings.IndexByte(a, ']')
-		if i < 0 {
-			return "", false
+		if i < 0 || i > maxIPv6Literal {
+			return "", false // "[" + 530 zeros + "]" is no address, and would exceed the host bound
 		}
 		for _, c := range []byte(a[1:i]) {
 			if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' || c == ':' || c == '.') {
@@ -149,6 +151,9 @@ func cleanHost(a string) (string, bool) {
 	}
 	if upper {
 		a = strings.ToLower(a)
+		if len(a) > maxHost {
+			return "", false // lower-casing can lengthen non-ASCII letters (Ⱥ → ⱥ)
+		}
 	}
 	return a, true
 }
