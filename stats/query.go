@@ -137,7 +137,10 @@ func ParseQuery(body []byte, site *tributary.Site, now time.Time) (*Query, error
 		field := fmt.Sprintf("dimensions[%d]", i)
 		switch {
 		case visitDims[d] != "", timeDims[d] != "", paymentDims[d], d == "event:page", d == "event:name":
-		case strings.HasPrefix(d, "event:props:") && len(d) > len("event:props:") && len(d) < 80:
+		case strings.HasPrefix(d, "event:props:"):
+			if err := checkPropDimension(field, d); err != nil {
+				return nil, err
+			}
 		default:
 			return nil, tributary.FieldError(field, "unknown dimension %q", d)
 		}
@@ -152,11 +155,18 @@ func ParseQuery(body []byte, site *tributary.Site, now time.Time) (*Query, error
 		return nil, tributary.FieldError("dimensions", "at most 3 dimensions")
 	}
 	for i, raw := range r.Filters {
-		f, err := parseFilter(raw, fmt.Sprintf("filters[%d]", i))
+		field := filterField("filters", i)
+		if err := checkFilterShape(raw, field); err != nil {
+			return nil, err
+		}
+		f, err := parseFilter(raw, field)
 		if err != nil {
 			return nil, err
 		}
 		q.Filters = append(q.Filters, f)
+		if n := countFilters(q.Filters); n > MaxFilters {
+			return nil, tributary.FieldError("filters", "a query holds at most %d filters (MaxFilters), nested ones included; got more", MaxFilters)
+		}
 	}
 	if err := q.dateRange(r.DateRange, now); err != nil {
 		return nil, err
@@ -254,6 +264,9 @@ func parseFilter(raw json.RawMessage, field string) (Filter, error) {
 		if err := json.Unmarshal(parts[1], &kids); err != nil || len(kids) == 0 {
 			return Filter{}, tributary.FieldError(field, "%s takes a list of filters", op)
 		}
+		if len(kids) > MaxFilters {
+			return Filter{}, tributary.FieldError(field, "%s lists %d filters; a query holds at most %d (MaxFilters)", op, len(kids), MaxFilters)
+		}
 		f := Filter{Op: op}
 		for i, k := range kids {
 			c, err := parseFilter(k, fmt.Sprintf("%s[%d]", field, i))
@@ -277,6 +290,14 @@ func parseFilter(raw json.RawMessage, field string) (Filter, error) {
 	}
 	if visitDims[dim] == "" && dim != "event:page" && dim != "event:name" && !strings.HasPrefix(dim, "event:props:") {
 		return Filter{}, tributary.FieldError(field, "cannot filter by %q; filter by visit:* or event:* dimensions", dim)
+	}
+	if strings.HasPrefix(dim, "event:props:") {
+		if err := checkPropDimension(field, dim); err != nil {
+			return Filter{}, err
+		}
+	}
+	if err := checkFilterValues(field, op, vals); err != nil {
+		return Filter{}, err
 	}
 	f := Filter{Op: op, Dim: dim, Values: vals}
 	if op == "matches" {

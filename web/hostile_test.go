@@ -193,3 +193,30 @@ func TestHostileServerEvents(t *testing.T) {
 		t.Fatalf("ledger = %d entries summing to %d, want the ceiling, 4999 and the -500 refund", len(entries), sum)
 	}
 }
+
+// TestHostileQueries: bad dimensions and oversized filters at POST /api/v1/query are 400s naming the
+// field, answered fast (event:props:* was a 500; a 3,000-deep or of regexes took 4 s).
+func TestHostileQueries(t *testing.T) {
+	e := newEnv(t)
+	siteID := e.do("POST", "/api/v1/sites", adminToken, `{"domain":"shop.example"}`).json(t)["id"].(string)
+	deep := strings.Repeat(`["or",[`, 3000) + `["matches","visit:source",["(a+)+$"]]` + strings.Repeat(`]]`, 3000)
+	tests := []struct {
+		name, body, field string
+	}{
+		{"props wildcard", `{"site_id":"` + siteID + `","metrics":["pageviews"],"dimensions":["event:props:*"]}`, "dimensions[0]"},
+		{"props backslash filter", `{"site_id":"` + siteID + `","metrics":["visitors"],"filters":[["is","event:props:\\",["x"]]]}`, "filters[0]"},
+		{"3,000-deep or", `{"site_id":"` + siteID + `","metrics":["visitors"],"filters":[` + deep + `]}`, "filters[0]"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			start := time.Now()
+			r := e.do("POST", "/api/v1/query", adminToken, tc.body)
+			if r.status != 400 || time.Since(start) > time.Second {
+				t.Fatalf("status %d after %s, want a fast 400: %s", r.status, time.Since(start), r.body)
+			}
+			if f := r.json(t)["error"].(map[string]any)["field"]; f != tc.field {
+				t.Fatalf("field %v, want %s", f, tc.field)
+			}
+		})
+	}
+}
