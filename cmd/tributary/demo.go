@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"strconv"
 	"strings"
 	"time"
@@ -94,6 +95,11 @@ func demo(ctx context.Context, args []string, getenv func(string) string, stdout
 	if strings.HasPrefix(addr, ":") || strings.HasPrefix(addr, "0.0.0.0") {
 		base = "http://127.0.0.1" + addr[strings.LastIndex(addr, ":"):]
 	}
+	// The demo's payments are in USD, EUR, GBP, JPY and BHD: it imports reference rates for each day of
+	// its window first, so every entry is converted and the dashboard has no exchange-rate warning.
+	if err := importDemoRates(ctx, base, cfg.AdminToken, time.Now().UTC(), 92); err != nil {
+		fmt.Fprintf(stderr, "tributary demo: importing the demo's exchange rates: %v\n", err)
+	}
 	fmt.Fprintf(stdout, "Generating the demo site (%d pageviews over 90 days, payments, subscriptions, refunds, a dispute)…\n", pageviews)
 	code := loadgen.Main(ctx, []string{"--url", base, "--setup", "--admin-token", cfg.AdminToken, "--backfill", "--xff", "--livemode",
 		"--pageviews", strconv.Itoa(pageviews), "--days", "90", "--now", time.Now().UTC().Format(time.RFC3339),
@@ -113,4 +119,48 @@ func demo(ctx context.Context, args []string, getenv func(string) string, stdout
 		return 1
 	}
 	return 0
+}
+
+// demoRates are the euro reference rates the demo uses for its currencies: approximate ECB values, fixed
+// for every day (a real install imports the ECB's published file, see the README). The ECB publishes
+// no BHD rate; BHD is pegged to the dollar at 0.376.
+var demoRates = []struct{ currency, perEUR string }{{"USD", "1.0800"}, {"JPY", "162.00"}, {"GBP", "0.8500"}, {"BHD", "0.40608"}}
+
+// demoRatesCSV is an ECB-format file (eurofxref-hist.csv layout) with the demo rates for each of the
+// days days up to now.
+func demoRatesCSV(now time.Time, days int) string {
+	var b strings.Builder
+	b.WriteString("Date")
+	for _, r := range demoRates {
+		b.WriteString("," + r.currency)
+	}
+	b.WriteString("\n")
+	for d := 0; d <= days; d++ {
+		b.WriteString(now.AddDate(0, 0, -d).Format("2006-01-02"))
+		for _, r := range demoRates {
+			b.WriteString("," + r.perEUR)
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
+}
+
+// importDemoRates posts the demo rates to the running server with the admin token.
+func importDemoRates(ctx context.Context, base, token string, now time.Time, days int) error {
+	req, err := http.NewRequestWithContext(ctx, "POST", base+"/api/v1/exchange-rates", strings.NewReader(demoRatesCSV(now, days)))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "text/csv")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(io.LimitReader(res.Body, 512))
+		return fmt.Errorf("%s: %s", res.Status, b)
+	}
+	return nil
 }
