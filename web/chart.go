@@ -125,7 +125,7 @@ func niceStep(max float64, whole bool) float64 {
 // result over as many buckets starting at prevFrom.
 func buildChart(site *tributary.Site, metric, unit string, from, to time.Time, cur *stats.Result, prevFrom time.Time, prev *stats.Result) chart {
 	loc := site.Location()
-	c := chart{Width: 640, Height: 220, PlotX: 64, PlotY: 10, Title: chartNames[metric] + " per " + unitNames[unit]}
+	c := chart{Width: 960, Height: 240, PlotX: 72, PlotY: 10, Title: chartNames[metric] + " per " + unitNames[unit]}
 	if isMoney(metric) {
 		c.Title += " (" + site.Currency + ")"
 	}
