@@ -10,6 +10,9 @@ const (
 	KindConversion = "conversion" // counts towards conversions and conversion rate
 	KindGoal       = "goal"       // reported, not a conversion
 	KindIgnored    = "ignored"    // hidden from reports
+	// KindUnclassified is a name without a kind (the default): reported as a custom event, not a
+	// conversion. Setting it removes the name's classification.
+	KindUnclassified = "unclassified"
 )
 
 // Amount units of a revenue event.
@@ -67,6 +70,7 @@ type ServerEventStore interface {
 
 	// EventKinds returns the classification of event names; names absent are unclassified.
 	EventKinds(ctx context.Context, siteID string) (map[string]string, error)
+	// SetEventKind classifies an event name; kind "" removes the classification (unclassified).
 	SetEventKind(ctx context.Context, siteID, name, kind string) error
 
 	APISubscription(ctx context.Context, siteID, subscriptionID string) (*APISubscription, error)

@@ -9,9 +9,12 @@ import (
 )
 
 // visit records a backdated pageview of visitor vid (20 characters) at an RFC 3339 time.
-func (e *env) visit(siteID, at, vid string) {
+func (e *env) visit(siteID, at, vid string) { e.hit(siteID, at, vid, "pageview") }
+
+// hit records a backdated event named name of visitor vid at an RFC 3339 time.
+func (e *env) hit(siteID, at, vid, name string) {
 	e.t.Helper()
-	body := `{"site":"` + siteID + `","name":"pageview","url":"https://shop.example/","visitor_id":"` + vid + `","session_id":"S` + vid[1:] + `"}`
+	body := `{"site":"` + siteID + `","name":"` + name + `","url":"https://shop.example/","visitor_id":"` + vid + `","session_id":"S` + vid[1:] + `"}`
 	req, _ := http.NewRequest("POST", e.srv.URL+"/api/event", strings.NewReader(body))
 	req.Header.Set("User-Agent", chromeUA)
 	req.Header.Set("Authorization", "Bearer "+adminToken)

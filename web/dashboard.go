@@ -148,6 +148,8 @@ type dashView struct {
 	Credit   string
 	Mode     modeSwitch
 	Waiting  *waitingView // a site without any event yet: the install check instead of the chart
+	Goals    []goalRow
+	Catalog  string
 }
 
 // waitingView is the install check of a site that has no event yet.
@@ -201,6 +203,8 @@ func (s *Server) pageDashboard(w http.ResponseWriter, r *http.Request) error {
 	for _, pd := range dashPanels {
 		bodies = append(bodies, p.query(site.ID, cols, []string{pd.dim}, 10, false))
 	}
+	goalsAt := len(bodies)
+	bodies = append(bodies, p.goalsQuery(site.ID))
 	// The chart's previous period: as long as the range, just before it (not for "all").
 	span := cq.To.Sub(cq.From)
 	prevFrom := cq.From.Add(-span)
@@ -244,6 +248,15 @@ func (s *Server) pageDashboard(w http.ResponseWriter, r *http.Request) error {
 		v.Note = fmt.Sprintf("%d money entries have no exchange rate to %s and are not included; import rates in the settings.", res.Meta.UnconvertedPayments, site.Currency)
 	}
 	addKPIs(v, []string{"mrr"}, results[1])
+	kinds, err := s.opt.Meta.EventKinds(r.Context(), site.ID)
+	if err != nil {
+		return err
+	}
+	var visitors float64
+	if len(res.Results) > 0 {
+		visitors, _ = res.Results[0].Metrics[0].Float64()
+	}
+	v.Goals, v.Catalog = goalRows(results[goalsAt], kinds, visitors, site), catalogLink(site.ID)
 	v.Chart = buildChart(site, p.Metric, unit, cq.From, cq.To, results[2], prevFrom, prevChart)
 	for i, pd := range dashPanels {
 		pres := results[3+i]

@@ -212,7 +212,7 @@ func (s *Server) catalog(r *http.Request, siteID string) ([]tributary.CatalogEnt
 		}
 		n.Kind = kinds[n.Name]
 		if n.Kind == "" {
-			n.Kind = "unclassified"
+			n.Kind = tributary.KindUnclassified
 		}
 		out = append(out, n)
 	}
@@ -238,8 +238,10 @@ func (s *Server) setKind(r *http.Request, siteID, name, kind string) error {
 	}
 	switch kind {
 	case tributary.KindConversion, tributary.KindGoal, tributary.KindIgnored:
+	case tributary.KindUnclassified:
+		kind = "" // removes the classification
 	default:
-		return tributary.FieldError("kind", "kind must be conversion, goal or ignored")
+		return tributary.FieldError("kind", "kind must be unclassified, conversion, goal or ignored")
 	}
 	if name == "" || len(name) > 120 {
 		return tributary.FieldError("name", "event name is required")

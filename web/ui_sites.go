@@ -91,7 +91,7 @@ func (s *Server) siteSettings(r *http.Request, id string) (*siteView, error) {
 		Snippet: `<script defer src="` + base + `/js/tributary.js" data-site="` + st.ID + `"></script>`,
 		Pinned:  `<script defer src="` + base + tracker.VersionedPath() + `" integrity="` + tracker.SRI() + `" crossorigin="anonymous" data-site="` + st.ID + `"></script>`,
 		Form:    map[string]string{"domain": st.Domain, "name": st.Name, "currency": st.Currency, "timezone": st.Timezone, "locale": st.Locale},
-		Kinds:   []string{tributary.KindConversion, tributary.KindGoal, tributary.KindIgnored}}
+		Kinds:   []string{tributary.KindUnclassified, tributary.KindConversion, tributary.KindGoal, tributary.KindIgnored}}
 	return v, s.loadSettingsExtras(r, st.ID, v)
 }
 

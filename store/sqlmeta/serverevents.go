@@ -88,6 +88,10 @@ func (s *Store) EventKinds(ctx context.Context, siteID string) (map[string]strin
 
 // SetEventKind classifies an event name.
 func (s *Store) SetEventKind(ctx context.Context, siteID, name, kind string) error {
+	if kind == "" {
+		_, err := s.DB.ExecContext(ctx, `DELETE FROM event_kinds WHERE site_id = $1 AND name = $2`, siteID, name)
+		return s.mapErr("unset event kind", err)
+	}
 	_, err := s.DB.ExecContext(ctx, `INSERT INTO event_kinds (site_id, name, kind) VALUES ($1,$2,$3) ON CONFLICT (site_id, name) DO UPDATE SET kind = excluded.kind`, siteID, name, kind)
 	return s.mapErr("set event kind", err)
 }

@@ -67,6 +67,12 @@ func ServerEvents(t *testing.T, open func(t *testing.T) (tributary.MetaStore, tr
 		if kinds["signup"] != tributary.KindGoal || len(kinds) != 1 {
 			t.Fatalf("kinds = %v", kinds)
 		}
+		// Kind "" makes the name unclassified again.
+		must(t, m.SetEventKind(ctx, "s1", "signup", ""))
+		must(t, m.SetEventKind(ctx, "s1", "never-classified", ""))
+		if kinds, err = m.EventKinds(ctx, "s1"); err != nil || len(kinds) != 0 {
+			t.Fatalf("after unclassifying: kinds = %v (%v)", kinds, err)
+		}
 		_, err = m.APISubscription(ctx, "s1", "sub")
 		wantCode(t, err, tributary.ENOTFOUND)
 		sub := &tributary.APISubscription{SiteID: "s1", SubscriptionID: "sub", CustomerID: "c", MRR: 2900, Currency: "USD", Active: true, UpdatedAt: Clock}
