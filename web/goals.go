@@ -91,4 +91,6 @@ func goalRows(res *stats.Result, kinds map[string]string, totalVisitors float64,
 }
 
 // catalogLink is the settings page's event catalog, where kinds are set.
-func catalogLink(siteID string) string { return "/sites/" + url.PathEscape(siteID) + "/settings#catalog" }
+func catalogLink(siteID string) string {
+	return "/sites/" + url.PathEscape(siteID) + "/settings#catalog"
+}
