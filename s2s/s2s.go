@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"math"
 	"math/big"
+	"strconv"
 	"strings"
 	"time"
 
@@ -267,6 +268,16 @@ func amountOf(v *validated, site *tributary.Site, rs *tributary.RevenueEvent) (*
 		text = strings.TrimSpace(x)
 	default:
 		return nil, tributary.FieldError(path, "%s must be a number", path)
+	}
+	// A number is short and its exponent small: "1e999999999" would otherwise make big.Rat build a
+	// billion-digit integer (seconds of CPU and gigabytes) for an amount refused anyway.
+	if len(text) > 64 {
+		return nil, tributary.FieldError(path, "%s is too long to be an amount", path)
+	}
+	if i := strings.IndexAny(text, "eE"); i >= 0 {
+		if exp, err := strconv.Atoi(strings.TrimPrefix(text[i+1:], "+")); err != nil || exp > 30 || exp < -30 {
+			return nil, tributary.FieldError(path, "%s %q is not an amount (exponent out of range)", path, text)
+		}
 	}
 	if strings.ContainsAny(text, "eE") {
 		r, ok := new(big.Rat).SetString(text)

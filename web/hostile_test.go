@@ -150,6 +150,7 @@ func TestHostileServerEvents(t *testing.T) {
 		{"int64 min", purchase("a5", "-9223372036854775808"), 400, "metadata.amount"},
 		{"float minor", purchase("a6", "49.99"), 400, "metadata.amount"},
 		{"exponent", purchase("a7", "1e300"), 400, "metadata.amount"},
+		{"billion-digit exponent", purchase("a7b", "1e999999999"), 400, "metadata.amount"},
 		{"huge subscription", `{"event_id":"a8","event_name":"sub","event_type":"subscription","customer_id":"c","interval":"week","amount":9223372036854775807}`, 400, "metadata.amount"},
 		{"negative in metadata", `{"event_id":"a9","event_name":"purchase","event_type":"purchase","metadata":{"amount":-1}}`, 400, "metadata.amount"},
 		{"year 1", `{"event_id":"t1","event_name":"signup","timestamp":"0001-01-01T00:00:00Z"}`, 400, "timestamp"},
