@@ -174,8 +174,8 @@ func (p *Processor) validate(in Input, doc map[string]any) (*validated, error) {
 	// Ids are keys: refused when they are not clean text rather than silently changed. Free text is
 	// bounded here and cleaned (NUL removed) when stored.
 	for field, val := range map[string]string{"event_id": v.id, "customer_id": in.CustomerID, "subscription_id": in.SubscriptionID,
-		"metadata.original_event_id": originalEventID(doc)} {
-		if len(val) > maxIDLen {
+		"metadata.original_event_id": originalEventID(doc), "email": in.Email, "event_name": name} {
+		if len(val) > maxIDLen && field != "email" { // e-mail addresses are bounded below (254)
 			return nil, tributary.FieldError(field, "%s is longer than %d characters", field, maxIDLen)
 		}
 		if tributary.CleanText(val, 0) != val {

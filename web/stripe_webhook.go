@@ -140,6 +140,14 @@ func (s *Server) handleStripeWebhook(w http.ResponseWriter, r *http.Request) {
 		reject(tributary.EINVALID, "malformed", "not a Stripe event: id, type, livemode, created and data are required", true)
 		return
 	}
+	// The envelope's text goes into indexed columns (PostgreSQL refuses NUL bytes in text): it must be
+	// short, clean text, as Stripe's always is.
+	for _, f := range []string{head.ID, head.Type, d.APIVersion} {
+		if len(f) > 255 || tributary.CleanText(f, 0) != f {
+			reject(tributary.EINVALID, "malformed", "not a Stripe event: id, type and api_version must be short text without NUL bytes", true)
+			return
+		}
+	}
 	// created must be a real time: from 2010 (Stripe's first year) to a day ahead of this clock. An
 	// int64-max or year-1 value is a 400 at intake, which Stripe does not retry, not a store failure.
 	if head.Created < tributary.EarliestEventTime.Unix() || head.Created > now.Add(maxEventCreatedAhead).Unix() {

@@ -116,6 +116,12 @@ func TestWebhookEventTimeWindow(t *testing.T) {
 		{"an hour ahead", fmt.Sprint(clock.Add(time.Hour).Unix()), 200},
 		{"now", fmt.Sprint(clock.Unix()), 200},
 	}
+	t.Run("nul in the event id", func(t *testing.T) {
+		body := []byte(strings.Replace(string(event("evt_nul", false)), `"evt_nul"`, `"evt_\u0000"`, 1))
+		if r := e.webhook(ep, body, sign(body, secretA, clock)); r.status != 400 || !strings.Contains(string(r.body), "NUL") {
+			t.Fatalf("status %d: %s", r.status, r.body)
+		}
+	})
 	for i, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			body := []byte(strings.Replace(string(event(fmt.Sprintf("evt_time_%d", i), false)), `"created":1763640000`, `"created":`+tc.created, 1))
