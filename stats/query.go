@@ -248,6 +248,10 @@ func contains(list []string, s string) bool {
 	return false
 }
 
+// DirectSource is how answers (the query API, CSV, the dashboard) name the source of direct traffic,
+// whose stored source is empty; filters accept it as well as "".
+const DirectSource = "Direct / None"
+
 var filterOps = map[string]bool{"is": true, "is_not": true, "contains": true, "matches": true}
 
 func parseFilter(raw json.RawMessage, field string) (Filter, error) {
@@ -298,6 +302,15 @@ func parseFilter(raw json.RawMessage, field string) (Filter, error) {
 	}
 	if err := checkFilterValues(field, op, vals); err != nil {
 		return Filter{}, err
+	}
+	if dim == "visit:source" && (op == "is" || op == "is_not") {
+		// Answers name direct traffic's empty source DirectSource; a filter may use either.
+		vals = append([]string(nil), vals...)
+		for i, v := range vals {
+			if v == DirectSource {
+				vals[i] = ""
+			}
+		}
 	}
 	f := Filter{Op: op, Dim: dim, Values: vals}
 	if op == "matches" {

@@ -99,9 +99,35 @@ func (s *Server) runQueries(r *http.Request, site *tributary.Site, bodies ...[]b
 		q.ConversionNames = conversions
 		qs[i] = q
 	}
+	var res []*stats.Result
 	if len(qs) == 1 {
-		res, err := s.opt.Stats.Run(r.Context(), qs[0])
-		return []*stats.Result{res}, err
+		one, err := s.opt.Stats.Run(r.Context(), qs[0])
+		if err != nil {
+			return nil, err
+		}
+		res = []*stats.Result{one}
+	} else if res, err = s.opt.Stats.RunAll(r.Context(), qs, 2); err != nil {
+		return nil, err
 	}
-	return s.opt.Stats.RunAll(r.Context(), qs, 2)
+	for i, q := range qs {
+		nameDirect(q, res[i])
+	}
+	return res, nil
+}
+
+// nameDirect names direct traffic's empty visit:source stats.DirectSource ("Direct / None") in an
+// answer, as the dashboard shows it, so the API and CSV never hold an empty source.
+func nameDirect(q *stats.Query, res *stats.Result) {
+	for d, dim := range q.Dimensions {
+		if dim != "visit:source" {
+			continue
+		}
+		for i := range res.Results {
+			if row := &res.Results[i]; d < len(row.Dimensions) && row.Dimensions[d] == "" {
+				// A copy: the engine may share the slice with what it keeps.
+				row.Dimensions = append([]string(nil), row.Dimensions...)
+				row.Dimensions[d] = stats.DirectSource
+			}
+		}
+	}
 }
