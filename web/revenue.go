@@ -3,6 +3,7 @@ package web
 import (
 	"net/http"
 	"net/url"
+	"strconv"
 
 	"github.com/tributary/tributary"
 	"github.com/tributary/tributary/numfmt"
@@ -23,14 +24,20 @@ type revenueView struct {
 	Site         *tributary.Site
 	Entries      []revenueRow
 	Unattributed []revenueRow
-	Movements    []tributary.MRRMovement
+	Movements    []tributary.MRRMovement // one page, newest first
+	MovesTotal   int
+	MovesFrom    int // 1-based positions of the page's first and last movement
+	MovesTo      int
+	MovesPrev    string
+	MovesNext    string
 	Fmt          func(int64, string) string
 }
 
 // revenuePageEntries and revenuePageReview bound the revenue page's lists.
 const (
-	revenuePageEntries = 200
-	revenuePageReview  = 100
+	revenuePageEntries   = 200
+	revenuePageReview    = 100
+	revenuePageMovements = 50
 )
 
 // pageRevenue lists the newest money entries with how each payment was linked, the unattributed
@@ -116,8 +123,30 @@ func (s *Server) pageRevenue(w http.ResponseWriter, r *http.Request) error {
 		links[l.PaymentID] = &l
 		v.Unattributed = append(v.Unattributed, row(*pay))
 	}
-	if v.Movements, err = s.opt.Events.MRRMovements(ctx, site.ID); err != nil {
+	moves, err := s.opt.Events.MRRMovements(ctx, site.ID)
+	if err != nil {
 		return err
 	}
+	pageMovements(v, moves, r.URL.Query().Get("moves"), "/sites/"+site.ID+"/revenue")
 	return s.render(w, r, http.StatusOK, "revenue.html", page{Title: site.Name + " · Revenue", Data: v})
 }
+
+// pageMovements shows the movements newest first, revenuePageMovements at a time from ?moves=OFFSET.
+func pageMovements(v *revenueView, moves []tributary.MRRMovement, offset, path string) {
+	off, _ := strconv.Atoi(offset)
+	if off < 0 || off >= len(moves) {
+		off = 0
+	}
+	v.MovesTotal = len(moves)
+	for i := len(moves) - 1 - off; i >= 0 && len(v.Movements) < revenuePageMovements; i-- {
+		v.Movements = append(v.Movements, moves[i])
+	}
+	v.MovesFrom, v.MovesTo = off+1, off+len(v.Movements)
+	if off > 0 {
+		v.MovesPrev = path + "?moves=" + strconv.Itoa(max(0, off-revenuePageMovements)) + "#movements"
+	}
+	if off+revenuePageMovements < len(moves) {
+		v.MovesNext = path + "?moves=" + strconv.Itoa(off+revenuePageMovements) + "#movements"
+	}
+}
+

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -63,5 +64,47 @@ func TestRevenuePage(t *testing.T) {
 	}
 	if !strings.Contains(rest, ">metadata<") || !strings.Contains(rest, ">unattributed<") {
 		t.Error("entries list lacks the link methods")
+	}
+}
+
+// TestRevenueMovementsPaged: the MRR movements list newest first, 50 a page, with links to older and
+// newer pages.
+func TestRevenueMovementsPaged(t *testing.T) {
+	e := newEnv(t)
+	b := loggedIn(t, e)
+	siteID, _ := e.siteWithKey("USD", "events:write")
+	var ms []tributary.MRRMovement
+	for i := 0; i < 120; i++ {
+		ms = append(ms, tributary.MRRMovement{ID: fmt.Sprintf("m%03d", i), SiteID: siteID, Livemode: true, SubscriptionID: fmt.Sprintf("sub_%03d", i),
+			At: clock.Add(-time.Duration(120-i) * time.Hour), Kind: tributary.MRRNew, Delta: 1000, Currency: "USD", ReportingDelta: 1000,
+			ReportingCurrency: "USD", Converted: true, Source: "api"})
+	}
+	if _, err := e.store.InsertMRRMovements(context.Background(), ms); err != nil {
+		t.Fatal(err)
+	}
+	subs := regexp.MustCompile(`<code>(sub_\d+)</code>`)
+	tests := []struct {
+		query, first, last string
+		n                  int
+		prev, next         bool
+	}{
+		{"", "sub_119", "sub_070", 50, false, true},
+		{"?moves=50", "sub_069", "sub_020", 50, true, true},
+		{"?moves=100", "sub_019", "sub_000", 20, true, false},
+		{"?moves=500", "sub_119", "sub_070", 50, false, true}, // out of range: the first page
+	}
+	for _, tc := range tests {
+		_, page, _ := b.get("/sites/" + siteID + "/revenue" + tc.query)
+		_, moves, _ := strings.Cut(page, `id="movements"`)
+		got := subs.FindAllStringSubmatch(moves, -1)
+		if len(got) != tc.n || got[0][1] != tc.first || got[len(got)-1][1] != tc.last {
+			t.Errorf("%q: %d movements from %v, want %d from %s to %s", tc.query, len(got), got[0], tc.n, tc.first, tc.last)
+		}
+		if p := strings.Contains(moves, `rel="prev"`); p != tc.prev {
+			t.Errorf("%q: newer link %v, want %v", tc.query, p, tc.prev)
+		}
+		if n := strings.Contains(moves, `rel="next"`); n != tc.next {
+			t.Errorf("%q: older link %v, want %v", tc.query, n, tc.next)
+		}
 	}
 }
