@@ -149,4 +149,3 @@ func pageMovements(v *revenueView, moves []tributary.MRRMovement, offset, path s
 		v.MovesNext = path + "?moves=" + strconv.Itoa(off+revenuePageMovements) + "#movements"
 	}
 }
-
