@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/tributary/tributary"
@@ -203,6 +202,7 @@ type customersView struct {
 	Link      func(string) string
 	Fmt       func(time.Time) string
 	Mode      modeSwitch
+	Label     func(email, id string) string
 }
 
 func (s *Server) moneyFunc(site *tributary.Site) func(int64) string {
@@ -243,7 +243,7 @@ func (s *Server) pageCustomers(w http.ResponseWriter, r *http.Request) error {
 	}
 	link := customerLink(site)
 	v := &customersView{Site: site, Q: q, Customers: list, Total: total, Sorts: sortLabels, Money: s.moneyFunc(site), Fmt: dateFmt(site),
-		Link: func(id string) string { return withMode(link(id), q.Test) }, Mode: newModeSwitch(r, q.Test)}
+		Link: func(id string) string { return withMode(link(id), q.Test) }, Mode: newModeSwitch(r, q.Test), Label: customerLabel}
 	pageURL := func(offset int) string {
 		p := url.Values{}
 		if q.Search != "" {
@@ -278,6 +278,7 @@ type customerView struct {
 	Fmt   func(time.Time) string
 	Back  string
 	Mode  modeSwitch
+	Label string
 }
 
 // pageCustomer is GET /sites/{id}/customers/{customer}: one person's payments, refunds, disputes,
@@ -307,9 +308,6 @@ func (s *Server) pageCustomer(w http.ResponseWriter, r *http.Request) error {
 	test := testMode(r)
 	v := &customerView{Site: site, D: d, Money: s.moneyFunc(site), Fmt: dateFmt(site), Back: withMode("/sites/"+site.ID+"/customers", test), Mode: newModeSwitch(r, test),
 		Orig: func(a int64, c string) string { return l.Money(tributary.FormatMinor(a, c), c) }}
-	title := d.Email
-	if title == "" {
-		title = strings.TrimPrefix(d.ID, "payment:")
-	}
-	return s.render(w, r, http.StatusOK, "customer.html", page{Title: title + " · Customer", Data: v})
+	v.Label = customerLabel(d.Email, d.ID)
+	return s.render(w, r, http.StatusOK, "customer.html", page{Title: v.Label + " · Customer", Data: v})
 }

@@ -15,6 +15,7 @@ type revenueRow struct {
 	Method string
 	Status string
 	Email  string
+	Label  string // who paid, for people (customerLabel)
 	// Customer is the path of the customer page under the site (the customer id, else the payment),
 	// with ?mode=test for a test-mode entry: customers are looked up per mode.
 	Customer string
@@ -77,6 +78,7 @@ func (s *Server) pageRevenue(w http.ResponseWriter, r *http.Request) error {
 			rr.Customer = url.PathEscape(e.CustomerID)
 		}
 		rr.Customer = withMode(rr.Customer, !e.Livemode)
+
 		if l := links[e.PaymentID]; l != nil {
 			rr.Method, rr.Email = l.LinkMethod, l.Email
 		}
@@ -91,6 +93,11 @@ func (s *Server) pageRevenue(w http.ResponseWriter, r *http.Request) error {
 				rr.Email = p.Email
 			}
 		}
+		who := e.CustomerID
+		if who == "" {
+			who = "payment:" + e.PaymentID
+		}
+		rr.Label = customerLabel(rr.Email, who)
 		return rr
 	}
 	for _, e := range entries {

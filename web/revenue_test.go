@@ -48,7 +48,7 @@ func TestRevenuePage(t *testing.T) {
 	if !ok {
 		t.Fatal("no entries section")
 	}
-	for _, want := range []string{"pi_003", "pi_228", "$10.03", "$12.28"} {
+	for _, want := range []string{"pi_003", "pi_228", "$10.03", "$12.28", "Guest · pi_003"} {
 		if !strings.Contains(review, want) {
 			t.Errorf("review list lacks %s", want)
 		}
