@@ -1,12 +1,14 @@
 package web
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/tributary/tributary"
@@ -75,8 +77,16 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, limit int64, v any) erro
 	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") && !strings.HasPrefix(ct, "text/plain") {
 		return tributary.Errorf(tributary.EINVALID, "Content-Type must be application/json, got %q", ct)
 	}
-	body := http.MaxBytesReader(w, r.Body, limit)
-	dec := json.NewDecoder(body)
+	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	if err != nil {
+		return jsonError(err, limit)
+	}
+	// Text with NUL bytes would be refused by PostgreSQL (a 500) or stored invisibly: a 400 here, once
+	// for every management API.
+	if hasEscapedNUL(raw) {
+		return tributary.Errorf(tributary.EINVALID, "request body holds a NUL character (\u0000) in a string; remove it")
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return jsonError(err, limit)
@@ -114,6 +124,33 @@ func jsonError(err error, limit int64) error {
 	default:
 		return tributary.Errorf(tributary.EINVALID, "malformed JSON: %v", err)
 	}
+}
+
+// hasEscapedNUL reports whether a JSON text holds the escape \u0000 (a raw NUL is already a syntax
+// error); an escaped backslash before "u0000" is not one.
+func hasEscapedNUL(b []byte) bool {
+	for i := 0; i+5 < len(b); i++ {
+		if b[i] != '\\' {
+			continue
+		}
+		if b[i+1] == 'u' && string(b[i+2:i+6]) == "0000" {
+			return true
+		}
+		i++ // skip the escaped character: \\u0000 is an escaped backslash, then text
+	}
+	return false
+}
+
+// uncleanField names the first form field whose value holds a NUL byte or invalid UTF-8, if any.
+func uncleanField(form url.Values) string {
+	for k, vs := range form {
+		for _, v := range vs {
+			if tributary.CleanText(v, 0) != v {
+				return k
+			}
+		}
+	}
+	return ""
 }
 
 func (s *Server) handleAPINotFound(w http.ResponseWriter, r *http.Request) {

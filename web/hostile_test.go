@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -221,5 +222,36 @@ func TestHostileQueries(t *testing.T) {
 				t.Fatalf("field %v, want %s", f, tc.field)
 			}
 		})
+	}
+}
+
+// TestHostileManagementInput: NUL characters in management API bodies, UI forms and path names are
+// 400s (PostgreSQL refuses NUL in text, which made them 500s), and escaped backslashes are not NULs.
+func TestHostileManagementInput(t *testing.T) {
+	e := newEnv(t)
+	siteID := e.do("POST", "/api/v1/sites", adminToken, `{"domain":"shop.example"}`).json(t)["id"].(string)
+	tests := []struct {
+		name, method, path, body string
+		status                   int
+	}{
+		{"site name with NUL", "POST", "/api/v1/sites", `{"domain":"a.example","name":"A\u0000"}`, 400},
+		{"patched name with NUL", "PATCH", "/api/v1/sites/" + siteID, `{"name":"\u0000"}`, 400},
+		{"api key name with NUL", "POST", "/api/v1/sites/" + siteID + "/api-keys", `{"name":"k\u0000","scopes":["stats:read"]}`, 400},
+		{"revenue event with NUL", "POST", "/api/v1/sites/" + siteID + "/revenue-events", `{"event_name":"order\u0000"}`, 400},
+		{"event kind of a NUL name", "PUT", "/api/v1/sites/" + siteID + "/events/a%00b", `{"kind":"goal"}`, 400},
+		{"escaped backslash is text", "POST", "/api/v1/sites", `{"domain":"b.example","name":"B \\u0000"}`, 201},
+		{"deep JSON", "POST", "/api/v1/sites", strings.Repeat(`[`, 12000) + strings.Repeat("]", 12000), 400},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if r := e.do(tc.method, tc.path, adminToken, tc.body); r.status != tc.status {
+				t.Fatalf("status %d, want %d: %s", r.status, tc.status, r.body)
+			}
+		})
+	}
+	b := newBrowser(e)
+	_, page, _ := b.get("/setup")
+	if st, _, _ := b.post("/setup", url.Values{"email": {"o@example.com\x00"}, "password": {"correct horse"}, "password_confirm": {"correct horse"}}, b.token(page)); st != 400 {
+		t.Fatalf("setup form with a NUL byte: %d", st)
 	}
 }

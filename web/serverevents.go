@@ -243,8 +243,8 @@ func (s *Server) setKind(r *http.Request, siteID, name, kind string) error {
 	default:
 		return tributary.FieldError("kind", "kind must be unclassified, conversion, goal or ignored")
 	}
-	if name == "" || len(name) > 120 {
-		return tributary.FieldError("name", "event name is required")
+	if name == "" || len(name) > 120 || tributary.CleanText(name, 0) != name {
+		return tributary.FieldError("name", "event name is required (1 to 120 characters of text)")
 	}
 	return s.opt.Meta.SetEventKind(r.Context(), siteID, name, kind)
 }

@@ -11,10 +11,12 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/tributary/tributary"
 	"github.com/tributary/tributary/internal/testenv"
 )
 
@@ -183,9 +185,22 @@ func TestStripeFixturesAllVersions(t *testing.T) {
 			Object     string  `json:"object"`
 			Livemode   bool    `json:"livemode"`
 			APIVersion *string `json:"api_version"`
+			Created    int64   `json:"created"`
 		}
 		if json.Unmarshal(b, &head) != nil || head.Object != "event" {
 			continue
+		}
+		if head.Created < tributary.EarliestEventTime.Unix() {
+			// A few recorded fixtures carry the placeholder created 1234567890 (2009), which the intake
+			// refuses as Stripe never sends it; their shapes are still tested, dated now.
+			var m map[string]json.RawMessage
+			if err := json.Unmarshal(b, &m); err != nil {
+				t.Fatal(err)
+			}
+			m["created"] = json.RawMessage(strconv.FormatInt(clock.Unix(), 10))
+			if b, err = json.Marshal(m); err != nil {
+				t.Fatal(err)
+			}
 		}
 		ep, sec := testEP, secretA
 		if head.Livemode {

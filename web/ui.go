@@ -40,6 +40,10 @@ func (s *Server) ui(h uiHandler) http.Handler {
 				s.renderError(w, r, http.StatusForbidden, "This form expired or came from another site. Go back, reload the page and try again.")
 				return
 			}
+			if field := uncleanField(r.PostForm); field != "" {
+				s.renderError(w, r, http.StatusBadRequest, "The field "+field+" holds a NUL byte or invalid text; remove it and try again.")
+				return
+			}
 		}
 		r = r.WithContext(context.WithValue(r.Context(), csrfKeyT{}, token))
 		if err := h(w, r); err != nil {
