@@ -23,6 +23,9 @@ type MetaStore interface {
 	HasUsers(ctx context.Context) (bool, error)
 	UserByEmail(ctx context.Context, email string) (*User, error)
 	UserByID(ctx context.Context, id string) (*User, error)
+	// SetPassword replaces a user's password hash and ends every login session of the user except
+	// keepSession ("" ends them all); ENOTFOUND for an unknown user.
+	SetPassword(ctx context.Context, userID, hash, keepSession string) error
 
 	CreateSession(ctx context.Context, s *Session) error
 	SessionByID(ctx context.Context, id string) (*Session, error)

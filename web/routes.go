@@ -69,6 +69,8 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("GET /sites", s.ui(s.requireLogin(s.pageSites)))
 	mux.Handle("POST /sites", s.ui(s.requireLogin(s.postSite)))
 	mux.Handle("GET /sites/{id}", s.ui(s.requireLogin(s.pageDashboard)))
+	mux.Handle("GET /account", s.ui(s.requireLogin(s.pageAccount)))
+	mux.Handle("POST /account/password", s.ui(s.requireLogin(s.postPassword)))
 	mux.Handle("GET /sites/{id}/revenue", s.ui(s.requireLogin(s.pageRevenue)))
 	mux.Handle("GET /sites/{id}/customers", s.ui(s.requireLogin(s.pageCustomers)))
 	mux.Handle("GET /sites/{id}/customers/{customer}", s.ui(s.requireLogin(s.pageCustomer)))

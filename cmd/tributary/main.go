@@ -32,6 +32,9 @@ Commands:
             copy the embedded store's events, ledger and identities into ClickHouse (--events-dsn) and,
             with --meta-dsn, its users, sites, keys, endpoints and inbox into PostgreSQL (empty
             databases); checks both answer alike; stop the server first; same flags as serve
+  reset-password --email OWNER
+            set a new random password for the owner and print it, ending every login session; stop
+            the server first (the embedded store has one owner process); same flags as serve
   version   print the version
   help      show this help; "tributary serve --help" shows the flags
 
@@ -80,6 +83,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return loadgen.Main(ctx, args[1:], stdout, stderr)
 	case "migrate-store":
 		return migrateStore(ctx, args[1:], getenv, stdout, stderr)
+	case "reset-password":
+		return resetPassword(ctx, args[1:], getenv, stdout, stderr)
 	default:
 		fmt.Fprintf(stderr, "tributary: unknown command %q\n\n", args[0])
 		fmt.Fprint(stderr, usage)

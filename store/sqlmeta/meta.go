@@ -39,6 +39,27 @@ func (s *Store) CreateOwner(ctx context.Context, u *tributary.User) error {
 	return nil
 }
 
+// SetPassword replaces a user's password hash and ends the user's other login sessions, in one
+// transaction.
+func (s *Store) SetPassword(ctx context.Context, userID, hash, keepSession string) error {
+	tx, err := s.DB.BeginTx(ctx, nil)
+	if err != nil {
+		return s.mapErr("set password", err)
+	}
+	defer tx.Rollback()
+	res, err := tx.ExecContext(ctx, `UPDATE users SET password_hash = $1 WHERE id = $2`, hash, userID)
+	if err != nil {
+		return s.mapErr("set password", err)
+	}
+	if n, err := res.RowsAffected(); err == nil && n == 0 {
+		return NotFound("user", userID)
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM login_sessions WHERE user_id = $1 AND id <> $2`, userID, keepSession); err != nil {
+		return s.mapErr("end sessions", err)
+	}
+	return s.mapErr("set password", tx.Commit())
+}
+
 // HasUsers reports whether the owner exists.
 func (s *Store) HasUsers(ctx context.Context) (bool, error) {
 	var n int

@@ -58,6 +58,29 @@ func MetaStore(t *testing.T, open func(t *testing.T) tributary.MetaStore) {
 				t.Fatalf("by id = %+v", got)
 			}
 		}},
+		{"SetPassword", func(t *testing.T, s tributary.MetaStore) {
+			must(t, s.CreateOwner(ctx, &tributary.User{ID: "u1", Email: "owner@example.com", PasswordHash: "old", CreatedAt: Clock}))
+			for _, id := range []string{"keep", "other1", "other2"} {
+				must(t, s.CreateSession(ctx, &tributary.Session{ID: id, UserID: "u1", CSRFToken: "c", CreatedAt: Clock, ExpiresAt: Clock.Add(time.Hour)}))
+			}
+			must(t, s.SetPassword(ctx, "u1", "new", "keep"))
+			u, err := s.UserByID(ctx, "u1")
+			must(t, err)
+			if u.PasswordHash != "new" {
+				t.Fatalf("hash = %q", u.PasswordHash)
+			}
+			if _, err := s.SessionByID(ctx, "keep"); err != nil {
+				t.Fatalf("the kept session ended: %v", err)
+			}
+			for _, id := range []string{"other1", "other2"} {
+				_, err := s.SessionByID(ctx, id)
+				wantCode(t, err, tributary.ENOTFOUND)
+			}
+			must(t, s.SetPassword(ctx, "u1", "newer", ""))
+			_, err = s.SessionByID(ctx, "keep")
+			wantCode(t, err, tributary.ENOTFOUND)
+			wantCode(t, s.SetPassword(ctx, "nobody", "h", ""), tributary.ENOTFOUND)
+		}},
 		{"Sessions", func(t *testing.T, s tributary.MetaStore) {
 			ls := &tributary.Session{ID: "sh", UserID: "u1", CSRFToken: "c", CreatedAt: Clock, ExpiresAt: Clock.Add(time.Hour)}
 			must(t, s.CreateSession(ctx, ls))
