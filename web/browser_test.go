@@ -14,7 +14,7 @@ import (
 	"github.com/tributary/tributary/internal/browsertest"
 )
 
-var screenshots = flag.String("screenshots", "", "directory to save page screenshots into (e.g. ../docs/screenshots)")
+var screenshots = flag.String("screenshots", "", "directory to save page screenshots into, to look at a test's pages (the README's come from the demo: scripts/screenshots.sh)")
 
 // shot saves a full-page screenshot when -screenshots is set.
 func shot(t *testing.T, ctx context.Context, name string) {
