@@ -68,6 +68,9 @@ type Config struct {
 	RatesURL string
 	// RatesRefresh is how often RatesURL is fetched.
 	RatesRefresh time.Duration
+	// ReferrerExclude edits the hosts never taken as a traffic source (referrer.Exclusions): a comma list
+	// added to the built-in payment providers, "-host" removing one.
+	ReferrerExclude string
 
 	trusted []netip.Prefix
 }
@@ -125,6 +128,7 @@ func (c *Config) options() []option {
 		{flag: "shutdown-timeout", env: "TRIBUTARY_SHUTDOWN_TIMEOUT", help: "time allowed for graceful shutdown", dur: &c.ShutdownTimeout},
 		{flag: "rates-url", env: "TRIBUTARY_RATES_URL", help: "URL of ECB-format exchange rates (CSV, or the ECB's eurofxref.zip), fetched at start and every --rates-refresh (default: none, nothing is downloaded)", str: &c.RatesURL, secret: true},
 		{flag: "rates-refresh", env: "TRIBUTARY_RATES_REFRESH", help: "how often --rates-url is fetched", dur: &c.RatesRefresh},
+		{flag: "referrer-exclude", env: "TRIBUTARY_REFERRER_EXCLUDE", help: "hosts never taken as a traffic source, comma-separated, added to the built-in payment providers (checkout.stripe.com, paypal.com…); -host removes one (default: the payment providers only)", str: &c.ReferrerExclude},
 	}
 }
 

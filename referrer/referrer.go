@@ -35,6 +35,9 @@
 //     otherwise.
 //   - Android app referrers (android-app://com.google.android.gm) name the app by its package; known
 //     apps map to their site (Gmail → Email, com.google.android.googlequicksearchbox → Google).
+//   - Payment providers' hosts (PaymentProviders: checkout.stripe.com, paypal.com, lemonsqueezy.com,
+//     paddle.com, polar.sh…) are never a source either: a visitor back from checkout did not find the
+//     site there. The list is the server's to replace (SetExcluded, --referrer-exclude).
 //   - Referrers that are not http(s) or Android app URLs (about:blank, file://, free text) count as none.
 package referrer
 
@@ -115,6 +118,9 @@ type Input struct {
 	UTMCampaign string            // utm_campaign
 	ClickIDs    map[string]string // landing-page parameters named in ClickIDParams that are present
 	Ref         string            // ref, via or source parameter: stands in for a missing utm_source
+	// Excluded are hosts never taken as a source (with their subdomains); nil means the list in force
+	// (SetExcluded, by default PaymentProviders). Entries must be normalized (NormalizeHosts).
+	Excluded []string
 }
 
 // Result is the classification of a visit.
@@ -146,7 +152,7 @@ func Classify(in Input) Result {
 	var ref entry
 	refKnown := false
 	if in.Referrer != "" {
-		if p, ok := parseReferrer(in.Referrer); ok && (p.app || !internal(p.host, in)) {
+		if p, ok := parseReferrer(in.Referrer); ok && (p.app || !internal(p.host, in) && !isExcluded(p.host, in)) {
 			name := strings.TrimPrefix(p.host, "www.")
 			if p.app {
 				r.Referrer = "android-app://" + p.host

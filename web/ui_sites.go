@@ -7,6 +7,7 @@ import (
 
 	"github.com/tributary/tributary"
 	"github.com/tributary/tributary/numfmt"
+	"github.com/tributary/tributary/referrer"
 	"github.com/tributary/tributary/tracker"
 )
 
@@ -24,6 +25,7 @@ type siteView struct {
 	Revenue   []tributary.RevenueEvent
 	Catalog   []tributary.CatalogEntry
 	Kinds     []string
+	Excluded  string // hosts never taken as a traffic source (referrer.Excluded)
 	RatesTo   string
 	Notice    string
 }
@@ -88,10 +90,11 @@ func (s *Server) siteSettings(r *http.Request, id string) (*siteView, error) {
 	}
 	base := s.baseURL(r)
 	v := &siteView{Site: st, Keys: keys, BaseURL: base,
-		Snippet: `<script defer src="` + base + `/js/tributary.js" data-site="` + st.ID + `"></script>`,
-		Pinned:  `<script defer src="` + base + tracker.VersionedPath() + `" integrity="` + tracker.SRI() + `" crossorigin="anonymous" data-site="` + st.ID + `"></script>`,
-		Form:    map[string]string{"domain": st.Domain, "name": st.Name, "currency": st.Currency, "timezone": st.Timezone, "locale": st.Locale},
-		Kinds:   []string{tributary.KindUnclassified, tributary.KindConversion, tributary.KindGoal, tributary.KindIgnored}}
+		Snippet:  `<script defer src="` + base + `/js/tributary.js" data-site="` + st.ID + `"></script>`,
+		Pinned:   `<script defer src="` + base + tracker.VersionedPath() + `" integrity="` + tracker.SRI() + `" crossorigin="anonymous" data-site="` + st.ID + `"></script>`,
+		Form:     map[string]string{"domain": st.Domain, "name": st.Name, "currency": st.Currency, "timezone": st.Timezone, "locale": st.Locale},
+		Kinds:    []string{tributary.KindUnclassified, tributary.KindConversion, tributary.KindGoal, tributary.KindIgnored},
+		Excluded: strings.Join(referrer.Excluded(), ", ")}
 	return v, s.loadSettingsExtras(r, st.ID, v)
 }
 

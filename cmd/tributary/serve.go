@@ -20,6 +20,7 @@ import (
 	"github.com/tributary/tributary/ledger"
 	"github.com/tributary/tributary/metrics"
 	"github.com/tributary/tributary/ratelimit"
+	"github.com/tributary/tributary/referrer"
 	"github.com/tributary/tributary/stats"
 	"github.com/tributary/tributary/store/clickhouse"
 	"github.com/tributary/tributary/store/duckdb"
@@ -137,6 +138,8 @@ func serve(ctx context.Context, cfg config.Config, logOut io.Writer, ready chan<
 		Stats: engine, Metrics: ms, MetricsToken: cfg.MetricsToken, RateLimiter: sharedLimiter(meta),
 		WebhookMaxBytes: cfg.WebhookMaxBytes, WebhookTolerance: cfg.WebhookTolerance, StripeIPAllowlist: cfg.StripeIPAllowlist,
 	})
+	// Payment providers (and --referrer-exclude's hosts) are never a traffic source.
+	referrer.SetExcluded(referrer.Exclusions(cfg.ReferrerExclude))
 	if err := geo.Load(); err != nil {
 		return err
 	}
