@@ -289,7 +289,8 @@ func revenuePage(t *testing.T, s *server, site string) string {
 
 // revenueRow returns the table row of the revenue page's ledger that shows kind for payment.
 func revenueRow(page, payment, kind string) string {
-	re := regexp.MustCompile(`<tr><td>[^<]*</td><td>` + regexp.QuoteMeta(kind) + `</td><td><code>` + regexp.QuoteMeta(payment) + `</code></td>(?s:.*?)</tr>`)
+	// Time, mode (the scenario's endpoint is live), kind, payment, then the rest of the row.
+	re := regexp.MustCompile(`<tr><td>[^<]*</td><td>live</td><td>` + regexp.QuoteMeta(kind) + `</td><td><code>` + regexp.QuoteMeta(payment) + `</code></td>(?s:.*?)</tr>`)
 	return re.FindString(page)
 }
 
