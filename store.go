@@ -71,7 +71,8 @@ type EventStore interface {
 	InsertEvents(ctx context.Context, events []Event) error
 	// InsertIdentities appends identity facts.
 	InsertIdentities(ctx context.Context, ids []Identity) error
-	// InsertLedger appends entries whose id is new and skips the others; it returns how many were new.
+	// InsertLedger appends entries whose id is new for their site and skips the others; it returns how
+	// many were new. Ids are unique per site: one provider account may feed several sites.
 	InsertLedger(ctx context.Context, entries []LedgerEntry) (int, error)
 	// LedgerForPayment returns the entries of one payment.
 	LedgerForPayment(ctx context.Context, siteID, paymentID string) ([]LedgerEntry, error)
@@ -79,6 +80,8 @@ type EventStore interface {
 	InsertMRRMovements(ctx context.Context, ms []MRRMovement) (int, error)
 	// MRRMovements returns the site's movements ordered by time then id.
 	MRRMovements(ctx context.Context, siteID string) ([]MRRMovement, error)
+	// MRRMovementsOf returns one subscription's movements ordered by time then id.
+	MRRMovementsOf(ctx context.Context, siteID, subscriptionID string) ([]MRRMovement, error)
 	// Ledger returns the site's entries ordered by occurred_at then id (for the UI, exports and tests).
 	Ledger(ctx context.Context, siteID string) ([]LedgerEntry, error)
 	// RecentLedger returns the site's newest entries first (occurred_at, then id, descending), at most

@@ -124,6 +124,9 @@ const (
 	PaymentDisputed          = "disputed"
 	PaymentFailed            = "failed"
 	PaymentPending           = "pending"
+	// PaymentMerged marks a record found to describe the same money as another payment (MergedInto of
+	// the reconciliation): its entries are reversed and the other record stands for the money.
+	PaymentMerged = "merged"
 )
 
 // Payment is the mutable record of one payment identity (a checkout session, its payment intent, its
@@ -150,6 +153,7 @@ type Payment struct {
 	ClientReferenceID string            `json:"client_reference_id,omitempty"`
 	Metadata          map[string]string `json:"metadata,omitempty"`
 	Source            string            `json:"source"`
+	MergedInto        string            `json:"merged_into,omitempty"`
 	UpdatedAt         time.Time         `json:"updated_at"`
 }
 
@@ -157,7 +161,11 @@ type Payment struct {
 type StripeStateStore interface {
 	StripeObject(ctx context.Context, siteID, id string) (*StripeObject, error)
 	PutStripeObject(ctx context.Context, o *StripeObject) error
+	// PutStripeObjects upserts many snapshots in one transaction (a reconciliation batch's state).
+	PutStripeObjects(ctx context.Context, os []*StripeObject) error
 	Payment(ctx context.Context, siteID, id string) (*Payment, error)
 	PutPayment(ctx context.Context, p *Payment) error
+	// PutPayments upserts many payment records in one transaction.
+	PutPayments(ctx context.Context, ps []*Payment) error
 	Payments(ctx context.Context, siteID string, limit int) ([]*Payment, error)
 }

@@ -2,9 +2,12 @@ package stripe
 
 import (
 	"encoding/json"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/tributary/tributary"
 )
 
 // obj is a decoded Stripe object read tolerantly: every API version since 2020 differs in which fields
@@ -43,20 +46,36 @@ func (o obj) id(k string) string {
 	return ""
 }
 
+// int reads an integer field; anything else (a fraction, a string, an overflow) reads as 0. Money is
+// read with amount, which refuses such values instead.
 func (o obj) int(k string) int64 {
-	switch v := o[k].(type) {
-	case json.Number:
+	if v, ok := o[k].(json.Number); ok {
 		n, err := v.Int64()
-		if err != nil {
-			f, _ := strconv.ParseFloat(v.String(), 64)
-			return int64(f)
+		if err == nil {
+			return n
 		}
-		return n
-	case string:
-		n, _ := strconv.ParseInt(v, 10, 64)
-		return n
 	}
 	return 0
+}
+
+// amount reads a money field in minor units. Stripe sends integers; a fraction (49.99), a negative
+// value or one beyond tributary.MaxAmount is a malformed payload and fails the delivery with a clear
+// error rather than being truncated into a wrong figure.
+func (o obj) amount(k string) (int64, error) {
+	switch v := o[k].(type) {
+	case nil:
+		return 0, nil
+	case json.Number:
+		n, err := strconv.ParseInt(v.String(), 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("stripe: %s %s is not an integer amount in minor units", k, v)
+		}
+		if n < 0 || n > tributary.MaxAmount {
+			return 0, fmt.Errorf("stripe: %s %d is outside 0..%d minor units", k, n, int64(tributary.MaxAmount))
+		}
+		return n, nil
+	}
+	return 0, fmt.Errorf("stripe: %s is not a number", k)
 }
 
 func (o obj) has(k string) bool { _, ok := o[k]; return ok && o[k] != nil }

@@ -2,15 +2,13 @@ package stripe
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
 	"math/big"
-	"sort"
 	"strings"
 	"time"
 
 	"github.com/tributary/tributary"
 	"github.com/tributary/tributary/ledger"
+	"github.com/tributary/tributary/reconcile"
 )
 
 // Event is the envelope of a Stripe event.
@@ -21,22 +19,29 @@ type Event struct {
 	Created    time.Time
 	Livemode   bool
 	Object     obj
-	raw        json.RawMessage
 }
+
+// Events dated before 2000 (Stripe began in 2011; published samples use 2009) or more than a day ahead are malformed, not money.
+var (
+	minCreated = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+	maxAhead   = 24 * time.Hour
+)
 
 // DecodeEvent reads an event envelope of any API version.
 func DecodeEvent(b []byte) (*Event, error) {
 	o, err := decodeObj(b)
 	if err != nil {
-		return nil, fmt.Errorf("stripe: decode event: %w", err)
+		return nil, tributary.Errorf(tributary.EINVALID, "stripe: decode event: %v", err)
 	}
 	ev := &Event{ID: o.str("id"), Type: o.str("type"), APIVersion: o.str("api_version"), Created: o.time("created"), Livemode: o.bool("livemode")}
-	data := o.obj("data")
-	if data != nil {
+	if data := o.obj("data"); data != nil {
 		ev.Object = data.obj("object")
 	}
 	if ev.ID == "" || ev.Type == "" || ev.Object == nil {
-		return nil, fmt.Errorf("stripe: not an event: id, type and data.object are required")
+		return nil, tributary.Errorf(tributary.EINVALID, "stripe: not an event: id, type and data.object are required")
+	}
+	if ev.Created.Before(minCreated) || ev.Created.After(time.Now().Add(maxAhead)) {
+		return nil, tributary.Errorf(tributary.EINVALID, "stripe: event %s: created %s is not a plausible event time", ev.ID, o.str("created"))
 	}
 	return ev, nil
 }
@@ -46,12 +51,12 @@ var handled = map[string]bool{}
 
 func init() {
 	for _, t := range strings.Fields(`checkout.session.completed checkout.session.async_payment_succeeded checkout.session.async_payment_failed checkout.session.expired
-	payment_intent.succeeded payment_intent.payment_failed payment_intent.canceled payment_intent.processing payment_intent.requires_action payment_intent.created
-	charge.succeeded charge.captured charge.failed charge.refunded charge.updated
+	payment_intent.succeeded payment_intent.payment_failed payment_intent.canceled payment_intent.processing payment_intent.requires_action payment_intent.created payment_intent.amount_capturable_updated
+	charge.succeeded charge.captured charge.failed charge.refunded charge.updated charge.pending charge.expired
 	refund.created refund.updated refund.failed charge.refund.updated
 	charge.dispute.created charge.dispute.updated charge.dispute.closed charge.dispute.funds_withdrawn charge.dispute.funds_reinstated
-	invoice.paid invoice.payment_succeeded invoice.payment_failed invoice_payment.paid
-	customer.created customer.updated customer.deleted
+	invoice.paid invoice.payment_succeeded invoice.payment_failed invoice.updated invoice.finalized invoice.voided invoice.marked_uncollectible invoice_payment.paid
+	customer.created customer.updated
 	customer.subscription.created customer.subscription.updated customer.subscription.deleted customer.subscription.paused customer.subscription.resumed customer.subscription.trial_will_end`) {
 		handled[t] = true
 	}
@@ -60,26 +65,73 @@ func init() {
 // Handles reports whether Tributary uses events of type t.
 func Handles(t string) bool { return handled[t] }
 
-// Processor turns Stripe events into ledger entries, payment records, links and MRR movements. It is
-// state-based: it keeps the newest snapshot of each object and derives money from facts that carry
-// their own ids (a charge's capture, a refund, a dispute's balance transactions), so the ledger is the
-// same whatever order and multiplicity events arrive in.
+// Processor maps Stripe events into the provider-neutral reconciliation (package reconcile): each object
+// becomes a part of its payment, a subscription state or a customer; the reconciliation derives the
+// ledger from them. The ledger is therefore the same whatever order, multiplicity or subset of events
+// arrives, for every money the events carry.
 type Processor struct {
 	Meta   tributary.MetaStore
 	Events tributary.EventStore
 	Ledger *ledger.Recorder
 }
 
-// result collects what one event yields.
-type result struct {
-	entries   []tributary.LedgerEntry
-	movements []tributary.MRRMovement
-	payment   *tributary.Payment // facts to merge into the payment record
-	links     []string           // payment keys whose record changed
-}
-
 // Apply processes one event for site; it returns the delivery status (processed or ignored).
 func (p *Processor) Apply(ctx context.Context, site *tributary.Site, raw []byte) (string, error) {
+	b := reconcile.NewBatch(p.Meta, p.Events, p.Ledger)
+	status, err := p.put(ctx, b, site, raw)
+	if err != nil || status != tributary.DeliveryProcessed {
+		return status, err
+	}
+	if _, err := b.Flush(ctx); err != nil {
+		return "", err
+	}
+	return status, nil
+}
+
+// Item is one delivery of a batch: the site it is for and its raw event.
+type Item struct {
+	Site *tributary.Site
+	Raw  []byte
+}
+
+// Outcome is the result of one item of a batch.
+type Outcome struct {
+	Status string
+	Err    error
+}
+
+// ApplyBatch processes many events in one unit of work: the state, ledger differences, records and links
+// of all of them are written once at the end. An event that cannot be decoded fails alone; when the
+// batch's write fails, every item is retried on its own, so one bad event cannot hold back the others.
+func (p *Processor) ApplyBatch(ctx context.Context, items []Item) []Outcome {
+	out := make([]Outcome, len(items))
+	b := reconcile.NewBatch(p.Meta, p.Events, p.Ledger)
+	used := 0
+	for i, it := range items {
+		out[i].Status, out[i].Err = p.put(ctx, b, it.Site, it.Raw)
+		if out[i].Err == nil && out[i].Status == tributary.DeliveryProcessed {
+			used++
+		}
+	}
+	if used == 0 {
+		return out
+	}
+	if _, err := b.Flush(ctx); err != nil {
+		if len(items) == 1 {
+			out[0] = Outcome{Err: err}
+			return out
+		}
+		for i, it := range items {
+			if out[i].Err == nil && out[i].Status == tributary.DeliveryProcessed {
+				out[i].Status, out[i].Err = p.Apply(ctx, it.Site, it.Raw)
+			}
+		}
+	}
+	return out
+}
+
+// put maps one event into the batch.
+func (p *Processor) put(ctx context.Context, b *reconcile.Batch, site *tributary.Site, raw []byte) (string, error) {
 	ev, err := DecodeEvent(raw)
 	if err != nil {
 		return "", err
@@ -91,52 +143,55 @@ func (p *Processor) Apply(ctx context.Context, site *tributary.Site, raw []byte)
 	kind := o.str("object")
 	if kind == "" {
 		kind = kindOf(ev.Type) // some recorded payloads omit "object"
-		o["object"] = kind
 	}
-	fresh, err := p.snapshot(ctx, site, ev, o)
-	if err != nil {
-		return "", err
-	}
-	var res result
+	var parts []*reconcile.Part
 	switch kind {
 	case "charge":
-		err = p.charge(ctx, site, ev, o, &res)
+		parts, err = chargeParts(ev, o)
 	case "payment_intent":
-		err = p.paymentIntent(ctx, site, ev, o, &res)
+		parts, err = intentParts(ev, o)
 	case "checkout.session":
-		err = p.session(ctx, site, ev, o, &res)
+		parts, err = sessionParts(ev, o)
 	case "refund":
-		p.refund(site, ev, o, "", &res)
-		err = p.mergeByCharge(ctx, site, ev, o.id("charge"), o.id("payment_intent"), &res)
+		var r *reconcile.Part
+		r, err = refundPart(ev, o, "")
+		parts = append(parts, r)
 	case "dispute":
-		err = p.dispute(ctx, site, ev, o, &res)
+		var d *reconcile.Part
+		d, err = disputePart(ev, o)
+		parts = append(parts, d)
 	case "invoice":
-		err = p.invoice(ctx, site, ev, o, &res)
+		parts, err = invoiceParts(ev, o)
 	case "invoice_payment":
-		err = p.invoicePayment(ctx, site, ev, o, &res)
+		var ip *reconcile.Part
+		ip, err = invoicePaymentPart(ev, o)
+		parts = append(parts, ip)
 	case "subscription":
-		if fresh.prev != nil || fresh.fresh {
-			res.movements = append(res.movements, subscriptionMovements(site, ev, fresh.prev, o)...)
+		id, customer, st := subscriptionState(ev, o)
+		if err := b.PutSubscription(ctx, site, "stripe", ev.Livemode, id, customer, st); err != nil {
+			return "", err
 		}
+		return tributary.DeliveryProcessed, nil
 	case "customer":
-		// Snapshot only: its e-mail and metadata are read when its payments are linked.
+		if ev.Type == "customer.deleted" {
+			return tributary.DeliveryIgnored, nil
+		}
+		c := &reconcile.Customer{ID: o.str("id"), At: ev.Created, Email: o.str("email"), Metadata: o.metadata()}
+		if err := b.PutCustomer(ctx, site, ev.Livemode, c); err != nil {
+			return "", err
+		}
+		return tributary.DeliveryProcessed, nil
 	default:
 		return tributary.DeliveryIgnored, nil
 	}
 	if err != nil {
-		return "", err
+		return "", tributary.Errorf(tributary.EINVALID, "stripe: event %s (%s): %v", ev.ID, ev.Type, err)
 	}
-	for i := range res.entries {
-		res.entries[i].SiteID, res.entries[i].Livemode, res.entries[i].Source = site.ID, ev.Livemode, "stripe"
-	}
-	for i := range res.movements {
-		res.movements[i].SiteID, res.movements[i].Livemode, res.movements[i].Source = site.ID, ev.Livemode, "stripe"
-	}
-	if err := p.Ledger.Record(ctx, site, res.entries, res.movements); err != nil {
-		return "", err
-	}
-	if res.payment != nil {
-		if err := p.mergePayment(ctx, site, ev, res.payment, res.entries); err != nil {
+	for _, part := range parts {
+		if part == nil {
+			continue
+		}
+		if err := b.PutPart(ctx, site, "stripe", ev.Livemode, part); err != nil {
 			return "", err
 		}
 	}
@@ -157,231 +212,156 @@ func kindOf(t string) string {
 	return ""
 }
 
-type freshness struct {
-	fresh bool
-	prev  obj
+// amounts reads several money fields, keeping the first error.
+type amounts struct{ err error }
+
+func (a *amounts) get(o obj, k string) int64 {
+	n, err := o.amount(k)
+	if err != nil && a.err == nil {
+		a.err = err
+	}
+	return n
 }
 
-// snapshot stores o when it is newer than the stored snapshot and reports the previous one.
-func (p *Processor) snapshot(ctx context.Context, site *tributary.Site, ev *Event, o obj) (freshness, error) {
-	id := o.str("id")
-	if id == "" {
-		return freshness{}, nil
-	}
-	prev, err := p.Meta.StripeObject(ctx, site.ID, id)
-	if err != nil && tributary.ErrorCode(err) != tributary.ENOTFOUND {
-		return freshness{}, err
-	}
-	var f freshness
-	if prev != nil {
-		if prev.EventCreated.After(ev.Created) {
-			return freshness{}, nil // an older state arriving late changes nothing
-		}
-		f.prev, _ = decodeObj(prev.Data)
-	}
-	data, _ := json.Marshal(o)
-	f.fresh = true
-	return f, p.Meta.PutStripeObject(ctx, &tributary.StripeObject{SiteID: site.ID, ID: id, Type: o.str("object"), Livemode: ev.Livemode, EventCreated: ev.Created, Data: data})
-}
-
-// paymentKey is the payment identity all objects of one payment agree on: the payment intent when there
-// is one, else the charge (legacy charges without intents).
-func paymentKey(pi, charge string) string {
+// key is the payment identity an object names: its payment intent, else its charge.
+func key(pi, charge string) (string, int) {
 	if pi != "" {
-		return pi
+		return pi, reconcile.KeyIntent
 	}
-	return charge
+	return charge, reconcile.KeyCharge
 }
 
-func (p *Processor) charge(ctx context.Context, site *tributary.Site, ev *Event, c obj, res *result) error {
-	key := paymentKey(c.id("payment_intent"), c.str("id"))
-	amount := c.int("amount_captured")
-	if amount == 0 {
-		amount = c.int("amount")
+func refs(ids ...string) []string {
+	var out []string
+	for _, id := range ids {
+		if id != "" {
+			out = append(out, id)
+		}
 	}
-	status := c.str("status")
+	return out
+}
+
+// subFirst joins a subscription-mode checkout session with its subscription's first invoice: before
+// 2022-08-01 the session does not name its invoice.
+func subFirst(sub string) string {
+	if sub == "" {
+		return ""
+	}
+	return "subfirst:" + sub
+}
+
+func chargeParts(ev *Event, c obj) ([]*reconcile.Part, error) {
+	var a amounts
+	id := c.str("id")
+	k, rank := key(c.id("payment_intent"), id)
+	part := &reconcile.Part{ID: id, Kind: reconcile.Charge, At: ev.Created, Created: c.time("created"), Key: k, KeyRank: rank,
+		Refs: refs(c.id("payment_intent"), c.id("invoice")), Currency: c.currency(), Customer: c.id("customer"), Metadata: c.metadata(),
+		Invoice: c.id("invoice"), Refunded: a.get(c, "amount_refunded")}
+	amount := a.get(c, "amount")
 	captured := c.bool("captured") || (!c.has("captured") && c.bool("paid"))
-	switch {
-	case (status == "succeeded" || (status == "paid" && c.bool("paid"))) && captured && amount > 0:
-		res.entries = append(res.entries, tributary.LedgerEntry{ID: "pay:" + key, Kind: tributary.EntryPayment, PaymentID: key,
-			OccurredAt: c.time("created"), Amount: amount, Currency: c.currency(), CustomerID: c.id("customer")})
+	switch status := c.str("status"); {
+	case (status == "succeeded" || (status == "paid" && c.bool("paid"))) && captured:
+		part.Paid = amount
+		if c.has("amount_captured") {
+			part.Paid = a.get(c, "amount_captured")
+		}
 	case status == "failed":
-		res.entries = append(res.entries, tributary.LedgerEntry{ID: "fail:" + c.str("id"), Kind: tributary.EntryPaymentFailed, PaymentID: key,
-			OccurredAt: c.time("created"), Amount: c.int("amount"), Currency: c.currency(), CustomerID: c.id("customer")})
+		part.Failed = amount
 	}
-	// Before API version 2022-11-15 the charge embeds its refunds.
-	for _, r := range c.list("refunds") {
-		p.refund(site, ev, r, key, res)
-	}
-	if len(c.list("refunds")) == 0 && c.int("amount_refunded") > 0 && ev.Type == "charge.refunded" {
-		// Newer versions omit refund objects here; refund.created carries them. Without it, record the
-		// total once under a charge-level id so the money is not missed.
-		res.entries = append(res.entries, tributary.LedgerEntry{ID: "refund:" + c.str("id") + ":total", Kind: tributary.EntryRefund, PaymentID: key,
-			OccurredAt: ev.Created, Amount: -c.int("amount_refunded"), Currency: c.currency(), CustomerID: c.id("customer")})
-	}
-	pay := &tributary.Payment{ID: key, ChargeID: c.str("id"), CustomerID: c.id("customer"), Currency: c.currency(), Created: c.time("created"),
-		Metadata: c.metadata(), InvoiceID: c.id("invoice")}
 	if bd := c.obj("billing_details"); bd != nil {
-		pay.Email = bd.str("email")
+		part.Email = bd.str("email")
 	}
-	if pay.Email == "" {
-		pay.Email = c.str("receipt_email")
+	if part.Email == "" {
+		part.Email = c.str("receipt_email")
 	}
 	if d := c.obj("dispute"); d != nil {
-		pay.DisputeStatus = d.str("status")
-	} else if c.bool("disputed") && pay.DisputeStatus == "" {
-		pay.DisputeStatus = "disputed"
+		part.DisputeStatus = d.str("status")
 	}
-	res.payment = pay
-	return p.fromInvoice(ctx, site, c.id("invoice"), key, res)
+	parts := []*reconcile.Part{part}
+	// Before API version 2022-11-15 the charge embeds its refunds.
+	for _, r := range c.list("refunds") {
+		rp, err := refundPart(ev, r, id)
+		if err != nil {
+			return nil, err
+		}
+		if rp.Key == "" {
+			rp.Key, rp.KeyRank = k, rank
+		}
+		parts = append(parts, rp)
+	}
+	return parts, a.err
 }
 
-// refund records one refund. A failed or canceled refund records both the refund and its reversal,
-// so the ledger ends the same whether or not the earlier "succeeded" state was seen.
-func (p *Processor) refund(site *tributary.Site, ev *Event, r obj, key string, res *result) {
-	id := r.str("id")
-	if id == "" || r.int("amount") == 0 {
-		return
+// refundPart maps a refund. Failed, canceled (and returned, which Stripe reports as failed) refunds do
+// not stand; a pending one does, as Stripe counts it in the charge's amount_refunded.
+func refundPart(ev *Event, r obj, charge string) (*reconcile.Part, error) {
+	var a amounts
+	if charge == "" {
+		charge = r.id("charge")
 	}
-	if key == "" {
-		key = paymentKey(r.id("payment_intent"), r.id("charge"))
-	}
-	e := tributary.LedgerEntry{ID: "refund:" + id, Kind: tributary.EntryRefund, PaymentID: key, OccurredAt: r.time("created"),
-		Amount: -r.int("amount"), Currency: r.currency()}
+	k, rank := key(r.id("payment_intent"), charge)
+	part := &reconcile.Part{ID: r.str("id"), Kind: reconcile.Refund, At: ev.Created, Created: r.time("created"), Key: k, KeyRank: rank,
+		Refs: refs(charge, r.id("payment_intent")), Currency: r.currency(), Amount: a.get(r, "amount"), Charge: charge}
 	switch r.str("status") {
 	case "succeeded", "pending", "requires_action", "":
-		res.entries = append(res.entries, e)
-	case "failed", "canceled":
-		rev := e
-		rev.ID, rev.Amount = "refund_failed:"+id, -e.Amount
-		res.entries = append(res.entries, e, rev)
+		part.Active = true
 	}
+	return part, a.err
 }
 
-// dispute records the money a dispute moved. One dispute withdraws the disputed amount once and, when
-// won, reinstates it once; payloads describe this either through balance transactions or (older ones,
-// and some funds_withdrawn events with an empty list) only through the event type. Both descriptions
-// get the same entry id per dispute and direction, so a withdrawal seen both ways counts once. The
-// amounts are the dispute's own, in the payment's currency (a balance transaction may be in the
-// settlement currency and includes the fee, which is a cost, not lost revenue).
-func (p *Processor) dispute(ctx context.Context, site *tributary.Site, ev *Event, d obj, res *result) error {
-	key := paymentKey(d.id("payment_intent"), d.id("charge"))
-	id, amount, cur := d.str("id"), d.int("amount"), d.currency()
-	withdrawn, reinstated := time.Time{}, time.Time{}
-	for _, bt := range d.list("balance_transactions") {
-		switch amt := bt.int("amount"); {
-		case amt < 0 && withdrawn.IsZero():
-			withdrawn = createdOr(bt, ev)
-		case amt > 0 && reinstated.IsZero():
-			reinstated = createdOr(bt, ev)
-		}
+func intentParts(ev *Event, pi obj) ([]*reconcile.Part, error) {
+	var a amounts
+	id := pi.str("id")
+	part := &reconcile.Part{ID: id, Kind: reconcile.Intent, At: ev.Created, Created: pi.time("created"), Key: id, KeyRank: reconcile.KeyIntent,
+		Refs: refs(pi.id("invoice"), pi.id("latest_charge")), Currency: pi.currency(), Customer: pi.id("customer"), Email: pi.str("receipt_email"),
+		Metadata: pi.metadata(), Invoice: pi.id("invoice")}
+	if pi.str("status") == "succeeded" {
+		part.Paid = a.get(pi, "amount_received")
 	}
-	switch ev.Type {
-	case "charge.dispute.funds_withdrawn":
-		if withdrawn.IsZero() {
-			withdrawn = ev.Created
-		}
-	case "charge.dispute.funds_reinstated":
-		if reinstated.IsZero() {
-			reinstated = ev.Created
-		}
-	}
-	if !withdrawn.IsZero() && amount > 0 {
-		res.entries = append(res.entries, tributary.LedgerEntry{ID: "dispute_withdrawn:" + id, Kind: tributary.EntryDisputeWithdrawn,
-			PaymentID: key, OccurredAt: withdrawn, Amount: -amount, Currency: cur})
-	}
-	if !reinstated.IsZero() && amount > 0 {
-		res.entries = append(res.entries, tributary.LedgerEntry{ID: "dispute_reinstated:" + id, Kind: tributary.EntryDisputeReinstated,
-			PaymentID: key, OccurredAt: reinstated, Amount: amount, Currency: cur})
-	}
-	res.payment = &tributary.Payment{ID: key, DisputeStatus: d.str("status"), ChargeID: d.id("charge")}
-	return nil
-}
-
-func (p *Processor) paymentIntent(ctx context.Context, site *tributary.Site, ev *Event, pi obj, res *result) error {
-	key := pi.str("id")
-	pay := &tributary.Payment{ID: key, CustomerID: pi.id("customer"), Currency: pi.currency(), Created: pi.time("created"),
-		Metadata: pi.metadata(), InvoiceID: pi.id("invoice"), Email: pi.str("receipt_email")}
-	// Old versions embed the charges; their money, refunds and failures are read as from charge events.
+	parts := []*reconcile.Part{part}
+	// Old versions embed the charges (and their refunds).
 	for _, c := range pi.list("charges") {
-		sub := result{}
-		if err := p.charge(ctx, site, ev, c, &sub); err != nil {
-			return err
+		cp, err := chargeParts(ev, c)
+		if err != nil {
+			return nil, err
 		}
-		res.entries = append(res.entries, sub.entries...)
-	}
-	if pi.str("status") == "succeeded" && pi.int("amount_received") > 0 && len(pi.list("charges")) == 0 {
-		res.entries = append(res.entries, tributary.LedgerEntry{ID: "pay:" + key, Kind: tributary.EntryPayment, PaymentID: key,
-			OccurredAt: pi.time("created"), Amount: pi.int("amount_received"), Currency: pi.currency(), CustomerID: pi.id("customer")})
-	}
-	if c := pi.obj("latest_charge"); c != nil {
-		sub := result{}
-		if err := p.charge(ctx, site, ev, c, &sub); err != nil {
-			return err
+		for _, p := range cp {
+			if p.Key == "" || p.KeyRank < reconcile.KeyIntent {
+				p.Key, p.KeyRank = id, reconcile.KeyIntent
+			}
 		}
-		res.entries = append(res.entries, sub.entries...)
+		parts = append(parts, cp...)
 	}
-	res.payment = pay
-	return p.fromInvoice(ctx, site, pi.id("invoice"), key, res)
+	return parts, a.err
 }
 
-func (p *Processor) session(ctx context.Context, site *tributary.Site, ev *Event, s obj, res *result) error {
-	pay := &tributary.Payment{CustomerID: s.id("customer"), Currency: s.currency(), Created: createdOr(s, ev), Metadata: s.metadata(),
-		ClientReferenceID: s.str("client_reference_id"), CheckoutSessionID: s.str("id"), SubscriptionID: s.id("subscription"), InvoiceID: s.id("invoice")}
+func sessionParts(ev *Event, s obj) ([]*reconcile.Part, error) {
+	var a amounts
+	id, pi, inv, sub := s.str("id"), s.id("payment_intent"), s.id("invoice"), s.id("subscription")
+	part := &reconcile.Part{ID: id, Kind: reconcile.Order, At: ev.Created, Created: s.time("created"), Currency: s.currency(),
+		Customer: s.id("customer"), ClientReferenceID: s.str("client_reference_id"), Metadata: s.metadata(), Subscription: sub, Invoice: inv}
+	switch {
+	case pi != "":
+		part.Key, part.KeyRank = pi, reconcile.KeyIntent
+	case inv != "":
+		part.Key, part.KeyRank = inv, reconcile.KeyInvoice
+	default:
+		part.Key, part.KeyRank = id, reconcile.KeyOrder
+	}
+	part.Refs = refs(pi, inv)
+	if s.str("mode") == "subscription" {
+		part.Refs = append(part.Refs, subFirst(sub))
+	}
 	if cd := s.obj("customer_details"); cd != nil {
-		pay.Email = cd.str("email")
+		part.Email = cd.str("email")
 	}
-	if pay.Email == "" {
-		pay.Email = s.str("customer_email")
+	if part.Email == "" {
+		part.Email = s.str("customer_email")
 	}
-	if pi := s.id("payment_intent"); pi != "" {
-		pay.ID = pi
-		if s.str("payment_status") == "paid" && s.int("amount_total") > 0 && ev.Type != "checkout.session.expired" {
-			res.entries = append(res.entries, tributary.LedgerEntry{ID: "pay:" + pi, Kind: tributary.EntryPayment, PaymentID: pi,
-				OccurredAt: createdOr(s, ev), Amount: s.int("amount_total"), Currency: s.currency(), CustomerID: s.id("customer")})
-		}
-		res.payment = pay
-		return nil
+	if s.str("payment_status") == "paid" {
+		part.Paid = a.get(s, "amount_total")
 	}
-	// Subscription mode: the money is the first invoice; keep the session's facts under the invoice so
-	// they join the payment once the invoice's payment intent is known.
-	if inv := s.id("invoice"); inv != "" {
-		return p.pend(ctx, site, inv, pay, res)
-	}
-	if sub := s.id("subscription"); sub != "" {
-		return p.pend(ctx, site, "sub:"+sub, pay, res)
-	}
-	return nil
-}
-
-// createdOr is the object's creation time, or the event's when the object has none (some recorded
-// checkout sessions of 2020 lack "created"); a zero time would put the money outside every report.
-func createdOr(o obj, ev *Event) time.Time {
-	if t := o.time("created"); !t.IsZero() {
-		return t
-	}
-	return ev.Created
-}
-
-// invoiceKey returns the payment intent of an invoice in any version: the old field, or the
-// invoice_payment alias stored when an invoice_payment was seen.
-func (p *Processor) invoiceKey(ctx context.Context, site *tributary.Site, inv obj) (string, error) {
-	if pi := inv.id("payment_intent"); pi != "" {
-		return pi, nil
-	}
-	if c := inv.id("charge"); c != "" {
-		if o, err := p.Meta.StripeObject(ctx, site.ID, c); err == nil {
-			co, _ := decodeObj(o.Data)
-			return paymentKey(co.id("payment_intent"), c), nil
-		}
-	}
-	for _, pay := range inv.list("payments") {
-		if pi := pay.obj("payment").id("payment_intent"); pi != "" {
-			return pi, nil
-		}
-	}
-	a, err := p.alias(ctx, site, inv.str("id"))
-	return a.Payment, err
+	return []*reconcile.Part{part}, a.err
 }
 
 func invoiceSubscription(inv obj) string {
@@ -391,171 +371,135 @@ func invoiceSubscription(inv obj) string {
 	return inv.path("parent", "subscription_details").id("subscription")
 }
 
-func (p *Processor) invoice(ctx context.Context, site *tributary.Site, ev *Event, inv obj, res *result) error {
-	key, err := p.invoiceKey(ctx, site, inv)
-	if err != nil {
-		return err
-	}
-	pay := &tributary.Payment{ID: key, InvoiceID: inv.str("id"), CustomerID: inv.id("customer"), Email: inv.str("customer_email"),
-		Currency: inv.currency(), SubscriptionID: invoiceSubscription(inv), BillingReason: inv.str("billing_reason"), Metadata: inv.metadata()}
-	if md := inv.path("parent", "subscription_details").metadata(); len(md) > 0 {
-		pay.Metadata = mergeMap(pay.Metadata, md)
-	}
-	if md := inv.obj("subscription_details").metadata(); len(md) > 0 {
-		pay.Metadata = mergeMap(pay.Metadata, md)
-	}
-	if lines := inv.list("lines"); len(lines) > 0 {
-		if pr := lines[0].obj("price"); pr != nil {
-			pay.Product = pr.id("product")
-		} else if pl := lines[0].obj("plan"); pl != nil {
-			pay.Product = pl.id("product")
-		} else if pr := lines[0].path("pricing", "price_details"); pr != nil {
-			pay.Product = pr.str("product")
+func invoiceParts(ev *Event, inv obj) ([]*reconcile.Part, error) {
+	var a amounts
+	id, sub := inv.str("id"), invoiceSubscription(inv)
+	pi, charge := inv.id("payment_intent"), inv.id("charge")
+	for _, pay := range inv.list("payments") { // basil, when expanded
+		if p := pay.obj("payment"); p != nil && pi == "" {
+			pi, charge = p.id("payment_intent"), firstNonEmpty(charge, p.id("charge"))
 		}
 	}
-	if key == "" {
-		return p.pend(ctx, site, inv.str("id"), pay, res)
+	part := &reconcile.Part{ID: id, Kind: reconcile.Invoice, At: ev.Created, Created: invoicePaidAt(inv), Currency: inv.currency(),
+		Customer: inv.id("customer"), Email: inv.str("customer_email"), Subscription: sub, BillingReason: inv.str("billing_reason"), Metadata: inv.metadata()}
+	switch {
+	case pi != "":
+		part.Key, part.KeyRank = pi, reconcile.KeyIntent
+	case charge != "":
+		part.Key, part.KeyRank = charge, reconcile.KeyCharge
+	default:
+		part.Key, part.KeyRank = id, reconcile.KeyInvoice
 	}
-	// Money comes from the charge or payment intent (they carry their own ids); old invoices carry the
-	// payment intent id, so the entry has the same id as the charge's.
-	if (ev.Type == "invoice.paid" || ev.Type == "invoice.payment_succeeded") && inv.int("amount_paid") > 0 && inv.id("payment_intent") != "" {
-		res.entries = append(res.entries, tributary.LedgerEntry{ID: "pay:" + key, Kind: tributary.EntryPayment, PaymentID: key,
-			OccurredAt: inv.time("created"), Amount: inv.int("amount_paid"), Currency: inv.currency(), CustomerID: inv.id("customer")})
+	part.Refs = refs(pi, charge)
+	if part.BillingReason == "subscription_create" {
+		part.Refs = append(part.Refs, subFirst(sub))
 	}
-	if err := p.setAlias(ctx, site, inv.str("id"), key, res); err != nil {
-		return err
-	}
-	// A subscription-mode checkout session without an "invoice" field (versions before 2022-08-01)
-	// waits under its subscription; the subscription's first invoice is the session's payment.
-	if sub := invoiceSubscription(inv); sub != "" && inv.str("billing_reason") == "subscription_create" {
-		if err := p.setAlias(ctx, site, "sub:"+sub, key, res); err != nil {
-			return err
-		}
-	}
-	res.payment = pay
-	return nil
-}
-
-func (p *Processor) invoicePayment(ctx context.Context, site *tributary.Site, ev *Event, ip obj, res *result) error {
-	pay := ip.obj("payment")
-	key := paymentKey(pay.id("payment_intent"), pay.id("charge"))
-	if key == "" {
-		return nil
-	}
-	inv := ip.id("invoice")
-	res.payment = &tributary.Payment{ID: key, InvoiceID: inv, Currency: ip.currency()}
-	return p.setAlias(ctx, site, inv, key, res)
-}
-
-// fromInvoice joins what is known of an invoice (subscription, billing reason, product, pending
-// session facts) to the payment key.
-func (p *Processor) fromInvoice(ctx context.Context, site *tributary.Site, inv, key string, res *result) error {
-	if inv == "" {
-		return nil
-	}
-	return p.setAlias(ctx, site, inv, key, res)
-}
-
-// aliasRecord links an invoice (or subscription) to its payment key and holds facts that arrived
-// before the key was known.
-type aliasRecord struct {
-	Payment string               `json:"payment"`
-	Pending []*tributary.Payment `json:"pending,omitempty"`
-}
-
-func (p *Processor) alias(ctx context.Context, site *tributary.Site, id string) (aliasRecord, error) {
-	var a aliasRecord
-	if id == "" {
-		return a, nil
-	}
-	o, err := p.Meta.StripeObject(ctx, site.ID, "alias:"+id)
-	if tributary.ErrorCode(err) == tributary.ENOTFOUND {
-		return a, nil
-	}
-	if err != nil {
-		return a, err
-	}
-	return a, json.Unmarshal(o.Data, &a)
-}
-
-func (p *Processor) putAlias(ctx context.Context, site *tributary.Site, id string, a aliasRecord) error {
-	b, _ := json.Marshal(a)
-	return p.Meta.PutStripeObject(ctx, &tributary.StripeObject{SiteID: site.ID, ID: "alias:" + id, Type: "alias", Data: b})
-}
-
-// pend keeps facts of a payment whose key is not known yet under the invoice id.
-func (p *Processor) pend(ctx context.Context, site *tributary.Site, id string, pay *tributary.Payment, res *result) error {
-	a, err := p.alias(ctx, site, id)
-	if err != nil {
-		return err
-	}
-	if a.Payment != "" {
-		pay.ID = a.Payment
-		res.payment = pay
-		return nil
-	}
-	a.Pending = append(a.Pending, pay)
-	return p.putAlias(ctx, site, id, a)
-}
-
-// setAlias records invoice → key and merges any pending facts into the payment.
-func (p *Processor) setAlias(ctx context.Context, site *tributary.Site, id, key string, res *result) error {
-	a, err := p.alias(ctx, site, id)
-	if err != nil {
-		return err
-	}
-	if a.Payment == key && len(a.Pending) == 0 {
-		return nil
-	}
-	pending := a.Pending
-	a.Payment, a.Pending = key, nil
-	if err := p.putAlias(ctx, site, id, a); err != nil {
-		return err
-	}
-	// Facts stored under the invoice before (including a basil invoice's own attributes).
-	for _, pp := range pending {
-		pp.ID = key
-		if err := p.mergePayment(ctx, site, nil, pp, nil); err != nil {
-			return err
-		}
-	}
-	if o, err := p.Meta.StripeObject(ctx, site.ID, id); err == nil && o.Type == "invoice" {
-		inv, _ := decodeObj(o.Data)
-		sub := result{}
-		inv["payment_intent"] = key // resolve through the alias just written
-		if err := p.invoice(ctx, site, &Event{Type: "invoice.resolved", Created: o.EventCreated, Livemode: o.Livemode}, inv, &sub); err != nil {
-			return err
-		}
-		if sub.payment != nil {
-			if err := p.mergePayment(ctx, site, nil, sub.payment, nil); err != nil {
-				return err
+	for _, md := range []map[string]string{inv.path("parent", "subscription_details").metadata(), inv.obj("subscription_details").metadata()} {
+		for k, v := range md {
+			if part.Metadata == nil {
+				part.Metadata = map[string]string{}
+			}
+			if v != "" {
+				part.Metadata[k] = v
 			}
 		}
 	}
-	return nil
-}
-
-func (p *Processor) mergeByCharge(ctx context.Context, site *tributary.Site, ev *Event, charge, pi string, res *result) error {
-	if key := paymentKey(pi, charge); key != "" {
-		res.payment = &tributary.Payment{ID: key, ChargeID: charge}
-	}
-	return nil
-}
-
-func mergeMap(a, b map[string]string) map[string]string {
-	if len(b) == 0 {
-		return a
-	}
-	out := make(map[string]string, len(a)+len(b))
-	for k, v := range a {
-		out[k] = v
-	}
-	for k, v := range b {
-		if v != "" {
-			out[k] = v
+	if lines := inv.list("lines"); len(lines) > 0 {
+		if pr := lines[0].obj("price"); pr != nil {
+			part.Product = pr.id("product")
+		} else if pl := lines[0].obj("plan"); pl != nil {
+			part.Product = pl.id("product")
+		} else if pr := lines[0].path("pricing", "price_details"); pr != nil {
+			part.Product = pr.str("product")
 		}
 	}
-	return out
+	if inv.str("status") == "paid" || (!inv.has("status") && inv.bool("paid")) {
+		part.Paid = a.get(inv, "amount_paid")
+	}
+	return []*reconcile.Part{part}, a.err
+}
+
+// invoicePaidAt is when the invoice was paid (its money's time), else when it was created.
+func invoicePaidAt(inv obj) time.Time {
+	if t := inv.obj("status_transitions").time("paid_at"); !t.IsZero() {
+		return t
+	}
+	return inv.time("created")
+}
+
+func invoicePaymentPart(ev *Event, ip obj) (*reconcile.Part, error) {
+	var a amounts
+	pay := ip.obj("payment")
+	pi, charge := pay.id("payment_intent"), pay.id("charge")
+	k, rank := key(pi, charge)
+	inv := ip.id("invoice")
+	part := &reconcile.Part{ID: ip.str("id"), Kind: reconcile.InvoicePayment, At: ev.Created, Created: ip.obj("status_transitions").time("paid_at"),
+		Key: k, KeyRank: rank, Refs: refs(inv, pi, charge), Currency: ip.currency(), Invoice: inv}
+	if part.Created.IsZero() {
+		part.Created = ip.time("created")
+	}
+	if k == "" {
+		part.Key, part.KeyRank = inv, reconcile.KeyInvoice
+	}
+	if ip.str("status") == "paid" || (!ip.has("status") && ev.Type == "invoice_payment.paid") {
+		part.Paid = a.get(ip, "amount_paid")
+	}
+	return part, a.err
+}
+
+// disputePart maps a dispute. Funds move once each way: withdrawn when the dispute opens (inquiries,
+// "warning_*", move none) and reinstated when it is won. Payloads tell this through balance
+// transactions, through the event type (funds_withdrawn / funds_reinstated) or only through the final
+// status; each way gives the same facts. The amounts are the dispute's own, in the payment's currency
+// (a balance transaction may be in the settlement currency and includes the fee, a cost, not revenue).
+func disputePart(ev *Event, d obj) (*reconcile.Part, error) {
+	var a amounts
+	charge := d.id("charge")
+	k, rank := key(d.id("payment_intent"), charge)
+	status := d.str("status")
+	part := &reconcile.Part{ID: d.str("id"), Kind: reconcile.Dispute, At: ev.Created, Created: d.time("created"), Key: k, KeyRank: rank,
+		Refs: refs(charge, d.id("payment_intent")), Currency: d.currency(), Amount: a.get(d, "amount"), Charge: charge, DisputeStatus: status}
+	for _, bt := range d.list("balance_transactions") {
+		switch amt := bt.int("amount"); {
+		case amt < 0 && part.Withdrawn.IsZero():
+			part.Withdrawn = createdOr(bt, ev)
+		case amt > 0 && part.Reinstated.IsZero():
+			part.Reinstated = createdOr(bt, ev)
+		}
+	}
+	inquiry := strings.HasPrefix(status, "warning_")
+	switch {
+	case ev.Type == "charge.dispute.funds_withdrawn" && part.Withdrawn.IsZero():
+		part.Withdrawn = ev.Created
+	case ev.Type == "charge.dispute.funds_reinstated" && part.Reinstated.IsZero():
+		part.Reinstated = ev.Created
+	}
+	if !inquiry && (status == "lost" || status == "won") && part.Withdrawn.IsZero() {
+		part.Withdrawn = firstTime(d.time("created"), ev.Created)
+	}
+	if status == "won" && part.Reinstated.IsZero() {
+		part.Reinstated = ev.Created
+	}
+	if !part.Reinstated.IsZero() && part.Withdrawn.IsZero() {
+		part.Withdrawn = firstTime(d.time("created"), part.Reinstated)
+	}
+	return part, a.err
+}
+
+func createdOr(o obj, ev *Event) time.Time {
+	if t := o.time("created"); !t.IsZero() {
+		return t
+	}
+	return ev.Created
+}
+
+func firstTime(ts ...time.Time) time.Time {
+	for _, t := range ts {
+		if !t.IsZero() {
+			return t
+		}
+	}
+	return time.Time{}
 }
 
 func firstNonEmpty(vals ...string) string {
@@ -567,108 +511,14 @@ func firstNonEmpty(vals ...string) string {
 	return ""
 }
 
-// mergePayment unions facts into the stored payment record (non-empty fields win), recomputes its status
-// from its ledger entries, and links it to a visitor.
-func (p *Processor) mergePayment(ctx context.Context, site *tributary.Site, ev *Event, f *tributary.Payment, entries []tributary.LedgerEntry) error {
-	if f.ID == "" {
-		return nil
+// subscriptionState maps a subscription snapshot to a state of its history.
+func subscriptionState(ev *Event, s obj) (id, customer string, st reconcile.SubState) {
+	mrr, cur := subscriptionMRR(s)
+	status := s.str("status")
+	if ev.Type == "customer.subscription.deleted" {
+		mrr, status = 0, "canceled"
 	}
-	cur, err := p.Meta.Payment(ctx, site.ID, f.ID)
-	if tributary.ErrorCode(err) == tributary.ENOTFOUND {
-		cur, err = &tributary.Payment{SiteID: site.ID, ID: f.ID, Source: "stripe", Metadata: map[string]string{}}, nil
-	}
-	if err != nil {
-		return err
-	}
-	if ev != nil {
-		cur.Livemode = ev.Livemode
-	}
-	cur.CustomerID = firstNonEmpty(f.CustomerID, cur.CustomerID)
-	cur.Email = strings.ToLower(firstNonEmpty(f.Email, cur.Email))
-	cur.Currency = firstNonEmpty(cur.Currency, f.Currency)
-	cur.SubscriptionID = firstNonEmpty(f.SubscriptionID, cur.SubscriptionID)
-	cur.InvoiceID = firstNonEmpty(f.InvoiceID, cur.InvoiceID)
-	cur.CheckoutSessionID = firstNonEmpty(f.CheckoutSessionID, cur.CheckoutSessionID)
-	cur.ChargeID = firstNonEmpty(f.ChargeID, cur.ChargeID)
-	cur.Product = firstNonEmpty(f.Product, cur.Product)
-	cur.BillingReason = firstNonEmpty(f.BillingReason, cur.BillingReason)
-	cur.ClientReferenceID = firstNonEmpty(f.ClientReferenceID, cur.ClientReferenceID)
-	cur.DisputeStatus = firstNonEmpty(f.DisputeStatus, cur.DisputeStatus)
-	cur.Metadata = mergeMap(cur.Metadata, f.Metadata)
-	if !f.Created.IsZero() && (cur.Created.IsZero() || f.Created.Before(cur.Created)) {
-		cur.Created = f.Created
-	}
-	for _, e := range entries {
-		if e.PaymentID != cur.ID {
-			continue
-		}
-		if cur.Created.IsZero() || (e.Kind == tributary.EntryPayment && e.OccurredAt.Before(cur.Created)) {
-			cur.Created = e.OccurredAt
-		}
-	}
-	if err := p.status(ctx, site, cur); err != nil {
-		return err
-	}
-	cur.UpdatedAt = time.Now().UTC()
-	if err := p.Meta.PutPayment(ctx, cur); err != nil {
-		return err
-	}
-	if cur.Status == tributary.PaymentPending || cur.Status == tributary.PaymentFailed {
-		return nil // only money that arrived is attributed
-	}
-	vid, sid := linkIDs(cur.Metadata)
-	_, err = p.Ledger.Link(ctx, site, ledger.Payment{SiteID: site.ID, PaymentID: cur.ID, At: cur.Created, VisitorID: vid, SessionID: sid,
-		ClientReferenceID: cur.ClientReferenceID, CustomerID: cur.CustomerID, Email: cur.Email, Source: "stripe",
-		Referrer: cur.Metadata["referrer"], UTMSource: cur.Metadata["utm_source"], UTMMedium: cur.Metadata["utm_medium"], UTMCampaign: cur.Metadata["utm_campaign"]})
-	return err
-}
-
-// linkIDs reads the visitor and session ids from metadata keys (DESIGN §4).
-func linkIDs(md map[string]string) (visitor, session string) {
-	visitor = firstNonEmpty(md["tributary_visitor_id"], md["visitor_id"], md["visitorId"])
-	session = firstNonEmpty(md["tributary_session_id"], md["session_id"], md["sessionId"])
-	return visitor, session
-}
-
-// status derives the payment status from its ledger entries.
-func (p *Processor) status(ctx context.Context, site *tributary.Site, pay *tributary.Payment) error {
-	entries, err := p.Events.LedgerForPayment(ctx, site.ID, pay.ID)
-	if err != nil {
-		return err
-	}
-	var paid, refunded, disputed int64
-	failed := false
-	for _, e := range entries {
-		switch e.Kind {
-		case tributary.EntryPayment:
-			paid += e.Amount
-			if pay.Currency == "" {
-				pay.Currency = e.Currency
-			}
-		case tributary.EntryRefund:
-			refunded -= e.Amount
-		case tributary.EntryDisputeWithdrawn, tributary.EntryDisputeReinstated:
-			disputed -= e.Amount
-		case tributary.EntryPaymentFailed:
-			failed = true
-		}
-	}
-	pay.Amount, pay.Refunded = paid, refunded
-	switch {
-	case paid == 0 && failed:
-		pay.Status = tributary.PaymentFailed
-	case paid == 0:
-		pay.Status = tributary.PaymentPending
-	case disputed != 0 || pay.DisputeStatus == "lost" || pay.DisputeStatus == "needs_response" || pay.DisputeStatus == "under_review":
-		pay.Status = tributary.PaymentDisputed
-	case refunded >= paid:
-		pay.Status = tributary.PaymentRefunded
-	case refunded > 0:
-		pay.Status = tributary.PaymentPartiallyRefunded
-	default:
-		pay.Status = tributary.PaymentSucceeded
-	}
-	return nil
+	return s.str("id"), s.id("customer"), reconcile.SubState{At: ev.Created, Status: status, MRR: mrr, Currency: cur}
 }
 
 // subscriptionMRR is the monthly recurring revenue of a subscription snapshot in minor units of its
@@ -753,50 +603,4 @@ func subscriptionCurrency(s obj) string {
 		return pl.currency()
 	}
 	return ""
-}
-
-// subscriptionMovements compares the previous snapshot with the new one.
-func subscriptionMovements(site *tributary.Site, ev *Event, prev, cur obj) []tributary.MRRMovement {
-	before, _ := int64(0), ""
-	wasActive := false
-	if prev != nil {
-		before, _ = subscriptionMRR(prev)
-		wasActive = before > 0
-	}
-	after, currency := subscriptionMRR(cur)
-	if currency == "" && prev != nil {
-		currency = subscriptionCurrency(prev)
-	}
-	if ev.Type == "customer.subscription.deleted" {
-		after = 0
-	}
-	if after == before {
-		return nil
-	}
-	var kind string
-	switch {
-	case before == 0 && prev != nil && prev.str("status") == "canceled":
-		kind = tributary.MRRReactivation
-	case before == 0 && !wasActive && prev != nil && sawPaid(prev):
-		kind = tributary.MRRReactivation
-	case before == 0:
-		kind = tributary.MRRNew
-	case after == 0:
-		kind = tributary.MRRChurn
-	case after > before:
-		kind = tributary.MRRExpansion
-	default:
-		kind = tributary.MRRContraction
-	}
-	id := cur.str("id")
-	return []tributary.MRRMovement{{ID: fmt.Sprintf("mrr:%s:%d:%s", id, ev.Created.Unix(), kind), SubscriptionID: id, CustomerID: cur.id("customer"),
-		At: ev.Created, Kind: kind, Delta: after - before, Currency: currency}}
-}
-
-// sawPaid reports whether a subscription snapshot had been paying (paused or past trial).
-func sawPaid(s obj) bool { return s.str("status") == "paused" || s.obj("pause_collection") != nil }
-
-// sortEntries orders entries for stable comparisons in tests and exports.
-func sortEntries(es []tributary.LedgerEntry) {
-	sort.Slice(es, func(i, j int) bool { return es[i].ID < es[j].ID })
 }

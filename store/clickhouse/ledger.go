@@ -142,7 +142,16 @@ func (s *Store) InsertMRRMovements(ctx context.Context, ms []tributary.MRRMoveme
 
 // MRRMovements lists a site's movements in time order.
 func (s *Store) MRRMovements(ctx context.Context, siteID string) ([]tributary.MRRMovement, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+mrrCols+` FROM mrr_movements WHERE site_id = $1 ORDER BY ts, id`, siteID)
+	return s.mrrWhere(ctx, `site_id = $1`, siteID)
+}
+
+// MRRMovementsOf lists one subscription's movements in time order.
+func (s *Store) MRRMovementsOf(ctx context.Context, siteID, subscriptionID string) ([]tributary.MRRMovement, error) {
+	return s.mrrWhere(ctx, `site_id = $1 AND subscription_id = $2`, siteID, subscriptionID)
+}
+
+func (s *Store) mrrWhere(ctx context.Context, where string, args ...any) ([]tributary.MRRMovement, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+mrrCols+` FROM mrr_movements WHERE `+where+` ORDER BY ts, id`, args...)
 	if err != nil {
 		return nil, mapErr("list mrr movements", err)
 	}

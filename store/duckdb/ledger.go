@@ -22,7 +22,7 @@ func (s *Store) InsertLedger(ctx context.Context, entries []tributary.LedgerEntr
 	}
 	defer tx.Rollback()
 	stmt, err := tx.PrepareContext(ctx, `INSERT INTO ledger (`+ledgerCols+`, recorded_at)
-		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20) ON CONFLICT (id) DO NOTHING`)
+		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20) ON CONFLICT (site_id, id) DO NOTHING`)
 	if err != nil {
 		return 0, mapErr("insert ledger", err)
 	}
@@ -130,7 +130,7 @@ func (s *Store) InsertMRRMovements(ctx context.Context, ms []tributary.MRRMoveme
 	n := 0
 	for _, m := range ms {
 		res, err := tx.ExecContext(ctx, `INSERT INTO mrr_movements (id, site_id, livemode, subscription_id, customer_id, ts, kind, delta, currency,
-			reporting_delta, reporting_currency, converted, source) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13) ON CONFLICT (id) DO NOTHING`,
+			reporting_delta, reporting_currency, converted, source) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13) ON CONFLICT (site_id, id) DO NOTHING`,
 			m.ID, m.SiteID, m.Livemode, m.SubscriptionID, m.CustomerID, m.At.UTC(), m.Kind, m.Delta, m.Currency, m.ReportingDelta,
 			m.ReportingCurrency, m.Converted, m.Source)
 		if err != nil {
@@ -148,8 +148,17 @@ func (s *Store) InsertMRRMovements(ctx context.Context, ms []tributary.MRRMoveme
 
 // MRRMovements lists a site's movements in time order.
 func (s *Store) MRRMovements(ctx context.Context, siteID string) ([]tributary.MRRMovement, error) {
+	return s.mrrWhere(ctx, `site_id = $1`, siteID)
+}
+
+// MRRMovementsOf lists one subscription's movements in time order.
+func (s *Store) MRRMovementsOf(ctx context.Context, siteID, subscriptionID string) ([]tributary.MRRMovement, error) {
+	return s.mrrWhere(ctx, `site_id = $1 AND subscription_id = $2`, siteID, subscriptionID)
+}
+
+func (s *Store) mrrWhere(ctx context.Context, where string, args ...any) ([]tributary.MRRMovement, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT id, site_id, livemode, subscription_id, customer_id, ts, kind, delta, currency,
-		reporting_delta, reporting_currency, converted, source FROM mrr_movements WHERE site_id = $1 ORDER BY ts, id`, siteID)
+		reporting_delta, reporting_currency, converted, source FROM mrr_movements WHERE `+where+` ORDER BY ts, id`, args...)
 	if err != nil {
 		return nil, mapErr("list mrr movements", err)
 	}

@@ -30,6 +30,57 @@ func (s *Store) PutStripeObject(ctx context.Context, o *tributary.StripeObject) 
 	return s.mapErr("put stripe object", err)
 }
 
+// PutStripeObjects upserts snapshots in one transaction.
+func (s *Store) PutStripeObjects(ctx context.Context, objs []*tributary.StripeObject) error {
+	if len(objs) == 0 {
+		return nil
+	}
+	return s.inTx(ctx, "put stripe objects", `INSERT INTO stripe_objects (site_id, id, type, livemode, event_created, data) VALUES ($1,$2,$3,$4,$5,$6)
+		ON CONFLICT (site_id, id) DO UPDATE SET type = excluded.type, livemode = excluded.livemode, event_created = excluded.event_created, data = excluded.data`,
+		len(objs), func(i int) ([]any, error) {
+			o := objs[i]
+			return []any{o.SiteID, o.ID, o.Type, o.Livemode, o.EventCreated.UTC(), string(o.Data)}, nil
+		})
+}
+
+// PutPayments upserts payment records in one transaction.
+func (s *Store) PutPayments(ctx context.Context, ps []*tributary.Payment) error {
+	if len(ps) == 0 {
+		return nil
+	}
+	return s.inTx(ctx, "put payments", `INSERT INTO payments (site_id, id, livemode, status, created, data) VALUES ($1,$2,$3,$4,$5,$6)
+		ON CONFLICT (site_id, id) DO UPDATE SET livemode = excluded.livemode, status = excluded.status, created = excluded.created, data = excluded.data`,
+		len(ps), func(i int) ([]any, error) {
+			p := ps[i]
+			b, err := json.Marshal(p)
+			return []any{p.SiteID, p.ID, p.Livemode, p.Status, p.Created.UTC(), string(b)}, err
+		})
+}
+
+// inTx runs one prepared statement n times in a transaction.
+func (s *Store) inTx(ctx context.Context, op, q string, n int, args func(int) ([]any, error)) error {
+	tx, err := s.DB.BeginTx(ctx, nil)
+	if err != nil {
+		return s.mapErr(op, err)
+	}
+	defer tx.Rollback()
+	stmt, err := tx.PrepareContext(ctx, q)
+	if err != nil {
+		return s.mapErr(op, err)
+	}
+	defer stmt.Close()
+	for i := 0; i < n; i++ {
+		a, err := args(i)
+		if err != nil {
+			return s.mapErr(op, err)
+		}
+		if _, err := stmt.ExecContext(ctx, a...); err != nil {
+			return s.mapErr(op, err)
+		}
+	}
+	return s.mapErr(op, tx.Commit())
+}
+
 // Payment returns a payment record, ENOTFOUND when absent.
 func (s *Store) Payment(ctx context.Context, siteID, id string) (*tributary.Payment, error) {
 	var data string

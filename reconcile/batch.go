@@ -1,0 +1,419 @@
+package reconcile
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/tributary/tributary"
+	"github.com/tributary/tributary/ledger"
+)
+
+// State document types in the MetaStore's object table (one row per site and id).
+const (
+	docPayment      = "payment_state"      // "pay:<key>" → Payment
+	docRef          = "payment_ref"        // "ref:<object id>" → payment key
+	docSubscription = "subscription_state" // "sub:<id>" → Subscription
+	docCustomer     = "customer_state"     // "cus:<id>" → Customer
+)
+
+// Customer is what a provider's customer object tells about its payments: an e-mail and metadata that
+// may carry linking keys.
+type Customer struct {
+	ID       string            `json:"id"`
+	At       time.Time         `json:"at"`
+	Email    string            `json:"email,omitempty"`
+	Metadata map[string]string `json:"metadata,omitempty"`
+}
+
+// Batch is one unit of reconciliation work: parts and subscription states of many events are put into
+// it, and Flush derives every touched payment's and subscription's targets once, appends the
+// differences and writes the state, so a batch of deliveries costs one write per table instead of one
+// per event. It is not safe for concurrent use. Processing is idempotent: a batch redone after a crash
+// re-derives the same targets and appends only what the ledger still lacks.
+type Batch struct {
+	meta     tributary.MetaStore
+	events   tributary.EventStore
+	recorder *ledger.Recorder
+
+	docs     map[docKey]*tributary.StripeObject
+	dirty    map[docKey]bool
+	payments map[docKey]*Payment
+	subs     map[docKey]*Subscription
+	touched  map[docKey]bool // payments to reconcile
+	subTouch map[docKey]bool
+	sites    map[string]*tributary.Site
+	source   map[docKey]string
+}
+
+type docKey struct{ site, id string }
+
+// NewBatch starts a unit of work over the stores.
+func NewBatch(meta tributary.MetaStore, events tributary.EventStore, recorder *ledger.Recorder) *Batch {
+	return &Batch{meta: meta, events: events, recorder: recorder, docs: map[docKey]*tributary.StripeObject{}, dirty: map[docKey]bool{},
+		payments: map[docKey]*Payment{}, subs: map[docKey]*Subscription{}, touched: map[docKey]bool{}, subTouch: map[docKey]bool{},
+		sites: map[string]*tributary.Site{}, source: map[docKey]string{}}
+}
+
+func (b *Batch) doc(ctx context.Context, site, id string) (*tributary.StripeObject, error) {
+	k := docKey{site, id}
+	if o, ok := b.docs[k]; ok {
+		return o, nil
+	}
+	o, err := b.meta.StripeObject(ctx, site, id)
+	if tributary.ErrorCode(err) == tributary.ENOTFOUND {
+		o, err = nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reconcile: read %s: %w", id, err)
+	}
+	b.docs[k] = o
+	return o, nil
+}
+
+func (b *Batch) putDoc(site *tributary.Site, id, typ string, livemode bool, at time.Time, v any) {
+	data, _ := json.Marshal(v)
+	k := docKey{site.ID, id}
+	b.docs[k] = &tributary.StripeObject{SiteID: site.ID, ID: id, Type: typ, Livemode: livemode, EventCreated: at.UTC(), Data: data}
+	b.dirty[k] = true
+}
+
+func (b *Batch) payment(ctx context.Context, site, key string) (*Payment, error) {
+	k := docKey{site, key}
+	if p, ok := b.payments[k]; ok {
+		return p, nil
+	}
+	o, err := b.doc(ctx, site, "pay:"+key)
+	if err != nil || o == nil {
+		return nil, err
+	}
+	p := &Payment{}
+	if err := json.Unmarshal(o.Data, p); err != nil {
+		return nil, fmt.Errorf("reconcile: decode payment state %s: %w", key, err)
+	}
+	b.payments[k] = p
+	return p, nil
+}
+
+// resolve returns the payment an object id belongs to (following merges), nil when none.
+func (b *Batch) resolve(ctx context.Context, site, id string) (*Payment, error) {
+	o, err := b.doc(ctx, site, "ref:"+id)
+	if err != nil || o == nil {
+		return nil, err
+	}
+	key := string(o.Data)
+	for range 16 {
+		p, err := b.payment(ctx, site, key)
+		if err != nil || p == nil {
+			return p, err
+		}
+		if p.MergedInto == "" {
+			return p, nil
+		}
+		key = p.MergedInto
+	}
+	return nil, fmt.Errorf("reconcile: merge chain of %s too long", id)
+}
+
+// PutPart records the newest state of one object of a payment for site: it finds (or starts) the payment
+// the object belongs to by every id it names, merges payments it proves to be the same, and marks the
+// payment for reconciliation at Flush.
+func (b *Batch) PutPart(ctx context.Context, site *tributary.Site, provider string, livemode bool, part *Part) error {
+	if part.ID == "" {
+		return nil
+	}
+	b.sites[site.ID] = site
+	var found []*Payment
+	for _, id := range part.ids() {
+		p, err := b.resolve(ctx, site.ID, id)
+		if err != nil {
+			return err
+		}
+		if p != nil && !containsPayment(found, p) {
+			found = append(found, p)
+		}
+	}
+	var pay *Payment
+	switch len(found) {
+	case 0:
+		key, rank := part.Key, part.KeyRank
+		if key == "" {
+			key = part.ID
+		}
+		pay = &Payment{Key: key, KeyRank: rank, Livemode: livemode, Parts: map[string]*Part{}}
+		b.payments[docKey{site.ID, key}] = pay
+	default:
+		sort.Slice(found, func(i, j int) bool {
+			if found[i].KeyRank != found[j].KeyRank {
+				return found[i].KeyRank > found[j].KeyRank
+			}
+			return found[i].Key < found[j].Key
+		})
+		pay = found[0]
+		for _, other := range found[1:] {
+			for _, op := range other.Parts {
+				pay.Put(op)
+				b.index(site, pay, op.ids(), op.At)
+			}
+			other.MergedInto, other.Parts = pay.Key, nil
+			b.touch(site, provider, other)
+		}
+	}
+	pay.Put(part)
+	b.index(site, pay, part.ids(), part.At)
+	b.touch(site, provider, pay)
+	return nil
+}
+
+func containsPayment(ps []*Payment, p *Payment) bool {
+	for _, q := range ps {
+		if q == p {
+			return true
+		}
+	}
+	return false
+}
+
+func (b *Batch) index(site *tributary.Site, pay *Payment, ids []string, at time.Time) {
+	for _, id := range ids {
+		k := docKey{site.ID, "ref:" + id}
+		if o, ok := b.docs[k]; ok && o != nil && string(o.Data) == pay.Key {
+			continue
+		}
+		b.docs[k] = &tributary.StripeObject{SiteID: site.ID, ID: "ref:" + id, Type: docRef, Livemode: pay.Livemode, EventCreated: at.UTC(), Data: []byte(pay.Key)}
+		b.dirty[k] = true
+	}
+}
+
+func (b *Batch) touch(site *tributary.Site, provider string, pay *Payment) {
+	k := docKey{site.ID, pay.Key}
+	b.payments[k] = pay
+	b.touched[k] = true
+	if provider != "" {
+		b.source[k] = provider
+	}
+}
+
+// PutSubscription records one state of a subscription.
+func (b *Batch) PutSubscription(ctx context.Context, site *tributary.Site, provider string, livemode bool, id, customer string, st SubState) error {
+	if id == "" {
+		return nil
+	}
+	b.sites[site.ID] = site
+	k := docKey{site.ID, id}
+	s, ok := b.subs[k]
+	if !ok {
+		o, err := b.doc(ctx, site.ID, "sub:"+id)
+		if err != nil {
+			return err
+		}
+		s = &Subscription{ID: id, Livemode: livemode}
+		if o != nil {
+			if err := json.Unmarshal(o.Data, s); err != nil {
+				return fmt.Errorf("reconcile: decode subscription state %s: %w", id, err)
+			}
+		}
+		b.subs[k] = s
+	}
+	if customer != "" {
+		s.Customer = customer
+	}
+	s.Add(st)
+	b.subTouch[k] = true
+	b.source[docKey{site.ID, "sub:" + id}] = provider
+	return nil
+}
+
+// PutCustomer records the newest state of a customer.
+func (b *Batch) PutCustomer(ctx context.Context, site *tributary.Site, livemode bool, c *Customer) error {
+	if c.ID == "" {
+		return nil
+	}
+	o, err := b.doc(ctx, site.ID, "cus:"+c.ID)
+	if err != nil {
+		return err
+	}
+	if o != nil && o.EventCreated.After(c.At) {
+		return nil
+	}
+	b.putDoc(site, "cus:"+c.ID, docCustomer, livemode, c.At, c)
+	return nil
+}
+
+func (b *Batch) customer(ctx context.Context, site, id string) (*Customer, error) {
+	if id == "" {
+		return nil, nil
+	}
+	o, err := b.doc(ctx, site, "cus:"+id)
+	if err != nil || o == nil {
+		return nil, err
+	}
+	c := &Customer{}
+	return c, json.Unmarshal(o.Data, c)
+}
+
+// Result tells what a flush changed.
+type Result struct {
+	Entries   []tributary.LedgerEntry
+	Movements []tributary.MRRMovement
+	Payments  []*tributary.Payment
+}
+
+// Flush reconciles every touched payment and subscription and writes state, ledger differences,
+// payment records and links. State is written first: a crash after it is healed when the delivery is
+// processed again, because differences are always taken against the ledger as stored.
+func (b *Batch) Flush(ctx context.Context) (*Result, error) {
+	res := &Result{}
+	// State first.
+	var objs []*tributary.StripeObject
+	for k := range b.touched {
+		pay := b.payments[k]
+		b.putDoc(b.sites[k.site], "pay:"+pay.Key, docPayment, pay.Livemode, time.Now(), pay)
+	}
+	for k := range b.subTouch {
+		s := b.subs[k]
+		b.putDoc(b.sites[k.site], "sub:"+s.ID, docSubscription, s.Livemode, time.Now(), s)
+	}
+	for k := range b.dirty {
+		if o := b.docs[k]; o != nil {
+			objs = append(objs, o)
+		}
+	}
+	sort.Slice(objs, func(i, j int) bool {
+		if objs[i].SiteID != objs[j].SiteID {
+			return objs[i].SiteID < objs[j].SiteID
+		}
+		return objs[i].ID < objs[j].ID
+	})
+	if err := b.meta.PutStripeObjects(ctx, objs); err != nil {
+		return nil, fmt.Errorf("reconcile: write state: %w", err)
+	}
+	b.dirty = map[docKey]bool{}
+
+	// Ledger differences and MRR movements, per site.
+	keys := sortedDocKeys(b.touched)
+	entriesBySite := map[string][]tributary.LedgerEntry{}
+	figures := map[docKey]Figures{}
+	for _, k := range keys {
+		pay := b.payments[k]
+		held, err := b.events.LedgerForPayment(ctx, k.site, pay.Key)
+		if err != nil {
+			return nil, fmt.Errorf("reconcile: read ledger of %s: %w", pay.Key, err)
+		}
+		targets, f := pay.Targets()
+		figures[k] = f
+		customer := ""
+		for _, p := range pay.sortedParts() {
+			if p.Customer != "" {
+				customer = p.Customer
+			}
+		}
+		for _, e := range Diff(pay.Key, targets, held) {
+			e.SiteID, e.Livemode, e.Source, e.CustomerID = k.site, pay.Livemode, firstNonEmpty(b.source[k], "stripe"), customer
+			entriesBySite[k.site] = append(entriesBySite[k.site], e)
+		}
+	}
+	movesBySite := map[string][]tributary.MRRMovement{}
+	for _, k := range sortedDocKeys(b.subTouch) {
+		s := b.subs[k]
+		held, err := b.events.MRRMovementsOf(ctx, k.site, s.ID)
+		if err != nil {
+			return nil, fmt.Errorf("reconcile: read movements of %s: %w", s.ID, err)
+		}
+		for _, m := range DiffMovements(s, s.Movements(), held) {
+			m.SiteID, m.Source = k.site, firstNonEmpty(b.source[docKey{k.site, "sub:" + s.ID}], "stripe")
+			movesBySite[k.site] = append(movesBySite[k.site], m)
+		}
+	}
+	for _, site := range sortedSites(b.sites) {
+		es, ms := entriesBySite[site.ID], movesBySite[site.ID]
+		if len(es) == 0 && len(ms) == 0 {
+			continue
+		}
+		if err := b.recorder.Record(ctx, site, es, ms); err != nil {
+			return nil, err
+		}
+		res.Entries = append(res.Entries, es...)
+		res.Movements = append(res.Movements, ms...)
+	}
+
+	// Payment records and links.
+	var recs []*tributary.Payment
+	for _, k := range keys {
+		pay := b.payments[k]
+		rec, err := b.meta.Payment(ctx, k.site, pay.Key)
+		if tributary.ErrorCode(err) == tributary.ENOTFOUND {
+			rec, err = &tributary.Payment{SiteID: k.site, ID: pay.Key}, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("reconcile: read payment %s: %w", pay.Key, err)
+		}
+		rec.SiteID, rec.Source, rec.MergedInto = k.site, firstNonEmpty(b.source[k], rec.Source, "stripe"), pay.MergedInto
+		pay.Describe(rec, figures[k])
+		if c, err := b.customer(ctx, k.site, rec.CustomerID); err != nil {
+			return nil, err
+		} else if c != nil {
+			if rec.Email == "" {
+				rec.Email = strings.ToLower(c.Email)
+			}
+			for key, v := range c.Metadata {
+				if _, ok := rec.Metadata[key]; !ok && v != "" {
+					rec.Metadata[key] = v
+				}
+			}
+		}
+		rec.UpdatedAt = time.Now().UTC()
+		recs = append(recs, rec)
+	}
+	if err := b.meta.PutPayments(ctx, recs); err != nil {
+		return nil, fmt.Errorf("reconcile: write payment records: %w", err)
+	}
+	res.Payments = recs
+	for _, rec := range recs {
+		if rec.Status == tributary.PaymentPending || rec.Status == tributary.PaymentFailed || rec.Status == tributary.PaymentMerged {
+			continue // only money that arrived is attributed
+		}
+		vid, sid := LinkIDs(rec.Metadata)
+		md := rec.Metadata
+		if _, err := b.recorder.Link(ctx, b.sites[rec.SiteID], ledger.Payment{SiteID: rec.SiteID, PaymentID: rec.ID, At: rec.Created, VisitorID: vid, SessionID: sid,
+			ClientReferenceID: rec.ClientReferenceID, CustomerID: rec.CustomerID, Email: rec.Email, Source: rec.Source,
+			Referrer: md["referrer"], UTMSource: md["utm_source"], UTMMedium: md["utm_medium"], UTMCampaign: md["utm_campaign"]}); err != nil {
+			return nil, err
+		}
+	}
+	b.touched, b.subTouch = map[docKey]bool{}, map[docKey]bool{}
+	return res, nil
+}
+
+// LinkIDs reads the visitor and session ids from metadata keys (DESIGN §4).
+func LinkIDs(md map[string]string) (visitor, session string) {
+	visitor = firstNonEmpty(md["tributary_visitor_id"], md["visitor_id"], md["visitorId"])
+	session = firstNonEmpty(md["tributary_session_id"], md["session_id"], md["sessionId"])
+	return visitor, session
+}
+
+func sortedDocKeys(m map[docKey]bool) []docKey {
+	out := make([]docKey, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].site != out[j].site {
+			return out[i].site < out[j].site
+		}
+		return out[i].id < out[j].id
+	})
+	return out
+}
+
+func sortedSites(m map[string]*tributary.Site) []*tributary.Site {
+	out := make([]*tributary.Site, 0, len(m))
+	for _, s := range m {
+		out = append(out, s)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
