@@ -76,6 +76,8 @@ type EventStore interface {
 	InsertLedger(ctx context.Context, entries []LedgerEntry) (int, error)
 	// LedgerForPayment returns the entries of one payment.
 	LedgerForPayment(ctx context.Context, siteID, paymentID string) ([]LedgerEntry, error)
+	// LedgerForPayments returns the entries of several payments (a reconciliation batch's).
+	LedgerForPayments(ctx context.Context, siteID string, paymentIDs []string) ([]LedgerEntry, error)
 	// InsertMRRMovements appends movements whose id is new and skips the others.
 	InsertMRRMovements(ctx context.Context, ms []MRRMovement) (int, error)
 	// MRRMovements returns the site's movements ordered by time then id.

@@ -98,6 +98,55 @@ func (b *Batch) payment(ctx context.Context, site, key string) (*Payment, error)
 	return p, nil
 }
 
+// Prefetch reads, in a few queries, the state of the payments the given object ids belong to, so a
+// batch's lookups hit memory. Ids already read are skipped.
+func (b *Batch) Prefetch(ctx context.Context, site string, ids []string) error {
+	refIDs := b.missing(site, "ref:", ids)
+	if err := b.load(ctx, site, refIDs); err != nil {
+		return err
+	}
+	var keys []string
+	for _, id := range ids {
+		if o := b.docs[docKey{site, "ref:" + id}]; o != nil {
+			keys = append(keys, string(o.Data))
+		}
+	}
+	return b.load(ctx, site, b.missing(site, "pay:", keys))
+}
+
+// missing returns prefix+id for the ids whose document is not cached yet.
+func (b *Batch) missing(site, prefix string, ids []string) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, id := range ids {
+		k := docKey{site, prefix + id}
+		if _, ok := b.docs[k]; ok || seen[k.id] || id == "" {
+			continue
+		}
+		seen[k.id] = true
+		out = append(out, k.id)
+	}
+	return out
+}
+
+// load reads documents into the cache; those absent are cached as nil.
+func (b *Batch) load(ctx context.Context, site string, ids []string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	got, err := b.meta.StripeObjects(ctx, site, ids)
+	if err != nil {
+		return fmt.Errorf("reconcile: read state: %w", err)
+	}
+	for _, id := range ids {
+		b.docs[docKey{site, id}] = got[id]
+	}
+	return nil
+}
+
+// Ids returns every id a part joins by, for Prefetch.
+func (p *Part) Ids() []string { return p.ids() }
+
 // resolve returns the payment an object id belongs to (following merges), nil when none.
 func (b *Batch) resolve(ctx context.Context, site, id string) (*Payment, error) {
 	o, err := b.doc(ctx, site, "ref:"+id)
@@ -295,14 +344,25 @@ func (b *Batch) Flush(ctx context.Context) (*Result, error) {
 
 	// Ledger differences and MRR movements, per site.
 	keys := sortedDocKeys(b.touched)
+	held := map[docKey][]tributary.LedgerEntry{}
+	bySite := map[string][]string{}
+	for _, k := range keys {
+		bySite[k.site] = append(bySite[k.site], k.id)
+	}
+	for site, ids := range bySite {
+		es, err := b.events.LedgerForPayments(ctx, site, ids)
+		if err != nil {
+			return nil, fmt.Errorf("reconcile: read ledger: %w", err)
+		}
+		for _, e := range es {
+			k := docKey{site, e.PaymentID}
+			held[k] = append(held[k], e)
+		}
+	}
 	entriesBySite := map[string][]tributary.LedgerEntry{}
 	figures := map[docKey]Figures{}
 	for _, k := range keys {
 		pay := b.payments[k]
-		held, err := b.events.LedgerForPayment(ctx, k.site, pay.Key)
-		if err != nil {
-			return nil, fmt.Errorf("reconcile: read ledger of %s: %w", pay.Key, err)
-		}
 		targets, f := pay.Targets()
 		figures[k] = f
 		customer := ""
@@ -311,7 +371,7 @@ func (b *Batch) Flush(ctx context.Context) (*Result, error) {
 				customer = p.Customer
 			}
 		}
-		for _, e := range Diff(pay.Key, targets, held) {
+		for _, e := range Diff(pay.Key, targets, held[k]) {
 			e.SiteID, e.Livemode, e.Source, e.CustomerID = k.site, pay.Livemode, firstNonEmpty(b.source[k], "stripe"), customer
 			entriesBySite[k.site] = append(entriesBySite[k.site], e)
 		}
@@ -340,20 +400,26 @@ func (b *Batch) Flush(ctx context.Context) (*Result, error) {
 		res.Movements = append(res.Movements, ms...)
 	}
 
-	// Payment records and links.
+	// Payment records (derived afresh from the parts: they describe, the ledger holds the money) and links.
 	var recs []*tributary.Payment
+	customers := map[string][]string{}
 	for _, k := range keys {
 		pay := b.payments[k]
-		rec, err := b.meta.Payment(ctx, k.site, pay.Key)
-		if tributary.ErrorCode(err) == tributary.ENOTFOUND {
-			rec, err = &tributary.Payment{SiteID: k.site, ID: pay.Key}, nil
-		}
-		if err != nil {
-			return nil, fmt.Errorf("reconcile: read payment %s: %w", pay.Key, err)
-		}
-		rec.SiteID, rec.Source, rec.MergedInto = k.site, firstNonEmpty(b.source[k], rec.Source, "stripe"), pay.MergedInto
+		rec := &tributary.Payment{SiteID: k.site, ID: pay.Key, Source: firstNonEmpty(b.source[k], "stripe"), MergedInto: pay.MergedInto}
 		pay.Describe(rec, figures[k])
-		if c, err := b.customer(ctx, k.site, rec.CustomerID); err != nil {
+		rec.UpdatedAt = time.Now().UTC()
+		recs = append(recs, rec)
+		if rec.CustomerID != "" {
+			customers[k.site] = append(customers[k.site], rec.CustomerID)
+		}
+	}
+	for site, ids := range customers {
+		if err := b.load(ctx, site, b.missing(site, "cus:", ids)); err != nil {
+			return nil, err
+		}
+	}
+	for _, rec := range recs {
+		if c, err := b.customer(ctx, rec.SiteID, rec.CustomerID); err != nil {
 			return nil, err
 		} else if c != nil {
 			if rec.Email == "" {
@@ -365,24 +431,41 @@ func (b *Batch) Flush(ctx context.Context) (*Result, error) {
 				}
 			}
 		}
-		rec.UpdatedAt = time.Now().UTC()
-		recs = append(recs, rec)
 	}
 	if err := b.meta.PutPayments(ctx, recs); err != nil {
 		return nil, fmt.Errorf("reconcile: write payment records: %w", err)
 	}
 	res.Payments = recs
+	relinked := false
 	for _, rec := range recs {
 		if rec.Status == tributary.PaymentPending || rec.Status == tributary.PaymentFailed || rec.Status == tributary.PaymentMerged {
 			continue // only money that arrived is attributed
 		}
 		vid, sid := LinkIDs(rec.Metadata)
 		md := rec.Metadata
-		if _, err := b.recorder.Link(ctx, b.sites[rec.SiteID], ledger.Payment{SiteID: rec.SiteID, PaymentID: rec.ID, At: rec.Created, VisitorID: vid, SessionID: sid,
+		lp := ledger.Payment{SiteID: rec.SiteID, PaymentID: rec.ID, At: rec.Created, VisitorID: vid, SessionID: sid,
 			ClientReferenceID: rec.ClientReferenceID, CustomerID: rec.CustomerID, Email: rec.Email, Source: rec.Source,
-			Referrer: md["referrer"], UTMSource: md["utm_source"], UTMMedium: md["utm_medium"], UTMCampaign: md["utm_campaign"]}); err != nil {
+			Referrer: md["referrer"], UTMSource: md["utm_source"], UTMMedium: md["utm_medium"], UTMCampaign: md["utm_campaign"]}
+		pay := b.payments[docKey{rec.SiteID, rec.ID}]
+		fp := fmt.Sprintf("%+v", lp)
+		if pay.Linked == fp {
+			continue
+		}
+		if _, err := b.recorder.Link(ctx, b.sites[rec.SiteID], lp); err != nil {
 			return nil, err
 		}
+		pay.Linked, relinked = fp, true
+		b.putDoc(b.sites[rec.SiteID], "pay:"+pay.Key, docPayment, pay.Livemode, time.Now(), pay)
+	}
+	if relinked {
+		var objs []*tributary.StripeObject
+		for k := range b.dirty {
+			objs = append(objs, b.docs[k])
+		}
+		if err := b.meta.PutStripeObjects(ctx, objs); err != nil {
+			return nil, fmt.Errorf("reconcile: write link state: %w", err)
+		}
+		b.dirty = map[docKey]bool{}
 	}
 	b.touched, b.subTouch = map[docKey]bool{}, map[docKey]bool{}
 	return res, nil

@@ -144,6 +144,9 @@ type Payment struct {
 	Livemode   bool             `json:"livemode"`
 	Parts      map[string]*Part `json:"parts"`
 	MergedInto string           `json:"merged_into,omitempty"`
+	// Linked is what the payment was last linked with (its linking inputs), so a redelivery that
+	// changes none of them costs no link lookups.
+	Linked string `json:"linked,omitempty"`
 }
 
 // Put keeps part p in its newest state; it reports whether anything changed.

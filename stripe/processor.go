@@ -77,15 +77,8 @@ type Processor struct {
 
 // Apply processes one event for site; it returns the delivery status (processed or ignored).
 func (p *Processor) Apply(ctx context.Context, site *tributary.Site, raw []byte) (string, error) {
-	b := reconcile.NewBatch(p.Meta, p.Events, p.Ledger)
-	status, err := p.put(ctx, b, site, raw)
-	if err != nil || status != tributary.DeliveryProcessed {
-		return status, err
-	}
-	if _, err := b.Flush(ctx); err != nil {
-		return "", err
-	}
-	return status, nil
+	out := p.ApplyBatch(ctx, []Item{{Site: site, Raw: raw}})
+	return out[0].Status, out[0].Err
 }
 
 // Item is one delivery of a batch: the site it is for and its raw event.
@@ -100,15 +93,42 @@ type Outcome struct {
 	Err    error
 }
 
-// ApplyBatch processes many events in one unit of work: the state, ledger differences, records and links
-// of all of them are written once at the end. An event that cannot be decoded fails alone; when the
-// batch's write fails, every item is retried on its own, so one bad event cannot hold back the others.
+// ApplyBatch processes many events in one unit of work: their payments' state is read in a few queries,
+// and the state, ledger differences, records and links of all of them are written once at the end. An
+// event that cannot be decoded fails alone; when the batch's write fails, every item is retried on its
+// own, so one bad event cannot hold back the others.
 func (p *Processor) ApplyBatch(ctx context.Context, items []Item) []Outcome {
 	out := make([]Outcome, len(items))
+	ops := make([]*op, len(items))
+	ids := map[string][]string{}
+	for i, it := range items {
+		o, err := decode(it.Raw)
+		if err != nil {
+			out[i].Err = err
+			continue
+		}
+		ops[i] = o
+		for _, part := range o.parts {
+			ids[it.Site.ID] = append(ids[it.Site.ID], part.Ids()...)
+		}
+	}
 	b := reconcile.NewBatch(p.Meta, p.Events, p.Ledger)
+	for site, list := range ids {
+		if err := b.Prefetch(ctx, site, list); err != nil {
+			for i := range out {
+				if out[i].Err == nil {
+					out[i].Err = err
+				}
+			}
+			return out
+		}
+	}
 	used := 0
 	for i, it := range items {
-		out[i].Status, out[i].Err = p.put(ctx, b, it.Site, it.Raw)
+		if ops[i] == nil {
+			continue
+		}
+		out[i].Status, out[i].Err = ops[i].put(ctx, b, it.Site)
 		if out[i].Err == nil && out[i].Status == tributary.DeliveryProcessed {
 			used++
 		}
@@ -130,68 +150,87 @@ func (p *Processor) ApplyBatch(ctx context.Context, items []Item) []Outcome {
 	return out
 }
 
-// put maps one event into the batch.
-func (p *Processor) put(ctx context.Context, b *reconcile.Batch, site *tributary.Site, raw []byte) (string, error) {
+// op is what one event tells the reconciliation.
+type op struct {
+	ev       *Event
+	status   string
+	parts    []*reconcile.Part
+	sub      *reconcile.SubState
+	subID    string
+	customer string
+	cust     *reconcile.Customer
+}
+
+// decode maps one event into parts, a subscription state or a customer.
+func decode(raw []byte) (*op, error) {
 	ev, err := DecodeEvent(raw)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
+	o := &op{ev: ev, status: tributary.DeliveryProcessed}
 	if !handled[ev.Type] {
-		return tributary.DeliveryIgnored, nil
+		o.status = tributary.DeliveryIgnored
+		return o, nil
 	}
-	o := ev.Object
-	kind := o.str("object")
+	obj := ev.Object
+	kind := obj.str("object")
 	if kind == "" {
 		kind = kindOf(ev.Type) // some recorded payloads omit "object"
 	}
-	var parts []*reconcile.Part
+	one := func(p *reconcile.Part, err error) ([]*reconcile.Part, error) { return []*reconcile.Part{p}, err }
 	switch kind {
 	case "charge":
-		parts, err = chargeParts(ev, o)
+		o.parts, err = chargeParts(ev, obj)
 	case "payment_intent":
-		parts, err = intentParts(ev, o)
+		o.parts, err = intentParts(ev, obj)
 	case "checkout.session":
-		parts, err = sessionParts(ev, o)
+		o.parts, err = sessionParts(ev, obj)
 	case "refund":
-		var r *reconcile.Part
-		r, err = refundPart(ev, o, "")
-		parts = append(parts, r)
+		o.parts, err = one(refundPart(ev, obj, ""))
 	case "dispute":
-		var d *reconcile.Part
-		d, err = disputePart(ev, o)
-		parts = append(parts, d)
+		o.parts, err = one(disputePart(ev, obj))
 	case "invoice":
-		parts, err = invoiceParts(ev, o)
+		o.parts, err = invoiceParts(ev, obj)
 	case "invoice_payment":
-		var ip *reconcile.Part
-		ip, err = invoicePaymentPart(ev, o)
-		parts = append(parts, ip)
+		o.parts, err = one(invoicePaymentPart(ev, obj))
 	case "subscription":
-		id, customer, st := subscriptionState(ev, o)
-		if err := b.PutSubscription(ctx, site, "stripe", ev.Livemode, id, customer, st); err != nil {
-			return "", err
-		}
-		return tributary.DeliveryProcessed, nil
+		id, customer, st := subscriptionState(ev, obj)
+		o.subID, o.customer, o.sub = id, customer, &st
 	case "customer":
 		if ev.Type == "customer.deleted" {
-			return tributary.DeliveryIgnored, nil
+			o.status = tributary.DeliveryIgnored
+			return o, nil
 		}
-		c := &reconcile.Customer{ID: o.str("id"), At: ev.Created, Email: o.str("email"), Metadata: o.metadata()}
-		if err := b.PutCustomer(ctx, site, ev.Livemode, c); err != nil {
-			return "", err
-		}
-		return tributary.DeliveryProcessed, nil
+		o.cust = &reconcile.Customer{ID: obj.str("id"), At: ev.Created, Email: obj.str("email"), Metadata: obj.metadata()}
 	default:
-		return tributary.DeliveryIgnored, nil
+		o.status = tributary.DeliveryIgnored
 	}
 	if err != nil {
-		return "", tributary.Errorf(tributary.EINVALID, "stripe: event %s (%s): %v", ev.ID, ev.Type, err)
+		return nil, tributary.Errorf(tributary.EINVALID, "stripe: event %s (%s): %v", ev.ID, ev.Type, err)
 	}
-	for _, part := range parts {
+	return o, nil
+}
+
+// put hands the op to the batch for site.
+func (o *op) put(ctx context.Context, b *reconcile.Batch, site *tributary.Site) (string, error) {
+	if o.status != tributary.DeliveryProcessed {
+		return o.status, nil
+	}
+	switch {
+	case o.sub != nil:
+		if err := b.PutSubscription(ctx, site, "stripe", o.ev.Livemode, o.subID, o.customer, *o.sub); err != nil {
+			return "", err
+		}
+	case o.cust != nil:
+		if err := b.PutCustomer(ctx, site, o.ev.Livemode, o.cust); err != nil {
+			return "", err
+		}
+	}
+	for _, part := range o.parts {
 		if part == nil {
 			continue
 		}
-		if err := b.PutPart(ctx, site, "stripe", ev.Livemode, part); err != nil {
+		if err := b.PutPart(ctx, site, "stripe", o.ev.Livemode, part); err != nil {
 			return "", err
 		}
 	}

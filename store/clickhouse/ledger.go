@@ -94,6 +94,14 @@ func (s *Store) LedgerForPayment(ctx context.Context, siteID, paymentID string) 
 	return s.ledgerWhere(ctx, `site_id = $1 AND payment_id = $2`, siteID, paymentID)
 }
 
+// LedgerForPayments lists the entries of several payments.
+func (s *Store) LedgerForPayments(ctx context.Context, siteID string, paymentIDs []string) ([]tributary.LedgerEntry, error) {
+	if len(paymentIDs) == 0 {
+		return nil, nil
+	}
+	return s.ledgerWhere(ctx, `site_id = $1 AND has($2, payment_id)`, siteID, paymentIDs)
+}
+
 func (s *Store) ledgerWhere(ctx context.Context, where string, args ...any) ([]tributary.LedgerEntry, error) {
 	return s.ledgerQuery(ctx, `SELECT `+ledgerCols+` FROM ledger WHERE `+where+` ORDER BY occurred_at, id`, args...)
 }
