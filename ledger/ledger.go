@@ -146,7 +146,55 @@ func ParseClientReferenceID(s string) (visitorID, sessionID string) {
 // the newest stored link already says the same (re-linking is idempotent). A payment linked by an
 // earlier method is never downgraded by a later, weaker observation.
 func (r *Recorder) Link(ctx context.Context, site *tributary.Site, p Payment) (*tributary.Identity, error) {
-	l := &tributary.Identity{SiteID: p.SiteID, At: p.At.UTC(), PaymentID: p.PaymentID, CustomerID: p.CustomerID,
+	ls, err := r.LinkAll(ctx, site, []Payment{p})
+	if err != nil {
+		return nil, err
+	}
+	return ls[0], nil
+}
+
+// LinkAll links several payments of one site as Link does, with their stored links read in one query and
+// the new link facts written in one insert. A payment linked earlier in the same call counts as an
+// earlier payment of its customer for the ones after it.
+func (r *Recorder) LinkAll(ctx context.Context, site *tributary.Site, ps []Payment) ([]*tributary.Identity, error) {
+	out := make([]*tributary.Identity, len(ps))
+	if len(ps) == 0 {
+		return out, nil
+	}
+	ids := make([]string, len(ps))
+	for i, p := range ps {
+		ids[i] = p.PaymentID
+	}
+	prevs, err := r.events.PaymentLinks(ctx, site.ID, ids)
+	if err != nil {
+		return nil, fmt.Errorf("ledger: read links: %w", err)
+	}
+	var fresh []tributary.Identity
+	byCustomer := map[string]*tributary.Identity{} // links made in this call
+	for i, p := range ps {
+		l, isNew, err := r.link(ctx, site, p, prevs[p.PaymentID], byCustomer)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = l
+		if isNew {
+			fresh = append(fresh, *l)
+			prevs[p.PaymentID] = l
+			if l.CustomerID != "" && l.VisitorID != "" {
+				byCustomer[l.CustomerID] = l
+			}
+		}
+	}
+	if err := r.events.InsertIdentities(ctx, fresh); err != nil {
+		return nil, fmt.Errorf("ledger: store links: %w", err)
+	}
+	return out, nil
+}
+
+// link works out one payment's link given its newest stored link (nil when none); isNew says whether the
+// result must be stored.
+func (r *Recorder) link(ctx context.Context, site *tributary.Site, p Payment, prev *tributary.Identity, local map[string]*tributary.Identity) (l *tributary.Identity, isNew bool, err error) {
+	l = &tributary.Identity{SiteID: p.SiteID, At: p.At.UTC(), PaymentID: p.PaymentID, CustomerID: p.CustomerID,
 		Email: strings.ToLower(strings.TrimSpace(p.Email)), Source: p.Source}
 	switch {
 	case tributary.ValidID(p.VisitorID):
@@ -159,15 +207,11 @@ func (r *Recorder) Link(ctx context.Context, site *tributary.Site, p Payment) (*
 			l.VisitorID, l.SessionID, l.LinkMethod = v, s, tributary.LinkClientReferenceID
 		}
 	}
-	prev, err := r.events.PaymentLink(ctx, p.SiteID, p.PaymentID)
-	switch {
-	case tributary.ErrorCode(err) == tributary.ENOTFOUND:
-		prev = nil
-	case err != nil:
-		return nil, fmt.Errorf("ledger: read link of %s: %w", p.PaymentID, err)
-	}
 	if l.LinkMethod == "" && p.CustomerID != "" {
 		t, err := r.events.VisitorByCustomer(ctx, p.SiteID, p.CustomerID, p.At)
+		if lc := local[p.CustomerID]; lc != nil && lc.PaymentID != p.PaymentID && !lc.At.After(p.At) && (err != nil || !t.At.After(lc.At)) {
+			t, err = &tributary.LinkTarget{VisitorID: lc.VisitorID, SessionID: lc.SessionID, At: lc.At}, nil
+		}
 		// The customer's newest link may be this payment's own, written by an earlier event of the same
 		// payment (an e-mail match carries the customer id): that is no earlier payment of the customer,
 		// and taking it would relabel the e-mail match as a customer one on the payment's next event.
@@ -175,7 +219,7 @@ func (r *Recorder) Link(ctx context.Context, site *tributary.Site, p Payment) (*
 		if err == nil && !own {
 			l.VisitorID, l.SessionID, l.LinkMethod = t.VisitorID, t.SessionID, tributary.LinkCustomer
 		} else if err != nil && tributary.ErrorCode(err) != tributary.ENOTFOUND {
-			return nil, fmt.Errorf("ledger: link %s by customer: %w", p.PaymentID, err)
+			return nil, false, fmt.Errorf("ledger: link %s by customer: %w", p.PaymentID, err)
 		}
 	}
 	if l.LinkMethod == "" && l.Email != "" {
@@ -183,7 +227,7 @@ func (r *Recorder) Link(ctx context.Context, site *tributary.Site, p Payment) (*
 		if err == nil {
 			l.VisitorID, l.SessionID, l.LinkMethod = t.VisitorID, t.SessionID, tributary.LinkEmail
 		} else if tributary.ErrorCode(err) != tributary.ENOTFOUND {
-			return nil, fmt.Errorf("ledger: link %s by email: %w", p.PaymentID, err)
+			return nil, false, fmt.Errorf("ledger: link %s by email: %w", p.PaymentID, err)
 		}
 	}
 	if l.LinkMethod == "" {
@@ -198,20 +242,17 @@ func (r *Recorder) Link(ctx context.Context, site *tributary.Site, p Payment) (*
 	}
 	if prev != nil {
 		if prev.LinkMethod != tributary.LinkUnattributed && (l.LinkMethod == tributary.LinkUnattributed || rank(l.LinkMethod) > rank(prev.LinkMethod)) {
-			return prev, nil // keep the stronger link
+			return prev, false, nil // keep the stronger link
 		}
 		if prev.VisitorID == l.VisitorID && prev.SessionID == l.SessionID && prev.LinkMethod == l.LinkMethod &&
 			(l.LinkMethod != tributary.LinkUnattributed || prev.Channel == l.Channel) {
-			return prev, nil
+			return prev, false, nil
 		}
 		if !l.At.After(prev.At) {
 			l.At = prev.At.Add(time.Microsecond) // the newer fact must sort after the one it replaces
 		}
 	}
-	if err := r.events.InsertIdentities(ctx, []tributary.Identity{*l}); err != nil {
-		return nil, fmt.Errorf("ledger: store link of %s: %w", p.PaymentID, err)
-	}
-	return l, nil
+	return l, true, nil
 }
 
 // rank orders link methods by strength (lower is stronger).

@@ -436,7 +436,12 @@ func (b *Batch) Flush(ctx context.Context) (*Result, error) {
 		return nil, fmt.Errorf("reconcile: write payment records: %w", err)
 	}
 	res.Payments = recs
-	relinked := false
+	toLink := map[string][]ledger.Payment{}
+	type linkedPay struct {
+		site string
+		pay  *Payment
+	}
+	var linked []linkedPay
 	for _, rec := range recs {
 		if rec.Status == tributary.PaymentPending || rec.Status == tributary.PaymentFailed || rec.Status == tributary.PaymentMerged {
 			continue // only money that arrived is attributed
@@ -447,25 +452,29 @@ func (b *Batch) Flush(ctx context.Context) (*Result, error) {
 			ClientReferenceID: rec.ClientReferenceID, CustomerID: rec.CustomerID, Email: rec.Email, Source: rec.Source,
 			Referrer: md["referrer"], UTMSource: md["utm_source"], UTMMedium: md["utm_medium"], UTMCampaign: md["utm_campaign"]}
 		pay := b.payments[docKey{rec.SiteID, rec.ID}]
-		fp := fmt.Sprintf("%+v", lp)
-		if pay.Linked == fp {
-			continue
+		if fp := fmt.Sprintf("%+v", lp); pay.Linked != fp {
+			pay.Linked = fp
+			toLink[rec.SiteID] = append(toLink[rec.SiteID], lp)
+			linked = append(linked, linkedPay{rec.SiteID, pay})
 		}
-		if _, err := b.recorder.Link(ctx, b.sites[rec.SiteID], lp); err != nil {
+	}
+	for _, site := range sortedSites(b.sites) {
+		ps := toLink[site.ID]
+		// Earlier payments first: a customer's earlier linked payment links the later ones.
+		sort.SliceStable(ps, func(i, j int) bool { return ps[i].At.Before(ps[j].At) })
+		if _, err := b.recorder.LinkAll(ctx, site, ps); err != nil {
 			return nil, err
 		}
-		pay.Linked, relinked = fp, true
-		b.putDoc(b.sites[rec.SiteID], "pay:"+pay.Key, docPayment, pay.Livemode, time.Now(), pay)
 	}
-	if relinked {
+	if len(linked) > 0 {
 		var objs []*tributary.StripeObject
-		for k := range b.dirty {
-			objs = append(objs, b.docs[k])
+		for _, l := range linked {
+			data, _ := json.Marshal(l.pay)
+			objs = append(objs, &tributary.StripeObject{SiteID: l.site, ID: "pay:" + l.pay.Key, Type: docPayment, Livemode: l.pay.Livemode, EventCreated: time.Now().UTC(), Data: data})
 		}
 		if err := b.meta.PutStripeObjects(ctx, objs); err != nil {
 			return nil, fmt.Errorf("reconcile: write link state: %w", err)
 		}
-		b.dirty = map[docKey]bool{}
 	}
 	b.touched, b.subTouch = map[docKey]bool{}, map[docKey]bool{}
 	return res, nil
