@@ -195,26 +195,35 @@ func (b *Batch) PutPart(ctx context.Context, site *tributary.Site, provider stri
 		pay = &Payment{Key: key, KeyRank: rank, Livemode: livemode, Parts: map[string]*Part{}}
 		b.payments[docKey{site.ID, key}] = pay
 	default:
-		sort.Slice(found, func(i, j int) bool {
-			if found[i].KeyRank != found[j].KeyRank {
-				return found[i].KeyRank > found[j].KeyRank
-			}
-			return found[i].Key < found[j].Key
-		})
-		pay = found[0]
-		for _, other := range found[1:] {
-			for _, op := range other.Parts {
-				pay.Put(op)
-				b.index(site, pay, op.ids(), op.At)
-			}
-			other.MergedInto, other.Parts = pay.Key, nil
-			b.touch(site, provider, other)
-		}
+		pay = b.merge(site, provider, found)
 	}
 	pay.Put(part)
 	b.index(site, pay, part.ids(), part.At)
 	b.touch(site, provider, pay)
 	return nil
+}
+
+// merge unites payments found to describe the same money into the one with the strongest key; the
+// others keep their key with MergedInto set, so their entries are reversed at Flush.
+func (b *Batch) merge(site *tributary.Site, provider string, found []*Payment) *Payment {
+	sort.Slice(found, func(i, j int) bool {
+		if found[i].KeyRank != found[j].KeyRank {
+			return found[i].KeyRank > found[j].KeyRank
+		}
+		return found[i].Key < found[j].Key
+	})
+	pay := found[0]
+	for _, other := range found[1:] {
+		for _, op := range other.Parts {
+			pay.Put(op)
+			b.index(site, pay, op.ids(), op.At)
+		}
+		b.index(site, pay, []string{other.Key}, time.Now())
+		other.MergedInto, other.Parts = pay.Key, nil
+		b.touch(site, provider, other)
+	}
+	b.touch(site, provider, pay)
+	return pay
 }
 
 func containsPayment(ps []*Payment, p *Payment) bool {
@@ -247,7 +256,7 @@ func (b *Batch) touch(site *tributary.Site, provider string, pay *Payment) {
 }
 
 // PutSubscription records one state of a subscription.
-func (b *Batch) PutSubscription(ctx context.Context, site *tributary.Site, provider string, livemode bool, id, customer string, st SubState) error {
+func (b *Batch) PutSubscription(ctx context.Context, site *tributary.Site, provider string, livemode bool, id, customer string, st SubState, metadata map[string]string) error {
 	if id == "" {
 		return nil
 	}
@@ -271,6 +280,9 @@ func (b *Batch) PutSubscription(ctx context.Context, site *tributary.Site, provi
 		s.Customer = customer
 	}
 	s.Add(st)
+	if !st.At.Before(s.MetaAt) {
+		s.Metadata, s.MetaAt = metadata, st.At
+	}
 	b.subTouch[k] = true
 	b.source[docKey{site.ID, "sub:" + id}] = provider
 	return nil
@@ -304,6 +316,25 @@ func (b *Batch) customer(ctx context.Context, site, id string) (*Customer, error
 	return c, json.Unmarshal(o.Data, c)
 }
 
+// subscriptionMetadata returns a subscription's metadata from the batch or its stored state.
+func (b *Batch) subscriptionMetadata(site, id string) map[string]string {
+	if id == "" {
+		return nil
+	}
+	if s, ok := b.subs[docKey{site, id}]; ok {
+		return s.Metadata
+	}
+	o := b.docs[docKey{site, "sub:" + id}]
+	if o == nil {
+		return nil
+	}
+	var s Subscription
+	if json.Unmarshal(o.Data, &s) != nil {
+		return nil
+	}
+	return s.Metadata
+}
+
 // Result tells what a flush changed.
 type Result struct {
 	Entries   []tributary.LedgerEntry
@@ -316,6 +347,9 @@ type Result struct {
 // processed again, because differences are always taken against the ledger as stored.
 func (b *Batch) Flush(ctx context.Context) (*Result, error) {
 	res := &Result{}
+	if err := b.match(ctx); err != nil {
+		return nil, err
+	}
 	// State first.
 	var objs []*tributary.StripeObject
 	for k := range b.touched {
@@ -413,12 +447,30 @@ func (b *Batch) Flush(ctx context.Context) (*Result, error) {
 			customers[k.site] = append(customers[k.site], rec.CustomerID)
 		}
 	}
+	subsOf := map[string][]string{}
+	for _, rec := range recs {
+		if rec.SubscriptionID != "" {
+			subsOf[rec.SiteID] = append(subsOf[rec.SiteID], rec.SubscriptionID)
+		}
+	}
 	for site, ids := range customers {
 		if err := b.load(ctx, site, b.missing(site, "cus:", ids)); err != nil {
 			return nil, err
 		}
 	}
+	for site, ids := range subsOf {
+		if err := b.load(ctx, site, b.missing(site, "sub:", ids)); err != nil {
+			return nil, err
+		}
+	}
 	for _, rec := range recs {
+		if sub := b.subscriptionMetadata(rec.SiteID, rec.SubscriptionID); len(sub) > 0 {
+			for key, v := range sub {
+				if _, ok := rec.Metadata[key]; !ok && v != "" {
+					rec.Metadata[key] = v
+				}
+			}
+		}
 		if c, err := b.customer(ctx, rec.SiteID, rec.CustomerID); err != nil {
 			return nil, err
 		} else if c != nil {
@@ -442,11 +494,27 @@ func (b *Batch) Flush(ctx context.Context) (*Result, error) {
 		pay  *Payment
 	}
 	var linked []linkedPay
+	var identities []tributary.Identity
 	for _, rec := range recs {
-		if rec.Status == tributary.PaymentPending || rec.Status == tributary.PaymentFailed || rec.Status == tributary.PaymentMerged {
-			continue // only money that arrived is attributed
-		}
 		vid, sid := LinkIDs(rec.Metadata)
+		if rec.Status == tributary.PaymentPending || rec.Status == tributary.PaymentFailed || rec.Status == tributary.PaymentMerged {
+			// Only money that arrived is attributed. But a checkout that carried linking keys and a
+			// customer (a free trial, a 100%-off first invoice) tells who the customer is: stored as an
+			// identify fact, it links the customer's later payments.
+			if v, s := vid, sid; rec.CustomerID != "" && rec.Status == tributary.PaymentPending {
+				if v == "" {
+					v, s = ledger.ParseClientReferenceID(rec.ClientReferenceID)
+				}
+				pay := b.payments[docKey{rec.SiteID, rec.ID}]
+				if fp := "identify:" + v + ":" + rec.CustomerID; tributary.ValidID(v) && pay.Linked != fp {
+					pay.Linked = fp
+					identities = append(identities, tributary.Identity{SiteID: rec.SiteID, At: rec.Created.UTC(), VisitorID: v, SessionID: s,
+						CustomerID: rec.CustomerID, Email: rec.Email, Source: rec.Source})
+					linked = append(linked, linkedPay{rec.SiteID, pay})
+				}
+			}
+			continue
+		}
 		md := rec.Metadata
 		lp := ledger.Payment{SiteID: rec.SiteID, PaymentID: rec.ID, At: rec.Created, VisitorID: vid, SessionID: sid,
 			ClientReferenceID: rec.ClientReferenceID, CustomerID: rec.CustomerID, Email: rec.Email, Source: rec.Source,
@@ -458,12 +526,26 @@ func (b *Batch) Flush(ctx context.Context) (*Result, error) {
 			linked = append(linked, linkedPay{rec.SiteID, pay})
 		}
 	}
+	if err := b.events.InsertIdentities(ctx, identities); err != nil {
+		return nil, fmt.Errorf("reconcile: store customer identities: %w", err)
+	}
 	for _, site := range sortedSites(b.sites) {
 		ps := toLink[site.ID]
 		// Earlier payments first: a customer's earlier linked payment links the later ones.
 		sort.SliceStable(ps, func(i, j int) bool { return ps[i].At.Before(ps[j].At) })
-		if _, err := b.recorder.LinkAll(ctx, site, ps); err != nil {
+		ls, err := b.recorder.LinkAll(ctx, site, ps)
+		if err != nil {
 			return nil, err
+		}
+		// A customer just linked to a visitor links the customer's payments that waited unattributed
+		// (a renewal processed before the signup it belongs to).
+		for _, l := range ls {
+			if l.CustomerID != "" && l.VisitorID != "" && l.LinkMethod != tributary.LinkCustomer {
+				if _, err := b.recorder.Relink(ctx, site); err != nil {
+					return nil, err
+				}
+				break
+			}
 		}
 	}
 	if len(linked) > 0 {
@@ -508,4 +590,134 @@ func sortedSites(m map[string]*tributary.Site) []*tributary.Site {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out
+}
+
+// matchWindow is how far apart in time the two halves of one payment may be for match to join them.
+const matchWindow = time.Hour
+
+// candidate is a payment waiting for its other half (see match).
+type candidate struct {
+	Key      string    `json:"key"`
+	Side     byte      `json:"side"`
+	Currency string    `json:"currency"`
+	Amount   int64     `json:"amount"`
+	At       time.Time `json:"at"`
+	Invoice  string    `json:"invoice,omitempty"`
+}
+
+// side tells which half of a payment pay is when nothing names the other half: 'b' for a bill (a
+// checkout session or invoice) without the intent or charge that paid it, 'p' for a payment (an intent or
+// charge) without its bill. Stripe's newer invoices do not name their payment (it is named only by
+// invoice_payment events), older payment intents name their invoice but subscription-mode checkout
+// sessions before 2022-08 name neither: an endpoint that receives only some event types can see both
+// halves of one payment unjoined. It returns 0 for a payment that is whole or proves no money.
+func (pay *Payment) side() (side byte, c candidate) {
+	var bill, money bool
+	for _, p := range pay.Parts {
+		switch p.Kind {
+		case Order, Invoice:
+			bill = true
+			if p.KeyRank >= KeyCharge {
+				return 0, c // it names its payment: the join is by reference
+			}
+			if p.Paid > 0 && (c.Amount == 0 || p.Kind == Invoice) {
+				c.Amount, c.Currency = p.Paid, p.Currency
+				c.At = p.At
+				if p.Kind == Invoice {
+					c.At, c.Invoice = firstTime(p.Created, p.At), p.ID
+				}
+			}
+		case Intent, Charge:
+			money = true
+		case InvoicePayment:
+			return 0, c
+		}
+	}
+	switch {
+	case bill && !money && c.Amount > 0:
+		side = 'b'
+	case money && !bill:
+		_, f := pay.Targets()
+		if f.Gross <= 0 {
+			return 0, c
+		}
+		c.Amount, c.Currency, c.At = f.Gross, f.Currency, f.PaidAt
+		for _, p := range pay.Parts {
+			if p.Invoice != "" {
+				c.Invoice = p.Invoice
+			}
+		}
+		side = 'p'
+	default:
+		return 0, c
+	}
+	c.Key, c.Side = pay.Key, side
+	return side, c
+}
+
+// match joins the two halves of payments that nothing names to each other: a bill and a payment of the
+// same customer, currency and amount, within matchWindow of each other (and, when both name an invoice,
+// the same invoice). Candidates wait per customer in the state.
+func (b *Batch) match(ctx context.Context) error {
+	for _, k := range sortedDocKeys(b.touched) {
+		pay := b.payments[k]
+		if pay.MergedInto != "" {
+			continue
+		}
+		side, c := pay.side()
+		customer := ""
+		for _, p := range pay.sortedParts() {
+			if p.Customer != "" {
+				customer = p.Customer
+			}
+		}
+		if side == 0 || customer == "" {
+			continue
+		}
+		o, err := b.doc(ctx, k.site, "match:"+customer)
+		if err != nil {
+			return err
+		}
+		var list []candidate
+		if o != nil {
+			if err := json.Unmarshal(o.Data, &list); err != nil {
+				return fmt.Errorf("reconcile: decode match candidates of %s: %w", customer, err)
+			}
+		}
+		kept := list[:0]
+		var other *Payment
+		for _, cand := range list {
+			if cand.Key == pay.Key {
+				continue
+			}
+			if other == nil && cand.Side != side && cand.Currency == c.Currency && cand.Amount == c.Amount &&
+				absDuration(cand.At.Sub(c.At)) <= matchWindow && (cand.Invoice == "" || c.Invoice == "" || cand.Invoice == c.Invoice) {
+				op, err := b.resolve(ctx, k.site, cand.Key)
+				if err != nil {
+					return err
+				}
+				if op != nil && op != pay {
+					if s2, _ := op.side(); s2 == cand.Side {
+						other = op
+						continue
+					}
+				}
+			}
+			kept = append(kept, cand)
+		}
+		if other == nil {
+			kept = append(kept, c)
+		} else {
+			b.merge(b.sites[k.site], b.source[k], []*Payment{pay, other})
+		}
+		b.putDoc(b.sites[k.site], "match:"+customer, "match_candidates", pay.Livemode, time.Now(), kept)
+	}
+	return nil
+}
+
+func absDuration(d time.Duration) time.Duration {
+	if d < 0 {
+		return -d
+	}
+	return d
 }

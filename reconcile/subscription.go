@@ -38,6 +38,9 @@ type Subscription struct {
 	Livemode bool       `json:"livemode"`
 	Customer string     `json:"customer,omitempty"`
 	History  []SubState `json:"history"`
+	// Metadata is the newest state's metadata: linking keys on a subscription link its invoices' payments.
+	Metadata map[string]string `json:"metadata,omitempty"`
+	MetaAt   time.Time         `json:"meta_at,omitzero"`
 }
 
 // Add inserts a state; it reports whether the history changed. A state equal to a known one (same

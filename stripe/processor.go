@@ -218,7 +218,7 @@ func (o *op) put(ctx context.Context, b *reconcile.Batch, site *tributary.Site) 
 	}
 	switch {
 	case o.sub != nil:
-		if err := b.PutSubscription(ctx, site, "stripe", o.ev.Livemode, o.subID, o.customer, *o.sub); err != nil {
+		if err := b.PutSubscription(ctx, site, "stripe", o.ev.Livemode, o.subID, o.customer, *o.sub, o.ev.Object.metadata()); err != nil {
 			return "", err
 		}
 	case o.cust != nil:

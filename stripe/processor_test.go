@@ -164,7 +164,7 @@ func TestOrderAndDuplicatesDoNotChangeTheLedger(t *testing.T) {
 				t.Fatal("flow produced no entries")
 			}
 			rng := rand.New(rand.NewPCG(1, 2))
-			for i := 0; i < 25; i++ {
+			for i := 0; i < 8; i++ {
 				stream := append([][]byte(nil), flow...)
 				for j := 0; j < len(flow)/2+1; j++ { // Stripe retries: duplicates
 					stream = append(stream, flow[rng.IntN(len(flow))])
