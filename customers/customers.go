@@ -212,16 +212,27 @@ func (s *Service) build(ctx context.Context, site *tributary.Site, test bool) ([
 				p.c.Disputes += e.ReportingAmount
 			}
 		}
+		// A payment counts once, at its first payment entry, when its payment entries add up to more
+		// than zero: reconciliation appends differences (a corrected gross, a payment merged into
+		// another nets to zero).
+		var net int64
+		var first time.Time
 		for _, e := range byPayment[pid] {
 			if e.Kind != tributary.EntryPayment {
 				continue
 			}
-			p.c.Payments++
-			if p.c.FirstPayment.IsZero() || e.OccurredAt.Before(p.c.FirstPayment) {
-				p.c.FirstPayment = e.OccurredAt
+			net += e.Amount
+			if first.IsZero() || e.OccurredAt.Before(first) {
+				first = e.OccurredAt
 			}
-			if e.OccurredAt.After(p.c.LastPayment) {
-				p.c.LastPayment = e.OccurredAt
+		}
+		if net > 0 {
+			p.c.Payments++
+			if p.c.FirstPayment.IsZero() || first.Before(p.c.FirstPayment) {
+				p.c.FirstPayment = first
+			}
+			if first.After(p.c.LastPayment) {
+				p.c.LastPayment = first
 			}
 		}
 	}

@@ -316,8 +316,9 @@ func (e *Engine) visitTraffic(ctx context.Context, q *Query, from, to time.Time,
 	payingSQL := ""
 	paying := func() string {
 		if payingSQL == "" {
-			payingSQL = "SELECT visitor_id FROM identities WHERE site_id = " + a.add(site) + " AND payment_id <> '' AND visitor_id <> '' AND ts >= " +
-				a.add(from) + " AND ts < " + a.add(to)
+			ps := a.add(site)
+			payingSQL = "SELECT visitor_id FROM identities WHERE site_id = " + ps + " AND payment_id <> '' AND visitor_id <> '' AND ts >= " +
+				a.add(from) + " AND ts < " + a.add(to) + " AND " + paidInMode(ps, a.add(!q.Test))
 		}
 		return payingSQL
 	}
@@ -348,7 +349,7 @@ func (e *Engine) visitTraffic(ctx context.Context, q *Query, from, to time.Time,
 			switch batch := cacheFrom(ctx); {
 			case e.memo != nil && (byVisit || len(q.Dimensions) == 0):
 				// The memo keeps the range's paying visitors by every visit column.
-				pc, err := e.memo.paying(ctx, e, site, from, to)
+				pc, err := e.memo.paying(ctx, e, site, from, to, q.Test)
 				if err != nil {
 					return err
 				}
@@ -446,6 +447,7 @@ func (e *Engine) payingFirsts(ctx context.Context, c *Cache, q *Query, from, to 
 func (e *Engine) countPaying(ctx context.Context, cols []string, q *Query, from, to time.Time) (map[string]map[string]int64, error) {
 	a := &args{d: e.d}
 	ps, pf, pt := a.add(q.Site.ID), a.add(from), a.add(to)
+	pm := a.add(!q.Test)
 	if len(cols) == 0 {
 		for _, col := range visitDims {
 			cols = append(cols, col)
@@ -463,7 +465,7 @@ func (e *Engine) countPaying(ctx context.Context, cols []string, q *Query, from,
 	}
 	sqlText := "WITH paying AS MATERIALIZED (SELECT " + strings.Join(need, ", ") + " FROM " + e.d.Visits(e.sessionColumns(), ps, pf, pt) +
 		" s WHERE site_id = " + ps + " AND start_ts >= " + pf + " AND start_ts < " + pt + " AND visitor_id IN (SELECT visitor_id FROM identities WHERE site_id = " +
-		ps + " AND payment_id <> '' AND visitor_id <> '' AND ts >= " + pf + " AND ts < " + pt + ")) " + strings.Join(parts, " UNION ALL ")
+		ps + " AND payment_id <> '' AND visitor_id <> '' AND ts >= " + pf + " AND ts < " + pt + " AND " + paidInMode(ps, pm) + ")) " + strings.Join(parts, " UNION ALL ")
 	res, err := e.db.QueryContext(ctx, sqlText, a.vals...)
 	if err != nil {
 		return nil, fmt.Errorf("stats: paying visitors: %w", err)
@@ -535,3 +537,9 @@ func indexOf(list []string, s string) int {
 
 // siteLoc is the site's location, cached per query.
 func siteLoc(s *tributary.Site) *time.Location { return s.Location() }
+
+// paidInMode restricts identity links to payments of one mode (live when the bound livemode argument
+// is true): test-mode payers never count as live conversions, nor the other way round.
+func paidInMode(site, livemode string) string {
+	return "payment_id IN (SELECT payment_id FROM ledger WHERE site_id = " + site + " AND livemode = " + livemode + " AND kind = 'payment')"
+}

@@ -86,7 +86,7 @@ func (lp *ledgerPart) with(k ledgerKey, es []tributary.LedgerEntry) *ledgerPart 
 			continue
 		}
 		add = append(add, entry{id: e.ID, kind: e.Kind, payment: e.PaymentID, currency: e.Currency, customer: e.CustomerID, at: at, amount: e.ReportingAmount})
-		if e.Kind == tributary.EntryPayment {
+		if _, ok := paid[e.PaymentID]; !ok && e.Kind == tributary.EntryPayment {
 			paid[e.PaymentID] = at
 		}
 	}

@@ -19,6 +19,32 @@ type entry struct {
 	amount                                int64 // reporting currency, minor units
 }
 
+// countable returns the entries that count their payment once (payments, customers): each payment's first
+// payment entry, when its payment entries add up to more than zero. The reconciliation appends
+// differences, so one payment may have several payment entries (a corrected gross), and a payment found
+// to be the same money as another nets to zero and counts nowhere.
+func (md *moneyData) countable() map[*entry]bool {
+	net := map[string]int64{}
+	first := map[string]*entry{}
+	for i := range md.entries {
+		en := &md.entries[i]
+		if en.kind != tributary.EntryPayment {
+			continue
+		}
+		net[en.payment] += en.amount
+		if f := first[en.payment]; f == nil || en.at.Before(f.at) || (en.at.Equal(f.at) && en.id < f.id) {
+			first[en.payment] = en
+		}
+	}
+	out := make(map[*entry]bool, len(first))
+	for p, en := range first {
+		if net[p] > 0 {
+			out[en] = true
+		}
+	}
+	return out
+}
+
 type link struct {
 	visitor, session, method, person, customer, email  string
 	channel, source, utmSource, utmMedium, utmCampaign string
@@ -293,7 +319,7 @@ func (e *Engine) readLedger(ctx context.Context, md *moneyData) (*ledgerPart, er
 		}
 		lp.entries = append(lp.entries, en)
 		payments[en.payment] = true
-		if en.kind == tributary.EntryPayment {
+		if _, ok := lp.paidAt[en.payment]; !ok && en.kind == tributary.EntryPayment {
 			lp.paidAt[en.payment] = en.at
 		}
 	}

@@ -38,7 +38,10 @@ type payingCounts struct {
 	byCol map[string]map[string]int64
 }
 
-type payingKey struct{ from, to int64 }
+type payingKey struct {
+	from, to int64
+	test     bool
+}
 
 // payingPart is one range's paying visitors. Changes (under memo.mu) only mark visitors dirty; the reads
 // that bring the part up to date run one at a time (under load) and publish a new payingCounts.
@@ -91,8 +94,8 @@ func (sm *siteMemo) markPaying(c tributary.Change) {
 
 // paying returns the paying visitors of [from, to) by visit column, reading only what changed since the
 // range was last asked for.
-func (m *memo) paying(ctx context.Context, e *Engine, site string, from, to time.Time) (*payingCounts, error) {
-	key := payingKey{from.UnixNano(), to.UnixNano()}
+func (m *memo) paying(ctx context.Context, e *Engine, site string, from, to time.Time, test bool) (*payingCounts, error) {
+	key := payingKey{from.UnixNano(), to.UnixNano(), test}
 	m.mu.Lock()
 	sm := m.site(site)
 	pp := sm.paying[key]
@@ -129,7 +132,7 @@ func (m *memo) paying(ctx context.Context, e *Engine, site string, from, to time
 	}
 	m.mu.Unlock()
 
-	payers, rows, err := e.readPaying(ctx, site, from, to, list)
+	payers, rows, err := e.readPaying(ctx, site, from, to, test, list)
 	if err != nil {
 		return nil, err
 	}
@@ -221,10 +224,11 @@ func (pp *payingPart) publish() *payingCounts {
 
 // readPaying reads who of the visitors in list (all when nil) paid in [from, to), and the values of their
 // visits in it.
-func (e *Engine) readPaying(ctx context.Context, site string, from, to time.Time, list []string) (map[string]bool, map[string][][]string, error) {
+func (e *Engine) readPaying(ctx context.Context, site string, from, to time.Time, test bool, list []string) (map[string]bool, map[string][][]string, error) {
 	a := &args{d: e.d}
 	ps, pf, pt := a.add(site), a.add(from), a.add(to)
-	paidSQL := "SELECT DISTINCT visitor_id FROM identities WHERE site_id = " + ps + " AND payment_id <> '' AND visitor_id <> '' AND ts >= " + pf + " AND ts < " + pt
+	paidSQL := "SELECT DISTINCT visitor_id FROM identities WHERE site_id = " + ps + " AND payment_id <> '' AND visitor_id <> '' AND ts >= " + pf + " AND ts < " + pt +
+		" AND " + paidInMode(ps, a.add(!test))
 	var listSQL string
 	if list != nil {
 		if len(list) == 0 {
@@ -255,15 +259,20 @@ func (e *Engine) readPaying(ctx context.Context, site string, from, to time.Time
 	for i, col := range payingCols {
 		sel[i] = "coalesce(" + col + ", '')"
 	}
-	// A payer linked between the two reads is read with its visits (and marked, so read again).
-	visitsSQL := "SELECT visitor_id, " + strings.Join(sel, ", ") + " FROM " + e.d.Visits(e.sessionColumns(), ps, pf, pt) + " s WHERE site_id = " + ps +
-		" AND start_ts >= " + pf + " AND start_ts < " + pt
+	// A payer linked between the two reads is read with its visits (and marked, so read again). The
+	// query binds its own arguments: a statement must use every argument it is given.
+	b := &args{d: e.d}
+	bs, bf, bt := b.add(site), b.add(from), b.add(to)
+	visitsSQL := "SELECT visitor_id, " + strings.Join(sel, ", ") + " FROM " + e.d.Visits(e.sessionColumns(), bs, bf, bt) + " s WHERE site_id = " + bs +
+		" AND start_ts >= " + bf + " AND start_ts < " + bt
 	if list != nil {
 		// Visits of a listed visitor who does not pay are read and left out: cheaper than the semi-join.
-		visitsSQL += " AND visitor_id IN (" + listSQL + ")"
+		visitsSQL += " AND visitor_id IN (" + b.list(list) + ")"
 	} else {
-		visitsSQL += " AND visitor_id IN (" + paidSQL + ")"
+		visitsSQL += " AND visitor_id IN (SELECT DISTINCT visitor_id FROM identities WHERE site_id = " + bs + " AND payment_id <> '' AND visitor_id <> '' AND ts >= " +
+			bf + " AND ts < " + bt + " AND " + paidInMode(bs, b.add(!test)) + ")"
 	}
+	a = b
 	res, err = e.db.QueryContext(ctx, visitsSQL, a.vals...)
 	if err != nil {
 		return nil, nil, fmt.Errorf("stats: paying visitors' visits: %w", err)

@@ -268,6 +268,7 @@ func (e *Engine) money(q *Query, md *moneyData, rs *rows) {
 	if rs.m == nil {
 		rs.m = map[string]*row{}
 	}
+	counts := md.countable()
 	dims := make([]string, len(q.Dimensions))
 	for ci := range credits {
 		c := &credits[ci]
@@ -281,7 +282,7 @@ func (e *Engine) money(q *Query, md *moneyData, rs *rows) {
 		switch c.entry.kind {
 		case tributary.EntryPayment:
 			r.ints["revenue"] += c.amount
-			if c.main {
+			if c.main && counts[c.entry] {
 				r.ints["payments"]++
 				var k string
 				if wantCustomers || wantTTC {
