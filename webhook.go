@@ -160,6 +160,8 @@ type Payment struct {
 // StripeStateStore keeps Stripe object snapshots and payment records.
 type StripeStateStore interface {
 	StripeObject(ctx context.Context, siteID, id string) (*StripeObject, error)
+	// StripeObjectsOfType returns every snapshot of one type of a site (the upgrade to reconciled state).
+	StripeObjectsOfType(ctx context.Context, siteID, typ string) ([]*StripeObject, error)
 	// StripeObjects returns the snapshots of the ids that exist, by id.
 	StripeObjects(ctx context.Context, siteID string, ids []string) (map[string]*StripeObject, error)
 	PutStripeObject(ctx context.Context, o *StripeObject) error

@@ -108,6 +108,19 @@ func serve(ctx context.Context, cfg config.Config, logOut io.Writer, ready chan<
 	pipeline := ingest.New(ingest.Options{Sites: sites, Writer: writer, Store: events, Limiter: ingest.NewIPLimiter(30, 300), Secret: []byte(secret), Logger: log})
 	recorder := ledger.New(meta, events)
 	processor := &stripe.Processor{Meta: meta, Events: events, Ledger: recorder}
+	// Stripe state kept by releases before the reconciliation is rebuilt once per site, before any
+	// delivery is processed (it also corrects money those releases counted wrong).
+	if all, err := meta.Sites(ctx); err != nil {
+		return fmt.Errorf("list sites: %w", err)
+	} else {
+		for _, site := range all {
+			if n, err := processor.Upgrade(ctx, site); err != nil {
+				return fmt.Errorf("upgrade stripe state of site %s: %w", site.ID, err)
+			} else if n > 0 {
+				log.LogAttrs(ctx, slog.LevelInfo, "stripe state rebuilt for reconciliation", slog.String("site", site.ID), slog.Int("objects", n))
+			}
+		}
+	}
 	// The embedded store has one owner: deliveries a crashed run was handling are released at once
 	// instead of waiting for their leases to end. Nodes sharing PostgreSQL must not: the other nodes'
 	// leases are live; a dead node's are taken over when they end (--webhook-lease).

@@ -93,6 +93,26 @@ func (s *Store) StripeObjects(ctx context.Context, siteID string, ids []string) 
 	return out, nil
 }
 
+// StripeObjectsOfType returns every snapshot of one type of a site, by id.
+func (s *Store) StripeObjectsOfType(ctx context.Context, siteID, typ string) ([]*tributary.StripeObject, error) {
+	rows, err := s.DB.QueryContext(ctx, `SELECT site_id, id, type, livemode, event_created, data FROM stripe_objects WHERE site_id = $1 AND type = $2 ORDER BY id`, siteID, typ)
+	if err != nil {
+		return nil, s.mapErr("list stripe objects", err)
+	}
+	defer rows.Close()
+	var out []*tributary.StripeObject
+	for rows.Next() {
+		o := &tributary.StripeObject{}
+		var data string
+		if err := rows.Scan(&o.SiteID, &o.ID, &o.Type, &o.Livemode, &o.EventCreated, &data); err != nil {
+			return nil, s.mapErr("list stripe objects", err)
+		}
+		o.Data = []byte(data)
+		out = append(out, o)
+	}
+	return out, s.mapErr("list stripe objects", rows.Err())
+}
+
 // upsert writes rows (each the same number of columns, keys unique within rows) with multi-row VALUES
 // statements of at most 200 rows, in one transaction.
 func (s *Store) upsert(ctx context.Context, op, prefix, suffix string, rows [][]any) error {
