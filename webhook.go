@@ -62,6 +62,13 @@ type InboxBacklog struct {
 	Oldest time.Time `json:"oldest,omitempty"`
 }
 
+// DeliveryOutcome is the result of processing one delivery.
+type DeliveryOutcome struct {
+	ID, Status, Error string
+	ProcessingMS      int64
+	At                time.Time
+}
+
 // DeliveryFilter narrows the delivery log.
 type DeliveryFilter struct {
 	SiteID string
@@ -90,6 +97,8 @@ type WebhookStore interface {
 	// ClaimDeliveries marks up to limit pending deliveries (and processing ones whose lease ended,
 	// left by a crash) as processing until leaseUntil and returns them with payloads, oldest first.
 	ClaimDeliveries(ctx context.Context, limit int, now, leaseUntil time.Time) ([]*Delivery, error)
+	// FinishDeliveries records the outcomes of a processed batch in one transaction.
+	FinishDeliveries(ctx context.Context, os []DeliveryOutcome) error
 	// FinishDelivery records the outcome of processing.
 	FinishDelivery(ctx context.Context, id, status, errMsg string, processingMS int64, at time.Time) error
 	Deliveries(ctx context.Context, f DeliveryFilter) ([]*Delivery, error)

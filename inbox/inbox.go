@@ -28,6 +28,10 @@ type Options struct {
 	// Poll is how often the worker looks for work when not notified.
 	Poll  time.Duration
 	Batch int
+	// BatchHandler, when set, processes a claimed batch at once (one unit of work for many deliveries,
+	// see stripe.Processor.ApplyBatch) instead of Handler per delivery; it returns one outcome per
+	// delivery, in order.
+	BatchHandler func(ctx context.Context, ds []*tributary.Delivery) []Outcome
 	// Observe, when set, is told the outcome and processing time of every delivery (metrics).
 	Observe func(status string, took time.Duration)
 	// Yield, when set, tells the worker the store is busy acknowledging new deliveries; the worker then
@@ -38,6 +42,12 @@ type Options struct {
 	// then, and a delivery whose handler gives up is marked failed with the error, so one delivery
 	// never holds up the rest.
 	Timeout time.Duration
+}
+
+// Outcome is the result of processing one delivery of a batch.
+type Outcome struct {
+	Status string
+	Err    error
 }
 
 // Worker processes the inbox in the background.
@@ -135,6 +145,11 @@ func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("inbox: claim: %w", err)
 	}
+	if w.opt.BatchHandler != nil && len(ds) > 0 {
+		w.yield()
+		w.processBatch(ctx, ds)
+		return len(ds), nil
+	}
 	for i, d := range ds {
 		select {
 		case <-w.stop:
@@ -146,6 +161,57 @@ func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 		w.process(ctx, d)
 	}
 	return len(ds), nil
+}
+
+// processBatch hands the claimed deliveries to BatchHandler as one unit of work and records every
+// outcome in one transaction.
+func (w *Worker) processBatch(ctx context.Context, ds []*tributary.Delivery) {
+	start := time.Now()
+	hctx, cancel := context.WithTimeout(ctx, w.opt.Timeout)
+	out := w.safeBatch(hctx, ds)
+	timedOut := hctx.Err() != nil
+	cancel()
+	took := time.Since(start)
+	per := took / time.Duration(len(ds))
+	fs := make([]tributary.DeliveryOutcome, len(ds))
+	now := w.opt.Now()
+	for i, d := range ds {
+		o := out[i]
+		msg := ""
+		if o.Err != nil {
+			if timedOut {
+				o.Err = fmt.Errorf("inbox: processing took longer than %s: %w", w.opt.Timeout, o.Err)
+			}
+			o.Status, msg = tributary.DeliveryFailed, o.Err.Error()
+			w.opt.Logger.LogAttrs(ctx, slog.LevelWarn, "inbox: delivery failed", slog.String("delivery", d.ID), slog.String("event", d.EventID),
+				slog.String("type", d.Type), slog.String("error", msg))
+		}
+		if w.opt.Observe != nil {
+			w.opt.Observe(o.Status, per)
+		}
+		fs[i] = tributary.DeliveryOutcome{ID: d.ID, Status: o.Status, Error: msg, ProcessingMS: per.Milliseconds(), At: now}
+	}
+	if err := w.opt.Store.FinishDeliveries(ctx, fs); err != nil {
+		// The leases will expire and the deliveries be processed again; processing is idempotent.
+		w.opt.Logger.LogAttrs(ctx, slog.LevelWarn, "inbox: could not record outcomes", slog.Int("deliveries", len(ds)), slog.Any("err", err))
+	}
+}
+
+// safeBatch turns a batch handler panic into failed deliveries.
+func (w *Worker) safeBatch(ctx context.Context, ds []*tributary.Delivery) (out []Outcome) {
+	defer func() {
+		if v := recover(); v != nil {
+			out = make([]Outcome, len(ds))
+			for i := range out {
+				out[i].Err = fmt.Errorf("inbox: handler panic: %v", v)
+			}
+		}
+	}()
+	out = w.opt.BatchHandler(ctx, ds)
+	if len(out) != len(ds) {
+		panic(fmt.Sprintf("batch handler returned %d outcomes for %d deliveries", len(out), len(ds)))
+	}
+	return out
 }
 
 // yield waits while the intake is busy, up to YieldMax, so processing never starves.

@@ -137,7 +137,7 @@ func serve(ctx context.Context, cfg config.Config, logOut io.Writer, ready chan<
 	if b, ok := meta.(interface{ IntakeBusy() bool }); ok {
 		yield = b.IntakeBusy
 	}
-	worker := inbox.New(inbox.Options{Store: meta, Handler: processor.Handler(), Logger: log, Lease: cfg.WebhookLease, Yield: yield, Observe: func(status string, took time.Duration) {
+	worker := inbox.New(inbox.Options{Store: meta, Handler: processor.Handler(), BatchHandler: processor.BatchHandler(), Logger: log, Lease: cfg.WebhookLease, Yield: yield, Observe: func(status string, took time.Duration) {
 		ms.WebhookProcessed.Inc(status)
 		ms.WebhookProcessing.Observe(took.Seconds())
 	}})

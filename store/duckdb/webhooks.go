@@ -68,11 +68,18 @@ func (s *Store) ClaimDeliveries(ctx context.Context, limit int, now, leaseUntil 
 		out = append(out, d)
 	}
 	rows.Close()
-	for _, d := range out {
-		if _, err := tx.ExecContext(ctx, `UPDATE webhook_deliveries SET status = 'processing', lease_until = $2, attempts = attempts + 1 WHERE id = $1`,
-			d.ID, leaseUntil.UTC()); err != nil {
+	if len(out) > 0 {
+		// One statement for the whole claim: DuckDB pays about a millisecond per executed statement.
+		args := []any{leaseUntil.UTC()}
+		for _, d := range out {
+			args = append(args, d.ID)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE webhook_deliveries SET status = 'processing', lease_until = $1, attempts = attempts + 1 WHERE id IN (`+
+			placeholders(2, len(out))+`)`, args...); err != nil {
 			return nil, mapErr("claim deliveries", err)
 		}
+	}
+	for _, d := range out {
 		d.Status = tributary.DeliveryProcessing
 		d.Attempts++
 	}

@@ -144,6 +144,54 @@ func (s *Store) RecordDeliveryOnce(ctx context.Context, d *tributary.Delivery) (
 	return dup, nil
 }
 
+// FinishDeliveries records a batch's outcomes in one transaction.
+func (s *Store) FinishDeliveries(ctx context.Context, os []tributary.DeliveryOutcome) error {
+	if len(os) == 0 {
+		return nil
+	}
+	s.Writes.Lock()
+	defer s.Writes.Unlock()
+	tx, err := s.DB.BeginTx(ctx, nil)
+	if err != nil {
+		return s.unavailable("finish deliveries", err)
+	}
+	defer tx.Rollback()
+	// Outcomes of a batch mostly share status, error and time: one statement per distinct outcome.
+	type outcome struct {
+		status, msg string
+		ms          int64
+		at          time.Time
+	}
+	groups := map[outcome][]string{}
+	var order []outcome
+	for _, o := range os {
+		k := outcome{o.Status, o.Error, o.ProcessingMS, o.At.UTC()}
+		if _, ok := groups[k]; !ok {
+			order = append(order, k)
+		}
+		groups[k] = append(groups[k], o.ID)
+	}
+	for _, k := range order {
+		ids := groups[k]
+		for start := 0; start < len(ids); start += 500 {
+			chunk := ids[start:min(start+500, len(ids))]
+			args := []any{k.status, k.msg, k.ms, k.at}
+			var in strings.Builder
+			for i, id := range chunk {
+				if i > 0 {
+					in.WriteByte(',')
+				}
+				args = append(args, id)
+				in.WriteString("$" + strconv.Itoa(len(args)))
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE webhook_deliveries SET status = $1, error = $2, processing_ms = $3, processed_at = $4, lease_until = NULL WHERE id IN (`+in.String()+`)`, args...); err != nil {
+				return s.mapErr("finish deliveries", err)
+			}
+		}
+	}
+	return s.mapErr("finish deliveries", tx.Commit())
+}
+
 // FinishDelivery records a processing outcome.
 func (s *Store) FinishDelivery(ctx context.Context, id, status, errMsg string, processingMS int64, at time.Time) error {
 	s.Writes.Lock()
