@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http/httptest"
@@ -10,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tributary/tributary"
 	"github.com/tributary/tributary/inbox"
 	"github.com/tributary/tributary/ingest"
 	"github.com/tributary/tributary/ledger"
@@ -59,7 +61,9 @@ func newEnvDir(t testing.TB, dir string, durable bool, mod func(*web.Options)) (
 		if opt.Inbox != nil {
 			worker.Close()
 		}
-		w.Close(context.Background())
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second) // a refusing store never flushes
+		defer cancel()
+		w.Close(ctx)
 		st.Close()
 	})
 	return &env{t: t, srv: srv, store: st, web: w}, ms
@@ -253,5 +257,37 @@ func TestHostileManagementInput(t *testing.T) {
 	_, page, _ := b.get("/setup")
 	if st, _, _ := b.post("/setup", url.Values{"email": {"o@example.com\x00"}, "password": {"correct horse"}, "password_confirm": {"correct horse"}}, b.token(page)); st != 400 {
 		t.Fatalf("setup form with a NUL byte: %d", st)
+	}
+}
+
+// refusingStore is the embedded store with event writes failing, as on a full disk.
+type refusingStore struct{ *duckdb.Store }
+
+func (refusingStore) InsertEvents(context.Context, []tributary.Event) error {
+	return errors.New("IO Error: No space left on device")
+}
+
+// TestReadyzShowsAStuckWriter: a store that answers pings but refuses every write leaves events
+// piling up in memory; /readyz then answers 503 and /metrics says the writer is stuck.
+func TestReadyzShowsAStuckWriter(t *testing.T) {
+	var writer *ingest.Writer
+	e, ms := newEnvWith(t, false, func(o *web.Options) {
+		writer = ingest.NewWriter(refusingStore{o.Meta.(*duckdb.Store)}, ingest.WriterOptions{Interval: 10 * time.Millisecond, StuckAfter: 100 * time.Millisecond})
+		o.Writer = writer
+	})
+	ms.WriterHealth(func() (bool, time.Duration) { h := writer.Health(); return h.Stuck, h.FailingFor })
+	if r := e.do("GET", "/readyz", "", ""); r.status != 200 {
+		t.Fatalf("readyz before: %d %s", r.status, r.body)
+	}
+	if err := writer.Enqueue(context.Background(), tributary.Event{SiteID: "s", Name: "pageview"}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond)
+	r := e.do("GET", "/readyz", "", "")
+	if r.status != 503 || !strings.Contains(string(r.body), "ingest writer stuck") || strings.Contains(string(r.body), "No space") {
+		t.Fatalf("readyz while writes fail: %d %s", r.status, r.body)
+	}
+	if m := e.do("GET", "/metrics", "", ""); !strings.Contains(string(m.body), "tributary_ingest_writer_stuck 1\n") {
+		t.Fatalf("metrics do not show the stuck writer:\n%s", m.body)
 	}
 }
