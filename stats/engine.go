@@ -176,7 +176,7 @@ func (e *Engine) oneFilter(f Filter, a *args, site string, from, to time.Time, e
 }
 
 func isEventDim(d string) bool {
-	return d == "event:page" || d == "event:name" || strings.HasPrefix(d, "event:props:")
+	return d == "event:page" || d == "event:name" || d == GoalDimension || strings.HasPrefix(d, "event:props:")
 }
 
 // dimExpr is the SQL a dimension is grouped by, over sessions (or events when eventLevel).
@@ -192,7 +192,7 @@ func (e *Engine) dimExpr(dim string, z Zone, eventLevel bool) string {
 		return "coalesce(" + visitDims[dim] + ", '')"
 	case dim == "event:page":
 		return "path"
-	case dim == "event:name":
+	case dim == "event:name", dim == GoalDimension:
 		return "name"
 	case strings.HasPrefix(dim, "event:props:"):
 		return e.d.JSONString("props", strings.TrimPrefix(dim, "event:props:"))
@@ -268,6 +268,16 @@ func (e *Engine) eventTraffic(ctx context.Context, q *Query, from, to time.Time,
 	where := "site_id = " + a.add(site) + " AND ts >= " + a.add(from) + " AND ts < " + a.add(to)
 	if f := e.filterSQL(q.Filters, a, site, from, to, true); f != "" {
 		where += " AND " + f
+	}
+	for _, d := range q.Dimensions {
+		if d == GoalDimension {
+			// Goals are the custom events: not pageviews, not the names classified "ignored".
+			where += " AND name <> 'pageview'"
+			for _, n := range q.IgnoredNames {
+				where += " AND name <> " + a.add(n)
+			}
+			break
+		}
 	}
 	sel := strings.Join(append(sels, "count(DISTINCT visitor_id)", e.d.CountIf("name = 'pageview'"), e.d.CountIf("name <> 'pageview'")), ", ")
 	sqlText := "SELECT " + sel + " FROM events WHERE " + where

@@ -75,6 +75,8 @@ type Query struct {
 	Test        bool // test-mode money instead of live
 	// ConversionNames are the event names classified as conversions (from the event catalog).
 	ConversionNames []string
+	// IgnoredNames are the event names classified as ignored: not goals (event:goal leaves them out).
+	IgnoredNames []string
 }
 
 type rawQuery struct {
@@ -136,7 +138,7 @@ func ParseQuery(body []byte, site *tributary.Site, now time.Time) (*Query, error
 	for i, d := range r.Dimensions {
 		field := fmt.Sprintf("dimensions[%d]", i)
 		switch {
-		case visitDims[d] != "", timeDims[d] != "", paymentDims[d], d == "event:page", d == "event:name":
+		case visitDims[d] != "", timeDims[d] != "", paymentDims[d], d == "event:page", d == "event:name", d == GoalDimension:
 		case strings.HasPrefix(d, "event:props:"):
 			if err := checkPropDimension(field, d); err != nil {
 				return nil, err
@@ -231,9 +233,11 @@ func combinable(m, d string) error {
 		return fmt.Errorf("%s cannot be broken down by %s: MRR belongs to subscriptions, not to visits or pages (use a time dimension)", m, d)
 	case paymentDims[d] && fam != famMoney:
 		return fmt.Errorf("%s cannot be broken down by %s: payment dimensions apply to money metrics", m, d)
-	case (d == "event:page" || d == "event:name" || strings.HasPrefix(d, "event:props:")) && fam == famMoney:
+	case isEventDim(d) && fam == famMoney:
 		return fmt.Errorf("%s cannot be broken down by %s: money is credited to visits, not to single events", m, d)
-	case (d == "event:page" || d == "event:name" || strings.HasPrefix(d, "event:props:")) && m != "pageviews" && m != "events" && m != "visitors":
+	case d == GoalDimension && m == "conversion_rate":
+		return fmt.Errorf("conversion_rate cannot be broken down by %s yet: divide each goal's visitors by the visitors of the same query without the dimension", d)
+	case isEventDim(d) && m != "pageviews" && m != "events" && m != "visitors":
 		return fmt.Errorf("%s cannot be broken down by %s: use pageviews, events or visitors", m, d)
 	}
 	return nil
@@ -247,6 +251,10 @@ func contains(list []string, s string) bool {
 	}
 	return false
 }
+
+// GoalDimension is Plausible's name for a breakdown by goal: every custom event name (not pageviews,
+// not names classified "ignored" in the event catalog), with visitors and events.
+const GoalDimension = "event:goal"
 
 // DirectSource is how answers (the query API, CSV, the dashboard) name the source of direct traffic,
 // whose stored source is empty; filters accept it as well as "".

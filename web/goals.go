@@ -20,18 +20,21 @@ type goalRow struct {
 	Share                              float64
 }
 
-// goalsQuery asks for visitors and events per custom event name under the dashboard's controls.
+// goalsQuery asks for visitors and events per goal (event:goal: the custom events, not ignored ones)
+// under the dashboard's controls.
 func (p dashParams) goalsQuery(siteID string) []byte {
-	body := map[string]any{"site_id": siteID, "metrics": []string{"visitors", "events"}, "dimensions": []string{"event:name"},
+	body := map[string]any{"site_id": siteID, "metrics": []string{"visitors", "events"}, "dimensions": []string{stats.GoalDimension},
 		"date_range": p.Range, "limit": 100}
 	if p.Test {
 		body["mode"] = "test"
 	}
-	fs := []any{[]any{"is_not", "event:name", []string{tributary.PageviewName}}}
+	var fs []any
 	for _, f := range p.Filters {
 		fs = append(fs, []any{"is", f[0], []string{f[1]}})
 	}
-	body["filters"] = fs
+	if len(fs) > 0 {
+		body["filters"] = fs
+	}
 	b, _ := json.Marshal(body)
 	return b
 }

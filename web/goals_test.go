@@ -49,6 +49,18 @@ func TestGoalsPanel(t *testing.T) {
 		t.Errorf("goals panel:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 
+	// The query API answers the same by Plausible's event:goal dimension (ignored names left out);
+	// conversion_rate by goal is refused naming the metric.
+	q := `{"site_id":"` + siteID + `","metrics":["visitors","events"],"dimensions":["event:goal"],"date_range":["2026-11-19","2026-11-19"],"order_by":[["visitors","desc"],["event:goal","asc"]]}`
+	r := e.do("POST", "/api/v1/query", adminToken, q)
+	if r.status != 200 {
+		t.Fatalf("event:goal query: %d %s", r.status, r.body)
+	}
+	golden(t, "query_goals.json", r.body)
+	if r := e.do("POST", "/api/v1/query", adminToken, strings.Replace(q, `"events"]`, `"conversion_rate"]`, 1)); r.status != 400 || !strings.Contains(string(r.body), `"field":"metrics[1]"`) {
+		t.Errorf("conversion_rate by event:goal: %d %s", r.status, r.body)
+	}
+
 	// The catalog: an unclassified name shows "unclassified" selected (not the first kind), and
 	// choosing unclassified removes a kind.
 	_, settings, _ := b.get("/sites/" + siteID + "/settings")

@@ -83,20 +83,24 @@ func (s *Server) runQueries(r *http.Request, site *tributary.Site, bodies ...[]b
 	if err != nil {
 		return nil, err
 	}
-	var conversions []string
+	var conversions, ignored []string
 	for name, k := range kinds {
-		if k == tributary.KindConversion {
+		switch k {
+		case tributary.KindConversion:
 			conversions = append(conversions, name)
+		case tributary.KindIgnored:
+			ignored = append(ignored, name)
 		}
 	}
 	sort.Strings(conversions)
+	sort.Strings(ignored)
 	qs := make([]*stats.Query, len(bodies))
 	for i, body := range bodies {
 		q, err := stats.ParseQuery(body, site, s.opt.Now())
 		if err != nil {
 			return nil, err
 		}
-		q.ConversionNames = conversions
+		q.ConversionNames, q.IgnoredNames = conversions, ignored
 		qs[i] = q
 	}
 	var res []*stats.Result
