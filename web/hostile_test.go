@@ -186,6 +186,13 @@ func TestHostileServerEvents(t *testing.T) {
 			}
 		})
 	}
+	// In a batch, hostile events fail alone and the others are stored.
+	batch := `{"events":[` + purchase("b1", "-1") + `,` + `{"event_id":"b2","event_name":"signup","timestamp":"1900-01-01T00:00:00Z"}` + `,` +
+		`{"event_id":"b3","event_name":"signup","utm_source":"` + "\xff" + `"}` + `,` + purchase("b4", "9223372036854775807") + `]}`
+	r := e.do("POST", "/api/v1/events/batch", key, batch)
+	if m := r.json(t); r.status != 200 || m["processed"] != float64(1) || m["failed"] != float64(3) {
+		t.Fatalf("batch: %d %s", r.status, r.body)
+	}
 	entries, err := e.store.Ledger(context.Background(), siteID)
 	if err != nil {
 		t.Fatal(err)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"math"
 	"net/http"
 	"strconv"
@@ -101,7 +102,7 @@ func (s *Server) handleServerEventBatch(w http.ResponseWriter, r *http.Request) 
 		res, err := p.Process(r.Context(), site, raw)
 		if err != nil {
 			if tributary.ErrorCode(err) == tributary.EUNAVAILABLE || tributary.ErrorCode(err) == tributary.EINTERNAL {
-				s.log.Error("batch event failed", "site", site.ID, "index", i, "err", err)
+				s.log.LogAttrs(r.Context(), slog.LevelError, "batch event failed", slog.String("site", site.ID), slog.Int("index", i), slog.Any("err", err))
 			}
 			res = s2s.Result{Error: &s2s.ErrorBody{Code: tributary.ErrorCode(err), Message: tributary.ErrorMessage(err), Field: tributary.ErrorField(err)}}
 			failed++
