@@ -1,6 +1,7 @@
 // Package ingest is the browser ingestion pipeline: a payload from the tracker goes through named steps
-// (validate → bot → user agent → geo → referrer/source/channel → utm/click ids) that enrich it or drop it
-// with a reason, and a bounded batch writer carries the survivors to the EventStore.
+// (validate → rate limit → bot → user agent → geo → utm/click ids → referrer/source/channel → sanitize)
+// that enrich it or drop it with a reason, and a bounded batch writer carries the survivors to the
+// EventStore, isolating and dropping (with a reason) any event the store refuses on its own.
 package ingest
 
 import (
