@@ -174,3 +174,27 @@ func TestWriterStoreDownDropsNothing(t *testing.T) {
 		t.Fatalf("health after recovery = %+v", h)
 	}
 }
+
+// TestWriterHoldsWhenEverythingIsInvalid: a store that calls every row invalid (a failing store that
+// misreports) must not make the writer drop a whole batch; with nothing written, several "invalid"
+// events are held, and a single invalid event alone is dropped.
+func TestWriterHoldsWhenEverythingIsInvalid(t *testing.T) {
+	tests := []struct {
+		name       string
+		events     int
+		wantDrops  int
+		wantResolv int
+	}{
+		{"one invalid event alone", 1, 1, 1},
+		{"a batch the store calls all invalid", 100, 0, 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			batch := make([]tributary.Event, tc.events)
+			r := writeSplit(context.Background(), batch, func([]tributary.Event) error { return tributary.Errorf(tributary.EINVALID, "bad row") })
+			if len(r.drops) != tc.wantDrops || r.resolved != tc.wantResolv || (r.resolved < tc.events) != (r.err != nil) {
+				t.Fatalf("drops %d resolved %d err %v", len(r.drops), r.resolved, r.err)
+			}
+		})
+	}
+}

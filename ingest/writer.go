@@ -292,6 +292,14 @@ func writeSplit[T any](ctx context.Context, batch []T, insert func([]T) error) s
 			r.drops = append(r.drops, splitDrop{index: i, reason: WriteDropRejected, err: r.err})
 			done[i] = true
 		}
+	} else if len(r.drops) > 1 {
+		// Nothing could be written and several events were called invalid: more likely a failing store
+		// that says "invalid" than a batch of bad rows. Hold them all for the next try, which writes
+		// or refuses them beside newer events.
+		for _, d := range r.drops {
+			done[d.index] = false
+		}
+		r.drops = r.drops[:0]
 	}
 	for i, d := range done {
 		if !d {

@@ -50,6 +50,9 @@ func (s *Store) InsertEvents(ctx context.Context, events []tributary.Event) erro
 // retrying its batch; anything else is the store failing (EUNAVAILABLE).
 func appendErr(op string, err error) error {
 	msg := err.Error()
+	if strings.Contains(msg, "IO Error") || strings.Contains(msg, "Out of Memory") || strings.Contains(msg, "database has been invalidated") {
+		return unavailable(op, err) // the store failing, whatever the Appender wrapped it in
+	}
 	for _, data := range []string{"Failed to append", "constraint failed", "Conversion Error", "Invalid Input Error", "invalid unicode", "Invalid unicode"} {
 		if strings.Contains(msg, data) {
 			return &tributary.Error{Code: tributary.EINVALID, Message: "the store refused the row", Err: fmt.Errorf("duckdb: %s: %w", op, err)}
