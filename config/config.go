@@ -71,6 +71,12 @@ type Config struct {
 	// ReferrerExclude edits the hosts never taken as a traffic source (referrer.Exclusions): a comma list
 	// added to the built-in payment providers, "-host" removing one.
 	ReferrerExclude string
+	// StripeAPIURL is the Stripe API Tributary calls for connected accounts (history import, healing,
+	// its webhook endpoints); stripe-mock or a test fake can stand in.
+	StripeAPIURL string
+	// SecretKey encrypts stored credentials (Stripe restricted keys): 64 hex characters. Empty: a key is
+	// generated into DataDir/secret.key (mode 0600) on first start; nodes sharing PostgreSQL must share it.
+	SecretKey string
 
 	trusted []netip.Prefix
 }
@@ -94,6 +100,7 @@ func Default() Config {
 		ShutdownTimeout:  15 * time.Second,
 		WebhookLease:     2 * time.Minute,
 		RatesRefresh:     24 * time.Hour,
+		StripeAPIURL:     "https://api.stripe.com",
 	}
 }
 
@@ -128,6 +135,8 @@ func (c *Config) options() []option {
 		{flag: "shutdown-timeout", env: "TRIBUTARY_SHUTDOWN_TIMEOUT", help: "time allowed for graceful shutdown", dur: &c.ShutdownTimeout},
 		{flag: "rates-url", env: "TRIBUTARY_RATES_URL", help: "URL of ECB-format exchange rates (CSV, or the ECB's eurofxref.zip), fetched at start and every --rates-refresh (default: none, nothing is downloaded)", str: &c.RatesURL, secret: true},
 		{flag: "rates-refresh", env: "TRIBUTARY_RATES_REFRESH", help: "how often --rates-url is fetched", dur: &c.RatesRefresh},
+		{flag: "stripe-api-url", env: "TRIBUTARY_STRIPE_API_URL", help: "Stripe API base URL for connected accounts (stripe-mock or a fake in tests)", str: &c.StripeAPIURL},
+		{flag: "secret-key", env: "TRIBUTARY_SECRET_KEY", help: "64 hex characters encrypting stored credentials (default: generated into DATA_DIR/secret.key)", str: &c.SecretKey, secret: true},
 		{flag: "referrer-exclude", env: "TRIBUTARY_REFERRER_EXCLUDE", help: "hosts never taken as a traffic source, comma-separated, added to the built-in payment providers (checkout.stripe.com, paypal.com…); -host removes one (default: the payment providers only)", str: &c.ReferrerExclude},
 	}
 }

@@ -288,6 +288,15 @@ func (b *Batch) PutSubscription(ctx context.Context, site *tributary.Site, provi
 	return nil
 }
 
+// SubscriptionKnown reports whether any state of the subscription is known.
+func (b *Batch) SubscriptionKnown(ctx context.Context, site, id string) (bool, error) {
+	if s, ok := b.subs[docKey{site, id}]; ok && len(s.History) > 0 {
+		return true, nil
+	}
+	o, err := b.doc(ctx, site, "sub:"+id)
+	return o != nil, err
+}
+
 // PutCustomer records the newest state of a customer.
 func (b *Batch) PutCustomer(ctx context.Context, site *tributary.Site, livemode bool, c *Customer) error {
 	if c.ID == "" {

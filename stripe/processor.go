@@ -167,11 +167,17 @@ func decode(raw []byte) (*op, error) {
 	if err != nil {
 		return nil, err
 	}
-	o := &op{ev: ev, status: tributary.DeliveryProcessed}
 	if !handled[ev.Type] {
-		o.status = tributary.DeliveryIgnored
-		return o, nil
+		return &op{ev: ev, status: tributary.DeliveryIgnored}, nil
 	}
+	return decodeObject(ev)
+}
+
+// decodeObject maps the object of ev (a delivered event, or an object read from the API wrapped in one)
+// into parts, a subscription state or a customer.
+func decodeObject(ev *Event) (*op, error) {
+	var err error
+	o := &op{ev: ev, status: tributary.DeliveryProcessed}
 	obj := ev.Object
 	kind := obj.str("object")
 	if kind == "" {
@@ -209,6 +215,93 @@ func decode(raw []byte) (*op, error) {
 		return nil, tributary.Errorf(tributary.EINVALID, "stripe: event %s (%s): %v", ev.ID, ev.Type, err)
 	}
 	return o, nil
+}
+
+// ImportObjects processes objects read from the Stripe API (history import, daily re-listing) through the
+// same reconciliation as webhooks: each is the object's state at `at`, the time it was read. A
+// subscription seen for the first time also gets its start (and, when it ended, its end) in its
+// history, so MRR is dated when it began rather than when it was imported.
+// It returns how many ledger entries the objects changed money by.
+func (p *Processor) ImportObjects(ctx context.Context, site *tributary.Site, livemode bool, at time.Time, raws [][]byte) (int, error) {
+	b := reconcile.NewBatch(p.Meta, p.Events, p.Ledger)
+	var ops []*op
+	ids := []string{}
+	for _, raw := range raws {
+		o, err := decodeObj(raw)
+		if err != nil {
+			return 0, tributary.Errorf(tributary.EINVALID, "stripe: decode imported object: %v", err)
+		}
+		kind := o.str("object")
+		ev := &Event{ID: "import", Type: kind + ".imported", Created: at, Livemode: livemode, Object: o}
+		op, err := decodeObject(ev)
+		if err != nil {
+			return 0, err
+		}
+		for _, part := range op.parts {
+			ids = append(ids, part.Ids()...)
+		}
+		ops = append(ops, op)
+	}
+	if err := b.Prefetch(ctx, site.ID, ids); err != nil {
+		return 0, err
+	}
+	for _, op := range ops {
+		if op.sub != nil {
+			known, err := b.SubscriptionKnown(ctx, site.ID, op.subID)
+			if err != nil {
+				return 0, err
+			}
+			if !known {
+				if err := importedHistory(ctx, b, site, op); err != nil {
+					return 0, err
+				}
+			}
+		}
+		if _, err := op.put(ctx, b, site); err != nil {
+			return 0, err
+		}
+	}
+	res, err := b.Flush(ctx)
+	if err != nil {
+		return 0, err
+	}
+	return len(res.Entries), nil
+}
+
+// importedHistory adds what a subscription listed from the API tells of its past: it paid its current
+// MRR since it started, and nothing since it ended.
+func importedHistory(ctx context.Context, b *reconcile.Batch, site *tributary.Site, op *op) error {
+	s := op.ev.Object
+	start := firstTime(s.time("start_date"), s.time("created"))
+	if start.IsZero() || !start.Before(op.ev.Created) {
+		return nil
+	}
+	active := obj{}
+	for k, v := range s {
+		active[k] = v
+	}
+	switch s.str("status") {
+	case "canceled", "incomplete_expired":
+		active["status"] = "active"
+	case "active", "past_due":
+	default:
+		return nil // trialing, incomplete, paused: nothing paid yet to date
+	}
+	if trial := s.time("trial_end"); !trial.IsZero() && trial.After(start) {
+		start = trial
+	}
+	mrr, cur := subscriptionMRR(active)
+	if mrr == 0 {
+		return nil
+	}
+	md := s.metadata()
+	if err := b.PutSubscription(ctx, site, "stripe", op.ev.Livemode, op.subID, op.customer, reconcile.SubState{At: start, Status: "active", MRR: mrr, Currency: cur}, md); err != nil {
+		return err
+	}
+	if end := firstTime(s.time("ended_at"), s.time("canceled_at")); s.str("status") == "canceled" && !end.IsZero() && end.After(start) {
+		return b.PutSubscription(ctx, site, "stripe", op.ev.Livemode, op.subID, op.customer, reconcile.SubState{At: end, Status: "canceled", MRR: 0, Currency: cur}, md)
+	}
+	return nil
 }
 
 // put hands the op to the batch for site.

@@ -1,0 +1,266 @@
+package stripe
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/tributary/tributary/stripe/stripesim"
+)
+
+// fakeStripe is a coherent stand-in for the Stripe API over the simulated flows: the list endpoints
+// serve each object's final state (newest first, created[gte], starting_after, limit), /v1/events the
+// events themselves, and webhook endpoints can be created and deleted. Every failEvery-th request
+// answers 429 (Retry-After: 0) or 500, as Stripe does under load.
+type fakeStripe struct {
+	t         testing.TB
+	srv       *httptest.Server
+	objects   map[string][]json.RawMessage // list path → objects
+	events    []json.RawMessage
+	requests  atomic.Int64
+	failEvery int64
+	// onRequest, when set, runs before each answer (a test cancels a context here).
+	onRequest func(n int64)
+	mu        sync.Mutex
+	endpoints map[string]bool
+}
+
+var listPaths = map[string]string{
+	"customer": "/v1/customers", "subscription": "/v1/subscriptions", "checkout.session": "/v1/checkout/sessions",
+	"payment_intent": "/v1/payment_intents", "charge": "/v1/charges", "refund": "/v1/refunds", "dispute": "/v1/disputes",
+	"invoice": "/v1/invoices", "invoice_payment": "/v1/invoice_payments",
+}
+
+type listed struct {
+	id      string
+	created int64
+	raw     json.RawMessage
+}
+
+func newFakeStripe(t testing.TB, flows []stripesim.Flow) *fakeStripe {
+	f := &fakeStripe{t: t, objects: map[string][]json.RawMessage{}, endpoints: map[string]bool{}}
+	final := map[string]json.RawMessage{}
+	kinds := map[string]string{}
+	var order []string
+	for _, fl := range flows {
+		for _, e := range fl.Events {
+			f.events = append(f.events, e.Raw)
+			var ev struct {
+				Data struct {
+					Object json.RawMessage `json:"object"`
+				} `json:"data"`
+			}
+			if err := json.Unmarshal(e.Raw, &ev); err != nil {
+				t.Fatal(err)
+			}
+			var head struct {
+				ID     string `json:"id"`
+				Object string `json:"object"`
+			}
+			_ = json.Unmarshal(ev.Data.Object, &head)
+			if head.ID == "" || listPaths[head.Object] == "" {
+				continue
+			}
+			if _, ok := final[head.ID]; !ok {
+				order = append(order, head.ID)
+			}
+			final[head.ID], kinds[head.ID] = ev.Data.Object, head.Object
+		}
+	}
+	// The API answers a charge as it is now: its amount_refunded counts the refunds that stand (Stripe
+	// sends no charge event when a refund fails later, so the last event's charge may be stale).
+	standing := map[string]int64{}
+	hasRefunds := map[string]bool{}
+	for id, raw := range final {
+		if kinds[id] != "refund" {
+			continue
+		}
+		var rf struct {
+			Charge string `json:"charge"`
+			Amount int64  `json:"amount"`
+			Status string `json:"status"`
+		}
+		_ = json.Unmarshal(raw, &rf)
+		hasRefunds[rf.Charge] = true
+		if rf.Status == "succeeded" || rf.Status == "pending" {
+			standing[rf.Charge] += rf.Amount
+		}
+	}
+	for id, raw := range final {
+		if kinds[id] != "charge" || !hasRefunds[id] {
+			continue
+		}
+		var m map[string]any
+		_ = json.Unmarshal(raw, &m)
+		m["amount_refunded"] = standing[id]
+		amount, _ := m["amount"].(float64)
+		m["refunded"] = standing[id] > 0 && float64(standing[id]) >= amount
+		final[id], _ = json.Marshal(m)
+	}
+	for _, id := range order {
+		p := listPaths[kinds[id]]
+		f.objects[p] = append(f.objects[p], final[id])
+	}
+	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
+	t.Cleanup(f.srv.Close)
+	return f
+}
+
+func createdOf(raw json.RawMessage) (string, int64) {
+	var h struct {
+		ID      string `json:"id"`
+		Created int64  `json:"created"`
+	}
+	_ = json.Unmarshal(raw, &h)
+	return h.ID, h.Created
+}
+
+func (f *fakeStripe) serve(w http.ResponseWriter, r *http.Request) {
+	n := f.requests.Add(1)
+	if f.onRequest != nil {
+		f.onRequest(n)
+	}
+	if !strings.HasPrefix(r.Header.Get("Authorization"), "Bearer rk_") || r.Header.Get("Stripe-Version") == "" {
+		w.WriteHeader(401)
+		fmt.Fprint(w, `{"error":{"type":"invalid_request_error","message":"Invalid API Key provided"}}`)
+		return
+	}
+	if f.failEvery > 0 && n%f.failEvery == 0 {
+		if n%(2*f.failEvery) == 0 {
+			w.WriteHeader(500)
+			return
+		}
+		w.Header().Set("Retry-After", "0")
+		w.WriteHeader(429)
+		fmt.Fprint(w, `{"error":{"type":"rate_limit_error","message":"Too many requests"}}`)
+		return
+	}
+	_ = r.ParseForm()
+	switch {
+	case r.URL.Path == "/v1/account":
+		fmt.Fprint(w, `{"id":"acct_fake","object":"account"}`)
+	case r.URL.Path == "/v1/webhook_endpoints" && r.Method == http.MethodPost:
+		if r.Form.Get("url") == "" || len(r.Form["enabled_events[]"]) == 0 || r.Form.Get("api_version") == "" {
+			w.WriteHeader(400)
+			fmt.Fprint(w, `{"error":{"type":"invalid_request_error","message":"url, enabled_events and api_version are required"}}`)
+			return
+		}
+		f.mu.Lock()
+		id := fmt.Sprintf("we_fake%d", len(f.endpoints)+1)
+		f.endpoints[id] = true
+		f.mu.Unlock()
+		fmt.Fprintf(w, `{"id":%q,"object":"webhook_endpoint","url":%q,"secret":"whsec_fake_secret_0123456789"}`, id, r.Form.Get("url"))
+	case strings.HasPrefix(r.URL.Path, "/v1/webhook_endpoints/") && r.Method == http.MethodDelete:
+		id := strings.TrimPrefix(r.URL.Path, "/v1/webhook_endpoints/")
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		if !f.endpoints[id] {
+			w.WriteHeader(404)
+			fmt.Fprint(w, `{"error":{"type":"invalid_request_error","message":"No such webhook endpoint"}}`)
+			return
+		}
+		delete(f.endpoints, id)
+		fmt.Fprintf(w, `{"id":%q,"deleted":true}`, id)
+	case r.URL.Path == "/v1/events":
+		types := map[string]bool{}
+		for _, t := range r.Form["types[]"] {
+			types[t] = true
+		}
+		gt, _ := strconv.ParseInt(r.Form.Get("created[gt]"), 10, 64)
+		var items []json.RawMessage
+		for _, e := range f.events {
+			var h struct {
+				Type    string `json:"type"`
+				Created int64  `json:"created"`
+			}
+			_ = json.Unmarshal(e, &h)
+			if h.Created > gt && (len(types) == 0 || types[h.Type]) {
+				items = append(items, e)
+			}
+		}
+		f.page(w, r, items)
+	default:
+		items, ok := f.objects[r.URL.Path]
+		if !ok && !isListPath(r.URL.Path) {
+			w.WriteHeader(404)
+			fmt.Fprint(w, `{"error":{"type":"invalid_request_error","message":"Unrecognized request URL"}}`)
+			return
+		}
+		gte, _ := strconv.ParseInt(r.Form.Get("created[gte]"), 10, 64)
+		var keep []json.RawMessage
+		for _, o := range items {
+			if _, c := createdOf(o); c >= gte {
+				keep = append(keep, o)
+			}
+		}
+		f.page(w, r, keep)
+	}
+}
+
+func isListPath(p string) bool {
+	for _, lp := range listPaths {
+		if lp == p {
+			return true
+		}
+	}
+	return false
+}
+
+// page answers a list newest first, after starting_after, at most limit.
+func (f *fakeStripe) page(w http.ResponseWriter, r *http.Request, items []json.RawMessage) {
+	ls := make([]listed, len(items))
+	for i, it := range items {
+		id, c := createdOf(it)
+		ls[i] = listed{id, c, it}
+	}
+	sort.SliceStable(ls, func(i, j int) bool {
+		if ls[i].created != ls[j].created {
+			return ls[i].created > ls[j].created
+		}
+		return ls[i].id > ls[j].id
+	})
+	if after := r.Form.Get("starting_after"); after != "" {
+		for i := range ls {
+			if ls[i].id == after {
+				ls = ls[i+1:]
+				break
+			}
+		}
+	}
+	limit, _ := strconv.Atoi(r.Form.Get("limit"))
+	if limit <= 0 || limit > 100 {
+		limit = 10
+	}
+	more := len(ls) > limit
+	if more {
+		ls = ls[:limit]
+	}
+	data := make([]json.RawMessage, len(ls))
+	for i := range ls {
+		data[i] = ls[i].raw
+	}
+	b, _ := json.Marshal(map[string]any{"object": "list", "data": data, "has_more": more, "url": r.URL.Path})
+	w.Header().Set("Content-Type", "application/json")
+	w.Write(b)
+}
+
+// lastCreated is the newest event's time of the flows.
+func lastCreated(flows []stripesim.Flow) time.Time {
+	var t time.Time
+	for _, f := range flows {
+		for _, e := range f.Events {
+			if e.Created.After(t) {
+				t = e.Created
+			}
+		}
+	}
+	return t
+}
