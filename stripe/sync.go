@@ -100,13 +100,32 @@ type Syncer struct {
 	// APIURL is Stripe's API or a stand-in.
 	APIURL string
 	// BaseURL is this server's public URL (--base-url); endpoints are created at BaseURL/stripe/webhook/ID.
+	// Empty: Connect's base, the URL the request came to.
 	BaseURL string
 	Logger  *slog.Logger
 	Now     func() time.Time
 	// Client, when set, builds the API client for a key (tests set the rate and sleeps).
 	Client func(key string) *stripeapi.Client
 
-	mu sync.Mutex // one sync run at a time
+	mu       sync.Mutex // one sync run at a time
+	wakeOnce sync.Once
+	wake     chan struct{}
+}
+
+// ImportTypeCount is how many list endpoints an import reads.
+func ImportTypeCount() int { return len(importTypes) }
+
+// Wake makes Run start its next round now (a new connection or import).
+func (s *Syncer) Wake() {
+	select {
+	case s.wakeChan() <- struct{}{}:
+	default:
+	}
+}
+
+func (s *Syncer) wakeChan() chan struct{} {
+	s.wakeOnce.Do(func() { s.wake = make(chan struct{}, 1) })
+	return s.wake
 }
 
 func (s *Syncer) now() time.Time {
@@ -144,7 +163,11 @@ func publicBase(base string) bool {
 // Connect checks key, learns its account and mode, creates Tributary's webhook endpoint in Stripe (or
 // says how to forward events when this server is not reachable from the internet) and schedules the
 // history import of the last months (0: everything).
-func (s *Syncer) Connect(ctx context.Context, site *tributary.Site, key string, months int) (*Account, error) {
+// base is this server's public URL as the request saw it when --base-url is not set.
+func (s *Syncer) Connect(ctx context.Context, site *tributary.Site, key string, months int, base string) (*Account, error) {
+	if s.BaseURL != "" {
+		base = s.BaseURL
+	}
 	mode, err := stripeapi.KeyMode(key)
 	if err != nil {
 		return nil, err
@@ -178,8 +201,8 @@ func (s *Syncer) Connect(ctx context.Context, site *tributary.Site, key string, 
 	if months > 0 {
 		a.Import.Since = now.AddDate(0, -months, 0)
 	}
-	hookURL := strings.TrimRight(s.BaseURL, "/") + "/stripe/webhook/" + ep.ID
-	if publicBase(s.BaseURL) {
+	hookURL := strings.TrimRight(base, "/") + "/stripe/webhook/" + ep.ID
+	if publicBase(base) {
 		created, err := c.CreateEndpoint(ctx, hookURL, Events(), "Tributary "+site.Domain)
 		if err != nil {
 			return nil, stripeError("create the webhook endpoint", err)
@@ -188,7 +211,7 @@ func (s *Syncer) Connect(ctx context.Context, site *tributary.Site, key string, 
 		ep.Secrets = []string{created.Secret}
 	} else {
 		target := hookURL
-		if s.BaseURL == "" {
+		if base == "" {
 			target = "http://localhost:8080/stripe/webhook/" + ep.ID
 		}
 		a.Warning = "this server's --base-url is not reachable from the internet, so Stripe cannot send it events: for local development, forward them with the Stripe CLI and paste the whsec_ secret it prints into the endpoint"
@@ -564,18 +587,26 @@ func (s *Syncer) relist(ctx context.Context, c *stripeapi.Client, site *tributar
 	return n, nil
 }
 
-// Run calls RunOnce every interval until ctx ends.
+// Run calls RunOnce every interval (at once while an import has pages left, or when woken) until ctx
+// ends.
 func (s *Syncer) Run(ctx context.Context, interval time.Duration) {
+	s.Wake()
+	wake := s.wakeChan()
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
-		if _, err := s.RunOnce(ctx); err != nil && ctx.Err() == nil {
-			s.log(ctx, slog.LevelWarn, "stripe sync", slog.Any("err", err))
-		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		case <-wake:
+		}
+		n, err := s.RunOnce(ctx)
+		if err != nil && ctx.Err() == nil {
+			s.log(ctx, slog.LevelWarn, "stripe sync", slog.Any("err", err))
+		}
+		if n > 0 && err == nil {
+			s.Wake() // more pages may wait
 		}
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/tributary/tributary/secretbox"
 	"github.com/tributary/tributary/store/duckdb"
 	"github.com/tributary/tributary/stripe/stripeapi"
+	"github.com/tributary/tributary/stripe/stripefake"
 	"github.com/tributary/tributary/stripe/stripesim"
 )
 
@@ -25,7 +26,7 @@ type syncRig struct {
 	p     *Processor
 	box   *secretbox.Box
 	flows []stripesim.Flow
-	fake  *fakeStripe
+	fake  *stripefake.Server
 	now   time.Time
 	n     int
 }
@@ -47,8 +48,8 @@ func newSyncRig(t *testing.T) *syncRig {
 		}
 	}
 	r := &syncRig{t: t, st: st, p: &Processor{Meta: st, Events: st, Ledger: ledger.New(st, st)}, box: box, flows: flows}
-	r.fake = newFakeStripe(t, flows)
-	r.now = lastCreated(flows).Add(time.Hour)
+	r.fake = stripefake.New(t, flows)
+	r.now = stripefake.LastCreated(flows).Add(time.Hour)
 	return r
 }
 
@@ -64,7 +65,7 @@ func (r *syncRig) site() *tributary.Site {
 func (r *syncRig) syncer() *Syncer {
 	return &Syncer{Meta: r.st, Processor: r.p, Box: r.box, BaseURL: "https://stats.example.com", Now: func() time.Time { return r.now },
 		Client: func(key string) *stripeapi.Client {
-			return &stripeapi.Client{BaseURL: r.fake.srv.URL, Key: key, Rate: 1e6, Sleep: func(ctx context.Context, d time.Duration) error { return ctx.Err() }}
+			return &stripeapi.Client{BaseURL: r.fake.Srv.URL, Key: key, Rate: 1e6, Sleep: func(ctx context.Context, d time.Duration) error { return ctx.Err() }}
 		}}
 }
 
@@ -148,7 +149,7 @@ func (r *syncRig) runUntilDone(s *Syncer, site *tributary.Site, id string) *Acco
 // four-day outage of the webhook endpoint. The fake API answers 429 and 500 along the way.
 func TestImportMatchesWebhooks(t *testing.T) {
 	r := newSyncRig(t)
-	r.fake.failEvery = 7
+	r.fake.FailEvery = 7
 	ctx := context.Background()
 
 	viaWebhooks := r.site()
@@ -161,7 +162,7 @@ func TestImportMatchesWebhooks(t *testing.T) {
 	t.Run("import alone", func(t *testing.T) {
 		site := r.site()
 		s := r.syncer()
-		a, err := s.Connect(ctx, site, "rk_live_importalone1234", 0)
+		a, err := s.Connect(ctx, site, "rk_live_importalone1234", 0, "")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -185,7 +186,7 @@ func TestImportMatchesWebhooks(t *testing.T) {
 		site := r.site()
 		r.webhooks(site, time.Time{})
 		s := r.syncer()
-		a, err := s.Connect(ctx, site, "rk_live_both5678", 0)
+		a, err := s.Connect(ctx, site, "rk_live_both5678", 0, "")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -199,19 +200,19 @@ func TestImportMatchesWebhooks(t *testing.T) {
 	t.Run("cut off and resumed", func(t *testing.T) {
 		site := r.site()
 		s := r.syncer()
-		a, err := s.Connect(ctx, site, "rk_live_resume0000", 0)
+		a, err := s.Connect(ctx, site, "rk_live_resume0000", 0, "")
 		if err != nil {
 			t.Fatal(err)
 		}
 		cctx, cancel := context.WithCancel(ctx)
-		start := r.fake.requests.Load()
-		r.fake.onRequest = func(n int64) {
+		start := r.fake.Requests.Load()
+		r.fake.OnRequest = func(n int64) {
 			if n == start+6 {
 				cancel() // the process dies in the middle of the import
 			}
 		}
 		_, _ = s.RunOnce(cctx) // fails: its context ends mid-page
-		r.fake.onRequest = nil
+		r.fake.OnRequest = nil
 		cut, _ := s.Account(ctx, site.ID, a.ID)
 		if cut.Import.Objects == 0 || !cut.Import.Finished.IsZero() {
 			t.Fatalf("the cut-off run: import %+v", cut.Import)
@@ -230,13 +231,13 @@ func TestImportMatchesWebhooks(t *testing.T) {
 
 	t.Run("catch-up heals an outage", func(t *testing.T) {
 		site := r.site()
-		outage := lastCreated(r.flows).Add(-4 * 24 * time.Hour)
+		outage := stripefake.LastCreated(r.flows).Add(-4 * 24 * time.Hour)
 		r.webhooks(site, outage) // nothing arrives in the last four days
 		if got := r.totals(site); got == want {
 			t.Skip("the flows have no money in the last four days")
 		}
 		s := r.syncer()
-		a, err := s.Connect(ctx, site, "rk_live_outage9999", 1)
+		a, err := s.Connect(ctx, site, "rk_live_outage9999", 1, "")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -260,7 +261,7 @@ func TestImportMatchesWebhooks(t *testing.T) {
 	t.Run("disconnect keeps the data", func(t *testing.T) {
 		site := r.site()
 		s := r.syncer()
-		a, err := s.Connect(ctx, site, "rk_live_disconnect42", 0)
+		a, err := s.Connect(ctx, site, "rk_live_disconnect42", 0, "")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -270,7 +271,7 @@ func TestImportMatchesWebhooks(t *testing.T) {
 		if err != nil || !d.Disconnected || d.StripeEndpoint != "" {
 			t.Fatalf("disconnect: %+v %v", d, err)
 		}
-		if r.fake.endpoints[a.StripeEndpoint] {
+		if r.fake.HasEndpoint(a.StripeEndpoint) {
 			t.Fatal("the endpoint still exists in Stripe")
 		}
 		if _, err := r.st.StripeEndpoint(ctx, a.Endpoint); tributary.ErrorCode(err) != tributary.ENOTFOUND {
@@ -295,18 +296,18 @@ func TestConnectRefusesBadKeys(t *testing.T) {
 		{"whatever", "rk_live_", 12},
 		{"rk_live_abc", "import_months", 5},
 	} {
-		_, err := s.Connect(context.Background(), site, tc.key, tc.months)
+		_, err := s.Connect(context.Background(), site, tc.key, tc.months, "")
 		if tributary.ErrorCode(err) != tributary.EINVALID || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: %v", tc.key, err)
 		}
 	}
 	// A base URL Stripe cannot reach: no endpoint in Stripe, the stripe listen command instead.
 	s.BaseURL = "http://localhost:8080"
-	a, err := s.Connect(context.Background(), site, "rk_test_local1234", 3)
+	a, err := s.Connect(context.Background(), site, "rk_test_local1234", 3, "")
 	if err != nil || a.StripeEndpoint != "" || !strings.Contains(a.ListenCommand, "stripe listen") || !strings.Contains(a.ListenCommand, a.Endpoint) || a.Mode != tributary.ModeTest {
 		t.Fatalf("local connect: %+v %v", a, err)
 	}
-	if _, err := s.Connect(context.Background(), site, "rk_test_local1234", 3); tributary.ErrorCode(err) != tributary.ECONFLICT {
+	if _, err := s.Connect(context.Background(), site, "rk_test_local1234", 3, ""); tributary.ErrorCode(err) != tributary.ECONFLICT {
 		t.Fatalf("second connect of one account: %v", err)
 	}
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/tributary/tributary/metrics"
 	"github.com/tributary/tributary/ratelimit"
 	"github.com/tributary/tributary/stats"
+	"github.com/tributary/tributary/stripe"
 )
 
 //go:embed templates/*.html
@@ -71,6 +72,9 @@ type Options struct {
 	MetricsToken string
 	// Sites is the in-memory site cache of the ingest path; management changes invalidate it.
 	Sites *ingest.SiteCache
+	// Stripe connects Stripe accounts with restricted keys and imports their history (nil: the
+	// stripe-accounts API answers 501).
+	Stripe *stripe.Syncer
 }
 
 // Server holds the dependencies of every handler.

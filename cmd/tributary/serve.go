@@ -21,6 +21,7 @@ import (
 	"github.com/tributary/tributary/metrics"
 	"github.com/tributary/tributary/ratelimit"
 	"github.com/tributary/tributary/referrer"
+	"github.com/tributary/tributary/secretbox"
 	"github.com/tributary/tributary/stats"
 	"github.com/tributary/tributary/store/clickhouse"
 	"github.com/tributary/tributary/store/duckdb"
@@ -144,12 +145,18 @@ func serve(ctx context.Context, cfg config.Config, logOut io.Writer, ready chan<
 	worker.Start()
 	defer worker.Close()
 	ms.InboxGauges(inbox.NewBacklogCache(meta, 5*time.Second).Get)
+	box, err := secretbox.Load(cfg.SecretKey, cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	syncer := &stripe.Syncer{Meta: meta, Processor: processor, Box: box, APIURL: cfg.StripeAPIURL, BaseURL: cfg.BaseURL, Logger: log}
 	srv := web.New(web.Options{
 		Meta: meta, Events: events, Logger: log, BaseURL: cfg.BaseURL, AdminToken: cfg.AdminToken,
 		SecureCookies: cfg.SecureCookies(), TrustedProxies: cfg.TrustedPrefixes(), MaxBodyBytes: cfg.MaxBodyBytes,
 		Version: version, Pipeline: pipeline, Writer: writer, Sites: sites, Ledger: recorder, Inbox: worker,
 		Stats: engine, Metrics: ms, MetricsToken: cfg.MetricsToken, RateLimiter: sharedLimiter(meta),
 		WebhookMaxBytes: cfg.WebhookMaxBytes, WebhookTolerance: cfg.WebhookTolerance, StripeIPAllowlist: cfg.StripeIPAllowlist,
+		Stripe: syncer,
 	})
 	// Payment providers (and --referrer-exclude's hosts) are never a traffic source.
 	referrer.SetExcluded(referrer.Exclusions(cfg.ReferrerExclude))
@@ -159,6 +166,8 @@ func serve(ctx context.Context, cfg config.Config, logOut io.Writer, ready chan<
 	jobsCtx, stopJobs := context.WithCancel(context.Background())
 	defer stopJobs()
 	go relinkLoop(jobsCtx, meta, recorder, log)
+	// Connected Stripe accounts: history imports, the Events-API catch-up and the daily re-list.
+	go syncer.Run(jobsCtx, time.Minute)
 	go warmStats(jobsCtx, meta, engine, log)
 	// Off unless --rates-url is set; runs in the background, so a slow or absent network never delays start.
 	stopRates := fx.NewRefresher(fx.RefresherOptions{URL: cfg.RatesURL, Interval: cfg.RatesRefresh, Store: meta, Logger: log,

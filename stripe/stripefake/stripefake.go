@@ -1,4 +1,7 @@
-package stripe
+// Package stripefake is a coherent stand-in for the Stripe API over stripesim's flows, for tests: the list
+// endpoints serve each object's state as the API would answer it now, /v1/events the events themselves,
+// and webhook endpoints can be created and deleted. It can answer 429 and 500 along the way.
+package stripefake
 
 import (
 	"encoding/json"
@@ -16,19 +19,22 @@ import (
 	"github.com/tributary/tributary/stripe/stripesim"
 )
 
-// fakeStripe is a coherent stand-in for the Stripe API over the simulated flows: the list endpoints
+// Server is a coherent stand-in for the Stripe API over the simulated flows: the list endpoints
 // serve each object's final state (newest first, created[gte], starting_after, limit), /v1/events the
 // events themselves, and webhook endpoints can be created and deleted. Every failEvery-th request
 // answers 429 (Retry-After: 0) or 500, as Stripe does under load.
-type fakeStripe struct {
-	t         testing.TB
-	srv       *httptest.Server
-	objects   map[string][]json.RawMessage // list path → objects
-	events    []json.RawMessage
-	requests  atomic.Int64
-	failEvery int64
+type Server struct {
+	t testing.TB
+	// Srv serves the API; Srv.URL is the base URL to give the client.
+	Srv     *httptest.Server
+	objects map[string][]json.RawMessage // list path → objects
+	events  []json.RawMessage
+	// Requests counts the requests answered.
+	Requests atomic.Int64
+	// FailEvery, when set, makes every FailEvery-th request fail (429, or 500 every other time).
+	FailEvery int64
 	// onRequest, when set, runs before each answer (a test cancels a context here).
-	onRequest func(n int64)
+	OnRequest func(n int64)
 	mu        sync.Mutex
 	endpoints map[string]bool
 }
@@ -45,8 +51,9 @@ type listed struct {
 	raw     json.RawMessage
 }
 
-func newFakeStripe(t testing.TB, flows []stripesim.Flow) *fakeStripe {
-	f := &fakeStripe{t: t, objects: map[string][]json.RawMessage{}, endpoints: map[string]bool{}}
+// New serves the final states of flows.
+func New(t testing.TB, flows []stripesim.Flow) *Server {
+	f := &Server{t: t, objects: map[string][]json.RawMessage{}, endpoints: map[string]bool{}}
 	final := map[string]json.RawMessage{}
 	kinds := map[string]string{}
 	var order []string
@@ -109,8 +116,8 @@ func newFakeStripe(t testing.TB, flows []stripesim.Flow) *fakeStripe {
 		p := listPaths[kinds[id]]
 		f.objects[p] = append(f.objects[p], final[id])
 	}
-	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
-	t.Cleanup(f.srv.Close)
+	f.Srv = httptest.NewServer(http.HandlerFunc(f.serve))
+	t.Cleanup(f.Srv.Close)
 	return f
 }
 
@@ -123,18 +130,18 @@ func createdOf(raw json.RawMessage) (string, int64) {
 	return h.ID, h.Created
 }
 
-func (f *fakeStripe) serve(w http.ResponseWriter, r *http.Request) {
-	n := f.requests.Add(1)
-	if f.onRequest != nil {
-		f.onRequest(n)
+func (f *Server) serve(w http.ResponseWriter, r *http.Request) {
+	n := f.Requests.Add(1)
+	if f.OnRequest != nil {
+		f.OnRequest(n)
 	}
 	if !strings.HasPrefix(r.Header.Get("Authorization"), "Bearer rk_") || r.Header.Get("Stripe-Version") == "" {
 		w.WriteHeader(401)
 		fmt.Fprint(w, `{"error":{"type":"invalid_request_error","message":"Invalid API Key provided"}}`)
 		return
 	}
-	if f.failEvery > 0 && n%f.failEvery == 0 {
-		if n%(2*f.failEvery) == 0 {
+	if f.FailEvery > 0 && n%f.FailEvery == 0 {
+		if n%(2*f.FailEvery) == 0 {
 			w.WriteHeader(500)
 			return
 		}
@@ -215,7 +222,7 @@ func isListPath(p string) bool {
 }
 
 // page answers a list newest first, after starting_after, at most limit.
-func (f *fakeStripe) page(w http.ResponseWriter, r *http.Request, items []json.RawMessage) {
+func (f *Server) page(w http.ResponseWriter, r *http.Request, items []json.RawMessage) {
 	ls := make([]listed, len(items))
 	for i, it := range items {
 		id, c := createdOf(it)
@@ -252,8 +259,8 @@ func (f *fakeStripe) page(w http.ResponseWriter, r *http.Request, items []json.R
 	w.Write(b)
 }
 
-// lastCreated is the newest event's time of the flows.
-func lastCreated(flows []stripesim.Flow) time.Time {
+// LastCreated is the newest event's time of the flows.
+func LastCreated(flows []stripesim.Flow) time.Time {
 	var t time.Time
 	for _, f := range flows {
 		for _, e := range f.Events {
@@ -263,4 +270,11 @@ func lastCreated(flows []stripesim.Flow) time.Time {
 		}
 	}
 	return t
+}
+
+// HasEndpoint reports whether a webhook endpoint of that id exists.
+func (f *Server) HasEndpoint(id string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.endpoints[id]
 }
