@@ -38,6 +38,12 @@ type Recorder struct {
 	meta   tributary.MetaStore
 	events tributary.EventStore
 
+	// BeforeAppend, when set, is given every batch of entries about to be appended (after conversion,
+	// before the write): the destinations outbox records them first, so a crash between the two cannot
+	// lose a conversion (a retry derives the same entries with the same ids). Entries already stored
+	// may be given again; the hook must be idempotent by entry id.
+	BeforeAppend func(ctx context.Context, site *tributary.Site, entries []tributary.LedgerEntry) error
+
 	mu      sync.Mutex
 	table   *fx.Table
 	loaded  bool
@@ -277,6 +283,11 @@ func (r *Recorder) Record(ctx context.Context, site *tributary.Site, entries []t
 	}
 	if err := r.ConvertMovements(ctx, site, ms); err != nil {
 		return err
+	}
+	if r.BeforeAppend != nil && len(entries) > 0 {
+		if err := r.BeforeAppend(ctx, site, entries); err != nil {
+			return fmt.Errorf("ledger: record before append: %w", err)
+		}
 	}
 	if _, err := r.events.InsertLedger(ctx, entries); err != nil {
 		return fmt.Errorf("ledger: append entries: %w", err)
