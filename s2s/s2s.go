@@ -64,8 +64,21 @@ type Result struct {
 	EventID   string `json:"event_id,omitempty"`
 	// Revenue is set when the event became a ledger entry: amount in minor units and currency.
 	Revenue *tributary.Money `json:"revenue,omitempty"`
-	Error   *ErrorBody       `json:"error,omitempty"`
+	// Warning says why an amount the event carries was not recorded as money, naming the setting that
+	// would record it.
+	Warning string     `json:"warning,omitempty"`
+	Error   *ErrorBody `json:"error,omitempty"`
 }
+
+// DefaultRevenueEvent is the revenue setting every site has out of the box: an event named purchase
+// carries metadata.amount in major units (49.99 is $49.99) and metadata.currency, as TraceLog's guide
+// sends it. A stored setting of the same name replaces it; events with an event_type or a top-level
+// amount keep the Pulsora-style minor units.
+var DefaultRevenueEvent = tributary.RevenueEvent{Name: "purchase", AmountPath: "metadata.amount", Unit: tributary.UnitMajor, CurrencyPath: "metadata.currency"}
+
+// PaymentProp is the property a server event that became a payment keeps its ledger payment id in, so
+// reports can tell which goal brought which money (event:goal's revenue).
+const PaymentProp = "tributary_payment_id"
 
 // ErrorBody is a per-event error in batch answers.
 type ErrorBody struct {
@@ -331,11 +344,21 @@ func (p *Processor) Process(ctx context.Context, site *tributary.Site, raw []byt
 			rs = &settings[i]
 		}
 	}
+	if rs == nil && in.EventType == "" && len(in.Amount) == 0 && in.EventName == DefaultRevenueEvent.Name {
+		def := DefaultRevenueEvent
+		rs = &def
+	}
 	var money *tributary.Money
+	var warning string
 	if rs != nil || in.EventType != "" || len(in.Amount) > 0 {
 		if money, err = amountOf(v, site, rs); err != nil {
 			return Result{}, err
 		}
+	} else if _, ok := lookup(v.doc, "metadata.amount"); ok {
+		// An amount nobody reads: say so rather than answer a silent processed: true.
+		warning = fmt.Sprintf("metadata.amount was not recorded as money: %q is not a revenue event. Declare it in the site's revenue settings "+
+			"(Settings → Revenue events, or POST /api/v1/sites/%s/revenue-events with {\"event_name\": %q, \"amount_path\": \"metadata.amount\", \"unit\": \"major\" or \"minor\"}), "+
+			"or send an event_type", in.EventName, site.ID, in.EventName)
 	}
 	if in.EventType != "" && in.EventType != "cancellation" && money == nil {
 		return Result{}, tributary.FieldError("amount", "event_type %s needs an amount (metadata.amount or amount)", in.EventType)
@@ -354,14 +377,18 @@ func (p *Processor) Process(ctx context.Context, site *tributary.Site, raw []byt
 		}
 		return Result{}, err
 	}
-	return Result{Processed: true, EventID: v.id, Revenue: money}, nil
+	return Result{Processed: true, EventID: v.id, Revenue: money, Warning: warning}, nil
 }
 
 func (p *Processor) store(ctx context.Context, site *tributary.Site, v *validated, money *tributary.Money) error {
 	in := v.in
 	props := map[string]string{}
+	room := ingest.MaxProps
+	if money != nil {
+		room-- // PaymentProp
+	}
 	for k, val := range v.metadata {
-		if len(props) >= ingest.MaxProps {
+		if len(props) >= room {
 			break
 		}
 		switch x := val.(type) {
@@ -379,6 +406,9 @@ func (p *Processor) store(ctx context.Context, site *tributary.Site, v *validate
 		UTMSource: in.UTMSource, UTMMedium: in.UTMMedium, UTMCampaign: in.UTMCampaign, UTMTerm: in.UTMTerm, UTMContent: in.UTMContent, Props: props}
 	if ev.SessionID == "" {
 		ev.SessionID = ev.VisitorID
+	}
+	if money != nil && money.Amount != 0 && in.EventType != "refund" {
+		ev.Props[PaymentProp] = "api:" + v.id
 	}
 	ev.Clean()
 	if err := p.Events.InsertEvents(ctx, []tributary.Event{ev}); err != nil {

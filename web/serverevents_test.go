@@ -101,7 +101,7 @@ func TestAmountUnits(t *testing.T) {
 		cur    string
 		status int
 	}{
-		{`{"event_id":"a","event_name":"purchase","metadata":{"amount":4999,"currency":"usd"}}`, 0, "", 200}, // not a revenue event name
+		{`{"event_id":"a","event_name":"purchase","metadata":{"amount":4999,"currency":"usd"}}`, 499900, "USD", 200}, // the built-in purchase: major units
 		{`{"event_id":"b","event_name":"purchase","event_type":"purchase","metadata":{"amount":4999,"currency":"usd"}}`, 4999, "USD", 200},
 		{`{"event_id":"c","event_name":"order","metadata":{"total":"49.99","cur":"EUR"}}`, 4999, "EUR", 200},
 		{`{"event_id":"d","event_name":"order","metadata":{"total":5000,"cur":"JPY"}}`, 5000, "JPY", 200},
