@@ -12,6 +12,7 @@ type MetaStore interface {
 	WebhookStore
 	ServerEventStore
 	StripeStateStore
+	DestinationStore
 
 	// Ping reports whether the store is reachable.
 	Ping(ctx context.Context) error

@@ -76,3 +76,7 @@ func TestLinks(t *testing.T) {
 func TestServerEvents(t *testing.T) {
 	storetest.ServerEvents(t, func(t *testing.T) (tributary.MetaStore, tributary.EventStore) { s := open(t); return s, s })
 }
+
+func TestDestinations(t *testing.T) {
+	storetest.Destinations(t, func(t *testing.T) tributary.MetaStore { return open(t) })
+}

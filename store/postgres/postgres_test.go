@@ -155,3 +155,7 @@ func TestUnreachable(t *testing.T) {
 		t.Fatalf("closed port: %v, want unavailable", err)
 	}
 }
+
+func TestDestinations(t *testing.T) {
+	storetest.Destinations(t, func(t *testing.T) tributary.MetaStore { return open(t) })
+}

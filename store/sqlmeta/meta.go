@@ -188,7 +188,7 @@ func (s *Store) DeleteSite(ctx context.Context, id string) error {
 	if n, _ := res.RowsAffected(); n == 0 {
 		return NotFound("site", id)
 	}
-	for _, table := range []string{"api_keys", "stripe_endpoints", "stripe_event_ids", "webhook_deliveries", "server_event_ids", "revenue_events", "event_kinds", "api_subscriptions", "stripe_objects", "payments"} {
+	for _, table := range []string{"api_keys", "stripe_endpoints", "stripe_event_ids", "webhook_deliveries", "server_event_ids", "revenue_events", "event_kinds", "api_subscriptions", "stripe_objects", "payments", "destinations", "destination_deliveries", "destination_settings"} {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE site_id = $1`, id); err != nil {
 			return s.mapErr("delete site from "+table, err)
 		}
