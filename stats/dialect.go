@@ -35,6 +35,10 @@ type Dialect interface {
 	Visits(sessionColumns, site, from, to string) string
 	// JoinText joins text columns (NULL read as "") into one text, separated by U+001F.
 	JoinText(cols []string) string
+	// Trail aggregates a group's rows into text "second:code,second:code,…" ordered by the timestamp
+	// column ts (whole seconds since 1970; code an integer expression): a visitor's path through a
+	// funnel, walked in Go (funnel.go), since ClickHouse 18.16 has no window functions.
+	Trail(ts, code string) string
 	// KeepsFirsts reports whether the visits relation carries the prev_* columns (the start of the
 	// visitor's previous visit, overall and with the same value of each visit dimension), which let
 	// distinct visitors be counted without a distinct aggregate (see visitorsExpr).
@@ -69,7 +73,10 @@ func (DuckDB) JSONString(col, key string) string {
 	return fmt.Sprintf("coalesce(json_extract_string(%s, '$.\"%s\"'), '')", col, quote(strings.ReplaceAll(key, `"`, "")))
 }
 func (DuckDB) Regexp(col, param string) string { return "regexp_matches(" + col + ", " + param + ")" }
-func (DuckDB) Epoch(col string) string         { return "epoch(" + col + ")" }
+func (DuckDB) Trail(ts, code string) string {
+	return "string_agg(CAST(CAST(floor(epoch(" + ts + ")) AS BIGINT) AS VARCHAR) || ':' || CAST(" + code + " AS VARCHAR), ',' ORDER BY " + ts + ")"
+}
+func (DuckDB) Epoch(col string) string { return "epoch(" + col + ")" }
 
 // Visits is the embedded store's sessions table, kept by the store (store/duckdb/visits.go).
 func (DuckDB) Visits(_, _, _, _ string) string   { return "sessions" }

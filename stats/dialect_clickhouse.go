@@ -78,6 +78,12 @@ func (ClickHouse) Contains(col, param string) string {
 	return "(position(" + col + ", " + param + ") > 0)"
 }
 
+// Trail sorts the group's (second, code) pairs, as 18.16 can (groupArray, arraySort; no window
+// functions), and joins them as text.
+func (ClickHouse) Trail(ts, code string) string {
+	return "arrayStringConcat(arrayMap(x -> concat(toString(x.1), ':', toString(x.2)), arraySort(groupArray((toUInt32(" + ts + "), " + code + ")))), ',')"
+}
+
 // Epoch is a timestamp column in seconds since 1970 (DuckDB: epoch(col)).
 func (ClickHouse) Epoch(col string) string { return "toUInt32(" + col + ")" }
 

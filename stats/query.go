@@ -77,6 +77,8 @@ type Query struct {
 	ConversionNames []string
 	// IgnoredNames are the event names classified as ignored: not goals (event:goal leaves them out).
 	IgnoredNames []string
+	// Funnel, when set, makes the query a funnel (funnel.go): one row per step.
+	Funnel []FunnelStep
 }
 
 type rawQuery struct {
@@ -94,6 +96,9 @@ type rawQuery struct {
 	} `json:"attribution"`
 	Compare string `json:"compare"`
 	Mode    string `json:"mode"`
+	Funnel  *struct {
+		Steps []FunnelStep `json:"steps"`
+	} `json:"funnel"`
 }
 
 // SiteID reads only the site id of a request body, so the caller can load the site first.
@@ -123,6 +128,30 @@ func ParseQuery(body []byte, site *tributary.Site, now time.Time) (*Query, error
 		return nil, tributary.Errorf(tributary.EINVALID, "malformed JSON: %v", err)
 	}
 	q := &Query{Site: site, Limit: 100, Offset: r.Offset, Model: attribution.DefaultModel, LookbackDay: attribution.DefaultLookbackDays}
+	if r.Funnel != nil {
+		if err := ParseFunnelSteps(r.Funnel.Steps, "funnel.steps"); err != nil {
+			return nil, err
+		}
+		q.Funnel = r.Funnel.Steps
+		switch {
+		case len(r.Dimensions) > 0:
+			return nil, tributary.FieldError("dimensions", "a funnel query has no dimensions: its rows are the steps")
+		case r.Compare != "":
+			return nil, tributary.FieldError("compare", "a funnel query cannot be compared with the previous period yet")
+		case len(r.OrderBy) > 0:
+			return nil, tributary.FieldError("order_by", "a funnel's rows are its steps, in order")
+		}
+		for i, m := range r.Metrics {
+			if !contains(funnelMetrics, m) {
+				return nil, tributary.FieldError(fmt.Sprintf("metrics[%d]", i), "a funnel answers %s; got %q", strings.Join(funnelMetrics, ", "), m)
+			}
+		}
+		q.Metrics = append([]string(nil), r.Metrics...)
+		if len(q.Metrics) == 0 {
+			q.Metrics = append([]string(nil), funnelMetrics...)
+		}
+		r.Metrics, r.Compare = []string{"visitors"}, "" // the rest is validated as for any query
+	}
 	if len(r.Metrics) == 0 {
 		return nil, tributary.FieldError("metrics", "metrics is required, e.g. [\"visitors\", \"revenue\"]")
 	}
@@ -133,7 +162,9 @@ func ParseQuery(body []byte, site *tributary.Site, now time.Time) (*Query, error
 			return nil, tributary.FieldError(fmt.Sprintf("metrics[%d]", i), "unknown metric %q", m)
 		}
 		fams[f] = true
-		q.Metrics = append(q.Metrics, m)
+		if q.Funnel == nil {
+			q.Metrics = append(q.Metrics, m)
+		}
 	}
 	for i, d := range r.Dimensions {
 		field := fmt.Sprintf("dimensions[%d]", i)

@@ -58,6 +58,9 @@ func (e *Engine) Run(ctx context.Context, q *Query) (*Result, error) {
 			return nil, fmt.Errorf("stats: %w", err)
 		}
 	}
+	if q.Funnel != nil {
+		return e.runFunnel(ctx, q)
+	}
 	cur, unconverted, err := e.compute(ctx, q, q.From, q.To)
 	if err != nil {
 		return nil, err
@@ -552,7 +555,7 @@ func (e *Engine) format(q *Query, m string, v float64) json.Number {
 // WriteCSV writes the result as CSV: a header of dimension and metric names, then one line per group.
 func (r *Result) WriteCSV(w io.Writer) error {
 	cw := csv.NewWriter(w)
-	head := append(append([]string{}, r.q.Dimensions...), r.q.Metrics...)
+	head := append(append([]string{}, r.Meta.Dimensions...), r.Meta.Metrics...)
 	if err := cw.Write(head); err != nil {
 		return err
 	}

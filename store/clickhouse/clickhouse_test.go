@@ -316,6 +316,10 @@ func TestStatsSameOnDuckDBAndClickHouse(t *testing.T) {
 		{body: `{"metrics":["visitors"],"dimensions":["event:page"],"date_range":["2026-11-01","2026-11-30"],"filters":[["contains","event:page",["?b="]]]}`, want: "/a?b=c=1"},
 		{body: `{"metrics":["visitors","events"],"dimensions":["event:goal"],"date_range":["2026-11-01","2026-11-30"]}`},
 		{body: `{"metrics":["events"],"dimensions":["event:goal"],"date_range":["2026-11-01","2026-11-30"],"filters":[["is","visit:channel",["Email","Referral"]]]}`},
+		// Funnels: the visitors' trails are aggregated through the dialect (ClickHouse: arraySort over groupArray).
+		{body: `{"funnel":{"steps":[{"page":"/"},{"event":"signup"}]},"date_range":["2026-11-01","2026-11-30"]}`, want: "/=2,100,0,0 | signup=1,50,1,50"},
+		{body: `{"funnel":{"steps":[{"page":"/*"},{"page":"/pricing"}]},"date_range":["2026-11-01","2026-11-30"]}`, want: "/*=4,100,0,0 | /pricing=1,25,3,75"},
+		{body: `{"metrics":["visitors"],"funnel":{"steps":[{"page":"/"},{"event":"signup"}]},"date_range":["2026-11-01","2026-11-30"],"filters":[["is","visit:channel",["Email","Referral"]]]}`, want: "/=1 | signup=1"},
 		// Traffic over sessions (needs the engine to spell epoch seconds through the dialect; see below).
 		{body: `{"metrics":["visitors","visits","pageviews","views_per_visit","bounce_rate","visit_duration","events","conversions","conversion_rate","revenue_per_visitor"],"date_range":["2026-11-01","2026-11-30"]}`},
 		{body: `{"metrics":["visits","bounce_rate"],"dimensions":["visit:channel"],"date_range":["2026-11-01","2026-11-30"],"filters":[["is","event:page",["/pricing","/docs"]]]}`},
