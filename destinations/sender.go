@@ -1,0 +1,430 @@
+package destinations
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/tributary/tributary"
+	"github.com/tributary/tributary/attribution"
+	"github.com/tributary/tributary/secretbox"
+)
+
+// Retry schedule: the n-th failed attempt waits Backoff·2^(n−1), at most MaxBackoff; after MaxAttempts
+// attempts (about three days with the defaults) the row fails for good (replayable).
+const (
+	Backoff     = 30 * time.Second
+	MaxBackoff  = 6 * time.Hour
+	MaxAttempts = 22
+	// Lease is how long a claimed row is hidden from other senders.
+	Lease = 2 * time.Minute
+	// LinkWait is how long a payment's row waits for its ledger entry and link before it is decided
+	// without them.
+	LinkWait = time.Hour
+)
+
+// BackoffAfter is the wait after the n-th failed attempt.
+func BackoffAfter(n int) time.Duration {
+	d := Backoff
+	for i := 1; i < n && d < MaxBackoff; i++ {
+		d *= 2
+	}
+	if d > MaxBackoff {
+		d = MaxBackoff
+	}
+	return d
+}
+
+// Sender delivers due outbox rows.
+type Sender struct {
+	Meta   tributary.MetaStore
+	Events tributary.EventStore
+	Box    *secretbox.Box
+	Client *http.Client
+	Logger *slog.Logger
+	Now    func() time.Time
+	// OnResult is told each row's final outcome (sent, failed) for /metrics.
+	OnResult func(d *tributary.Destination, status string)
+
+	tokens sync.Map // destination id → *oauthToken (Google Ads)
+}
+
+func (s *Sender) now() time.Time {
+	if s.Now != nil {
+		return s.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+func (s *Sender) client() *http.Client {
+	if s.Client != nil {
+		return s.Client
+	}
+	return &http.Client{Timeout: 30 * time.Second}
+}
+
+func (s *Sender) log() *slog.Logger {
+	if s.Logger != nil {
+		return s.Logger
+	}
+	return slog.Default()
+}
+
+// Run delivers due rows every interval until ctx ends.
+func (s *Sender) Run(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		if _, err := s.RunOnce(ctx); err != nil && ctx.Err() == nil {
+			s.log().LogAttrs(ctx, slog.LevelWarn, "destinations: sending", slog.Any("err", err))
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// RunOnce claims due rows and attempts each once; it returns how many it attempted.
+func (s *Sender) RunOnce(ctx context.Context) (int, error) {
+	total := 0
+	for {
+		rows, err := s.Meta.ClaimOutbox(ctx, s.now(), Lease, 100)
+		if err != nil {
+			return total, err
+		}
+		for i := range rows {
+			if err := s.attempt(ctx, &rows[i]); err != nil {
+				return total, err
+			}
+		}
+		total += len(rows)
+		if len(rows) < 100 {
+			return total, nil
+		}
+	}
+}
+
+// outcome of building or sending one row.
+type outcome struct {
+	status    string // sent, skipped, failed, or "" to retry
+	err       string
+	request   string
+	response  int
+	permanent bool
+}
+
+func skip(reason string) outcome { return outcome{status: tributary.OutboxSkipped, err: reason} }
+
+// errWait is a transient state of the row's facts (entry or link not stored yet).
+var errWait = errors.New("waiting for the ledger entry and its link")
+
+func (s *Sender) attempt(ctx context.Context, row *tributary.DestinationDelivery) error {
+	now := s.now()
+	dest, err := s.Meta.Destination(ctx, row.SiteID, row.DestinationID)
+	if tributary.ErrorCode(err) == tributary.ENOTFOUND {
+		return nil // deleted with its outbox meanwhile
+	} else if err != nil {
+		return err
+	}
+	out := s.deliver(ctx, dest, row, now)
+	row.Attempts++
+	row.LastError = out.err
+	if out.request != "" {
+		row.Request = out.request
+	}
+	row.Response = out.response
+	switch {
+	case out.status == tributary.OutboxSent:
+		row.Status, row.LastError = tributary.OutboxSent, ""
+		row.SentAt = &now
+	case out.status == tributary.OutboxSkipped:
+		row.Status = tributary.OutboxSkipped
+	case out.permanent || row.Attempts >= MaxAttempts:
+		row.Status = tributary.OutboxFailed
+	default:
+		row.Status, row.NextAttemptAt = tributary.OutboxPending, now.Add(BackoffAfter(row.Attempts))
+	}
+	if err := s.Meta.UpdateOutbox(ctx, row); err != nil {
+		return err
+	}
+	if row.Status != tributary.OutboxPending && row.Status != tributary.OutboxSkipped {
+		if s.OnResult != nil {
+			s.OnResult(dest, row.Status)
+		}
+		if row.Status == tributary.OutboxFailed {
+			s.log().LogAttrs(ctx, slog.LevelWarn, "destinations: delivery failed", slog.String("destination", dest.ID), slog.String("type", dest.Type),
+				slog.String("delivery", row.ID), slog.String("err", row.LastError))
+		}
+	}
+	return nil
+}
+
+func (s *Sender) deliver(ctx context.Context, dest *tributary.Destination, row *tributary.DestinationDelivery, now time.Time) outcome {
+	if !dest.Enabled {
+		return skip("destination disabled")
+	}
+	c, err := s.conversion(ctx, row, now)
+	if errors.Is(err, errWait) {
+		return outcome{err: err.Error()}
+	}
+	if err != nil {
+		return outcome{err: err.Error()}
+	}
+	if c.ConsentDeclined {
+		return skip("the visitor declined consent")
+	}
+	secret, err := s.Box.Open(purpose(dest.ID), dest.SealedSecret)
+	if err != nil {
+		return outcome{err: "credential cannot be opened: " + err.Error(), permanent: true}
+	}
+	req, reason, err := s.build(ctx, dest, secret, c, row)
+	if err != nil {
+		return outcome{err: err.Error()}
+	}
+	if req == nil {
+		return skip(reason)
+	}
+	return s.send(ctx, dest, req)
+}
+
+// Conversion is what the sender knows about one row's entry when it builds the request.
+type Conversion struct {
+	Site    *tributary.Site
+	Entry   tributary.LedgerEntry
+	First   tributary.LedgerEntry // the payment's first payment entry
+	IsFirst bool                  // Entry is the payment's first payment entry (the conversion itself)
+	// Net is the payment's money after this entry (all its entries up to and including it).
+	Net  int64
+	Link *tributary.Identity
+	// Credited is the visit credited under the model (nil when unattributed), Credits every visit's
+	// share of the entry.
+	Credited *tributary.SessionSummary
+	Credits  []Credit
+	Model    attribution.Model
+	// Click is the credited visit's ad click (empty Platform when none), with its time.
+	Click           Click
+	ConsentDeclined bool
+	PageURL         string // the credited visit's landing page
+}
+
+// Click is an ad click id seen on a visit.
+type Click struct {
+	Platform string    `json:"platform"`
+	ID       string    `json:"id"`
+	At       time.Time `json:"at"`
+}
+
+// Credit is one visit's share of an entry under the model.
+type Credit struct {
+	SessionID   string `json:"session_id"`
+	Channel     string `json:"channel"`
+	Source      string `json:"source"`
+	UTMCampaign string `json:"utm_campaign,omitempty"`
+	Amount      string `json:"amount"`
+}
+
+func (s *Sender) conversion(ctx context.Context, row *tributary.DestinationDelivery, now time.Time) (*Conversion, error) {
+	young := now.Sub(row.CreatedAt) < LinkWait
+	site, err := s.Meta.Site(ctx, row.SiteID)
+	if err != nil {
+		return nil, err
+	}
+	entries, err := s.Events.LedgerForPayment(ctx, row.SiteID, row.PaymentID)
+	if err != nil {
+		return nil, err
+	}
+	sort.SliceStable(entries, func(i, j int) bool {
+		if !entries[i].OccurredAt.Equal(entries[j].OccurredAt) {
+			return entries[i].OccurredAt.Before(entries[j].OccurredAt)
+		}
+		return entries[i].ID < entries[j].ID
+	})
+	c := &Conversion{Site: site, Model: attribution.DefaultModel}
+	found, haveFirst := false, false
+	for _, e := range entries {
+		if e.Kind == tributary.EntryPaymentFailed {
+			continue
+		}
+		if e.Kind == tributary.EntryPayment && !haveFirst && e.Amount > 0 {
+			c.First, haveFirst = e, true
+		}
+		if !found {
+			c.Net += e.Amount
+		}
+		if e.ID == row.EntryID {
+			c.Entry, found = e, true
+		}
+	}
+	if !found {
+		if young {
+			return nil, errWait
+		}
+		return nil, fmt.Errorf("ledger entry %s was never stored", row.EntryID)
+	}
+	c.IsFirst = haveFirst && c.First.ID == c.Entry.ID
+	link, err := s.Events.PaymentLink(ctx, row.SiteID, row.PaymentID)
+	if tributary.ErrorCode(err) == tributary.ENOTFOUND {
+		if young {
+			return nil, errWait
+		}
+		link, err = &tributary.Identity{LinkMethod: tributary.LinkUnattributed}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	c.Link = link
+	paidAt := c.Entry.OccurredAt
+	if haveFirst {
+		paidAt = c.First.OccurredAt
+	}
+	lookback := time.Duration(attribution.DefaultLookbackDays) * 24 * time.Hour
+	if link.VisitorID != "" {
+		sessions, err := s.Events.VisitorSessions(ctx, row.SiteID, []string{link.VisitorID}, paidAt.Add(-lookback), paidAt.Add(time.Second))
+		if err != nil {
+			return nil, err
+		}
+		touches := make([]attribution.Touchpoint, len(sessions))
+		for i, v := range sessions {
+			touches[i] = attribution.Touchpoint{SessionID: v.SessionID, Start: v.Start, Channel: v.Channel, Source: v.Source}
+		}
+		touches = attribution.Select(touches, paidAt, lookback)
+		byID := map[string]*tributary.SessionSummary{}
+		for i := range sessions {
+			byID[sessions[i].SessionID] = &sessions[i]
+		}
+		var best *attribution.Share
+		shares := attribution.Credit(c.Model, touches, paidAt, abs(c.Entry.Amount))
+		for i := range shares {
+			sh := &shares[i]
+			if sh.Index == attribution.Unattributed {
+				continue
+			}
+			v := byID[sh.SessionID]
+			amt := sh.Amount
+			if c.Entry.Amount < 0 {
+				amt = -amt
+			}
+			if amt != 0 {
+				c.Credits = append(c.Credits, Credit{SessionID: v.SessionID, Channel: v.Channel, Source: v.Source, UTMCampaign: v.UTMCampaign,
+					Amount: tributary.FormatMinor(amt, c.Entry.Currency)})
+			}
+			// The credited visit: the largest share, the later visit on a tie.
+			if best == nil || sh.Amount >= best.Amount {
+				best = sh
+			}
+		}
+		if best != nil && best.Amount > 0 {
+			c.Credited = byID[best.SessionID]
+		}
+		if r, ok := s.Events.(tributary.VisitorEventReader); ok {
+			sig, err := r.SignalEvents(ctx, row.SiteID, link.VisitorID, paidAt.Add(-lookback), now.Add(time.Minute))
+			if err != nil {
+				return nil, err
+			}
+			required, err := s.Meta.ConsentRequired(ctx, row.SiteID)
+			if err != nil {
+				return nil, err
+			}
+			consent := ""
+			for _, e := range sig {
+				if e.Name == tributary.ConsentEventName {
+					consent = e.Props["granted"]
+					continue
+				}
+				if c.Credited != nil && e.SessionID == c.Credited.SessionID && c.Click.ID == "" && e.ClickID != "" {
+					c.Click = Click{Platform: e.ClickIDPlatform, ID: e.ClickID, At: e.Timestamp}
+					c.PageURL = "https://" + e.Hostname + e.Path
+				}
+			}
+			c.ConsentDeclined = consent == "false" || (required && consent != "true")
+		}
+		if c.Credited != nil && c.PageURL == "" && c.Credited.LandingPage != "" {
+			c.PageURL = "https://" + site.Domain + c.Credited.LandingPage
+		}
+	} else {
+		required, err := s.Meta.ConsentRequired(ctx, row.SiteID)
+		if err != nil {
+			return nil, err
+		}
+		c.ConsentDeclined = required // nobody could grant it
+	}
+	return c, nil
+}
+
+func abs(x int64) int64 {
+	if x < 0 {
+		return -x
+	}
+	return x
+}
+
+// request is one HTTP request to a platform.
+type request struct {
+	method, url string
+	header      http.Header
+	body        []byte
+	// check reads a 2xx answer for errors the platform reports inside it; transient says whether to retry.
+	check func(body []byte) (msg string, transient bool)
+}
+
+func (s *Sender) send(ctx context.Context, dest *tributary.Destination, r *request) outcome {
+	out := outcome{request: string(r.body)}
+	req, err := http.NewRequestWithContext(ctx, r.method, r.url, bytes.NewReader(r.body))
+	if err != nil {
+		out.err, out.permanent = err.Error(), true
+		return out
+	}
+	for k, vs := range r.header {
+		req.Header[k] = vs
+	}
+	resp, err := s.client().Do(req)
+	if err != nil {
+		out.err = "request failed: " + err.Error()
+		return out
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	out.response = resp.StatusCode
+	switch {
+	case resp.StatusCode/100 == 2:
+		if r.check != nil {
+			if msg, transient := r.check(body); msg != "" {
+				out.err, out.permanent = msg, !transient
+				return out
+			}
+		}
+		out.status = tributary.OutboxSent
+	case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500 || resp.StatusCode == http.StatusRequestTimeout:
+		out.err = fmt.Sprintf("%s answered %d: %s", dest.Type, resp.StatusCode, snippet(body))
+	default:
+		out.err, out.permanent = fmt.Sprintf("%s answered %d: %s", dest.Type, resp.StatusCode, snippet(body)), true
+	}
+	return out
+}
+
+func snippet(b []byte) string {
+	s := strings.TrimSpace(string(b))
+	if len(s) > 300 {
+		s = s[:300] + "…"
+	}
+	return s
+}
+
+func jsonBody(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err) // the payload types always marshal
+	}
+	return b
+}
