@@ -21,6 +21,10 @@ const (
 	UnitMajor = "major" // 49.99 means 49.99 USD
 )
 
+// PaymentIDProp is the property a server event that became a payment keeps its ledger payment id in,
+// so reports can tell which goal brought which money (event:goal's revenue).
+const PaymentIDProp = "tributary_payment_id"
+
 // RevenueEvent says that events of Name carry money and where the value is.
 type RevenueEvent struct {
 	SiteID string `json:"site_id"`

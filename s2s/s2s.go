@@ -76,9 +76,6 @@ type Result struct {
 // amount keep the Pulsora-style minor units.
 var DefaultRevenueEvent = tributary.RevenueEvent{Name: "purchase", AmountPath: "metadata.amount", Unit: tributary.UnitMajor, CurrencyPath: "metadata.currency"}
 
-// PaymentProp is the property a server event that became a payment keeps its ledger payment id in, so
-// reports can tell which goal brought which money (event:goal's revenue).
-const PaymentProp = "tributary_payment_id"
 
 // ErrorBody is a per-event error in batch answers.
 type ErrorBody struct {
@@ -385,7 +382,7 @@ func (p *Processor) store(ctx context.Context, site *tributary.Site, v *validate
 	props := map[string]string{}
 	room := ingest.MaxProps
 	if money != nil {
-		room-- // PaymentProp
+		room-- // tributary.PaymentIDProp
 	}
 	for k, val := range v.metadata {
 		if len(props) >= room {
@@ -408,7 +405,7 @@ func (p *Processor) store(ctx context.Context, site *tributary.Site, v *validate
 		ev.SessionID = ev.VisitorID
 	}
 	if money != nil && money.Amount != 0 && in.EventType != "refund" {
-		ev.Props[PaymentProp] = "api:" + v.id
+		ev.Props[tributary.PaymentIDProp] = "api:" + v.id
 	}
 	ev.Clean()
 	if err := p.Events.InsertEvents(ctx, []tributary.Event{ev}); err != nil {

@@ -269,15 +269,8 @@ func (e *Engine) eventTraffic(ctx context.Context, q *Query, from, to time.Time,
 	if f := e.filterSQL(q.Filters, a, site, from, to, true); f != "" {
 		where += " AND " + f
 	}
-	for _, d := range q.Dimensions {
-		if d == GoalDimension {
-			// Goals are the custom events: not pageviews, not the names classified "ignored".
-			where += " AND name <> 'pageview'"
-			for _, n := range q.IgnoredNames {
-				where += " AND name <> " + a.add(n)
-			}
-			break
-		}
+	if contains(q.Dimensions, GoalDimension) {
+		where += goalWhere(q, a)
 	}
 	sel := strings.Join(append(sels, "count(DISTINCT visitor_id)", e.d.CountIf("name = 'pageview'"), e.d.CountIf("name <> 'pageview'")), ", ")
 	sqlText := "SELECT " + sel + " FROM events WHERE " + where
@@ -305,7 +298,88 @@ func (e *Engine) eventTraffic(ctx context.Context, q *Query, from, to time.Time,
 		r.ints["pageviews"] += pageviews
 		r.ints["events"] += events
 	}
-	return rowsSQL.Err()
+	if err := rowsSQL.Err(); err != nil {
+		return err
+	}
+	if contains(q.Dimensions, GoalDimension) && contains(q.Metrics, "conversion_rate") {
+		return e.goalRates(ctx, q, from, to, rs)
+	}
+	return nil
+}
+
+// goalWhere restricts events to goals: the custom events, not pageviews, not the names classified
+// "ignored".
+func goalWhere(q *Query, a *args) string {
+	w := " AND name <> 'pageview'"
+	for _, n := range q.IgnoredNames {
+		w += " AND name <> " + a.add(n)
+	}
+	return w
+}
+
+// goalRates gives each goal row the visitors of the whole view (the same query without the dimension,
+// as the dashboard's KPIs count them), over which a goal's conversion rate is its own visitors.
+func (e *Engine) goalRates(ctx context.Context, q *Query, from, to time.Time, rs *rows) error {
+	all := *q
+	all.Dimensions, all.Metrics = nil, []string{"visitors"}
+	total := &rows{}
+	if err := e.visitTraffic(ctx, &all, from, to, zoneSpan(q.Site.Timezone, siteLoc(q.Site), from, to), nil, nil, total); err != nil {
+		return err
+	}
+	n := total.get(nil).ints["visitors"]
+	for _, r := range rs.m {
+		r.ints[goalTotal] = n
+	}
+	return nil
+}
+
+// goalTotal is the row key of the view's visitors in a goal breakdown (see goalRates).
+const goalTotal = "goal_view_visitors"
+
+// goalRevenue credits each goal with the payments its server events became (the events keep their
+// payment id in tributary.PaymentIDProp): the gross of their payment entries in the range, converted
+// to the reporting currency, in q's mode. It returns the range's unconverted entries.
+func (e *Engine) goalRevenue(ctx context.Context, q *Query, from, to time.Time, rs *rows) (int, error) {
+	ledgerOnly := *q
+	ledgerOnly.Dimensions, ledgerOnly.Filters, ledgerOnly.Metrics = nil, nil, []string{"revenue"}
+	md, err := e.loadMoney(ctx, &ledgerOnly, from, to)
+	if err != nil {
+		return 0, err
+	}
+	md.mu.RLock()
+	paid := map[string]int64{}
+	for i := range md.entries {
+		if en := &md.entries[i]; en.kind == tributary.EntryPayment {
+			paid[en.payment] += en.amount
+		}
+	}
+	unconverted := md.unconverted
+	md.mu.RUnlock()
+	if len(paid) == 0 {
+		return unconverted, nil
+	}
+	a := &args{d: e.d}
+	site := q.Site.ID
+	prop := e.d.JSONString("props", tributary.PaymentIDProp)
+	where := "site_id = " + a.add(site) + " AND ts >= " + a.add(from) + " AND ts < " + a.add(to) + goalWhere(q, a) + " AND " + prop + " <> ''"
+	if f := e.filterSQL(q.Filters, a, site, from, to, true); f != "" {
+		where += " AND " + f
+	}
+	res, err := e.db.QueryContext(ctx, "SELECT name, "+prop+" FROM events WHERE "+where, a.vals...)
+	if err != nil {
+		return 0, fmt.Errorf("stats: goal revenue: %w", err)
+	}
+	defer res.Close()
+	for res.Next() {
+		var name, payment string
+		if err := res.Scan(&name, &payment); err != nil {
+			return 0, fmt.Errorf("stats: goal revenue: %w", err)
+		}
+		if amount, ok := paid[payment]; ok {
+			rs.get([]string{name}).ints["revenue"] += amount
+		}
+	}
+	return unconverted, res.Err()
 }
 
 // visitTraffic groups the range's visits.

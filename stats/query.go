@@ -187,6 +187,13 @@ func ParseQuery(body []byte, site *tributary.Site, now time.Time) (*Query, error
 	if len(q.Dimensions) > 3 {
 		return nil, tributary.FieldError("dimensions", "at most 3 dimensions")
 	}
+	if len(q.Dimensions) > 1 && contains(q.Dimensions, GoalDimension) {
+		for mi, m := range q.Metrics {
+			if m == "revenue" || m == "conversion_rate" {
+				return nil, tributary.FieldError(fmt.Sprintf("metrics[%d]", mi), "%s by %s needs %s as the only dimension", m, GoalDimension, GoalDimension)
+			}
+		}
+	}
 	for i, raw := range r.Filters {
 		field := filterField("filters", i)
 		if err := checkFilterShape(raw, field); err != nil {
@@ -264,10 +271,10 @@ func combinable(m, d string) error {
 		return fmt.Errorf("%s cannot be broken down by %s: MRR belongs to subscriptions, not to visits or pages (use a time dimension)", m, d)
 	case paymentDims[d] && fam != famMoney:
 		return fmt.Errorf("%s cannot be broken down by %s: payment dimensions apply to money metrics", m, d)
+	case d == GoalDimension && (m == "revenue" || m == "conversion_rate"):
+		return nil // goalMetrics: each goal's money events, and its visitors over all visitors
 	case isEventDim(d) && fam == famMoney:
-		return fmt.Errorf("%s cannot be broken down by %s: money is credited to visits, not to single events", m, d)
-	case d == GoalDimension && m == "conversion_rate":
-		return fmt.Errorf("conversion_rate cannot be broken down by %s yet: divide each goal's visitors by the visitors of the same query without the dimension", d)
+		return fmt.Errorf("%s cannot be broken down by %s: money is credited to visits, not to single events (event:goal answers revenue)", m, d)
 	case isEventDim(d) && m != "pageviews" && m != "events" && m != "visitors":
 		return fmt.Errorf("%s cannot be broken down by %s: use pageviews, events or visitors", m, d)
 	}

@@ -193,14 +193,22 @@ func (e *Engine) compute(ctx context.Context, q *Query, from, to time.Time) (*ro
 	}
 	unconverted := 0
 	if fams[famMoney] {
-		md, err := e.loadMoney(ctx, q, from, to)
-		if err != nil {
-			return nil, 0, err
+		if contains(q.Dimensions, GoalDimension) {
+			n, err := e.goalRevenue(ctx, q, from, to, rs)
+			if err != nil {
+				return nil, 0, err
+			}
+			unconverted = n
+		} else {
+			md, err := e.loadMoney(ctx, q, from, to)
+			if err != nil {
+				return nil, 0, err
+			}
+			unconverted = md.unconverted
+			md.mu.RLock()
+			e.money(q, md, rs)
+			md.mu.RUnlock()
 		}
-		unconverted = md.unconverted
-		md.mu.RLock()
-		e.money(q, md, rs)
-		md.mu.RUnlock()
 	}
 	if fams[famMRR] {
 		if err := e.mrr(ctx, q, from, to, rs); err != nil {
@@ -481,6 +489,9 @@ func (e *Engine) value(q *Query, r *row, m string) float64 {
 	case "visit_duration":
 		return div(r.floats["duration"], i("visits"))
 	case "conversion_rate":
+		if n, ok := r.ints[goalTotal]; ok {
+			return div(i("visitors")*100, float64(n)) // a goal's visitors over the view's
+		}
 		return div(i("conversions")*100, i("visitors"))
 	case "net_revenue":
 		return i("revenue") - i("refunds") - i("disputes")

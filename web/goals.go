@@ -13,17 +13,18 @@ import (
 
 // The dashboard's goals panel: the site's custom events (every name but pageviews and those classified
 // "ignored"), conversions first, then goals, then the unclassified ones, with the visitors who sent
-// each, how often it was sent, and the conversion rate: those visitors over all visitors of the view.
+// each, how often it was sent, the conversion rate (those visitors over all visitors of the view) and,
+// for money goals, the revenue their server events recorded.
 
 type goalRow struct {
-	Name, Kind, Visitors, Events, Rate string
-	Share                              float64
+	Name, Kind, Visitors, Events, Rate, Revenue string
+	Share                                       float64
 }
 
-// goalsQuery asks for visitors and events per goal (event:goal: the custom events, not ignored ones)
-// under the dashboard's controls.
+// goalsQuery asks for visitors, events and revenue per goal (event:goal: the custom events, not ignored
+// ones; revenue from the payments money goals' server events became) under the dashboard's controls.
 func (p dashParams) goalsQuery(siteID string) []byte {
-	body := map[string]any{"site_id": siteID, "metrics": []string{"visitors", "events"}, "dimensions": []string{stats.GoalDimension},
+	body := map[string]any{"site_id": siteID, "metrics": []string{"visitors", "events", "revenue"}, "dimensions": []string{stats.GoalDimension},
 		"date_range": p.Range, "limit": 100}
 	if p.Test {
 		body["mode"] = "test"
@@ -47,6 +48,7 @@ func goalRows(res *stats.Result, kinds map[string]string, totalVisitors float64,
 		name, kind      string
 		visitors, evts  float64
 		visitorsN, evtN json.Number
+		revenue         json.Number
 	}
 	var rows []raw
 	for _, r := range res.Results {
@@ -62,7 +64,11 @@ func goalRows(res *stats.Result, kinds map[string]string, totalVisitors float64,
 		}
 		v, _ := r.Metrics[0].Float64()
 		e, _ := r.Metrics[1].Float64()
-		rows = append(rows, raw{name: r.Dimensions[0], kind: k, visitors: v, evts: e, visitorsN: r.Metrics[0], evtN: r.Metrics[1]})
+		var rev json.Number
+		if len(r.Metrics) > 2 {
+			rev = r.Metrics[2]
+		}
+		rows = append(rows, raw{name: r.Dimensions[0], kind: k, visitors: v, evts: e, visitorsN: r.Metrics[0], evtN: r.Metrics[1], revenue: rev})
 	}
 	sort.SliceStable(rows, func(i, j int) bool {
 		if kindOrder[rows[i].kind] != kindOrder[rows[j].kind] {
@@ -79,7 +85,10 @@ func goalRows(res *stats.Result, kinds map[string]string, totalVisitors float64,
 	}
 	out := make([]goalRow, 0, len(rows))
 	for _, r := range rows {
-		g := goalRow{Name: r.name, Kind: r.kind, Visitors: formatMetric("visitors", r.visitorsN, site), Events: formatMetric("events", r.evtN, site)}
+		g := goalRow{Name: r.name, Kind: r.kind, Visitors: formatMetric("visitors", r.visitorsN, site), Events: formatMetric("events", r.evtN, site), Revenue: "—"}
+		if f, err := r.revenue.Float64(); err == nil && f != 0 {
+			g.Revenue = formatMetric("revenue", r.revenue, site) // a money goal
+		}
 		rate := 0.0
 		if totalVisitors > 0 {
 			rate = math.Round(r.visitors/totalVisitors*1000) / 10

@@ -218,7 +218,10 @@ func load(t *testing.T, st tributary.EventStore) {
 	signup.Name, signup.Props = "signup", map[string]string{"plan": "pro"}
 	odd := pv("v3", "s3a", "Organic Social", "Reddit", "/blog", day(12, 9).Add(time.Minute))
 	odd.Name, odd.Props = "signup", map[string]string{"plan": `a"b<c>'d\e`, "note": `"plan":"spoof"`}
-	evs = append(evs, signup, odd)
+	// The server event that became payment p3 (a goal with money: event:goal's revenue).
+	bought := tributary.Event{SiteID: "s1", Timestamp: day(15, 10), Name: "purchase", Source: "server", VisitorID: "v3", SessionID: "s3b",
+		Props: map[string]string{tributary.PaymentIDProp: "p3"}}
+	evs = append(evs, signup, odd, bought)
 	must := func(err error) {
 		t.Helper()
 		if err != nil {
@@ -311,11 +314,14 @@ func TestStatsSameOnDuckDBAndClickHouse(t *testing.T) {
 		{body: `{"metrics":["pageviews","events","visitors"],"dimensions":["event:page"],"date_range":["2026-11-01","2026-11-30"]}`},
 		{body: `{"metrics":["events"],"dimensions":["event:props:plan"],"date_range":["2026-11-01","2026-11-30"],"filters":[["is","event:name",["signup"]]]}`,
 			want: `a"b<c>'d\e=1 | pro=1`},
-		{body: `{"metrics":["events"],"dimensions":["event:props:missing"],"date_range":["2026-11-01","2026-11-30"],"filters":[["is_not","event:name",["pageview"]]]}`, want: "=2"},
+		{body: `{"metrics":["events"],"dimensions":["event:props:missing"],"date_range":["2026-11-01","2026-11-30"],"filters":[["is_not","event:name",["pageview"]]]}`, want: "=3"},
 		{body: `{"metrics":["pageviews"],"dimensions":["event:name","time:day"],"date_range":["2026-11-10","2026-11-15"],"filters":[["is","visit:channel",["Email","Referral"]]]}`},
 		{body: `{"metrics":["visitors"],"dimensions":["event:page"],"date_range":["2026-11-01","2026-11-30"],"filters":[["contains","event:page",["?b="]]]}`, want: "/a?b=c=1"},
 		{body: `{"metrics":["visitors","events"],"dimensions":["event:goal"],"date_range":["2026-11-01","2026-11-30"]}`},
 		{body: `{"metrics":["events"],"dimensions":["event:goal"],"date_range":["2026-11-01","2026-11-30"],"filters":[["is","visit:channel",["Email","Referral"]]]}`},
+		{body: `{"metrics":["visitors","conversion_rate","revenue"],"dimensions":["event:goal"],"date_range":["2026-11-01","2026-11-30"],"order_by":[["event:goal","asc"]]}`,
+			want: "purchase=1,25,20.00 | signup=2,50,0.00"},
+		{body: `{"metrics":["revenue"],"dimensions":["event:goal"],"date_range":["2026-11-01","2026-11-30"],"filters":[["is","visit:channel",["Email"]]]}`, want: ""},
 		// Funnels: the visitors' trails are aggregated through the dialect (ClickHouse: arraySort over groupArray).
 		{body: `{"funnel":{"steps":[{"page":"/"},{"event":"signup"}]},"date_range":["2026-11-01","2026-11-30"]}`, want: "/=2,100,0,0 | signup=1,50,1,50"},
 		{body: `{"funnel":{"steps":[{"page":"/*"},{"page":"/pricing"}]},"date_range":["2026-11-01","2026-11-30"]}`, want: "/*=4,100,0,0 | /pricing=1,25,3,75"},
