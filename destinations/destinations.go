@@ -24,11 +24,13 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"strings"
 	"time"
 
 	"github.com/tributary/tributary"
+	"github.com/tributary/tributary/metrics"
 	"github.com/tributary/tributary/secretbox"
 )
 
@@ -260,4 +262,25 @@ func Replay(ctx context.Context, store tributary.DestinationStore, siteID, desti
 		return nil, err
 	}
 	return d, nil
+}
+
+// PendingGauge reads the outbox's pending rows per destination for /metrics (a failed read shows none
+// and is logged).
+func PendingGauge(store tributary.DestinationStore, log *slog.Logger) func() []metrics.GaugeRow {
+	return func() []metrics.GaugeRow {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		cs, err := store.CountOutbox(ctx)
+		if err != nil {
+			log.LogAttrs(ctx, slog.LevelWarn, "destinations: count outbox", slog.Any("err", err))
+			return nil
+		}
+		var out []metrics.GaugeRow
+		for _, c := range cs {
+			if c.Status == tributary.OutboxPending {
+				out = append(out, metrics.GaugeRow{Labels: []string{c.DestinationID, c.Type}, Value: float64(c.Count)})
+			}
+		}
+		return out
+	}
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/tributary/tributary"
+	"github.com/tributary/tributary/destinations"
 	"github.com/tributary/tributary/ingest"
 	"github.com/tributary/tributary/ledger"
 	"github.com/tributary/tributary/metrics"
@@ -75,6 +76,9 @@ type Options struct {
 	// Stripe connects Stripe accounts with restricted keys and imports their history (nil: the
 	// stripe-accounts API answers 501).
 	Stripe *stripe.Syncer
+	// Destinations sends conversions to the ad platforms; its Box seals their credentials (nil: creating
+	// a destination answers 501).
+	Destinations *destinations.Sender
 }
 
 // Server holds the dependencies of every handler.

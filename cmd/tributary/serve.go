@@ -13,6 +13,7 @@ import (
 
 	"github.com/tributary/tributary"
 	"github.com/tributary/tributary/config"
+	"github.com/tributary/tributary/destinations"
 	"github.com/tributary/tributary/fx"
 	"github.com/tributary/tributary/geo"
 	"github.com/tributary/tributary/inbox"
@@ -108,6 +109,8 @@ func serve(ctx context.Context, cfg config.Config, logOut io.Writer, ready chan<
 		OnDrop: func(reason string) { ms.IngestWriteDropped.Inc(reason) }, OnFailure: func() { ms.IngestWriteFailures.Inc() }})
 	pipeline := ingest.New(ingest.Options{Sites: sites, Writer: writer, Store: events, Limiter: ingest.NewIPLimiter(30, 300), Secret: []byte(secret), Logger: log})
 	recorder := ledger.New(meta, events)
+	// Destinations (issue 22): the outbox rows are written with the ledger change that causes them.
+	recorder.BeforeAppend = (&destinations.Outbox{Store: meta}).BeforeAppend
 	processor := &stripe.Processor{Meta: meta, Events: events, Ledger: recorder}
 	// Stripe state kept by releases before the reconciliation is rebuilt once per site, before any
 	// delivery is processed (it also corrects money those releases counted wrong).
@@ -150,6 +153,15 @@ func serve(ctx context.Context, cfg config.Config, logOut io.Writer, ready chan<
 		return err
 	}
 	syncer := &stripe.Syncer{Meta: meta, Processor: processor, Box: box, APIURL: cfg.StripeAPIURL, BaseURL: cfg.BaseURL, Logger: log}
+	dsender := &destinations.Sender{Meta: meta, Events: events, Box: box, Logger: log}
+	dsent, dfailed := ms.Destinations(destinations.PendingGauge(meta, log))
+	dsender.OnResult = func(d *tributary.Destination, status string) {
+		if status == tributary.OutboxSent {
+			dsent.Inc(d.ID, d.Type)
+		} else {
+			dfailed.Inc(d.ID, d.Type)
+		}
+	}
 	srv := web.New(web.Options{
 		Meta: meta, Events: events, Logger: log, BaseURL: cfg.BaseURL, AdminToken: cfg.AdminToken,
 		SecureCookies: cfg.SecureCookies(), TrustedProxies: cfg.TrustedPrefixes(), MaxBodyBytes: cfg.MaxBodyBytes,
@@ -157,6 +169,9 @@ func serve(ctx context.Context, cfg config.Config, logOut io.Writer, ready chan<
 		Stats: engine, Metrics: ms, MetricsToken: cfg.MetricsToken, RateLimiter: sharedLimiter(meta),
 		WebhookMaxBytes: cfg.WebhookMaxBytes, WebhookTolerance: cfg.WebhookTolerance, StripeIPAllowlist: cfg.StripeIPAllowlist,
 		Stripe: syncer,
+
+		// Conversions sent back to the ad platforms (issue 22).
+		Destinations: dsender,
 	})
 	// Payment providers (and --referrer-exclude's hosts) are never a traffic source.
 	referrer.SetExcluded(referrer.Exclusions(cfg.ReferrerExclude))
@@ -168,6 +183,8 @@ func serve(ctx context.Context, cfg config.Config, logOut io.Writer, ready chan<
 	go relinkLoop(jobsCtx, meta, recorder, log)
 	// Connected Stripe accounts: history imports, the Events-API catch-up and the daily re-list.
 	go syncer.Run(jobsCtx, time.Minute)
+	// Conversions sent back to the ad platforms, from the outbox.
+	go dsender.Run(jobsCtx, 2*time.Second)
 	go warmStats(jobsCtx, meta, engine, log)
 	// Off unless --rates-url is set; runs in the background, so a slow or absent network never delays start.
 	stopRates := fx.NewRefresher(fx.RefresherOptions{URL: cfg.RatesURL, Interval: cfg.RatesRefresh, Store: meta, Logger: log,

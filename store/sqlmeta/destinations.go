@@ -204,7 +204,7 @@ func (s *Store) DestinationDelivery(ctx context.Context, siteID, destinationID, 
 
 // DestinationDeliveries lists a destination's newest rows first.
 func (s *Store) DestinationDeliveries(ctx context.Context, siteID, destinationID string, limit int) ([]tributary.DestinationDelivery, error) {
-	return s.queryDeliveries(ctx, "list deliveries", `SELECT `+deliveryCols+` FROM destination_deliveries WHERE site_id = $1 AND destination_id = $2 ORDER BY created_at DESC, id DESC LIMIT $3`, siteID, destinationID, limit)
+	return s.queryDeliveries(ctx, "list deliveries", `SELECT `+deliveryCols+` FROM destination_deliveries WHERE site_id = $1 AND destination_id = $2 ORDER BY created_at DESC, entry_id DESC LIMIT $3`, siteID, destinationID, limit)
 }
 
 // CountOutbox counts rows per destination and state.

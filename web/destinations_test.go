@@ -1,0 +1,224 @@
+package web_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tributary/tributary"
+	"github.com/tributary/tributary/destinations"
+	"github.com/tributary/tributary/ledger"
+	"github.com/tributary/tributary/metrics"
+	"github.com/tributary/tributary/secretbox"
+	"github.com/tributary/tributary/store/duckdb"
+	"github.com/tributary/tributary/web"
+)
+
+var dlvID = regexp.MustCompile(`dlv_[0-9a-f]{24}`)
+
+// destEnv is the HTTP stack with destinations on, a sender on the test's clock, and a receiver for the
+// generic webhook.
+type destEnv struct {
+	*env
+	rec    *ledger.Recorder
+	sender *destinations.Sender
+	hooks  []string
+	mu     sync.Mutex
+	hook   *httptest.Server
+	now    time.Time
+}
+
+func newDestEnv(t *testing.T) *destEnv {
+	t.Helper()
+	st, err := duckdb.Open(context.Background(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	box, err := secretbox.New(make([]byte, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &destEnv{now: clock}
+	e.hook = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		e.mu.Lock()
+		e.hooks = append(e.hooks, string(b))
+		e.mu.Unlock()
+	}))
+	now := func() time.Time { return e.now }
+	log := slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: logLevel}))
+	e.rec = ledger.New(st, st)
+	e.rec.BeforeAppend = (&destinations.Outbox{Store: st, Now: now}).BeforeAppend
+	ms := metrics.NewSet()
+	sent, failed := ms.Destinations(destinations.PendingGauge(st, log))
+	e.sender = &destinations.Sender{Meta: st, Events: st, Box: box, Now: now, Logger: log, OnResult: func(d *tributary.Destination, status string) {
+		if status == tributary.OutboxSent {
+			sent.Inc(d.ID, d.Type)
+		} else {
+			failed.Inc(d.ID, d.Type)
+		}
+	}}
+	w := web.New(web.Options{Logger: log, Meta: st, Events: st, AdminToken: adminToken, Now: now, Version: "test", MaxBodyBytes: 64 << 10,
+		Ledger: e.rec, Metrics: ms, Destinations: e.sender})
+	srv := httptest.NewServer(w.Handler())
+	t.Cleanup(func() {
+		srv.Close()
+		e.hook.Close()
+		w.Close(context.Background())
+		st.Close()
+	})
+	e.env = &env{t: t, srv: srv, store: st, web: w}
+	return e
+}
+
+func TestDestinationsAPIValidation(t *testing.T) {
+	e := newDestEnv(t)
+	site := e.do("POST", "/api/v1/sites", adminToken, `{"domain":"shop.example","currency":"EUR"}`).json(t)["id"].(string)
+	base := "/api/v1/sites/" + site + "/destinations"
+	cases := []struct {
+		name, path, body string
+		status           int
+		field            string
+	}{
+		{"unknown type", base, `{"type":"myspace","secret":"x"}`, 400, "type"},
+		{"missing secret", base, `{"type":"meta","config":{"pixel_id":"1"}}`, 400, "secret"},
+		{"missing pixel", base, `{"type":"meta","secret":"tok"}`, 400, "config.pixel_id"},
+		{"unknown setting", base, `{"type":"meta","secret":"tok","config":{"pixel_id":"1","colour":"red"}}`, 400, "config.colour"},
+		{"bad url", base, `{"type":"webhook","secret":"s","config":{"url":"ftp://x"}}`, 400, "config.url"},
+		{"google secret shape", base, `{"type":"google_ads","secret":"just-a-string","config":{"customer_id":"1","conversion_action":"2","client_id":"c"}}`, 400, "secret"},
+		{"unknown field", base, `{"type":"meta","secret":"tok","config":{"pixel_id":"1"},"extra":1}`, 400, ""},
+		{"unknown site", "/api/v1/sites/nope/destinations", `{"type":"meta","secret":"tok","config":{"pixel_id":"1"}}`, 404, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := e.do("POST", tc.path, adminToken, tc.body)
+			if r.status != tc.status {
+				t.Fatalf("status %d, want %d: %s", r.status, tc.status, r.body)
+			}
+			if tc.field != "" {
+				if got := r.json(t)["error"].(map[string]any)["field"]; got != tc.field {
+					t.Fatalf("field %v, want %s: %s", got, tc.field, r.body)
+				}
+			}
+		})
+	}
+	if r := e.do("POST", base, "", `{"type":"meta","secret":"tok","config":{"pixel_id":"1"}}`); r.status != 401 {
+		t.Fatalf("without a token: %d", r.status)
+	}
+	if r := e.do("GET", base, adminToken, ""); r.status != 200 || !strings.Contains(string(r.body), `"destinations":[]`) {
+		t.Fatalf("nothing created: %d %s", r.status, r.body)
+	}
+}
+
+// TestDestinationsAPIEndToEnd: a webhook destination created through the API gets a linked payment
+// and its refund; the API shows the delivery log (never the secret), replays a delivery, and /metrics
+// counts per destination.
+func TestDestinationsAPIEndToEnd(t *testing.T) {
+	e := newDestEnv(t)
+	ctx := context.Background()
+	r := e.do("POST", "/api/v1/sites", adminToken, `{"domain":"shop.example","currency":"EUR"}`)
+	siteID := r.json(t)["id"].(string)
+	r = e.do("POST", "/api/v1/sites/"+siteID+"/destinations", adminToken, `{"type":"webhook","name":"Zapier","secret":"whsec-top-secret","config":{"url":"`+e.hook.URL+`"}}`)
+	if r.status != 201 {
+		t.Fatalf("create: %d %s", r.status, r.body)
+	}
+	destID := r.json(t)["id"].(string)
+	norm := func(b []byte) []byte {
+		s := strings.ReplaceAll(string(b), destID, "DEST_ID")
+		s = strings.ReplaceAll(s, siteID, "SITE_ID")
+		s = strings.ReplaceAll(s, e.hook.URL, "HOOK_URL")
+		// Row ids derive from the (random) destination id.
+		seen := map[string]string{}
+		return []byte(dlvID.ReplaceAllStringFunc(s, func(id string) string {
+			if seen[id] == "" {
+				seen[id] = fmt.Sprintf("DLV_%d", len(seen)+1)
+			}
+			return seen[id]
+		}))
+	}
+	golden(t, "destination_create.json", norm(r.body))
+
+	site, err := e.store.Site(ctx, siteID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	paidAt := clock.Add(-time.Hour)
+	if err := e.store.InsertEvents(ctx, []tributary.Event{{SiteID: siteID, Timestamp: paidAt.Add(-10 * time.Minute), Name: "pageview", Source: "browser",
+		VisitorID: "v1", SessionID: "s1", Hostname: "shop.example", Path: "/", Channel: "Paid Search", ReferrerSource: "Google", ClickIDPlatform: "google_ads", ClickID: "gclid-9"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.rec.Link(ctx, site, ledger.Payment{SiteID: siteID, PaymentID: "pi_9", At: paidAt, VisitorID: "v1", SessionID: "s1", Source: "api"}); err != nil {
+		t.Fatal(err)
+	}
+	e.now = paidAt
+	must(t, e.rec.Record(ctx, site, []tributary.LedgerEntry{{ID: "pay:pi_9", SiteID: siteID, Livemode: true, Kind: tributary.EntryPayment, PaymentID: "pi_9",
+		OccurredAt: paidAt, Amount: 12000, Currency: "EUR", Source: "api"}}, nil))
+	must(t, e.rec.Record(ctx, site, []tributary.LedgerEntry{{ID: "refund:re_9", SiteID: siteID, Livemode: true, Kind: tributary.EntryRefund, PaymentID: "pi_9",
+		OccurredAt: paidAt, Amount: -2000, Currency: "EUR", Source: "api"}}, nil))
+	e.now = clock
+	if _, err := e.sender.RunOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if len(e.hooks) != 2 {
+		t.Fatalf("webhook got %d posts", len(e.hooks))
+	}
+	r = e.do("GET", "/api/v1/sites/"+siteID+"/destinations/"+destID, adminToken, "")
+	if r.status != 200 || strings.Contains(string(r.body), "whsec") || strings.Contains(string(r.body), "v1:") {
+		t.Fatalf("get: %d %s", r.status, r.body)
+	}
+	var got struct {
+		Deliveries []tributary.DestinationDelivery `json:"deliveries"`
+	}
+	if err := json.Unmarshal(r.body, &got); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "destination_get.json", norm(r.body))
+	r = e.do("POST", "/api/v1/sites/"+siteID+"/destinations/"+destID+"/deliveries/"+got.Deliveries[0].ID+"/replay", adminToken, "")
+	if r.status != 200 || r.json(t)["status"] != "pending" {
+		t.Fatalf("replay: %d %s", r.status, r.body)
+	}
+	if r := e.do("POST", "/api/v1/sites/"+siteID+"/destinations/"+destID+"/deliveries/nope/replay", adminToken, ""); r.status != 404 {
+		t.Fatalf("replay of nothing: %d", r.status)
+	}
+	r = e.do("GET", "/metrics", adminToken, "")
+	for _, want := range []string{
+		`tributary_destination_sent_total{destination="` + destID + `",type="webhook"} 2`,
+		`tributary_destination_pending{destination="` + destID + `",type="webhook"} 1`,
+	} {
+		if !strings.Contains(string(r.body), want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+	if _, err := e.sender.RunOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if len(e.hooks) != 3 || e.hooks[2] != e.hooks[1] && e.hooks[2] != e.hooks[0] {
+		t.Fatalf("replay sent %d posts", len(e.hooks))
+	}
+	r = e.do("PUT", "/api/v1/sites/"+siteID+"/destination-settings", adminToken, `{"consent_required":true}`)
+	if r.status != 200 || string(r.body) != "{\"consent_required\":true}\n" {
+		t.Fatalf("consent switch: %d %s", r.status, r.body)
+	}
+	if r := e.do("DELETE", "/api/v1/sites/"+siteID+"/destinations/"+destID, adminToken, ""); r.status != 204 {
+		t.Fatalf("delete: %d", r.status)
+	}
+	if r := e.do("GET", "/api/v1/sites/"+siteID+"/destinations/"+destID, adminToken, ""); r.status != 404 {
+		t.Fatalf("after delete: %d", r.status)
+	}
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
