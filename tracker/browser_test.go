@@ -447,3 +447,27 @@ func navigateFrom(u, referrer string) chromedp.Action[chromedp.Void] {
 		return err
 	})
 }
+
+// TestBrowserConsent: tributary.consent(false) and consent(true) record the visitor's choice as a
+// "consent" event, which the destinations read before sending any conversion (issue 22).
+func TestBrowserConsent(t *testing.T) {
+	browser := browsertest.New(t, 60*time.Second)
+	srv, col := serve(t, testPage{attrs: `data-allow-localhost`})
+	ctx := tab(t, browser)
+	do(t, ctx, navigateFrom(srv.URL+"/landing?fbclid=F1", ""))
+	waitLate(t, ctx)
+	col.wait(2)
+	eval[any](t, ctx, `tributary.consent(false); tributary('consent', 1); 1`)
+	got := col.wait(4)
+	want := []string{
+		`consent /landing?fbclid=F1  {"granted":"false"} `,
+		`consent /landing?fbclid=F1  {"granted":"true"} `,
+		`early /landing?fbclid=F1  {"source":"queue"} `,
+		`pageview /landing?fbclid=F1  {} `,
+	}
+	if s := summaries(got); s != strings.Join(want, "\n") {
+		t.Fatalf("beacons:\n%s\nwant:\n%s", s, strings.Join(want, "\n"))
+	}
+	checkIDs(t, got)
+	noErrors(t, ctx)
+}

@@ -99,6 +99,9 @@
   var fns = {
     track: (n, p) => n && send("" + n, p),
     identify: (i, t) => i && send("identify", t, "", "" + i),
+    // consent(false): the visitor declined; the server then sends none of their conversions to ad
+    // platforms (consent(true) grants it where the site requires it). Recorded as a "consent" event.
+    consent: (g) => send("consent", { granted: g ? "true" : "false" }),
     getVisitorId: () => V,
     getSessionId: () => S
   };
