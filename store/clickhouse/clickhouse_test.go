@@ -364,3 +364,7 @@ func TestStatsSameOnDuckDBAndClickHouse(t *testing.T) {
 		}
 	}
 }
+
+func TestSignals(t *testing.T) {
+	storetest.Signals(t, func(t *testing.T) tributary.EventStore { return open(t) })
+}

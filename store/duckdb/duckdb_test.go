@@ -80,3 +80,7 @@ func TestServerEvents(t *testing.T) {
 func TestDestinations(t *testing.T) {
 	storetest.Destinations(t, func(t *testing.T) tributary.MetaStore { return open(t) })
 }
+
+func TestSignals(t *testing.T) {
+	storetest.Signals(t, func(t *testing.T) tributary.EventStore { return open(t) })
+}

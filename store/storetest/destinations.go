@@ -107,7 +107,7 @@ func Destinations(t *testing.T, open func(t *testing.T) tributary.MetaStore) {
 			must(t, s.UpdateOutbox(ctx, d))
 			cs, err := s.CountOutbox(ctx)
 			must(t, err)
-			want := []tributary.DeliveryCount{{"d1", "google_ads", "failed", 1}, {"d1", "google_ads", "pending", 1}}
+			want := []tributary.DeliveryCount{{DestinationID: "d1", Type: "google_ads", Status: "failed", Count: 1}, {DestinationID: "d1", Type: "google_ads", Status: "pending", Count: 1}}
 			if len(cs) != 2 || cs[0] != want[0] || cs[1] != want[1] {
 				t.Fatalf("counts = %+v, want %+v", cs, want)
 			}

@@ -1,0 +1,43 @@
+package storetest
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/tributary/tributary"
+)
+
+// Signals runs the VisitorEventReader suite: one visitor's click and consent events, oldest first, and
+// nothing of other visitors, other sites or outside the range (issue 22).
+func Signals(t *testing.T, open func(t *testing.T) tributary.EventStore) {
+	ctx := context.Background()
+	s := open(t)
+	r, ok := s.(tributary.VisitorEventReader)
+	if !ok {
+		t.Fatal("the event store does not read visitor signals")
+	}
+	ev := func(site, v, sess, name string, at time.Time, platform, click string, props map[string]string) tributary.Event {
+		return tributary.Event{SiteID: site, Timestamp: at, Name: name, Source: tributary.SourceBrowser, VisitorID: v, SessionID: sess,
+			Hostname: "a.com", Path: "/p", ClickIDPlatform: platform, ClickID: click, Props: props}
+	}
+	must(t, s.InsertEvents(ctx, []tributary.Event{
+		ev("s1", "v1", "x1", "pageview", Clock.Add(-2*time.Hour), "google_ads", "g1", nil),
+		ev("s1", "v1", "x1", "pageview", Clock.Add(-2*time.Hour+time.Minute), "", "", nil),
+		ev("s1", "v1", "x2", "consent", Clock.Add(-time.Hour), "", "", map[string]string{"granted": "false"}),
+		ev("s1", "v1", "x3", "pageview", Clock.Add(-10*24*time.Hour), "meta", "old", nil),
+		ev("s1", "v2", "y1", "pageview", Clock.Add(-time.Hour), "meta", "f2", nil),
+		ev("s2", "v1", "z1", "pageview", Clock.Add(-time.Hour), "tiktok", "t1", nil),
+	}))
+	got, err := r.SignalEvents(ctx, "s1", "v1", Clock.Add(-24*time.Hour), Clock)
+	must(t, err)
+	if len(got) != 2 {
+		t.Fatalf("signals = %+v", got)
+	}
+	if g := got[0]; g.SessionID != "x1" || g.ClickIDPlatform != "google_ads" || g.ClickID != "g1" || !g.Timestamp.Equal(Clock.Add(-2*time.Hour)) || g.Path != "/p" || g.Hostname != "a.com" {
+		t.Fatalf("click = %+v", g)
+	}
+	if g := got[1]; g.Name != "consent" || g.Props["granted"] != "false" || g.SessionID != "x2" {
+		t.Fatalf("consent = %+v", g)
+	}
+}
