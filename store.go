@@ -58,7 +58,13 @@ type MetaStore interface {
 	// SetSettingIfAbsent stores value under key unless a value exists, and returns the stored value,
 	// so concurrent first starts agree on one value.
 	SetSettingIfAbsent(ctx context.Context, key, value string) (string, error)
+	// PutSetting stores value under key, replacing any value; an empty value removes the key. Per-site
+	// settings use keys named by SiteSettingKey.
+	PutSetting(ctx context.Context, key, value string) error
 }
+
+// SiteSettingKey is the settings key of a site's own setting name (e.g. "referrer_exclude").
+func SiteSettingKey(siteID, name string) string { return "site:" + siteID + ":" + name }
 
 // EventStore holds the append-only facts: events, ledger entries and identities, and answers the
 // aggregate queries over them.

@@ -37,6 +37,7 @@ type Job struct {
 	Now       time.Time
 
 	site     *tributary.Site
+	excluded []string // the site's own referrer exclusion list; nil: the server's
 	pageURL  *url.URL
 	Event    tributary.Event
 	Identify *tributary.Identity
@@ -155,6 +156,19 @@ func invalid(j *Job, detail string) string {
 	return DropInvalid
 }
 
+// Loopback reports whether a page host is the machine itself (localhost, 127.0.0.0/8, ::1, 0.0.0.0),
+// as the tracker tells it: the tracker sends from such a page only when its script tag has
+// data-allow-localhost, so a loopback page belongs to any site (testing an install locally) rather than
+// being dropped as host_mismatch.
+func Loopback(host string) bool {
+	host = strings.TrimSuffix(strings.ToLower(host), ".")
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return true
+	}
+	a, err := netip.ParseAddr(strings.Trim(host, "[]"))
+	return err == nil && (a.IsLoopback() || a.IsUnspecified())
+}
+
 // hostOf reports whether host belongs to the site: the domain itself or any subdomain.
 func hostOf(host, domain string) bool {
 	host = strings.TrimPrefix(strings.ToLower(host), "www.")
@@ -220,8 +234,13 @@ func (p *Pipeline) validate(ctx context.Context, j *Job) string {
 		return DropUnknownSite
 	}
 	j.site = site
-	if !hostOf(u.Hostname(), site.Domain) {
+	if !hostOf(u.Hostname(), site.Domain) && !Loopback(u.Hostname()) {
 		return DropHostMismatch
+	}
+	if ex, ok := p.sites.(interface {
+		Excluded(ctx context.Context, id string) []string
+	}); ok {
+		j.excluded = ex.Excluded(ctx, site.ID)
 	}
 	vid, sid := pl.VisitorID, pl.SessionID
 	if vid == "" {
@@ -362,7 +381,7 @@ func stepSource(ctx context.Context, j *Job) string {
 	r := referrer.Classify(referrer.Input{
 		Referrer: j.Payload.Referrer, SiteDomain: j.site.Domain, PageHost: e.Hostname,
 		UTMSource: e.UTMSource, UTMMedium: e.UTMMedium, UTMCampaign: e.UTMCampaign,
-		ClickIDs: clicks, Ref: clip(ref),
+		ClickIDs: clicks, Ref: clip(ref), Excluded: j.excluded,
 	})
 	e.Referrer, e.ReferrerSource, e.Channel = r.Referrer, r.Source, r.Channel
 	e.ClickIDPlatform, e.ClickID = r.ClickIDPlatform, r.ClickID

@@ -71,7 +71,7 @@ func (l *dropLog) recent(site string) []recentDrop {
 
 // dropAdvice says what to do about each drop reason.
 var dropAdvice = map[string]string{
-	ingest.DropHostMismatch: "The page's host is not the site's domain or a subdomain of it: check the domain in the settings. To test on localhost, add a site whose domain is localhost.",
+	ingest.DropHostMismatch: "The page's host is not the site's domain or a subdomain of it: check the domain in the settings. To test on localhost, 127.0.0.1 or [::1], add data-allow-localhost to the script tag: loopback pages then count for any site.",
 	ingest.DropBot:          "The browser looks automated: headless browsers, crawlers, curl and test tools count as bots and are dropped. Open the page in an ordinary browser.",
 	ingest.DropUnknownSite:  "No site has this id: check data-site in the snippet.",
 	ingest.DropExcluded:     "The page or address is excluded by the site's settings.",

@@ -36,7 +36,7 @@ func TestInstallCheck(t *testing.T) {
 
 	headless := "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/120.0.0.0 Safari/537.36"
 	drops := []struct{ name, url, ua, reason, advice string }{
-		{"localhost page", "http://localhost:3000/", chromeUA, "host_mismatch", "check the domain in the settings"},
+		{"staging page", "https://staging.shop-example.net/", chromeUA, "host_mismatch", "check the domain in the settings"},
 		{"headless browser", "https://shop.example/", headless, "bot", "headless browsers"},
 	}
 	for _, d := range drops {
@@ -55,7 +55,7 @@ func TestInstallCheck(t *testing.T) {
 			t.Errorf("%s: the drops table lacks %s and its advice %q", d.name, d.reason, d.advice)
 		}
 	}
-	if !strings.Contains(table, "localhost") {
+	if !strings.Contains(table, "staging.shop-example.net") {
 		t.Error("the drops table does not name the page's host")
 	}
 	// Newest first: the headless drop came last.

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/tributary/tributary"
+	"github.com/tributary/tributary/ingest"
 	"github.com/tributary/tributary/numfmt"
 	"github.com/tributary/tributary/referrer"
 	"github.com/tributary/tributary/tracker"
@@ -25,9 +26,11 @@ type siteView struct {
 	Revenue   []tributary.RevenueEvent
 	Catalog   []tributary.CatalogEntry
 	Kinds     []string
-	Excluded  string // hosts never taken as a traffic source (referrer.Excluded)
-	RatesTo   string
-	Notice    string
+	Excluded  string // hosts never taken as a traffic source for this site, one a line
+	// ExcludedOwn is set when the site keeps its own list rather than the server's (referrer.Excluded).
+	ExcludedOwn bool
+	RatesTo     string
+	Notice      string
 }
 
 // baseURL is the configured public URL or the one the request came in on.
@@ -94,7 +97,14 @@ func (s *Server) siteSettings(r *http.Request, id string) (*siteView, error) {
 		Pinned:   `<script defer src="` + base + tracker.VersionedPath() + `" integrity="` + tracker.SRI() + `" crossorigin="anonymous" data-site="` + st.ID + `"></script>`,
 		Form:     map[string]string{"domain": st.Domain, "name": st.Name, "currency": st.Currency, "timezone": st.Timezone, "locale": st.Locale},
 		Kinds:    []string{tributary.KindUnclassified, tributary.KindConversion, tributary.KindGoal, tributary.KindIgnored},
-		Excluded: strings.Join(referrer.Excluded(), ", ")}
+		Excluded: strings.Join(referrer.Excluded(), "\n")}
+	own, err := s.opt.Meta.Setting(r.Context(), tributary.SiteSettingKey(st.ID, ingest.ReferrerExcludeSetting))
+	switch {
+	case err == nil:
+		v.Excluded, v.ExcludedOwn = strings.Join(ingest.SplitHosts(own), "\n"), true
+	case tributary.ErrorCode(err) != tributary.ENOTFOUND:
+		return nil, err
+	}
 	return v, s.loadSettingsExtras(r, st.ID, v)
 }
 
@@ -198,6 +208,12 @@ func (s *Server) pageSiteSettings(w http.ResponseWriter, r *http.Request) error 
 
 func (s *Server) postSiteSettings(w http.ResponseWriter, r *http.Request) error {
 	id := r.PathValue("id")
+	if err := r.ParseForm(); err != nil {
+		return tributary.Errorf(tributary.EINVALID, "malformed form: %v", err)
+	}
+	if list, ok := r.PostForm["referrer_exclude"]; ok {
+		return s.postReferrerExclusions(w, r, id, strings.Join(list, "\n"))
+	}
 	in := formSite(r)
 	if _, err := s.updateSite(r, id, in); err != nil {
 		if tributary.ErrorCode(err) != tributary.EINVALID {
@@ -211,6 +227,40 @@ func (s *Server) postSiteSettings(w http.ResponseWriter, r *http.Request) error 
 		return s.render(w, r, http.StatusBadRequest, "site_settings.html", page{Title: v.Site.Name + " settings", Error: tributary.ErrorMessage(err), Data: v})
 	}
 	http.Redirect(w, r, "/sites/"+id+"/settings?saved=1", http.StatusSeeOther)
+	return nil
+}
+
+// MaxExcludedHosts caps a site's referrer exclusion list.
+const MaxExcludedHosts = 500
+
+// postReferrerExclusions saves the site's own list of hosts never taken as a traffic source (it replaces
+// the server's for this site); an empty list, or the server's own, makes the site follow the server's.
+// Ingest reads it through the site cache.
+func (s *Server) postReferrerExclusions(w http.ResponseWriter, r *http.Request, id, text string) error {
+	if _, err := s.opt.Meta.Site(r.Context(), id); err != nil {
+		return err
+	}
+	list := ingest.SplitHosts(text)
+	for _, h := range list {
+		if _, err := tributary.NormalizeDomain(h); err != nil || len(list) > MaxExcludedHosts {
+			msg := fmt.Sprintf("%q is not a host name (one host a line, e.g. checkout.stripe.com)", h)
+			if len(list) > MaxExcludedHosts {
+				msg = fmt.Sprintf("at most %d hosts", MaxExcludedHosts)
+			}
+			return s.renderSettings(w, r, id, http.StatusBadRequest, "Never a traffic source: "+msg+".", "")
+		}
+	}
+	value := strings.Join(list, ",")
+	if value == strings.Join(referrer.Excluded(), ",") {
+		value = "" // the server's list: follow it, and its later changes
+	}
+	if err := s.opt.Meta.PutSetting(r.Context(), tributary.SiteSettingKey(id, ingest.ReferrerExcludeSetting), value); err != nil {
+		return err
+	}
+	if s.opt.Sites != nil {
+		s.opt.Sites.Invalidate(id)
+	}
+	http.Redirect(w, r, "/sites/"+id+"/settings?saved=1#referrer-exclusions", http.StatusSeeOther)
 	return nil
 }
 

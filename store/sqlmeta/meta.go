@@ -188,6 +188,9 @@ func (s *Store) DeleteSite(ctx context.Context, id string) error {
 	if n, _ := res.RowsAffected(); n == 0 {
 		return NotFound("site", id)
 	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM settings WHERE starts_with(key, $1)`, "site:"+id+":"); err != nil {
+		return s.mapErr("delete site settings", err)
+	}
 	for _, table := range []string{"api_keys", "stripe_endpoints", "stripe_event_ids", "webhook_deliveries", "server_event_ids", "revenue_events", "event_kinds", "api_subscriptions", "stripe_objects", "payments", "destinations", "destination_deliveries", "destination_settings"} {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE site_id = $1`, id); err != nil {
 			return s.mapErr("delete site from "+table, err)
@@ -282,6 +285,18 @@ func (s *Store) Setting(ctx context.Context, key string) (string, error) {
 		return "", NotFound("setting", key)
 	}
 	return v, s.mapErr("get setting", err)
+}
+
+// PutSetting stores value under key (replacing it); an empty value removes the key.
+func (s *Store) PutSetting(ctx context.Context, key, value string) error {
+	s.Writes.Lock()
+	defer s.Writes.Unlock()
+	if value == "" {
+		_, err := s.DB.ExecContext(ctx, `DELETE FROM settings WHERE key = $1`, key)
+		return s.mapErr("delete setting", err)
+	}
+	_, err := s.DB.ExecContext(ctx, `INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value`, key, value)
+	return s.mapErr("put setting", err)
 }
 
 // SetSettingIfAbsent stores value unless key has one, and returns the stored value.

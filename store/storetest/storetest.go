@@ -168,6 +168,24 @@ func MetaStore(t *testing.T, open func(t *testing.T) tributary.MetaStore) {
 			if v != "first" {
 				t.Fatalf("second set returned %q, want the first value kept", v)
 			}
+			// PutSetting replaces, and an empty value removes; a site's settings go with the site.
+			must(t, s.PutSetting(ctx, "k", "third"))
+			if v, err := s.Setting(ctx, "k"); err != nil || v != "third" {
+				t.Fatalf("after put: %q %v", v, err)
+			}
+			must(t, s.PutSetting(ctx, "k", ""))
+			_, err = s.Setting(ctx, "k")
+			wantCode(t, err, tributary.ENOTFOUND)
+			must(t, s.CreateSite(ctx, &tributary.Site{ID: "s_1", Domain: "a.example", Name: "a", Currency: "USD", Timezone: "UTC", Locale: "en-US"}))
+			must(t, s.CreateSite(ctx, &tributary.Site{ID: "sx1", Domain: "b.example", Name: "b", Currency: "USD", Timezone: "UTC", Locale: "en-US"}))
+			must(t, s.PutSetting(ctx, tributary.SiteSettingKey("s_1", "referrer_exclude"), "a.example"))
+			must(t, s.PutSetting(ctx, tributary.SiteSettingKey("sx1", "referrer_exclude"), "b.example"))
+			must(t, s.DeleteSite(ctx, "s_1"))
+			_, err = s.Setting(ctx, tributary.SiteSettingKey("s_1", "referrer_exclude"))
+			wantCode(t, err, tributary.ENOTFOUND)
+			if v, err := s.Setting(ctx, tributary.SiteSettingKey("sx1", "referrer_exclude")); err != nil || v != "b.example" {
+				t.Fatalf("another site's setting (the _ of s_1 is no wildcard): %q %v", v, err)
+			}
 		}},
 	}
 	for _, tc := range tests {
