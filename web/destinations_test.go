@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"regexp"
 	"strings"
 	"sync"
@@ -220,5 +221,73 @@ func must(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestDestinationsPage: the settings page links the destinations page, where the owner adds a
+// destination (the credential never shows again), sees a failure with its error, replays it and
+// removes the destination.
+func TestDestinationsPage(t *testing.T) {
+	e := newDestEnv(t)
+	b := newBrowser(e.env)
+	_, page, _ := b.get("/setup")
+	if st, _, _ := b.post("/setup", url.Values{"email": {"o@example.com"}, "password": {"correct horse"}, "password_confirm": {"correct horse"}}, b.token(page)); st != http.StatusSeeOther {
+		t.Fatalf("setup = %d", st)
+	}
+	siteID := e.do("POST", "/api/v1/sites", adminToken, `{"domain":"shop.example","currency":"EUR"}`).json(t)["id"].(string)
+	_, page, _ = b.get("/sites/" + siteID + "/settings")
+	if !strings.Contains(page, `href="/sites/`+siteID+`/destinations"`) {
+		t.Fatal("the settings page does not link the destinations")
+	}
+	st, page, _ := b.get("/sites/" + siteID + "/destinations")
+	if st != 200 || !strings.Contains(page, "No destinations yet") {
+		t.Fatalf("empty page: %d", st)
+	}
+	tok := b.token(page)
+	if st, body, _ := b.post("/sites/"+siteID+"/destinations", url.Values{"type": {"meta"}, "secret": {"tok"}}, tok); st != 400 || !strings.Contains(body, "pixel_id") {
+		t.Fatalf("without pixel id: %d", st)
+	}
+	e.hook.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { http.Error(w, "nope", 410) })
+	st, _, h := b.post("/sites/"+siteID+"/destinations", url.Values{"type": {"webhook"}, "name": {"n8n"}, "config": {"url=" + e.hook.URL + "\n"}, "secret": {"very-secret-value"}}, tok)
+	if st != http.StatusSeeOther || h.Get("Location") != "/sites/"+siteID+"/destinations" {
+		t.Fatalf("add: %d %s", st, h.Get("Location"))
+	}
+	ctx := context.Background()
+	site, _ := e.store.Site(ctx, siteID)
+	e.now = clock.Add(-time.Hour)
+	must(t, e.rec.Record(ctx, site, []tributary.LedgerEntry{{ID: "pay:pi_1", SiteID: siteID, Livemode: true, Kind: tributary.EntryPayment, PaymentID: "pi_1",
+		OccurredAt: clock.Add(-time.Hour), Amount: 500, Currency: "EUR", Source: "api"}}, nil))
+	e.now = clock
+	if _, err := e.sender.RunOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	_, page, _ = b.get("/sites/" + siteID + "/destinations")
+	for _, want := range []string{"n8n", "failed 1", "Last error: webhook answered 410", "pay:pi_1", ">Replay<"} {
+		if !strings.Contains(page, want) {
+			t.Fatalf("page lacks %q", want)
+		}
+	}
+	if strings.Contains(page, "very-secret-value") {
+		t.Fatal("the credential is shown")
+	}
+	dests, _ := e.store.Destinations(ctx, siteID)
+	rows, _ := e.store.DestinationDeliveries(ctx, siteID, dests[0].ID, 10)
+	if st, _, _ := b.post("/sites/"+siteID+"/destinations/"+dests[0].ID+"/deliveries/"+rows[0].ID+"/replay", url.Values{}, tok); st != http.StatusSeeOther {
+		t.Fatalf("replay: %d", st)
+	}
+	if r, _ := e.store.DestinationDelivery(ctx, siteID, dests[0].ID, rows[0].ID); r.Status != tributary.OutboxPending {
+		t.Fatalf("after replay: %+v", r)
+	}
+	if st, _, _ := b.post("/sites/"+siteID+"/destinations/consent", url.Values{"consent_required": {"1"}}, tok); st != http.StatusSeeOther {
+		t.Fatalf("consent: %d", st)
+	}
+	if on, _ := e.store.ConsentRequired(ctx, siteID); !on {
+		t.Fatal("consent switch not stored")
+	}
+	if st, _, _ := b.post("/sites/"+siteID+"/destinations/"+dests[0].ID+"/delete", url.Values{}, tok); st != http.StatusSeeOther {
+		t.Fatalf("delete: %d", st)
+	}
+	if _, page, _ = b.get("/sites/" + siteID + "/destinations"); !strings.Contains(page, "No destinations yet") {
+		t.Fatal("not removed")
 	}
 }

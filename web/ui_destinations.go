@@ -1,0 +1,118 @@
+package web
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+
+	"github.com/tributary/tributary"
+	"github.com/tributary/tributary/destinations"
+)
+
+type destinationsPage struct {
+	Site            *tributary.Site
+	Destinations    []destinationView
+	ConsentRequired bool
+	Notice          string
+}
+
+func (s *Server) destinationsPageData(r *http.Request) (*destinationsPage, error) {
+	site, err := s.opt.Meta.Site(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return nil, err
+	}
+	v := &destinationsPage{Site: site}
+	all, err := s.opt.Meta.Destinations(r.Context(), site.ID)
+	if err != nil {
+		return nil, err
+	}
+	counts, err := s.opt.Meta.CountOutbox(r.Context())
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range all {
+		dv, err := s.viewDestination(r.Context(), d, counts, false)
+		if err != nil {
+			return nil, err
+		}
+		dv.Deliveries, err = s.opt.Meta.DestinationDeliveries(r.Context(), site.ID, d.ID, 20)
+		if err != nil {
+			return nil, err
+		}
+		v.Destinations = append(v.Destinations, dv)
+	}
+	v.ConsentRequired, err = s.opt.Meta.ConsentRequired(r.Context(), site.ID)
+	return v, err
+}
+
+func (s *Server) pageDestinations(w http.ResponseWriter, r *http.Request) error {
+	v, err := s.destinationsPageData(r)
+	if err != nil {
+		return err
+	}
+	return s.render(w, r, http.StatusOK, "destinations.html", page{Title: v.Site.Name + " destinations", Data: v})
+}
+
+// postDestination adds a destination from the settings form: config is key=value lines, secret a string
+// (or the Google Ads JSON object).
+func (s *Server) postDestination(w http.ResponseWriter, r *http.Request) error {
+	ds, err := s.destinationsEnabled()
+	if err != nil {
+		return err
+	}
+	v, err := s.destinationsPageData(r)
+	if err != nil {
+		return err
+	}
+	in := destinations.Input{Type: r.PostFormValue("type"), Name: r.PostFormValue("name"), Config: map[string]string{}}
+	for _, line := range strings.Split(r.PostFormValue("config"), "\n") {
+		if k, val, ok := strings.Cut(strings.TrimSpace(line), "="); ok {
+			in.Config[strings.TrimSpace(k)] = strings.TrimSpace(val)
+		}
+	}
+	secret := strings.TrimSpace(r.PostFormValue("secret"))
+	if strings.HasPrefix(secret, "{") {
+		in.Secret = json.RawMessage(secret)
+	} else if secret != "" {
+		in.Secret, _ = json.Marshal(secret)
+	}
+	d, err := destinations.New(ds.Box, v.Site.ID, in, s.opt.Now())
+	if err == nil {
+		err = s.opt.Meta.CreateDestination(r.Context(), d)
+	}
+	if err != nil {
+		if tributary.ErrorCode(err) != tributary.EINVALID {
+			return err
+		}
+		return s.render(w, r, http.StatusBadRequest, "destinations.html", page{Title: v.Site.Name + " destinations", Error: tributary.ErrorMessage(err), Data: v})
+	}
+	http.Redirect(w, r, "/sites/"+v.Site.ID+"/destinations", http.StatusSeeOther)
+	return nil
+}
+
+func (s *Server) postDestinationDelete(w http.ResponseWriter, r *http.Request) error {
+	if err := s.opt.Meta.DeleteDestination(r.Context(), r.PathValue("id"), r.PathValue("dest")); err != nil {
+		return err
+	}
+	http.Redirect(w, r, "/sites/"+r.PathValue("id")+"/destinations", http.StatusSeeOther)
+	return nil
+}
+
+func (s *Server) postDestinationReplay(w http.ResponseWriter, r *http.Request) error {
+	if _, err := destinations.Replay(r.Context(), s.opt.Meta, r.PathValue("id"), r.PathValue("dest"), r.PathValue("delivery"), s.opt.Now()); err != nil {
+		return err
+	}
+	http.Redirect(w, r, "/sites/"+r.PathValue("id")+"/destinations#"+r.PathValue("dest"), http.StatusSeeOther)
+	return nil
+}
+
+func (s *Server) postDestinationConsent(w http.ResponseWriter, r *http.Request) error {
+	if _, err := s.opt.Meta.Site(r.Context(), r.PathValue("id")); err != nil {
+		return err
+	}
+	if err := s.opt.Meta.SetConsentRequired(r.Context(), r.PathValue("id"), r.PostFormValue("consent_required") != ""); err != nil {
+		return err
+	}
+	http.Redirect(w, r, "/sites/"+r.PathValue("id")+"/destinations", http.StatusSeeOther)
+	return nil
+}
