@@ -26,6 +26,7 @@ type dashParams struct {
 	Compare  bool
 	Test     bool        // test-mode money (?mode=test)
 	Filters  [][2]string // dimension, value
+	Funnel   string      // the funnel panel's steps as written (?funnel=), "" for the site's saved one
 }
 
 var dashRanges = []string{"day", "7d", "30d", "month", "year", "all"}
@@ -48,6 +49,9 @@ func parseDash(r *http.Request) dashParams {
 	if !contains(chartMetrics, p.Metric) {
 		p.Metric = "visitors"
 	}
+	if f := strings.TrimSpace(q.Get("funnel")); len(f) <= 4096 {
+		p.Funnel = f
+	}
 	for _, f := range q["f"] {
 		dim, val, ok := strings.Cut(f, "=")
 		if ok && strings.HasPrefix(dim, "visit:") && len(val) <= 500 {
@@ -65,6 +69,9 @@ func (p dashParams) values() url.Values {
 	}
 	if p.Test {
 		v.Set("mode", "test")
+	}
+	if p.Funnel != "" {
+		v.Set("funnel", p.Funnel)
 	}
 	for _, f := range p.Filters {
 		v.Add("f", f[0]+"="+f[1])
@@ -150,6 +157,7 @@ type dashView struct {
 	Waiting  *waitingView // a site without any event yet: the install check instead of the chart
 	Goals    []goalRow
 	Catalog  string
+	Funnel   *funnelView
 }
 
 // waitingView is the install check of a site that has no event yet.
@@ -205,6 +213,16 @@ func (s *Server) pageDashboard(w http.ResponseWriter, r *http.Request) error {
 	}
 	goalsAt := len(bodies)
 	bodies = append(bodies, p.goalsQuery(site.ID))
+	fv, steps, err := s.dashFunnel(r, site, p)
+	if err != nil {
+		return err
+	}
+	v.Funnel = fv
+	funnelAt := -1
+	if steps != nil {
+		funnelAt = len(bodies)
+		bodies = append(bodies, p.funnelQuery(site.ID, steps))
+	}
 	// The chart's previous period: as long as the range, just before it (not for "all").
 	span := cq.To.Sub(cq.From)
 	prevFrom := cq.From.Add(-span)
@@ -257,6 +275,9 @@ func (s *Server) pageDashboard(w http.ResponseWriter, r *http.Request) error {
 		visitors, _ = res.Results[0].Metrics[0].Float64()
 	}
 	v.Goals, v.Catalog = goalRows(results[goalsAt], kinds, visitors, site), catalogLink(site.ID)
+	if funnelAt >= 0 {
+		v.Funnel.fill(results[funnelAt], steps, site)
+	}
 	v.Chart = buildChart(site, p.Metric, unit, cq.From, cq.To, results[2], prevFrom, prevChart)
 	for i, pd := range dashPanels {
 		pres := results[3+i]

@@ -211,6 +211,9 @@ func (s *Server) postSiteSettings(w http.ResponseWriter, r *http.Request) error 
 	if err := r.ParseForm(); err != nil {
 		return tributary.Errorf(tributary.EINVALID, "malformed form: %v", err)
 	}
+	if text, ok := r.PostForm["funnel"]; ok {
+		return s.postFunnel(w, r, id, strings.Join(text, ","))
+	}
 	if list, ok := r.PostForm["referrer_exclude"]; ok {
 		return s.postReferrerExclusions(w, r, id, strings.Join(list, "\n"))
 	}
