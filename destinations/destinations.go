@@ -203,6 +203,10 @@ func hash(v string) string {
 	return hex.EncodeToString(h[:])
 }
 
+// Backdate is how long before a destination's creation money may have occurred and still be sent to
+// it (a payment made just before the destination was added, whose webhook arrives after).
+const Backdate = time.Hour
+
 // Outbox writes the rows (ledger.Recorder.BeforeAppend).
 type Outbox struct {
 	Store tributary.DestinationStore
@@ -234,6 +238,11 @@ func (o *Outbox) BeforeAppend(ctx context.Context, site *tributary.Site, entries
 		ks := kinds(d.Type)
 		for _, e := range entries {
 			if !contains(ks, e.Kind) || e.Amount == 0 {
+				continue
+			}
+			// Money from before the destination existed (a history import, an old payment's entries
+			// given again) is not sent: a platform would take months-old conversions as new.
+			if e.OccurredAt.Before(d.CreatedAt.Add(-Backdate)) {
 				continue
 			}
 			rows = append(rows, tributary.DestinationDelivery{ID: RowID(d.ID, e.ID), SiteID: site.ID, DestinationID: d.ID, EntryID: e.ID,

@@ -599,3 +599,36 @@ func must(t *testing.T, err error) {
 		t.Fatal(err)
 	}
 }
+
+// TestOlderMoneyIsNotSent: entries that occurred before the destination existed (a Stripe history
+// import, an old payment's entries given again) get no rows; a refund of such a payment is not sent to
+// Google Ads either, which never had its conversion, but reaches the webhook.
+func TestOlderMoneyIsNotSent(t *testing.T) {
+	for _, p := range platforms {
+		t.Run(p.typ, func(t *testing.T) {
+			e := newEnv(t)
+			d := e.destination(p.typ, p.config, p.secret) // created at t0
+			e.visit("v1", "s1", t0.Add(-48*time.Hour), p.platform, p.click, nil, "")
+			e.pay("pi_old", "v1", "s1", t0.Add(-47*time.Hour), 4999, true)
+			e.visit("v2", "s2", t0.Add(-90*time.Minute), p.platform, p.click, nil, "")
+			e.pay("pi_recent", "v2", "s2", t0.Add(-30*time.Minute), 1999, true) // within the hour before: sent
+			e.refund("refund:re_old", "pi_old", t0.Add(time.Hour), 4999, tributary.EntryRefund, true)
+			e.run(t0.Add(2 * time.Hour))
+			e.run(t0.Add(3 * time.Hour))
+			got := map[string]string{}
+			for _, r := range e.rows(d.ID) {
+				got[r.EntryID] = r.Status
+			}
+			want := map[string]string{"pay:pi_recent": "sent"}
+			switch p.typ {
+			case tributary.DestinationGoogleAds:
+				want["refund:re_old"] = "skipped"
+			case tributary.DestinationWebhook:
+				want["refund:re_old"] = "sent"
+			}
+			if fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Fatalf("rows = %v, want %v", got, want)
+			}
+		})
+	}
+}
