@@ -359,17 +359,17 @@ type WebhookEvent struct {
 
 // WebhookEntry is the ledger entry the event reports, amounts in major units.
 type WebhookEntry struct {
-	ID          string      `json:"id"`
-	PaymentID   string      `json:"payment_id"`
-	Kind        string      `json:"kind"`
-	OccurredAt  time.Time   `json:"occurred_at"`
-	Amount      json.Number `json:"amount"`
-	Currency    string      `json:"currency"`
-	PaymentNet  json.Number `json:"payment_net"` // the payment's money after this entry
-	CustomerID  string      `json:"customer_id,omitempty"`
-	Email       string      `json:"email,omitempty"`
-	Subscriptn  string      `json:"subscription_id,omitempty"`
-	Description string      `json:"detail,omitempty"`
+	ID           string      `json:"id"`
+	PaymentID    string      `json:"payment_id"`
+	Kind         string      `json:"kind"`
+	OccurredAt   time.Time   `json:"occurred_at"`
+	Amount       json.Number `json:"amount"`
+	Currency     string      `json:"currency"`
+	PaymentNet   json.Number `json:"payment_net"` // the payment's money after this entry
+	CustomerID   string      `json:"customer_id,omitempty"`
+	Email        string      `json:"email,omitempty"`
+	Subscription string      `json:"subscription_id,omitempty"`
+	Detail       string      `json:"detail,omitempty"`
 }
 
 // WebhookAttribution is how the payment was linked and credited.
@@ -404,7 +404,7 @@ func buildWebhook(dest *tributary.Destination, secret string, c *Conversion, row
 	e := c.Entry
 	ev := WebhookEvent{ID: row.ID, Type: e.Kind, Livemode: e.Livemode, SiteID: e.SiteID,
 		Entry: WebhookEntry{ID: e.ID, PaymentID: e.PaymentID, Kind: e.Kind, OccurredAt: e.OccurredAt.UTC(), Amount: value(e.Amount, e.Currency),
-			Currency: e.Currency, PaymentNet: value(c.Net, e.Currency), CustomerID: e.CustomerID, Email: e.Email, Subscriptn: e.SubscriptionID, Description: e.Detail},
+			Currency: e.Currency, PaymentNet: value(c.Net, e.Currency), CustomerID: e.CustomerID, Email: e.Email, Subscription: e.SubscriptionID, Detail: e.Detail},
 		Attribution: WebhookAttribution{Model: string(c.Model), Credits: c.Credits}}
 	if ev.Attribution.Credits == nil {
 		ev.Attribution.Credits = []Credit{}
