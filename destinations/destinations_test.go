@@ -3,6 +3,8 @@ package destinations_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -631,4 +633,34 @@ func TestOlderMoneyIsNotSent(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestMergedPaymentIsNotSent: a payment whose record says it was merged into another is not sent as a
+// conversion of its own (the other one is); the e-mail of the payment record is used when the ledger
+// has none.
+func TestMergedPaymentIsNotSent(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	d := e.destination(tributary.DestinationMeta, map[string]string{"pixel_id": "1"}, `"meta-token"`)
+	must(t, e.st.PutPayment(ctx, &tributary.Payment{SiteID: "s1", ID: "cs_1", Livemode: true, Status: tributary.PaymentMerged, MergedInto: "pi_1", Currency: "EUR", Source: "stripe", UpdatedAt: t0}))
+	must(t, e.st.PutPayment(ctx, &tributary.Payment{SiteID: "s1", ID: "pi_1", Livemode: true, Status: tributary.PaymentSucceeded, Email: "Bob@Example.com", Currency: "EUR", Source: "stripe", UpdatedAt: t0}))
+	for _, id := range []string{"cs_1", "pi_1"} {
+		e.record(tributary.LedgerEntry{ID: "pay:" + id, SiteID: "s1", Livemode: true, Kind: tributary.EntryPayment, PaymentID: id, OccurredAt: t0, Amount: 100, Currency: "EUR", Source: "stripe"})
+	}
+	e.run(t0.Add(2 * time.Hour)) // no links: decided without them after an hour
+	got := map[string]string{}
+	for _, r := range e.rows(d.ID) {
+		got[r.PaymentID] = r.Status + " " + r.LastError
+	}
+	if !strings.HasPrefix(got["cs_1"], "skipped the payment was merged into pi_1") || got["pi_1"] != "sent " {
+		t.Fatalf("rows = %v", got)
+	}
+	if !strings.Contains(string(e.requests()), hashOf("bob@example.com")) {
+		t.Fatalf("the record's e-mail is not sent: %s", e.requests())
+	}
+}
+
+func hashOf(s string) string {
+	h := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(h[:])
 }

@@ -45,18 +45,33 @@ func value(amount int64, currency string) json.Number {
 }
 
 func email(c *Conversion) string {
-	if c.Link != nil && c.Link.Email != "" {
+	switch {
+	case c.Link != nil && c.Link.Email != "":
 		return c.Link.Email
+	case c.Entry.Email != "":
+		return c.Entry.Email
+	case c.Record != nil:
+		return c.Record.Email
 	}
-	return c.Entry.Email
+	return ""
+}
+
+// merged says why a payment merged into another is not sent as a conversion of its own.
+func merged(c *Conversion) string {
+	if c.Record != nil && c.Record.MergedInto != "" {
+		return "the payment was merged into " + c.Record.MergedInto + ", which is sent instead"
+	}
+	return ""
 }
 
 func customer(c *Conversion) string {
-	if c.Entry.CustomerID != "" {
+	switch {
+	case c.Entry.CustomerID != "":
 		return c.Entry.CustomerID
-	}
-	if c.Link != nil {
+	case c.Link != nil && c.Link.CustomerID != "":
 		return c.Link.CustomerID
+	case c.Record != nil:
+		return c.Record.CustomerID
 	}
 	return ""
 }
@@ -93,6 +108,9 @@ type metaBody struct {
 func buildMeta(dest *tributary.Destination, token string, c *Conversion) (*request, string, error) {
 	if !c.IsFirst {
 		return nil, "Meta has no way to take a conversion back; only the payment itself is sent", nil
+	}
+	if why := merged(c); why != "" {
+		return nil, why, nil
 	}
 	body := metaBody{}
 	if !c.Entry.Livemode {
@@ -157,6 +175,9 @@ type tiktokPage struct {
 func buildTikTok(dest *tributary.Destination, token string, c *Conversion) (*request, string, error) {
 	if !c.IsFirst {
 		return nil, "TikTok has no way to take a conversion back; only the payment itself is sent", nil
+	}
+	if why := merged(c); why != "" {
+		return nil, why, nil
 	}
 	body := tiktokBody{EventSource: "web", EventSourceID: dest.Config["pixel_code"]}
 	if !c.Entry.Livemode {
@@ -249,6 +270,9 @@ func (s *Sender) buildGoogle(ctx context.Context, dest *tributary.Destination, s
 	if c.IsFirst {
 		if c.Click.Platform != "google_ads" {
 			return nil, "no Google click id (gclid) on the credited visit", nil
+		}
+		if why := merged(c); why != "" {
+			return nil, why, nil
 		}
 		body = jsonBody(googleConversionsBody{Conversions: []googleConversion{{GCLID: c.Click.ID, ConversionAction: action,
 			ConversionDateTime: googleTime(c.Entry.OccurredAt, c.Site), ConversionValue: value(c.Entry.Amount, c.Entry.Currency),

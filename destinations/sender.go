@@ -215,7 +215,9 @@ type Conversion struct {
 	// Click is the credited visit's ad click (empty Platform when none), with its time.
 	Click           Click
 	ConsentDeclined bool
-	PageURL         string // the credited visit's landing page
+	// Record is the payment's mutable record when there is one (Stripe payments).
+	Record  *tributary.Payment
+	PageURL string // the credited visit's landing page
 }
 
 // Click is an ad click id seen on a visit.
@@ -273,6 +275,13 @@ func (s *Sender) conversion(ctx context.Context, row *tributary.DestinationDeliv
 		return nil, fmt.Errorf("ledger entry %s was never stored", row.EntryID)
 	}
 	c.IsFirst = haveFirst && c.First.ID == c.Entry.ID
+	// The payment's record (Stripe) names its e-mail when the ledger does not, and whether it was merged
+	// into another payment (whose own conversion then stands for the money).
+	if rec, err := s.Meta.Payment(ctx, row.SiteID, row.PaymentID); err == nil {
+		c.Record = rec
+	} else if tributary.ErrorCode(err) != tributary.ENOTFOUND {
+		return nil, err
+	}
 	link, err := s.Events.PaymentLink(ctx, row.SiteID, row.PaymentID)
 	if tributary.ErrorCode(err) == tributary.ENOTFOUND {
 		if young {
