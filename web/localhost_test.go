@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"net/http"
 	"net/url"
 	"strings"
 	"testing"
@@ -96,4 +97,61 @@ func TestSiteReferrerExclusions(t *testing.T) {
 		t.Fatalf("reset: %d", status)
 	}
 	visit(siteID, "https://www.paypal.com/checkoutnow", "Direct ")
+}
+
+// TestReferrerExclusionsAPI: GET and PUT /api/v1/sites/{id}/referrer-exclusions read and replace a
+// site's list (hosts normalized, [] back to the server's), and the query API's numbers follow it.
+func TestReferrerExclusionsAPI(t *testing.T) {
+	e := newEnv(t)
+	siteID := e.do("POST", "/api/v1/sites", adminToken, `{"domain":"shop.example"}`).json(t)["id"].(string)
+	path := "/api/v1/sites/" + siteID + "/referrer-exclusions"
+	r := e.do("GET", path, adminToken, "")
+	if r.status != 200 || !strings.Contains(string(r.body), `"stripe.com"`) || !strings.Contains(string(r.body), `"own":false`) {
+		t.Fatalf("default: %d %s", r.status, r.body)
+	}
+	if r := e.do("PUT", path, adminToken, `{"hosts":["https://www.Partner-Pay.example/checkout","stripe.com","partner-pay.example"]}`); r.status != 200 ||
+		strings.TrimSpace(string(r.body)) != `{"hosts":["partner-pay.example","stripe.com"],"own":true}` {
+		t.Fatalf("put: %d %s", r.status, r.body)
+	}
+	for _, bad := range []string{`{"hosts":["not a host"]}`, `{"hosts":"x"}`} {
+		if r := e.do("PUT", path, adminToken, bad); r.status != 400 {
+			t.Errorf("%s: %d %s", bad, r.status, r.body)
+		}
+	}
+	if r := e.do("PUT", "/api/v1/sites/nope/referrer-exclusions", adminToken, `{"hosts":[]}`); r.status != 404 {
+		t.Errorf("unknown site: %d", r.status)
+	}
+	// Three visits: from the site's own host (none), Stripe (kept: none) and PayPal (no longer excluded).
+	for i, ref := range []string{"https://pay.partner-pay.example/x", "https://checkout.stripe.com/c/pay/x", "https://www.paypal.com/checkoutnow"} {
+		vid := "Visitor00000000000" + string(rune('A'+i)) + "0"
+		e.hitRef(siteID, vid, ref)
+	}
+	waitFor(t, "the visits", func() bool {
+		var n int
+		e.store.DB().QueryRow(`SELECT count(*) FROM events WHERE site_id = $1`, siteID).Scan(&n)
+		return n == 3
+	})
+	q := `{"site_id":"` + siteID + `","metrics":["visitors"],"dimensions":["visit:channel","visit:source"],"date_range":["2026-11-19","2026-11-19"],"order_by":[["visit:channel","asc"]]}`
+	if r := e.do("POST", "/api/v1/query", adminToken, q); r.status != 200 ||
+		!strings.Contains(string(r.body), `"results":[{"dimensions":["Direct","Direct / None"],"metrics":[2]},{"dimensions":["Referral","paypal.com"],"metrics":[1]}]`) {
+		t.Fatalf("query: %d %s", r.status, r.body)
+	}
+	if r := e.do("PUT", path, adminToken, `{"hosts":[]}`); r.status != 200 || !strings.Contains(string(r.body), `"own":false`) || !strings.Contains(string(r.body), `"paypal.com"`) {
+		t.Fatalf("reset: %d %s", r.status, r.body)
+	}
+}
+
+// hitRef sends a backdated pageview (2026-11-19 10:00) from referrer ref.
+func (e *env) hitRef(siteID, vid, ref string) {
+	e.t.Helper()
+	body := `{"site":"` + siteID + `","name":"pageview","url":"https://shop.example/thanks","referrer":"` + ref + `","visitor_id":"` + vid + `","session_id":"` + vid + `"}`
+	req, _ := http.NewRequest("POST", e.srv.URL+"/api/event", strings.NewReader(body))
+	req.Header.Set("User-Agent", chromeUA)
+	req.Header.Set("Authorization", "Bearer "+adminToken)
+	req.Header.Set("X-Tributary-Backfill-Time", "2026-11-19T10:00:00Z")
+	res, err := e.srv.Client().Do(req)
+	if err != nil || res.StatusCode != 202 || res.Header.Get("X-Tributary-Dropped") != "" {
+		e.t.Fatalf("visit from %s: %v %v", ref, res, err)
+	}
+	res.Body.Close()
 }

@@ -53,6 +53,8 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("GET /api/v1/sites/{id}/revenue-events", s.owner(s.handleListRevenueEvents))
 	mux.Handle("POST /api/v1/sites/{id}/revenue-events", s.owner(s.handlePutRevenueEvent))
 	mux.Handle("DELETE /api/v1/sites/{id}/revenue-events/{name}", s.owner(s.handleDeleteRevenueEvent))
+	mux.Handle("GET /api/v1/sites/{id}/referrer-exclusions", s.owner(s.handleGetExclusions))
+	mux.Handle("PUT /api/v1/sites/{id}/referrer-exclusions", s.owner(s.handlePutExclusions))
 	mux.Handle("GET /api/v1/sites/{id}/events", s.owner(s.handleCatalog))
 	mux.Handle("PUT /api/v1/sites/{id}/events/{name}", s.owner(s.handleSetKind))
 

@@ -8,7 +8,6 @@ import (
 	"github.com/tributary/tributary"
 	"github.com/tributary/tributary/ingest"
 	"github.com/tributary/tributary/numfmt"
-	"github.com/tributary/tributary/referrer"
 	"github.com/tributary/tributary/tracker"
 )
 
@@ -93,18 +92,16 @@ func (s *Server) siteSettings(r *http.Request, id string) (*siteView, error) {
 	}
 	base := s.baseURL(r)
 	v := &siteView{Site: st, Keys: keys, BaseURL: base,
-		Snippet:  `<script defer src="` + base + `/js/tributary.js" data-site="` + st.ID + `"></script>`,
-		Pinned:   `<script defer src="` + base + tracker.VersionedPath() + `" integrity="` + tracker.SRI() + `" crossorigin="anonymous" data-site="` + st.ID + `"></script>`,
-		Form:     map[string]string{"domain": st.Domain, "name": st.Name, "currency": st.Currency, "timezone": st.Timezone, "locale": st.Locale},
-		Kinds:    []string{tributary.KindUnclassified, tributary.KindConversion, tributary.KindGoal, tributary.KindIgnored},
-		Excluded: strings.Join(referrer.Excluded(), "\n")}
-	own, err := s.opt.Meta.Setting(r.Context(), tributary.SiteSettingKey(st.ID, ingest.ReferrerExcludeSetting))
-	switch {
-	case err == nil:
-		v.Excluded, v.ExcludedOwn = strings.Join(ingest.SplitHosts(own), "\n"), true
-	case tributary.ErrorCode(err) != tributary.ENOTFOUND:
+		Snippet: `<script defer src="` + base + `/js/tributary.js" data-site="` + st.ID + `"></script>`,
+		Pinned:  `<script defer src="` + base + tracker.VersionedPath() + `" integrity="` + tracker.SRI() + `" crossorigin="anonymous" data-site="` + st.ID + `"></script>`,
+		Form:    map[string]string{"domain": st.Domain, "name": st.Name, "currency": st.Currency, "timezone": st.Timezone, "locale": st.Locale},
+		Kinds:   []string{tributary.KindUnclassified, tributary.KindConversion, tributary.KindGoal, tributary.KindIgnored},
+	}
+	ex, err := s.siteExclusions(r, st.ID)
+	if err != nil {
 		return nil, err
 	}
+	v.Excluded, v.ExcludedOwn = strings.Join(ex.Hosts, "\n"), ex.Own
 	return v, s.loadSettingsExtras(r, st.ID, v)
 }
 
@@ -233,35 +230,13 @@ func (s *Server) postSiteSettings(w http.ResponseWriter, r *http.Request) error 
 	return nil
 }
 
-// MaxExcludedHosts caps a site's referrer exclusion list.
-const MaxExcludedHosts = 500
-
-// postReferrerExclusions saves the site's own list of hosts never taken as a traffic source (it replaces
-// the server's for this site); an empty list, or the server's own, makes the site follow the server's.
-// Ingest reads it through the site cache.
+// postReferrerExclusions saves the site's own list from the settings page (see saveExclusions).
 func (s *Server) postReferrerExclusions(w http.ResponseWriter, r *http.Request, id, text string) error {
-	if _, err := s.opt.Meta.Site(r.Context(), id); err != nil {
-		return err
-	}
-	list := ingest.SplitHosts(text)
-	for _, h := range list {
-		if _, err := tributary.NormalizeDomain(h); err != nil || len(list) > MaxExcludedHosts {
-			msg := fmt.Sprintf("%q is not a host name (one host a line, e.g. checkout.stripe.com)", h)
-			if len(list) > MaxExcludedHosts {
-				msg = fmt.Sprintf("at most %d hosts", MaxExcludedHosts)
-			}
-			return s.renderSettings(w, r, id, http.StatusBadRequest, "Never a traffic source: "+msg+".", "")
+	if _, err := s.saveExclusions(r, id, ingest.SplitHosts(text)); err != nil {
+		if tributary.ErrorCode(err) != tributary.EINVALID {
+			return err
 		}
-	}
-	value := strings.Join(list, ",")
-	if value == strings.Join(referrer.Excluded(), ",") {
-		value = "" // the server's list: follow it, and its later changes
-	}
-	if err := s.opt.Meta.PutSetting(r.Context(), tributary.SiteSettingKey(id, ingest.ReferrerExcludeSetting), value); err != nil {
-		return err
-	}
-	if s.opt.Sites != nil {
-		s.opt.Sites.Invalidate(id)
+		return s.renderSettings(w, r, id, http.StatusBadRequest, "Never a traffic source: "+tributary.ErrorMessage(err), "")
 	}
 	http.Redirect(w, r, "/sites/"+id+"/settings?saved=1#referrer-exclusions", http.StatusSeeOther)
 	return nil
