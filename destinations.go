@@ -80,9 +80,12 @@ type DestinationStore interface {
 	// EnqueueOutbox inserts the rows whose (destination, entry) is new and skips the others; it
 	// returns how many were new.
 	EnqueueOutbox(ctx context.Context, ds []DestinationDelivery) (int, error)
-	// ClaimOutbox returns up to limit pending rows due at now, oldest first, and moves each one's
-	// next attempt to now+lease, so another sender does not take it meanwhile.
+	// ClaimOutbox returns up to limit pending rows due at now that no live claim holds, oldest first,
+	// and claims each until now+lease, so another sender does not take it meanwhile (UpdateOutbox ends
+	// the claim).
 	ClaimOutbox(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]DestinationDelivery, error)
+	// ReleaseOutboxLeases ends every claim (the embedded store at start); it returns how many there were.
+	ReleaseOutboxLeases(ctx context.Context) (int, error)
 	// UpdateOutbox stores a row's state after an attempt (status, attempts, next attempt, error,
 	// request, response, sent time).
 	UpdateOutbox(ctx context.Context, d *DestinationDelivery) error

@@ -24,6 +24,7 @@ func TestCrashBetweenLedgerAndSend(t *testing.T) {
 	byEntry := map[string]map[string]int{} // entry id → delivery ids seen
 	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
+		time.Sleep(100 * time.Millisecond) // a platform's latency: the kill lands while a batch is being sent
 		var ev struct {
 			Entry struct {
 				ID string `json:"id"`

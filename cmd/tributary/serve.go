@@ -135,6 +135,13 @@ func serve(ctx context.Context, cfg config.Config, logOut io.Writer, ready chan<
 			log.LogAttrs(ctx, slog.LevelWarn, "resuming webhook deliveries left in processing by the previous run", slog.Int("deliveries", n))
 		}
 	}
+	// Likewise the outbox rows the previous run was sending to ad platforms (each is sent again with
+	// its platform's dedup key).
+	if cfg.MetaDSN == "" {
+		if _, err := meta.ReleaseOutboxLeases(ctx); err != nil {
+			return fmt.Errorf("release destination outbox leases: %w", err)
+		}
+	}
 	ms.WriterGauges(writer.Pending, writer.Capacity(), writer.Written)
 	ms.WriterHealth(func() (bool, time.Duration) { h := writer.Health(); return h.Stuck, h.FailingFor })
 	var yield func() bool

@@ -145,10 +145,11 @@ func (s *Store) queryDeliveries(ctx context.Context, op, q string, args ...any) 
 	return out, s.mapErr(op, rows.Err())
 }
 
-// ClaimOutbox takes due pending rows: each is claimed by moving its next attempt forward only if it
-// still holds the value read, so two senders never take one row.
+// ClaimOutbox takes due pending rows that no live claim holds: each is claimed by setting its lease only
+// if no other sender did meanwhile, so two senders never take one row.
 func (s *Store) ClaimOutbox(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]tributary.DestinationDelivery, error) {
-	due, err := s.queryDeliveries(ctx, "claim deliveries", `SELECT `+deliveryCols+` FROM destination_deliveries WHERE status = $1 AND next_attempt_at <= $2 ORDER BY next_attempt_at, id LIMIT $3`,
+	due, err := s.queryDeliveries(ctx, "claim deliveries", `SELECT `+deliveryCols+` FROM destination_deliveries
+		WHERE status = $1 AND next_attempt_at <= $2 AND (lease_until IS NULL OR lease_until <= $2) ORDER BY next_attempt_at, id LIMIT $3`,
 		tributary.OutboxPending, now.UTC(), limit)
 	if err != nil || len(due) == 0 {
 		return nil, err
@@ -158,17 +159,29 @@ func (s *Store) ClaimOutbox(ctx context.Context, now time.Time, lease time.Durat
 	until := now.Add(lease).UTC()
 	out := due[:0]
 	for _, d := range due {
-		res, err := s.DB.ExecContext(ctx, `UPDATE destination_deliveries SET next_attempt_at = $1 WHERE id = $2 AND status = $3 AND next_attempt_at = $4`,
-			until, d.ID, tributary.OutboxPending, d.NextAttemptAt)
+		res, err := s.DB.ExecContext(ctx, `UPDATE destination_deliveries SET lease_until = $1 WHERE id = $2 AND status = $3 AND (lease_until IS NULL OR lease_until <= $4)`,
+			until, d.ID, tributary.OutboxPending, now.UTC())
 		if err != nil {
 			return nil, s.mapErr("claim delivery", err)
 		}
 		if n, _ := res.RowsAffected(); n == 1 {
-			d.NextAttemptAt = until
 			out = append(out, d)
 		}
 	}
 	return out, nil
+}
+
+// ReleaseOutboxLeases ends every claim (the embedded store at start: its one owner's previous run is
+// dead); it returns how many rows were claimed.
+func (s *Store) ReleaseOutboxLeases(ctx context.Context) (int, error) {
+	s.Writes.Lock()
+	defer s.Writes.Unlock()
+	res, err := s.DB.ExecContext(ctx, `UPDATE destination_deliveries SET lease_until = NULL WHERE lease_until IS NOT NULL`)
+	if err != nil {
+		return 0, s.mapErr("release outbox leases", err)
+	}
+	n, _ := res.RowsAffected()
+	return int(n), nil
 }
 
 // UpdateOutbox stores a row's state after an attempt or a replay.
@@ -179,7 +192,7 @@ func (s *Store) UpdateOutbox(ctx context.Context, d *tributary.DestinationDelive
 	if d.SentAt != nil {
 		sent = d.SentAt.UTC()
 	}
-	res, err := s.DB.ExecContext(ctx, `UPDATE destination_deliveries SET status = $1, attempts = $2, next_attempt_at = $3, last_error = $4, request = $5, response = $6, sent_at = $7 WHERE id = $8`,
+	res, err := s.DB.ExecContext(ctx, `UPDATE destination_deliveries SET status = $1, attempts = $2, next_attempt_at = $3, last_error = $4, request = $5, response = $6, sent_at = $7, lease_until = NULL WHERE id = $8`,
 		d.Status, d.Attempts, d.NextAttemptAt.UTC(), d.LastError, d.Request, d.Response, sent, d.ID)
 	if err != nil {
 		return s.mapErr("update delivery", err)

@@ -70,7 +70,7 @@ func Destinations(t *testing.T, open func(t *testing.T) tributary.MetaStore) {
 			must(t, err)
 			got, err := s.ClaimOutbox(ctx, Clock, time.Minute, 10)
 			must(t, err)
-			if len(got) != 1 || got[0].ID != "o1" || !got[0].NextAttemptAt.Equal(Clock.Add(time.Minute)) {
+			if len(got) != 1 || got[0].ID != "o1" || !got[0].NextAttemptAt.Equal(Clock) {
 				t.Fatalf("claimed = %+v", got)
 			}
 			// Leased: not claimed again before the lease ends.
@@ -78,6 +78,17 @@ func Destinations(t *testing.T, open func(t *testing.T) tributary.MetaStore) {
 			must(t, err)
 			if len(got) != 0 {
 				t.Fatalf("claimed during the lease = %+v", got)
+			}
+			// A dead run's claims are released at start (the embedded store).
+			n, err := s.ReleaseOutboxLeases(ctx)
+			must(t, err)
+			if n != 1 {
+				t.Fatalf("released %d leases, want 1", n)
+			}
+			got, err = s.ClaimOutbox(ctx, Clock.Add(30*time.Second), time.Minute, 10)
+			must(t, err)
+			if len(got) != 1 || got[0].ID != "o1" {
+				t.Fatalf("claimed after the release = %+v", got)
 			}
 			d, err := s.DestinationDelivery(ctx, "s1", "d1", "o1")
 			must(t, err)
@@ -93,6 +104,15 @@ func Destinations(t *testing.T, open func(t *testing.T) tributary.MetaStore) {
 			must(t, err)
 			if len(got) != 1 || got[0].ID != "o2" {
 				t.Fatalf("claimed after the lease = %+v", got)
+			}
+			// Recording an attempt ends the claim: the row is due again at its next attempt.
+			o2 := got[0]
+			o2.Attempts, o2.NextAttemptAt, o2.LastError = 1, Clock.Add(2*time.Minute+10*time.Second), "503"
+			must(t, s.UpdateOutbox(ctx, &o2))
+			got, err = s.ClaimOutbox(ctx, Clock.Add(2*time.Minute+10*time.Second), time.Minute, 10)
+			must(t, err)
+			if len(got) != 1 || got[0].ID != "o2" || got[0].Attempts != 1 {
+				t.Fatalf("claimed at the next attempt = %+v", got)
 			}
 			_, err = s.DestinationDelivery(ctx, "s1", "d1", "nope")
 			wantCode(t, err, tributary.ENOTFOUND)

@@ -26,6 +26,8 @@ CREATE TABLE destination_deliveries (
     response        INTEGER NOT NULL,
     created_at      TIMESTAMP NOT NULL,
     sent_at         TIMESTAMP,
+    -- A sender's claim: hidden from other senders until then (released at start on the embedded store).
+    lease_until     TIMESTAMP,
     UNIQUE (destination_id, entry_id)
 );
 CREATE TABLE destination_settings (
