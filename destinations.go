@@ -75,6 +75,8 @@ type DestinationStore interface {
 	Destination(ctx context.Context, siteID, id string) (*Destination, error)
 	// Destinations returns a site's destinations, oldest first.
 	Destinations(ctx context.Context, siteID string) ([]*Destination, error)
+	// UpdateDestination stores a destination's name, config, credential and switch; ENOTFOUND when gone.
+	UpdateDestination(ctx context.Context, d *Destination) error
 	DeleteDestination(ctx context.Context, siteID, id string) error
 
 	// EnqueueOutbox inserts the rows whose (destination, entry) is new and skips the others; it

@@ -90,51 +90,13 @@ func purpose(id string) string { return "destination:" + id }
 
 // New validates in and returns the destination to store, with its credential sealed.
 func New(box *secretbox.Box, siteID string, in Input, now time.Time) (*tributary.Destination, error) {
-	keys, ok := configKeys[in.Type]
-	if !ok {
+	if _, ok := configKeys[in.Type]; !ok {
 		return nil, tributary.FieldError("type", "type %q is unknown; use one of %s", in.Type, strings.Join(tributary.DestinationTypes, ", "))
 	}
-	d := &tributary.Destination{ID: "dst_" + tributary.RandomID(16), SiteID: siteID, Type: in.Type, Name: strings.TrimSpace(in.Name),
+	d := &tributary.Destination{ID: "dst_" + tributary.RandomID(16), SiteID: siteID, Type: in.Type, Name: in.Name,
 		Config: map[string]string{}, Enabled: in.Enabled == nil || *in.Enabled, CreatedAt: now.UTC()}
-	if d.Name == "" {
-		d.Name = in.Type
-	}
-	if len(d.Name) > 200 {
-		return nil, tributary.FieldError("name", "name is longer than 200 characters")
-	}
-	for k, v := range in.Config {
-		v = strings.TrimSpace(v)
-		if !contains(keys, k) {
-			return nil, tributary.FieldError("config."+k, "%s destinations take no %q setting (they take %s)", in.Type, k, strings.Join(keys, ", "))
-		}
-		if len(v) > 2000 {
-			return nil, tributary.FieldError("config."+k, "%s is longer than 2000 characters", k)
-		}
-		if v != "" {
-			d.Config[k] = v
-		}
-	}
-	for _, k := range requiredKeys[in.Type] {
-		if d.Config[k] == "" {
-			return nil, tributary.FieldError("config."+k, "%s destinations need config.%s", in.Type, k)
-		}
-	}
-	for _, k := range []string{"api_base_url", "oauth_url", "url"} {
-		if v := d.Config[k]; v != "" {
-			u, err := url.Parse(v)
-			if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-				return nil, tributary.FieldError("config."+k, "%s must be an http(s) URL", k)
-			}
-		}
-	}
-	if in.Type == tributary.DestinationGoogleAds {
-		d.Config["customer_id"] = strings.ReplaceAll(d.Config["customer_id"], "-", "")
-		if l := d.Config["login_customer_id"]; l != "" {
-			d.Config["login_customer_id"] = strings.ReplaceAll(l, "-", "")
-		}
-		if !strings.HasPrefix(d.Config["conversion_action"], "customers/") {
-			d.Config["conversion_action"] = "customers/" + d.Config["customer_id"] + "/conversionActions/" + d.Config["conversion_action"]
-		}
+	if err := apply(d, in.Config); err != nil {
+		return nil, err
 	}
 	secret, err := readSecret(in)
 	if err != nil {
@@ -144,6 +106,93 @@ func New(box *secretbox.Box, siteID string, in Input, now time.Time) (*tributary
 		return nil, err
 	}
 	return d, nil
+}
+
+// Patch changes a destination: only the fields sent. Config keys sent replace the stored ones (an empty
+// value removes the key); a secret sent replaces the credential.
+type Patch struct {
+	Name    *string           `json:"name"`
+	Config  map[string]string `json:"config"`
+	Secret  json.RawMessage   `json:"secret"`
+	Enabled *bool             `json:"enabled"`
+}
+
+// Update applies p to d, validated as New validates.
+func Update(box *secretbox.Box, d *tributary.Destination, p Patch) error {
+	if p.Name != nil {
+		d.Name = *p.Name
+	}
+	if p.Enabled != nil {
+		d.Enabled = *p.Enabled
+	}
+	cfg := map[string]string{}
+	for k, v := range d.Config {
+		cfg[k] = v
+	}
+	for k, v := range p.Config {
+		cfg[k] = v
+	}
+	d.Config = map[string]string{}
+	if err := apply(d, cfg); err != nil {
+		return err
+	}
+	if len(p.Secret) > 0 && string(p.Secret) != "null" {
+		secret, err := readSecret(Input{Type: d.Type, Secret: p.Secret})
+		if err != nil {
+			return err
+		}
+		if d.SealedSecret, err = box.Seal(purpose(d.ID), secret); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// apply validates the name and config of d's type and stores them in d.
+func apply(d *tributary.Destination, config map[string]string) error {
+	keys := configKeys[d.Type]
+	d.Name = strings.TrimSpace(d.Name)
+	if d.Name == "" {
+		d.Name = d.Type
+	}
+	if len(d.Name) > 200 {
+		return tributary.FieldError("name", "name is longer than 200 characters")
+	}
+	for k, v := range config {
+		v = strings.TrimSpace(v)
+		if !contains(keys, k) {
+			return tributary.FieldError("config."+k, "%s destinations take no %q setting (they take %s)", d.Type, k, strings.Join(keys, ", "))
+		}
+		if len(v) > 2000 {
+			return tributary.FieldError("config."+k, "%s is longer than 2000 characters", k)
+		}
+		if v != "" {
+			d.Config[k] = v
+		}
+	}
+	for _, k := range requiredKeys[d.Type] {
+		if d.Config[k] == "" {
+			return tributary.FieldError("config."+k, "%s destinations need config.%s", d.Type, k)
+		}
+	}
+	for _, k := range []string{"api_base_url", "oauth_url", "url"} {
+		if v := d.Config[k]; v != "" {
+			u, err := url.Parse(v)
+			if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+				return tributary.FieldError("config."+k, "%s must be an http(s) URL", k)
+			}
+		}
+	}
+	if d.Type == tributary.DestinationGoogleAds {
+		d.Config["customer_id"] = strings.ReplaceAll(d.Config["customer_id"], "-", "")
+		if l := d.Config["login_customer_id"]; l != "" {
+			d.Config["login_customer_id"] = strings.ReplaceAll(l, "-", "")
+		}
+		if !strings.HasPrefix(d.Config["conversion_action"], "customers/") {
+			d.Config["conversion_action"] = "customers/" + d.Config["customer_id"] + "/conversionActions/" + d.Config["conversion_action"]
+		}
+	}
+	return nil
 }
 
 func readSecret(in Input) (string, error) {

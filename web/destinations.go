@@ -134,6 +134,39 @@ func (s *Server) handleGetDestination(w http.ResponseWriter, r *http.Request) er
 	return nil
 }
 
+// handleUpdateDestination: PATCH /api/v1/sites/{id}/destinations/{dest} {"name","config","secret","enabled"}
+// changes only the fields sent (a config key sent empty is removed; a secret sent replaces the credential).
+func (s *Server) handleUpdateDestination(w http.ResponseWriter, r *http.Request) error {
+	ds, err := s.destinationsEnabled()
+	if err != nil {
+		return err
+	}
+	var p destinations.Patch
+	if err := decodeJSON(w, r, s.opt.MaxBodyBytes, &p); err != nil {
+		return err
+	}
+	d, err := s.opt.Meta.Destination(r.Context(), r.PathValue("id"), r.PathValue("dest"))
+	if err != nil {
+		return err
+	}
+	if err := destinations.Update(ds.Box, d, p); err != nil {
+		return err
+	}
+	if err := s.opt.Meta.UpdateDestination(r.Context(), d); err != nil {
+		return err
+	}
+	counts, err := s.opt.Meta.CountOutbox(r.Context())
+	if err != nil {
+		return err
+	}
+	v, err := s.viewDestination(r.Context(), d, counts, false)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, v)
+	return nil
+}
+
 // handleDeleteDestination: DELETE /api/v1/sites/{id}/destinations/{dest}, with its outbox.
 func (s *Server) handleDeleteDestination(w http.ResponseWriter, r *http.Request) error {
 	if err := s.opt.Meta.DeleteDestination(r.Context(), r.PathValue("id"), r.PathValue("dest")); err != nil {

@@ -291,3 +291,64 @@ func TestDestinationsPage(t *testing.T) {
 		t.Fatal("not removed")
 	}
 }
+
+// TestDestinationsPatch: only the fields sent change; a config key sent empty is removed; a refused
+// change changes nothing; a rotated secret signs the next delivery; a disabled destination gets nothing.
+func TestDestinationsPatch(t *testing.T) {
+	e := newDestEnv(t)
+	ctx := context.Background()
+	siteID := e.do("POST", "/api/v1/sites", adminToken, `{"domain":"shop.example","currency":"EUR"}`).json(t)["id"].(string)
+	r := e.do("POST", "/api/v1/sites/"+siteID+"/destinations", adminToken, `{"type":"meta","secret":"tok","config":{"pixel_id":"1","test_event_code":"T1"}}`)
+	meta := r.json(t)["id"].(string)
+	path := "/api/v1/sites/" + siteID + "/destinations/" + meta
+	cases := []struct {
+		body   string
+		status int
+		want   string
+	}{
+		{`{"name":"Pixel"}`, 200, `"name":"Pixel","config":{"pixel_id":"1","test_event_code":"T1"},"enabled":true`},
+		{`{"config":{"test_event_code":""}}`, 200, `"name":"Pixel","config":{"pixel_id":"1"},"enabled":true`},
+		{`{"config":{"pixel_id":""}}`, 400, `"field":"config.pixel_id"`},
+		{`{"config":{"colour":"red"}}`, 400, `"field":"config.colour"`},
+		{`{"secret":""}`, 400, `"field":"secret"`},
+		{`{"enabled":false}`, 200, `"name":"Pixel","config":{"pixel_id":"1"},"enabled":false`},
+	}
+	for _, tc := range cases {
+		r := e.do("PATCH", path, adminToken, tc.body)
+		if r.status != tc.status || !strings.Contains(string(r.body), tc.want) {
+			t.Fatalf("PATCH %s = %d %s, want %d with %s", tc.body, r.status, r.body, tc.status, tc.want)
+		}
+	}
+	if r := e.do("PATCH", "/api/v1/sites/"+siteID+"/destinations/nope", adminToken, `{"name":"x"}`); r.status != 404 {
+		t.Fatalf("unknown destination: %d", r.status)
+	}
+	r = e.do("POST", "/api/v1/sites/"+siteID+"/destinations", adminToken, `{"type":"webhook","secret":"old-secret","config":{"url":"`+e.hook.URL+`"}}`)
+	hook := r.json(t)["id"].(string)
+	var sigs []string
+	e.hook.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		sig := r.Header.Get(destinations.SignatureHeader)
+		for _, secret := range []string{"old-secret", "new-secret"} {
+			if destinations.Sign(secret, e.now, b) == sig {
+				sigs = append(sigs, secret)
+			}
+		}
+	})
+	if r := e.do("PATCH", "/api/v1/sites/"+siteID+"/destinations/"+hook, adminToken, `{"secret":"new-secret"}`); r.status != 200 || strings.Contains(string(r.body), "new-secret") {
+		t.Fatalf("rotate: %d %s", r.status, r.body)
+	}
+	site, _ := e.store.Site(ctx, siteID)
+	e.now = clock.Add(-time.Hour)
+	must(t, e.rec.Record(ctx, site, []tributary.LedgerEntry{{ID: "pay:pi_1", SiteID: siteID, Livemode: true, Kind: tributary.EntryPayment, PaymentID: "pi_1",
+		OccurredAt: clock.Add(-time.Hour), Amount: 500, Currency: "EUR", Source: "api"}}, nil))
+	e.now = clock
+	if _, err := e.sender.RunOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if len(sigs) != 1 || sigs[0] != "new-secret" {
+		t.Fatalf("signed with %v", sigs)
+	}
+	if rows, _ := e.store.DestinationDeliveries(ctx, siteID, meta, 10); len(rows) != 0 {
+		t.Fatalf("the disabled destination got rows: %+v", rows)
+	}
+}

@@ -42,6 +42,7 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("GET /api/v1/sites/{id}/destinations", s.owner(s.handleListDestinations))
 	mux.Handle("POST /api/v1/sites/{id}/destinations", s.owner(s.handleCreateDestination))
 	mux.Handle("GET /api/v1/sites/{id}/destinations/{dest}", s.owner(s.handleGetDestination))
+	mux.Handle("PATCH /api/v1/sites/{id}/destinations/{dest}", s.owner(s.handleUpdateDestination))
 	mux.Handle("DELETE /api/v1/sites/{id}/destinations/{dest}", s.owner(s.handleDeleteDestination))
 	mux.Handle("POST /api/v1/sites/{id}/destinations/{dest}/deliveries/{delivery}/replay", s.owner(s.handleReplayDestinationDelivery))
 	mux.Handle("GET /api/v1/sites/{id}/destination-settings", s.owner(s.handleDestinationSettings))

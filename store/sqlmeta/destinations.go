@@ -63,6 +63,23 @@ func (s *Store) Destinations(ctx context.Context, siteID string) ([]*tributary.D
 	return out, s.mapErr("list destinations", rows.Err())
 }
 
+// UpdateDestination stores a destination's changeable fields.
+func (s *Store) UpdateDestination(ctx context.Context, d *tributary.Destination) error {
+	cfg, err := json.Marshal(d.Config)
+	if err != nil {
+		return err
+	}
+	res, err := s.DB.ExecContext(ctx, `UPDATE destinations SET name = $1, config = $2, sealed_secret = $3, enabled = $4 WHERE site_id = $5 AND id = $6`,
+		d.Name, string(cfg), d.SealedSecret, d.Enabled, d.SiteID, d.ID)
+	if err != nil {
+		return s.mapErr("update destination", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return NotFound("destination", d.ID)
+	}
+	return nil
+}
+
 // DeleteDestination removes a destination and its outbox.
 func (s *Store) DeleteDestination(ctx context.Context, siteID, id string) error {
 	tx, err := s.DB.BeginTx(ctx, nil)

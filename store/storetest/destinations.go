@@ -37,6 +37,14 @@ func Destinations(t *testing.T, open func(t *testing.T) tributary.MetaStore) {
 			if len(all) != 2 || all[0].ID != "d1" || all[1].ID != "d2" {
 				t.Fatalf("destinations = %+v", all)
 			}
+			got.Name, got.Config, got.SealedSecret, got.Enabled = "Meta 2", map[string]string{"pixel_id": "456"}, "sealed2", false
+			must(t, s.UpdateDestination(ctx, got))
+			again, err := s.Destination(ctx, "s1", "d1")
+			must(t, err)
+			if again.Name != "Meta 2" || again.Config["pixel_id"] != "456" || again.SealedSecret != "sealed2" || again.Enabled || again.Type != "meta" {
+				t.Fatalf("updated = %+v", again)
+			}
+			wantCode(t, s.UpdateDestination(ctx, &tributary.Destination{ID: "nope", SiteID: "s1", Config: map[string]string{}}), tributary.ENOTFOUND)
 			_, err = s.EnqueueOutbox(ctx, []tributary.DestinationDelivery{row("o1", "d1", "e1", Clock)})
 			must(t, err)
 			must(t, s.DeleteDestination(ctx, "s1", "d1"))
