@@ -177,8 +177,9 @@ func (r *Recorder) LinkAll(ctx context.Context, site *tributary.Site, ps []Payme
 	}
 	var fresh []tributary.Identity
 	byCustomer := map[string]*tributary.Identity{} // links made in this call
+	lc := &lookups{r: r, site: site.ID, customers: map[string]lookup{}, emails: map[string]lookup{}}
 	for i, p := range ps {
-		l, isNew, err := r.link(ctx, site, p, prevs[p.PaymentID], byCustomer)
+		l, isNew, err := r.link(ctx, site, p, prevs[p.PaymentID], byCustomer, lc)
 		if err != nil {
 			return nil, err
 		}
@@ -199,7 +200,7 @@ func (r *Recorder) LinkAll(ctx context.Context, site *tributary.Site, ps []Payme
 
 // link works out one payment's link given its newest stored link (nil when none); isNew says whether the
 // result must be stored.
-func (r *Recorder) link(ctx context.Context, site *tributary.Site, p Payment, prev *tributary.Identity, local map[string]*tributary.Identity) (l *tributary.Identity, isNew bool, err error) {
+func (r *Recorder) link(ctx context.Context, site *tributary.Site, p Payment, prev *tributary.Identity, local map[string]*tributary.Identity, lc *lookups) (l *tributary.Identity, isNew bool, err error) {
 	l = &tributary.Identity{SiteID: p.SiteID, At: p.At.UTC(), PaymentID: p.PaymentID, CustomerID: p.CustomerID,
 		Email: strings.ToLower(strings.TrimSpace(p.Email)), Source: p.Source}
 	switch {
@@ -214,7 +215,7 @@ func (r *Recorder) link(ctx context.Context, site *tributary.Site, p Payment, pr
 		}
 	}
 	if l.LinkMethod == "" && p.CustomerID != "" {
-		t, err := r.events.VisitorByCustomer(ctx, p.SiteID, p.CustomerID, p.At)
+		t, err := lc.get(ctx, lc.customers, p.CustomerID, p.At, r.events.VisitorByCustomer)
 		if lc := local[p.CustomerID]; lc != nil && lc.PaymentID != p.PaymentID && !lc.At.After(p.At) && (err != nil || !t.At.After(lc.At)) {
 			t, err = &tributary.LinkTarget{VisitorID: lc.VisitorID, SessionID: lc.SessionID, At: lc.At}, nil
 		}
@@ -229,7 +230,7 @@ func (r *Recorder) link(ctx context.Context, site *tributary.Site, p Payment, pr
 		}
 	}
 	if l.LinkMethod == "" && l.Email != "" {
-		t, err := r.events.VisitorByEmail(ctx, p.SiteID, l.Email, p.At)
+		t, err := lc.get(ctx, lc.emails, l.Email, p.At, r.events.VisitorByEmail)
 		if err == nil {
 			l.VisitorID, l.SessionID, l.LinkMethod = t.VisitorID, t.SessionID, tributary.LinkEmail
 		} else if tributary.ErrorCode(err) != tributary.ENOTFOUND {
@@ -259,6 +260,41 @@ func (r *Recorder) link(ctx context.Context, site *tributary.Site, p Payment, pr
 		}
 	}
 	return l, true, nil
+}
+
+// lookups caches, for one LinkAll, each customer's and e-mail's newest visitor fact: when it is no later
+// than a payment, it is that payment's answer too, so a batch of one customer's payments asks once.
+type lookups struct {
+	r         *Recorder
+	site      string
+	customers map[string]lookup
+	emails    map[string]lookup
+}
+
+type lookup struct {
+	t   *tributary.LinkTarget
+	err error
+}
+
+var farFuture = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
+
+func (lc *lookups) get(ctx context.Context, cache map[string]lookup, key string, at time.Time,
+	find func(ctx context.Context, site, key string, before time.Time) (*tributary.LinkTarget, error)) (*tributary.LinkTarget, error) {
+	c, ok := cache[key]
+	if !ok {
+		c.t, c.err = find(ctx, lc.site, key, farFuture)
+		if c.err != nil && tributary.ErrorCode(c.err) != tributary.ENOTFOUND {
+			return nil, c.err
+		}
+		cache[key] = c
+	}
+	switch {
+	case c.err != nil: // nothing at all, so nothing before at either
+		return nil, c.err
+	case !c.t.At.After(at):
+		return c.t, nil
+	}
+	return find(ctx, lc.site, key, at)
 }
 
 // rank orders link methods by strength (lower is stronger).
@@ -301,17 +337,30 @@ func (r *Recorder) Record(ctx context.Context, site *tributary.Site, entries []t
 // Relink retries unattributed payments of the site that carry a customer id or e-mail, so a payment that
 // arrived before its visitor's identify links as soon as the identify is stored.
 func (r *Recorder) Relink(ctx context.Context, site *tributary.Site) (int, error) {
+	return r.RelinkCustomers(ctx, site, nil)
+}
+
+// RelinkCustomers is Relink for the unattributed payments of the given customers only (all when nil):
+// what a new link of those customers can change.
+func (r *Recorder) RelinkCustomers(ctx context.Context, site *tributary.Site, customers map[string]bool) (int, error) {
 	pending, err := r.events.UnattributedPayments(ctx, site.ID, 500)
 	if err != nil {
 		return 0, err
 	}
-	n := 0
+	var ps []Payment
 	for _, p := range pending {
-		l, err := r.Link(ctx, site, Payment{SiteID: site.ID, PaymentID: p.PaymentID, At: time.Now().UTC(), CustomerID: p.CustomerID, Email: p.Email,
-			Source: p.Source, UTMSource: p.UTMSource, UTMMedium: p.UTMMedium, UTMCampaign: p.UTMCampaign})
-		if err != nil {
-			return n, err
+		if customers != nil && !customers[p.CustomerID] {
+			continue
 		}
+		ps = append(ps, Payment{SiteID: site.ID, PaymentID: p.PaymentID, At: time.Now().UTC(), CustomerID: p.CustomerID, Email: p.Email,
+			Source: p.Source, UTMSource: p.UTMSource, UTMMedium: p.UTMMedium, UTMCampaign: p.UTMCampaign})
+	}
+	ls, err := r.LinkAll(ctx, site, ps)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, l := range ls {
 		if l.LinkMethod != tributary.LinkUnattributed {
 			n++
 		}

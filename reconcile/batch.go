@@ -114,6 +114,11 @@ func (b *Batch) Prefetch(ctx context.Context, site string, ids []string) error {
 	return b.load(ctx, site, b.missing(site, "pay:", keys))
 }
 
+// PrefetchSubscriptions reads the state of subscriptions in one query.
+func (b *Batch) PrefetchSubscriptions(ctx context.Context, site string, ids []string) error {
+	return b.load(ctx, site, b.missing(site, "sub:", ids))
+}
+
 // missing returns prefix+id for the ids whose document is not cached yet.
 func (b *Batch) missing(site, prefix string, ids []string) []string {
 	var out []string
@@ -548,12 +553,20 @@ func (b *Batch) Flush(ctx context.Context) (*Result, error) {
 		}
 		// A customer just linked to a visitor links the customer's payments that waited unattributed
 		// (a renewal processed before the signup it belongs to).
+		linkedCustomers := map[string]bool{}
 		for _, l := range ls {
 			if l.CustomerID != "" && l.VisitorID != "" && l.LinkMethod != tributary.LinkCustomer {
-				if _, err := b.recorder.Relink(ctx, site); err != nil {
-					return nil, err
-				}
-				break
+				linkedCustomers[l.CustomerID] = true
+			}
+		}
+		for _, id := range identities {
+			if id.SiteID == site.ID {
+				linkedCustomers[id.CustomerID] = true
+			}
+		}
+		if len(linkedCustomers) > 0 {
+			if _, err := b.recorder.RelinkCustomers(ctx, site, linkedCustomers); err != nil {
+				return nil, err
 			}
 		}
 	}
@@ -668,6 +681,19 @@ func (pay *Payment) side() (side byte, c candidate) {
 // same customer, currency and amount, within matchWindow of each other (and, when both name an invoice,
 // the same invoice). Candidates wait per customer in the state.
 func (b *Batch) match(ctx context.Context) error {
+	want := map[string][]string{}
+	for _, k := range sortedDocKeys(b.touched) {
+		for _, p := range b.payments[k].Parts {
+			if p.Customer != "" {
+				want[k.site] = append(want[k.site], p.Customer)
+			}
+		}
+	}
+	for site, ids := range want {
+		if err := b.load(ctx, site, b.missing(site, "match:", ids)); err != nil {
+			return err
+		}
+	}
 	for _, k := range sortedDocKeys(b.touched) {
 		pay := b.payments[k]
 		if pay.MergedInto != "" {

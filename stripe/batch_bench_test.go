@@ -3,6 +3,8 @@ package stripe
 import (
 	"context"
 	"fmt"
+	"os"
+	"strconv"
 	"testing"
 	"time"
 
@@ -10,7 +12,10 @@ import (
 	"github.com/tributary/tributary/inbox"
 
 	"github.com/tributary/tributary/ledger"
+	"github.com/tributary/tributary/secretbox"
 	"github.com/tributary/tributary/store/duckdb"
+	"github.com/tributary/tributary/stripe/stripeapi"
+	"github.com/tributary/tributary/stripe/stripefake"
 	"github.com/tributary/tributary/stripe/stripesim"
 )
 
@@ -103,4 +108,62 @@ func BenchmarkInbox(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "deliveries/s")
+}
+
+// BenchmarkImport measures a history import end to end: the fake Stripe API (no rate limit, on
+// loopback) serving copies of every simulated live flow of the newest API version, paged 100 at a time
+// through the client, reconciled and written to the embedded store. TRIBUTARY_BENCH_IMPORT_COPIES sets
+// the number of copies (default 25, about 10,000 objects; 250 gives the 100,000).
+func BenchmarkImport(b *testing.B) {
+	copies := 25
+	if v, err := strconv.Atoi(os.Getenv("TRIBUTARY_BENCH_IMPORT_COPIES")); err == nil && v > 0 {
+		copies = v
+	}
+	var live []stripesim.Flow
+	for _, f := range stripesim.Flows(stripesim.Versions[len(stripesim.Versions)-1]) {
+		if f.Livemode {
+			live = append(live, f)
+		}
+	}
+	flows := stripefake.Copies(live, copies)
+	fake := stripefake.New(b, flows)
+	box, _ := secretbox.Load("", b.TempDir())
+	now := stripefake.LastCreated(flows).Add(time.Hour)
+	objects := 0
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		ctx := context.Background()
+		st, err := duckdb.Open(ctx, "")
+		if err != nil {
+			b.Fatal(err)
+		}
+		p := &Processor{Meta: st, Events: st, Ledger: ledger.New(st, st)}
+		s := &Syncer{Meta: st, Processor: p, Box: box, BaseURL: "https://stats.example.com", Now: func() time.Time { return now },
+			Client: func(key string) *stripeapi.Client {
+				return &stripeapi.Client{BaseURL: fake.Srv.URL, Key: key, Rate: 1e6}
+			}}
+		site := &tributary.Site{ID: "bench", Domain: "shop.example", Currency: "USD", Timezone: "UTC"}
+		if err := st.CreateSite(ctx, site); err != nil {
+			b.Fatal(err)
+		}
+		a, err := s.Connect(ctx, site, "rk_live_benchmark0000", 0, "")
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		for a.Import.Finished.IsZero() {
+			if _, err := s.RunOnce(ctx); err != nil {
+				b.Fatal(err)
+			}
+			if a, err = s.Account(ctx, site.ID, a.ID); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.StopTimer()
+		objects += a.Import.Objects
+		st.Close()
+	}
+	b.ReportMetric(float64(objects)/b.Elapsed().Seconds(), "objects/s")
+	b.ReportMetric(float64(objects)/float64(b.N), "objects/op")
 }

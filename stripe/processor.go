@@ -225,7 +225,7 @@ func decodeObject(ev *Event) (*op, error) {
 func (p *Processor) ImportObjects(ctx context.Context, site *tributary.Site, livemode bool, at time.Time, raws [][]byte) (int, error) {
 	b := reconcile.NewBatch(p.Meta, p.Events, p.Ledger)
 	var ops []*op
-	ids := []string{}
+	var ids, subs []string
 	for _, raw := range raws {
 		o, err := decodeObj(raw)
 		if err != nil {
@@ -240,9 +240,15 @@ func (p *Processor) ImportObjects(ctx context.Context, site *tributary.Site, liv
 		for _, part := range op.parts {
 			ids = append(ids, part.Ids()...)
 		}
+		if op.subID != "" {
+			subs = append(subs, op.subID)
+		}
 		ops = append(ops, op)
 	}
 	if err := b.Prefetch(ctx, site.ID, ids); err != nil {
+		return 0, err
+	}
+	if err := b.PrefetchSubscriptions(ctx, site.ID, subs); err != nil {
 		return 0, err
 	}
 	for _, op := range ops {

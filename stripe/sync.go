@@ -363,6 +363,7 @@ func (s *Syncer) Reimport(ctx context.Context, siteID, id string, months int) (*
 // Options of one sync run.
 const (
 	pagesPerRun   = 50                  // pages of one account's import per run, then the next account's turn
+	pagesPerBatch = 5                   // pages reconciled together, then checkpointed
 	relistEvery   = 24 * time.Hour      // a daily re-list of the last days heals missed deliveries
 	relistDays    = 3                   // how many days the daily re-list reads
 	eventsHorizon = 30 * 24 * time.Hour // Stripe keeps events this long
@@ -476,14 +477,21 @@ func (s *Syncer) importPages(ctx context.Context, c *stripeapi.Client, site *tri
 		if t.name == "subscriptions" {
 			extra = url.Values{"status": {"all"}} // canceled ones too: their churn is history
 		}
-		page, err := c.List(ctx, t.path, a.Import.Since, st.Cursor, extra)
-		if err != nil {
-			a.Import.Errors++
-			return n, fmt.Errorf("import %s: %w", t.name, err)
-		}
-		raws := make([][]byte, len(page.Data))
-		for i, d := range page.Data {
-			raws[i] = d
+		// Several pages are reconciled as one batch (fewer, larger writes), then checkpointed.
+		var raws [][]byte
+		cursor, done := st.Cursor, false
+		for k := 0; k < pagesPerBatch && !done; k++ {
+			page, err := c.List(ctx, t.path, a.Import.Since, cursor, extra)
+			if err != nil {
+				a.Import.Errors++
+				return n, fmt.Errorf("import %s: %w", t.name, err)
+			}
+			for _, d := range page.Data {
+				raws = append(raws, d)
+			}
+			cursor = page.LastID()
+			done = !page.HasMore || cursor == ""
+			pages++
 		}
 		if _, err := s.Processor.ImportObjects(ctx, site, live, s.now(), raws); err != nil {
 			a.Import.Errors++
@@ -492,15 +500,16 @@ func (s *Syncer) importPages(ctx context.Context, c *stripeapi.Client, site *tri
 		st.Count += len(raws)
 		a.Import.Objects += len(raws)
 		n += len(raws)
-		st.Cursor = page.LastID()
-		st.Done = !page.HasMore || st.Cursor == ""
+		if cursor != "" {
+			st.Cursor = cursor
+		}
+		st.Done = done
 		if secs := s.now().Sub(a.Import.Started).Seconds(); secs > 0 {
 			a.Import.Rate = float64(a.Import.Objects) / secs
 		}
-		if err := s.put(ctx, a); err != nil { // the checkpoint: a restart resumes after this page
+		if err := s.put(ctx, a); err != nil { // the checkpoint: a restart resumes after these pages
 			return n, err
 		}
-		pages++
 	}
 	return n, nil
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -277,4 +278,26 @@ func (f *Server) HasEndpoint(id string) bool {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.endpoints[id]
+}
+
+// idPattern matches the Stripe ids the simulated objects carry.
+var idPattern = regexp.MustCompile(`"((?:ch|pi|cs|in|inpay|re|dp|sub|cus|evt|txn|pm|si|il|src|py|seti|sub_sched)_[A-Za-z0-9]+)"`)
+
+// Copies returns n copies of flows whose every id is made unique per copy (suffix "c<k>"), for
+// benchmarks that need many objects: references between objects stay coherent.
+func Copies(flows []stripesim.Flow, n int) []stripesim.Flow {
+	out := make([]stripesim.Flow, 0, len(flows)*n)
+	for k := 0; k < n; k++ {
+		suffix := fmt.Sprintf("c%d", k)
+		for _, f := range flows {
+			c := f
+			c.Events = make([]stripesim.Event, len(f.Events))
+			for i, e := range f.Events {
+				e.Raw = idPattern.ReplaceAll(e.Raw, []byte(`"${1}`+suffix+`"`))
+				c.Events[i] = e
+			}
+			out = append(out, c)
+		}
+	}
+	return out
 }
