@@ -693,6 +693,21 @@ func (b *Batch) match(ctx context.Context) error {
 		if err := b.load(ctx, site, b.missing(site, "match:", ids)); err != nil {
 			return err
 		}
+		// The candidates' payments, in two more queries.
+		var keys []string
+		for _, c := range ids {
+			if o := b.docs[docKey{site, "match:" + c}]; o != nil {
+				var list []candidate
+				if json.Unmarshal(o.Data, &list) == nil {
+					for _, cand := range list {
+						keys = append(keys, cand.Key)
+					}
+				}
+			}
+		}
+		if err := b.Prefetch(ctx, site, keys); err != nil {
+			return err
+		}
 	}
 	for _, k := range sortedDocKeys(b.touched) {
 		pay := b.payments[k]

@@ -27,9 +27,10 @@ import (
 type Server struct {
 	t testing.TB
 	// Srv serves the API; Srv.URL is the base URL to give the client.
-	Srv     *httptest.Server
-	objects map[string][]json.RawMessage // list path → objects
-	events  []json.RawMessage
+	Srv       *httptest.Server
+	objects   map[string][]listed // list path → objects, newest first
+	eventList []listed
+	events    []json.RawMessage
 	// Requests counts the requests answered.
 	Requests atomic.Int64
 	// FailEvery, when set, makes every FailEvery-th request fail (429, or 500 every other time).
@@ -50,11 +51,21 @@ type listed struct {
 	id      string
 	created int64
 	raw     json.RawMessage
+	typ     string
+}
+
+func sortNewest(ls []listed) {
+	sort.SliceStable(ls, func(i, j int) bool {
+		if ls[i].created != ls[j].created {
+			return ls[i].created > ls[j].created
+		}
+		return ls[i].id > ls[j].id
+	})
 }
 
 // New serves the final states of flows.
 func New(t testing.TB, flows []stripesim.Flow) *Server {
-	f := &Server{t: t, objects: map[string][]json.RawMessage{}, endpoints: map[string]bool{}}
+	f := &Server{t: t, objects: map[string][]listed{}, endpoints: map[string]bool{}}
 	final := map[string]json.RawMessage{}
 	kinds := map[string]string{}
 	var order []string
@@ -115,8 +126,22 @@ func New(t testing.TB, flows []stripesim.Flow) *Server {
 	}
 	for _, id := range order {
 		p := listPaths[kinds[id]]
-		f.objects[p] = append(f.objects[p], final[id])
+		oid, c := createdOf(final[id])
+		f.objects[p] = append(f.objects[p], listed{id: oid, created: c, raw: final[id]})
 	}
+	for p := range f.objects {
+		sortNewest(f.objects[p])
+	}
+	for _, e := range f.events {
+		var h struct {
+			ID      string `json:"id"`
+			Type    string `json:"type"`
+			Created int64  `json:"created"`
+		}
+		_ = json.Unmarshal(e, &h)
+		f.eventList = append(f.eventList, listed{id: h.ID, created: h.Created, raw: e, typ: h.Type})
+	}
+	sortNewest(f.eventList)
 	f.Srv = httptest.NewServer(http.HandlerFunc(f.serve))
 	t.Cleanup(f.Srv.Close)
 	return f
@@ -183,14 +208,9 @@ func (f *Server) serve(w http.ResponseWriter, r *http.Request) {
 			types[t] = true
 		}
 		gt, _ := strconv.ParseInt(r.Form.Get("created[gt]"), 10, 64)
-		var items []json.RawMessage
-		for _, e := range f.events {
-			var h struct {
-				Type    string `json:"type"`
-				Created int64  `json:"created"`
-			}
-			_ = json.Unmarshal(e, &h)
-			if h.Created > gt && (len(types) == 0 || types[h.Type]) {
+		var items []listed
+		for _, e := range f.eventList {
+			if e.created > gt && (len(types) == 0 || types[e.typ]) {
 				items = append(items, e)
 			}
 		}
@@ -203,13 +223,9 @@ func (f *Server) serve(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		gte, _ := strconv.ParseInt(r.Form.Get("created[gte]"), 10, 64)
-		var keep []json.RawMessage
-		for _, o := range items {
-			if _, c := createdOf(o); c >= gte {
-				keep = append(keep, o)
-			}
-		}
-		f.page(w, r, keep)
+		// Newest first: the objects created at or after gte are a prefix.
+		n := sort.Search(len(items), func(i int) bool { return items[i].created < gte })
+		f.page(w, r, items[:n])
 	}
 }
 
@@ -223,18 +239,7 @@ func isListPath(p string) bool {
 }
 
 // page answers a list newest first, after starting_after, at most limit.
-func (f *Server) page(w http.ResponseWriter, r *http.Request, items []json.RawMessage) {
-	ls := make([]listed, len(items))
-	for i, it := range items {
-		id, c := createdOf(it)
-		ls[i] = listed{id, c, it}
-	}
-	sort.SliceStable(ls, func(i, j int) bool {
-		if ls[i].created != ls[j].created {
-			return ls[i].created > ls[j].created
-		}
-		return ls[i].id > ls[j].id
-	})
+func (f *Server) page(w http.ResponseWriter, r *http.Request, ls []listed) {
 	if after := r.Form.Get("starting_after"); after != "" {
 		for i := range ls {
 			if ls[i].id == after {
