@@ -6,11 +6,6 @@ import (
 	"strings"
 )
 
-// MaxAmount is the largest amount of one payment, refund or dispute Tributary accepts, in minor units
-// (10^12: ten billion dollars, far above any real payment, and small enough that sums of millions of
-// them cannot overflow int64).
-const MaxAmount = 1_000_000_000_000
-
 // Money is an amount in a currency's minor unit (cents for USD, yen for JPY, fils for BHD) with its
 // upper-case ISO 4217 code. Money is never a float.
 type Money struct {

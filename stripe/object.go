@@ -59,7 +59,7 @@ func (o obj) int(k string) int64 {
 }
 
 // amount reads a money field in minor units. Stripe sends integers; a fraction (49.99), a negative
-// value or one beyond tributary.MaxAmount is a malformed payload and fails the delivery with a clear
+// value or one beyond tributary.MaxAmountMinor is a malformed payload and fails the delivery with a clear
 // error rather than being truncated into a wrong figure.
 func (o obj) amount(k string) (int64, error) {
 	switch v := o[k].(type) {
@@ -70,8 +70,8 @@ func (o obj) amount(k string) (int64, error) {
 		if err != nil {
 			return 0, fmt.Errorf("stripe: %s %s is not an integer amount in minor units", k, v)
 		}
-		if n < 0 || n > tributary.MaxAmount {
-			return 0, fmt.Errorf("stripe: %s %d is outside 0..%d minor units", k, n, int64(tributary.MaxAmount))
+		if n < 0 || n > tributary.MaxAmountMinor {
+			return 0, fmt.Errorf("stripe: %s %d is outside 0..%d minor units", k, n, tributary.MaxAmountMinor)
 		}
 		return n, nil
 	}
@@ -119,11 +119,18 @@ func (o obj) list(k string) []obj {
 	return out
 }
 
+// time reads a Unix timestamp; one outside the accepted window (before tributary.EarliestEventTime, or
+// more than a day ahead) reads as unknown, so a bogus date never dates money.
 func (o obj) time(k string) time.Time {
-	if n := o.int(k); n > 0 {
-		return time.Unix(n, 0).UTC()
+	n := o.int(k)
+	if n <= 0 {
+		return time.Time{}
 	}
-	return time.Time{}
+	t := time.Unix(n, 0).UTC()
+	if t.Before(tributary.EarliestEventTime) || t.After(time.Now().Add(24*time.Hour)) {
+		return time.Time{}
+	}
+	return t
 }
 
 // metadata returns the object's metadata as strings.

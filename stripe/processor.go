@@ -2,6 +2,7 @@ package stripe
 
 import (
 	"context"
+	"fmt"
 	"math/big"
 	"strings"
 	"time"
@@ -21,11 +22,8 @@ type Event struct {
 	Object     obj
 }
 
-// Events dated before 2000 (Stripe began in 2011; published samples use 2009) or more than a day ahead are malformed, not money.
-var (
-	minCreated = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
-	maxAhead   = 24 * time.Hour
-)
+// Events dated before tributary.EarliestEventTime or more than a day ahead are malformed, not money.
+const maxAhead = 24 * time.Hour
 
 // DecodeEvent reads an event envelope of any API version.
 func DecodeEvent(b []byte) (*Event, error) {
@@ -33,14 +31,17 @@ func DecodeEvent(b []byte) (*Event, error) {
 	if err != nil {
 		return nil, tributary.Errorf(tributary.EINVALID, "stripe: decode event: %v", err)
 	}
-	ev := &Event{ID: o.str("id"), Type: o.str("type"), APIVersion: o.str("api_version"), Created: o.time("created"), Livemode: o.bool("livemode")}
+	ev := &Event{ID: o.str("id"), Type: o.str("type"), APIVersion: o.str("api_version"), Livemode: o.bool("livemode")}
+	if n := o.int("created"); n > 0 {
+		ev.Created = time.Unix(n, 0).UTC()
+	}
 	if data := o.obj("data"); data != nil {
 		ev.Object = data.obj("object")
 	}
 	if ev.ID == "" || ev.Type == "" || ev.Object == nil {
 		return nil, tributary.Errorf(tributary.EINVALID, "stripe: not an event: id, type and data.object are required")
 	}
-	if ev.Created.Before(minCreated) || ev.Created.After(time.Now().Add(maxAhead)) {
+	if ev.Created.Before(tributary.EarliestEventTime) || ev.Created.After(time.Now().Add(maxAhead)) {
 		return nil, tributary.Errorf(tributary.EINVALID, "stripe: event %s: created %s is not a plausible event time", ev.ID, o.str("created"))
 	}
 	return ev, nil
@@ -200,7 +201,9 @@ func decodeObject(ev *Event) (*op, error) {
 	case "invoice_payment":
 		o.parts, err = one(invoicePaymentPart(ev, obj))
 	case "subscription":
-		id, customer, st := subscriptionState(ev, obj)
+		var id, customer string
+		var st reconcile.SubState
+		id, customer, st, err = subscriptionState(ev, obj)
 		o.subID, o.customer, o.sub = id, customer, &st
 	case "customer":
 		if ev.Type == "customer.deleted" {
@@ -297,7 +300,7 @@ func importedHistory(ctx context.Context, b *reconcile.Batch, site *tributary.Si
 		start = trial
 	}
 	mrr, cur := subscriptionMRR(active)
-	if mrr == 0 {
+	if mrr <= 0 {
 		return nil
 	}
 	md := s.metadata()
@@ -650,13 +653,16 @@ func firstNonEmpty(vals ...string) string {
 }
 
 // subscriptionState maps a subscription snapshot to a state of its history.
-func subscriptionState(ev *Event, s obj) (id, customer string, st reconcile.SubState) {
+func subscriptionState(ev *Event, s obj) (id, customer string, st reconcile.SubState, err error) {
 	mrr, cur := subscriptionMRR(s)
+	if mrr < 0 {
+		return "", "", st, fmt.Errorf("subscription %s: its MRR is negative or beyond %d minor units", s.str("id"), tributary.MaxAmountMinor)
+	}
 	status := s.str("status")
 	if ev.Type == "customer.subscription.deleted" {
 		mrr, status = 0, "canceled"
 	}
-	return s.str("id"), s.id("customer"), reconcile.SubState{At: ev.Created, Status: status, MRR: mrr, Currency: cur}
+	return s.str("id"), s.id("customer"), reconcile.SubState{At: ev.Created, Status: status, MRR: mrr, Currency: cur}, nil
 }
 
 // subscriptionMRR is the monthly recurring revenue of a subscription snapshot in minor units of its
@@ -710,7 +716,10 @@ func subscriptionMRR(s obj) (int64, string) {
 		case "day":
 			num, den = 365, 12*count
 		}
-		total.Add(total, new(big.Rat).SetFrac(big.NewInt(unit*q*num), big.NewInt(den)))
+		// In big integers: a price times a quantity times 52 must not wrap around int64.
+		amt := new(big.Int).Mul(big.NewInt(unit), big.NewInt(q))
+		amt.Mul(amt, big.NewInt(num))
+		total.Add(total, new(big.Rat).SetFrac(amt, big.NewInt(den)))
 	}
 	if d := s.obj("discount"); d != nil {
 		if c := d.obj("coupon"); c != nil && c.str("duration") != "once" {
@@ -720,6 +729,9 @@ func subscriptionMRR(s obj) (int64, string) {
 				}
 			}
 		}
+	}
+	if total.Cmp(new(big.Rat).SetInt64(tributary.MaxAmountMinor)) > 0 || total.Sign() < 0 {
+		return -1, cur // not a real subscription: subscriptionState refuses it
 	}
 	return tributary.RoundHalfEven(total), cur
 }

@@ -277,6 +277,8 @@ func TestFixtures(t *testing.T) {
 		if json.Unmarshal(b, &head) != nil || head.Object != "event" {
 			continue
 		}
+		// Published samples carry the placeholder created 1234567890 (2009), before the accepted window.
+		b = []byte(strings.ReplaceAll(string(b), `"created": 1234567890`, `"created": 1700000000`))
 		status, err := r.p.Apply(context.Background(), testSite, b)
 		if err != nil {
 			t.Errorf("%s: %v", filepath.Base(f), err)
@@ -346,6 +348,8 @@ func TestIgnoredAndMalformed(t *testing.T) {
 		"float amount":     ev("evt_f", "charge.succeeded", 1700000000, false, `{"id":"ch_f","object":"charge","amount":49.99,"captured":true,"status":"succeeded","currency":"usd"}`),
 		"negative amount":  ev("evt_n", "payment_intent.succeeded", 1700000000, false, `{"id":"pi_n","object":"payment_intent","amount_received":-5,"status":"succeeded","currency":"usd"}`),
 		"int64 max amount": ev("evt_o", "charge.succeeded", 1700000000, false, `{"id":"ch_o","object":"charge","amount":9223372036854775807,"captured":true,"status":"succeeded","currency":"usd"}`),
+		"subscription MRR beyond the bound": ev("evt_s", "customer.subscription.updated", 1700000000, false, `{"id":"sub_o","object":"subscription","status":"active","currency":"usd",
+			"items":{"data":[{"quantity":9000000000,"price":{"unit_amount":999999999999,"currency":"usd","recurring":{"interval":"week","interval_count":1}}}]}}`),
 	} {
 		_, err := r.p.Apply(context.Background(), testSite, raw)
 		if tributary.ErrorCode(err) != tributary.EINVALID {
@@ -354,6 +358,15 @@ func TestIgnoredAndMalformed(t *testing.T) {
 	}
 	if es, _ := r.st.Ledger(context.Background(), testSite.ID); len(es) != 0 {
 		t.Fatalf("malformed events stored money: %+v", es)
+	}
+	if ms, _ := r.st.MRRMovements(context.Background(), testSite.ID); len(ms) != 0 {
+		t.Fatalf("malformed events stored MRR: %+v", ms)
+	}
+	// An object dated year 1 inside a well-dated event: the money is dated by the event, not year 1.
+	r.apply(ev("evt_y", "charge.succeeded", 1700000000, false, `{"id":"ch_y","object":"charge","amount":500,"amount_captured":500,"captured":true,"status":"succeeded","currency":"usd","created":-62135596800}`))
+	es, _ := r.st.Ledger(context.Background(), testSite.ID)
+	if len(es) != 1 || !es[0].OccurredAt.Equal(time.Unix(1700000000, 0)) {
+		t.Fatalf("year-1 object: %+v", es)
 	}
 }
 

@@ -78,7 +78,10 @@ func (p *Processor) Upgrade(ctx context.Context, site *tributary.Site) (int, err
 			case "customer":
 				custs = append(custs, &reconcile.Customer{ID: o.str("id"), At: so.EventCreated, Email: o.str("email"), Metadata: o.metadata()})
 			case "subscription":
-				id, customer, st := subscriptionState(ev, o)
+				id, customer, st, serr := subscriptionState(ev, o)
+				if serr != nil {
+					continue
+				}
 				subs = append(subs, subState{id, customer, so.Livemode, st, o.metadata()})
 			}
 			if err != nil {
