@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -107,5 +108,70 @@ func TestStripeAccountsAPI(t *testing.T) {
 	}
 	if r = e.do("GET", base+"/acct_none", adminToken, ""); r.status != 404 {
 		t.Fatalf("unknown account: %d", r.status)
+	}
+}
+
+// TestStripePageConnect walks the Stripe page as a user: the permissions to grant, a refused key with
+// its reason, connecting with a restricted key, the import's progress to its end, the manual endpoint
+// made without a secret first, and disconnecting.
+func TestStripePageConnect(t *testing.T) {
+	var flows []stripesim.Flow
+	for _, f := range stripesim.Flows(stripesim.Versions[len(stripesim.Versions)-1])[:5] {
+		if f.Livemode {
+			flows = append(flows, f)
+		}
+	}
+	fake := stripefake.New(t, flows)
+	box, _ := secretbox.Load("", t.TempDir())
+	var sy *stripe.Syncer
+	e, _ := newEnvWith(t, false, func(o *web.Options) {
+		sy = &stripe.Syncer{Meta: o.Meta, Processor: &stripe.Processor{Meta: o.Meta, Events: o.Events, Ledger: o.Ledger}, Box: box,
+			BaseURL: "https://stats.example.com", Now: func() time.Time { return stripefake.LastCreated(flows).Add(time.Hour) },
+			Client: func(key string) *stripeapi.Client { return &stripeapi.Client{BaseURL: fake.Srv.URL, Key: key, Rate: 1e6} }}
+		o.Stripe = sy
+	})
+	b := newBrowser(e)
+	_, page, _ := b.get("/setup")
+	b.post("/setup", url.Values{"email": {"o@example.com"}, "password": {"correct horse"}, "password_confirm": {"correct horse"}}, b.token(page))
+	siteID := e.do("POST", "/api/v1/sites", adminToken, `{"domain":"shop.example"}`).json(t)["id"].(string)
+	_, page, _ = b.get("/sites/" + siteID + "/stripe")
+	for _, want := range []string{"Connect Stripe", "Webhook Endpoints: Write", "Charges: Read", `id="connect-form"`, `data-copy="events-list"`} {
+		if !strings.Contains(page, want) {
+			t.Fatalf("stripe page lacks %q", want)
+		}
+	}
+	if status, body, _ := b.post("/sites/"+siteID+"/stripe/accounts", url.Values{"key": {"sk_live_nope"}, "import_months": {"12"}}, b.token(page)); status != 400 || !strings.Contains(body, "secret key") {
+		t.Fatalf("a secret key: %d", status)
+	}
+	if status, _, _ := b.post("/sites/"+siteID+"/stripe/accounts", url.Values{"key": {"rk_live_pagekey0001"}, "import_months": {"0"}}, b.token(page)); status != 303 {
+		t.Fatalf("connect: %d", status)
+	}
+	_, page, _ = b.get("/sites/" + siteID + "/stripe")
+	if !strings.Contains(page, "acct_fake") || !strings.Contains(page, "key …0001") || !strings.Contains(page, `data-import-done="false"`) {
+		t.Fatalf("connected account not shown: %.3000s", page)
+	}
+	for i := 0; i < 20; i++ {
+		if _, err := sy.RunOnce(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, page, _ = b.get("/sites/" + siteID + "/stripe")
+	if !strings.Contains(page, `data-import-done="true"`) || !strings.Contains(page, "done — ") {
+		t.Fatalf("finished import not shown: %.4000s", page)
+	}
+	// The manual path: the endpoint first, its secret later.
+	if status, _, _ := b.post("/sites/"+siteID+"/stripe/endpoints", url.Values{"mode": {"test"}}, b.token(page)); status != 303 {
+		t.Fatalf("endpoint without secret: %d", status)
+	}
+	_, page, _ = b.get("/sites/" + siteID + "/stripe")
+	if !strings.Contains(page, "The test endpoint has no signing secret yet") {
+		t.Fatal("an endpoint without a secret is not flagged")
+	}
+	if status, _, _ := b.post("/sites/"+siteID+"/stripe/accounts/acct_fake/disconnect", url.Values{}, b.token(page)); status != 303 {
+		t.Fatalf("disconnect: %d", status)
+	}
+	_, page, _ = b.get("/sites/" + siteID + "/stripe")
+	if !strings.Contains(page, "disconnected (its data stays)") {
+		t.Fatal("disconnected account not shown")
 	}
 }

@@ -226,11 +226,17 @@ func (s *Server) createEndpoint(r *http.Request, siteID string, in endpointInput
 	if in.Mode != tributary.ModeLive && in.Mode != tributary.ModeTest {
 		return nil, tributary.FieldError("mode", "mode must be \"live\" or \"test\"")
 	}
-	if err := validSecret(in.SigningSecret); err != nil {
-		return nil, err
+	// Stripe reveals an endpoint's secret only after its URL is added there: the URL comes first, the
+	// secret may follow (PATCH); until then the endpoint refuses events.
+	var secrets []string
+	if in.SigningSecret != "" {
+		if err := validSecret(in.SigningSecret); err != nil {
+			return nil, err
+		}
+		secrets = []string{in.SigningSecret}
 	}
 	now := s.opt.Now().UTC()
-	e := &tributary.StripeEndpoint{ID: "we_" + tributary.RandomID(24), SiteID: siteID, Mode: in.Mode, Secrets: []string{in.SigningSecret}, CreatedAt: now, UpdatedAt: now}
+	e := &tributary.StripeEndpoint{ID: "we_" + tributary.RandomID(24), SiteID: siteID, Mode: in.Mode, Secrets: secrets, CreatedAt: now, UpdatedAt: now}
 	return e, s.opt.Meta.CreateStripeEndpoint(r.Context(), e)
 }
 

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/tributary/tributary"
+	"github.com/tributary/tributary/stripe"
 )
 
 // stripeEvents are the event types to select in Stripe's dashboard.
@@ -67,6 +68,9 @@ type stripeView struct {
 	// Backlog is what the inbox has acknowledged but not yet processed; BacklogAge the oldest's age.
 	Backlog    tributary.InboxBacklog
 	BacklogAge string
+	// Accounts are the Stripe accounts connected with a key; Permissions what the key needs.
+	Accounts    []accountView
+	Permissions []string
 }
 
 func (s *Server) stripeView(r *http.Request, siteID string) (*stripeView, error) {
@@ -93,6 +97,16 @@ func (s *Server) stripeView(r *http.Request, siteID string) (*stripeView, error)
 	}
 	if v.Backlog, err = s.opt.Meta.InboxBacklog(r.Context(), siteID); err != nil {
 		return nil, err
+	}
+	v.Permissions = stripe.Permissions
+	if s.opt.Stripe != nil {
+		as, err := s.opt.Stripe.Accounts(r.Context(), siteID)
+		if err != nil {
+			return nil, err
+		}
+		for _, a := range as {
+			v.Accounts = append(v.Accounts, viewAccount(a))
+		}
 	}
 	if v.Backlog.Waiting > 0 && !v.Backlog.Oldest.IsZero() {
 		v.BacklogAge = max(0, s.opt.Now().Sub(v.Backlog.Oldest)).Round(time.Second).String()
@@ -126,6 +140,62 @@ func (s *Server) postStripeEndpoint(w http.ResponseWriter, r *http.Request) erro
 		return s.renderStripeError(w, r, id, err)
 	}
 	http.Redirect(w, r, "/sites/"+id+"/stripe?notice=endpoint+created", http.StatusSeeOther)
+	return nil
+}
+
+func (s *Server) postStripeConnect(w http.ResponseWriter, r *http.Request) error {
+	id := r.PathValue("id")
+	sy, err := s.syncer()
+	if err != nil {
+		return err
+	}
+	site, err := s.opt.Meta.Site(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	months, err := strconv.Atoi(r.PostFormValue("import_months"))
+	if err != nil {
+		months = 12
+	}
+	a, err := sy.Connect(r.Context(), site, r.PostFormValue("key"), months, s.baseURL(r))
+	if err != nil {
+		return s.renderStripeError(w, r, id, err)
+	}
+	sy.Wake()
+	http.Redirect(w, r, "/sites/"+id+"/stripe?notice=Stripe+account+"+a.ID+"+connected;+importing+history#connect", http.StatusSeeOther)
+	return nil
+}
+
+func (s *Server) postStripeReimport(w http.ResponseWriter, r *http.Request) error {
+	id := r.PathValue("id")
+	sy, err := s.syncer()
+	if err != nil {
+		return err
+	}
+	months, err := strconv.Atoi(r.PostFormValue("import_months"))
+	if err != nil {
+		months = 12
+	}
+	if _, err := sy.Reimport(r.Context(), id, r.PathValue("account"), months); err != nil {
+		return s.renderStripeError(w, r, id, err)
+	}
+	sy.Wake()
+	http.Redirect(w, r, "/sites/"+id+"/stripe?notice=import+started#connect", http.StatusSeeOther)
+	return nil
+}
+
+func (s *Server) postStripeDisconnect(w http.ResponseWriter, r *http.Request) error {
+	id := r.PathValue("id")
+	sy, err := s.syncer()
+	if err != nil {
+		return err
+	}
+	a, err := sy.Disconnect(r.Context(), id, r.PathValue("account"))
+	if err != nil {
+		return s.renderStripeError(w, r, id, err)
+	}
+	s.endpoints.forget(a.Endpoint)
+	http.Redirect(w, r, "/sites/"+id+"/stripe?notice=disconnected;+the+data+stays#connect", http.StatusSeeOther)
 	return nil
 }
 
