@@ -127,7 +127,9 @@ func TestStripePageConnect(t *testing.T) {
 	e, _ := newEnvWith(t, false, func(o *web.Options) {
 		sy = &stripe.Syncer{Meta: o.Meta, Processor: &stripe.Processor{Meta: o.Meta, Events: o.Events, Ledger: o.Ledger}, Box: box,
 			BaseURL: "https://stats.example.com", Now: func() time.Time { return stripefake.LastCreated(flows).Add(time.Hour) },
-			Client: func(key string) *stripeapi.Client { return &stripeapi.Client{BaseURL: fake.Srv.URL, Key: key, Rate: 1e6} }}
+			Client: func(key string) *stripeapi.Client {
+				return &stripeapi.Client{BaseURL: fake.Srv.URL, Key: key, Rate: 1e6}
+			}}
 		o.Stripe = sy
 	})
 	b := newBrowser(e)
