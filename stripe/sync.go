@@ -208,7 +208,11 @@ func (s *Syncer) Connect(ctx context.Context, site *tributary.Site, key string, 
 			return nil, stripeError("create the webhook endpoint", err)
 		}
 		a.StripeEndpoint = created.ID
-		ep.Secrets = []string{created.Secret}
+		if created.Secret != "" {
+			ep.Secrets = []string{created.Secret}
+		} else {
+			a.Warning = "Stripe did not return the new endpoint's signing secret: copy it from the Stripe dashboard (Developers → Webhooks) into the endpoint below"
+		}
 	} else {
 		target := hookURL
 		if base == "" {

@@ -19,6 +19,7 @@ const (
 	Chromium   = "chromium"
 	Postgres   = "postgres"
 	ClickHouse = "clickhouse"
+	StripeMock = "stripemock"
 )
 
 // Required reports whether TRIBUTARY_TEST_REQUIRE makes gate mandatory.
@@ -66,6 +67,23 @@ func FixturesDir(t testing.TB) string {
 		t.Fatalf("testenv: the repository's fixtures are missing: %v", err)
 	}
 	return dir
+}
+
+// StripeMockPath returns Stripe's stripe-mock binary (TRIBUTARY_STRIPE_MOCK, else stripe-mock on the PATH
+// or in GOPATH/bin), skipping or failing t when it is not installed.
+func StripeMockPath(t testing.TB) string {
+	t.Helper()
+	p := os.Getenv("TRIBUTARY_STRIPE_MOCK")
+	if p == "" {
+		if lp, err := exec.LookPath("stripe-mock"); err == nil {
+			p = lp
+		} else if out, err := exec.Command("go", "env", "GOPATH").Output(); err == nil {
+			p = filepath.Join(strings.TrimSpace(string(out)), "bin", "stripe-mock")
+		}
+	}
+	_, err := os.Stat(p)
+	Need(t, StripeMock, p != "" && err == nil, "Stripe's stripe-mock (go install github.com/stripe/stripe-mock@v0.203.0, or set TRIBUTARY_STRIPE_MOCK)")
+	return p
 }
 
 // ChromiumPath returns the Chromium binary, skipping or failing t when it is not installed.
