@@ -107,6 +107,12 @@ type EventStore interface {
 	// VisitorByCustomer finds the visitor of the newest fact linking customerID to a visitor (an earlier
 	// linked payment or an identify with that customer id) at or before `before`; ENOTFOUND when none.
 	VisitorByCustomer(ctx context.Context, siteID, customerID string, before time.Time) (*LinkTarget, error)
+	// NewestVisitorFacts returns, for each of the customers and e-mails that has one, the newest fact
+	// VisitorByCustomer / VisitorByEmail would find with no time bound: linking a batch of payments asks
+	// once instead of once per payment.
+	NewestVisitorFacts(ctx context.Context, siteID string, customers, emails []string) (byCustomer, byEmail map[string]*LinkTarget, err error)
+	// UnattributedPaymentsOf is UnattributedPayments restricted to the payments of the given customers.
+	UnattributedPaymentsOf(ctx context.Context, siteID string, customers []string, limit int) ([]Identity, error)
 	// VisitorByEmail finds the visitor of the newest identify of email (lower case); ENOTFOUND when none.
 	VisitorByEmail(ctx context.Context, siteID, email string, before time.Time) (*LinkTarget, error)
 	// UnattributedPayments lists payment ids whose newest link is unattributed but that carry a customer

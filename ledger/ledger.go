@@ -7,6 +7,7 @@ package ledger
 import (
 	"context"
 	"fmt"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -178,6 +179,9 @@ func (r *Recorder) LinkAll(ctx context.Context, site *tributary.Site, ps []Payme
 	var fresh []tributary.Identity
 	byCustomer := map[string]*tributary.Identity{} // links made in this call
 	lc := &lookups{r: r, site: site.ID, customers: map[string]lookup{}, emails: map[string]lookup{}}
+	if err := lc.prefetch(ctx, ps); err != nil {
+		return nil, err
+	}
 	for i, p := range ps {
 		l, isNew, err := r.link(ctx, site, p, prevs[p.PaymentID], byCustomer, lc)
 		if err != nil {
@@ -276,7 +280,43 @@ type lookup struct {
 	err error
 }
 
-var farFuture = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
+var farFuture = time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC) // within every backend's time range
+
+// prefetch reads the newest fact of every customer and e-mail of ps in one call.
+func (lc *lookups) prefetch(ctx context.Context, ps []Payment) error {
+	var customers, emails []string
+	for _, p := range ps {
+		if p.CustomerID != "" {
+			customers = append(customers, p.CustomerID)
+		}
+		if e := strings.ToLower(strings.TrimSpace(p.Email)); e != "" {
+			emails = append(emails, e)
+		}
+	}
+	if len(customers) == 0 && len(emails) == 0 {
+		return nil
+	}
+	byC, byE, err := lc.r.events.NewestVisitorFacts(ctx, lc.site, customers, emails)
+	if err != nil {
+		return fmt.Errorf("ledger: read links: %w", err)
+	}
+	notFound := tributary.Errorf(tributary.ENOTFOUND, "no visitor")
+	for _, c := range customers {
+		if t := byC[c]; t != nil {
+			lc.customers[c] = lookup{t: t}
+		} else {
+			lc.customers[c] = lookup{err: notFound}
+		}
+	}
+	for _, e := range emails {
+		if t := byE[e]; t != nil {
+			lc.emails[e] = lookup{t: t}
+		} else {
+			lc.emails[e] = lookup{err: notFound}
+		}
+	}
+	return nil
+}
 
 func (lc *lookups) get(ctx context.Context, cache map[string]lookup, key string, at time.Time,
 	find func(ctx context.Context, site, key string, before time.Time) (*tributary.LinkTarget, error)) (*tributary.LinkTarget, error) {
@@ -343,15 +383,23 @@ func (r *Recorder) Relink(ctx context.Context, site *tributary.Site) (int, error
 // RelinkCustomers is Relink for the unattributed payments of the given customers only (all when nil):
 // what a new link of those customers can change.
 func (r *Recorder) RelinkCustomers(ctx context.Context, site *tributary.Site, customers map[string]bool) (int, error) {
-	pending, err := r.events.UnattributedPayments(ctx, site.ID, 500)
+	var pending []tributary.Identity
+	var err error
+	if customers == nil {
+		pending, err = r.events.UnattributedPayments(ctx, site.ID, 500)
+	} else {
+		list := make([]string, 0, len(customers))
+		for c := range customers {
+			list = append(list, c)
+		}
+		sort.Strings(list)
+		pending, err = r.events.UnattributedPaymentsOf(ctx, site.ID, list, 500)
+	}
 	if err != nil {
 		return 0, err
 	}
 	var ps []Payment
 	for _, p := range pending {
-		if customers != nil && !customers[p.CustomerID] {
-			continue
-		}
 		ps = append(ps, Payment{SiteID: site.ID, PaymentID: p.PaymentID, At: time.Now().UTC(), CustomerID: p.CustomerID, Email: p.Email,
 			Source: p.Source, UTMSource: p.UTMSource, UTMMedium: p.UTMMedium, UTMCampaign: p.UTMCampaign})
 	}

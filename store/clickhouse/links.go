@@ -127,3 +127,46 @@ func (s *Store) UnattributedPayments(ctx context.Context, siteID string, limit i
 		WHERE link_method = 'unattributed' AND (customer_id <> '' OR email <> '')
 		ORDER BY ts, rowid LIMIT $2`, siteID, limit)
 }
+
+// NewestVisitorFacts asks VisitorByCustomer / VisitorByEmail per key with no time bound (ClickHouse
+// answers each from its ordered parts quickly; the embedded store does it in one query).
+func (s *Store) NewestVisitorFacts(ctx context.Context, siteID string, customers, emails []string) (map[string]*tributary.LinkTarget, map[string]*tributary.LinkTarget, error) {
+	far := time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC) // within ClickHouse DateTime
+	byCustomer, byEmail := map[string]*tributary.LinkTarget{}, map[string]*tributary.LinkTarget{}
+	for _, c := range customers {
+		t, err := s.VisitorByCustomer(ctx, siteID, c, far)
+		if err == nil {
+			byCustomer[c] = t
+		} else if tributary.ErrorCode(err) != tributary.ENOTFOUND {
+			return nil, nil, err
+		}
+	}
+	for _, e := range emails {
+		t, err := s.VisitorByEmail(ctx, siteID, e, far)
+		if err == nil {
+			byEmail[e] = t
+		} else if tributary.ErrorCode(err) != tributary.ENOTFOUND {
+			return nil, nil, err
+		}
+	}
+	return byCustomer, byEmail, nil
+}
+
+// UnattributedPaymentsOf filters UnattributedPayments by customer.
+func (s *Store) UnattributedPaymentsOf(ctx context.Context, siteID string, customers []string, limit int) ([]tributary.Identity, error) {
+	all, err := s.UnattributedPayments(ctx, siteID, 5000)
+	if err != nil {
+		return nil, err
+	}
+	want := map[string]bool{}
+	for _, c := range customers {
+		want[c] = true
+	}
+	var out []tributary.Identity
+	for _, i := range all {
+		if want[i.CustomerID] && len(out) < limit {
+			out = append(out, i)
+		}
+	}
+	return out, nil
+}

@@ -153,3 +153,62 @@ func (s *Store) UnattributedPayments(ctx context.Context, siteID string, limit i
 		WHERE rn = 1 AND link_method = 'unattributed' AND (customer_id <> '' OR email <> '')
 		ORDER BY ts LIMIT $2`, siteID, limit)
 }
+
+// NewestVisitorFacts finds the newest visitor fact of each customer and e-mail in two queries.
+func (s *Store) NewestVisitorFacts(ctx context.Context, siteID string, customers, emails []string) (map[string]*tributary.LinkTarget, map[string]*tributary.LinkTarget, error) {
+	byCustomer, err := s.newestBy(ctx, siteID, "customer_id", "", customers)
+	if err != nil {
+		return nil, nil, err
+	}
+	byEmail, err := s.newestBy(ctx, siteID, "email", " AND payment_id = ''", emails)
+	return byCustomer, byEmail, err
+}
+
+func (s *Store) newestBy(ctx context.Context, siteID, col, extra string, keys []string) (map[string]*tributary.LinkTarget, error) {
+	out := map[string]*tributary.LinkTarget{}
+	for start := 0; start < len(keys); start += 500 {
+		chunk := keys[start:min(start+500, len(keys))]
+		args := []any{siteID}
+		for _, k := range chunk {
+			args = append(args, k)
+		}
+		rows, err := s.db.QueryContext(ctx, `SELECT k, visitor_id, session_id, ts FROM (
+				SELECT `+col+` AS k, visitor_id, session_id, ts, row_number() OVER (PARTITION BY `+col+` ORDER BY ts DESC, rowid DESC) AS rn
+				FROM identities WHERE site_id = $1 AND visitor_id <> ''`+extra+` AND `+col+` IN (`+placeholders(2, len(chunk))+`)) t WHERE rn = 1`, args...)
+		if err != nil {
+			return nil, mapErr("find links", err)
+		}
+		for rows.Next() {
+			var k string
+			var t tributary.LinkTarget
+			if err := rows.Scan(&k, &t.VisitorID, &t.SessionID, &t.At); err != nil {
+				rows.Close()
+				return nil, mapErr("find links", err)
+			}
+			out[k] = &t
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return nil, mapErr("find links", err)
+		}
+	}
+	return out, nil
+}
+
+// UnattributedPaymentsOf lists the unattributed payments of the given customers.
+func (s *Store) UnattributedPaymentsOf(ctx context.Context, siteID string, customers []string, limit int) ([]tributary.Identity, error) {
+	if len(customers) == 0 {
+		return nil, nil
+	}
+	customers = customers[:min(len(customers), 500)]
+	args := []any{siteID, limit}
+	for _, c := range customers {
+		args = append(args, c)
+	}
+	return s.identities(ctx, "list unattributed payments", `SELECT `+identityCols+` FROM (
+			SELECT *, row_number() OVER (PARTITION BY payment_id ORDER BY ts DESC, rowid DESC) AS rn
+			FROM identities WHERE site_id = $1 AND payment_id IN (SELECT payment_id FROM identities WHERE site_id = $1 AND payment_id <> ''
+				AND customer_id IN (`+placeholders(3, len(customers))+`))) t
+		WHERE rn = 1 AND link_method = 'unattributed' ORDER BY ts LIMIT $2`, args...)
+}

@@ -53,6 +53,18 @@ func Links(t *testing.T, open func(t *testing.T) (tributary.MetaStore, tributary
 		if len(un) != 1 || un[0].PaymentID != "pi_new" {
 			t.Fatalf("unattributed = %+v", un)
 		}
+		// The batch forms answer as the single ones do.
+		byC, byE, err := e.NewestVisitorFacts(ctx, "s1", []string{"cus_2", "cus_3", "cus_none"}, []string{"ann@example.com", "bob@example.com"})
+		must(t, err)
+		if len(byC) != 1 || byC["cus_2"] == nil || byC["cus_2"].VisitorID != "v2" || len(byE) != 1 || byE["ann@example.com"].VisitorID != "v1" {
+			t.Fatalf("newest facts: %+v %+v", byC, byE)
+		}
+		if of, err := e.UnattributedPaymentsOf(ctx, "s1", []string{"cus_3"}, 10); err != nil || len(of) != 1 || of[0].PaymentID != "pi_new" {
+			t.Fatalf("unattributed of cus_3 = %+v %v", of, err)
+		}
+		if of, err := e.UnattributedPaymentsOf(ctx, "s1", []string{"cus_2"}, 10); err != nil || len(of) != 0 {
+			t.Fatalf("unattributed of cus_2 = %+v %v", of, err)
+		}
 		// To review: every payment whose newest link is unattributed, with or without a key to match
 		// later, newest first.
 		must(t, e.InsertIdentities(ctx, []tributary.Identity{{SiteID: "s1", At: Clock.Add(-time.Hour), PaymentID: "pi_bare", LinkMethod: "unattributed", Source: "api"},
