@@ -76,7 +76,6 @@ type Result struct {
 // amount keep the Pulsora-style minor units.
 var DefaultRevenueEvent = tributary.RevenueEvent{Name: "purchase", AmountPath: "metadata.amount", Unit: tributary.UnitMajor, CurrencyPath: "metadata.currency"}
 
-
 // ErrorBody is a per-event error in batch answers.
 type ErrorBody struct {
 	Code    string `json:"code"`
