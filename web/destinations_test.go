@@ -352,3 +352,32 @@ func TestDestinationsPatch(t *testing.T) {
 		t.Fatalf("the disabled destination got rows: %+v", rows)
 	}
 }
+
+// TestDestinationsFromServerEvents: a purchase posted to the server-to-server API goes through the
+// same outbox: its row is written with the ledger entry and sent with the visit's click id.
+func TestDestinationsFromServerEvents(t *testing.T) {
+	e := newDestEnv(t)
+	ctx := context.Background()
+	siteID, key := e.siteWithKey("USD", "events:write")
+	var bodies []string
+	e.hook.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		bodies = append(bodies, string(b))
+	})
+	if r := e.do("POST", "/api/v1/sites/"+siteID+"/destinations", adminToken, `{"type":"webhook","secret":"s","config":{"url":"`+e.hook.URL+`"}}`); r.status != 201 {
+		t.Fatalf("create: %d %s", r.status, r.body)
+	}
+	must(t, e.store.InsertEvents(ctx, []tributary.Event{{SiteID: siteID, Timestamp: clock.Add(-time.Hour), Name: "pageview", Source: "browser",
+		VisitorID: "v1", SessionID: "s1", Hostname: "shop.example", Path: "/", Channel: "Paid Search", ReferrerSource: "Google", ClickIDPlatform: "google_ads", ClickID: "gclid-s2s"}}))
+	r := e.do("POST", "/api/v1/events", key, `{"event_id":"order-1","event_name":"order","event_type":"purchase","amount":4999,"currency":"usd","visitor_id":"v1","session_id":"s1"}`)
+	if r.status != 200 {
+		t.Fatalf("s2s: %d %s", r.status, r.body)
+	}
+	e.now = clock.Add(10 * time.Second)
+	if _, err := e.sender.RunOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if len(bodies) != 1 || !strings.Contains(bodies[0], `"amount":49.99,"currency":"USD"`) || !strings.Contains(bodies[0], `"id":"gclid-s2s"`) {
+		t.Fatalf("webhook got %q", bodies)
+	}
+}
