@@ -82,6 +82,15 @@ func Load(hexKey, dir string) (*Box, error) {
 	return New(k)
 }
 
+// Ephemeral returns a Box with a random key kept nowhere (an in-memory store's).
+func Ephemeral() (*Box, error) {
+	k := make([]byte, 32)
+	if _, err := rand.Read(k); err != nil {
+		return nil, fmt.Errorf("secretbox: generate key: %w", err)
+	}
+	return New(k)
+}
+
 // Seal encrypts value for purpose.
 func (b *Box) Seal(purpose, value string) (string, error) {
 	nonce := make([]byte, b.aead.NonceSize())

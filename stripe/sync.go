@@ -172,6 +172,9 @@ func (s *Syncer) Connect(ctx context.Context, site *tributary.Site, key string, 
 	if err != nil {
 		return nil, err
 	}
+	if s.Box == nil {
+		return nil, tributary.Errorf(tributary.ECONFLICT, "this server has no key to seal Stripe keys with: start every node with the same --secret-key (64 hex characters, e.g. from openssl rand -hex 32)")
+	}
 	if !validMonths(months) {
 		return nil, tributary.FieldError("import_months", "import_months must be one of 1, 3, 12, 24 or 0 (everything)")
 	}
@@ -327,7 +330,7 @@ func (s *Syncer) Disconnect(ctx context.Context, siteID, id string) (*Account, e
 	if a.Disconnected {
 		return a, nil
 	}
-	if a.StripeEndpoint != "" {
+	if a.StripeEndpoint != "" && s.Box != nil {
 		key, err := s.Box.Open("stripe-key:"+siteID+":"+a.ID, a.keySeal)
 		if err != nil {
 			return nil, err
@@ -415,6 +418,9 @@ func (s *Syncer) log(ctx context.Context, lvl slog.Level, msg string, attrs ...s
 }
 
 func (s *Syncer) step(ctx context.Context, site *tributary.Site, a *Account) (int, error) {
+	if s.Box == nil {
+		return 0, errors.New("no --secret-key to open the account's key with")
+	}
 	key, err := s.Box.Open("stripe-key:"+site.ID+":"+a.ID, a.keySeal)
 	if err != nil {
 		return 0, err

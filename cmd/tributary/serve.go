@@ -155,7 +155,14 @@ func serve(ctx context.Context, cfg config.Config, logOut io.Writer, ready chan<
 	worker.Start()
 	defer worker.Close()
 	ms.InboxGauges(inbox.NewBacklogCache(meta, 5*time.Second).Get)
-	box, err := secretbox.Load(cfg.SecretKey, cfg.DataDir)
+	// Nodes sharing PostgreSQL must share the key that seals Stripe keys: there it must be given.
+	var box *secretbox.Box
+	switch {
+	case cfg.SecretKey == "" && cfg.MetaDSN == "" && cfg.DataDir == "":
+		box, err = secretbox.Ephemeral() // an in-memory store: nothing sealed outlives the process
+	case cfg.SecretKey != "" || cfg.MetaDSN == "":
+		box, err = secretbox.Load(cfg.SecretKey, cfg.DataDir)
+	}
 	if err != nil {
 		return err
 	}
