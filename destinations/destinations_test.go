@@ -114,9 +114,30 @@ func (f *fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (f *fake) check(r *http.Request, b []byte) {
 	t := f.t
 	var m map[string]any
-	if err := json.Unmarshal(b, &m); err != nil {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	if err := dec.Decode(&m); err != nil {
 		t.Errorf("%s: body is not JSON: %s", r.URL.Path, b)
 		return
+	}
+	// money: a JSON number with no more decimals than the currency has, and an ISO 4217 code.
+	money := func(where string, v, cur any) {
+		n, ok := v.(json.Number)
+		c, _ := cur.(string)
+		if !ok || len(c) != 3 || strings.ToUpper(c) != c {
+			t.Errorf("%s: value %v (%T) currency %v", where, v, v, cur)
+			return
+		}
+		if _, frac, _ := strings.Cut(string(n), "."); len(frac) > tributary.CurrencyDecimals(c) {
+			t.Errorf("%s: value %s has more decimals than %s", where, n, c)
+		}
+	}
+	unix := func(where string, v any) {
+		n, ok := v.(json.Number)
+		sec, err := n.Int64()
+		if !ok || err != nil || sec < 1262304000 || sec > 4102444800 {
+			t.Errorf("%s: event_time %v is not unix seconds", where, v)
+		}
 	}
 	hex64 := func(v any) bool {
 		s, ok := v.(string)
@@ -133,6 +154,12 @@ func (f *fake) check(r *http.Request, b []byte) {
 				t.Errorf("meta: %s missing", k)
 			}
 		}
+		if ev["action_source"] != "website" || ev["event_name"] != "Purchase" {
+			t.Errorf("meta: action_source %v event_name %v", ev["action_source"], ev["event_name"])
+		}
+		unix("meta", ev["event_time"])
+		cd := ev["custom_data"].(map[string]any)
+		money("meta", cd["value"], cd["currency"])
 		ud := ev["user_data"].(map[string]any)
 		for _, k := range []string{"em", "external_id"} {
 			if v, ok := ud[k]; ok && !hex64(v.([]any)[0]) {
@@ -149,6 +176,13 @@ func (f *fake) check(r *http.Request, b []byte) {
 		if m["event_source"] != "web" || m["event_source_id"] == nil {
 			t.Errorf("tiktok: event_source(_id) = %v %v", m["event_source"], m["event_source_id"])
 		}
+		tev := m["data"].([]any)[0].(map[string]any)
+		if tev["event"] != "CompletePayment" || tev["event_id"] == "" {
+			t.Errorf("tiktok: event %v event_id %v", tev["event"], tev["event_id"])
+		}
+		unix("tiktok", tev["event_time"])
+		props := tev["properties"].(map[string]any)
+		money("tiktok", props["value"], props["currency"])
 		u := m["data"].([]any)[0].(map[string]any)["user"].(map[string]any)
 		for _, k := range []string{"email", "external_id"} {
 			if v, ok := u[k]; ok && !hex64(v) {
@@ -165,10 +199,30 @@ func (f *fake) check(r *http.Request, b []byte) {
 			}
 		}
 		if cs, ok := m["conversions"].([]any); ok {
-			check(cs[0].(map[string]any)["conversionDateTime"])
+			c := cs[0].(map[string]any)
+			check(c["conversionDateTime"])
+			money("google", c["conversionValue"], c["currencyCode"])
+			if c["gclid"] == "" || c["orderId"] == "" || !strings.HasPrefix(fmt.Sprint(c["conversionAction"]), "customers/1234567890/conversionActions/") {
+				t.Errorf("google: conversion %v", c)
+			}
 		}
 		if as, ok := m["conversionAdjustments"].([]any); ok {
-			check(as[0].(map[string]any)["adjustmentDateTime"])
+			a := as[0].(map[string]any)
+			check(a["adjustmentDateTime"])
+			switch a["adjustmentType"] {
+			case "RETRACTION":
+				if a["restatementValue"] != nil {
+					t.Errorf("google: a retraction with a value: %v", a)
+				}
+			case "RESTATEMENT":
+				rv := a["restatementValue"].(map[string]any)
+				money("google", rv["adjustedValue"], rv["currencyCode"])
+			default:
+				t.Errorf("google: adjustmentType %v", a["adjustmentType"])
+			}
+		}
+		if m["partialFailure"] != true {
+			t.Errorf("google: partialFailure %v", m["partialFailure"])
 		}
 	default: // webhook: the signature verifies
 		sig := r.Header.Get(destinations.SignatureHeader)
