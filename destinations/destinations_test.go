@@ -718,3 +718,48 @@ func hashOf(s string) string {
 	h := sha256.Sum256([]byte(s))
 	return hex.EncodeToString(h[:])
 }
+
+// TestDisputeLostThenWon: Google Ads hears a lost dispute as a RETRACTION and the won dispute's
+// reinstatement as a RESTATEMENT of the payment's value; the webhook hears both.
+func TestDisputeLostThenWon(t *testing.T) {
+	for _, p := range platforms[1:] {
+		if p.typ == tributary.DestinationTikTok {
+			continue
+		}
+		t.Run(p.typ, func(t *testing.T) {
+			e := newEnv(t)
+			e.destination(p.typ, p.config, p.secret)
+			e.visit("v1", "s1", t0, p.platform, p.click, nil, "")
+			e.pay("pi_1", "v1", "s1", t0.Add(30*time.Minute), 4999, true)
+			e.run(t0.Add(time.Hour))
+			e.refund("dispute_withdrawn:dp_1", "pi_1", t0.Add(2*time.Hour), 4999, tributary.EntryDisputeWithdrawn, true)
+			e.run(t0.Add(3 * time.Hour))
+			e.refund("dispute_reinstated:dp_1", "pi_1", t0.Add(4*time.Hour), -4999, tributary.EntryDisputeReinstated, true)
+			e.run(t0.Add(5 * time.Hour))
+			golden(t, "dispute_"+p.typ+".txt", e.requests())
+		})
+	}
+}
+
+// TestValueDecimals: values are the currency's major unit with exactly its decimals.
+func TestValueDecimals(t *testing.T) {
+	for _, tc := range []struct {
+		currency string
+		amount   int64
+		want     string
+	}{{"EUR", 4999, `"value":49.99,`}, {"EUR", 5000, `"value":50.00,`}, {"JPY", 5000, `"value":5000,`}, {"KWD", 12345, `"value":12.345,`}} {
+		t.Run(tc.currency, func(t *testing.T) {
+			e := newEnv(t)
+			d := e.destination(tributary.DestinationMeta, map[string]string{"pixel_id": "1"}, `"meta-token"`)
+			e.visit("v1", "s1", t0, "meta", "fb1", nil, "")
+			if _, err := e.rec.Link(context.Background(), e.site, ledger.Payment{SiteID: "s1", PaymentID: "pi_1", At: t0, VisitorID: "v1", SessionID: "s1"}); err != nil {
+				t.Fatal(err)
+			}
+			e.record(tributary.LedgerEntry{ID: "pay:pi_1", SiteID: "s1", Livemode: true, Kind: tributary.EntryPayment, PaymentID: "pi_1", OccurredAt: t0.Add(time.Minute), Amount: tc.amount, Currency: tc.currency, Source: "api"})
+			e.run(t0.Add(time.Hour))
+			if r := e.rows(d.ID)[0]; !strings.Contains(r.Request, tc.want+`"currency":"`+tc.currency+`"`) {
+				t.Fatalf("request %s lacks %s", r.Request, tc.want)
+			}
+		})
+	}
+}
