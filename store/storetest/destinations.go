@@ -2,6 +2,8 @@ package storetest
 
 import (
 	"context"
+	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -124,6 +126,47 @@ func Destinations(t *testing.T, open func(t *testing.T) tributary.MetaStore) {
 			}
 			_, err = s.DestinationDelivery(ctx, "s1", "d1", "nope")
 			wantCode(t, err, tributary.ENOTFOUND)
+		}},
+		{"ConcurrentClaimsAreDisjoint", func(t *testing.T, s tributary.MetaStore) {
+			var rows []tributary.DestinationDelivery
+			for i := 0; i < 60; i++ {
+				rows = append(rows, row(fmt.Sprintf("o%02d", i), "d1", fmt.Sprintf("e%02d", i), Clock))
+			}
+			_, err := s.EnqueueOutbox(ctx, rows)
+			must(t, err)
+			var mu sync.Mutex
+			seen := map[string]int{}
+			var wg sync.WaitGroup
+			for w := 0; w < 4; w++ {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for {
+						got, err := s.ClaimOutbox(ctx, Clock, time.Minute, 7)
+						if err != nil {
+							t.Error(err)
+							return
+						}
+						if len(got) == 0 {
+							return
+						}
+						mu.Lock()
+						for _, d := range got {
+							seen[d.ID]++
+						}
+						mu.Unlock()
+					}
+				}()
+			}
+			wg.Wait()
+			if len(seen) != 60 {
+				t.Fatalf("claimed %d rows, want 60", len(seen))
+			}
+			for id, n := range seen {
+				if n != 1 {
+					t.Fatalf("%s claimed %d times", id, n)
+				}
+			}
 		}},
 		{"Counts", func(t *testing.T, s tributary.MetaStore) {
 			must(t, s.CreateDestination(ctx, &tributary.Destination{ID: "d1", SiteID: "s1", Type: tributary.DestinationGoogleAds, Config: map[string]string{}, CreatedAt: Clock}))
