@@ -101,6 +101,10 @@ type DestinationStore interface {
 	// granted consent (tributary.consent(true)); when off, for all but those who declined.
 	ConsentRequired(ctx context.Context, siteID string) (bool, error)
 	SetConsentRequired(ctx context.Context, siteID string, on bool) error
+	// AttributionModel reads the model that picks a payment's credited visit for the site's destinations
+	// ("" when never set: the default model).
+	AttributionModel(ctx context.Context, siteID string) (string, error)
+	SetAttributionModel(ctx context.Context, siteID, model string) error
 }
 
 // ConsentEventName is the custom event the tracker's tributary.consent(granted) records, with the prop

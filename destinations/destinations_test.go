@@ -763,3 +763,33 @@ func TestValueDecimals(t *testing.T) {
 		})
 	}
 }
+
+// TestCreditedVisitFollowsTheSiteModel: the visit whose click id is sent is the one the site's model
+// credits: last non-direct (the default) credits the later Meta visit, first touch the earlier Google
+// one.
+func TestCreditedVisitFollowsTheSiteModel(t *testing.T) {
+	for _, tc := range []struct {
+		model      string
+		wantStatus string
+	}{{"", "skipped"}, {"last_non_direct", "skipped"}, {"first_touch", "sent"}, {"linear", "skipped"}} {
+		t.Run(tc.model, func(t *testing.T) {
+			e := newEnv(t)
+			p := platforms[1]
+			d := e.destination(p.typ, p.config, p.secret)
+			if tc.model != "" {
+				must(t, e.st.SetAttributionModel(context.Background(), e.site.ID, tc.model))
+			}
+			e.visit("v1", "s1", t0, "google_ads", "gclid-first", nil, "")
+			e.visit("v1", "s2", t0.Add(2*time.Hour), "meta", "fb-later", nil, "")
+			e.pay("pi_1", "v1", "s2", t0.Add(3*time.Hour), 4999, true)
+			e.run(t0.Add(4 * time.Hour))
+			r := e.rows(d.ID)[0]
+			if r.Status != tc.wantStatus {
+				t.Fatalf("row = %+v, want %s", r, tc.wantStatus)
+			}
+			if tc.wantStatus == "sent" && !strings.Contains(r.Request, `"gclid":"gclid-first"`) {
+				t.Fatalf("request = %s", r.Request)
+			}
+		})
+	}
+}

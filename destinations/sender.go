@@ -253,6 +253,11 @@ func (s *Sender) conversion(ctx context.Context, row *tributary.DestinationDeliv
 		return entries[i].ID < entries[j].ID
 	})
 	c := &Conversion{Site: site, Model: attribution.DefaultModel}
+	if name, err := s.Meta.AttributionModel(ctx, row.SiteID); err != nil {
+		return nil, err
+	} else if m, err := attribution.ParseModel(name); err == nil {
+		c.Model = m
+	}
 	found, haveFirst := false, false
 	for _, e := range entries {
 		if e.Kind == tributary.EntryPaymentFailed {

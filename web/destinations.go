@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/tributary/tributary"
+	"github.com/tributary/tributary/attribution"
 	"github.com/tributary/tributary/destinations"
 )
 
@@ -188,11 +189,14 @@ func (s *Server) handleReplayDestinationDelivery(w http.ResponseWriter, r *http.
 }
 
 type destinationSettings struct {
-	ConsentRequired *bool `json:"consent_required"`
+	ConsentRequired  *bool   `json:"consent_required"`
+	AttributionModel *string `json:"attribution_model"`
 }
 
-// handleDestinationSettings: GET|PUT /api/v1/sites/{id}/destination-settings {"consent_required": bool}:
-// the site-wide consent switch (on: conversions only for visitors who called tributary.consent(true)).
+// handleDestinationSettings: GET|PUT /api/v1/sites/{id}/destination-settings
+// {"consent_required": bool, "attribution_model": "last_non_direct"|…}: the site-wide consent switch
+// (on: conversions only for visitors who called tributary.consent(true)) and the model that picks a
+// payment's credited visit. A PUT changes only the fields sent.
 func (s *Server) handleDestinationSettings(w http.ResponseWriter, r *http.Request) error {
 	site, err := s.opt.Meta.Site(r.Context(), r.PathValue("id"))
 	if err != nil {
@@ -203,17 +207,39 @@ func (s *Server) handleDestinationSettings(w http.ResponseWriter, r *http.Reques
 		if err := decodeJSON(w, r, s.opt.MaxBodyBytes, &in); err != nil {
 			return err
 		}
-		if in.ConsentRequired == nil {
-			return tributary.FieldError("consent_required", "consent_required (true or false) is required")
+		if in.ConsentRequired == nil && in.AttributionModel == nil {
+			return tributary.Errorf(tributary.EINVALID, "send consent_required (true or false) or attribution_model")
 		}
-		if err := s.opt.Meta.SetConsentRequired(r.Context(), site.ID, *in.ConsentRequired); err != nil {
-			return err
+		var model attribution.Model
+		if in.AttributionModel != nil {
+			if model, err = attribution.ParseModel(*in.AttributionModel); err != nil {
+				return tributary.FieldError("attribution_model", "%s", tributary.ErrorMessage(err))
+			}
+		}
+		if in.ConsentRequired != nil {
+			if err := s.opt.Meta.SetConsentRequired(r.Context(), site.ID, *in.ConsentRequired); err != nil {
+				return err
+			}
+		}
+		if in.AttributionModel != nil {
+			if err := s.opt.Meta.SetAttributionModel(r.Context(), site.ID, string(model)); err != nil {
+				return err
+			}
 		}
 	}
 	on, err := s.opt.Meta.ConsentRequired(r.Context(), site.ID)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, destinationSettings{ConsentRequired: &on})
+	name, err := s.opt.Meta.AttributionModel(r.Context(), site.ID)
+	if err != nil {
+		return err
+	}
+	model, err := attribution.ParseModel(name)
+	if err != nil {
+		model = attribution.DefaultModel
+	}
+	m := string(model)
+	writeJSON(w, http.StatusOK, destinationSettings{ConsentRequired: &on, AttributionModel: &m})
 	return nil
 }

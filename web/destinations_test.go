@@ -205,9 +205,20 @@ func TestDestinationsAPIEndToEnd(t *testing.T) {
 	if len(e.hooks) != 3 || e.hooks[2] != e.hooks[1] && e.hooks[2] != e.hooks[0] {
 		t.Fatalf("replay sent %d posts", len(e.hooks))
 	}
-	r = e.do("PUT", "/api/v1/sites/"+siteID+"/destination-settings", adminToken, `{"consent_required":true}`)
-	if r.status != 200 || string(r.body) != "{\"consent_required\":true}\n" {
-		t.Fatalf("consent switch: %d %s", r.status, r.body)
+	for _, tc := range []struct {
+		body   string
+		status int
+		want   string
+	}{
+		{`{"consent_required":true}`, 200, `{"consent_required":true,"attribution_model":"last_non_direct"}`},
+		{`{"attribution_model":"First_Touch"}`, 200, `{"consent_required":true,"attribution_model":"first_touch"}`},
+		{`{"attribution_model":"most_recent"}`, 400, `"field":"attribution_model"`},
+		{`{}`, 400, `consent_required`},
+	} {
+		r = e.do("PUT", "/api/v1/sites/"+siteID+"/destination-settings", adminToken, tc.body)
+		if r.status != tc.status || !strings.Contains(string(r.body), tc.want) {
+			t.Fatalf("settings %s: %d %s", tc.body, r.status, r.body)
+		}
 	}
 	if r := e.do("DELETE", "/api/v1/sites/"+siteID+"/destinations/"+destID, adminToken, ""); r.status != 204 {
 		t.Fatalf("delete: %d", r.status)

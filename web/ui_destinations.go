@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/tributary/tributary"
+	"github.com/tributary/tributary/attribution"
 	"github.com/tributary/tributary/destinations"
 )
 
@@ -13,6 +14,8 @@ type destinationsPage struct {
 	Site            *tributary.Site
 	Destinations    []destinationView
 	ConsentRequired bool
+	Model           string
+	Models          []attribution.Model
 	Notice          string
 }
 
@@ -41,7 +44,14 @@ func (s *Server) destinationsPageData(r *http.Request) (*destinationsPage, error
 		}
 		v.Destinations = append(v.Destinations, dv)
 	}
-	v.ConsentRequired, err = s.opt.Meta.ConsentRequired(r.Context(), site.ID)
+	if v.ConsentRequired, err = s.opt.Meta.ConsentRequired(r.Context(), site.ID); err != nil {
+		return nil, err
+	}
+	v.Models = attribution.Models
+	name, err := s.opt.Meta.AttributionModel(r.Context(), site.ID)
+	if m, perr := attribution.ParseModel(name); perr == nil {
+		v.Model = string(m)
+	}
 	return v, err
 }
 
@@ -112,6 +122,15 @@ func (s *Server) postDestinationConsent(w http.ResponseWriter, r *http.Request) 
 	}
 	if err := s.opt.Meta.SetConsentRequired(r.Context(), r.PathValue("id"), r.PostFormValue("consent_required") != ""); err != nil {
 		return err
+	}
+	if name := r.PostFormValue("attribution_model"); name != "" {
+		m, err := attribution.ParseModel(name)
+		if err != nil {
+			return err
+		}
+		if err := s.opt.Meta.SetAttributionModel(r.Context(), r.PathValue("id"), string(m)); err != nil {
+			return err
+		}
 	}
 	http.Redirect(w, r, "/sites/"+r.PathValue("id")+"/destinations", http.StatusSeeOther)
 	return nil

@@ -267,6 +267,22 @@ func (s *Store) ConsentRequired(ctx context.Context, siteID string) (bool, error
 
 // SetConsentRequired stores a site's consent switch.
 func (s *Store) SetConsentRequired(ctx context.Context, siteID string, on bool) error {
-	_, err := s.DB.ExecContext(ctx, `INSERT INTO destination_settings (site_id, consent_required) VALUES ($1, $2) ON CONFLICT (site_id) DO UPDATE SET consent_required = excluded.consent_required`, siteID, on)
+	_, err := s.DB.ExecContext(ctx, `INSERT INTO destination_settings (site_id, consent_required, model) VALUES ($1, $2, '') ON CONFLICT (site_id) DO UPDATE SET consent_required = excluded.consent_required`, siteID, on)
 	return s.mapErr("set consent switch", err)
+}
+
+// AttributionModel reads a site's destinations' model ("" when never set).
+func (s *Store) AttributionModel(ctx context.Context, siteID string) (string, error) {
+	var m string
+	err := s.DB.QueryRowContext(ctx, `SELECT model FROM destination_settings WHERE site_id = $1`, siteID).Scan(&m)
+	if err == sql.ErrNoRows {
+		return "", nil
+	}
+	return m, s.mapErr("read attribution model", err)
+}
+
+// SetAttributionModel stores a site's destinations' model.
+func (s *Store) SetAttributionModel(ctx context.Context, siteID, model string) error {
+	_, err := s.DB.ExecContext(ctx, `INSERT INTO destination_settings (site_id, consent_required, model) VALUES ($1, false, $2) ON CONFLICT (site_id) DO UPDATE SET model = excluded.model`, siteID, model)
+	return s.mapErr("set attribution model", err)
 }

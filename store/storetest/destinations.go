@@ -198,6 +198,24 @@ func Destinations(t *testing.T, open func(t *testing.T) tributary.MetaStore) {
 			if on, err = s.ConsentRequired(ctx, "s1"); err != nil || on {
 				t.Fatalf("after unset = %v, %v", on, err)
 			}
+			// The model is a setting beside it: neither overwrites the other.
+			m, err := s.AttributionModel(ctx, "s2")
+			must(t, err)
+			if m != "" {
+				t.Fatalf("model by default = %q", m)
+			}
+			must(t, s.SetAttributionModel(ctx, "s1", "first_touch"))
+			must(t, s.SetAttributionModel(ctx, "s2", "linear"))
+			must(t, s.SetConsentRequired(ctx, "s1", true))
+			if m, err = s.AttributionModel(ctx, "s1"); err != nil || m != "first_touch" {
+				t.Fatalf("model = %q, %v", m, err)
+			}
+			if on, err = s.ConsentRequired(ctx, "s1"); err != nil || !on {
+				t.Fatalf("switch after the model = %v, %v", on, err)
+			}
+			if on, err = s.ConsentRequired(ctx, "s2"); err != nil || on {
+				t.Fatalf("switch of a site with only a model = %v, %v", on, err)
+			}
 		}},
 	}
 	for _, tc := range tests {

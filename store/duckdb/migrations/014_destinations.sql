@@ -32,5 +32,7 @@ CREATE TABLE destination_deliveries (
 );
 CREATE TABLE destination_settings (
     site_id          VARCHAR PRIMARY KEY,
-    consent_required BOOLEAN NOT NULL
+    consent_required BOOLEAN NOT NULL,
+    -- The attribution model that picks the credited visit ('' = the default, last non-direct).
+    model            VARCHAR NOT NULL DEFAULT ''
 );

@@ -32,6 +32,8 @@ CREATE TABLE destination_deliveries (
 );
 CREATE TABLE destination_settings (
     site_id          TEXT PRIMARY KEY,
-    consent_required BOOLEAN NOT NULL
+    consent_required BOOLEAN NOT NULL,
+    -- The attribution model that picks the credited visit ('' = the default, last non-direct).
+    model            TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX destination_deliveries_due ON destination_deliveries (status, next_attempt_at);
