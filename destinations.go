@@ -117,4 +117,7 @@ type VisitorEventReader interface {
 	// SignalEvents returns the visitor's events in [from, to) that carry a click id or are named
 	// ConsentEventName, oldest first.
 	SignalEvents(ctx context.Context, siteID, visitorID string, from, to time.Time) ([]Event, error)
+	// IdentityKeys returns the site's distinct (visitor, person id, customer id, e-mail) of identity facts
+	// that name a visitor and at least one key: the identity graph that joins a person's visitors.
+	IdentityKeys(ctx context.Context, siteID string) ([][4]string, error)
 }

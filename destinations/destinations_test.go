@@ -793,3 +793,39 @@ func TestCreditedVisitFollowsTheSiteModel(t *testing.T) {
 		})
 	}
 }
+
+// TestPersonAcrossDevices: a visitor who clicked a Meta ad on one device, identified, and paid on
+// another is one person: the ad visit is credited (as the stats credit it) and its fbclid sent; a
+// consent(false) on either device stops the send.
+func TestPersonAcrossDevices(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		declineOn   string
+		wantFBC     bool
+		wantSkipped bool
+	}{{"credited across devices", "", true, false}, {"declined on the phone", "phone", false, true}, {"declined on the desktop", "desktop", false, true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			ctx := context.Background()
+			d := e.destination(tributary.DestinationMeta, map[string]string{"pixel_id": "1"}, `"meta-token"`)
+			e.visit("phone", "p1", t0, "meta", "fb-phone", nil, "")
+			must(t, e.st.InsertIdentities(ctx, []tributary.Identity{
+				{SiteID: "s1", At: t0.Add(time.Minute), VisitorID: "phone", PersonID: "ann@example.com", Source: "browser"},
+				{SiteID: "s1", At: t0.Add(time.Hour), VisitorID: "desktop", PersonID: "ann@example.com", Source: "browser"},
+			}))
+			e.visit("desktop", "d1", t0.Add(time.Hour), "", "", nil, "")
+			if tc.declineOn != "" {
+				e.visit(tc.declineOn, "c1", t0.Add(90*time.Minute), "", "", map[string]string{"granted": "false"}, tributary.ConsentEventName)
+			}
+			e.pay("pi_1", "desktop", "d1", t0.Add(2*time.Hour), 4999, true)
+			e.run(t0.Add(3 * time.Hour))
+			r := e.rows(d.ID)[0]
+			if got := strings.Contains(r.Request, fmt.Sprintf(`"fbc":"fb.1.%d.fb-phone"`, t0.UnixMilli())); got != tc.wantFBC {
+				t.Fatalf("fbc of the phone's click sent = %v, want %v: %+v", got, tc.wantFBC, r)
+			}
+			if (r.Status == tributary.OutboxSkipped) != tc.wantSkipped {
+				t.Fatalf("row = %+v", r)
+			}
+		})
+	}
+}

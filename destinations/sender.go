@@ -304,7 +304,18 @@ func (s *Sender) conversion(ctx context.Context, row *tributary.DestinationDeliv
 	}
 	lookback := time.Duration(attribution.DefaultLookbackDays) * 24 * time.Hour
 	if link.VisitorID != "" {
-		sessions, err := s.Events.VisitorSessions(ctx, row.SiteID, []string{link.VisitorID}, paidAt.Add(-lookback), paidAt.Add(time.Second))
+		// The person's visitors: those the identity graph joins to the linked one (identify, customer,
+		// e-mail), as the stats credit a payment.
+		visitors := []string{link.VisitorID}
+		reader, canRead := s.Events.(tributary.VisitorEventReader)
+		if canRead {
+			keys, err := reader.IdentityKeys(ctx, row.SiteID)
+			if err != nil {
+				return nil, err
+			}
+			visitors = personOf(link.VisitorID, keys)
+		}
+		sessions, err := s.Events.VisitorSessions(ctx, row.SiteID, visitors, paidAt.Add(-lookback), paidAt.Add(time.Second))
 		if err != nil {
 			return nil, err
 		}
@@ -341,24 +352,29 @@ func (s *Sender) conversion(ctx context.Context, row *tributary.DestinationDeliv
 		if best != nil && best.Amount > 0 {
 			c.Credited = byID[best.SessionID]
 		}
-		if r, ok := s.Events.(tributary.VisitorEventReader); ok {
-			sig, err := r.SignalEvents(ctx, row.SiteID, link.VisitorID, paidAt.Add(-lookback), now.Add(time.Minute))
-			if err != nil {
-				return nil, err
-			}
+		if canRead {
 			required, err := s.Meta.ConsentRequired(ctx, row.SiteID)
 			if err != nil {
 				return nil, err
 			}
-			consent := ""
-			for _, e := range sig {
-				if e.Name == tributary.ConsentEventName {
-					consent = e.Props["granted"]
-					continue
+			// The person's newest consent call on any of their devices wins.
+			consent, consentAt := "", time.Time{}
+			for _, v := range visitors {
+				sig, err := reader.SignalEvents(ctx, row.SiteID, v, paidAt.Add(-lookback), now.Add(time.Minute))
+				if err != nil {
+					return nil, err
 				}
-				if c.Credited != nil && e.SessionID == c.Credited.SessionID && c.Click.ID == "" && e.ClickID != "" {
-					c.Click = Click{Platform: e.ClickIDPlatform, ID: e.ClickID, At: e.Timestamp}
-					c.PageURL = "https://" + e.Hostname + e.Path
+				for _, e := range sig {
+					if e.Name == tributary.ConsentEventName {
+						if !e.Timestamp.Before(consentAt) {
+							consent, consentAt = e.Props["granted"], e.Timestamp
+						}
+						continue
+					}
+					if c.Credited != nil && e.SessionID == c.Credited.SessionID && c.Click.ID == "" && e.ClickID != "" {
+						c.Click = Click{Platform: e.ClickIDPlatform, ID: e.ClickID, At: e.Timestamp}
+						c.PageURL = "https://" + e.Hostname + e.Path
+					}
 				}
 			}
 			c.ConsentDeclined = consent == "false" || (required && consent != "true")
@@ -441,4 +457,39 @@ func jsonBody(v any) []byte {
 		panic(err) // the payload types always marshal
 	}
 	return b
+}
+
+// personOf returns visitor with every visitor the identity graph joins to it (the same person id,
+// customer id or e-mail, transitively), sorted.
+func personOf(visitor string, keys [][4]string) []string {
+	adj := map[string][]string{}
+	for _, k := range keys {
+		v := "v:" + k[0]
+		for i, prefix := range []string{"", "p:", "c:", "e:"} {
+			if i == 0 || k[i] == "" {
+				continue
+			}
+			n := prefix + k[i]
+			adj[v] = append(adj[v], n)
+			adj[n] = append(adj[n], v)
+		}
+	}
+	seen := map[string]bool{"v:" + visitor: true}
+	queue := []string{"v:" + visitor}
+	var out []string
+	for len(queue) > 0 {
+		n := queue[0]
+		queue = queue[1:]
+		if strings.HasPrefix(n, "v:") {
+			out = append(out, n[2:])
+		}
+		for _, m := range adj[n] {
+			if !seen[m] {
+				seen[m] = true
+				queue = append(queue, m)
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
 }

@@ -368,3 +368,7 @@ func TestStatsSameOnDuckDBAndClickHouse(t *testing.T) {
 func TestSignals(t *testing.T) {
 	storetest.Signals(t, func(t *testing.T) tributary.EventStore { return open(t) })
 }
+
+func TestIdentityKeys(t *testing.T) {
+	storetest.IdentityKeys(t, func(t *testing.T) tributary.EventStore { return open(t) })
+}

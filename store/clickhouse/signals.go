@@ -35,3 +35,22 @@ func (s *Store) SignalEvents(ctx context.Context, siteID, visitorID string, from
 	}
 	return out, mapErr("signal events", rows.Err())
 }
+
+// IdentityKeys returns the identity graph's rows (visitor, person, customer, e-mail) of a site.
+func (s *Store) IdentityKeys(ctx context.Context, siteID string) ([][4]string, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT DISTINCT visitor_id, person_id, customer_id, email FROM identities WHERE site_id = $1 AND visitor_id != ''
+		AND (person_id != '' OR customer_id != '' OR email != '') ORDER BY visitor_id, person_id, customer_id, email`, siteID)
+	if err != nil {
+		return nil, mapErr("identity keys", err)
+	}
+	defer rows.Close()
+	var out [][4]string
+	for rows.Next() {
+		var r [4]string
+		if err := rows.Scan(&r[0], &r[1], &r[2], &r[3]); err != nil {
+			return nil, mapErr("identity keys", err)
+		}
+		out = append(out, r)
+	}
+	return out, mapErr("identity keys", rows.Err())
+}

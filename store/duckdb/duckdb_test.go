@@ -84,3 +84,7 @@ func TestDestinations(t *testing.T) {
 func TestSignals(t *testing.T) {
 	storetest.Signals(t, func(t *testing.T) tributary.EventStore { return open(t) })
 }
+
+func TestIdentityKeys(t *testing.T) {
+	storetest.IdentityKeys(t, func(t *testing.T) tributary.EventStore { return open(t) })
+}

@@ -41,3 +41,24 @@ func Signals(t *testing.T, open func(t *testing.T) tributary.EventStore) {
 		t.Fatalf("consent = %+v", g)
 	}
 }
+
+// IdentityKeys runs the identity-graph read: distinct rows naming a visitor and a key, of one site.
+func IdentityKeys(t *testing.T, open func(t *testing.T) tributary.EventStore) {
+	ctx := context.Background()
+	s := open(t)
+	r := s.(tributary.VisitorEventReader)
+	must(t, s.InsertIdentities(ctx, []tributary.Identity{
+		{SiteID: "s1", At: Clock, VisitorID: "v1", PersonID: "ann@example.com", Source: "browser"},
+		{SiteID: "s1", At: Clock.Add(time.Second), VisitorID: "v1", PersonID: "ann@example.com", Source: "browser"},
+		{SiteID: "s1", At: Clock, VisitorID: "v2", CustomerID: "cus_1", Email: "ann@example.com", PaymentID: "pi_1", LinkMethod: "email", Source: "stripe"},
+		{SiteID: "s1", At: Clock, CustomerID: "cus_2", PaymentID: "pi_2", LinkMethod: "unattributed", Source: "stripe"},
+		{SiteID: "s1", At: Clock, VisitorID: "v3", PaymentID: "pi_3", LinkMethod: "metadata", Source: "stripe"},
+		{SiteID: "s2", At: Clock, VisitorID: "v9", PersonID: "x", Source: "browser"},
+	}))
+	got, err := r.IdentityKeys(ctx, "s1")
+	must(t, err)
+	want := [][4]string{{"v1", "ann@example.com", "", ""}, {"v2", "", "cus_1", "ann@example.com"}}
+	if len(got) != len(want) || got[0] != want[0] || got[1] != want[1] {
+		t.Fatalf("identity keys = %v, want %v", got, want)
+	}
+}
