@@ -78,4 +78,10 @@ const (
 	LinkCustomer          = "customer"
 	LinkEmail             = "email"
 	LinkUnattributed      = "unattributed"
+	// LinkBeforeTracking marks a payment made before the site's first tracked event (an imported
+	// history): counted in revenue, MRR and LTV, in its own "Before tracking" channel, never a conversion.
+	LinkBeforeTracking = "before_tracking"
 )
+
+// ChannelBeforeTracking is the channel of payments made before the site's first tracked event.
+const ChannelBeforeTracking = "Before tracking"

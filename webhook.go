@@ -136,6 +136,9 @@ const (
 	// PaymentMerged marks a record found to describe the same money as another payment (MergedInto of
 	// the reconciliation): its entries are reversed and the other record stands for the money.
 	PaymentMerged = "merged"
+	// PaymentOtherSite marks a payment of a shared provider account that belongs to another site (its
+	// metadata names that site, or it names none and this site is not the account's default).
+	PaymentOtherSite = "other_site"
 )
 
 // Payment is the mutable record of one payment identity (a checkout session, its payment intent, its

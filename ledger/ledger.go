@@ -242,6 +242,16 @@ func (r *Recorder) link(ctx context.Context, site *tributary.Site, p Payment, pr
 		}
 	}
 	if l.LinkMethod == "" {
+		before, err := lc.beforeTracking(ctx, p.At)
+		if err != nil {
+			return nil, false, err
+		}
+		if before {
+			l.LinkMethod, l.Channel = tributary.LinkBeforeTracking, tributary.ChannelBeforeTracking
+			return r.keep(l, prev)
+		}
+	}
+	if l.LinkMethod == "" {
 		l.LinkMethod = tributary.LinkUnattributed
 		res := referrer.Classify(referrer.Input{Referrer: p.Referrer, SiteDomain: site.Domain,
 			UTMSource: p.UTMSource, UTMMedium: p.UTMMedium, UTMCampaign: p.UTMCampaign})
@@ -251,6 +261,12 @@ func (r *Recorder) link(ctx context.Context, site *tributary.Site, p Payment, pr
 			l.Channel = "Direct"
 		}
 	}
+	return r.keep(l, prev)
+}
+
+// keep decides between a new link and the stored one: a weaker method never replaces a stronger one,
+// and a link equal to the stored one is not stored again.
+func (r *Recorder) keep(l, prev *tributary.Identity) (*tributary.Identity, bool, error) {
 	if prev != nil {
 		if prev.LinkMethod != tributary.LinkUnattributed && (l.LinkMethod == tributary.LinkUnattributed || rank(l.LinkMethod) > rank(prev.LinkMethod)) {
 			return prev, false, nil // keep the stronger link
@@ -269,10 +285,14 @@ func (r *Recorder) link(ctx context.Context, site *tributary.Site, p Payment, pr
 // lookups caches, for one LinkAll, each customer's and e-mail's newest visitor fact: when it is no later
 // than a payment, it is that payment's answer too, so a batch of one customer's payments asks once.
 type lookups struct {
-	r         *Recorder
-	site      string
-	customers map[string]lookup
-	emails    map[string]lookup
+	r    *Recorder
+	site string
+	// trackedBy is the earliest time known to have a tracked event before it, untracked the latest
+	// known not to (tracking only ever starts once).
+	trackedBy, untracked time.Time
+	anyEvents            *bool
+	customers            map[string]lookup
+	emails               map[string]lookup
 }
 
 type lookup struct {
@@ -281,6 +301,38 @@ type lookup struct {
 }
 
 var farFuture = time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC) // within every backend's time range
+
+// beforeTracking reports whether at is before the site's first tracked event. A site with no tracked
+// event yet has not started tracking: its payments stay unattributed (they may link later).
+func (lc *lookups) beforeTracking(ctx context.Context, at time.Time) (bool, error) {
+	switch {
+	case !lc.trackedBy.IsZero() && !at.Before(lc.trackedBy):
+		return false, nil
+	case !lc.untracked.IsZero() && !at.After(lc.untracked):
+		return true, nil
+	}
+	if lc.anyEvents == nil {
+		n, err := lc.r.events.CountEvents(ctx, lc.site, tributary.EarliestEventTime, farFuture)
+		if err != nil {
+			return false, fmt.Errorf("ledger: tracked events: %w", err)
+		}
+		any := n > 0
+		lc.anyEvents = &any
+	}
+	if !*lc.anyEvents {
+		return false, nil
+	}
+	n, err := lc.r.events.CountEvents(ctx, lc.site, tributary.EarliestEventTime, at)
+	if err != nil {
+		return false, fmt.Errorf("ledger: first tracked event: %w", err)
+	}
+	if n > 0 {
+		lc.trackedBy = at
+		return false, nil
+	}
+	lc.untracked = at
+	return true, nil
+}
 
 // prefetch reads the newest fact of every customer and e-mail of ps in one call.
 func (lc *lookups) prefetch(ctx context.Context, ps []Payment) error {

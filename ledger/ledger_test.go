@@ -142,3 +142,50 @@ func TestConvertNeverGuesses(t *testing.T) {
 		t.Fatalf("JPY with the previous day's rate = %+v", entries[1])
 	}
 }
+
+// TestBeforeTracking: an imported payment from before the site's first tracked event is its own
+// "Before tracking" channel, never retried as unattributed; one after it is unattributed as ever; a site
+// that tracks nothing yet leaves every payment unattributed.
+func TestBeforeTracking(t *testing.T) {
+	ctx := context.Background()
+	r, st := newRecorder(t)
+	site := &tributary.Site{ID: "s1", Domain: "shop.example", Currency: "USD", Timezone: "UTC"}
+	first := time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
+	pay := func(id string, at time.Time) *tributary.Identity {
+		l, err := r.Link(ctx, site, Payment{SiteID: "s1", PaymentID: id, At: at, CustomerID: "cus_" + id, Source: "stripe"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return l
+	}
+	if l := pay("early_untracked", first.AddDate(0, -6, 0)); l.LinkMethod != tributary.LinkUnattributed {
+		t.Fatalf("no tracking yet: %+v", l)
+	}
+	if err := st.InsertEvents(ctx, []tributary.Event{{SiteID: "s1", Timestamp: first, Name: "pageview", Source: "browser", VisitorID: "v1", SessionID: "s1",
+		Hostname: "shop.example", Path: "/"}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		id     string
+		at     time.Time
+		method string
+	}{
+		{"before", first.Add(-time.Hour), tributary.LinkBeforeTracking},
+		{"long_before", first.AddDate(-1, 0, 0), tributary.LinkBeforeTracking},
+		{"after", first.Add(time.Hour), tributary.LinkUnattributed},
+	} {
+		l := pay(tc.id, tc.at)
+		if l.LinkMethod != tc.method || (tc.method == tributary.LinkBeforeTracking && l.Channel != tributary.ChannelBeforeTracking) {
+			t.Errorf("%s: %+v", tc.id, l)
+		}
+	}
+	un, err := st.UnattributedPayments(ctx, "s1", 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range un {
+		if u.PaymentID == "before" || u.PaymentID == "long_before" {
+			t.Fatalf("a payment before tracking is retried for linking: %+v", u)
+		}
+	}
+}

@@ -409,9 +409,16 @@ func (b *Batch) Flush(ctx context.Context) (*Result, error) {
 	}
 	entriesBySite := map[string][]tributary.LedgerEntry{}
 	figures := map[docKey]Figures{}
+	elsewhere := map[docKey]bool{}
 	for _, k := range keys {
 		pay := b.payments[k]
 		targets, f := pay.Targets()
+		if owned, err := b.owned(ctx, b.sites[k.site], pay); err != nil {
+			return nil, err
+		} else if !owned {
+			// Another site's money (one Stripe account feeding several sites): never counted here.
+			targets, f, elsewhere[k] = nil, Figures{}, true
+		}
 		figures[k] = f
 		customer := ""
 		for _, p := range pay.sortedParts() {
@@ -455,6 +462,9 @@ func (b *Batch) Flush(ctx context.Context) (*Result, error) {
 		pay := b.payments[k]
 		rec := &tributary.Payment{SiteID: k.site, ID: pay.Key, Source: firstNonEmpty(b.source[k], "stripe"), MergedInto: pay.MergedInto}
 		pay.Describe(rec, figures[k])
+		if elsewhere[k] {
+			rec.Status = tributary.PaymentOtherSite
+		}
 		rec.UpdatedAt = time.Now().UTC()
 		recs = append(recs, rec)
 		if rec.CustomerID != "" {
@@ -511,6 +521,9 @@ func (b *Batch) Flush(ctx context.Context) (*Result, error) {
 	var identities []tributary.Identity
 	for _, rec := range recs {
 		vid, sid := LinkIDs(rec.Metadata)
+		if rec.Status == tributary.PaymentOtherSite {
+			continue
+		}
 		if rec.Status == tributary.PaymentPending || rec.Status == tributary.PaymentFailed || rec.Status == tributary.PaymentMerged {
 			// Only money that arrived is attributed. But a checkout that carried linking keys and a
 			// customer (a free trial, a 100%-off first invoice) tells who the customer is: stored as an
@@ -582,6 +595,28 @@ func (b *Batch) Flush(ctx context.Context) (*Result, error) {
 	}
 	b.touched, b.subTouch = map[docKey]bool{}, map[docKey]bool{}
 	return res, nil
+}
+
+// SiteKeys are the metadata keys that name the site a payment belongs to: Tributary's own and those
+// other analytics products use.
+var SiteKeys = []string{"tributary_site", "websiteId", "client_id"}
+
+// Secondary is the state document marking a site that shares a provider account with another site, its
+// default: payments that name no site belong to the default one.
+const Secondary = "route:secondary"
+
+// owned reports whether pay belongs to site: a payment naming a site (by id or domain) belongs to that
+// site; one naming none belongs to its account's default site.
+func (b *Batch) owned(ctx context.Context, site *tributary.Site, pay *Payment) (bool, error) {
+	for _, p := range pay.Parts {
+		for _, k := range SiteKeys {
+			if v := strings.TrimSpace(p.Metadata[k]); v != "" {
+				return v == site.ID || strings.EqualFold(v, site.Domain), nil
+			}
+		}
+	}
+	o, err := b.doc(ctx, site.ID, Secondary)
+	return o == nil, err
 }
 
 // LinkIDs reads the visitor and session ids from metadata keys (DESIGN §4).

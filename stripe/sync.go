@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/tributary/tributary"
+	"github.com/tributary/tributary/reconcile"
 	"github.com/tributary/tributary/secretbox"
 	"github.com/tributary/tributary/stripe/stripeapi"
 )
@@ -57,8 +58,11 @@ type Account struct {
 	ListenCommand  string    `json:"listen_command,omitempty"`
 	Warning        string    `json:"warning,omitempty"`
 	ConnectedAt    time.Time `json:"connected_at"`
-	Disconnected   bool      `json:"disconnected,omitempty"`
-	Import         Import    `json:"import"`
+	// Default: the first site the account was connected to. Payments that name no site (metadata
+	// tributary_site, websiteId or client_id) count on the default site only.
+	Default      bool   `json:"default"`
+	Disconnected bool   `json:"disconnected,omitempty"`
+	Import       Import `json:"import"`
 	// LastEventAt is the newest event the Events-API catch-up has seen; LastReconciled when the account
 	// was last re-listed; Healed how many objects those runs found that changed money.
 	LastEventAt    time.Time `json:"last_event_at,omitzero"`
@@ -197,10 +201,22 @@ func (s *Syncer) Connect(ctx context.Context, site *tributary.Site, key string, 
 	if existing, err := s.Account(ctx, site.ID, acctID); err == nil && !existing.Disconnected {
 		return nil, tributary.Errorf(tributary.ECONFLICT, "Stripe account %s is already connected to this site", acctID)
 	}
+	defaultSite, err := s.defaultSite(ctx, acctID, site.ID)
+	if err != nil {
+		return nil, err
+	}
 	now := s.now()
 	ep := &tributary.StripeEndpoint{ID: "we_" + tributary.RandomID(24), SiteID: site.ID, Mode: mode, CreatedAt: now, UpdatedAt: now}
 	a := &Account{ID: acctID, SiteID: site.ID, Mode: mode, KeyHint: key[len(key)-4:], Endpoint: ep.ID, ConnectedAt: now,
-		Import: Import{Months: months, Types: map[string]*TypeState{}}}
+		Import: Import{Months: months, Types: map[string]*TypeState{}}, Default: defaultSite == ""}
+	if !a.Default {
+		// This site shares the account with defaultSite: it takes only the payments that name it.
+		if err := s.Meta.PutStripeObject(ctx, &tributary.StripeObject{SiteID: site.ID, ID: reconcile.Secondary, Type: "route", EventCreated: now,
+			Data: []byte(`{"default_site":"` + defaultSite + `"}`)}); err != nil {
+			return nil, err
+		}
+		a.Warning = strings.TrimSpace(a.Warning + " This Stripe account also feeds site " + defaultSite + ": payments count here only when their metadata names this site (tributary_site: " + site.ID + ").")
+	}
 	if months > 0 {
 		a.Import.Since = now.AddDate(0, -months, 0)
 	}
@@ -233,6 +249,24 @@ func (s *Syncer) Connect(ctx context.Context, site *tributary.Site, key string, 
 	}
 	a.keySeal = seal
 	return a, s.put(ctx, a)
+}
+
+// defaultSite returns the site other than siteID the account is connected to (its default), "" when none.
+func (s *Syncer) defaultSite(ctx context.Context, acctID, siteID string) (string, error) {
+	sites, err := s.Meta.Sites(ctx)
+	if err != nil {
+		return "", err
+	}
+	for _, other := range sites {
+		if other.ID == siteID {
+			continue
+		}
+		a, err := s.Account(ctx, other.ID, acctID)
+		if err == nil && !a.Disconnected && a.Default {
+			return other.ID, nil
+		}
+	}
+	return "", nil
 }
 
 func validMonths(m int) bool {

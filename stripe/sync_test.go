@@ -166,7 +166,7 @@ func TestImportMatchesWebhooks(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if a.ID != "acct_fake" || a.Mode != tributary.ModeLive || a.StripeEndpoint == "" || a.KeyHint != "1234" {
+		if a.ID != "acct_1234" || a.Mode != tributary.ModeLive || a.StripeEndpoint == "" || a.KeyHint != "1234" {
 			t.Fatalf("account = %+v", a)
 		}
 		ep, err := r.st.StripeEndpoint(ctx, a.Endpoint)
@@ -309,5 +309,51 @@ func TestConnectRefusesBadKeys(t *testing.T) {
 	}
 	if _, err := s.Connect(context.Background(), site, "rk_test_local1234", 3, ""); tributary.ErrorCode(err) != tributary.ECONFLICT {
 		t.Fatalf("second connect of one account: %v", err)
+	}
+}
+
+// TestOneAccountTwoSites: an account connected to two sites sends every event to both; a payment whose
+// metadata names a site counts there only, one naming none counts on the account's default site (the
+// first connected), so no payment is counted twice by accident.
+func TestOneAccountTwoSites(t *testing.T) {
+	r := newSyncRig(t)
+	ctx := context.Background()
+	shop, blog := r.site(), r.site()
+	blog.Domain = "blog.example"
+	if err := r.st.UpdateSite(ctx, blog); err != nil {
+		t.Fatal(err)
+	}
+	s := r.syncer()
+	a1, err := s.Connect(ctx, shop, "rk_live_shared0001", 1, "")
+	if err != nil || !a1.Default {
+		t.Fatalf("first site: %+v %v", a1, err)
+	}
+	a2, err := s.Connect(ctx, blog, "rk_live_shared0001", 1, "")
+	if err != nil || a2.Default || !strings.Contains(a2.Warning, "tributary_site") {
+		t.Fatalf("second site: %+v %v", a2, err)
+	}
+	charge := func(id, md string) []byte {
+		return ev("evt_"+id, "charge.succeeded", 1780000000, true, `{"id":"`+id+`","object":"charge","amount":1000,"amount_captured":1000,"captured":true,"paid":true,
+			"status":"succeeded","currency":"usd","created":1780000000,"metadata":{`+md+`}}`)
+	}
+	for _, site := range []*tributary.Site{shop, blog} {
+		for _, raw := range [][]byte{charge("ch_named", `"tributary_site":"`+blog.ID+`"`), charge("ch_domainless", ``), charge("ch_websiteid", `"websiteId":"shop.example"`)} {
+			if _, err := r.p.Apply(ctx, site, raw); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	got := map[string]string{}
+	for _, site := range []*tributary.Site{shop, blog} {
+		es, _ := r.st.Ledger(ctx, site.ID)
+		var ids []string
+		for _, e := range es {
+			ids = append(ids, e.PaymentID)
+		}
+		sort.Strings(ids)
+		got[site.ID] = strings.Join(ids, ",")
+	}
+	if got[shop.ID] != "ch_domainless,ch_websiteid" || got[blog.ID] != "ch_named" {
+		t.Fatalf("routing: %v", got)
 	}
 }

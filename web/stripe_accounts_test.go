@@ -80,7 +80,7 @@ func TestStripeAccountsAPI(t *testing.T) {
 		} `json:"import"`
 	}
 	json.Unmarshal(r.body, &a)
-	if a.ID != "acct_fake" || a.Mode != "live" || a.KeyHint != "9876" || a.StripeEndpoint == "" || a.TypesTotal == 0 || a.Done {
+	if a.ID != "acct_9876" || a.Mode != "live" || a.KeyHint != "9876" || a.StripeEndpoint == "" || a.TypesTotal == 0 || a.Done {
 		t.Fatalf("account %+v", a)
 	}
 	for i := 0; i < 20 && !a.Done; i++ {
@@ -149,7 +149,7 @@ func TestStripePageConnect(t *testing.T) {
 		t.Fatalf("connect: %d", status)
 	}
 	_, page, _ = b.get("/sites/" + siteID + "/stripe")
-	if !strings.Contains(page, "acct_fake") || !strings.Contains(page, "key …0001") || !strings.Contains(page, `data-import-done="false"`) {
+	if !strings.Contains(page, "acct_0001") || !strings.Contains(page, "key …0001") || !strings.Contains(page, `data-import-done="false"`) {
 		t.Fatalf("connected account not shown: %.3000s", page)
 	}
 	for i := 0; i < 20; i++ {
@@ -169,7 +169,7 @@ func TestStripePageConnect(t *testing.T) {
 	if !strings.Contains(page, "The test endpoint has no signing secret yet") {
 		t.Fatal("an endpoint without a secret is not flagged")
 	}
-	if status, _, _ := b.post("/sites/"+siteID+"/stripe/accounts/acct_fake/disconnect", url.Values{}, b.token(page)); status != 303 {
+	if status, _, _ := b.post("/sites/"+siteID+"/stripe/accounts/acct_0001/disconnect", url.Values{}, b.token(page)); status != 303 {
 		t.Fatalf("disconnect: %d", status)
 	}
 	_, page, _ = b.get("/sites/" + siteID + "/stripe")

@@ -179,7 +179,9 @@ func (f *Server) serve(w http.ResponseWriter, r *http.Request) {
 	_ = r.ParseForm()
 	switch {
 	case r.URL.Path == "/v1/account":
-		fmt.Fprint(w, `{"id":"acct_fake","object":"account"}`)
+		// One account per key: the key's last four characters name it.
+		key := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
+		fmt.Fprintf(w, `{"id":"acct_%s","object":"account"}`, key[max(0, len(key)-4):])
 	case r.URL.Path == "/v1/webhook_endpoints" && r.Method == http.MethodPost:
 		if r.Form.Get("url") == "" || len(r.Form["enabled_events[]"]) == 0 || r.Form.Get("api_version") == "" {
 			w.WriteHeader(400)
