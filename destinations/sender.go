@@ -184,6 +184,9 @@ func (s *Sender) deliver(ctx context.Context, dest *tributary.Destination, row *
 	if c.ConsentDeclined {
 		return skip("the visitor declined consent")
 	}
+	if s.Box == nil {
+		return outcome{err: "no --secret-key to open the destination's credential with"}
+	}
 	secret, err := s.Box.Open(purpose(dest.ID), dest.SealedSecret)
 	if err != nil {
 		return outcome{err: "credential cannot be opened: " + err.Error(), permanent: true}

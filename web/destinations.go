@@ -26,6 +26,9 @@ func (s *Server) destinationsEnabled() (*destinations.Sender, error) {
 	if s.opt.Destinations == nil {
 		return nil, tributary.Errorf(tributary.ENOTIMPL, "destinations are not enabled on this server")
 	}
+	if s.opt.Destinations.Box == nil {
+		return nil, tributary.Errorf(tributary.ECONFLICT, "this server has no key to seal the platforms' credentials with: start every node with the same --secret-key (64 hex characters, e.g. from openssl rand -hex 32)")
+	}
 	return s.opt.Destinations, nil
 }
 

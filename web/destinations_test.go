@@ -392,3 +392,15 @@ func TestDestinationsFromServerEvents(t *testing.T) {
 		t.Fatalf("webhook got %q", bodies)
 	}
 }
+
+// TestDestinationsWithoutSealingKey: a node without a sealing key (PostgreSQL without --secret-key)
+// refuses to store a credential, saying what to do, rather than storing it in clear or failing later.
+func TestDestinationsWithoutSealingKey(t *testing.T) {
+	e := newDestEnv(t)
+	e.sender.Box = nil
+	siteID := e.do("POST", "/api/v1/sites", adminToken, `{"domain":"shop.example"}`).json(t)["id"].(string)
+	r := e.do("POST", "/api/v1/sites/"+siteID+"/destinations", adminToken, `{"type":"meta","secret":"tok","config":{"pixel_id":"1"}}`)
+	if r.status != 409 || !strings.Contains(string(r.body), "--secret-key") {
+		t.Fatalf("create without a key: %d %s", r.status, r.body)
+	}
+}
