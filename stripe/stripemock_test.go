@@ -2,12 +2,7 @@ package stripe
 
 import (
 	"context"
-	"fmt"
-	"net"
-	"net/http"
-	"os/exec"
 	"testing"
-	"time"
 
 	"github.com/tributary/tributary"
 	"github.com/tributary/tributary/internal/testenv"
@@ -17,37 +12,11 @@ import (
 	"github.com/tributary/tributary/stripe/stripeapi"
 )
 
-func freePort(t *testing.T) int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
 // TestAgainstStripeMock runs the connection, a full history import, the Events-API catch-up and the
 // disconnection against Stripe's own OpenAPI-driven mock: every request Tributary sends must pass
 // stripe-mock's validation of Stripe's API, and every answer must decode.
 func TestAgainstStripeMock(t *testing.T) {
-	bin := testenv.StripeMockPath(t)
-	httpPort, httpsPort := freePort(t), freePort(t)
-	cmd := exec.Command(bin, "-http-port", fmt.Sprint(httpPort), "-https-port", fmt.Sprint(httpsPort))
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	base := fmt.Sprintf("http://127.0.0.1:%d", httpPort)
-	for i := 0; ; i++ {
-		if res, err := http.Get(base + "/v1/account"); err == nil {
-			res.Body.Close()
-			break
-		}
-		if i > 100 {
-			t.Fatal("stripe-mock did not start")
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	base := testenv.StartStripeMock(t)
 	ctx := context.Background()
 	st, err := duckdb.Open(ctx, "")
 	if err != nil {

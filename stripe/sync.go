@@ -69,6 +69,9 @@ type Account struct {
 	LastReconciled time.Time `json:"last_reconciled,omitzero"`
 	Healed         int       `json:"healed"`
 	LastError      string    `json:"last_error,omitempty"`
+	// Epoch changes with every user action (re-import, disconnect): a sync run that read the account
+	// before one does not write its older state over it.
+	Epoch int `json:"epoch"`
 }
 
 // Import is the progress of a history import; it resumes from its checkpoints after a restart.
@@ -112,6 +115,7 @@ type Syncer struct {
 	Client func(key string) *stripeapi.Client
 
 	mu       sync.Mutex // one sync run at a time
+	accMu    sync.Mutex // one write of an account document at a time
 	wakeOnce sync.Once
 	wake     chan struct{}
 }
@@ -304,7 +308,34 @@ func Events() []string {
 	return out
 }
 
+// errStale stops a sync step whose account was changed by the user meanwhile.
+var errStale = errors.New("stripe: the account changed during the sync; the next run takes it up")
+
+// put writes the account as a user action left it: a new epoch.
 func (s *Syncer) put(ctx context.Context, a *Account) error {
+	s.accMu.Lock()
+	defer s.accMu.Unlock()
+	if cur, err := s.Account(ctx, a.SiteID, a.ID); err == nil {
+		a.Epoch = cur.Epoch + 1
+	}
+	return s.write(ctx, a)
+}
+
+// save writes the account as a sync step left it, unless a user action changed it since the step read it.
+func (s *Syncer) save(ctx context.Context, a *Account) error {
+	s.accMu.Lock()
+	defer s.accMu.Unlock()
+	cur, err := s.Account(ctx, a.SiteID, a.ID)
+	if err != nil {
+		return err
+	}
+	if cur.Epoch != a.Epoch || cur.Disconnected {
+		return errStale
+	}
+	return s.write(ctx, a)
+}
+
+func (s *Syncer) write(ctx context.Context, a *Account) error {
 	b, err := json.Marshal(accountDoc{Account: *a, KeySeal: a.keySeal})
 	if err != nil {
 		return err
@@ -432,9 +463,12 @@ func (s *Syncer) RunOnce(ctx context.Context) (int, error) {
 			}
 			n, err := s.step(ctx, site, a)
 			total += n
+			if errors.Is(err, errStale) {
+				continue
+			}
 			if err != nil {
 				a.LastError = err.Error()
-				if perr := s.put(ctx, a); perr != nil {
+				if perr := s.save(ctx, a); perr != nil && !errors.Is(perr, errStale) {
 					return total, perr
 				}
 				s.log(ctx, slog.LevelWarn, "stripe sync failed", slog.String("site", site.ID), slog.String("account", a.ID), slog.Any("err", err))
@@ -486,7 +520,7 @@ func (s *Syncer) step(ctx context.Context, site *tributary.Site, a *Account) (in
 		}
 	}
 	a.LastError = ""
-	return n, s.put(ctx, a)
+	return n, s.save(ctx, a)
 }
 
 // importPages reads up to pagesPerRun pages of the import, checkpointing after each page.
@@ -510,7 +544,7 @@ func (s *Syncer) importPages(ctx context.Context, c *stripeapi.Client, site *tri
 				a.Import.Rate = float64(a.Import.Objects) / secs
 			}
 			s.log(ctx, slog.LevelInfo, "stripe import finished", slog.String("site", site.ID), slog.String("account", a.ID), slog.Int("objects", a.Import.Objects))
-			return n, s.put(ctx, a)
+			return n, s.save(ctx, a)
 		}
 		st := a.Import.Types[t.name]
 		if st == nil {
@@ -551,7 +585,7 @@ func (s *Syncer) importPages(ctx context.Context, c *stripeapi.Client, site *tri
 		if secs := s.now().Sub(a.Import.Started).Seconds(); secs > 0 {
 			a.Import.Rate = float64(a.Import.Objects) / secs
 		}
-		if err := s.put(ctx, a); err != nil { // the checkpoint: a restart resumes after these pages
+		if err := s.save(ctx, a); err != nil { // the checkpoint: a restart resumes after these pages
 			return n, err
 		}
 	}

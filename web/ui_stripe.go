@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -162,7 +163,7 @@ func (s *Server) postStripeConnect(w http.ResponseWriter, r *http.Request) error
 		return s.renderStripeError(w, r, id, err)
 	}
 	sy.Wake()
-	http.Redirect(w, r, "/sites/"+id+"/stripe?notice=Stripe+account+"+a.ID+"+connected;+importing+history#connect", http.StatusSeeOther)
+	http.Redirect(w, r, "/sites/"+id+"/stripe?notice="+url.QueryEscape("Stripe account "+a.ID+" connected, importing its history")+"#connect", http.StatusSeeOther)
 	return nil
 }
 
@@ -195,7 +196,7 @@ func (s *Server) postStripeDisconnect(w http.ResponseWriter, r *http.Request) er
 		return s.renderStripeError(w, r, id, err)
 	}
 	s.endpoints.forget(a.Endpoint)
-	http.Redirect(w, r, "/sites/"+id+"/stripe?notice=disconnected;+the+data+stays#connect", http.StatusSeeOther)
+	http.Redirect(w, r, "/sites/"+id+"/stripe?notice=disconnected,+its+data+stays#connect", http.StatusSeeOther)
 	return nil
 }
 

@@ -6,12 +6,16 @@
 package testenv
 
 import (
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // Gate names.
@@ -84,6 +88,38 @@ func StripeMockPath(t testing.TB) string {
 	_, err := os.Stat(p)
 	Need(t, StripeMock, p != "" && err == nil, "Stripe's stripe-mock (go install github.com/stripe/stripe-mock@v0.203.0, or set TRIBUTARY_STRIPE_MOCK)")
 	return p
+}
+
+// StartStripeMock starts stripe-mock on free loopback ports for the test and returns its HTTP base URL
+// (skipping or failing t when it is not installed).
+func StartStripeMock(t testing.TB) string {
+	t.Helper()
+	bin := StripeMockPath(t)
+	port := func() int {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Close()
+		return l.Addr().(*net.TCPAddr).Port
+	}
+	httpPort, httpsPort := port(), port()
+	cmd := exec.Command(bin, "-http-port", strconv.Itoa(httpPort), "-https-port", strconv.Itoa(httpsPort))
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start stripe-mock: %v", err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	base := "http://127.0.0.1:" + strconv.Itoa(httpPort)
+	for i := 0; ; i++ {
+		if res, err := http.Get(base + "/v1/account"); err == nil {
+			res.Body.Close()
+			return base
+		}
+		if i > 150 {
+			t.Fatal("stripe-mock did not start in 15 s")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 // ChromiumPath returns the Chromium binary, skipping or failing t when it is not installed.
