@@ -33,6 +33,8 @@ type Server struct {
 	events    []json.RawMessage
 	// Requests counts the requests answered.
 	Requests atomic.Int64
+	// Delay, when set, slows every answer (Stripe under load).
+	Delay time.Duration
 	// FailEvery, when set, makes every FailEvery-th request fail (429, or 500 every other time).
 	FailEvery int64
 	// onRequest, when set, runs before each answer (a test cancels a context here).
@@ -160,6 +162,9 @@ func (f *Server) serve(w http.ResponseWriter, r *http.Request) {
 	n := f.Requests.Add(1)
 	if f.OnRequest != nil {
 		f.OnRequest(n)
+	}
+	if f.Delay > 0 {
+		time.Sleep(f.Delay)
 	}
 	if !strings.HasPrefix(r.Header.Get("Authorization"), "Bearer rk_") || r.Header.Get("Stripe-Version") == "" {
 		w.WriteHeader(401)
