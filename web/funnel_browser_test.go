@@ -38,7 +38,9 @@ func TestFunnelAndGoalsInChromium(t *testing.T) {
 		t.Errorf("the funnel form lost the dashboard's controls or is not in the URL: %s", loc)
 	}
 	shot(t, ctx, "funnel")
-	do(t, ctx, chromedp.Click(chromedp.CSS(`#save-funnel`)), chromedp.WaitVisible(chromedp.CSS(`#funnel-steps`)))
+	// The save posts and redirects: wait for the page after it (where the save button is gone) before
+	// navigating, or the navigation aborts the post.
+	do(t, ctx, chromedp.Click(chromedp.CSS(`#save-funnel`)), chromedp.WaitNotPresent(chromedp.CSS(`#save-funnel`)))
 	do(t, ctx, chromedp.Navigate(e.srv.URL+"/sites/"+siteID+"?range=7d"), chromedp.WaitVisible(chromedp.CSS(`#funnel table`)))
 	if got := rows("#funnel"); got != want {
 		t.Errorf("saved funnel:\n%s\nwant:\n%s", got, want)
