@@ -5,7 +5,7 @@ import (
 	"time"
 )
 
-// Destination types: where paid conversions are sent back (issue 22, docs/destinations.md).
+// Destination types: where paid conversions are sent back (issue 22, docs/ad-platforms.md).
 const (
 	DestinationMeta      = "meta"       // Meta Conversions API
 	DestinationGoogleAds = "google_ads" // Google Ads click conversions and conversion adjustments

@@ -1,5 +1,5 @@
 // Package destinations sends paid conversions back to the ad platforms and takes them back when the
-// money is refunded or lost to a dispute (issue 22, docs/destinations.md).
+// money is refunded or lost to a dispute (issue 22, docs/ad-platforms.md).
 //
 // The flow has two halves, joined by a durable outbox in the MetaStore:
 //

@@ -371,7 +371,7 @@ func (s *Sender) googleToken(ctx context.Context, dest *tributary.Destination, g
 
 // ---- the signed generic webhook ----
 
-// WebhookEvent is the generic webhook's body (docs/destinations.md).
+// WebhookEvent is the generic webhook's body (docs/ad-platforms.md).
 type WebhookEvent struct {
 	ID          string             `json:"id"` // the outbox row id: the same on every retry
 	Type        string             `json:"type"`
