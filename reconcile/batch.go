@@ -584,14 +584,16 @@ func (b *Batch) Flush(ctx context.Context) (*Result, error) {
 		}
 	}
 	if len(linked) > 0 {
+		// What each payment was linked with, so its next event skips the lookups.
 		var objs []*tributary.StripeObject
 		for _, l := range linked {
-			data, _ := json.Marshal(l.pay)
-			objs = append(objs, &tributary.StripeObject{SiteID: l.site, ID: "pay:" + l.pay.Key, Type: docPayment, Livemode: l.pay.Livemode, EventCreated: time.Now().UTC(), Data: data})
+			b.putDoc(b.sites[l.site], "pay:"+l.pay.Key, docPayment, l.pay.Livemode, time.Now(), l.pay)
+			objs = append(objs, b.docs[docKey{l.site, "pay:" + l.pay.Key}])
 		}
 		if err := b.meta.PutStripeObjects(ctx, objs); err != nil {
 			return nil, fmt.Errorf("reconcile: write link state: %w", err)
 		}
+		b.dirty = map[docKey]bool{}
 	}
 	b.touched, b.subTouch = map[docKey]bool{}, map[docKey]bool{}
 	return res, nil

@@ -64,6 +64,12 @@ func (r *rig) totals() string {
 	if err != nil {
 		r.t.Fatal(err)
 	}
+	return totalsOf(es, nil)
+}
+
+// totalsOf sums entries per kind and currency (and movements per currency as "mrr CUR") and counts the
+// payments whose gross is positive.
+func totalsOf(es []tributary.LedgerEntry, ms []tributary.MRRMovement) string {
 	sum := map[string]int64{}
 	gross := map[string]int64{}
 	for _, e := range es {
@@ -71,6 +77,9 @@ func (r *rig) totals() string {
 		if e.Kind == tributary.EntryPayment {
 			gross[e.PaymentID] += e.Amount
 		}
+	}
+	for _, m := range ms {
+		sum["mrr "+m.Currency] += m.Delta
 	}
 	var out []string
 	for k, v := range sum {

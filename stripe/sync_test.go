@@ -95,35 +95,11 @@ func (r *syncRig) totals(site *tributary.Site) string {
 	if err != nil {
 		r.t.Fatal(err)
 	}
-	sum := map[string]int64{}
-	gross := map[string]int64{}
-	for _, e := range es {
-		sum[e.Kind+" "+e.Currency] += e.Amount
-		if e.Kind == tributary.EntryPayment {
-			gross[e.PaymentID] += e.Amount
-		}
-	}
 	ms, err := r.st.MRRMovements(ctx, site.ID)
 	if err != nil {
 		r.t.Fatal(err)
 	}
-	for _, m := range ms {
-		sum["mrr "+m.Currency] += m.Delta
-	}
-	var out []string
-	for k, v := range sum {
-		if v != 0 {
-			out = append(out, fmt.Sprintf("%s %d", k, v))
-		}
-	}
-	n := 0
-	for _, v := range gross {
-		if v > 0 {
-			n++
-		}
-	}
-	sort.Strings(out)
-	return fmt.Sprintf("%s payments=%d", strings.Join(out, ", "), n)
+	return totalsOf(es, ms)
 }
 
 func (r *syncRig) runUntilDone(s *Syncer, site *tributary.Site, id string) *Account {

@@ -52,41 +52,21 @@ func (p *Processor) Upgrade(ctx context.Context, site *tributary.Site) (int, err
 				continue
 			}
 			n++
-			ev := &Event{ID: "upgrade", Type: typ + ".upgrade", Created: so.EventCreated, Livemode: so.Livemode, Object: o}
-			var ps []*reconcile.Part
-			switch typ {
-			case "charge":
-				ps, err = chargeParts(ev, o)
-			case "payment_intent":
-				ps, err = intentParts(ev, o)
-			case "checkout.session":
-				ps, err = sessionParts(ev, o)
-			case "invoice":
-				ps, err = invoiceParts(ev, o)
-			case "invoice_payment":
-				var x *reconcile.Part
-				x, err = invoicePaymentPart(ev, o)
-				ps = []*reconcile.Part{x}
-			case "refund":
-				var x *reconcile.Part
-				x, err = refundPart(ev, o, "")
-				ps = []*reconcile.Part{x}
-			case "dispute":
-				var x *reconcile.Part
-				x, err = disputePart(ev, o)
-				ps = []*reconcile.Part{x}
-			case "customer":
-				custs = append(custs, &reconcile.Customer{ID: o.str("id"), At: so.EventCreated, Email: o.str("email"), Metadata: o.metadata()})
-			case "subscription":
-				id, customer, st, serr := subscriptionState(ev, o)
-				if serr != nil {
-					continue
-				}
-				subs = append(subs, subState{id, customer, so.Livemode, st, o.metadata()})
+			if o.str("object") == "" {
+				o["object"] = typ
 			}
+			// The snapshot is decoded exactly as a delivered event of it would be.
+			op, err := decodeObject(&Event{ID: "upgrade", Type: typ + ".upgrade", Created: so.EventCreated, Livemode: so.Livemode, Object: o})
 			if err != nil {
 				continue // a snapshot the new rules refuse (a malformed amount) brings nothing
 			}
+			switch {
+			case op.cust != nil:
+				custs = append(custs, op.cust)
+			case op.sub != nil:
+				subs = append(subs, subState{op.subID, op.customer, so.Livemode, *op.sub, o.metadata()})
+			}
+			ps := op.parts
 			for _, x := range ps {
 				live[x.ID] = so.Livemode
 			}

@@ -3,11 +3,10 @@ package duckdb
 import (
 	"context"
 	"database/sql"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/tributary/tributary"
+	"github.com/tributary/tributary/store/sqlmeta"
 )
 
 const ledgerCols = `id, site_id, livemode, kind, payment_id, occurred_at, amount, currency, reporting_amount, reporting_currency,
@@ -102,38 +101,11 @@ func newIDs(ctx context.Context, tx *sql.Tx, table string, n int, key func(i int
 	return fresh, nil
 }
 
-// placeholders returns "$from,$from+1,…" for n arguments.
-func placeholders(from, n int) string {
-	var b strings.Builder
-	for i := 0; i < n; i++ {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteString("$" + strconv.Itoa(from+i))
-	}
-	return b.String()
-}
+// placeholders and insertRows are the shared multi-row statement builders.
+var placeholders = sqlmeta.Placeholders
 
-// insertRows writes rows with multi-row VALUES statements of at most 200 rows.
 func insertRows(ctx context.Context, tx *sql.Tx, op, prefix, suffix string, rows [][]any) error {
-	for start := 0; start < len(rows); start += 200 {
-		chunk := rows[start:min(start+200, len(rows))]
-		var q strings.Builder
-		q.WriteString(prefix)
-		args := make([]any, 0, len(chunk)*len(chunk[0]))
-		for i, r := range chunk {
-			if i > 0 {
-				q.WriteByte(',')
-			}
-			q.WriteString("(" + placeholders(len(args)+1, len(r)) + ")")
-			args = append(args, r...)
-		}
-		q.WriteString(suffix)
-		if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
-			return mapErr(op, err)
-		}
-	}
-	return nil
+	return mapErr(op, sqlmeta.InsertRows(ctx, tx, prefix, suffix, rows))
 }
 
 // Ledger lists a site's entries in time order.

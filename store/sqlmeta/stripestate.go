@@ -4,8 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"strconv"
-	"strings"
 
 	"github.com/tributary/tributary"
 )
@@ -63,15 +61,10 @@ func (s *Store) StripeObjects(ctx context.Context, siteID string, ids []string) 
 	for start := 0; start < len(ids); start += 500 {
 		chunk := ids[start:min(start+500, len(ids))]
 		args := []any{siteID}
-		var in strings.Builder
-		for i, id := range chunk {
-			if i > 0 {
-				in.WriteByte(',')
-			}
+		for _, id := range chunk {
 			args = append(args, id)
-			in.WriteString("$" + strconv.Itoa(len(args)))
 		}
-		rows, err := s.DB.QueryContext(ctx, `SELECT site_id, id, type, livemode, event_created, data FROM stripe_objects WHERE site_id = $1 AND id IN (`+in.String()+`)`, args...)
+		rows, err := s.DB.QueryContext(ctx, `SELECT site_id, id, type, livemode, event_created, data FROM stripe_objects WHERE site_id = $1 AND id IN (`+Placeholders(2, len(chunk))+`)`, args...)
 		if err != nil {
 			return nil, s.mapErr("get stripe objects", err)
 		}
@@ -113,8 +106,7 @@ func (s *Store) StripeObjectsOfType(ctx context.Context, siteID, typ string) ([]
 	return out, s.mapErr("list stripe objects", rows.Err())
 }
 
-// upsert writes rows (each the same number of columns, keys unique within rows) with multi-row VALUES
-// statements of at most 200 rows, in one transaction.
+// upsert writes rows (keys unique within rows) with InsertRows in one transaction.
 func (s *Store) upsert(ctx context.Context, op, prefix, suffix string, rows [][]any) error {
 	if len(rows) == 0 {
 		return nil
@@ -124,29 +116,8 @@ func (s *Store) upsert(ctx context.Context, op, prefix, suffix string, rows [][]
 		return s.unavailable(op, err)
 	}
 	defer tx.Rollback()
-	for start := 0; start < len(rows); start += 200 {
-		chunk := rows[start:min(start+200, len(rows))]
-		var q strings.Builder
-		q.WriteString(prefix)
-		args := make([]any, 0, len(chunk)*len(chunk[0]))
-		for i, r := range chunk {
-			if i > 0 {
-				q.WriteByte(',')
-			}
-			q.WriteByte('(')
-			for j, v := range r {
-				if j > 0 {
-					q.WriteByte(',')
-				}
-				args = append(args, v)
-				q.WriteString("$" + strconv.Itoa(len(args)))
-			}
-			q.WriteByte(')')
-		}
-		q.WriteString(suffix)
-		if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
-			return s.mapErr(op, err)
-		}
+	if err := InsertRows(ctx, tx, prefix, suffix, rows); err != nil {
+		return s.mapErr(op, err)
 	}
 	return s.mapErr(op, tx.Commit())
 }

@@ -176,15 +176,10 @@ func (s *Store) FinishDeliveries(ctx context.Context, os []tributary.DeliveryOut
 		for start := 0; start < len(ids); start += 500 {
 			chunk := ids[start:min(start+500, len(ids))]
 			args := []any{k.status, k.msg, k.ms, k.at}
-			var in strings.Builder
-			for i, id := range chunk {
-				if i > 0 {
-					in.WriteByte(',')
-				}
+			for _, id := range chunk {
 				args = append(args, id)
-				in.WriteString("$" + strconv.Itoa(len(args)))
 			}
-			if _, err := tx.ExecContext(ctx, `UPDATE webhook_deliveries SET status = $1, error = $2, processing_ms = $3, processed_at = $4, lease_until = NULL WHERE id IN (`+in.String()+`)`, args...); err != nil {
+			if _, err := tx.ExecContext(ctx, `UPDATE webhook_deliveries SET status = $1, error = $2, processing_ms = $3, processed_at = $4, lease_until = NULL WHERE id IN (`+Placeholders(5, len(chunk))+`)`, args...); err != nil {
 				return s.mapErr("finish deliveries", err)
 			}
 		}
