@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/tributary/tributary"
+	"github.com/tributary/tributary/people"
 )
 
 // Lookback is how far before a payment the journey shows visits (the attribution default).
@@ -98,6 +99,7 @@ type Service struct {
 type person struct {
 	c        Customer
 	payments []string
+	first    string // the first payment's first key: the id of a person with no customer id or e-mail
 }
 
 // build groups the site's ledger into people.
@@ -121,27 +123,9 @@ func (s *Service) build(ctx context.Context, site *tributary.Site, test bool) ([
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	// Union-find over customer ids and e-mails: payments sharing either belong to one person.
-	parent := map[string]string{}
-	var find func(string) string
-	find = func(x string) string {
-		if parent[x] == "" || parent[x] == x {
-			parent[x] = x
-			return x
-		}
-		r := find(parent[x])
-		parent[x] = r
-		return r
-	}
-	union := func(a, b string) {
-		ra, rb := find(a), find(b)
-		if ra != rb {
-			if rb < ra {
-				ra, rb = rb, ra
-			}
-			parent[rb] = ra
-		}
-	}
+	// Payments sharing a customer id or an e-mail belong to one person: each payment is a member of the
+	// identity graph, keyed by its customer ids and e-mails.
+	g := people.New()
 	keysOf := map[string][]string{}
 	for _, pid := range order {
 		var keys []string
@@ -169,22 +153,27 @@ func (s *Service) build(ctx context.Context, site *tributary.Site, test bool) ([
 				add("email:" + strings.ToLower(r.Email))
 			}
 		}
+		g.Add(people.Row{"payment:" + pid})
+		for _, k := range keys {
+			if c, ok := strings.CutPrefix(k, "cus:"); ok {
+				g.Add(people.Row{"payment:" + pid, "", c, ""})
+			} else {
+				g.Add(people.Row{"payment:" + pid, "", "", k[len("email:"):]})
+			}
+		}
 		if len(keys) == 0 {
 			keys = []string{"payment:" + pid}
 		}
-		for _, k := range keys[1:] {
-			union(keys[0], k)
-		}
 		keysOf[pid] = keys
 	}
-	people := map[string]*person{}
-	var roots []string
+	persons := map[int]*person{}
+	var roots []int
 	for _, pid := range order {
-		root := find(keysOf[pid][0])
-		p := people[root]
+		root := g.Group("payment:" + pid)
+		p := persons[root]
 		if p == nil {
-			p = &person{c: Customer{Currency: site.Currency}}
-			people[root] = p
+			p = &person{c: Customer{Currency: site.Currency}, first: keysOf[pid][0]}
+			persons[root] = p
 			roots = append(roots, root)
 		}
 		p.payments = append(p.payments, pid)
@@ -238,7 +227,7 @@ func (s *Service) build(ctx context.Context, site *tributary.Site, test bool) ([
 	}
 	out := make([]*person, 0, len(roots))
 	for _, root := range roots {
-		p := people[root]
+		p := persons[root]
 		sort.Strings(p.c.CustomerIDs)
 		switch {
 		case len(p.c.CustomerIDs) > 0:
@@ -246,7 +235,7 @@ func (s *Service) build(ctx context.Context, site *tributary.Site, test bool) ([
 		case p.c.Email != "":
 			p.c.ID = "email:" + p.c.Email
 		default:
-			p.c.ID = root
+			p.c.ID = p.first
 		}
 		p.c.LTV = p.c.Gross + p.c.Refunds + p.c.Disputes
 		out = append(out, p)
