@@ -132,20 +132,3 @@ type EventStore interface {
 	// allows: the original amount and currency are the facts and never change. It reports what changed.
 	ConvertPending(ctx context.Context, siteID string, convert func([]LedgerEntry) error) (Conversion, error)
 }
-
-// Change tells a listener which stored facts a committed write may have changed, so data derived from
-// them and kept between requests (the stats engine's attribution memo) can be dropped where it is stale
-// and kept everywhere else. A store that offers changes reports every write of the ledger, identities
-// and visits; a listener must be quick (it runs on the writer's goroutine, after the commit).
-type Change struct {
-	SiteID string
-	// Ledger holds the entries just stored (those whose id was new).
-	Ledger []LedgerEntry
-	// Identities were appended.
-	Identities []Identity
-	// Visits maps each visitor whose visits were recomputed to the earliest start among those visits,
-	// before and after the change.
-	Visits map[string]time.Time
-	// Reset: the site's facts were deleted; nothing derived from them holds.
-	Reset bool
-}

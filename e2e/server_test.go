@@ -69,7 +69,7 @@ func startServer(t testing.TB) *server {
 	worker.Start()
 	srv := web.New(web.Options{Meta: st, Events: st, Logger: log, AdminToken: adminToken, Now: now, Version: "e2e",
 		Pipeline: pipeline, Writer: writer, Sites: sites, Ledger: recorder, Inbox: worker,
-		Stats: stats.NewEngine(st.DB(), stats.DuckDB{}, stats.WithSync(st.SyncVisits), stats.WithChanges(st.Subscribe))})
+		Stats: stats.NewEngine(st.DB(), stats.DuckDB{})})
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(func() {
 		hs.Close()

@@ -18,7 +18,7 @@ func TestCorrectnessDuckDB(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { st.Close() })
-		return st, stats.NewEngine(st.DB(), stats.DuckDB{}, stats.WithSync(st.SyncVisits))
+		return st, stats.NewEngine(st.DB(), stats.DuckDB{})
 	})
 }
 
@@ -31,6 +31,6 @@ func TestCorrectnessDuckDBMemo(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { st.Close() })
-		return st, stats.NewEngine(st.DB(), stats.DuckDB{}, stats.WithSync(st.SyncVisits), stats.WithChanges(st.Subscribe))
+		return st, stats.NewEngine(st.DB(), stats.DuckDB{})
 	})
 }

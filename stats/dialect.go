@@ -33,6 +33,9 @@ type Dialect interface {
 	// end_ts, pv, ev, entry_page, exit_page and the visit dimensions' columns) for a site whose visits
 	// start in [from, to), given as bind parameters; sessionColumns derives them from events.
 	Visits(sessionColumns, site, from, to string) string
+	// Touches is the relation of the payment touches (tributary.PaymentTouch: site_id, payment_id,
+	// person, visitor_id, session_id, start_ts and the visit columns), as the store keeps them.
+	Touches() string
 	// JoinText joins text columns (NULL read as "") into one text, separated by U+001F.
 	JoinText(cols []string) string
 	// Trail aggregates a group's rows into text "second:code,second:code,…" ordered by the timestamp
@@ -79,7 +82,10 @@ func (DuckDB) Trail(ts, code string) string {
 func (DuckDB) Epoch(col string) string { return "epoch(" + col + ")" }
 
 // Visits is the embedded store's sessions table, kept by the store (store/duckdb/visits.go).
-func (DuckDB) Visits(_, _, _, _ string) string   { return "sessions" }
+func (DuckDB) Visits(_, _, _, _ string) string { return "sessions" }
+
+// Touches is the embedded store's payment_touches table (store/duckdb/touches.go).
+func (DuckDB) Touches() string                   { return "payment_touches" }
 func (DuckDB) Contains(col, param string) string { return "contains(" + col + ", " + param + ")" }
 
 // quote escapes a string for a single-quoted SQL literal.

@@ -100,3 +100,9 @@ func (ClickHouse) Visits(cols, site, _, _ string) string {
 func chQuote(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `'`, `\'`, "\x00", `\0`).Replace(s)
 }
+
+// Touches reads the payment touches' newest rows: a rewrite writes its rows under a new version and
+// marks the rows it drops deleted (store/clickhouse/touches.go).
+func (ClickHouse) Touches() string {
+	return "(SELECT * FROM payment_touches FINAL WHERE deleted = 0)"
+}

@@ -13,29 +13,15 @@ import (
 	"github.com/tributary/tributary"
 )
 
-// Engine runs queries against one store.
+// Engine runs queries against one store. It only reads: the visits and the payment touches it reads
+// are derived by the store as facts are written.
 type Engine struct {
-	db   *sql.DB
-	d    Dialect
-	sync func(context.Context) error
-	memo *memo // nil unless the store reports its writes (WithChanges)
+	db *sql.DB
+	d  Dialect
 }
-
-// Option configures an Engine.
-type Option func(*Engine)
-
-// WithSync makes every query first call sync, which brings derived tables (the embedded store's visits)
-// up to date with every stored event, so answers are exact.
-func WithSync(sync func(context.Context) error) Option { return func(e *Engine) { e.sync = sync } }
 
 // NewEngine returns an engine over db speaking dialect d.
-func NewEngine(db *sql.DB, d Dialect, opts ...Option) *Engine {
-	e := &Engine{db: db, d: d}
-	for _, o := range opts {
-		o(e)
-	}
-	return e
-}
+func NewEngine(db *sql.DB, d Dialect) *Engine { return &Engine{db: db, d: d} }
 
 // row is one group of a result while it is being computed.
 type row struct {
@@ -431,17 +417,6 @@ func (e *Engine) visitTraffic(ctx context.Context, q *Query, from, to time.Time,
 		if need["conversions"] {
 			byVisit := len(q.Dimensions) == 1 && visitDims[q.Dimensions[0]] != ""
 			switch batch := cacheFrom(ctx); {
-			case e.memo != nil && (byVisit || len(q.Dimensions) == 0):
-				// The memo keeps the range's paying visitors by every visit column.
-				pc, err := e.memo.paying(ctx, e, site, from, to, q.Test)
-				if err != nil {
-					return err
-				}
-				if byVisit {
-					paidIn = pc.byCol[visitDims[q.Dimensions[0]]]
-				} else {
-					paidIn = map[string]int64{"": pc.total}
-				}
 			case batch != nil && byVisit:
 				// A page's panels share one count of paying visitors for every dimension.
 				m, err := e.payingFirsts(ctx, batch, q, from, to)

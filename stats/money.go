@@ -3,8 +3,6 @@ package stats
 import (
 	"context"
 	"fmt"
-	"slices"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -12,6 +10,13 @@ import (
 	"github.com/tributary/tributary"
 	"github.com/tributary/tributary/attribution"
 )
+
+// ledgerPart is the range's ledger as read.
+type ledgerPart struct {
+	entries     []entry
+	unconverted int
+	paidAt      map[string]time.Time
+}
 
 type entry struct {
 	id, kind, payment, currency, customer string
@@ -81,27 +86,21 @@ func (v *dimVals) get(d string) string {
 }
 
 // moneyData is what the money metrics of one range need. Parts are loaded as queries need them and
-// kept for the request: the KPIs need only the ledger, the panels the touchpoints too.
+// kept for the request: the KPIs need only the ledger, the panels the touches too.
 type moneyData struct {
 	entries     []entry
 	unconverted int
 	paidAt      map[string]time.Time // payment → time of its payment entry (for refunds of older payments)
 	links       map[string]*link
 	products    map[string]string
-	sessions    map[string][]*session // visitor → sessions
-	byID        map[string]*session
-	persons     map[string][]string // visitor → all visitors of the same person
+	// touched holds each linked payment's rows of the payment touches (touches/): the paying person and
+	// their visits in the year before the payment.
+	touched map[string]*payTouches
 
 	site     string
 	test     bool
 	from, to time.Time
-	loaded   map[string]bool // "links", "products", "people", "touches"
-	// only, when set, lists the payments the links and touchpoints are read for instead of the
-	// range's (the memo reads the few payments it is missing).
-	only []string
-	// states are the payments' memo states by lookback, when the memo filled md (then credits come
-	// from them).
-	states map[time.Duration]map[string]*payState
+	loaded   map[string]bool // "links", "products", "touches"
 
 	// credited holds each model's credits (by model and lookback): the dashboard's panels group the
 	// same credits differently, so they are worked out once per page (md lives in a request's Cache).
@@ -113,10 +112,16 @@ type moneyData struct {
 	creditMu sync.Mutex
 }
 
+// payTouches are one payment's touches.
+type payTouches struct {
+	person string
+	visits []*session // oldest first
+}
+
 // moneyNeeds lists the parts of moneyData q reads beyond the ledger. Without a visit dimension, a visit
 // filter or time to convert, no touchpoint is needed: every entry's credits sum to the entry.
 func moneyNeeds(q *Query) []string {
-	var links, products, people, touches bool
+	var links, products, touches bool
 	for _, d := range q.Dimensions {
 		switch {
 		case visitDims[d] != "":
@@ -135,18 +140,15 @@ func moneyNeeds(q *Query) []string {
 		case "time_to_convert":
 			touches = true
 		case "customers", "ltv":
-			people = true
+			touches = true // the paying person
 		}
 	}
 	var out []string
-	if links || people || touches {
+	if links || touches {
 		out = append(out, "links")
 	}
 	if products {
 		out = append(out, "products")
-	}
-	if people || touches {
-		out = append(out, "people")
 	}
 	if touches {
 		out = append(out, "touches")
@@ -181,8 +183,6 @@ func (e *Engine) credits(q *Query, md *moneyData) []credit {
 		for i := range md.entries {
 			c[i] = credit{entry: &md.entries[i], amount: md.entries[i].amount, main: true}
 		}
-	} else if md.states[q.Lookback] != nil {
-		c = e.memo.credits(q, md)
 	} else {
 		c = e.attribute(q, md)
 	}
@@ -200,13 +200,8 @@ func (md *moneyData) rangeArgs(d Dialect) (*args, string) {
 		` AND occurred_at < ` + a.add(md.to) + ` AND kind <> 'payment_failed'`
 }
 
-// paymentSet is the SQL of the payments md's links and touchpoints are read for (for an IN clause),
-// with its own argument list.
+// paymentSet is the SQL of the range's payments (for an IN clause), with its own argument list.
 func (md *moneyData) paymentSet(d Dialect) (*args, string) {
-	if md.only != nil {
-		a := &args{d: d}
-		return a, a.list(md.only)
-	}
 	a, rangeWhere := md.rangeArgs(d)
 	return a, `SELECT payment_id FROM ledger` + rangeWhere
 }
@@ -226,13 +221,7 @@ func (e *Engine) loadMoney(ctx context.Context, q *Query, from, to time.Time) (*
 	md := v.(*moneyData)
 	md.mu.Lock()
 	defer md.mu.Unlock()
-	needs := moneyNeeds(q)
-	if e.memo != nil && slices.Contains(needs, "touches") && md.states[q.Lookback] == nil && len(md.entries) > 0 {
-		if err := e.memo.fill(ctx, e, q, md); err != nil {
-			return nil, err
-		}
-	}
-	for i, part := range needs {
+	for _, part := range moneyNeeds(q) {
 		if md.loaded[part] || len(md.paidAt) == 0 && len(md.entries) == 0 {
 			continue
 		}
@@ -241,30 +230,8 @@ func (e *Engine) loadMoney(ctx context.Context, q *Query, from, to time.Time) (*
 			err = e.loadLinks(ctx, md)
 		case "products":
 			err = e.loadProducts(ctx, md)
-		case "people":
-			if i+1 < len(needs) && needs[i+1] == "touches" && !md.loaded["touches"] {
-				// People and the linked visitors' visits are independent reads: one runs while the
-				// other is grouped in Go. The visits of the people's other visitors follow.
-				done := make(chan error, 1)
-				go func() { done <- e.loadTouches(ctx, q, md) }()
-				err = e.loadPeople(ctx, md)
-				if terr := <-done; err == nil {
-					err = terr
-				}
-				if err == nil {
-					err = e.extraTouches(ctx, q, md)
-				}
-				if err == nil {
-					md.loaded["touches"] = true
-				}
-			} else {
-				err = e.loadPeople(ctx, md)
-			}
 		case "touches":
-			err = e.loadTouches(ctx, q, md)
-			if err == nil {
-				err = e.extraTouches(ctx, q, md)
-			}
+			err = e.loadTouches(ctx, md)
 		}
 		if err != nil {
 			return nil, err
@@ -274,19 +241,11 @@ func (e *Engine) loadMoney(ctx context.Context, q *Query, from, to time.Time) (*
 	return md, nil
 }
 
-// loadLedger reads the range's entries and the payment time of each payment they belong to (kept by
-// the memo between requests when the engine has one).
+// loadLedger reads the range's entries and the payment time of each payment they belong to.
 func (e *Engine) loadLedger(ctx context.Context, q *Query, from, to time.Time) (*moneyData, error) {
-	md := &moneyData{links: map[string]*link{}, products: map[string]string{}, sessions: map[string][]*session{},
-		byID: map[string]*session{}, persons: map[string][]string{}, site: q.Site.ID, test: q.Test, from: from, to: to, loaded: map[string]bool{}}
-	read := func() (*ledgerPart, error) { return e.readLedger(ctx, md) }
-	var lp *ledgerPart
-	var err error
-	if e.memo != nil {
-		lp, err = e.memo.ledger(md.site, ledgerKey{md.test, from.UnixNano(), to.UnixNano()}, read)
-	} else {
-		lp, err = read()
-	}
+	md := &moneyData{links: map[string]*link{}, products: map[string]string{}, touched: map[string]*payTouches{},
+		site: q.Site.ID, test: q.Test, from: from, to: to, loaded: map[string]bool{}}
+	lp, err := e.readLedger(ctx, md)
 	if err != nil {
 		return nil, err
 	}
@@ -392,132 +351,79 @@ func (e *Engine) loadProducts(ctx context.Context, md *moneyData) error {
 	return e.loadPayments(ctx, md.site, `SELECT payment_id FROM ledger`+rangeWhere, a, md)
 }
 
-// linkedVisitors are the visitors the range's payments are linked to.
-func (md *moneyData) linkedVisitors() map[string]bool {
-	visitors := map[string]bool{}
-	for _, l := range md.links {
-		if l.visitor != "" {
-			visitors[l.visitor] = true
-		}
-	}
-	return visitors
-}
-
-// loadPeople groups the linked visitors with every visitor of the same person.
-func (e *Engine) loadPeople(ctx context.Context, md *moneyData) error {
-	visitors := md.linkedVisitors()
-	if len(visitors) == 0 {
-		return nil
-	}
-	return e.loadPersons(ctx, md.site, visitors, md)
-}
-
-// loadTouches reads the sessions of the paying people over the lookback before the range's payments.
-func (e *Engine) loadTouches(ctx context.Context, q *Query, md *moneyData) error {
-	return e.readTouches(ctx, q, md, nil)
-}
-
-// extraTouches reads the visits of the other visitors of the paying people (rare: a second device),
-// once people are known.
-func (e *Engine) extraTouches(ctx context.Context, q *Query, md *moneyData) error {
-	visitors := md.linkedVisitors()
-	var extra []string
-	seen := map[string]bool{}
-	for _, vs := range md.persons {
-		for _, v := range vs {
-			if !visitors[v] && !seen[v] {
-				seen[v] = true
-				extra = append(extra, v)
-			}
-		}
-	}
-	if len(extra) == 0 {
-		return nil
-	}
-	sort.Strings(extra)
-	return e.readTouches(ctx, q, md, extra)
-}
-
-// readTouches reads the visits over the lookback of the listed visitors, or with none listed of the
-// visitors the range's payments are linked to (joined in SQL).
-func (e *Engine) readTouches(ctx context.Context, q *Query, md *moneyData, listed []string) error {
-	if listed == nil && len(md.linkedVisitors()) == 0 {
-		return nil
-	}
-	lookFrom := md.from.Add(-q.Lookback)
-	if early := earliest(md.paidAt); !early.IsZero() && early.Add(-q.Lookback).Before(lookFrom) {
-		lookFrom = early.Add(-q.Lookback)
-	}
+// loadTouches reads the payment touches of the range's payments: each paying person and their visits
+// in the year before the payment (the lookback is a filter over them, applied as credits are worked out).
+func (e *Engine) loadTouches(ctx context.Context, md *moneyData) error {
 	a, inRange := md.paymentSet(e.d)
-	ps, pf, pt := a.add(md.site), a.add(lookFrom), a.add(md.to)
-	who := `visitor_id IN (SELECT visitor_id FROM identities WHERE site_id = ` + ps + ` AND visitor_id <> '' AND payment_id IN (` + inRange + `))`
-	if listed != nil {
-		a = &args{d: e.d}
-		ps, pf, pt = a.add(md.site), a.add(lookFrom), a.add(md.to)
-		who = "visitor_id IN (" + a.list(listed) + ")"
-	}
-	// The dimension values travel as one text per visit: reading sixteen columns a value at a time costs
+	// The dimension values travel as one text per row: reading sixteen columns a value at a time costs
 	// more than the query.
-	cols := make([]string, len(visitDimNames))
-	for i, d := range visitDimNames {
-		cols[i] = visitDims[d]
-	}
-	sr, err := e.db.QueryContext(ctx, `SELECT session_id, visitor_id, start_ts, `+e.d.JoinText(cols)+`
-		FROM `+e.d.Visits(e.sessionColumns(), ps, pf, pt)+` v WHERE site_id = `+ps+` AND start_ts >= `+pf+` AND start_ts < `+pt+` AND `+who, a.vals...)
+	r, err := e.db.QueryContext(ctx, `SELECT payment_id, person, visitor_id, session_id, start_ts, `+e.d.JoinText(tributary.VisitColumns[:])+
+		` FROM `+e.d.Touches()+` t WHERE site_id = `+a.add(md.site)+` AND payment_id IN (`+inRange+`) ORDER BY payment_id, start_ts, session_id`, a.vals...)
 	if err != nil {
-		return fmt.Errorf("stats: touchpoints: %w", err)
+		return fmt.Errorf("stats: payment touches: %w", err)
 	}
-	var ambiguous []string
-	for sr.Next() {
-		s := &session{dims: &dimVals{}}
-		var joined string
-		if err := sr.Scan(&s.id, &s.visitor, &s.start, &joined); err != nil {
-			sr.Close()
-			return fmt.Errorf("stats: touchpoints: %w", err)
+	type key struct{ payment, session string }
+	var ambiguous []key
+	for r.Next() {
+		var p, person, visitor, sid, joined string
+		var start time.Time
+		if err := r.Scan(&p, &person, &visitor, &sid, &start, &joined); err != nil {
+			r.Close()
+			return fmt.Errorf("stats: payment touches: %w", err)
 		}
-		if strings.Count(joined, textSep) != len(cols)-1 {
-			ambiguous = append(ambiguous, s.id) // a value holds the separator itself
+		pt := md.touched[p]
+		if pt == nil {
+			pt = &payTouches{person: person}
+			md.touched[p] = pt
+		}
+		if sid == "" {
+			continue // a member row: the person's visitor, whatever their visits
+		}
+		s := &session{id: sid, visitor: visitor, start: start, dims: &dimVals{}}
+		if strings.Count(joined, textSep) != len(s.dims)-1 {
+			ambiguous = append(ambiguous, key{p, sid}) // a value holds the separator itself
 		} else {
 			for i := range s.dims {
 				s.dims[i], joined, _ = strings.Cut(joined, textSep)
 			}
 		}
-		md.sessions[s.visitor] = append(md.sessions[s.visitor], s)
-		md.byID[s.id] = s
+		pt.visits = append(pt.visits, s)
 	}
-	sr.Close()
-	if err := sr.Err(); err != nil {
-		return fmt.Errorf("stats: touchpoints: %w", err)
+	r.Close()
+	if err := r.Err(); err != nil {
+		return fmt.Errorf("stats: payment touches: %w", err)
 	}
-	if len(ambiguous) == 0 {
-		return nil
+	for _, k := range ambiguous {
+		if err := e.readTouchValues(ctx, md, k.payment, k.session); err != nil {
+			return err
+		}
 	}
-	a = &args{d: e.d}
-	ps = a.add(md.site)
-	for i := range cols {
-		cols[i] = "coalesce(" + cols[i] + ", '')"
+	return nil
+}
+
+// readTouchValues reads one touch's values column by column (rare: a value holds textSep).
+func (e *Engine) readTouchValues(ctx context.Context, md *moneyData, payment, session string) error {
+	a := &args{d: e.d}
+	cols := make([]string, len(tributary.VisitColumns))
+	for i, c := range tributary.VisitColumns {
+		cols[i] = c
 	}
-	r, err := e.db.QueryContext(ctx, `SELECT session_id, `+strings.Join(cols, ", ")+` FROM `+e.d.Visits(e.sessionColumns(), ps, "", "")+
-		` v WHERE site_id = `+ps+` AND session_id IN (`+a.list(ambiguous)+`)`, a.vals...)
+	var v dimVals
+	dest := make([]any, len(v))
+	for i := range v {
+		dest[i] = &v[i]
+	}
+	err := e.db.QueryRowContext(ctx, `SELECT `+strings.Join(cols, ", ")+` FROM `+e.d.Touches()+` t WHERE site_id = `+a.add(md.site)+
+		` AND payment_id = `+a.add(payment)+` AND session_id = `+a.add(session)+` LIMIT 1`, a.vals...).Scan(dest...)
 	if err != nil {
-		return fmt.Errorf("stats: touchpoints: %w", err)
+		return fmt.Errorf("stats: payment touches: %w", err)
 	}
-	defer r.Close()
-	for r.Next() {
-		var id string
-		var v dimVals
-		dest := []any{&id}
-		for i := range v {
-			dest = append(dest, &v[i])
-		}
-		if err := r.Scan(dest...); err != nil {
-			return fmt.Errorf("stats: touchpoints: %w", err)
-		}
-		if s := md.byID[id]; s != nil {
+	for _, s := range md.touched[payment].visits {
+		if s.id == session {
 			*s.dims = v
 		}
 	}
-	return r.Err()
+	return nil
 }
 
 // textSep separates the values JoinText joins (the unit separator); a visit whose values hold it is
@@ -540,120 +446,6 @@ func (e *Engine) loadPayments(ctx context.Context, site, inRange string, a *args
 		}
 	}
 	return nil
-}
-
-// loadPersons groups the visitors with every visitor of the same person.
-func (e *Engine) loadPersons(ctx context.Context, site string, visitors map[string]bool, md *moneyData) error {
-	p, err := e.readPeople(ctx, site)
-	if err != nil {
-		return err
-	}
-	for v := range visitors {
-		md.persons[v] = p.person(v)
-	}
-	return nil
-}
-
-// readPeople builds the site's identity graph: visitors that identities say are one person (same person
-// id, customer or e-mail).
-func (e *Engine) readPeople(ctx context.Context, site string) (*people, error) {
-	// A visitor with no key groups with nobody; repeated links of one visitor are one row.
-	r, err := e.db.QueryContext(ctx, `SELECT DISTINCT visitor_id, person_id, customer_id, email FROM identities WHERE site_id = $1 AND visitor_id <> ''
-		AND (person_id <> '' OR customer_id <> '' OR email <> '')`, site)
-	if err != nil {
-		return nil, fmt.Errorf("stats: identities: %w", err)
-	}
-	defer r.Close()
-	p := newPeople()
-	var row [4]string
-	for r.Next() {
-		if err := r.Scan(&row[0], &row[1], &row[2], &row[3]); err != nil {
-			return nil, fmt.Errorf("stats: identities: %w", err)
-		}
-		p.add(row)
-	}
-	if err := r.Err(); err != nil {
-		return nil, fmt.Errorf("stats: identities: %w", err)
-	}
-	return p, nil
-}
-
-// people is an identity graph: union-find over integer nodes, one per distinct visitor and key, so no
-// key text is built per row; each root keeps its visitors.
-type people struct {
-	parent []int32
-	// kinds maps visitors, person ids, customers and e-mails to nodes, each kind in its own table.
-	kinds   [4]map[string]int32
-	members map[int32][]string
-}
-
-func newPeople() *people {
-	p := &people{members: map[int32][]string{}}
-	for i := range p.kinds {
-		p.kinds[i] = map[string]int32{}
-	}
-	return p
-}
-
-func (p *people) find(x int32) int32 {
-	for p.parent[x] != x {
-		p.parent[x] = p.parent[p.parent[x]]
-		x = p.parent[x]
-	}
-	return x
-}
-
-func (p *people) node(kind int, key string) int32 {
-	n, ok := p.kinds[kind][key]
-	if !ok {
-		n = int32(len(p.parent))
-		p.parent = append(p.parent, n)
-		p.kinds[kind][key] = n
-		if kind == 0 {
-			p.members[n] = []string{key}
-		}
-	}
-	return n
-}
-
-// add joins a visitor with its keys (row: visitor, person id, customer, e-mail; the visitor and at least
-// one key set). It reports whether two groups holding visitors became one, with the visitors of the
-// group the row's visitor ends in.
-func (p *people) add(row [4]string) (merged bool, group []string) {
-	v := p.find(p.node(0, row[0]))
-	for k := 1; k < 4; k++ {
-		if row[k] == "" {
-			continue
-		}
-		o := p.find(p.node(k, row[k]))
-		if o == v {
-			continue
-		}
-		mv, mo := p.members[v], p.members[o]
-		if len(mv) > 0 && len(mo) > 0 {
-			merged = true
-		}
-		if len(mo) > len(mv) {
-			v, o, mv, mo = o, v, mo, mv // keep the larger group's root, append the smaller
-		}
-		p.parent[o] = v
-		if len(mo) > 0 {
-			p.members[v] = append(mv, mo...)
-			delete(p.members, o)
-		}
-	}
-	return merged, p.members[v]
-}
-
-// person lists the visitors of v's person, sorted (v alone when no identity groups it).
-func (p *people) person(v string) []string {
-	n, ok := p.kinds[0][v]
-	if !ok {
-		return []string{v}
-	}
-	g := append([]string(nil), p.members[p.find(n)]...)
-	sort.Strings(g)
-	return g
 }
 
 // credit is one share of an entry to a touchpoint.
@@ -729,28 +521,19 @@ func abs(n int64) int64 {
 	return n
 }
 
-// touches returns the payment's touchpoints and their dimension values.
+// touches returns the payment's touchpoints inside the lookback and their dimension values: the paying
+// person's visits, or one synthetic touch from the link (an unattributed payment's referrer/utm, else
+// Direct; a linked payment without a visit in the lookback is Direct).
 func (md *moneyData) touches(payment string, paid time.Time, lookback time.Duration) ([]attribution.Touchpoint, []*dimVals) {
 	l := md.links[payment]
-	var visitors []string
-	if l != nil && l.visitor != "" {
-		visitors = md.persons[l.visitor]
-	}
-	return touchesOf(l, visitors, md.sessions, paid, lookback)
-}
-
-// touchesOf returns a payment's touchpoints and their dimension values: the sessions of the paying
-// person (visitors, with their sessions in sessions) within the lookback, or one synthetic touch from
-// the link (an unattributed payment's referrer/utm, else Direct).
-func touchesOf(l *link, visitors []string, sessions map[string][]*session, paid time.Time, lookback time.Duration) ([]attribution.Touchpoint, []*dimVals) {
 	if l == nil || l.visitor == "" {
 		d := synthetic(l)
 		return []attribution.Touchpoint{{SessionID: "", Start: paid, Channel: d.get("visit:channel"), Direct: true}}, []*dimVals{d}
 	}
 	var all []attribution.Touchpoint
 	byID := map[string]*dimVals{}
-	for _, v := range visitors {
-		for _, s := range sessions[v] {
+	if pt := md.touched[payment]; pt != nil {
+		for _, s := range pt.visits {
 			ch := s.dims[0]
 			all = append(all, attribution.Touchpoint{SessionID: s.id, Start: s.start, Channel: ch, Source: s.dims[1], Direct: ch == "Direct" || ch == ""})
 			byID[s.id] = s.dims
@@ -829,22 +612,6 @@ func matchOne(f Filter, dims *dimVals) bool {
 		return !hit
 	}
 	return hit
-}
-
-func deref(p *string) string {
-	if p == nil {
-		return ""
-	}
-	return *p
-}
-
-func keys(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // list adds ids as bind parameters and returns their placeholders, so no id is ever spliced into SQL

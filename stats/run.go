@@ -53,11 +53,6 @@ type Meta struct {
 
 // Run executes q.
 func (e *Engine) Run(ctx context.Context, q *Query) (*Result, error) {
-	if e.sync != nil {
-		if err := e.sync(ctx); err != nil {
-			return nil, fmt.Errorf("stats: %w", err)
-		}
-	}
 	if q.Funnel != nil {
 		return e.runFunnel(ctx, q)
 	}
@@ -307,7 +302,7 @@ func (e *Engine) money(q *Query, md *moneyData, rs *rows) {
 				}
 				if wantTTC {
 					if l := md.link(c.entry.payment); l != nil && l.visitor != "" {
-						if first := md.firstTouch(c.entry.payment, l.visitor, md.paidAt[c.entry.payment], q.Lookback); !first.IsZero() {
+						if first := md.firstTouch(c.entry.payment, md.paidAt[c.entry.payment], q.Lookback); !first.IsZero() {
 							ttc[k] = append(ttc[k], md.paidAt[c.entry.payment].Sub(first).Seconds())
 						}
 					}
@@ -333,16 +328,9 @@ func (e *Engine) money(q *Query, md *moneyData, rs *rows) {
 }
 
 func (md *moneyData) person(en *entry) string {
-	if l := md.link(en.payment); l != nil && l.visitor != "" {
-		vs := md.persons[l.visitor]
-		for _, states := range md.states { // a person's visitors do not depend on the lookback
-			if st := states[en.payment]; st != nil {
-				vs = st.visitors
-				break
-			}
-		}
-		if len(vs) > 0 {
-			return "v:" + vs[0]
+	if l := md.links[en.payment]; l != nil && l.visitor != "" {
+		if pt := md.touched[en.payment]; pt != nil {
+			return "v:" + pt.person
 		}
 		return "v:" + l.visitor
 	}
@@ -352,37 +340,21 @@ func (md *moneyData) person(en *entry) string {
 	return "p:" + en.payment
 }
 
-// link is the payment's newest link (from the memo's states when it filled md).
-func (md *moneyData) link(payment string) *link {
-	if l, ok := md.links[payment]; ok {
-		return l
-	}
-	for _, states := range md.states {
-		if st := states[payment]; st != nil {
-			return st.link
-		}
-	}
-	return nil
-}
+// link is the payment's newest link.
+func (md *moneyData) link(payment string) *link { return md.links[payment] }
 
 // firstTouch is the start of the paying person's first visit within the lookback before paid.
-func (md *moneyData) firstTouch(payment, visitor string, paid time.Time, lookback time.Duration) time.Time {
-	visitors, sessions := md.persons[visitor], md.sessions
-	if st := md.states[lookback][payment]; st != nil {
-		visitors, sessions = st.visitors, st.sessions
+func (md *moneyData) firstTouch(payment string, paid time.Time, lookback time.Duration) time.Time {
+	pt := md.touched[payment]
+	if pt == nil {
+		return time.Time{}
 	}
-	var first time.Time
-	for _, v := range visitors {
-		for _, s := range sessions[v] {
-			if s.start.After(paid) || s.start.Before(paid.Add(-lookback)) {
-				continue
-			}
-			if first.IsZero() || s.start.Before(first) {
-				first = s.start
-			}
+	for _, s := range pt.visits { // oldest first
+		if !s.start.After(paid) && !s.start.Before(paid.Add(-lookback)) {
+			return s.start
 		}
 	}
-	return first
+	return time.Time{}
 }
 
 func (e *Engine) mrr(ctx context.Context, q *Query, from, to time.Time, rs *rows) error {

@@ -89,7 +89,7 @@ func scenario(t *testing.T) *Engine {
 		{ID: "m4", SiteID: "s1", Livemode: true, SubscriptionID: "sub2", At: day(18, 0), Kind: "churn", Delta: -1000, Currency: "USD", ReportingDelta: -1000, ReportingCurrency: "USD", Converted: true},
 	})
 	must(err)
-	return NewEngine(st.DB(), DuckDB{}, WithSync(st.SyncVisits))
+	return NewEngine(st.DB(), DuckDB{})
 }
 
 func run(t *testing.T, e *Engine, body string) *Result {
@@ -262,7 +262,7 @@ func TestSecondDevice(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	e := NewEngine(st.DB(), DuckDB{}, WithSync(st.SyncVisits))
+	e := NewEngine(st.DB(), DuckDB{})
 	for _, c := range []struct{ model, want string }{
 		{"first_touch", "Organic Search=100.00,1"},
 		{"last_touch", "Email=100.00,1"},

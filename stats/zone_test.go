@@ -81,7 +81,7 @@ func bucketsAcrossDST(t *testing.T, zone string, start time.Time) {
 	if err := st.InsertEvents(ctx, evs); err != nil {
 		t.Fatal(err)
 	}
-	e := NewEngine(st.DB(), DuckDB{}, WithSync(st.SyncVisits))
+	e := NewEngine(st.DB(), DuckDB{})
 	for _, unit := range []string{"hour", "day"} {
 		want := map[string][2]int{} // bucket → visitors, visits
 		seen := map[string]bool{}

@@ -61,7 +61,7 @@ func openStores(ctx context.Context, cfg config.Config) (tributary.MetaStore, tr
 		return nil, nil, nil, nil, err
 	}
 	if cfg.EventsDSN == "" {
-		return st, st, stats.NewEngine(st.DB(), stats.DuckDB{}, stats.WithSync(st.SyncVisits), stats.WithChanges(st.Subscribe)), st.Close, nil
+		return st, st, stats.NewEngine(st.DB(), stats.DuckDB{}), st.Close, nil
 	}
 	ch, err := clickhouse.Open(ctx, cfg.EventsDSN)
 	if err != nil {
@@ -199,7 +199,6 @@ func serve(ctx context.Context, cfg config.Config, logOut io.Writer, ready chan<
 	go syncer.Run(jobsCtx, time.Minute)
 	// Conversions sent back to the ad platforms, from the outbox.
 	go dsender.Run(jobsCtx, 2*time.Second)
-	go warmStats(jobsCtx, meta, engine, log)
 	// Off unless --rates-url is set; runs in the background, so a slow or absent network never delays start.
 	stopRates := fx.NewRefresher(fx.RefresherOptions{URL: cfg.RatesURL, Interval: cfg.RatesRefresh, Store: meta, Logger: log,
 		OnUpdate: func() {
@@ -290,24 +289,4 @@ func relinkLoop(ctx context.Context, meta tributary.MetaStore, rec *ledger.Recor
 			}
 		}
 	}
-}
-
-// warmStats fills the stats engine's attribution memo for every site's default dashboard in the
-// background, so the first page after a start is as fast as the next ones.
-func warmStats(ctx context.Context, meta tributary.MetaStore, engine *stats.Engine, log *slog.Logger) {
-	start := time.Now()
-	sites, err := meta.Sites(ctx)
-	if err != nil {
-		log.LogAttrs(ctx, slog.LevelWarn, "stats warm-up skipped", slog.Any("err", err))
-		return
-	}
-	for _, site := range sites {
-		if err := engine.Warm(ctx, site, time.Now()); err != nil {
-			if ctx.Err() == nil {
-				log.LogAttrs(ctx, slog.LevelWarn, "stats warm-up failed", slog.String("site", site.ID), slog.Any("err", err))
-			}
-			return
-		}
-	}
-	log.LogAttrs(ctx, slog.LevelInfo, "stats warmed", slog.Int("sites", len(sites)), slog.Duration("took", time.Since(start)))
 }

@@ -42,6 +42,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"net"
 	"strings"
@@ -52,6 +53,7 @@ import (
 
 	"github.com/tributary/tributary"
 	"github.com/tributary/tributary/store/migrate"
+	"github.com/tributary/tributary/touches"
 )
 
 //go:embed migrations/*.sql
@@ -65,6 +67,12 @@ type Store struct {
 	// seqMu guards lastSeq, the write-order clock behind identities.rowid and the facts' ver.
 	seqMu   sync.Mutex
 	lastSeq uint64
+
+	// touches keeps the payment touches after each write (touches.go); node names this process in
+	// their stale marks.
+	touches *touches.Maintainer
+	node    string
+	log     *slog.Logger
 }
 
 var _ tributary.EventStore = (*Store)(nil)
@@ -96,6 +104,12 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		db.Close()
 		return nil, err
 	}
+	s.node, s.log = newNode(), slog.Default()
+	s.touches = touches.New(s, s.log)
+	if err := s.touches.Open(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("clickhouse: %w", err)
+	}
 	return s, nil
 }
 
@@ -112,7 +126,13 @@ func (s *Store) Ping(ctx context.Context) error {
 }
 
 // Close releases the connections.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	if s.touches != nil {
+		// A clean stop has nothing stale: every write rewrote its touches as it committed.
+		s.touches.Close(context.Background())
+	}
+	return s.db.Close()
+}
 
 // seq returns a strictly increasing number near the current time in nanoseconds: the write order of
 // this process, which breaks ties between facts of the same second.

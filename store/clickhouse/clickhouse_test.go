@@ -289,7 +289,7 @@ func TestStatsSameOnDuckDBAndClickHouse(t *testing.T) {
 	load(t, duck)
 	load(t, ch)
 	engines := map[string]*stats.Engine{
-		"duckdb":     stats.NewEngine(duck.DB(), stats.DuckDB{}, stats.WithSync(duck.SyncVisits)),
+		"duckdb":     stats.NewEngine(duck.DB(), stats.DuckDB{}),
 		"clickhouse": stats.NewEngine(ch.DB(), stats.ClickHouse{}),
 	}
 	now := time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC)

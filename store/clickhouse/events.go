@@ -38,8 +38,8 @@ func (s *Store) batch(ctx context.Context, op, insert string, n int, row func(i 
 	return nil
 }
 
-// InsertEvents appends events in one block.
-func (s *Store) InsertEvents(ctx context.Context, events []tributary.Event) error {
+// insertEvents appends events in one block.
+func (s *Store) insertEvents(ctx context.Context, events []tributary.Event) error {
 	if len(events) == 0 {
 		return nil
 	}
@@ -108,12 +108,12 @@ func (s *Store) EventNames(ctx context.Context, siteID string) ([]tributary.Cata
 }
 
 // factTables are the tables DeleteSiteData empties (the views read the facts tables).
-var factTables = []string{"events", "ledger_facts", "identities", "mrr_movement_facts"}
+var factTables = []string{"events", "ledger_facts", "identities", "mrr_movement_facts", "payment_touches", "touch_state"}
 
-// DeleteSiteData removes the site's facts. ALTER … DELETE is an asynchronous mutation and 18.16 has no
+// deleteSiteData removes the site's facts. ALTER … DELETE is an asynchronous mutation and 18.16 has no
 // mutations_sync setting, so the call waits until the server reports the mutations done: a caller that
 // deletes a site and counts again must see nothing.
-func (s *Store) DeleteSiteData(ctx context.Context, siteID string) error {
+func (s *Store) deleteSiteData(ctx context.Context, siteID string) error {
 	for _, table := range factTables {
 		if _, err := s.db.ExecContext(ctx, `ALTER TABLE `+table+` DELETE WHERE site_id = $1`, siteID); err != nil {
 			return mapErr("delete site data from "+table, err)

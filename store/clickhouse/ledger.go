@@ -56,9 +56,9 @@ func (s *Store) newIDs(ctx context.Context, table string, n int, key func(i int)
 	return fresh, nil
 }
 
-// InsertLedger writes the entries whose id is new and returns how many there were; a stored entry is
+// insertLedger writes the entries whose id is new and returns how many there were; a stored entry is
 // never rewritten, because the ledger is append-only.
-func (s *Store) InsertLedger(ctx context.Context, entries []tributary.LedgerEntry) (int, error) {
+func (s *Store) insertLedger(ctx context.Context, entries []tributary.LedgerEntry) (int, error) {
 	if len(entries) == 0 {
 		return 0, nil
 	}

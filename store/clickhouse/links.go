@@ -20,9 +20,9 @@ func scanIdentity(row interface{ Scan(...any) error }) (*tributary.Identity, err
 	return i, err
 }
 
-// InsertIdentities appends identity facts in one block; rowid records the write order so that, among
+// insertIdentities appends identity facts in one block; rowid records the write order so that, among
 // facts of the same second, the later write is the newer one, as in the other backends.
-func (s *Store) InsertIdentities(ctx context.Context, ids []tributary.Identity) error {
+func (s *Store) insertIdentities(ctx context.Context, ids []tributary.Identity) error {
 	if len(ids) == 0 {
 		return nil
 	}

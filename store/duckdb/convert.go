@@ -65,7 +65,6 @@ func (s *Store) ConvertPending(ctx context.Context, siteID string, convert func(
 	if err := tx.Commit(); err != nil {
 		return out, mapErr("convert pending", err)
 	}
-	s.notify(tributary.Change{SiteID: siteID, Reset: true})
 	return out, nil
 }
 

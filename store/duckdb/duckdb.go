@@ -9,17 +9,18 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
-	"time"
 
 	duck "github.com/duckdb/duckdb-go/v2"
 
 	"github.com/tributary/tributary"
 	"github.com/tributary/tributary/store/migrate"
 	"github.com/tributary/tributary/store/sqlmeta"
+	"github.com/tributary/tributary/touches"
 )
 
 //go:embed migrations/*.sql
@@ -45,20 +46,12 @@ type Store struct {
 	// inboxMu orders writes that DuckDB would otherwise reject as concurrent conflicts on one row.
 	inboxMu sync.Mutex
 
-	// Visits (visits.go): visitPending holds the visits touched since the last sync, with the time of
-	// their earliest new event; visitSync orders syncs.
-	visitMu      sync.Mutex
-	visitPending map[visitKey]time.Time
-	visitSync    sync.Mutex
-	visitStop    chan struct{}
-	visitDone    chan struct{}
+	// touches keeps the payment touches after each write (touches.go).
+	touches *touches.Maintainer
+	log     *slog.Logger
 
 	// group commits webhook deliveries in groups (groupcommit.go).
 	group *groupCommitter
-
-	// listeners are told of committed writes to the ledger, identities and visits (changes.go).
-	listenMu  sync.RWMutex
-	listeners []func(tributary.Change)
 }
 
 var (
@@ -84,7 +77,8 @@ func Open(ctx context.Context, dataDir string) (*Store, error) {
 		return nil, fmt.Errorf("duckdb: open %s: %w", path, err)
 	}
 	db := sql.OpenDB(connector)
-	s := &Store{db: db, connector: connector, path: path}
+	s := &Store{db: db, connector: connector, path: path, log: slog.Default()}
+	s.touches = touches.New(s, s.log)
 	s.Store = sqlmeta.Store{DB: db, Backend: "duckdb", Conflict: isConstraint, Writes: &s.inboxMu}
 	ms, err := migrate.Load(migrations, "migrations")
 	if err != nil {
@@ -105,9 +99,11 @@ func Open(ctx context.Context, dataDir string) (*Store, error) {
 			return nil, fmt.Errorf("duckdb: repair visits: %w", err)
 		}
 	}
+	if err := s.touches.Open(ctx); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("duckdb: %w", err)
+	}
 	s.startGroupCommit()
-	s.visitStop, s.visitDone = make(chan struct{}), make(chan struct{})
-	go s.visitLoop()
 	return s, nil
 }
 
@@ -129,14 +125,9 @@ func (s *Store) Ping(ctx context.Context) error {
 // Close releases the file; a checkpoint makes the next start fast.
 func (s *Store) Close() error {
 	s.stopGroupCommit()
-	if s.visitStop != nil {
-		select {
-		case <-s.visitStop:
-		default:
-			close(s.visitStop)
-			<-s.visitDone
-		}
-		s.SyncVisits(context.Background())
+	if s.touches != nil {
+		// A clean stop has nothing stale: every write rewrote its touches as it committed.
+		s.touches.Close(context.Background())
 	}
 	s.appendMu.Lock()
 	if s.appConn != nil {
@@ -154,9 +145,10 @@ func (s *Store) Close() error {
 	return err
 }
 
-// withAppender runs fn with an appender on table, flushing at the end. The appender connection is kept
-// for the store's life because opening one per batch costs more than the batch.
-func (s *Store) withAppender(ctx context.Context, table string, fn func(a *duck.Appender) error) error {
+// withAppender runs fn with an appender on table, flushing at the end, then (when given) then on the
+// same connection, in one transaction with the appended rows. The appender connection is kept for the
+// store's life because opening one per batch costs more than the batch.
+func (s *Store) withAppender(ctx context.Context, table string, then func(*sql.Conn) error, fn func(a *duck.Appender) error) error {
 	s.appendMu.Lock()
 	defer s.appendMu.Unlock()
 	if s.appConn == nil {
@@ -166,17 +158,35 @@ func (s *Store) withAppender(ctx context.Context, table string, fn func(a *duck.
 		}
 		s.appConn = c
 	}
-	err := s.appConn.Raw(func(dc any) error {
-		a, err := duck.NewAppenderFromConn(dc.(driver.Conn), "", table)
-		if err != nil {
-			return err
+	err := func() error {
+		if then != nil {
+			if _, err := s.appConn.ExecContext(ctx, `BEGIN TRANSACTION`); err != nil {
+				return err
+			}
 		}
-		if err := fn(a); err != nil {
-			a.Close()
-			return err
+		err := s.appConn.Raw(func(dc any) error {
+			a, err := duck.NewAppenderFromConn(dc.(driver.Conn), "", table)
+			if err != nil {
+				return err
+			}
+			if err := fn(a); err != nil {
+				a.Close()
+				return err
+			}
+			return a.Close()
+		})
+		if err == nil && then != nil {
+			err = then(s.appConn)
 		}
-		return a.Close()
-	})
+		if then != nil {
+			if err != nil {
+				s.appConn.ExecContext(context.WithoutCancel(ctx), `ROLLBACK`)
+				return err
+			}
+			_, err = s.appConn.ExecContext(ctx, `COMMIT`)
+		}
+		return err
+	}()
 	if err != nil {
 		// A failed appender may leave the connection unusable; start over next time.
 		s.appConn.Close()

@@ -2,8 +2,10 @@ package duckdb
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -17,7 +19,11 @@ func (s *Store) InsertEvents(ctx context.Context, events []tributary.Event) erro
 	if len(events) == 0 {
 		return nil
 	}
-	err := s.withAppender(ctx, "events", func(a *duck.Appender) error {
+	if err := s.touches.Prepare(ctx, sitesOf(events, func(e *tributary.Event) string { return e.SiteID })...); err != nil {
+		return unavailable("insert events", err)
+	}
+	derive := func(c *sql.Conn) error { return deriveVisits(ctx, c, events) }
+	err := s.withAppender(ctx, "events", derive, func(a *duck.Appender) error {
 		for i := range events {
 			e := &events[i]
 			props := "{}"
@@ -41,8 +47,22 @@ func (s *Store) InsertEvents(ctx context.Context, events []tributary.Event) erro
 	if err != nil {
 		return appendErr("insert events", err)
 	}
-	s.noteVisits(events)
+	// The batch and its visits are stored; the touches they feed are derived now, so a query never
+	// writes. A failure leaves the facts stored (an error would make the writer store them again): the
+	// touches are rebuilt at the next start.
+	s.maintain("events", s.touches.Events(ctx, events))
 	return nil
+}
+
+// sitesOf lists the distinct sites of items.
+func sitesOf[T any](items []T, site func(*T) string) []string {
+	var out []string
+	for i := range items {
+		if id := site(&items[i]); !slices.Contains(out, id) {
+			out = append(out, id)
+		}
+	}
+	return out
 }
 
 // appendErr codes an Appender failure: a row the table refuses (a NOT NULL or CHECK constraint, a
@@ -70,9 +90,8 @@ func (s *Store) CountEvents(ctx context.Context, siteID string, from, to time.Ti
 
 // DeleteSiteData removes the site's facts.
 func (s *Store) DeleteSiteData(ctx context.Context, siteID string) error {
-	// Even a deletion that stops halfway has removed facts.
-	defer s.notify(tributary.Change{SiteID: siteID, Reset: true})
-	for _, table := range []string{"events", "sessions", "ledger", "identities", "mrr_movements"} {
+	defer s.touches.Reset(siteID)
+	for _, table := range []string{"events", "sessions", "ledger", "identities", "mrr_movements", "payment_touches", "touch_state"} {
 		if _, err := s.db.ExecContext(ctx, `DELETE FROM `+table+` WHERE site_id = $1`, siteID); err != nil {
 			return mapErr("delete site data from "+table, err)
 		}

@@ -68,18 +68,12 @@ func TestPrevColumnsFollowHistory(t *testing.T) {
 		if err := s.InsertEvents(ctx, evs[i:min(i+70, len(evs))]); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.SyncVisits(ctx); err != nil {
-			t.Fatal(err)
-		}
 		compare(fmt.Sprintf("after batch %d", i/70))
 	}
 	// A first event arriving last moves a visit's start earlier and changes its channel.
 	late := evs[0]
 	late.Timestamp, late.Channel = late.Timestamp.Add(-time.Hour), "Paid Social"
 	if err := s.InsertEvents(ctx, []tributary.Event{late}); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.SyncVisits(ctx); err != nil {
 		t.Fatal(err)
 	}
 	compare("after a late first event")

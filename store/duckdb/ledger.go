@@ -19,6 +19,9 @@ func (s *Store) InsertLedger(ctx context.Context, entries []tributary.LedgerEntr
 	if len(entries) == 0 {
 		return 0, nil
 	}
+	if err := s.touches.Prepare(ctx, sitesOf(entries, func(e *tributary.LedgerEntry) string { return e.SiteID })...); err != nil {
+		return 0, unavailable("insert ledger", err)
+	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return 0, unavailable("insert ledger", err)
@@ -44,7 +47,7 @@ func (s *Store) InsertLedger(ctx context.Context, entries []tributary.LedgerEntr
 	if err := tx.Commit(); err != nil {
 		return 0, unavailable("insert ledger commit", err)
 	}
-	s.notifyLedger(stored)
+	s.maintain("ledger", s.touches.Ledger(ctx, stored))
 	return len(stored), nil
 }
 
@@ -169,6 +172,9 @@ func (s *Store) InsertIdentities(ctx context.Context, ids []tributary.Identity) 
 	if len(ids) == 0 {
 		return nil
 	}
+	if err := s.touches.Prepare(ctx, sitesOf(ids, func(i *tributary.Identity) string { return i.SiteID })...); err != nil {
+		return unavailable("insert identities", err)
+	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return unavailable("insert identities", err)
@@ -190,7 +196,7 @@ func (s *Store) InsertIdentities(ctx context.Context, ids []tributary.Identity) 
 	if err := tx.Commit(); err != nil {
 		return unavailable("insert identities commit", err)
 	}
-	s.notifyIdentities(ids)
+	s.maintain("identities", s.touches.Identities(ctx, ids))
 	return nil
 }
 

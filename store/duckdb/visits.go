@@ -3,7 +3,6 @@ package duckdb
 import (
 	"context"
 	"database/sql"
-	"fmt"
 	"sort"
 	"strings"
 	"time"
@@ -58,35 +57,24 @@ func prevColumns() []string {
 
 type visitKey struct{ site, session string }
 
-// noteVisits records the visits a stored batch touched; SyncVisits recomputes them. Ingest only pays
-// for a map update: recomputing per batch would cost more than writing the batch.
-func (s *Store) noteVisits(events []tributary.Event) {
-	s.visitMu.Lock()
-	defer s.visitMu.Unlock()
-	if s.visitPending == nil {
-		s.visitPending = map[visitKey]time.Time{}
-	}
+// querier is what deriving visits needs of a transaction: InsertEvents derives them on the appender's
+// connection inside the transaction that appends the batch, so a reader sees a batch's events and its
+// visits together or neither (a count is never ahead of, nor behind, the events).
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// deriveVisits recomputes, from the events, every visit a batch of events touched (on q, inside the
+// batch's transaction).
+func deriveVisits(ctx context.Context, q querier, events []tributary.Event) error {
+	pending := map[visitKey]time.Time{}
 	for i := range events {
 		e := &events[i]
 		k := visitKey{e.SiteID, e.SessionID}
-		if t, ok := s.visitPending[k]; !ok || e.Timestamp.Before(t) {
-			s.visitPending[k] = e.Timestamp
+		if t, ok := pending[k]; !ok || e.Timestamp.Before(t) {
+			pending[k] = e.Timestamp
 		}
-	}
-}
-
-// SyncVisits brings the sessions table up to date with every stored event: it recomputes, from the
-// events, each visit touched since the last sync. The stats engine calls it before each query (so
-// answers are exact) and a background loop every few seconds (so that call is usually free).
-func (s *Store) SyncVisits(ctx context.Context) error {
-	s.visitSync.Lock()
-	defer s.visitSync.Unlock()
-	s.visitMu.Lock()
-	pending := s.visitPending
-	s.visitPending = nil
-	s.visitMu.Unlock()
-	if len(pending) == 0 {
-		return nil
 	}
 	keys := make([]visitKey, 0, len(pending))
 	for k := range pending {
@@ -101,126 +89,44 @@ func (s *Store) SyncVisits(ctx context.Context) error {
 		}
 		return a.site+"\x00"+a.session < b.site+"\x00"+b.session
 	})
-	// The visitors of the recomputed visits are collected on the sync's connection (a temporary table)
-	// and reported after the commit, when any identity committed before can be seen.
-	report := s.listening()
-	var conn *sql.Conn
-	defer func() {
-		if conn != nil {
-			conn.Close()
-		}
-	}()
-	err := func() error {
-		var tx *sql.Tx
-		var err error
-		if report {
-			if conn, err = s.db.Conn(ctx); err != nil {
-				return err
+	const chunk = 20000
+	for i := 0; i < len(keys); i += chunk {
+		part := keys[i:min(i+chunk, len(keys))]
+		var list strings.Builder
+		for j, k := range part {
+			if j > 0 {
+				list.WriteByte(',')
 			}
-			// visit_changed is created in the transaction (a failed sync leaves none) and dropped once read.
-			tx, err = conn.BeginTx(ctx, nil)
-		} else {
-			tx, err = s.db.BeginTx(ctx, nil)
+			list.WriteString("('" + strings.ReplaceAll(k.site, "'", "''") + "','" + strings.ReplaceAll(k.session, "'", "''") + "')")
 		}
-		if err != nil {
+		// A visit's events start at its stored start, or at its earliest new event for a new visit
+		// (bounded by sessionWindow for an event older than that start): only that stretch of the
+		// events is read, minutes for live traffic rather than the day.
+		from := time.Time{}
+		for _, k := range part {
+			if t := pending[k]; from.IsZero() || t.Before(from) {
+				from = t
+			}
+		}
+		if err := findVisits(ctx, q, "VALUES "+list.String()); err != nil {
 			return err
 		}
-		defer tx.Rollback()
-		const chunk = 20000
-		for i := 0; i < len(keys); i += chunk {
-			part := keys[i:min(i+chunk, len(keys))]
-			var list strings.Builder
-			for j, k := range part {
-				if j > 0 {
-					list.WriteByte(',')
-				}
-				list.WriteString("('" + strings.ReplaceAll(k.site, "'", "''") + "','" + strings.ReplaceAll(k.session, "'", "''") + "')")
-			}
-			// A visit's events start at its stored start, or at its earliest new event for a new visit
-			// (bounded by sessionWindow for an event older than that start): only that stretch of the
-			// events is read, minutes for live traffic rather than the day.
-			from := time.Time{}
-			for _, k := range part {
-				if t := pending[k]; from.IsZero() || t.Before(from) {
-					from = t
-				}
-			}
-			if err := findVisits(ctx, tx, "VALUES "+list.String()); err != nil {
-				return err
-			}
-			var known sql.NullTime
-			if err := tx.QueryRowContext(ctx, `SELECT min(start_ts) FROM visit_stored`).Scan(&known); err != nil {
-				return err
-			}
-			if known.Valid && known.Time.Before(from) {
-				floor := from.Add(-sessionWindow)
-				from = known.Time
-				if from.Before(floor) {
-					from = floor
-				}
-			}
-			if err := refreshVisits(ctx, tx, `ts >= '`+from.UTC().Format("2006-01-02 15:04:05.999999")+`'`, report); err != nil {
-				return err
+		var known sql.NullTime
+		if err := q.QueryRowContext(ctx, `SELECT min(start_ts) FROM visit_stored`).Scan(&known); err != nil {
+			return err
+		}
+		if known.Valid && known.Time.Before(from) {
+			floor := from.Add(-sessionWindow)
+			from = known.Time
+			if from.Before(floor) {
+				from = floor
 			}
 		}
-		return tx.Commit()
-	}()
-	if err != nil {
-		// Put the visits back so the next sync retries them.
-		s.visitMu.Lock()
-		if s.visitPending == nil {
-			s.visitPending = map[visitKey]time.Time{}
+		if err := refreshVisits(ctx, q, `ts >= '`+from.UTC().Format("2006-01-02 15:04:05.999999")+`'`); err != nil {
+			return err
 		}
-		for k, t := range pending {
-			if old, ok := s.visitPending[k]; !ok || t.Before(old) {
-				s.visitPending[k] = t
-			}
-		}
-		s.visitMu.Unlock()
-		return fmt.Errorf("duckdb: sync visits: %w", err)
-	}
-	if report {
-		changed, err := changedVisitors(ctx, conn)
-		if err != nil {
-			// The visits are stored but who changed is unknown: whatever was derived from them goes.
-			sites := map[string]bool{}
-			for k := range pending {
-				sites[k.site] = true
-			}
-			for site := range sites {
-				s.notify(tributary.Change{SiteID: site, Reset: true})
-			}
-			return fmt.Errorf("duckdb: sync visits: report changes: %w", err)
-		}
-		s.notifyVisits(changed)
 	}
 	return nil
-}
-
-// changedVisitors reads the sync's visit_changed table on conn: the visitors whose visits were
-// recomputed, with the earliest start, keeping only visitors that appear in identities (no other
-// visitor belongs to a paying person, which is all the change listeners follow visits for).
-func changedVisitors(ctx context.Context, conn *sql.Conn) (map[string]map[string]time.Time, error) {
-	defer conn.ExecContext(context.WithoutCancel(ctx), `DROP TABLE IF EXISTS visit_changed`)
-	rows, err := conn.QueryContext(ctx, `SELECT c.site_id, c.visitor_id, min(c.start_ts) FROM visit_changed c
-		SEMI JOIN identities i ON c.site_id = i.site_id AND c.visitor_id = i.visitor_id GROUP BY c.site_id, c.visitor_id`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	changed := map[string]map[string]time.Time{}
-	for rows.Next() {
-		var site, visitor string
-		var start time.Time
-		if err := rows.Scan(&site, &visitor, &start); err != nil {
-			return nil, err
-		}
-		if changed[site] == nil {
-			changed[site] = map[string]time.Time{}
-		}
-		changed[site][visitor] = start
-	}
-	return changed, rows.Err()
 }
 
 // Visits are found by hashed keys (migration 012): session_key = hash(site_id, session_id) and
@@ -234,7 +140,7 @@ const (
 // findVisits stores the (site_id, session_id) pairs of keys (a list of pairs or a query) in the
 // temporary table visit_keys and their stored visits, with their row ids, in visit_stored, for
 // refreshVisits.
-func findVisits(ctx context.Context, tx *sql.Tx, keys string) error {
+func findVisits(ctx context.Context, tx querier, keys string) error {
 	for _, q := range []string{
 		`CREATE TEMP TABLE visit_keys AS SELECT site_id, session_id, ` + sessionKeyExpr + ` AS skey FROM (SELECT DISTINCT * FROM (` + keys + `) t(site_id, session_id))`,
 		`CREATE TEMP TABLE visit_stored AS SELECT s.rowid AS rid, s.* FROM sessions s WHERE s.session_key IN (SELECT skey FROM visit_keys)`,
@@ -250,9 +156,8 @@ func findVisits(ctx context.Context, tx *sql.Tx, keys string) error {
 // refreshVisits recomputes the visits findVisits found (or did not: new visits) from their events (those
 // matching eventCond), and the prev_* columns of every visit of their visitors. A new visit at the live
 // edge changes no earlier visit's prev, so usually no other row is written, and the table keeps its time
-// order. With report, each recomputed visit's visitor (before and after) is added to the temporary table
-// visit_changed with the visit's start.
-func refreshVisits(ctx context.Context, tx *sql.Tx, eventCond string, report bool) error {
+// order.
+func refreshVisits(ctx context.Context, tx querier, eventCond string) error {
 	base := strings.Join(sessionBase, ", ")
 	prevs := prevColumns()
 	var set, differs, olds, none []string
@@ -276,7 +181,6 @@ func refreshVisits(ctx context.Context, tx *sql.Tx, eventCond string, report boo
 				SEMI JOIN visit_who w ON o.site_id = w.site_id AND o.visitor_id = w.visitor_id
 				ANTI JOIN visit_keys k ON o.site_id = k.site_id AND o.session_id = k.session_id
 			UNION ALL SELECT ` + base + `, true, NULL, ` + strings.Join(none, ", ") + ` FROM visit_refresh)`,
-		"changed",
 		`CREATE TEMP TABLE visit_moved AS SELECT rid, ` + strings.Join(prevs, ", ") + ` FROM visit_history WHERE NOT touched AND (` + strings.Join(differs, " OR ") + `)`,
 		"update",
 		`DELETE FROM sessions WHERE rowid IN (SELECT rid FROM visit_stored)`,
@@ -291,13 +195,6 @@ func refreshVisits(ctx context.Context, tx *sql.Tx, eventCond string, report boo
 		`DROP TABLE visit_moved`,
 	} {
 		switch q {
-		case "changed":
-			if !report {
-				continue
-			}
-			q = `CREATE TEMP TABLE IF NOT EXISTS visit_changed (site_id VARCHAR, visitor_id VARCHAR, start_ts TIMESTAMP);
-				INSERT INTO visit_changed SELECT site_id, visitor_id, start_ts FROM visit_stored
-				UNION ALL SELECT site_id, visitor_id, start_ts FROM visit_refresh`
 		case "update":
 			var n int
 			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM visit_moved`).Scan(&n); err != nil {
@@ -330,7 +227,7 @@ func (s *Store) repairSessions(ctx context.Context) error {
 	if err := findVisits(ctx, tx, recent); err != nil {
 		return err
 	}
-	if err := refreshVisits(ctx, tx, `ts >= (SELECT coalesce(max(ts), TIMESTAMP '1970-01-01') FROM events) - INTERVAL 2 DAY`, false); err != nil {
+	if err := refreshVisits(ctx, tx, `ts >= (SELECT coalesce(max(ts), TIMESTAMP '1970-01-01') FROM events) - INTERVAL 2 DAY`); err != nil {
 		return err
 	}
 	return tx.Commit()
@@ -365,19 +262,4 @@ func (s *Store) fillVisitKeys(ctx context.Context) error {
 		return err
 	}
 	return tx.Commit()
-}
-
-// visitLoop syncs visits in the background until the store closes.
-func (s *Store) visitLoop() {
-	defer close(s.visitDone)
-	t := time.NewTicker(5 * time.Second)
-	defer t.Stop()
-	for {
-		select {
-		case <-s.visitStop:
-			return
-		case <-t.C:
-			s.SyncVisits(context.Background()) // a failure is retried on the next tick or query
-		}
-	}
 }

@@ -33,9 +33,6 @@ func TestSessionsFollowEvents(t *testing.T) {
 	}
 	check := func(s *duckdb.Store) {
 		t.Helper()
-		if err := s.SyncVisits(ctx); err != nil {
-			t.Fatal(err)
-		}
 		var start, end time.Time
 		var pv, evs int64
 		var entry, exit, channel string
