@@ -126,6 +126,9 @@ type EventStore interface {
 	CountEvents(ctx context.Context, siteID string, from, to time.Time) (int64, error)
 	// DeleteSiteData removes every event, ledger entry and identity of the site.
 	DeleteSiteData(ctx context.Context, siteID string) error
+	// PaymentTouches returns the payment touches of the payments (every payment of the site with nil):
+	// the rows attribution credits money over, kept by the store as facts are written (touches/).
+	PaymentTouches(ctx context.Context, siteID string, paymentIDs []string) ([]PaymentTouch, error)
 	// ConvertPending reads the site's ledger entries and MRR movements stored without an exchange rate
 	// (Converted false), lets convert fill their reporting fields, and stores the reporting amount,
 	// currency, rate, rate date and converted flag of those it converted — the one update the ledger

@@ -239,6 +239,7 @@ func Run(t *testing.T, open Open) {
 	d := generate()
 	st, eng := open(t)
 	d.load(t, st)
+	t.Run("multi-touch journeys", func(t *testing.T) { journeys(t, st, eng) })
 	ctx := context.Background()
 	page := stats.WithCache(ctx)
 	query := func(t *testing.T, q map[string]any) map[string][]string {

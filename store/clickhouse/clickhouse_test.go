@@ -372,3 +372,21 @@ func TestSignals(t *testing.T) {
 func TestIdentityKeys(t *testing.T) {
 	storetest.IdentityKeys(t, func(t *testing.T) tributary.EventStore { return open(t) })
 }
+
+func TestTouches(t *testing.T) {
+	storetest.Touches(t, func(t *testing.T) (tributary.EventStore, func() tributary.EventStore) {
+		dsn := testenv.ClickHouseDSN(t)
+		s, err := clickhouse.Open(context.Background(), dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s, func() tributary.EventStore {
+			s.Close()
+			if s, err = clickhouse.Open(context.Background(), dsn); err != nil {
+				t.Fatal(err)
+			}
+			return s
+		}
+	})
+}

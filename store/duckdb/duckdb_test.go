@@ -88,3 +88,21 @@ func TestSignals(t *testing.T) {
 func TestIdentityKeys(t *testing.T) {
 	storetest.IdentityKeys(t, func(t *testing.T) tributary.EventStore { return open(t) })
 }
+
+func TestTouches(t *testing.T) {
+	storetest.Touches(t, func(t *testing.T) (tributary.EventStore, func() tributary.EventStore) {
+		dir := t.TempDir()
+		s, err := duckdb.Open(context.Background(), dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s, func() tributary.EventStore {
+			s.Close()
+			if s, err = duckdb.Open(context.Background(), dir); err != nil {
+				t.Fatal(err)
+			}
+			return s
+		}
+	})
+}
