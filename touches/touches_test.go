@@ -94,7 +94,10 @@ func (f *fake) ReplaceTouches(_ context.Context, _ string, ps []string, rows []t
 	}
 	return nil
 }
-func (f *fake) MarkTouches(_ context.Context, s string, stale bool) error { f.stale[s] = stale; return nil }
+func (f *fake) MarkTouches(_ context.Context, s string, stale bool) error {
+	f.stale[s] = stale
+	return nil
+}
 func (f *fake) StaleTouches(context.Context) ([]string, error) {
 	var out []string
 	for s, st := range f.stale {
