@@ -549,12 +549,6 @@ func (e *Engine) countPaying(ctx context.Context, cols []string, q *Query, from,
 	return m, nil
 }
 
-// trafficAggregates are the per-group aggregates each traffic metric is computed from.
-var trafficAggregates = map[string][]string{
-	"visitors": {"visitors"}, "visits": {"visits"}, "pageviews": {"pageviews"}, "views_per_visit": {"pageviews", "visits"},
-	"bounce_rate": {"bounces", "visits"}, "visit_duration": {"duration", "visits"}, "events": {"events"},
-	"conversions": {"conversions"}, "conversion_rate": {"conversions", "visitors"}, "revenue_per_visitor": {"visitors"},
-}
 
 // sortRows orders results: by order_by, else time ascending, else the first metric descending.
 func sortRows(q *Query, list []*row, value func(r *row, m string) float64) {

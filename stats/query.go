@@ -16,37 +16,6 @@ import (
 	"github.com/tributary/tributary/attribution"
 )
 
-// Metric families decide where a metric is computed and which dimensions it combines with.
-const (
-	famTraffic = iota // events and sessions
-	famMoney          // ledger entries, attributed
-	famMRR            // mrr_movements
-)
-
-var metricFamily = map[string]int{
-	"visitors": famTraffic, "visits": famTraffic, "pageviews": famTraffic, "views_per_visit": famTraffic, "bounce_rate": famTraffic,
-	"visit_duration": famTraffic, "events": famTraffic, "conversions": famTraffic, "conversion_rate": famTraffic,
-	"payments": famMoney, "customers": famMoney, "revenue": famMoney, "refunds": famMoney, "disputes": famMoney, "net_revenue": famMoney,
-	"average_order_value": famMoney, "revenue_per_visitor": famMoney, "ltv": famMoney, "time_to_convert": famMoney,
-	"mrr": famMRR, "new_mrr": famMRR, "expansion_mrr": famMRR, "contraction_mrr": famMRR, "churned_mrr": famMRR, "arpu": famMRR,
-}
-
-// moneyMetric marks metrics whose values are amounts in the reporting currency.
-var moneyMetric = map[string]bool{"revenue": true, "refunds": true, "disputes": true, "net_revenue": true, "average_order_value": true,
-	"revenue_per_visitor": true, "ltv": true, "mrr": true, "new_mrr": true, "expansion_mrr": true, "contraction_mrr": true, "churned_mrr": true, "arpu": true}
-
-// visitDims map visit:* dimensions to session columns.
-var visitDims = map[string]string{
-	"visit:channel": "channel", "visit:source": "referrer_source", "visit:referrer": "referrer", "visit:utm_source": "utm_source",
-	"visit:utm_medium": "utm_medium", "visit:utm_campaign": "utm_campaign", "visit:utm_term": "utm_term", "visit:utm_content": "utm_content",
-	"visit:click_id_platform": "click_id_platform", "visit:entry_page": "entry_page", "visit:exit_page": "exit_page", "visit:country": "country",
-	"visit:region": "region", "visit:device": "device", "visit:browser": "browser", "visit:os": "os",
-}
-
-var timeDims = map[string]string{"time:hour": "hour", "time:day": "day", "time:week": "week", "time:month": "month", "time": "day"}
-
-var paymentDims = map[string]bool{"payment:product": true, "payment:currency": true, "payment:link_method": true}
-
 // Filter is one condition: [operator, dimension, [values]].
 type Filter struct {
 	Op     string
@@ -155,7 +124,7 @@ func ParseQuery(body []byte, site *tributary.Site, now time.Time) (*Query, error
 	if len(r.Metrics) == 0 {
 		return nil, tributary.FieldError("metrics", "metrics is required, e.g. [\"visitors\", \"revenue\"]")
 	}
-	fams := map[int]bool{}
+	fams := map[Family]bool{}
 	for i, m := range r.Metrics {
 		f, ok := metricFamily[m]
 		if !ok {
@@ -267,13 +236,13 @@ func combinable(m, d string) error {
 	switch {
 	case timeDims[d] != "":
 		return nil
-	case fam == famMRR:
+	case fam == MRR:
 		return fmt.Errorf("%s cannot be broken down by %s: MRR belongs to subscriptions, not to visits or pages (use a time dimension)", m, d)
-	case paymentDims[d] && fam != famMoney:
+	case paymentDims[d] && fam != Revenue:
 		return fmt.Errorf("%s cannot be broken down by %s: payment dimensions apply to money metrics", m, d)
 	case d == GoalDimension && (m == "revenue" || m == "conversion_rate"):
 		return nil // goalMetrics: each goal's money events, and its visitors over all visitors
-	case isEventDim(d) && fam == famMoney:
+	case isEventDim(d) && fam == Revenue:
 		return fmt.Errorf("%s cannot be broken down by %s: money is credited to visits, not to single events (event:goal answers revenue)", m, d)
 	case isEventDim(d) && m != "pageviews" && m != "events" && m != "visitors":
 		return fmt.Errorf("%s cannot be broken down by %s: use pageviews, events or visitors", m, d)

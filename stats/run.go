@@ -176,18 +176,18 @@ func sign(f float64) float64 {
 // compute fills the groups of one range.
 func (e *Engine) compute(ctx context.Context, q *Query, from, to time.Time) (*rows, int, error) {
 	rs := &rows{}
-	fams := map[int]bool{}
+	fams := map[Family]bool{}
 	for _, m := range q.Metrics {
 		fams[metricFamily[m]] = true
 	}
 	needVisitors := contains(q.Metrics, "revenue_per_visitor")
-	if fams[famTraffic] || needVisitors {
+	if fams[Traffic] || needVisitors {
 		if err := e.traffic(ctx, q, from, to, rs); err != nil {
 			return nil, 0, err
 		}
 	}
 	unconverted := 0
-	if fams[famMoney] {
+	if fams[Revenue] {
 		if contains(q.Dimensions, GoalDimension) {
 			n, err := e.goalRevenue(ctx, q, from, to, rs)
 			if err != nil {
@@ -205,7 +205,7 @@ func (e *Engine) compute(ctx context.Context, q *Query, from, to time.Time) (*ro
 			md.mu.RUnlock()
 		}
 	}
-	if fams[famMRR] {
+	if fams[MRR] {
 		if err := e.mrr(ctx, q, from, to, rs); err != nil {
 			return nil, 0, err
 		}
