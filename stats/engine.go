@@ -549,7 +549,6 @@ func (e *Engine) countPaying(ctx context.Context, cols []string, q *Query, from,
 	return m, nil
 }
 
-
 // sortRows orders results: by order_by, else time ascending, else the first metric descending.
 func sortRows(q *Query, list []*row, value func(r *row, m string) float64) {
 	sort.SliceStable(list, func(i, j int) bool {
