@@ -184,4 +184,11 @@ type StripeStateStore interface {
 	// PutPayments upserts many payment records in one transaction.
 	PutPayments(ctx context.Context, ps []*Payment) error
 	Payments(ctx context.Context, siteID string, limit int) ([]*Payment, error)
+	PaymentRecords
+}
+
+// PaymentRecords reads payment records in batches (the stats engine's products, the customers pages).
+type PaymentRecords interface {
+	// PaymentsByID returns the records of the ids that have one, by id.
+	PaymentsByID(ctx context.Context, siteID string, ids []string) (map[string]*Payment, error)
 }

@@ -248,27 +248,9 @@ func (s *Service) build(ctx context.Context, site *tributary.Site, test bool) ([
 
 // records loads the payment records (status, e-mail, customer) of the payments; API payments have none.
 func (s *Service) records(ctx context.Context, siteID string, ids []string) (map[string]*tributary.Payment, error) {
-	out := map[string]*tributary.Payment{}
-	recent, err := s.Meta.Payments(ctx, siteID, 1000)
+	out, err := s.Meta.PaymentsByID(ctx, siteID, ids)
 	if err != nil {
 		return nil, fmt.Errorf("customers: payments: %w", err)
-	}
-	for _, p := range recent {
-		out[p.ID] = p
-	}
-	for _, id := range ids {
-		if _, ok := out[id]; ok {
-			continue
-		}
-		p, err := s.Meta.Payment(ctx, siteID, id)
-		if tributary.ErrorCode(err) == tributary.ENOTFOUND {
-			out[id] = nil
-			continue
-		}
-		if err != nil {
-			return nil, fmt.Errorf("customers: payment %s: %w", id, err)
-		}
-		out[id] = p
 	}
 	return out, nil
 }

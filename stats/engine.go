@@ -16,12 +16,26 @@ import (
 // Engine runs queries against one store. It only reads: the visits and the payment touches it reads
 // are derived by the store as facts are written.
 type Engine struct {
-	db *sql.DB
-	d  Dialect
+	db      *sql.DB
+	d       Dialect
+	records tributary.PaymentRecords
 }
 
+// Option configures an Engine.
+type Option func(*Engine)
+
+// WithPaymentRecords gives the engine the MetaStore's payment records, where Stripe payments keep their
+// product (payment:product); without it products come from the ledger only.
+func WithPaymentRecords(r tributary.PaymentRecords) Option { return func(e *Engine) { e.records = r } }
+
 // NewEngine returns an engine over db speaking dialect d.
-func NewEngine(db *sql.DB, d Dialect) *Engine { return &Engine{db: db, d: d} }
+func NewEngine(db *sql.DB, d Dialect, opts ...Option) *Engine {
+	e := &Engine{db: db, d: d}
+	for _, o := range opts {
+		o(e)
+	}
+	return e
+}
 
 // row is one group of a result while it is being computed.
 type row struct {

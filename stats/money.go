@@ -333,22 +333,44 @@ func (e *Engine) loadLinks(ctx context.Context, md *moneyData) error {
 	return r.Err()
 }
 
-// loadProducts reads products from payment records (Stripe) or ledger entries (API).
+// loadProducts reads each payment's product: from its payment record (Stripe, through the engine's
+// PaymentRecords) where it has one, else from its ledger entries (API payments).
 func (e *Engine) loadProducts(ctx context.Context, md *moneyData) error {
 	a, rangeWhere := md.rangeArgs(e.d)
 	inRange := `SELECT payment_id FROM ledger` + rangeWhere
 	pr, err := e.db.QueryContext(ctx, `SELECT payment_id, max(product) FROM ledger WHERE site_id = `+a.add(md.site)+` AND product <> '' AND payment_id IN (`+inRange+`) GROUP BY payment_id`, a.vals...)
-	if err == nil {
-		for pr.Next() {
-			var p, prod string
-			if pr.Scan(&p, &prod) == nil {
-				md.products[p] = prod
-			}
-		}
-		pr.Close()
+	if err != nil {
+		return fmt.Errorf("stats: products: %w", err)
 	}
-	a, rangeWhere = md.rangeArgs(e.d)
-	return e.loadPayments(ctx, md.site, `SELECT payment_id FROM ledger`+rangeWhere, a, md)
+	for pr.Next() {
+		var p, prod string
+		if err := pr.Scan(&p, &prod); err != nil {
+			pr.Close()
+			return fmt.Errorf("stats: products: %w", err)
+		}
+		md.products[p] = prod
+	}
+	pr.Close()
+	if err := pr.Err(); err != nil {
+		return fmt.Errorf("stats: products: %w", err)
+	}
+	if e.records == nil {
+		return nil
+	}
+	ids := make([]string, 0, len(md.paidAt))
+	for p := range md.paidAt {
+		ids = append(ids, p)
+	}
+	recs, err := e.records.PaymentsByID(ctx, md.site, ids)
+	if err != nil {
+		return fmt.Errorf("stats: payment records: %w", err)
+	}
+	for p, r := range recs {
+		if r != nil && r.Product != "" {
+			md.products[p] = r.Product
+		}
+	}
+	return nil
 }
 
 // loadTouches reads the payment touches of the range's payments: each paying person and their visits
@@ -430,23 +452,6 @@ func (e *Engine) readTouchValues(ctx context.Context, md *moneyData, payment, se
 // read again column by column.
 const textSep = "\x1f"
 
-func (e *Engine) loadPayments(ctx context.Context, site, inRange string, a *args, md *moneyData) error {
-	r, err := e.db.QueryContext(ctx, `SELECT id, json_extract_string(data, '$.product') FROM payments WHERE site_id = `+a.add(site)+
-		` AND id IN (`+inRange+`)`, a.vals...)
-	if err != nil {
-		return nil // the payments table belongs to the MetaStore; on split backends products come from the ledger only
-	}
-	defer r.Close()
-	for r.Next() {
-		var p string
-		var prod *string
-		r.Scan(&p, &prod)
-		if prod != nil && *prod != "" {
-			md.products[p] = *prod
-		}
-	}
-	return nil
-}
 
 // credit is one share of an entry to a touchpoint.
 type credit struct {

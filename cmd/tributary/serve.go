@@ -54,14 +54,14 @@ func openStores(ctx context.Context, cfg config.Config) (tributary.MetaStore, tr
 			pg.Close()
 			return nil, nil, nil, nil, err
 		}
-		return pg, ch, stats.NewEngine(ch.DB(), stats.ClickHouse{}), func() error { return errors.Join(ch.Close(), pg.Close()) }, nil
+		return pg, ch, stats.NewEngine(ch.DB(), stats.ClickHouse{}, stats.WithPaymentRecords(pg)), func() error { return errors.Join(ch.Close(), pg.Close()) }, nil
 	}
 	st, err := duckdb.Open(ctx, cfg.DataDir)
 	if err != nil {
 		return nil, nil, nil, nil, err
 	}
 	if cfg.EventsDSN == "" {
-		return st, st, stats.NewEngine(st.DB(), stats.DuckDB{}), st.Close, nil
+		return st, st, stats.NewEngine(st.DB(), stats.DuckDB{}, stats.WithPaymentRecords(st)), st.Close, nil
 	}
 	ch, err := clickhouse.Open(ctx, cfg.EventsDSN)
 	if err != nil {
@@ -69,7 +69,7 @@ func openStores(ctx context.Context, cfg config.Config) (tributary.MetaStore, tr
 		return nil, nil, nil, nil, err
 	}
 	closeBoth := func() error { return errors.Join(ch.Close(), st.Close()) }
-	return st, ch, stats.NewEngine(ch.DB(), stats.ClickHouse{}), closeBoth, nil
+	return st, ch, stats.NewEngine(ch.DB(), stats.ClickHouse{}, stats.WithPaymentRecords(st)), closeBoth, nil
 }
 
 // sharedLimiter is the MetaStore's token buckets when it keeps them (PostgreSQL, shared by every node),
