@@ -452,7 +452,6 @@ func (e *Engine) readTouchValues(ctx context.Context, md *moneyData, payment, se
 // read again column by column.
 const textSep = "\x1f"
 
-
 // credit is one share of an entry to a touchpoint.
 type credit struct {
 	entry  *entry
