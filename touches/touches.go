@@ -60,9 +60,10 @@ type Store interface {
 // Maintainer keeps one store's touches. Its methods are safe for concurrent use; rewrites run one at a
 // time, each from the facts committed when it reads them.
 type Maintainer struct {
-	st  Store
-	log *slog.Logger
-	now func() time.Time
+	st     Store
+	log    *slog.Logger
+	now    func() time.Time
+	reload time.Duration
 
 	mu    sync.Mutex
 	sites map[string]*site
@@ -72,7 +73,7 @@ type Maintainer struct {
 // site is what the maintainer keeps of one site: its identity graph and the visitors of paying people
 // (hashed), so a batch of events of anyone else costs no query. Both are read from the store once and
 // then grown by the writes that pass through this process; on a store written by several processes
-// they are read again every reloadEvery.
+// they are read again every Shared interval.
 type site struct {
 	graph    *people.Graph
 	watched  map[uint64]struct{}
@@ -82,16 +83,17 @@ type site struct {
 	marked, failed bool
 }
 
-// reloadEvery is how often a site's graph and watched visitors are read again, for facts another process
-// wrote.
-const reloadEvery = time.Minute
+// Shared is how often a store written by several processes (ClickHouse behind several nodes) reads a
+// site's graph and watched visitors again, for the links and identities another process wrote.
+const Shared = time.Minute
 
-// New returns a maintainer over st.
-func New(st Store, log *slog.Logger) *Maintainer {
+// New returns a maintainer over st. reload is how often a site's graph and watched visitors are read
+// again: 0 for a store only this process writes (the embedded one), Shared for one several write.
+func New(st Store, log *slog.Logger, reload time.Duration) *Maintainer {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Maintainer{st: st, log: log, now: time.Now, sites: map[string]*site{}, seed: maphash.MakeSeed()}
+	return &Maintainer{st: st, log: log, now: time.Now, reload: reload, sites: map[string]*site{}, seed: maphash.MakeSeed()}
 }
 
 // Open rebuilds the touches of every site marked stale: a process that stopped between a write and its
@@ -159,7 +161,7 @@ func (m *Maintainer) load(ctx context.Context, id string) (*site, error) {
 		s = &site{}
 		m.sites[id] = s
 	}
-	if s.graph != nil && m.now().Sub(s.loadedAt) < reloadEvery {
+	if s.graph != nil && (m.reload == 0 || m.now().Sub(s.loadedAt) < m.reload) {
 		return s, nil
 	}
 	rows, err := m.st.IdentityKeys(ctx, id)

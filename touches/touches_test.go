@@ -114,7 +114,7 @@ func TestRewritesExactlyTheAffectedPayments(t *testing.T) {
 	ctx := context.Background()
 	t0 := time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
 	f := newFake()
-	m := New(f, nil)
+	m := New(f, nil, Shared)
 	m.now = func() time.Time { return t0 } // the graph is never reloaded during the test
 	// Three paying visitors: p1 by v1 at t0, p2 by v2 at t0, p3 by v1 a week earlier.
 	for _, p := range []struct {
@@ -186,7 +186,7 @@ func TestOpenRebuildsStaleSites(t *testing.T) {
 	f.times["p1"] = time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
 	f.links["p1"] = &tributary.Identity{SiteID: "s", PaymentID: "p1", VisitorID: "v1"}
 	f.stale["s"] = true
-	m := New(f, nil)
+	m := New(f, nil, Shared)
 	if err := m.Open(ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -105,7 +105,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		return nil, err
 	}
 	s.node, s.log = newNode(), slog.Default()
-	s.touches = touches.New(s, s.log)
+	s.touches = touches.New(s, s.log, touches.Shared)
 	if err := s.touches.Open(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("clickhouse: %w", err)

@@ -78,7 +78,7 @@ func Open(ctx context.Context, dataDir string) (*Store, error) {
 	}
 	db := sql.OpenDB(connector)
 	s := &Store{db: db, connector: connector, path: path, log: slog.Default()}
-	s.touches = touches.New(s, s.log)
+	s.touches = touches.New(s, s.log, 0)
 	s.Store = sqlmeta.Store{DB: db, Backend: "duckdb", Conflict: isConstraint, Writes: &s.inboxMu}
 	ms, err := migrate.Load(migrations, "migrations")
 	if err != nil {
