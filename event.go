@@ -36,6 +36,9 @@ type Event struct {
 
 	ClickIDPlatform string `json:"click_id_platform"` // e.g. "google_ads" for gclid
 	ClickID         string `json:"click_id"`
+	// ClickIDParam is the landing-page parameter the click id came from (gclid, gbraid, wbraid…);
+	// "" in events stored before it was kept.
+	ClickIDParam string `json:"click_id_param,omitempty"`
 
 	Country string `json:"country"` // ISO 3166-1 alpha-2
 	Region  string `json:"region"`

@@ -202,8 +202,21 @@ func (f *fake) check(r *http.Request, b []byte) {
 			c := cs[0].(map[string]any)
 			check(c["conversionDateTime"])
 			money("google", c["conversionValue"], c["currencyCode"])
-			if c["gclid"] == "" || c["orderId"] == "" || !strings.HasPrefix(fmt.Sprint(c["conversionAction"]), "customers/1234567890/conversionActions/") {
+			if c["orderId"] == "" || !strings.HasPrefix(fmt.Sprint(c["conversionAction"]), "customers/1234567890/conversionActions/") {
 				t.Errorf("google: conversion %v", c)
+			}
+			// ClickConversion: exactly one of gclid, gbraid and wbraid names the click.
+			ids := 0
+			for _, k := range []string{"gclid", "gbraid", "wbraid"} {
+				if v, ok := c[k]; ok {
+					if s, _ := v.(string); s == "" {
+						t.Errorf("google: %s is empty: %v", k, c)
+					}
+					ids++
+				}
+			}
+			if ids != 1 {
+				t.Errorf("google: %d click ids in %v, want exactly one of gclid, gbraid, wbraid", ids, c)
 			}
 		}
 		if as, ok := m["conversionAdjustments"].([]any); ok {
@@ -825,6 +838,35 @@ func TestPersonAcrossDevices(t *testing.T) {
 			}
 			if (r.Status == tributary.OutboxSkipped) != tc.wantSkipped {
 				t.Fatalf("row = %+v", r)
+			}
+		})
+	}
+}
+
+// TestGoogleClickIDParams: each Google click id goes in the field of the parameter that carried it
+// (gbraid and wbraid are iOS clicks Google refuses as a gclid); a visit stored before the parameter was
+// kept sends a gclid.
+func TestGoogleClickIDParams(t *testing.T) {
+	for _, param := range []string{"gclid", "gbraid", "wbraid", ""} {
+		t.Run("param="+param, func(t *testing.T) {
+			e := newEnv(t)
+			p := platforms[1]
+			d := e.destination(p.typ, p.config, p.secret)
+			must(t, e.st.InsertEvents(context.Background(), []tributary.Event{{SiteID: e.site.ID, Timestamp: t0, Name: tributary.PageviewName,
+				Source: tributary.SourceBrowser, VisitorID: "v1", SessionID: "s1", Hostname: "shop.example", Path: "/pricing", Channel: "Paid Search",
+				ReferrerSource: "Google", ClickIDPlatform: "google_ads", ClickID: "click-1", ClickIDParam: param}}))
+			e.pay("pi_1", "v1", "s1", t0.Add(30*time.Minute), 4999, true)
+			e.run(t0.Add(time.Hour))
+			r := e.rows(d.ID)[0]
+			field := param
+			if field == "" {
+				field = "gclid"
+			}
+			if r.Status != tributary.OutboxSent || !strings.Contains(r.Request, `"`+field+`":"click-1"`) {
+				t.Fatalf("row = %+v, want the click in %s", r, field)
+			}
+			if e.fake.accepted["google:pi_1"] != 1 {
+				t.Fatalf("accepted = %v", e.fake.accepted)
 			}
 		})
 	}

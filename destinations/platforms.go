@@ -221,8 +221,12 @@ func buildTikTok(dest *tributary.Destination, token string, c *Conversion) (*req
 
 // ---- Google Ads: click conversions and conversion adjustments ----
 
+// googleConversion is a ClickConversion: exactly one of gclid, gbraid (app conversions from iOS
+// clicks) and wbraid (web conversions from iOS clicks) names the click.
 type googleConversion struct {
-	GCLID              string      `json:"gclid"`
+	GCLID              string      `json:"gclid,omitempty"`
+	GBRAID             string      `json:"gbraid,omitempty"`
+	WBRAID             string      `json:"wbraid,omitempty"`
 	ConversionAction   string      `json:"conversionAction"`
 	ConversionDateTime string      `json:"conversionDateTime"`
 	ConversionValue    json.Number `json:"conversionValue"`
@@ -269,14 +273,25 @@ func (s *Sender) buildGoogle(ctx context.Context, dest *tributary.Destination, s
 	path := ":uploadClickConversions"
 	if c.IsFirst {
 		if c.Click.Platform != "google_ads" {
-			return nil, "no Google click id (gclid) on the credited visit", nil
+			return nil, "no Google click id (gclid, gbraid or wbraid) on the credited visit", nil
 		}
 		if why := merged(c); why != "" {
 			return nil, why, nil
 		}
-		body = jsonBody(googleConversionsBody{Conversions: []googleConversion{{GCLID: c.Click.ID, ConversionAction: action,
-			ConversionDateTime: googleTime(c.Entry.OccurredAt, c.Site), ConversionValue: value(c.Entry.Amount, c.Entry.Currency),
-			CurrencyCode: c.Entry.Currency, OrderID: c.Entry.PaymentID}}, PartialFailure: true, ValidateOnly: validateOnly})
+		conv := googleConversion{ConversionAction: action, ConversionDateTime: googleTime(c.Entry.OccurredAt, c.Site),
+			ConversionValue: value(c.Entry.Amount, c.Entry.Currency), CurrencyCode: c.Entry.Currency, OrderID: c.Entry.PaymentID}
+		// Each Google click id goes in the field of the parameter that carried it: Google refuses a
+		// gbraid or wbraid sent as a gclid. Visits stored before the parameter was kept say "" and
+		// were gclids as far as anyone knew.
+		switch c.Click.Param {
+		case "gbraid":
+			conv.GBRAID = c.Click.ID
+		case "wbraid":
+			conv.WBRAID = c.Click.ID
+		default:
+			conv.GCLID = c.Click.ID
+		}
+		body = jsonBody(googleConversionsBody{Conversions: []googleConversion{conv}, PartialFailure: true, ValidateOnly: validateOnly})
 	} else {
 		if c.First.ID == "" {
 			return nil, "the payment has no conversion to adjust", nil

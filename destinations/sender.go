@@ -225,9 +225,12 @@ type Conversion struct {
 
 // Click is an ad click id seen on a visit.
 type Click struct {
-	Platform string    `json:"platform"`
-	ID       string    `json:"id"`
-	At       time.Time `json:"at"`
+	Platform string `json:"platform"`
+	ID       string `json:"id"`
+	// Param is the landing-page parameter that carried it (gclid, gbraid, wbraid, fbclid…); "" for
+	// visits stored before it was kept.
+	Param string    `json:"param,omitempty"`
+	At    time.Time `json:"at"`
 }
 
 // Credit is one visit's share of an entry under the model.
@@ -375,7 +378,7 @@ func (s *Sender) conversion(ctx context.Context, row *tributary.DestinationDeliv
 						continue
 					}
 					if c.Credited != nil && e.SessionID == c.Credited.SessionID && c.Click.ID == "" && e.ClickID != "" {
-						c.Click = Click{Platform: e.ClickIDPlatform, ID: e.ClickID, At: e.Timestamp}
+						c.Click = Click{Platform: e.ClickIDPlatform, ID: e.ClickID, Param: e.ClickIDParam, At: e.Timestamp}
 						c.PageURL = "https://" + e.Hostname + e.Path
 					}
 				}

@@ -384,7 +384,7 @@ func stepSource(ctx context.Context, j *Job) string {
 		ClickIDs: clicks, Ref: clip(ref), Excluded: j.excluded,
 	})
 	e.Referrer, e.ReferrerSource, e.Channel = r.Referrer, r.Source, r.Channel
-	e.ClickIDPlatform, e.ClickID = r.ClickIDPlatform, r.ClickID
+	e.ClickIDPlatform, e.ClickID, e.ClickIDParam = r.ClickIDPlatform, r.ClickID, r.ClickIDParam
 	return ""
 }
 

@@ -18,8 +18,12 @@ func Signals(t *testing.T, open func(t *testing.T) tributary.EventStore) {
 		t.Fatal("the event store does not read visitor signals")
 	}
 	ev := func(site, v, sess, name string, at time.Time, platform, click string, props map[string]string) tributary.Event {
-		return tributary.Event{SiteID: site, Timestamp: at, Name: name, Source: tributary.SourceBrowser, VisitorID: v, SessionID: sess,
+		e := tributary.Event{SiteID: site, Timestamp: at, Name: name, Source: tributary.SourceBrowser, VisitorID: v, SessionID: sess,
 			Hostname: "a.com", Path: "/p", ClickIDPlatform: platform, ClickID: click, Props: props}
+		if platform == "google_ads" {
+			e.ClickIDParam = "gbraid"
+		}
+		return e
 	}
 	must(t, s.InsertEvents(ctx, []tributary.Event{
 		ev("s1", "v1", "x1", "pageview", Clock.Add(-2*time.Hour), "google_ads", "g1", nil),
@@ -34,7 +38,7 @@ func Signals(t *testing.T, open func(t *testing.T) tributary.EventStore) {
 	if len(got) != 2 {
 		t.Fatalf("signals = %+v", got)
 	}
-	if g := got[0]; g.SessionID != "x1" || g.ClickIDPlatform != "google_ads" || g.ClickID != "g1" || !g.Timestamp.Equal(Clock.Add(-2*time.Hour)) || g.Path != "/p" || g.Hostname != "a.com" {
+	if g := got[0]; g.SessionID != "x1" || g.ClickIDPlatform != "google_ads" || g.ClickID != "g1" || g.ClickIDParam != "gbraid" || !g.Timestamp.Equal(Clock.Add(-2*time.Hour)) || g.Path != "/p" || g.Hostname != "a.com" {
 		t.Fatalf("click = %+v", g)
 	}
 	if g := got[1]; g.Name != "consent" || g.Props["granted"] != "false" || g.SessionID != "x2" {

@@ -1,0 +1,40 @@
+package ingest
+
+import (
+	"context"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/tributary/tributary"
+)
+
+// TestClickIDParam: the event keeps which landing-page parameter carried its click id, so Google Ads
+// gets a gbraid or wbraid in its own field (issue 22).
+func TestClickIDParam(t *testing.T) {
+	p := New(Options{Sites: oneSite{&tributary.Site{ID: "s1", Domain: "shop.example", Currency: "USD", Timezone: "UTC"}}, Secret: []byte("k")})
+	for _, tc := range []struct{ query, platform, param, id string }{
+		{"gclid=g1", "google_ads", "gclid", "g1"},
+		{"gbraid=b1", "google_ads", "gbraid", "b1"},
+		{"wbraid=w1&fbclid=f1", "google_ads", "wbraid", "w1"},
+		{"fbclid=f1", "meta", "fbclid", "f1"},
+		{"utm_source=x", "", "", ""},
+	} {
+		pl, err := DecodePayload([]byte(`{"site":"s1","name":"pageview","url":"https://shop.example/p?` + tc.query + `","visitor_id":"AAAA"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		j := &Job{Payload: pl, UserAgent: "Mozilla/5.0 Chrome/131.0", IP: netip.MustParseAddr("203.0.113.7"), Now: time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)}
+		for _, s := range p.steps {
+			if s.Name == "rate_limit" {
+				continue
+			}
+			if reason := s.Run(context.Background(), j); reason != "" {
+				t.Fatalf("%s: dropped %s", tc.query, reason)
+			}
+		}
+		if e := j.Event; e.ClickIDPlatform != tc.platform || e.ClickIDParam != tc.param || e.ClickID != tc.id {
+			t.Errorf("%s: click %q %q %q, want %q %q %q", tc.query, e.ClickIDPlatform, e.ClickIDParam, e.ClickID, tc.platform, tc.param, tc.id)
+		}
+	}
+}
