@@ -31,6 +31,10 @@ type Destination struct {
 	SealedSecret string `json:"-"`
 }
 
+// DeliverySubscription is the kind of an outbox row that reports an MRR movement (the webhook's
+// subscription events); its EntryID is "mrr:" + the movement id and its PaymentID the subscription id.
+const DeliverySubscription = "subscription"
+
 // Outbox delivery states.
 const (
 	OutboxPending = "pending" // waiting for its next attempt
@@ -47,8 +51,8 @@ type DestinationDelivery struct {
 	SiteID        string    `json:"site_id"`
 	DestinationID string    `json:"destination_id"`
 	EntryID       string    `json:"entry_id"`
-	PaymentID     string    `json:"payment_id"`
-	Kind          string    `json:"kind"` // the ledger entry's kind
+	PaymentID     string    `json:"payment_id"` // the subscription id for a DeliverySubscription row
+	Kind          string    `json:"kind"`       // the ledger entry's kind, or DeliverySubscription
 	Livemode      bool      `json:"livemode"`
 	Status        string    `json:"status"`
 	Attempts      int       `json:"attempts"`

@@ -634,8 +634,8 @@ func TestCrashBetweenOutboxAndLedger(t *testing.T) {
 		OccurredAt: t0.Add(30 * time.Minute), Amount: 4999, Currency: "EUR", Source: "stripe"}
 	// The hook ran, then the process was killed: no ledger entry, no link.
 	crashed := ledger.New(e.st, e.st)
-	crashed.BeforeAppend = func(ctx context.Context, s *tributary.Site, es []tributary.LedgerEntry) error {
-		if err := e.rec.BeforeAppend(ctx, s, es); err != nil {
+	crashed.BeforeAppend = func(ctx context.Context, s *tributary.Site, es []tributary.LedgerEntry, ms []tributary.MRRMovement) error {
+		if err := e.rec.BeforeAppend(ctx, s, es, ms); err != nil {
 			return err
 		}
 		return fmt.Errorf("killed")
@@ -870,4 +870,115 @@ func TestGoogleClickIDParams(t *testing.T) {
 			}
 		})
 	}
+}
+
+// movement is an MRR movement of subscription sub_1 of cus_1.
+func movement(id, kind string, at time.Time, delta int64) tributary.MRRMovement {
+	return tributary.MRRMovement{ID: id, SiteID: "s1", Livemode: true, SubscriptionID: "sub_1", CustomerID: "cus_1", At: at, Kind: kind,
+		Delta: delta, Currency: "EUR", Source: "stripe"}
+}
+
+// TestSubscriptionEvents: each MRR movement reaches the webhook once, signed, with the subscription's
+// MRR after it and the attribution of the visit that brought the subscription (the customer's linked
+// visitor, credited when the subscription started); movements given again write no new rows; the ad
+// platforms get none.
+func TestSubscriptionEvents(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	hook := e.destination(platforms[3].typ, platforms[3].config, platforms[3].secret)
+	g := e.destination(platforms[1].typ, platforms[1].config, platforms[1].secret)
+	e.visit("v1", "s1", t0, "google_ads", "gclid-1", nil, "")
+	e.pay("pi_1", "v1", "s1", t0.Add(30*time.Minute), 4999, true)
+	ms := []tributary.MRRMovement{
+		movement("mrr_new", tributary.MRRNew, t0.Add(30*time.Minute), 4999),
+		movement("mrr_up", tributary.MRRExpansion, t0.Add(2*time.Hour), 1000),
+		movement("mrr_end", tributary.MRRChurn, t0.Add(3*time.Hour), -5999),
+	}
+	must(t, e.rec.Record(ctx, e.site, nil, ms[:1]))
+	e.run(t0.Add(time.Hour))
+	e.now = t0.Add(2 * time.Hour)
+	must(t, e.rec.Record(ctx, e.site, nil, ms[1:2]))
+	e.run(t0.Add(2*time.Hour + 10*time.Second))
+	e.now = t0.Add(3 * time.Hour)
+	must(t, e.rec.Record(ctx, e.site, nil, ms)) // the provider retries the whole history
+	e.run(t0.Add(3*time.Hour + 10*time.Second))
+	e.run(t0.Add(4 * time.Hour))
+	golden(t, "subscription_webhook.txt", e.requests())
+	got := map[string]string{}
+	for _, r := range e.rows(hook.ID) {
+		got[r.EntryID] = r.Kind + " " + r.PaymentID + " " + r.Status
+	}
+	want := map[string]string{"pay:pi_1": "payment pi_1 sent", "mrr:mrr_new": "subscription sub_1 sent", "mrr:mrr_up": "subscription sub_1 sent",
+		"mrr:mrr_end": "subscription sub_1 sent"}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("webhook rows = %v, want %v", got, want)
+	}
+	for k, n := range e.fake.accepted {
+		if n != 1 {
+			t.Errorf("%s accepted %d times", k, n)
+		}
+	}
+	if len(e.fake.accepted) != 5 { // the webhook's 4, Google Ads' conversion
+		t.Fatalf("accepted = %v", e.fake.accepted)
+	}
+	for _, r := range e.rows(g.ID) {
+		if r.Kind == tributary.DeliverySubscription {
+			t.Fatalf("google ads got a subscription row: %+v", r)
+		}
+	}
+}
+
+// TestSubscriptionCrashAndConsent: a movement whose outbox row was written but which the process died
+// before storing is sent once the provider's retry stores it; an unlinked customer's movement is sent
+// unattributed after a short wait; a visitor who declined consent gets nothing sent.
+func TestSubscriptionCrashAndConsent(t *testing.T) {
+	t.Run("crash", func(t *testing.T) {
+		e := newEnv(t)
+		hook := e.destination(platforms[3].typ, platforms[3].config, platforms[3].secret)
+		m := movement("mrr_new", tributary.MRRNew, t0, 4999)
+		m.CustomerID = "cus_unknown"
+		crashed := ledger.New(e.st, e.st)
+		crashed.BeforeAppend = func(ctx context.Context, s *tributary.Site, es []tributary.LedgerEntry, ms []tributary.MRRMovement) error {
+			if err := e.rec.BeforeAppend(ctx, s, es, ms); err != nil {
+				return err
+			}
+			return fmt.Errorf("killed")
+		}
+		if err := crashed.Record(context.Background(), e.site, nil, []tributary.MRRMovement{m}); err == nil {
+			t.Fatal("the crash did not stop the write")
+		}
+		e.run(t0.Add(time.Minute))
+		if r := e.rows(hook.ID); len(r) != 1 || r[0].Status != tributary.OutboxPending || len(e.requests()) != 0 {
+			t.Fatalf("before the retry: %+v %s", r, e.requests())
+		}
+		e.now = t0.Add(2 * time.Minute)
+		must(t, e.rec.Record(context.Background(), e.site, nil, []tributary.MRRMovement{m}))
+		for i := 0; i < 5; i++ {
+			e.run(e.rows(hook.ID)[0].NextAttemptAt.Add(time.Second))
+		}
+		rows := e.rows(hook.ID)
+		if len(rows) != 1 || rows[0].Status != tributary.OutboxSent || !strings.Contains(rows[0].Request, `"link_method":"unattributed"`) {
+			t.Fatalf("after the retry: %+v", rows)
+		}
+		if len(e.fake.accepted) != 1 {
+			t.Fatalf("accepted = %v", e.fake.accepted)
+		}
+	})
+	t.Run("consent declined", func(t *testing.T) {
+		e := newEnv(t)
+		hook := e.destination(platforms[3].typ, platforms[3].config, platforms[3].secret)
+		e.visit("v1", "s1", t0, "google_ads", "gclid-1", nil, "")
+		e.visit("v1", "s1", t0.Add(time.Minute), "", "", map[string]string{"granted": "false"}, tributary.ConsentEventName)
+		e.pay("pi_1", "v1", "s1", t0.Add(30*time.Minute), 4999, true)
+		must(t, e.rec.Record(context.Background(), e.site, nil, []tributary.MRRMovement{movement("mrr_new", tributary.MRRNew, t0.Add(30*time.Minute), 4999)}))
+		e.run(t0.Add(time.Hour))
+		for _, r := range e.rows(hook.ID) {
+			if r.Status != tributary.OutboxSkipped || !strings.Contains(r.LastError, "declined consent") {
+				t.Fatalf("row = %+v", r)
+			}
+		}
+		if len(e.requests()) != 0 {
+			t.Fatalf("sent: %s", e.requests())
+		}
+	})
 }

@@ -19,6 +19,9 @@ import (
 
 // build returns the request for a row, or nil and the reason it is skipped.
 func (s *Sender) build(ctx context.Context, dest *tributary.Destination, secret string, c *Conversion, row *tributary.DestinationDelivery) (*request, string, error) {
+	if c.Movement != nil && dest.Type != tributary.DestinationWebhook {
+		return nil, "only the webhook takes subscription events", nil
+	}
 	switch dest.Type {
 	case tributary.DestinationMeta:
 		return buildMeta(dest, secret, c)
@@ -388,12 +391,26 @@ func (s *Sender) googleToken(ctx context.Context, dest *tributary.Destination, g
 
 // WebhookEvent is the generic webhook's body (docs/ad-platforms.md).
 type WebhookEvent struct {
-	ID          string             `json:"id"` // the outbox row id: the same on every retry
-	Type        string             `json:"type"`
-	Livemode    bool               `json:"livemode"`
-	SiteID      string             `json:"site_id"`
-	Entry       WebhookEntry       `json:"entry"`
-	Attribution WebhookAttribution `json:"attribution"`
+	ID          string               `json:"id"` // the outbox row id: the same on every retry
+	Type        string               `json:"type"`
+	Livemode    bool                 `json:"livemode"`
+	SiteID      string               `json:"site_id"`
+	Entry       *WebhookEntry        `json:"entry,omitempty"`        // money events
+	Sub         *WebhookSubscription `json:"subscription,omitempty"` // subscription events
+	Attribution WebhookAttribution   `json:"attribution"`
+}
+
+// WebhookSubscription is the MRR movement a subscription event reports, amounts in major units.
+type WebhookSubscription struct {
+	ID         string      `json:"id"` // the subscription id
+	MovementID string      `json:"movement_id"`
+	Kind       string      `json:"kind"` // new, expansion, contraction, churn, reactivation
+	At         time.Time   `json:"at"`
+	MRRDelta   json.Number `json:"mrr_delta"`
+	MRR        json.Number `json:"mrr"` // the subscription's MRR after this movement
+	Currency   string      `json:"currency"`
+	CustomerID string      `json:"customer_id,omitempty"`
+	StartedAt  time.Time   `json:"started_at"` // its first movement: when its attribution is credited
 }
 
 // WebhookEntry is the ledger entry the event reports, amounts in major units.
@@ -440,11 +457,18 @@ func Sign(secret string, t time.Time, body []byte) string {
 }
 
 func buildWebhook(dest *tributary.Destination, secret string, c *Conversion, row *tributary.DestinationDelivery, now time.Time) (*request, string, error) {
-	e := c.Entry
-	ev := WebhookEvent{ID: row.ID, Type: e.Kind, Livemode: e.Livemode, SiteID: e.SiteID,
-		Entry: WebhookEntry{ID: e.ID, PaymentID: e.PaymentID, Kind: e.Kind, OccurredAt: e.OccurredAt.UTC(), Amount: value(e.Amount, e.Currency),
-			Currency: e.Currency, PaymentNet: value(c.Net, e.Currency), CustomerID: e.CustomerID, Email: e.Email, Subscription: e.SubscriptionID, Detail: e.Detail},
-		Attribution: WebhookAttribution{Model: string(c.Model), Credits: c.Credits}}
+	var ev WebhookEvent
+	if m := c.Movement; m != nil {
+		ev = WebhookEvent{ID: row.ID, Type: tributary.DeliverySubscription, Livemode: m.Livemode, SiteID: m.SiteID,
+			Sub: &WebhookSubscription{ID: m.SubscriptionID, MovementID: m.ID, Kind: m.Kind, At: m.At.UTC(), MRRDelta: value(m.Delta, m.Currency),
+				MRR: value(c.Net, m.Currency), Currency: m.Currency, CustomerID: m.CustomerID, StartedAt: c.Started.UTC()}}
+	} else {
+		e := c.Entry
+		ev = WebhookEvent{ID: row.ID, Type: e.Kind, Livemode: e.Livemode, SiteID: e.SiteID,
+			Entry: &WebhookEntry{ID: e.ID, PaymentID: e.PaymentID, Kind: e.Kind, OccurredAt: e.OccurredAt.UTC(), Amount: value(e.Amount, e.Currency),
+				Currency: e.Currency, PaymentNet: value(c.Net, e.Currency), CustomerID: e.CustomerID, Email: e.Email, Subscription: e.SubscriptionID, Detail: e.Detail}}
+	}
+	ev.Attribution = WebhookAttribution{Model: string(c.Model), Credits: c.Credits}
 	if ev.Attribution.Credits == nil {
 		ev.Attribution.Credits = []Credit{}
 	}
@@ -468,5 +492,5 @@ func buildWebhook(dest *tributary.Destination, secret string, c *Conversion, row
 	body := jsonBody(ev)
 	return &request{method: http.MethodPost, url: dest.Config["url"], body: body, header: http.Header{
 		"Content-Type": {"application/json"}, "User-Agent": {"Tributary-Webhook/1"}, SignatureHeader: {Sign(secret, now, body)},
-		"Tributary-Delivery": {row.ID}, "Tributary-Event": {e.Kind}}}, "", nil
+		"Tributary-Delivery": {row.ID}, "Tributary-Event": {ev.Type}}}, "", nil
 }

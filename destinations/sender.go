@@ -174,7 +174,16 @@ func (s *Sender) deliver(ctx context.Context, dest *tributary.Destination, row *
 	if !dest.Enabled {
 		return skip("destination disabled")
 	}
-	c, err := s.conversion(ctx, row, now)
+	var c *Conversion
+	var err error
+	if row.Kind == tributary.DeliverySubscription {
+		if dest.Type != tributary.DestinationWebhook {
+			return skip("only the webhook takes subscription events")
+		}
+		c, err = s.subscription(ctx, row, now)
+	} else {
+		c, err = s.conversion(ctx, row, now)
+	}
 	if errors.Is(err, errWait) {
 		return outcome{err: err.Error()}
 	}
@@ -221,6 +230,10 @@ type Conversion struct {
 	// Record is the payment's mutable record when there is one (Stripe payments).
 	Record  *tributary.Payment
 	PageURL string // the credited visit's landing page
+	// Movement is the MRR movement a subscription row reports (Entry is then empty, Net the
+	// subscription's MRR after the movement), Started the subscription's first movement.
+	Movement *tributary.MRRMovement
+	Started  time.Time
 }
 
 // Click is an ad click id seen on a visit.
@@ -258,11 +271,9 @@ func (s *Sender) conversion(ctx context.Context, row *tributary.DestinationDeliv
 		}
 		return entries[i].ID < entries[j].ID
 	})
-	c := &Conversion{Site: site, Model: attribution.DefaultModel}
-	if name, err := s.Meta.AttributionModel(ctx, row.SiteID); err != nil {
+	c, err := s.newConversion(ctx, site)
+	if err != nil {
 		return nil, err
-	} else if m, err := attribution.ParseModel(name); err == nil {
-		c.Model = m
 	}
 	found, haveFirst := false, false
 	for _, e := range entries {
@@ -308,6 +319,85 @@ func (s *Sender) conversion(ctx context.Context, row *tributary.DestinationDeliv
 	if haveFirst {
 		paidAt = c.First.OccurredAt
 	}
+	if err := s.attribute(ctx, c, paidAt, c.Entry.Amount, c.Entry.Currency, now); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// newConversion starts a row's Conversion with the site and its model for destinations.
+func (s *Sender) newConversion(ctx context.Context, site *tributary.Site) (*Conversion, error) {
+	c := &Conversion{Site: site, Model: attribution.DefaultModel}
+	if name, err := s.Meta.AttributionModel(ctx, site.ID); err != nil {
+		return nil, err
+	} else if m, err := attribution.ParseModel(name); err == nil {
+		c.Model = m
+	}
+	return c, nil
+}
+
+// SubscriptionLinkWait is how long a subscription row whose customer has no linked visitor yet waits
+// for one before it is sent unattributed: a subscription's first invoice is paid, and linked, just after
+// the subscription starts.
+const SubscriptionLinkWait = 2 * time.Minute
+
+// subscription reads a subscription row's MRR movement, the subscription's MRR after it and its
+// attribution: the visitor the customer was last linked to (a linked payment, an identify with the
+// customer id) by the movement's time, credited under the model when the subscription started, so
+// every movement of one subscription names the same visit.
+func (s *Sender) subscription(ctx context.Context, row *tributary.DestinationDelivery, now time.Time) (*Conversion, error) {
+	site, err := s.Meta.Site(ctx, row.SiteID)
+	if err != nil {
+		return nil, err
+	}
+	c, err := s.newConversion(ctx, site)
+	if err != nil {
+		return nil, err
+	}
+	ms, err := s.Events.MRRMovementsOf(ctx, row.SiteID, row.PaymentID)
+	if err != nil {
+		return nil, err
+	}
+	id := strings.TrimPrefix(row.EntryID, MovementEntryID(""))
+	for i := range ms {
+		if i == 0 {
+			c.Started = ms[i].At
+		}
+		c.Net += ms[i].Delta
+		if ms[i].ID == id {
+			c.Movement = &ms[i]
+			break
+		}
+	}
+	if c.Movement == nil {
+		if now.Sub(row.CreatedAt) < LinkWait {
+			return nil, errWait
+		}
+		return nil, fmt.Errorf("mrr movement %s was never stored", id)
+	}
+	m := c.Movement
+	c.Link = &tributary.Identity{SiteID: row.SiteID, CustomerID: m.CustomerID, LinkMethod: tributary.LinkUnattributed}
+	if m.CustomerID != "" {
+		t, err := s.Events.VisitorByCustomer(ctx, row.SiteID, m.CustomerID, m.At.Add(LinkWait))
+		switch {
+		case err == nil:
+			c.Link.VisitorID, c.Link.SessionID, c.Link.LinkMethod = t.VisitorID, t.SessionID, tributary.LinkCustomer
+		case tributary.ErrorCode(err) != tributary.ENOTFOUND:
+			return nil, err
+		case now.Sub(row.CreatedAt) < SubscriptionLinkWait:
+			return nil, errWait
+		}
+	}
+	if err := s.attribute(ctx, c, c.Started, m.Delta, m.Currency, now); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// attribute fills c's credited visit, credits, click and consent from c.Link: the linked person's
+// visits in the lookback before at, credited under c.Model with amount (signed) in currency.
+func (s *Sender) attribute(ctx context.Context, c *Conversion, at time.Time, amount int64, currency string, now time.Time) error {
+	site, link, paidAt := c.Site, c.Link, at
 	lookback := time.Duration(attribution.DefaultLookbackDays) * 24 * time.Hour
 	if link.VisitorID != "" {
 		// The person's visitors: those the identity graph joins to the linked one (identify, customer,
@@ -315,15 +405,15 @@ func (s *Sender) conversion(ctx context.Context, row *tributary.DestinationDeliv
 		visitors := []string{link.VisitorID}
 		reader, canRead := s.Events.(tributary.VisitorEventReader)
 		if canRead {
-			keys, err := reader.IdentityKeys(ctx, row.SiteID)
+			keys, err := reader.IdentityKeys(ctx, site.ID)
 			if err != nil {
-				return nil, err
+				return err
 			}
 			visitors = personOf(link.VisitorID, keys)
 		}
-		sessions, err := s.Events.VisitorSessions(ctx, row.SiteID, visitors, paidAt.Add(-lookback), paidAt.Add(time.Second))
+		sessions, err := s.Events.VisitorSessions(ctx, site.ID, visitors, paidAt.Add(-lookback), paidAt.Add(time.Second))
 		if err != nil {
-			return nil, err
+			return err
 		}
 		touches := make([]attribution.Touchpoint, len(sessions))
 		for i, v := range sessions {
@@ -335,7 +425,7 @@ func (s *Sender) conversion(ctx context.Context, row *tributary.DestinationDeliv
 			byID[sessions[i].SessionID] = &sessions[i]
 		}
 		var best *attribution.Share
-		shares := attribution.Credit(c.Model, touches, paidAt, abs(c.Entry.Amount))
+		shares := attribution.Credit(c.Model, touches, paidAt, abs(amount))
 		for i := range shares {
 			sh := &shares[i]
 			if sh.Index == attribution.Unattributed {
@@ -343,12 +433,12 @@ func (s *Sender) conversion(ctx context.Context, row *tributary.DestinationDeliv
 			}
 			v := byID[sh.SessionID]
 			amt := sh.Amount
-			if c.Entry.Amount < 0 {
+			if amount < 0 {
 				amt = -amt
 			}
 			if amt != 0 {
 				c.Credits = append(c.Credits, Credit{SessionID: v.SessionID, Channel: v.Channel, Source: v.Source, UTMCampaign: v.UTMCampaign,
-					Amount: tributary.FormatMinor(amt, c.Entry.Currency)})
+					Amount: tributary.FormatMinor(amt, currency)})
 			}
 			// The credited visit: the largest share, the later visit on a tie.
 			if best == nil || sh.Amount >= best.Amount {
@@ -359,16 +449,16 @@ func (s *Sender) conversion(ctx context.Context, row *tributary.DestinationDeliv
 			c.Credited = byID[best.SessionID]
 		}
 		if canRead {
-			required, err := s.Meta.ConsentRequired(ctx, row.SiteID)
+			required, err := s.Meta.ConsentRequired(ctx, site.ID)
 			if err != nil {
-				return nil, err
+				return err
 			}
 			// The person's newest consent call on any of their devices wins.
 			consent, consentAt := "", time.Time{}
 			for _, v := range visitors {
-				sig, err := reader.SignalEvents(ctx, row.SiteID, v, paidAt.Add(-lookback), now.Add(time.Minute))
+				sig, err := reader.SignalEvents(ctx, site.ID, v, paidAt.Add(-lookback), now.Add(time.Minute))
 				if err != nil {
-					return nil, err
+					return err
 				}
 				for _, e := range sig {
 					if e.Name == tributary.ConsentEventName {
@@ -389,13 +479,13 @@ func (s *Sender) conversion(ctx context.Context, row *tributary.DestinationDeliv
 			c.PageURL = "https://" + site.Domain + c.Credited.LandingPage
 		}
 	} else {
-		required, err := s.Meta.ConsentRequired(ctx, row.SiteID)
+		required, err := s.Meta.ConsentRequired(ctx, site.ID)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		c.ConsentDeclined = required // nobody could grant it
 	}
-	return c, nil
+	return nil
 }
 
 func abs(x int64) int64 {
