@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -57,9 +58,18 @@ type fake struct {
 	answers []int
 	// accepted counts accepted conversions by the platform's dedup key, as the platform would.
 	accepted map[string]int
+	// delay holds each request this long before it is answered, and inflight/maxInflight count the
+	// requests being answered at once (the sender's concurrency).
+	delay                 time.Duration
+	inflight, maxInflight atomic.Int32
 }
 
 func (f *fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	n := f.inflight.Add(1)
+	defer f.inflight.Add(-1)
+	for m := f.maxInflight.Load(); n > m && !f.maxInflight.CompareAndSwap(m, n); m = f.maxInflight.Load() {
+	}
+	time.Sleep(f.delay)
 	b, _ := io.ReadAll(r.Body)
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -267,6 +277,7 @@ type env struct {
 	fake   *fake
 	srv    *httptest.Server
 	now    time.Time
+	sentMu sync.Mutex // the sender reports results from several goroutines
 	sent   map[string]int
 }
 
@@ -293,7 +304,7 @@ func newEnv(t *testing.T) *env {
 	out := &destinations.Outbox{Store: st, Now: func() time.Time { return e.now }}
 	e.rec.BeforeAppend = out.BeforeAppend
 	e.sender = &destinations.Sender{Meta: st, Events: st, Box: box, Now: func() time.Time { return e.now }, Client: e.srv.Client(),
-		OnResult: func(d *tributary.Destination, status string) { e.sent[status]++ }}
+		OnResult: func(d *tributary.Destination, status string) { e.sentMu.Lock(); e.sent[status]++; e.sentMu.Unlock() }}
 	return e
 }
 
@@ -885,6 +896,7 @@ func movement(id, kind string, at time.Time, delta int64) tributary.MRRMovement 
 func TestSubscriptionEvents(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
+	e.sender.Workers = 1 // the golden file's requests in one order
 	hook := e.destination(platforms[3].typ, platforms[3].config, platforms[3].secret)
 	g := e.destination(platforms[1].typ, platforms[1].config, platforms[1].secret)
 	e.visit("v1", "s1", t0, "google_ads", "gclid-1", nil, "")
@@ -981,4 +993,110 @@ func TestSubscriptionCrashAndConsent(t *testing.T) {
 			t.Fatalf("sent: %s", e.requests())
 		}
 	})
+}
+
+// TestConcurrentOutageThenRecovery: payments to every destination at once are sent with several
+// requests in flight but never more than Workers; an outage (5xx, 429) followed by recovery still
+// delivers each exactly once, and each Google Ads adjustment after its conversion even when both are
+// claimed in the same batch.
+func TestConcurrentOutageThenRecovery(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	e.sender.Workers = 3
+	e.fake.delay = 20 * time.Millisecond
+	var dests []*tributary.Destination
+	for _, p := range platforms {
+		dests = append(dests, e.destination(p.typ, p.config, p.secret))
+	}
+	const n = 4
+	for i := 0; i < n; i++ {
+		for _, p := range platforms[:3] {
+			// One person per payment, with no customer data: only the platform of the click gets it.
+			v := fmt.Sprintf("v-%s-%d", p.typ, i)
+			e.visit(v, v, t0, p.platform, fmt.Sprintf("%s-%d", p.click, i), nil, "")
+			id := fmt.Sprintf("pi_%s_%d", p.typ, i)
+			if _, err := e.rec.Link(ctx, e.site, ledger.Payment{SiteID: e.site.ID, PaymentID: id, At: t0.Add(30 * time.Minute), VisitorID: v, SessionID: v, Source: "api"}); err != nil {
+				t.Fatal(err)
+			}
+			e.record(tributary.LedgerEntry{ID: "pay:" + id, SiteID: e.site.ID, Livemode: true, Kind: tributary.EntryPayment, PaymentID: id,
+				OccurredAt: t0.Add(30 * time.Minute), Amount: 4999, Currency: "EUR", Source: "api"})
+			e.refund("refund:re_"+id, id, t0.Add(40*time.Minute), 1000, tributary.EntryRefund, true)
+		}
+	}
+	e.fake.mu.Lock()
+	for i := 0; i < 12; i++ {
+		e.fake.answers = append(e.fake.answers, []int{503, 429, 500}[i%3])
+	}
+	e.fake.mu.Unlock()
+	at := t0.Add(time.Hour)
+	for i := 0; i < 10; i++ {
+		e.run(at)
+		at = at.Add(10 * time.Minute)
+	}
+	sent := map[string]int{}
+	for _, d := range dests {
+		for _, r := range e.rows(d.ID) {
+			sent[d.Type+" "+r.Kind+" "+r.Status]++
+		}
+	}
+	want := map[string]int{
+		"meta payment sent": n, "meta payment skipped": 2 * n, // no fbclid, no customer data
+		"tiktok payment sent": n, "tiktok payment skipped": 2 * n,
+		"google_ads payment sent": n, "google_ads payment skipped": 2 * n, "google_ads refund sent": n, "google_ads refund skipped": 2 * n,
+		"webhook payment sent": 3 * n, "webhook refund sent": 3 * n,
+	}
+	if fmt.Sprint(sent) != fmt.Sprint(want) {
+		t.Errorf("rows = %v\nwant %v", sent, want)
+	}
+	if len(e.fake.accepted) != n+n+2*n+6*n {
+		t.Errorf("accepted %d distinct requests: %v", len(e.fake.accepted), e.fake.accepted)
+	}
+	for k, c := range e.fake.accepted {
+		if c != 1 {
+			t.Errorf("%s accepted %d times", k, c)
+		}
+	}
+	if m := e.fake.maxInflight.Load(); m < 2 || m > 3 {
+		t.Errorf("at most %d requests in flight, want 2 or 3 (Workers)", m)
+	}
+	// Google Ads: a payment's first request is its conversion, never its adjustment.
+	log := string(e.requests())
+	for i := 0; i < n; i++ {
+		id := fmt.Sprintf(`"orderId": "pi_google_ads_%d"`, i)
+		at := strings.Index(log, id)
+		if at < 0 || strings.LastIndex(log[:at], ":uploadConversionAdjustments") > strings.LastIndex(log[:at], ":uploadClickConversions") {
+			t.Errorf("the first request of pi_google_ads_%d is not its conversion", i)
+		}
+	}
+}
+
+// TestConcurrentAdjustmentFollowsConversion: a payment's conversion and refund claimed in one batch are
+// attempted in order on one goroutine, so the adjustment goes out in the same run, right after its
+// conversion, instead of being attempted beside it and put off.
+func TestConcurrentAdjustmentFollowsConversion(t *testing.T) {
+	e := newEnv(t)
+	p := platforms[1]
+	d := e.destination(p.typ, p.config, p.secret)
+	e.sender.Workers = 4
+	e.fake.delay = 10 * time.Millisecond
+	for i := 0; i < 6; i++ {
+		v := fmt.Sprintf("v%d", i)
+		e.visit(v, v, t0, p.platform, fmt.Sprintf("gclid-%d", i), nil, "")
+		id := fmt.Sprintf("pi_%d", i)
+		if _, err := e.rec.Link(context.Background(), e.site, ledger.Payment{SiteID: e.site.ID, PaymentID: id, At: t0.Add(30 * time.Minute), VisitorID: v, SessionID: v, Source: "api"}); err != nil {
+			t.Fatal(err)
+		}
+		e.record(tributary.LedgerEntry{ID: "pay:" + id, SiteID: e.site.ID, Livemode: true, Kind: tributary.EntryPayment, PaymentID: id,
+			OccurredAt: t0.Add(30 * time.Minute), Amount: 4999, Currency: "EUR", Source: "api"})
+		e.refund("refund:re_"+id, id, t0.Add(40*time.Minute), 1000, tributary.EntryRefund, true)
+	}
+	e.run(t0.Add(time.Hour))
+	for _, r := range e.rows(d.ID) {
+		if r.Status != tributary.OutboxSent || r.Attempts != 1 {
+			t.Errorf("row %s: %s after %d attempts: %s", r.EntryID, r.Status, r.Attempts, r.LastError)
+		}
+	}
+	if m := e.fake.maxInflight.Load(); m < 2 {
+		t.Errorf("%d requests in flight at most, want several", m)
+	}
 }

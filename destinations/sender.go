@@ -52,8 +52,11 @@ type Sender struct {
 	Client *http.Client
 	Logger *slog.Logger
 	Now    func() time.Time
-	// OnResult is told each row's final outcome (sent, failed) for /metrics.
+	// OnResult is told each row's final outcome (sent, failed) for /metrics; it may be called from
+	// several goroutines at once.
 	OnResult func(d *tributary.Destination, status string)
+	// Workers bounds how many requests are in flight at once (DefaultWorkers when 0).
+	Workers int
 
 	tokens sync.Map // destination id → *oauthToken (Google Ads)
 }
@@ -95,6 +98,10 @@ func (s *Sender) Run(ctx context.Context, interval time.Duration) {
 	}
 }
 
+// DefaultWorkers is how many requests a sender has in flight at once by default: enough that one slow
+// or failing platform does not hold the others up, few enough not to trip the platforms' rate limits.
+const DefaultWorkers = 4
+
 // RunOnce claims due rows and attempts each once; it returns how many it attempted.
 func (s *Sender) RunOnce(ctx context.Context) (int, error) {
 	total := 0
@@ -103,16 +110,67 @@ func (s *Sender) RunOnce(ctx context.Context) (int, error) {
 		if err != nil {
 			return total, err
 		}
-		for i := range rows {
-			if err := s.attempt(ctx, &rows[i]); err != nil {
-				return total, err
-			}
+		if err := s.attemptAll(ctx, rows); err != nil {
+			return total, err
 		}
 		total += len(rows)
 		if len(rows) < 100 {
 			return total, nil
 		}
 	}
+}
+
+// attemptAll attempts a claimed batch with at most Workers requests in flight. The rows of one payment
+// (or subscription) at one destination go on one goroutine, payment entries first, then claim order
+// (oldest first): a Google Ads adjustment is attempted after its conversion's attempt has been stored,
+// never beside it or before it. Rows
+// of different payments or destinations go in parallel; each row is attempted by one goroutine only,
+// so the platforms' dedup keys see no more requests than before. The first store error is returned
+// once every started row is done (a group stops at its own error).
+func (s *Sender) attemptAll(ctx context.Context, rows []tributary.DestinationDelivery) error {
+	var order []string
+	groups := map[string][]*tributary.DestinationDelivery{}
+	for i := range rows {
+		k := rows[i].DestinationID + "\x00" + rows[i].PaymentID
+		if groups[k] == nil {
+			order = append(order, k)
+		}
+		groups[k] = append(groups[k], &rows[i])
+	}
+	// Rows written at the same instant are claimed in id order; the payment goes before what adjusts it.
+	for _, g := range groups {
+		sort.SliceStable(g, func(i, j int) bool {
+			return g[i].Kind == tributary.EntryPayment && g[j].Kind != tributary.EntryPayment
+		})
+	}
+	workers := s.Workers
+	if workers <= 0 {
+		workers = DefaultWorkers
+	}
+	sem := make(chan struct{}, workers)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var first error
+	for _, k := range order {
+		g := groups[k]
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			for _, row := range g {
+				if err := s.attempt(ctx, row); err != nil {
+					mu.Lock()
+					if first == nil {
+						first = err
+					}
+					mu.Unlock()
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return first
 }
 
 // outcome of building or sending one row.
