@@ -116,10 +116,11 @@ type DestinationStore interface {
 const ConsentEventName = "consent"
 
 // VisitorEventReader is implemented by event stores that can read back one visitor's events that
-// matter to destinations: those with a click id and consent events.
+// matter to destinations: those with a click id (and the parameter that carried it) or a Meta browser
+// id (fbp), and consent events.
 type VisitorEventReader interface {
-	// SignalEvents returns the visitor's events in [from, to) that carry a click id or are named
-	// ConsentEventName, oldest first.
+	// SignalEvents returns the visitor's events in [from, to) that carry a click id or an fbp or are
+	// named ConsentEventName, oldest first.
 	SignalEvents(ctx context.Context, siteID, visitorID string, from, to time.Time) ([]Event, error)
 	// IdentityKeys returns the site's distinct (visitor, person id, customer id, e-mail) of identity facts
 	// that name a visitor and at least one key: the identity graph that joins a person's visitors.

@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -178,6 +179,10 @@ func (f *fake) check(r *http.Request, b []byte) {
 		}
 		if fbc, ok := ud["fbc"].(string); ok && !strings.HasPrefix(fbc, "fb.1.") {
 			t.Errorf("meta: fbc = %q", fbc)
+		}
+		// fbp: the _fbp cookie's value as set, fb.<0-2>.<ms>.<random>, never hashed.
+		if fbp, ok := ud["fbp"]; ok && !regexp.MustCompile(`^fb\.[0-2]\.[0-9]+\.[0-9]+$`).MatchString(fmt.Sprint(fbp)) {
+			t.Errorf("meta: fbp = %v", fbp)
 		}
 	case strings.HasSuffix(r.URL.Path, "/event/track/"): // TikTok
 		if r.Header.Get("Access-Token") != "tt-token" {
@@ -1098,5 +1103,66 @@ func TestConcurrentAdjustmentFollowsConversion(t *testing.T) {
 	}
 	if m := e.fake.maxInflight.Load(); m < 2 {
 		t.Errorf("%d requests in flight at most, want several", m)
+	}
+}
+
+// TestMetaFBP: the _fbp the tracker sent with a pageview reaches Meta as user_data.fbp, as stored
+// (normalised at ingest, not hashed): the credited visit's before another of the person's; it alone
+// lets a payment without fbclid or customer data be matched; a visitor who declined consent gets
+// nothing sent at all.
+func TestMetaFBP(t *testing.T) {
+	for _, tc := range []struct {
+		name, click, want   string
+		decline, noCustomer bool
+	}{
+		{"credited visit's fbp with the fbclid", "fb-click-1", "fb.1.1795168800000.111", false, false},
+		{"fbp alone matches", "", "fb.1.1795168800000.111", false, true},
+		{"consent declined", "fb-click-1", "", true, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			ctx := context.Background()
+			d := e.destination(tributary.DestinationMeta, map[string]string{"pixel_id": "1"}, `"meta-token"`)
+			platform := "meta"
+			if tc.click == "" {
+				platform = ""
+			}
+			pv := func(sess string, at time.Time, fbp, click, platform string) tributary.Event {
+				return tributary.Event{SiteID: e.site.ID, Timestamp: at, Name: tributary.PageviewName, Source: tributary.SourceBrowser, VisitorID: "v1",
+					SessionID: sess, Hostname: "shop.example", Path: "/pricing", Channel: "Paid Social", ReferrerSource: "Facebook",
+					ClickIDPlatform: platform, ClickID: click, FBP: fbp}
+			}
+			must(t, e.st.InsertEvents(ctx, []tributary.Event{
+				pv("s1", t0, "fb.1.1795168800000.111", tc.click, platform),
+				pv("s1", t0.Add(time.Minute), "", "", ""),
+				pv("s0", t0.Add(-48*time.Hour), "fb.1.1795000000000.999", "", ""), // an older visit of another browser
+			}))
+			if tc.decline {
+				e.visit("v1", "s1", t0.Add(2*time.Minute), "", "", map[string]string{"granted": "false"}, tributary.ConsentEventName)
+			}
+			if tc.noCustomer {
+				if _, err := e.rec.Link(ctx, e.site, ledger.Payment{SiteID: e.site.ID, PaymentID: "pi_1", At: t0.Add(30 * time.Minute), VisitorID: "v1", SessionID: "s1", Source: "api"}); err != nil {
+					t.Fatal(err)
+				}
+				e.record(tributary.LedgerEntry{ID: "pay:pi_1", SiteID: e.site.ID, Livemode: true, Kind: tributary.EntryPayment, PaymentID: "pi_1",
+					OccurredAt: t0.Add(30 * time.Minute), Amount: 4999, Currency: "EUR", Source: "api"})
+			} else {
+				e.pay("pi_1", "v1", "s1", t0.Add(30*time.Minute), 4999, true)
+			}
+			e.run(t0.Add(time.Hour))
+			r := e.rows(d.ID)[0]
+			if tc.want == "" {
+				if r.Status != tributary.OutboxSkipped || len(e.requests()) != 0 {
+					t.Fatalf("row = %+v, requests %s", r, e.requests())
+				}
+				return
+			}
+			if r.Status != tributary.OutboxSent || !strings.Contains(r.Request, `"fbp":"`+tc.want+`"`) {
+				t.Fatalf("row = %+v, want fbp %s", r, tc.want)
+			}
+			if tc.noCustomer && (strings.Contains(r.Request, `"em"`) || strings.Contains(r.Request, `"fbc"`)) {
+				t.Fatalf("request = %s", r.Request)
+			}
+		})
 	}
 }

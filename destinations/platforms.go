@@ -95,6 +95,7 @@ type metaUserData struct {
 	Email      []string `json:"em,omitempty"`
 	ExternalID []string `json:"external_id,omitempty"`
 	FBC        string   `json:"fbc,omitempty"`
+	FBP        string   `json:"fbp,omitempty"` // not hashed, as Meta documents
 }
 
 type metaCustomData struct {
@@ -131,8 +132,9 @@ func buildMeta(dest *tributary.Destination, token string, c *Conversion) (*reque
 	if id := customer(c); id != "" {
 		ud.ExternalID = []string{hash(id)}
 	}
-	if ud.FBC == "" && ud.Email == nil && ud.ExternalID == nil {
-		return nil, "no fbclid on the credited visit and no customer data to match", nil
+	ud.FBP = c.FBP
+	if ud.FBC == "" && ud.FBP == "" && ud.Email == nil && ud.ExternalID == nil {
+		return nil, "no fbclid on the credited visit, no _fbp and no customer data to match", nil
 	}
 	body.Data = []metaEvent{{EventName: "Purchase", EventTime: c.Entry.OccurredAt.Unix(), EventID: c.Entry.PaymentID, ActionSource: "website",
 		EventSourceURL: c.PageURL, UserData: ud,

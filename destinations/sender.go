@@ -292,6 +292,9 @@ type Conversion struct {
 	// subscription's MRR after the movement), Started the subscription's first movement.
 	Movement *tributary.MRRMovement
 	Started  time.Time
+	// FBP is Meta's browser id (the _fbp cookie the tracker sent with a pageview): the credited visit's,
+	// else the person's newest before the payment; "" when none.
+	FBP string
 }
 
 // Click is an ad click id seen on a visit.
@@ -513,6 +516,7 @@ func (s *Sender) attribute(ctx context.Context, c *Conversion, at time.Time, amo
 			}
 			// The person's newest consent call on any of their devices wins.
 			consent, consentAt := "", time.Time{}
+			fbpCredited := false
 			for _, v := range visitors {
 				sig, err := reader.SignalEvents(ctx, site.ID, v, paidAt.Add(-lookback), now.Add(time.Minute))
 				if err != nil {
@@ -524,6 +528,14 @@ func (s *Sender) attribute(ctx context.Context, c *Conversion, at time.Time, amo
 							consent, consentAt = e.Props["granted"], e.Timestamp
 						}
 						continue
+					}
+					// Meta's browser id: the credited visit's, else the person's newest before the
+					// payment (one browser of theirs; Meta matches it to the account).
+					if e.FBP != "" && !e.Timestamp.After(paidAt) {
+						inCredited := c.Credited != nil && e.SessionID == c.Credited.SessionID
+						if inCredited || !fbpCredited {
+							c.FBP, fbpCredited = e.FBP, inCredited
+						}
 					}
 					if c.Credited != nil && e.SessionID == c.Credited.SessionID && c.Click.ID == "" && e.ClickID != "" {
 						c.Click = Click{Platform: e.ClickIDPlatform, ID: e.ClickID, Param: e.ClickIDParam, At: e.Timestamp}

@@ -38,3 +38,33 @@ func TestClickIDParam(t *testing.T) {
 		}
 	}
 }
+
+// TestFBP: Meta's browser id is kept on pageviews with the tracker's ids, trimmed and lower-cased, and
+// dropped (the event kept) when malformed, on other events, or for a cookieless visitor.
+func TestFBP(t *testing.T) {
+	p := New(Options{Sites: oneSite{&tributary.Site{ID: "s1", Domain: "shop.example", Currency: "USD", Timezone: "UTC"}}, Secret: []byte("k")})
+	for _, tc := range []struct{ name, ids, fbp, want string }{
+		{"pageview", `"visitor_id":"AAAA",`, " FB.1.1795170600000.1234567890 ", "fb.1.1795170600000.1234567890"},
+		{"pageview", `"visitor_id":"AAAA",`, "fb.1.1795170600000.12<script>", ""},
+		{"pageview", `"visitor_id":"AAAA",`, "fb.7.1.2", ""},
+		{"signup", `"visitor_id":"AAAA",`, "fb.1.1795170600000.1234567890", ""},
+		{"pageview", ``, "fb.1.1795170600000.1234567890", ""},
+	} {
+		pl, err := DecodePayload([]byte(`{"site":"s1","name":"` + tc.name + `","url":"https://shop.example/p",` + tc.ids + `"fbp":"` + tc.fbp + `"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		j := &Job{Payload: pl, UserAgent: "Mozilla/5.0 Chrome/131.0", IP: netip.MustParseAddr("203.0.113.7"), Now: time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)}
+		for _, s := range p.steps {
+			if s.Name == "rate_limit" {
+				continue
+			}
+			if reason := s.Run(context.Background(), j); reason != "" {
+				t.Fatalf("%s %q: dropped %s", tc.name, tc.fbp, reason)
+			}
+		}
+		if j.Event.FBP != tc.want {
+			t.Errorf("%s %s %q: fbp %q, want %q", tc.name, tc.ids, tc.fbp, j.Event.FBP, tc.want)
+		}
+	}
+}

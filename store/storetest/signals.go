@@ -28,6 +28,8 @@ func Signals(t *testing.T, open func(t *testing.T) tributary.EventStore) {
 	must(t, s.InsertEvents(ctx, []tributary.Event{
 		ev("s1", "v1", "x1", "pageview", Clock.Add(-2*time.Hour), "google_ads", "g1", nil),
 		ev("s1", "v1", "x1", "pageview", Clock.Add(-2*time.Hour+time.Minute), "", "", nil),
+		{SiteID: "s1", Timestamp: Clock.Add(-90 * time.Minute), Name: "pageview", Source: tributary.SourceBrowser, VisitorID: "v1", SessionID: "x1",
+			Hostname: "a.com", Path: "/q", FBP: "fb.1.1795170600000.42"},
 		ev("s1", "v1", "x2", "consent", Clock.Add(-time.Hour), "", "", map[string]string{"granted": "false"}),
 		ev("s1", "v1", "x3", "pageview", Clock.Add(-10*24*time.Hour), "meta", "old", nil),
 		ev("s1", "v2", "y1", "pageview", Clock.Add(-time.Hour), "meta", "f2", nil),
@@ -35,9 +37,13 @@ func Signals(t *testing.T, open func(t *testing.T) tributary.EventStore) {
 	}))
 	got, err := r.SignalEvents(ctx, "s1", "v1", Clock.Add(-24*time.Hour), Clock)
 	must(t, err)
-	if len(got) != 2 {
+	if len(got) != 3 {
 		t.Fatalf("signals = %+v", got)
 	}
+	if g := got[1]; g.FBP != "fb.1.1795170600000.42" || g.ClickID != "" || g.Path != "/q" {
+		t.Fatalf("fbp = %+v", g)
+	}
+	got = append(got[:1], got[2:]...)
 	if g := got[0]; g.SessionID != "x1" || g.ClickIDPlatform != "google_ads" || g.ClickID != "g1" || g.ClickIDParam != "gbraid" || !g.Timestamp.Equal(Clock.Add(-2*time.Hour)) || g.Path != "/p" || g.Hostname != "a.com" {
 		t.Fatalf("click = %+v", g)
 	}
