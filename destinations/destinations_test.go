@@ -24,6 +24,7 @@ import (
 	"github.com/tributary/tributary"
 	"github.com/tributary/tributary/destinations"
 	"github.com/tributary/tributary/ledger"
+	"github.com/tributary/tributary/reconcile"
 	"github.com/tributary/tributary/secretbox"
 	"github.com/tributary/tributary/store/duckdb"
 )
@@ -59,6 +60,8 @@ type fake struct {
 	answers []int
 	// accepted counts accepted conversions by the platform's dedup key, as the platform would.
 	accepted map[string]int
+	// converted is each Google Ads conversion's time by order id.
+	converted map[string]time.Time
 	// delay holds each request this long before it is answered, and inflight/maxInflight count the
 	// requests being answered at once (the sender's concurrency).
 	delay                 time.Duration
@@ -109,10 +112,22 @@ func (f *fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case strings.HasSuffix(r.URL.Path, "/event/track/"):
 		key = "tiktok:" + m["data"].([]any)[0].(map[string]any)["event_id"].(string)
 	case strings.HasSuffix(r.URL.Path, ":uploadClickConversions"):
-		key = "google:" + m["conversions"].([]any)[0].(map[string]any)["orderId"].(string)
+		c := m["conversions"].([]any)[0].(map[string]any)
+		key = "google:" + c["orderId"].(string)
+		if f.converted == nil {
+			f.converted = map[string]time.Time{}
+		}
+		f.converted[c["orderId"].(string)], _ = time.Parse("2006-01-02 15:04:05-07:00", fmt.Sprint(c["conversionDateTime"]))
 	case strings.HasSuffix(r.URL.Path, ":uploadConversionAdjustments"):
 		a := m["conversionAdjustments"].([]any)[0].(map[string]any)
 		key = "google-adj:" + a["orderId"].(string) + ":" + a["adjustmentType"].(string) + ":" + fmt.Sprint(a["adjustmentDateTime"])
+		// Google refuses an adjustment dated before its conversion (and we take "at" as before).
+		at, _ := time.Parse("2006-01-02 15:04:05-07:00", fmt.Sprint(a["adjustmentDateTime"]))
+		if conv, ok := f.converted[a["orderId"].(string)]; ok && !at.After(conv) {
+			f.t.Errorf("google: adjustment %v dated at or before its conversion %v", a, conv)
+			fmt.Fprint(w, `{"partialFailureError":{"code":3,"message":"ADJUSTMENT_PRECEDES_CONVERSION"}}`)
+			return
+		}
 	default:
 		key = "webhook:" + r.Header.Get("Tributary-Delivery")
 	}
@@ -1164,5 +1179,77 @@ func TestMetaFBP(t *testing.T) {
 				t.Fatalf("request = %s", r.Request)
 			}
 		})
+	}
+}
+
+// TestMergeLearntAfterBothSent: two payments sent to every destination are later found to be one
+// (Stripe reconciliation merges cs_1 into pi_1 and reverses cs_1's entries, reconcile.Diff). Google Ads
+// gets a RETRACTION of cs_1, dated when the merge was learnt (after its conversion, as Google requires);
+// the webhook gets the reversal, a negative "payment" entry with merged_into and a net of zero; Meta and
+// TikTok, which have no retraction, get nothing more and keep both purchases.
+func TestMergeLearntAfterBothSent(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	dests := map[string]*tributary.Destination{}
+	for _, p := range platforms {
+		dests[p.typ] = e.destination(p.typ, p.config, p.secret)
+	}
+	e.visit("v1", "s1", t0, "google_ads", "gclid-1", nil, "")
+	// Meta and TikTok match on the hashed e-mail and customer id the payments carry.
+	e.pay("cs_1", "v1", "s1", t0.Add(30*time.Minute), 4999, true)
+	e.pay("pi_1", "v1", "s1", t0.Add(30*time.Minute), 4999, true)
+	e.run(t0.Add(time.Hour))
+	before := len(e.fake.accepted)
+	if before != 2+2+2+2 {
+		t.Fatalf("before the merge: %v", e.fake.accepted)
+	}
+	// The merge, learnt a day later.
+	e.now = t0.Add(24 * time.Hour)
+	must(t, e.st.PutPayment(ctx, &tributary.Payment{SiteID: "s1", ID: "cs_1", Livemode: true, Status: tributary.PaymentMerged, MergedInto: "pi_1", Currency: "EUR", Source: "stripe", UpdatedAt: e.now}))
+	held, err := e.st.LedgerForPayment(ctx, "s1", "cs_1")
+	must(t, err)
+	rev := reconcile.Diff("cs_1", nil, held)
+	if len(rev) != 1 || rev[0].Amount != -4999 || rev[0].Kind != tributary.EntryPayment {
+		t.Fatalf("reversal = %+v", rev)
+	}
+	for i := range rev {
+		rev[i].SiteID, rev[i].Livemode, rev[i].Source = "s1", true, "stripe"
+	}
+	must(t, e.rec.Record(ctx, e.site, rev, nil))
+	e.run(e.now.Add(10 * time.Second))
+	e.run(e.now.Add(time.Hour))
+	row := func(typ string) tributary.DestinationDelivery {
+		for _, r := range e.rows(dests[typ].ID) {
+			if r.EntryID == rev[0].ID {
+				return r
+			}
+		}
+		t.Fatalf("%s: no row for the reversal", typ)
+		return tributary.DestinationDelivery{}
+	}
+	for _, typ := range []string{tributary.DestinationMeta, tributary.DestinationTikTok} {
+		if r := row(typ); r.Status != tributary.OutboxSkipped || !strings.Contains(r.LastError, "no way to take a conversion back") {
+			t.Errorf("%s reversal row = %+v", typ, r)
+		}
+	}
+	g := row(tributary.DestinationGoogleAds)
+	if g.Status != tributary.OutboxSent || !strings.Contains(g.Request, `"adjustmentType":"RETRACTION","orderId":"cs_1","adjustmentDateTime":"2026-11-21 11:00:00+01:00"`) {
+		t.Errorf("google ads reversal row = %+v", g)
+	}
+	h := row(tributary.DestinationWebhook)
+	if h.Status != tributary.OutboxSent || !strings.Contains(h.Request, `"kind":"payment","occurred_at":"2026-11-20T10:30:00Z","amount":-49.99,"currency":"EUR","payment_net":0.00`) ||
+		!strings.Contains(h.Request, `"merged_into":"pi_1"`) {
+		t.Errorf("webhook reversal row = %+v", h)
+	}
+	if n := len(e.fake.accepted); n != before+2 {
+		t.Errorf("accepted after the merge: %v", e.fake.accepted)
+	}
+	for k, n := range e.fake.accepted {
+		if n != 1 {
+			t.Errorf("%s accepted %d times", k, n)
+		}
+	}
+	if e.fake.accepted["meta:cs_1"] != 1 || e.fake.accepted["tiktok:cs_1"] != 1 {
+		t.Errorf("meta/tiktok keep both: %v", e.fake.accepted)
 	}
 }

@@ -314,7 +314,7 @@ func (s *Sender) buildGoogle(ctx context.Context, dest *tributary.Destination, s
 		default:
 			return nil, "the payment's conversion was not sent (" + conv.Status + ")", nil
 		}
-		adj := googleAdjustment{ConversionAction: action, OrderID: c.Entry.PaymentID, AdjustmentDateTime: googleTime(c.Entry.OccurredAt, c.Site)}
+		adj := googleAdjustment{ConversionAction: action, OrderID: c.Entry.PaymentID, AdjustmentDateTime: googleTime(adjustedAt(c, row), c.Site)}
 		if c.Net <= 0 {
 			adj.AdjustmentType = "RETRACTION"
 		} else {
@@ -350,6 +350,21 @@ func (s *Sender) buildGoogle(ctx context.Context, dest *tributary.Destination, s
 		// An adjustment sent before Google has processed its conversion is retried.
 		return "google_ads: " + m, strings.Contains(m, "CONVERSION_NOT_FOUND") || strings.Contains(m, "TOO_RECENT")
 	}}, "", nil
+}
+
+// adjustedAt is an adjustment's time: its entry's, unless that is not after the conversion, which Google
+// refuses (ADJUSTMENT_PRECEDES_CONVERSION). A merged payment's reversal is dated with the entry it
+// reverses (so reports keep it in the same period); Google hears of it when Tributary learnt it, the
+// row's creation, fixed across retries (the dedup key includes the time).
+func adjustedAt(c *Conversion, row *tributary.DestinationDelivery) time.Time {
+	at := c.Entry.OccurredAt
+	if at.After(c.First.OccurredAt) {
+		return at
+	}
+	if row.CreatedAt.After(c.First.OccurredAt) {
+		return row.CreatedAt
+	}
+	return c.First.OccurredAt.Add(time.Second)
 }
 
 type oauthToken struct {
@@ -428,6 +443,9 @@ type WebhookEntry struct {
 	Email        string      `json:"email,omitempty"`
 	Subscription string      `json:"subscription_id,omitempty"`
 	Detail       string      `json:"detail,omitempty"`
+	// MergedInto names the payment this one was found to duplicate (Stripe reconciliation): its entries
+	// are then reversed, the reversal a "payment" entry with a negative amount.
+	MergedInto string `json:"merged_into,omitempty"`
 }
 
 // WebhookAttribution is how the payment was linked and credited.
@@ -469,6 +487,9 @@ func buildWebhook(dest *tributary.Destination, secret string, c *Conversion, row
 		ev = WebhookEvent{ID: row.ID, Type: e.Kind, Livemode: e.Livemode, SiteID: e.SiteID,
 			Entry: &WebhookEntry{ID: e.ID, PaymentID: e.PaymentID, Kind: e.Kind, OccurredAt: e.OccurredAt.UTC(), Amount: value(e.Amount, e.Currency),
 				Currency: e.Currency, PaymentNet: value(c.Net, e.Currency), CustomerID: e.CustomerID, Email: e.Email, Subscription: e.SubscriptionID, Detail: e.Detail}}
+		if c.Record != nil {
+			ev.Entry.MergedInto = c.Record.MergedInto
+		}
 	}
 	ev.Attribution = WebhookAttribution{Model: string(c.Model), Credits: c.Credits}
 	if ev.Attribution.Credits == nil {
