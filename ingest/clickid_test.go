@@ -9,6 +9,25 @@ import (
 	"github.com/tributary/tributary"
 )
 
+// runSteps runs body through every step but the rate limit and fails the test if the event is dropped.
+func runSteps(t *testing.T, p *Pipeline, body string) *Job {
+	t.Helper()
+	pl, err := DecodePayload([]byte(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	j := &Job{Payload: pl, UserAgent: "Mozilla/5.0 Chrome/131.0", IP: netip.MustParseAddr("203.0.113.7"), Now: time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)}
+	for _, s := range p.steps {
+		if s.Name == "rate_limit" {
+			continue
+		}
+		if reason := s.Run(context.Background(), j); reason != "" {
+			t.Fatalf("%s: dropped %s", body, reason)
+		}
+	}
+	return j
+}
+
 // TestClickIDParam: the event keeps which landing-page parameter carried its click id, so Google Ads
 // gets a gbraid or wbraid in its own field (issue 22).
 func TestClickIDParam(t *testing.T) {
@@ -20,19 +39,7 @@ func TestClickIDParam(t *testing.T) {
 		{"fbclid=f1", "meta", "fbclid", "f1"},
 		{"utm_source=x", "", "", ""},
 	} {
-		pl, err := DecodePayload([]byte(`{"site":"s1","name":"pageview","url":"https://shop.example/p?` + tc.query + `","visitor_id":"AAAA"}`))
-		if err != nil {
-			t.Fatal(err)
-		}
-		j := &Job{Payload: pl, UserAgent: "Mozilla/5.0 Chrome/131.0", IP: netip.MustParseAddr("203.0.113.7"), Now: time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)}
-		for _, s := range p.steps {
-			if s.Name == "rate_limit" {
-				continue
-			}
-			if reason := s.Run(context.Background(), j); reason != "" {
-				t.Fatalf("%s: dropped %s", tc.query, reason)
-			}
-		}
+		j := runSteps(t, p, `{"site":"s1","name":"pageview","url":"https://shop.example/p?`+tc.query+`","visitor_id":"AAAA"}`)
 		if e := j.Event; e.ClickIDPlatform != tc.platform || e.ClickIDParam != tc.param || e.ClickID != tc.id {
 			t.Errorf("%s: click %q %q %q, want %q %q %q", tc.query, e.ClickIDPlatform, e.ClickIDParam, e.ClickID, tc.platform, tc.param, tc.id)
 		}
@@ -50,19 +57,7 @@ func TestFBP(t *testing.T) {
 		{"signup", `"visitor_id":"AAAA",`, "fb.1.1795170600000.1234567890", ""},
 		{"pageview", ``, "fb.1.1795170600000.1234567890", ""},
 	} {
-		pl, err := DecodePayload([]byte(`{"site":"s1","name":"` + tc.name + `","url":"https://shop.example/p",` + tc.ids + `"fbp":"` + tc.fbp + `"}`))
-		if err != nil {
-			t.Fatal(err)
-		}
-		j := &Job{Payload: pl, UserAgent: "Mozilla/5.0 Chrome/131.0", IP: netip.MustParseAddr("203.0.113.7"), Now: time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)}
-		for _, s := range p.steps {
-			if s.Name == "rate_limit" {
-				continue
-			}
-			if reason := s.Run(context.Background(), j); reason != "" {
-				t.Fatalf("%s %q: dropped %s", tc.name, tc.fbp, reason)
-			}
-		}
+		j := runSteps(t, p, `{"site":"s1","name":"`+tc.name+`","url":"https://shop.example/p",`+tc.ids+`"fbp":"`+tc.fbp+`"}`)
 		if j.Event.FBP != tc.want {
 			t.Errorf("%s %s %q: fbp %q, want %q", tc.name, tc.ids, tc.fbp, j.Event.FBP, tc.want)
 		}
