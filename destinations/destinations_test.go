@@ -664,20 +664,7 @@ func TestCrashBetweenOutboxAndLedger(t *testing.T) {
 	entry := tributary.LedgerEntry{ID: "pay:pi_1", SiteID: e.site.ID, Livemode: true, Kind: tributary.EntryPayment, PaymentID: "pi_1",
 		OccurredAt: t0.Add(30 * time.Minute), Amount: 4999, Currency: "EUR", Source: "stripe"}
 	// The hook ran, then the process was killed: no ledger entry, no link.
-	crashed := ledger.New(e.st, e.st)
-	crashed.BeforeAppend = func(ctx context.Context, s *tributary.Site, es []tributary.LedgerEntry, ms []tributary.MRRMovement) error {
-		if err := e.rec.BeforeAppend(ctx, s, es, ms); err != nil {
-			return err
-		}
-		return fmt.Errorf("killed")
-	}
-	if err := crashed.Record(context.Background(), e.site, []tributary.LedgerEntry{entry}, nil); err == nil {
-		t.Fatal("the crash did not stop the write")
-	}
-	e.run(t0.Add(time.Hour))
-	if r := e.rows(d.ID); len(r) != 1 || r[0].Status != tributary.OutboxPending || len(e.requests()) != 0 {
-		t.Fatalf("before the retry: %+v %s", r, e.requests())
-	}
+	e.crash(d, t0.Add(time.Hour), []tributary.LedgerEntry{entry}, nil)
 	// The provider retries: the same payment is linked and recorded again.
 	e.now = t0.Add(2 * time.Hour)
 	e.pay("pi_1", "v1", "s1", t0.Add(30*time.Minute), 4999, true)
@@ -690,6 +677,26 @@ func TestCrashBetweenOutboxAndLedger(t *testing.T) {
 	}
 	if e.fake.accepted["google:pi_1"] != 1 {
 		t.Fatalf("accepted = %v", e.fake.accepted)
+	}
+}
+
+// crash records es and ms as a process killed right after the outbox hook would (nothing appended),
+// then runs the sender at `at`: d's one row must wait, unsent.
+func (e *env) crash(d *tributary.Destination, at time.Time, es []tributary.LedgerEntry, ms []tributary.MRRMovement) {
+	e.t.Helper()
+	crashed := ledger.New(e.st, e.st)
+	crashed.BeforeAppend = func(ctx context.Context, s *tributary.Site, es []tributary.LedgerEntry, ms []tributary.MRRMovement) error {
+		if err := e.rec.BeforeAppend(ctx, s, es, ms); err != nil {
+			return err
+		}
+		return fmt.Errorf("killed")
+	}
+	if err := crashed.Record(context.Background(), e.site, es, ms); err == nil {
+		e.t.Fatal("the crash did not stop the write")
+	}
+	e.run(at)
+	if r := e.rows(d.ID); len(r) != 1 || r[0].Status != tributary.OutboxPending || len(e.requests()) != 0 {
+		e.t.Fatalf("before the retry: %+v %s", r, e.requests())
 	}
 }
 
@@ -969,20 +976,7 @@ func TestSubscriptionCrashAndConsent(t *testing.T) {
 		hook := e.destination(platforms[3].typ, platforms[3].config, platforms[3].secret)
 		m := movement("mrr_new", tributary.MRRNew, t0, 4999)
 		m.CustomerID = "cus_unknown"
-		crashed := ledger.New(e.st, e.st)
-		crashed.BeforeAppend = func(ctx context.Context, s *tributary.Site, es []tributary.LedgerEntry, ms []tributary.MRRMovement) error {
-			if err := e.rec.BeforeAppend(ctx, s, es, ms); err != nil {
-				return err
-			}
-			return fmt.Errorf("killed")
-		}
-		if err := crashed.Record(context.Background(), e.site, nil, []tributary.MRRMovement{m}); err == nil {
-			t.Fatal("the crash did not stop the write")
-		}
-		e.run(t0.Add(time.Minute))
-		if r := e.rows(hook.ID); len(r) != 1 || r[0].Status != tributary.OutboxPending || len(e.requests()) != 0 {
-			t.Fatalf("before the retry: %+v %s", r, e.requests())
-		}
+		e.crash(hook, t0.Add(time.Minute), nil, []tributary.MRRMovement{m})
 		e.now = t0.Add(2 * time.Minute)
 		must(t, e.rec.Record(context.Background(), e.site, nil, []tributary.MRRMovement{m}))
 		for i := 0; i < 5; i++ {
