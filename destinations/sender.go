@@ -404,8 +404,9 @@ const SubscriptionLinkWait = 2 * time.Minute
 
 // subscription reads a subscription row's MRR movement, the subscription's MRR after it and its
 // attribution: the visitor the customer was last linked to (a linked payment, an identify with the
-// customer id) by the movement's time, credited under the model when the subscription started, so
-// every movement of one subscription names the same visit.
+// customer id) by the movement's time, or within LinkWait after it (a first invoice is paid, and
+// linked, just after its subscription starts), credited under the model when the subscription started,
+// so every movement of one subscription names the same visit.
 func (s *Sender) subscription(ctx context.Context, row *tributary.DestinationDelivery, now time.Time) (*Conversion, error) {
 	site, err := s.Meta.Site(ctx, row.SiteID)
 	if err != nil {
