@@ -9,7 +9,8 @@
 //     destination and entry).
 //  2. Sender claims rows a few seconds old (so the payment's link and visits are stored), works out the
 //     payment's credited visit under the attribution model, and sends the platform's request with the
-//     platform's dedup key (the payment id), retrying with exponential backoff for up to three days.
+//     platform's dedup key (the payment id), retrying with exponential backoff for up to three days. A
+//     few requests are in flight at once; the rows of one payment at one destination go in order.
 //
 // Which rows a destination gets: Meta and TikTok get payments (they have no retraction API); Google Ads
 // gets payments as click conversions and refunds, dispute losses and reinstatements as conversion
