@@ -123,10 +123,9 @@ func (s *Sender) RunOnce(ctx context.Context) (int, error) {
 // attemptAll attempts a claimed batch with at most Workers requests in flight. The rows of one payment
 // (or subscription) at one destination go on one goroutine, payment entries first, then claim order
 // (oldest first): a Google Ads adjustment is attempted after its conversion's attempt has been stored,
-// never beside it or before it. Rows
-// of different payments or destinations go in parallel; each row is attempted by one goroutine only,
-// so the platforms' dedup keys see no more requests than before. The first store error is returned
-// once every started row is done (a group stops at its own error).
+// never beside it or before it. Rows of different payments or destinations go in parallel; each row is
+// attempted by one goroutine only, so the platforms' dedup keys see no more requests than before. The
+// first store error is returned once every started row is done (a group stops at its own error).
 func (s *Sender) attemptAll(ctx context.Context, rows []tributary.DestinationDelivery) error {
 	var order []string
 	groups := map[string][]*tributary.DestinationDelivery{}
@@ -186,6 +185,9 @@ func skip(reason string) outcome { return outcome{status: tributary.OutboxSkippe
 
 // errWait is a transient state of the row's facts (entry or link not stored yet).
 var errWait = errors.New("waiting for the ledger entry and its link")
+
+// errWaitMovement is errWait for a subscription row: its movement or its customer's link is not stored yet.
+var errWaitMovement = fmt.Errorf("waiting for the MRR movement and its customer's link: %w", errWait)
 
 func (s *Sender) attempt(ctx context.Context, row *tributary.DestinationDelivery) error {
 	now := s.now()
@@ -433,7 +435,7 @@ func (s *Sender) subscription(ctx context.Context, row *tributary.DestinationDel
 	}
 	if c.Movement == nil {
 		if now.Sub(row.CreatedAt) < LinkWait {
-			return nil, errWait
+			return nil, errWaitMovement
 		}
 		return nil, fmt.Errorf("mrr movement %s was never stored", id)
 	}
@@ -447,7 +449,7 @@ func (s *Sender) subscription(ctx context.Context, row *tributary.DestinationDel
 		case tributary.ErrorCode(err) != tributary.ENOTFOUND:
 			return nil, err
 		case now.Sub(row.CreatedAt) < SubscriptionLinkWait:
-			return nil, errWait
+			return nil, errWaitMovement
 		}
 	}
 	if err := s.attribute(ctx, c, c.Started, m.Delta, m.Currency, now); err != nil {
