@@ -408,13 +408,13 @@ func (s *Sender) googleToken(ctx context.Context, dest *tributary.Destination, g
 
 // WebhookEvent is the generic webhook's body (docs/ad-platforms.md).
 type WebhookEvent struct {
-	ID          string               `json:"id"` // the outbox row id: the same on every retry
-	Type        string               `json:"type"`
-	Livemode    bool                 `json:"livemode"`
-	SiteID      string               `json:"site_id"`
-	Entry       *WebhookEntry        `json:"entry,omitempty"`        // money events
-	Sub         *WebhookSubscription `json:"subscription,omitempty"` // subscription events
-	Attribution WebhookAttribution   `json:"attribution"`
+	ID           string               `json:"id"` // the outbox row id: the same on every retry
+	Type         string               `json:"type"`
+	Livemode     bool                 `json:"livemode"`
+	SiteID       string               `json:"site_id"`
+	Entry        *WebhookEntry        `json:"entry,omitempty"`        // money events
+	Subscription *WebhookSubscription `json:"subscription,omitempty"` // subscription events
+	Attribution  WebhookAttribution   `json:"attribution"`
 }
 
 // WebhookSubscription is the MRR movement a subscription event reports, amounts in major units.
@@ -480,7 +480,7 @@ func buildWebhook(dest *tributary.Destination, secret string, c *Conversion, row
 	var ev WebhookEvent
 	if m := c.Movement; m != nil {
 		ev = WebhookEvent{ID: row.ID, Type: tributary.DeliverySubscription, Livemode: m.Livemode, SiteID: m.SiteID,
-			Sub: &WebhookSubscription{ID: m.SubscriptionID, MovementID: m.ID, Kind: m.Kind, At: m.At.UTC(), MRRDelta: value(m.Delta, m.Currency),
+			Subscription: &WebhookSubscription{ID: m.SubscriptionID, MovementID: m.ID, Kind: m.Kind, At: m.At.UTC(), MRRDelta: value(m.Delta, m.Currency),
 				MRR: value(c.Net, m.Currency), Currency: m.Currency, CustomerID: m.CustomerID, StartedAt: c.Started.UTC()}}
 	} else {
 		e := c.Entry
