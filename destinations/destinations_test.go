@@ -1121,12 +1121,13 @@ func TestConcurrentAdjustmentFollowsConversion(t *testing.T) {
 // nothing sent at all.
 func TestMetaFBP(t *testing.T) {
 	for _, tc := range []struct {
-		name, click, want   string
-		decline, noCustomer bool
+		name, click, credited, want string
+		decline, noCustomer         bool
 	}{
-		{"credited visit's fbp with the fbclid", "fb-click-1", "fb.1.1795168800000.111", false, false},
-		{"fbp alone matches", "", "fb.1.1795168800000.111", false, true},
-		{"consent declined", "fb-click-1", "", true, false},
+		{"credited visit's fbp with the fbclid", "fb-click-1", "fb.1.1795168800000.111", "fb.1.1795168800000.111", false, false},
+		{"fbp alone matches", "", "fb.1.1795168800000.111", "fb.1.1795168800000.111", false, true},
+		{"another visit's when the credited one has none", "fb-click-1", "", "fb.1.1795000000000.999", false, false},
+		{"consent declined", "fb-click-1", "fb.1.1795168800000.111", "", true, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t)
@@ -1142,7 +1143,7 @@ func TestMetaFBP(t *testing.T) {
 					ClickIDPlatform: platform, ClickID: click, FBP: fbp}
 			}
 			must(t, e.st.InsertEvents(ctx, []tributary.Event{
-				pv("s1", t0, "fb.1.1795168800000.111", tc.click, platform),
+				pv("s1", t0, tc.credited, tc.click, platform),
 				pv("s1", t0.Add(time.Minute), "", "", ""),
 				pv("s0", t0.Add(-48*time.Hour), "fb.1.1795000000000.999", "", ""), // an older visit of another browser
 			}))
