@@ -59,6 +59,8 @@ func (e *Event) Clean() *Event {
 	e.UTMContent = CleanText(e.UTMContent, MaxShortText)
 	e.ClickIDPlatform = CleanText(e.ClickIDPlatform, MaxLabel)
 	e.ClickID = CleanText(e.ClickID, MaxShortText)
+	e.ClickIDParam = CleanText(e.ClickIDParam, MaxLabel)
+	e.FBP = CleanText(e.FBP, MaxLabel)
 	e.Country = CleanText(e.Country, MaxLabel)
 	e.Region = CleanText(e.Region, MaxLabel)
 	e.Browser = CleanText(e.Browser, MaxLabel)

@@ -31,6 +31,10 @@ type Destination struct {
 	SealedSecret string `json:"-"`
 }
 
+// DeliverySubscription is the kind of an outbox row that reports an MRR movement (the webhook's
+// subscription events); its EntryID is "mrr:" + the movement id and its PaymentID the subscription id.
+const DeliverySubscription = "subscription"
+
 // Outbox delivery states.
 const (
 	OutboxPending = "pending" // waiting for its next attempt
@@ -47,8 +51,8 @@ type DestinationDelivery struct {
 	SiteID        string    `json:"site_id"`
 	DestinationID string    `json:"destination_id"`
 	EntryID       string    `json:"entry_id"`
-	PaymentID     string    `json:"payment_id"`
-	Kind          string    `json:"kind"` // the ledger entry's kind
+	PaymentID     string    `json:"payment_id"` // the subscription id for a DeliverySubscription row
+	Kind          string    `json:"kind"`       // the ledger entry's kind, or DeliverySubscription
 	Livemode      bool      `json:"livemode"`
 	Status        string    `json:"status"`
 	Attempts      int       `json:"attempts"`
@@ -112,10 +116,11 @@ type DestinationStore interface {
 const ConsentEventName = "consent"
 
 // VisitorEventReader is implemented by event stores that can read back one visitor's events that
-// matter to destinations: those with a click id and consent events.
+// matter to destinations: those with a click id (and the parameter that carried it) or a Meta browser
+// id (fbp), and consent events.
 type VisitorEventReader interface {
-	// SignalEvents returns the visitor's events in [from, to) that carry a click id or are named
-	// ConsentEventName, oldest first.
+	// SignalEvents returns the visitor's events in [from, to) that carry a click id or an fbp or are
+	// named ConsentEventName, oldest first.
 	SignalEvents(ctx context.Context, siteID, visitorID string, from, to time.Time) ([]Event, error)
 	// IdentityKeys returns the site's distinct (visitor, person id, customer id, e-mail) of identity facts
 	// that name a visitor and at least one key: the identity graph that joins a person's visitors.

@@ -36,6 +36,12 @@ type Event struct {
 
 	ClickIDPlatform string `json:"click_id_platform"` // e.g. "google_ads" for gclid
 	ClickID         string `json:"click_id"`
+	// ClickIDParam is the landing-page parameter the click id came from (gclid, gbraid, wbraid…);
+	// "" in events stored before it was kept.
+	ClickIDParam string `json:"click_id_param,omitempty"`
+	// FBP is Meta's browser id (the _fbp cookie), on pageviews of visitors who did not decline consent
+	// (tracker) and only for the Meta destination.
+	FBP string `json:"fbp,omitempty"`
 
 	Country string `json:"country"` // ISO 3166-1 alpha-2
 	Region  string `json:"region"`

@@ -9,13 +9,15 @@
 //     destination and entry).
 //  2. Sender claims rows a few seconds old (so the payment's link and visits are stored), works out the
 //     payment's credited visit under the attribution model, and sends the platform's request with the
-//     platform's dedup key (the payment id), retrying with exponential backoff for up to three days.
+//     platform's dedup key (the payment id), retrying with exponential backoff for up to three days. A
+//     few requests are in flight at once; the rows of one payment at one destination go in order.
 //
 // Which rows a destination gets: Meta and TikTok get payments (they have no retraction API); Google Ads
 // gets payments as click conversions and refunds, dispute losses and reinstatements as conversion
-// adjustments; the webhook gets every money entry. Whether a row is sent is decided when it is sent:
-// no click id (or, for Meta and TikTok, no hashed customer data either), consent declined, or test-mode
-// money without the platform's test facility make it "skipped", with the reason.
+// adjustments; the webhook gets every money entry and every MRR movement (subscription events).
+// Whether a row is sent is decided when it is sent: no click id (or, for Meta and TikTok, no hashed
+// customer data either), consent declined, or test-mode money without the platform's test facility make
+// it "skipped", with the reason.
 package destinations
 
 import (
@@ -264,9 +266,13 @@ type Outbox struct {
 	Now    func() time.Time
 }
 
-// BeforeAppend writes one row per enabled destination of the site and entry it may need; rows already
-// written are kept as they are.
-func (o *Outbox) BeforeAppend(ctx context.Context, site *tributary.Site, entries []tributary.LedgerEntry) error {
+// MovementEntryID is the outbox EntryID of an MRR movement: prefixed, so it never meets a ledger
+// entry's id in the (destination, entry) key.
+func MovementEntryID(movementID string) string { return "mrr:" + movementID }
+
+// BeforeAppend writes one row per enabled destination of the site and entry (or, for the webhook, MRR
+// movement) it may need; rows already written are kept as they are.
+func (o *Outbox) BeforeAppend(ctx context.Context, site *tributary.Site, entries []tributary.LedgerEntry, ms []tributary.MRRMovement) error {
 	dests, err := o.Store.Destinations(ctx, site.ID)
 	if err != nil || len(dests) == 0 {
 		return err
@@ -296,6 +302,19 @@ func (o *Outbox) BeforeAppend(ctx context.Context, site *tributary.Site, entries
 			}
 			rows = append(rows, tributary.DestinationDelivery{ID: RowID(d.ID, e.ID), SiteID: site.ID, DestinationID: d.ID, EntryID: e.ID,
 				PaymentID: e.PaymentID, Kind: e.Kind, Livemode: e.Livemode, Status: tributary.OutboxPending, NextAttemptAt: now.Add(settle), CreatedAt: now})
+		}
+		// Subscription (MRR) events go to the webhook only: no ad platform takes recurring revenue.
+		if d.Type != tributary.DestinationWebhook {
+			continue
+		}
+		for _, m := range ms {
+			if m.Delta == 0 || m.At.Before(d.CreatedAt.Add(-Backdate)) {
+				continue
+			}
+			id := MovementEntryID(m.ID)
+			rows = append(rows, tributary.DestinationDelivery{ID: RowID(d.ID, id), SiteID: site.ID, DestinationID: d.ID, EntryID: id,
+				PaymentID: m.SubscriptionID, Kind: tributary.DeliverySubscription, Livemode: m.Livemode, Status: tributary.OutboxPending,
+				NextAttemptAt: now.Add(settle), CreatedAt: now})
 		}
 	}
 	_, err = o.Store.EnqueueOutbox(ctx, rows)

@@ -14,14 +14,17 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/tributary/tributary"
 	"github.com/tributary/tributary/destinations"
 	"github.com/tributary/tributary/ledger"
+	"github.com/tributary/tributary/reconcile"
 	"github.com/tributary/tributary/secretbox"
 	"github.com/tributary/tributary/store/duckdb"
 )
@@ -57,9 +60,20 @@ type fake struct {
 	answers []int
 	// accepted counts accepted conversions by the platform's dedup key, as the platform would.
 	accepted map[string]int
+	// converted is each Google Ads conversion's time by order id.
+	converted map[string]time.Time
+	// delay holds each request this long before it is answered, and inflight/maxInflight count the
+	// requests being answered at once (the sender's concurrency).
+	delay                 time.Duration
+	inflight, maxInflight atomic.Int32
 }
 
 func (f *fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	n := f.inflight.Add(1)
+	defer f.inflight.Add(-1)
+	for m := f.maxInflight.Load(); n > m && !f.maxInflight.CompareAndSwap(m, n); m = f.maxInflight.Load() {
+	}
+	time.Sleep(f.delay)
 	b, _ := io.ReadAll(r.Body)
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -98,10 +112,22 @@ func (f *fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case strings.HasSuffix(r.URL.Path, "/event/track/"):
 		key = "tiktok:" + m["data"].([]any)[0].(map[string]any)["event_id"].(string)
 	case strings.HasSuffix(r.URL.Path, ":uploadClickConversions"):
-		key = "google:" + m["conversions"].([]any)[0].(map[string]any)["orderId"].(string)
+		c := m["conversions"].([]any)[0].(map[string]any)
+		key = "google:" + c["orderId"].(string)
+		if f.converted == nil {
+			f.converted = map[string]time.Time{}
+		}
+		f.converted[c["orderId"].(string)], _ = time.Parse("2006-01-02 15:04:05-07:00", fmt.Sprint(c["conversionDateTime"]))
 	case strings.HasSuffix(r.URL.Path, ":uploadConversionAdjustments"):
 		a := m["conversionAdjustments"].([]any)[0].(map[string]any)
 		key = "google-adj:" + a["orderId"].(string) + ":" + a["adjustmentType"].(string) + ":" + fmt.Sprint(a["adjustmentDateTime"])
+		// Google refuses an adjustment dated before its conversion (and we take "at" as before).
+		at, _ := time.Parse("2006-01-02 15:04:05-07:00", fmt.Sprint(a["adjustmentDateTime"]))
+		if conv, ok := f.converted[a["orderId"].(string)]; ok && !at.After(conv) {
+			f.t.Errorf("google: adjustment %v dated at or before its conversion %v", a, conv)
+			fmt.Fprint(w, `{"partialFailureError":{"code":3,"message":"ADJUSTMENT_PRECEDES_CONVERSION"}}`)
+			return
+		}
 	default:
 		key = "webhook:" + r.Header.Get("Tributary-Delivery")
 	}
@@ -169,6 +195,10 @@ func (f *fake) check(r *http.Request, b []byte) {
 		if fbc, ok := ud["fbc"].(string); ok && !strings.HasPrefix(fbc, "fb.1.") {
 			t.Errorf("meta: fbc = %q", fbc)
 		}
+		// fbp: the _fbp cookie's value as set, fb.<0-2>.<ms>.<random>, never hashed.
+		if fbp, ok := ud["fbp"]; ok && !regexp.MustCompile(`^fb\.[0-2]\.[0-9]+\.[0-9]+$`).MatchString(fmt.Sprint(fbp)) {
+			t.Errorf("meta: fbp = %v", fbp)
+		}
 	case strings.HasSuffix(r.URL.Path, "/event/track/"): // TikTok
 		if r.Header.Get("Access-Token") != "tt-token" {
 			t.Errorf("tiktok: Access-Token = %q", r.Header.Get("Access-Token"))
@@ -202,8 +232,21 @@ func (f *fake) check(r *http.Request, b []byte) {
 			c := cs[0].(map[string]any)
 			check(c["conversionDateTime"])
 			money("google", c["conversionValue"], c["currencyCode"])
-			if c["gclid"] == "" || c["orderId"] == "" || !strings.HasPrefix(fmt.Sprint(c["conversionAction"]), "customers/1234567890/conversionActions/") {
+			if c["orderId"] == "" || !strings.HasPrefix(fmt.Sprint(c["conversionAction"]), "customers/1234567890/conversionActions/") {
 				t.Errorf("google: conversion %v", c)
+			}
+			// ClickConversion: exactly one of gclid, gbraid and wbraid names the click.
+			ids := 0
+			for _, k := range []string{"gclid", "gbraid", "wbraid"} {
+				if v, ok := c[k]; ok {
+					if s, _ := v.(string); s == "" {
+						t.Errorf("google: %s is empty: %v", k, c)
+					}
+					ids++
+				}
+			}
+			if ids != 1 {
+				t.Errorf("google: %d click ids in %v, want exactly one of gclid, gbraid, wbraid", ids, c)
 			}
 		}
 		if as, ok := m["conversionAdjustments"].([]any); ok {
@@ -254,6 +297,7 @@ type env struct {
 	fake   *fake
 	srv    *httptest.Server
 	now    time.Time
+	sentMu sync.Mutex // the sender reports results from several goroutines
 	sent   map[string]int
 }
 
@@ -280,7 +324,7 @@ func newEnv(t *testing.T) *env {
 	out := &destinations.Outbox{Store: st, Now: func() time.Time { return e.now }}
 	e.rec.BeforeAppend = out.BeforeAppend
 	e.sender = &destinations.Sender{Meta: st, Events: st, Box: box, Now: func() time.Time { return e.now }, Client: e.srv.Client(),
-		OnResult: func(d *tributary.Destination, status string) { e.sent[status]++ }}
+		OnResult: func(d *tributary.Destination, status string) { e.sentMu.Lock(); e.sent[status]++; e.sentMu.Unlock() }}
 	return e
 }
 
@@ -620,20 +664,7 @@ func TestCrashBetweenOutboxAndLedger(t *testing.T) {
 	entry := tributary.LedgerEntry{ID: "pay:pi_1", SiteID: e.site.ID, Livemode: true, Kind: tributary.EntryPayment, PaymentID: "pi_1",
 		OccurredAt: t0.Add(30 * time.Minute), Amount: 4999, Currency: "EUR", Source: "stripe"}
 	// The hook ran, then the process was killed: no ledger entry, no link.
-	crashed := ledger.New(e.st, e.st)
-	crashed.BeforeAppend = func(ctx context.Context, s *tributary.Site, es []tributary.LedgerEntry) error {
-		if err := e.rec.BeforeAppend(ctx, s, es); err != nil {
-			return err
-		}
-		return fmt.Errorf("killed")
-	}
-	if err := crashed.Record(context.Background(), e.site, []tributary.LedgerEntry{entry}, nil); err == nil {
-		t.Fatal("the crash did not stop the write")
-	}
-	e.run(t0.Add(time.Hour))
-	if r := e.rows(d.ID); len(r) != 1 || r[0].Status != tributary.OutboxPending || len(e.requests()) != 0 {
-		t.Fatalf("before the retry: %+v %s", r, e.requests())
-	}
+	e.crash(d, t0.Add(time.Hour), []tributary.LedgerEntry{entry}, nil)
 	// The provider retries: the same payment is linked and recorded again.
 	e.now = t0.Add(2 * time.Hour)
 	e.pay("pi_1", "v1", "s1", t0.Add(30*time.Minute), 4999, true)
@@ -646,6 +677,26 @@ func TestCrashBetweenOutboxAndLedger(t *testing.T) {
 	}
 	if e.fake.accepted["google:pi_1"] != 1 {
 		t.Fatalf("accepted = %v", e.fake.accepted)
+	}
+}
+
+// crash records es and ms as a process killed right after the outbox hook would (nothing appended),
+// then runs the sender at `at`: d's one row must wait, unsent.
+func (e *env) crash(d *tributary.Destination, at time.Time, es []tributary.LedgerEntry, ms []tributary.MRRMovement) {
+	e.t.Helper()
+	crashed := ledger.New(e.st, e.st)
+	crashed.BeforeAppend = func(ctx context.Context, s *tributary.Site, es []tributary.LedgerEntry, ms []tributary.MRRMovement) error {
+		if err := e.rec.BeforeAppend(ctx, s, es, ms); err != nil {
+			return err
+		}
+		return fmt.Errorf("killed")
+	}
+	if err := crashed.Record(context.Background(), e.site, es, ms); err == nil {
+		e.t.Fatal("the crash did not stop the write")
+	}
+	e.run(at)
+	if r := e.rows(d.ID); len(r) != 1 || r[0].Status != tributary.OutboxPending || len(e.requests()) != 0 {
+		e.t.Fatalf("before the retry: %+v %s", r, e.requests())
 	}
 }
 
@@ -827,5 +878,373 @@ func TestPersonAcrossDevices(t *testing.T) {
 				t.Fatalf("row = %+v", r)
 			}
 		})
+	}
+}
+
+// TestGoogleClickIDParams: each Google click id goes in the field of the parameter that carried it
+// (gbraid and wbraid are iOS clicks Google refuses as a gclid); a visit stored before the parameter was
+// kept sends a gclid.
+func TestGoogleClickIDParams(t *testing.T) {
+	for _, param := range []string{"gclid", "gbraid", "wbraid", ""} {
+		t.Run("param="+param, func(t *testing.T) {
+			e := newEnv(t)
+			p := platforms[1]
+			d := e.destination(p.typ, p.config, p.secret)
+			must(t, e.st.InsertEvents(context.Background(), []tributary.Event{{SiteID: e.site.ID, Timestamp: t0, Name: tributary.PageviewName,
+				Source: tributary.SourceBrowser, VisitorID: "v1", SessionID: "s1", Hostname: "shop.example", Path: "/pricing", Channel: "Paid Search",
+				ReferrerSource: "Google", ClickIDPlatform: "google_ads", ClickID: "click-1", ClickIDParam: param}}))
+			e.pay("pi_1", "v1", "s1", t0.Add(30*time.Minute), 4999, true)
+			e.run(t0.Add(time.Hour))
+			r := e.rows(d.ID)[0]
+			field := param
+			if field == "" {
+				field = "gclid"
+			}
+			if r.Status != tributary.OutboxSent || !strings.Contains(r.Request, `"`+field+`":"click-1"`) {
+				t.Fatalf("row = %+v, want the click in %s", r, field)
+			}
+			if e.fake.accepted["google:pi_1"] != 1 {
+				t.Fatalf("accepted = %v", e.fake.accepted)
+			}
+		})
+	}
+}
+
+// movement is an MRR movement of subscription sub_1 of cus_1.
+func movement(id, kind string, at time.Time, delta int64) tributary.MRRMovement {
+	return tributary.MRRMovement{ID: id, SiteID: "s1", Livemode: true, SubscriptionID: "sub_1", CustomerID: "cus_1", At: at, Kind: kind,
+		Delta: delta, Currency: "EUR", Source: "stripe"}
+}
+
+// TestSubscriptionEvents: each MRR movement reaches the webhook once, signed, with the subscription's
+// MRR after it and the attribution of the visit that brought the subscription (the customer's linked
+// visitor, credited when the subscription started); movements given again write no new rows; the ad
+// platforms get none.
+func TestSubscriptionEvents(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	e.sender.Workers = 1 // the golden file's requests in one order
+	hook := e.destination(platforms[3].typ, platforms[3].config, platforms[3].secret)
+	g := e.destination(platforms[1].typ, platforms[1].config, platforms[1].secret)
+	e.visit("v1", "s1", t0, "google_ads", "gclid-1", nil, "")
+	e.pay("pi_1", "v1", "s1", t0.Add(30*time.Minute), 4999, true)
+	ms := []tributary.MRRMovement{
+		movement("mrr_new", tributary.MRRNew, t0.Add(30*time.Minute), 4999),
+		movement("mrr_up", tributary.MRRExpansion, t0.Add(2*time.Hour), 1000),
+		movement("mrr_end", tributary.MRRChurn, t0.Add(3*time.Hour), -5999),
+	}
+	must(t, e.rec.Record(ctx, e.site, nil, ms[:1]))
+	e.run(t0.Add(time.Hour))
+	e.now = t0.Add(2 * time.Hour)
+	must(t, e.rec.Record(ctx, e.site, nil, ms[1:2]))
+	e.run(t0.Add(2*time.Hour + 10*time.Second))
+	e.now = t0.Add(3 * time.Hour)
+	must(t, e.rec.Record(ctx, e.site, nil, ms)) // the provider retries the whole history
+	e.run(t0.Add(3*time.Hour + 10*time.Second))
+	e.run(t0.Add(4 * time.Hour))
+	golden(t, "subscription_webhook.txt", e.requests())
+	got := map[string]string{}
+	for _, r := range e.rows(hook.ID) {
+		got[r.EntryID] = r.Kind + " " + r.PaymentID + " " + r.Status
+	}
+	want := map[string]string{"pay:pi_1": "payment pi_1 sent", "mrr:mrr_new": "subscription sub_1 sent", "mrr:mrr_up": "subscription sub_1 sent",
+		"mrr:mrr_end": "subscription sub_1 sent"}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("webhook rows = %v, want %v", got, want)
+	}
+	for k, n := range e.fake.accepted {
+		if n != 1 {
+			t.Errorf("%s accepted %d times", k, n)
+		}
+	}
+	if len(e.fake.accepted) != 5 { // the webhook's 4, Google Ads' conversion
+		t.Fatalf("accepted = %v", e.fake.accepted)
+	}
+	for _, r := range e.rows(g.ID) {
+		if r.Kind == tributary.DeliverySubscription {
+			t.Fatalf("google ads got a subscription row: %+v", r)
+		}
+	}
+}
+
+// TestSubscriptionCrashAndConsent: a movement whose outbox row was written but which the process died
+// before storing is sent once the provider's retry stores it; an unlinked customer's movement is sent
+// unattributed after a short wait; a visitor who declined consent gets nothing sent.
+func TestSubscriptionCrashAndConsent(t *testing.T) {
+	t.Run("crash", func(t *testing.T) {
+		e := newEnv(t)
+		hook := e.destination(platforms[3].typ, platforms[3].config, platforms[3].secret)
+		m := movement("mrr_new", tributary.MRRNew, t0, 4999)
+		m.CustomerID = "cus_unknown"
+		e.crash(hook, t0.Add(time.Minute), nil, []tributary.MRRMovement{m})
+		e.now = t0.Add(2 * time.Minute)
+		must(t, e.rec.Record(context.Background(), e.site, nil, []tributary.MRRMovement{m}))
+		for i := 0; i < 5; i++ {
+			e.run(e.rows(hook.ID)[0].NextAttemptAt.Add(time.Second))
+		}
+		rows := e.rows(hook.ID)
+		if len(rows) != 1 || rows[0].Status != tributary.OutboxSent || !strings.Contains(rows[0].Request, `"link_method":"unattributed"`) {
+			t.Fatalf("after the retry: %+v", rows)
+		}
+		if len(e.fake.accepted) != 1 {
+			t.Fatalf("accepted = %v", e.fake.accepted)
+		}
+	})
+	t.Run("consent declined", func(t *testing.T) {
+		e := newEnv(t)
+		hook := e.destination(platforms[3].typ, platforms[3].config, platforms[3].secret)
+		e.visit("v1", "s1", t0, "google_ads", "gclid-1", nil, "")
+		e.visit("v1", "s1", t0.Add(time.Minute), "", "", map[string]string{"granted": "false"}, tributary.ConsentEventName)
+		e.pay("pi_1", "v1", "s1", t0.Add(30*time.Minute), 4999, true)
+		must(t, e.rec.Record(context.Background(), e.site, nil, []tributary.MRRMovement{movement("mrr_new", tributary.MRRNew, t0.Add(30*time.Minute), 4999)}))
+		e.run(t0.Add(time.Hour))
+		for _, r := range e.rows(hook.ID) {
+			if r.Status != tributary.OutboxSkipped || !strings.Contains(r.LastError, "declined consent") {
+				t.Fatalf("row = %+v", r)
+			}
+		}
+		if len(e.requests()) != 0 {
+			t.Fatalf("sent: %s", e.requests())
+		}
+	})
+}
+
+// TestConcurrentOutageThenRecovery: payments to every destination at once are sent with several
+// requests in flight but never more than Workers; an outage (5xx, 429) followed by recovery still
+// delivers each exactly once, and each Google Ads adjustment after its conversion even when both are
+// claimed in the same batch.
+func TestConcurrentOutageThenRecovery(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	e.sender.Workers = 3
+	e.fake.delay = 20 * time.Millisecond
+	var dests []*tributary.Destination
+	for _, p := range platforms {
+		dests = append(dests, e.destination(p.typ, p.config, p.secret))
+	}
+	const n = 4
+	for i := 0; i < n; i++ {
+		for _, p := range platforms[:3] {
+			// One person per payment, with no customer data: only the platform of the click gets it.
+			v := fmt.Sprintf("v-%s-%d", p.typ, i)
+			e.visit(v, v, t0, p.platform, fmt.Sprintf("%s-%d", p.click, i), nil, "")
+			id := fmt.Sprintf("pi_%s_%d", p.typ, i)
+			if _, err := e.rec.Link(ctx, e.site, ledger.Payment{SiteID: e.site.ID, PaymentID: id, At: t0.Add(30 * time.Minute), VisitorID: v, SessionID: v, Source: "api"}); err != nil {
+				t.Fatal(err)
+			}
+			e.record(tributary.LedgerEntry{ID: "pay:" + id, SiteID: e.site.ID, Livemode: true, Kind: tributary.EntryPayment, PaymentID: id,
+				OccurredAt: t0.Add(30 * time.Minute), Amount: 4999, Currency: "EUR", Source: "api"})
+			e.refund("refund:re_"+id, id, t0.Add(40*time.Minute), 1000, tributary.EntryRefund, true)
+		}
+	}
+	e.fake.mu.Lock()
+	for i := 0; i < 12; i++ {
+		e.fake.answers = append(e.fake.answers, []int{503, 429, 500}[i%3])
+	}
+	e.fake.mu.Unlock()
+	at := t0.Add(time.Hour)
+	for i := 0; i < 10; i++ {
+		e.run(at)
+		at = at.Add(10 * time.Minute)
+	}
+	sent := map[string]int{}
+	for _, d := range dests {
+		for _, r := range e.rows(d.ID) {
+			sent[d.Type+" "+r.Kind+" "+r.Status]++
+		}
+	}
+	want := map[string]int{
+		"meta payment sent": n, "meta payment skipped": 2 * n, // no fbclid, no customer data
+		"tiktok payment sent": n, "tiktok payment skipped": 2 * n,
+		"google_ads payment sent": n, "google_ads payment skipped": 2 * n, "google_ads refund sent": n, "google_ads refund skipped": 2 * n,
+		"webhook payment sent": 3 * n, "webhook refund sent": 3 * n,
+	}
+	if fmt.Sprint(sent) != fmt.Sprint(want) {
+		t.Errorf("rows = %v\nwant %v", sent, want)
+	}
+	if len(e.fake.accepted) != n+n+2*n+6*n {
+		t.Errorf("accepted %d distinct requests: %v", len(e.fake.accepted), e.fake.accepted)
+	}
+	for k, c := range e.fake.accepted {
+		if c != 1 {
+			t.Errorf("%s accepted %d times", k, c)
+		}
+	}
+	if m := e.fake.maxInflight.Load(); m < 2 || m > 3 {
+		t.Errorf("at most %d requests in flight, want 2 or 3 (Workers)", m)
+	}
+	// Google Ads: a payment's first request is its conversion, never its adjustment.
+	log := string(e.requests())
+	for i := 0; i < n; i++ {
+		id := fmt.Sprintf(`"orderId": "pi_google_ads_%d"`, i)
+		at := strings.Index(log, id)
+		if at < 0 || strings.LastIndex(log[:at], ":uploadConversionAdjustments") > strings.LastIndex(log[:at], ":uploadClickConversions") {
+			t.Errorf("the first request of pi_google_ads_%d is not its conversion", i)
+		}
+	}
+}
+
+// TestConcurrentAdjustmentFollowsConversion: a payment's conversion and refund claimed in one batch are
+// attempted in order on one goroutine, so the adjustment goes out in the same run, right after its
+// conversion, instead of being attempted beside it and put off.
+func TestConcurrentAdjustmentFollowsConversion(t *testing.T) {
+	e := newEnv(t)
+	p := platforms[1]
+	d := e.destination(p.typ, p.config, p.secret)
+	e.sender.Workers = 4
+	e.fake.delay = 10 * time.Millisecond
+	for i := 0; i < 6; i++ {
+		v := fmt.Sprintf("v%d", i)
+		e.visit(v, v, t0, p.platform, fmt.Sprintf("gclid-%d", i), nil, "")
+		id := fmt.Sprintf("pi_%d", i)
+		if _, err := e.rec.Link(context.Background(), e.site, ledger.Payment{SiteID: e.site.ID, PaymentID: id, At: t0.Add(30 * time.Minute), VisitorID: v, SessionID: v, Source: "api"}); err != nil {
+			t.Fatal(err)
+		}
+		e.record(tributary.LedgerEntry{ID: "pay:" + id, SiteID: e.site.ID, Livemode: true, Kind: tributary.EntryPayment, PaymentID: id,
+			OccurredAt: t0.Add(30 * time.Minute), Amount: 4999, Currency: "EUR", Source: "api"})
+		e.refund("refund:re_"+id, id, t0.Add(40*time.Minute), 1000, tributary.EntryRefund, true)
+	}
+	e.run(t0.Add(time.Hour))
+	for _, r := range e.rows(d.ID) {
+		if r.Status != tributary.OutboxSent || r.Attempts != 1 {
+			t.Errorf("row %s: %s after %d attempts: %s", r.EntryID, r.Status, r.Attempts, r.LastError)
+		}
+	}
+	if m := e.fake.maxInflight.Load(); m < 2 {
+		t.Errorf("%d requests in flight at most, want several", m)
+	}
+}
+
+// TestMetaFBP: the _fbp the tracker sent with a pageview reaches Meta as user_data.fbp, as stored
+// (normalised at ingest, not hashed): the credited visit's before another of the person's; it alone
+// lets a payment without fbclid or customer data be matched; a visitor who declined consent gets
+// nothing sent at all.
+func TestMetaFBP(t *testing.T) {
+	for _, tc := range []struct {
+		name, click, credited, want string
+		decline, noCustomer         bool
+	}{
+		{"credited visit's fbp with the fbclid", "fb-click-1", "fb.1.1795168800000.111", "fb.1.1795168800000.111", false, false},
+		{"fbp alone matches", "", "fb.1.1795168800000.111", "fb.1.1795168800000.111", false, true},
+		{"another visit's when the credited one has none", "fb-click-1", "", "fb.1.1795000000000.999", false, false},
+		{"consent declined", "fb-click-1", "fb.1.1795168800000.111", "", true, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			ctx := context.Background()
+			d := e.destination(tributary.DestinationMeta, map[string]string{"pixel_id": "1"}, `"meta-token"`)
+			platform := "meta"
+			if tc.click == "" {
+				platform = ""
+			}
+			pv := func(sess string, at time.Time, fbp, click, platform string) tributary.Event {
+				return tributary.Event{SiteID: e.site.ID, Timestamp: at, Name: tributary.PageviewName, Source: tributary.SourceBrowser, VisitorID: "v1",
+					SessionID: sess, Hostname: "shop.example", Path: "/pricing", Channel: "Paid Social", ReferrerSource: "Facebook",
+					ClickIDPlatform: platform, ClickID: click, FBP: fbp}
+			}
+			must(t, e.st.InsertEvents(ctx, []tributary.Event{
+				pv("s1", t0, tc.credited, tc.click, platform),
+				pv("s1", t0.Add(time.Minute), "", "", ""),
+				pv("s0", t0.Add(-48*time.Hour), "fb.1.1795000000000.999", "", ""), // an older visit of another browser
+			}))
+			if tc.decline {
+				e.visit("v1", "s1", t0.Add(2*time.Minute), "", "", map[string]string{"granted": "false"}, tributary.ConsentEventName)
+			}
+			if tc.noCustomer {
+				if _, err := e.rec.Link(ctx, e.site, ledger.Payment{SiteID: e.site.ID, PaymentID: "pi_1", At: t0.Add(30 * time.Minute), VisitorID: "v1", SessionID: "s1", Source: "api"}); err != nil {
+					t.Fatal(err)
+				}
+				e.record(tributary.LedgerEntry{ID: "pay:pi_1", SiteID: e.site.ID, Livemode: true, Kind: tributary.EntryPayment, PaymentID: "pi_1",
+					OccurredAt: t0.Add(30 * time.Minute), Amount: 4999, Currency: "EUR", Source: "api"})
+			} else {
+				e.pay("pi_1", "v1", "s1", t0.Add(30*time.Minute), 4999, true)
+			}
+			e.run(t0.Add(time.Hour))
+			r := e.rows(d.ID)[0]
+			if tc.want == "" {
+				if r.Status != tributary.OutboxSkipped || len(e.requests()) != 0 {
+					t.Fatalf("row = %+v, requests %s", r, e.requests())
+				}
+				return
+			}
+			if r.Status != tributary.OutboxSent || !strings.Contains(r.Request, `"fbp":"`+tc.want+`"`) {
+				t.Fatalf("row = %+v, want fbp %s", r, tc.want)
+			}
+			if tc.noCustomer && (strings.Contains(r.Request, `"em"`) || strings.Contains(r.Request, `"fbc"`)) {
+				t.Fatalf("request = %s", r.Request)
+			}
+		})
+	}
+}
+
+// TestMergeLearntAfterBothSent: two payments sent to every destination are later found to be one
+// (Stripe reconciliation merges cs_1 into pi_1 and reverses cs_1's entries, reconcile.Diff). Google Ads
+// gets a RETRACTION of cs_1, dated when the merge was learnt (after its conversion, as Google requires);
+// the webhook gets the reversal, a negative "payment" entry with merged_into and a net of zero; Meta and
+// TikTok, which have no retraction, get nothing more and keep both purchases.
+func TestMergeLearntAfterBothSent(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	dests := map[string]*tributary.Destination{}
+	for _, p := range platforms {
+		dests[p.typ] = e.destination(p.typ, p.config, p.secret)
+	}
+	e.visit("v1", "s1", t0, "google_ads", "gclid-1", nil, "")
+	// Meta and TikTok match on the hashed e-mail and customer id the payments carry.
+	e.pay("cs_1", "v1", "s1", t0.Add(30*time.Minute), 4999, true)
+	e.pay("pi_1", "v1", "s1", t0.Add(30*time.Minute), 4999, true)
+	e.run(t0.Add(time.Hour))
+	before := len(e.fake.accepted)
+	if before != 2+2+2+2 {
+		t.Fatalf("before the merge: %v", e.fake.accepted)
+	}
+	// The merge, learnt a day later.
+	e.now = t0.Add(24 * time.Hour)
+	must(t, e.st.PutPayment(ctx, &tributary.Payment{SiteID: "s1", ID: "cs_1", Livemode: true, Status: tributary.PaymentMerged, MergedInto: "pi_1", Currency: "EUR", Source: "stripe", UpdatedAt: e.now}))
+	held, err := e.st.LedgerForPayment(ctx, "s1", "cs_1")
+	must(t, err)
+	rev := reconcile.Diff("cs_1", nil, held)
+	if len(rev) != 1 || rev[0].Amount != -4999 || rev[0].Kind != tributary.EntryPayment {
+		t.Fatalf("reversal = %+v", rev)
+	}
+	for i := range rev {
+		rev[i].SiteID, rev[i].Livemode, rev[i].Source = "s1", true, "stripe"
+	}
+	must(t, e.rec.Record(ctx, e.site, rev, nil))
+	e.run(e.now.Add(10 * time.Second))
+	e.run(e.now.Add(time.Hour))
+	row := func(typ string) tributary.DestinationDelivery {
+		for _, r := range e.rows(dests[typ].ID) {
+			if r.EntryID == rev[0].ID {
+				return r
+			}
+		}
+		t.Fatalf("%s: no row for the reversal", typ)
+		return tributary.DestinationDelivery{}
+	}
+	for _, typ := range []string{tributary.DestinationMeta, tributary.DestinationTikTok} {
+		if r := row(typ); r.Status != tributary.OutboxSkipped || !strings.Contains(r.LastError, "no way to take a conversion back") {
+			t.Errorf("%s reversal row = %+v", typ, r)
+		}
+	}
+	g := row(tributary.DestinationGoogleAds)
+	if g.Status != tributary.OutboxSent || !strings.Contains(g.Request, `"adjustmentType":"RETRACTION","orderId":"cs_1","adjustmentDateTime":"2026-11-21 11:00:00+01:00"`) {
+		t.Errorf("google ads reversal row = %+v", g)
+	}
+	h := row(tributary.DestinationWebhook)
+	if h.Status != tributary.OutboxSent || !strings.Contains(h.Request, `"kind":"payment","occurred_at":"2026-11-20T10:30:00Z","amount":-49.99,"currency":"EUR","payment_net":0.00`) ||
+		!strings.Contains(h.Request, `"merged_into":"pi_1"`) {
+		t.Errorf("webhook reversal row = %+v", h)
+	}
+	if n := len(e.fake.accepted); n != before+2 {
+		t.Errorf("accepted after the merge: %v", e.fake.accepted)
+	}
+	for k, n := range e.fake.accepted {
+		if n != 1 {
+			t.Errorf("%s accepted %d times", k, n)
+		}
+	}
+	if e.fake.accepted["meta:cs_1"] != 1 || e.fake.accepted["tiktok:cs_1"] != 1 {
+		t.Errorf("meta/tiktok keep both: %v", e.fake.accepted)
 	}
 }

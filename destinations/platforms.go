@@ -19,6 +19,9 @@ import (
 
 // build returns the request for a row, or nil and the reason it is skipped.
 func (s *Sender) build(ctx context.Context, dest *tributary.Destination, secret string, c *Conversion, row *tributary.DestinationDelivery) (*request, string, error) {
+	if c.Movement != nil && dest.Type != tributary.DestinationWebhook {
+		return nil, "only the webhook takes subscription events", nil
+	}
 	switch dest.Type {
 	case tributary.DestinationMeta:
 		return buildMeta(dest, secret, c)
@@ -92,6 +95,7 @@ type metaUserData struct {
 	Email      []string `json:"em,omitempty"`
 	ExternalID []string `json:"external_id,omitempty"`
 	FBC        string   `json:"fbc,omitempty"`
+	FBP        string   `json:"fbp,omitempty"` // not hashed, as Meta documents
 }
 
 type metaCustomData struct {
@@ -128,8 +132,9 @@ func buildMeta(dest *tributary.Destination, token string, c *Conversion) (*reque
 	if id := customer(c); id != "" {
 		ud.ExternalID = []string{hash(id)}
 	}
-	if ud.FBC == "" && ud.Email == nil && ud.ExternalID == nil {
-		return nil, "no fbclid on the credited visit and no customer data to match", nil
+	ud.FBP = c.FBP
+	if ud.FBC == "" && ud.FBP == "" && ud.Email == nil && ud.ExternalID == nil {
+		return nil, "no fbclid on the credited visit, no _fbp and no customer data to match", nil
 	}
 	body.Data = []metaEvent{{EventName: "Purchase", EventTime: c.Entry.OccurredAt.Unix(), EventID: c.Entry.PaymentID, ActionSource: "website",
 		EventSourceURL: c.PageURL, UserData: ud,
@@ -221,8 +226,12 @@ func buildTikTok(dest *tributary.Destination, token string, c *Conversion) (*req
 
 // ---- Google Ads: click conversions and conversion adjustments ----
 
+// googleConversion is a ClickConversion: exactly one of gclid, gbraid (app conversions from iOS
+// clicks) and wbraid (web conversions from iOS clicks) names the click.
 type googleConversion struct {
-	GCLID              string      `json:"gclid"`
+	GCLID              string      `json:"gclid,omitempty"`
+	GBRAID             string      `json:"gbraid,omitempty"`
+	WBRAID             string      `json:"wbraid,omitempty"`
 	ConversionAction   string      `json:"conversionAction"`
 	ConversionDateTime string      `json:"conversionDateTime"`
 	ConversionValue    json.Number `json:"conversionValue"`
@@ -269,14 +278,25 @@ func (s *Sender) buildGoogle(ctx context.Context, dest *tributary.Destination, s
 	path := ":uploadClickConversions"
 	if c.IsFirst {
 		if c.Click.Platform != "google_ads" {
-			return nil, "no Google click id (gclid) on the credited visit", nil
+			return nil, "no Google click id (gclid, gbraid or wbraid) on the credited visit", nil
 		}
 		if why := merged(c); why != "" {
 			return nil, why, nil
 		}
-		body = jsonBody(googleConversionsBody{Conversions: []googleConversion{{GCLID: c.Click.ID, ConversionAction: action,
-			ConversionDateTime: googleTime(c.Entry.OccurredAt, c.Site), ConversionValue: value(c.Entry.Amount, c.Entry.Currency),
-			CurrencyCode: c.Entry.Currency, OrderID: c.Entry.PaymentID}}, PartialFailure: true, ValidateOnly: validateOnly})
+		conv := googleConversion{ConversionAction: action, ConversionDateTime: googleTime(c.Entry.OccurredAt, c.Site),
+			ConversionValue: value(c.Entry.Amount, c.Entry.Currency), CurrencyCode: c.Entry.Currency, OrderID: c.Entry.PaymentID}
+		// Each Google click id goes in the field of the parameter that carried it: Google refuses a
+		// gbraid or wbraid sent as a gclid. Visits stored before the parameter was kept say "" and
+		// were gclids as far as anyone knew.
+		switch c.Click.Param {
+		case "gbraid":
+			conv.GBRAID = c.Click.ID
+		case "wbraid":
+			conv.WBRAID = c.Click.ID
+		default:
+			conv.GCLID = c.Click.ID
+		}
+		body = jsonBody(googleConversionsBody{Conversions: []googleConversion{conv}, PartialFailure: true, ValidateOnly: validateOnly})
 	} else {
 		if c.First.ID == "" {
 			return nil, "the payment has no conversion to adjust", nil
@@ -294,7 +314,7 @@ func (s *Sender) buildGoogle(ctx context.Context, dest *tributary.Destination, s
 		default:
 			return nil, "the payment's conversion was not sent (" + conv.Status + ")", nil
 		}
-		adj := googleAdjustment{ConversionAction: action, OrderID: c.Entry.PaymentID, AdjustmentDateTime: googleTime(c.Entry.OccurredAt, c.Site)}
+		adj := googleAdjustment{ConversionAction: action, OrderID: c.Entry.PaymentID, AdjustmentDateTime: googleTime(adjustedAt(c, row), c.Site)}
 		if c.Net <= 0 {
 			adj.AdjustmentType = "RETRACTION"
 		} else {
@@ -330,6 +350,21 @@ func (s *Sender) buildGoogle(ctx context.Context, dest *tributary.Destination, s
 		// An adjustment sent before Google has processed its conversion is retried.
 		return "google_ads: " + m, strings.Contains(m, "CONVERSION_NOT_FOUND") || strings.Contains(m, "TOO_RECENT")
 	}}, "", nil
+}
+
+// adjustedAt is an adjustment's time: its entry's, unless that is not after the conversion, which Google
+// refuses (ADJUSTMENT_PRECEDES_CONVERSION). A merged payment's reversal is dated with the entry it
+// reverses (so reports keep it in the same period); Google hears of it when Tributary learnt it, the
+// row's creation, fixed across retries (the dedup key includes the time).
+func adjustedAt(c *Conversion, row *tributary.DestinationDelivery) time.Time {
+	at := c.Entry.OccurredAt
+	if at.After(c.First.OccurredAt) {
+		return at
+	}
+	if row.CreatedAt.After(c.First.OccurredAt) {
+		return row.CreatedAt
+	}
+	return c.First.OccurredAt.Add(time.Second)
 }
 
 type oauthToken struct {
@@ -373,12 +408,26 @@ func (s *Sender) googleToken(ctx context.Context, dest *tributary.Destination, g
 
 // WebhookEvent is the generic webhook's body (docs/ad-platforms.md).
 type WebhookEvent struct {
-	ID          string             `json:"id"` // the outbox row id: the same on every retry
-	Type        string             `json:"type"`
-	Livemode    bool               `json:"livemode"`
-	SiteID      string             `json:"site_id"`
-	Entry       WebhookEntry       `json:"entry"`
-	Attribution WebhookAttribution `json:"attribution"`
+	ID           string               `json:"id"` // the outbox row id: the same on every retry
+	Type         string               `json:"type"`
+	Livemode     bool                 `json:"livemode"`
+	SiteID       string               `json:"site_id"`
+	Entry        *WebhookEntry        `json:"entry,omitempty"`        // money events
+	Subscription *WebhookSubscription `json:"subscription,omitempty"` // subscription events
+	Attribution  WebhookAttribution   `json:"attribution"`
+}
+
+// WebhookSubscription is the MRR movement a subscription event reports, amounts in major units.
+type WebhookSubscription struct {
+	ID         string      `json:"id"` // the subscription id
+	MovementID string      `json:"movement_id"`
+	Kind       string      `json:"kind"` // new, expansion, contraction, churn, reactivation
+	At         time.Time   `json:"at"`
+	MRRDelta   json.Number `json:"mrr_delta"`
+	MRR        json.Number `json:"mrr"` // the subscription's MRR after this movement
+	Currency   string      `json:"currency"`
+	CustomerID string      `json:"customer_id,omitempty"`
+	StartedAt  time.Time   `json:"started_at"` // its first movement: when its attribution is credited
 }
 
 // WebhookEntry is the ledger entry the event reports, amounts in major units.
@@ -394,6 +443,9 @@ type WebhookEntry struct {
 	Email        string      `json:"email,omitempty"`
 	Subscription string      `json:"subscription_id,omitempty"`
 	Detail       string      `json:"detail,omitempty"`
+	// MergedInto names the payment this one was found to duplicate (Stripe reconciliation): its entries
+	// are then reversed, the reversal a "payment" entry with a negative amount.
+	MergedInto string `json:"merged_into,omitempty"`
 }
 
 // WebhookAttribution is how the payment was linked and credited.
@@ -425,11 +477,21 @@ func Sign(secret string, t time.Time, body []byte) string {
 }
 
 func buildWebhook(dest *tributary.Destination, secret string, c *Conversion, row *tributary.DestinationDelivery, now time.Time) (*request, string, error) {
-	e := c.Entry
-	ev := WebhookEvent{ID: row.ID, Type: e.Kind, Livemode: e.Livemode, SiteID: e.SiteID,
-		Entry: WebhookEntry{ID: e.ID, PaymentID: e.PaymentID, Kind: e.Kind, OccurredAt: e.OccurredAt.UTC(), Amount: value(e.Amount, e.Currency),
-			Currency: e.Currency, PaymentNet: value(c.Net, e.Currency), CustomerID: e.CustomerID, Email: e.Email, Subscription: e.SubscriptionID, Detail: e.Detail},
-		Attribution: WebhookAttribution{Model: string(c.Model), Credits: c.Credits}}
+	var ev WebhookEvent
+	if m := c.Movement; m != nil {
+		ev = WebhookEvent{ID: row.ID, Type: tributary.DeliverySubscription, Livemode: m.Livemode, SiteID: m.SiteID,
+			Subscription: &WebhookSubscription{ID: m.SubscriptionID, MovementID: m.ID, Kind: m.Kind, At: m.At.UTC(), MRRDelta: value(m.Delta, m.Currency),
+				MRR: value(c.Net, m.Currency), Currency: m.Currency, CustomerID: m.CustomerID, StartedAt: c.Started.UTC()}}
+	} else {
+		e := c.Entry
+		ev = WebhookEvent{ID: row.ID, Type: e.Kind, Livemode: e.Livemode, SiteID: e.SiteID,
+			Entry: &WebhookEntry{ID: e.ID, PaymentID: e.PaymentID, Kind: e.Kind, OccurredAt: e.OccurredAt.UTC(), Amount: value(e.Amount, e.Currency),
+				Currency: e.Currency, PaymentNet: value(c.Net, e.Currency), CustomerID: e.CustomerID, Email: e.Email, Subscription: e.SubscriptionID, Detail: e.Detail}}
+		if c.Record != nil {
+			ev.Entry.MergedInto = c.Record.MergedInto
+		}
+	}
+	ev.Attribution = WebhookAttribution{Model: string(c.Model), Credits: c.Credits}
 	if ev.Attribution.Credits == nil {
 		ev.Attribution.Credits = []Credit{}
 	}
@@ -453,5 +515,5 @@ func buildWebhook(dest *tributary.Destination, secret string, c *Conversion, row
 	body := jsonBody(ev)
 	return &request{method: http.MethodPost, url: dest.Config["url"], body: body, header: http.Header{
 		"Content-Type": {"application/json"}, "User-Agent": {"Tributary-Webhook/1"}, SignatureHeader: {Sign(secret, now, body)},
-		"Tributary-Delivery": {row.ID}, "Tributary-Event": {e.Kind}}}, "", nil
+		"Tributary-Delivery": {row.ID}, "Tributary-Event": {ev.Type}}}, "", nil
 }

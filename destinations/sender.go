@@ -52,8 +52,11 @@ type Sender struct {
 	Client *http.Client
 	Logger *slog.Logger
 	Now    func() time.Time
-	// OnResult is told each row's final outcome (sent, failed) for /metrics.
+	// OnResult is told each row's final outcome (sent, failed) for /metrics; it may be called from
+	// several goroutines at once.
 	OnResult func(d *tributary.Destination, status string)
+	// Workers bounds how many requests are in flight at once (DefaultWorkers when 0).
+	Workers int
 
 	tokens sync.Map // destination id → *oauthToken (Google Ads)
 }
@@ -95,6 +98,10 @@ func (s *Sender) Run(ctx context.Context, interval time.Duration) {
 	}
 }
 
+// DefaultWorkers is how many requests a sender has in flight at once by default: enough that one slow
+// or failing platform does not hold the others up, few enough not to trip the platforms' rate limits.
+const DefaultWorkers = 4
+
 // RunOnce claims due rows and attempts each once; it returns how many it attempted.
 func (s *Sender) RunOnce(ctx context.Context) (int, error) {
 	total := 0
@@ -103,16 +110,66 @@ func (s *Sender) RunOnce(ctx context.Context) (int, error) {
 		if err != nil {
 			return total, err
 		}
-		for i := range rows {
-			if err := s.attempt(ctx, &rows[i]); err != nil {
-				return total, err
-			}
+		if err := s.attemptAll(ctx, rows); err != nil {
+			return total, err
 		}
 		total += len(rows)
 		if len(rows) < 100 {
 			return total, nil
 		}
 	}
+}
+
+// attemptAll attempts a claimed batch with at most Workers requests in flight. The rows of one payment
+// (or subscription) at one destination go on one goroutine, payment entries first, then claim order
+// (oldest first): a Google Ads adjustment is attempted after its conversion's attempt has been stored,
+// never beside it or before it. Rows of different payments or destinations go in parallel; each row is
+// attempted by one goroutine only, so the platforms' dedup keys see no more requests than before. The
+// first store error is returned once every started row is done (a group stops at its own error).
+func (s *Sender) attemptAll(ctx context.Context, rows []tributary.DestinationDelivery) error {
+	var order []string
+	groups := map[string][]*tributary.DestinationDelivery{}
+	for i := range rows {
+		k := rows[i].DestinationID + "\x00" + rows[i].PaymentID
+		if groups[k] == nil {
+			order = append(order, k)
+		}
+		groups[k] = append(groups[k], &rows[i])
+	}
+	// Rows written at the same instant are claimed in id order; the payment goes before what adjusts it.
+	for _, g := range groups {
+		sort.SliceStable(g, func(i, j int) bool {
+			return g[i].Kind == tributary.EntryPayment && g[j].Kind != tributary.EntryPayment
+		})
+	}
+	workers := s.Workers
+	if workers <= 0 {
+		workers = DefaultWorkers
+	}
+	sem := make(chan struct{}, workers)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var first error
+	for _, k := range order {
+		g := groups[k]
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			for _, row := range g {
+				if err := s.attempt(ctx, row); err != nil {
+					mu.Lock()
+					if first == nil {
+						first = err
+					}
+					mu.Unlock()
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return first
 }
 
 // outcome of building or sending one row.
@@ -128,6 +185,9 @@ func skip(reason string) outcome { return outcome{status: tributary.OutboxSkippe
 
 // errWait is a transient state of the row's facts (entry or link not stored yet).
 var errWait = errors.New("waiting for the ledger entry and its link")
+
+// errWaitMovement is errWait for a subscription row: its movement or its customer's link is not stored yet.
+var errWaitMovement = fmt.Errorf("waiting for the MRR movement and its customer's link: %w", errWait)
 
 func (s *Sender) attempt(ctx context.Context, row *tributary.DestinationDelivery) error {
 	now := s.now()
@@ -174,7 +234,16 @@ func (s *Sender) deliver(ctx context.Context, dest *tributary.Destination, row *
 	if !dest.Enabled {
 		return skip("destination disabled")
 	}
-	c, err := s.conversion(ctx, row, now)
+	var c *Conversion
+	var err error
+	if row.Kind == tributary.DeliverySubscription {
+		if dest.Type != tributary.DestinationWebhook {
+			return skip("only the webhook takes subscription events")
+		}
+		c, err = s.subscription(ctx, row, now)
+	} else {
+		c, err = s.conversion(ctx, row, now)
+	}
 	if errors.Is(err, errWait) {
 		return outcome{err: err.Error()}
 	}
@@ -221,13 +290,23 @@ type Conversion struct {
 	// Record is the payment's mutable record when there is one (Stripe payments).
 	Record  *tributary.Payment
 	PageURL string // the credited visit's landing page
+	// Movement is the MRR movement a subscription row reports (Entry is then empty, Net the
+	// subscription's MRR after the movement), Started the subscription's first movement.
+	Movement *tributary.MRRMovement
+	Started  time.Time
+	// FBP is Meta's browser id (the _fbp cookie the tracker sent with a pageview): the credited visit's,
+	// else the person's newest before the payment; "" when none.
+	FBP string
 }
 
 // Click is an ad click id seen on a visit.
 type Click struct {
-	Platform string    `json:"platform"`
-	ID       string    `json:"id"`
-	At       time.Time `json:"at"`
+	Platform string `json:"platform"`
+	ID       string `json:"id"`
+	// Param is the landing-page parameter that carried it (gclid, gbraid, wbraid, fbclid…); "" for
+	// visits stored before it was kept.
+	Param string    `json:"param,omitempty"`
+	At    time.Time `json:"at"`
 }
 
 // Credit is one visit's share of an entry under the model.
@@ -255,11 +334,9 @@ func (s *Sender) conversion(ctx context.Context, row *tributary.DestinationDeliv
 		}
 		return entries[i].ID < entries[j].ID
 	})
-	c := &Conversion{Site: site, Model: attribution.DefaultModel}
-	if name, err := s.Meta.AttributionModel(ctx, row.SiteID); err != nil {
+	c, err := s.newConversion(ctx, site)
+	if err != nil {
 		return nil, err
-	} else if m, err := attribution.ParseModel(name); err == nil {
-		c.Model = m
 	}
 	found, haveFirst := false, false
 	for _, e := range entries {
@@ -305,6 +382,86 @@ func (s *Sender) conversion(ctx context.Context, row *tributary.DestinationDeliv
 	if haveFirst {
 		paidAt = c.First.OccurredAt
 	}
+	if err := s.attribute(ctx, c, paidAt, c.Entry.Amount, c.Entry.Currency, now); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// newConversion starts a row's Conversion with the site and its model for destinations.
+func (s *Sender) newConversion(ctx context.Context, site *tributary.Site) (*Conversion, error) {
+	c := &Conversion{Site: site, Model: attribution.DefaultModel}
+	if name, err := s.Meta.AttributionModel(ctx, site.ID); err != nil {
+		return nil, err
+	} else if m, err := attribution.ParseModel(name); err == nil {
+		c.Model = m
+	}
+	return c, nil
+}
+
+// SubscriptionLinkWait is how long a subscription row whose customer has no linked visitor yet waits
+// for one before it is sent unattributed: a subscription's first invoice is paid, and linked, just after
+// the subscription starts.
+const SubscriptionLinkWait = 2 * time.Minute
+
+// subscription reads a subscription row's MRR movement, the subscription's MRR after it and its
+// attribution: the visitor the customer was last linked to (a linked payment, an identify with the
+// customer id) by the movement's time, or within LinkWait after it (a first invoice is paid, and
+// linked, just after its subscription starts), credited under the model when the subscription started,
+// so every movement of one subscription names the same visit.
+func (s *Sender) subscription(ctx context.Context, row *tributary.DestinationDelivery, now time.Time) (*Conversion, error) {
+	site, err := s.Meta.Site(ctx, row.SiteID)
+	if err != nil {
+		return nil, err
+	}
+	c, err := s.newConversion(ctx, site)
+	if err != nil {
+		return nil, err
+	}
+	ms, err := s.Events.MRRMovementsOf(ctx, row.SiteID, row.PaymentID)
+	if err != nil {
+		return nil, err
+	}
+	id := strings.TrimPrefix(row.EntryID, MovementEntryID(""))
+	for i := range ms {
+		if i == 0 {
+			c.Started = ms[i].At
+		}
+		c.Net += ms[i].Delta
+		if ms[i].ID == id {
+			c.Movement = &ms[i]
+			break
+		}
+	}
+	if c.Movement == nil {
+		if now.Sub(row.CreatedAt) < LinkWait {
+			return nil, errWaitMovement
+		}
+		return nil, fmt.Errorf("mrr movement %s was never stored", id)
+	}
+	m := c.Movement
+	c.Link = &tributary.Identity{SiteID: row.SiteID, CustomerID: m.CustomerID, LinkMethod: tributary.LinkUnattributed}
+	if m.CustomerID != "" {
+		t, err := s.Events.VisitorByCustomer(ctx, row.SiteID, m.CustomerID, m.At.Add(LinkWait))
+		switch {
+		case err == nil:
+			c.Link.VisitorID, c.Link.SessionID, c.Link.LinkMethod = t.VisitorID, t.SessionID, tributary.LinkCustomer
+		case tributary.ErrorCode(err) != tributary.ENOTFOUND:
+			return nil, err
+		case now.Sub(row.CreatedAt) < SubscriptionLinkWait:
+			return nil, errWaitMovement
+		}
+	}
+	if err := s.attribute(ctx, c, c.Started, m.Delta, m.Currency, now); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// attribute fills c's credited visit, credits, click and consent from c.Link: the linked person's
+// visits in the lookback before at, credited under c.Model with amount (signed) in currency.
+func (s *Sender) attribute(ctx context.Context, c *Conversion, at time.Time, amount int64, currency string, now time.Time) error {
+	site, link, paidAt := c.Site, c.Link, at
 	lookback := time.Duration(attribution.DefaultLookbackDays) * 24 * time.Hour
 	if link.VisitorID != "" {
 		// The person's visitors: those the identity graph joins to the linked one (identify, customer,
@@ -312,15 +469,15 @@ func (s *Sender) conversion(ctx context.Context, row *tributary.DestinationDeliv
 		visitors := []string{link.VisitorID}
 		reader, canRead := s.Events.(tributary.VisitorEventReader)
 		if canRead {
-			keys, err := reader.IdentityKeys(ctx, row.SiteID)
+			keys, err := reader.IdentityKeys(ctx, site.ID)
 			if err != nil {
-				return nil, err
+				return err
 			}
 			visitors = personOf(link.VisitorID, keys)
 		}
-		sessions, err := s.Events.VisitorSessions(ctx, row.SiteID, visitors, paidAt.Add(-lookback), paidAt.Add(time.Second))
+		sessions, err := s.Events.VisitorSessions(ctx, site.ID, visitors, paidAt.Add(-lookback), paidAt.Add(time.Second))
 		if err != nil {
-			return nil, err
+			return err
 		}
 		touches := make([]attribution.Touchpoint, len(sessions))
 		for i, v := range sessions {
@@ -332,7 +489,7 @@ func (s *Sender) conversion(ctx context.Context, row *tributary.DestinationDeliv
 			byID[sessions[i].SessionID] = &sessions[i]
 		}
 		var best *attribution.Share
-		shares := attribution.Credit(c.Model, touches, paidAt, abs(c.Entry.Amount))
+		shares := attribution.Credit(c.Model, touches, paidAt, abs(amount))
 		for i := range shares {
 			sh := &shares[i]
 			if sh.Index == attribution.Unattributed {
@@ -340,12 +497,12 @@ func (s *Sender) conversion(ctx context.Context, row *tributary.DestinationDeliv
 			}
 			v := byID[sh.SessionID]
 			amt := sh.Amount
-			if c.Entry.Amount < 0 {
+			if amount < 0 {
 				amt = -amt
 			}
 			if amt != 0 {
 				c.Credits = append(c.Credits, Credit{SessionID: v.SessionID, Channel: v.Channel, Source: v.Source, UTMCampaign: v.UTMCampaign,
-					Amount: tributary.FormatMinor(amt, c.Entry.Currency)})
+					Amount: tributary.FormatMinor(amt, currency)})
 			}
 			// The credited visit: the largest share, the later visit on a tie.
 			if best == nil || sh.Amount >= best.Amount {
@@ -356,16 +513,17 @@ func (s *Sender) conversion(ctx context.Context, row *tributary.DestinationDeliv
 			c.Credited = byID[best.SessionID]
 		}
 		if canRead {
-			required, err := s.Meta.ConsentRequired(ctx, row.SiteID)
+			required, err := s.Meta.ConsentRequired(ctx, site.ID)
 			if err != nil {
-				return nil, err
+				return err
 			}
 			// The person's newest consent call on any of their devices wins.
 			consent, consentAt := "", time.Time{}
+			fbpCredited := false
 			for _, v := range visitors {
-				sig, err := reader.SignalEvents(ctx, row.SiteID, v, paidAt.Add(-lookback), now.Add(time.Minute))
+				sig, err := reader.SignalEvents(ctx, site.ID, v, paidAt.Add(-lookback), now.Add(time.Minute))
 				if err != nil {
-					return nil, err
+					return err
 				}
 				for _, e := range sig {
 					if e.Name == tributary.ConsentEventName {
@@ -374,8 +532,16 @@ func (s *Sender) conversion(ctx context.Context, row *tributary.DestinationDeliv
 						}
 						continue
 					}
+					// Meta's browser id: the credited visit's, else the person's newest before the
+					// payment (one browser of theirs; Meta matches it to the account).
+					if e.FBP != "" && !e.Timestamp.After(paidAt) {
+						inCredited := c.Credited != nil && e.SessionID == c.Credited.SessionID
+						if inCredited || !fbpCredited {
+							c.FBP, fbpCredited = e.FBP, inCredited
+						}
+					}
 					if c.Credited != nil && e.SessionID == c.Credited.SessionID && c.Click.ID == "" && e.ClickID != "" {
-						c.Click = Click{Platform: e.ClickIDPlatform, ID: e.ClickID, At: e.Timestamp}
+						c.Click = Click{Platform: e.ClickIDPlatform, ID: e.ClickID, Param: e.ClickIDParam, At: e.Timestamp}
 						c.PageURL = "https://" + e.Hostname + e.Path
 					}
 				}
@@ -386,13 +552,13 @@ func (s *Sender) conversion(ctx context.Context, row *tributary.DestinationDeliv
 			c.PageURL = "https://" + site.Domain + c.Credited.LandingPage
 		}
 	} else {
-		required, err := s.Meta.ConsentRequired(ctx, row.SiteID)
+		required, err := s.Meta.ConsentRequired(ctx, site.ID)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		c.ConsentDeclined = required // nobody could grant it
 	}
-	return c, nil
+	return nil
 }
 
 func abs(x int64) int64 {

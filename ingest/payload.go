@@ -21,6 +21,9 @@ type Payload struct {
 	Props       map[string]json.RawMessage `json:"props"`
 	ScreenWidth json.Number                `json:"screen_width"`
 	Identity    string                     `json:"identity"`
+	// FBP is Meta's browser id (its pixel's _fbp cookie), sent by the tracker with pageviews when the
+	// visitor has not declined consent.
+	FBP string `json:"fbp"`
 }
 
 // Limits on what one event may carry. Values past a limit make the event invalid rather than silently

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/netip"
 	"net/url"
+	"regexp"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -270,7 +271,24 @@ func (p *Pipeline) validate(ctx context.Context, j *Job) string {
 	}
 	j.Event = tributary.Event{SiteID: site.ID, Timestamp: j.Now.UTC(), Name: name, Source: tributary.SourceBrowser,
 		VisitorID: vid, SessionID: sid, Hostname: strings.ToLower(u.Hostname()), Path: path, ScreenWidth: width, Props: props}
+	if name == tributary.PageviewName && pl.VisitorID != "" {
+		j.Event.FBP = NormalizeFBP(pl.FBP)
+	}
 	return ""
+}
+
+var fbpFormat = regexp.MustCompile(`^fb\.[0-2]\.[0-9]{1,16}\.[0-9]{1,32}$`)
+
+// NormalizeFBP returns Meta's browser id in its documented form, fb.<subdomain index>.<creation time,
+// ms>.<random number>, trimmed and lower-cased, or "" for anything else: a hint for the Meta
+// destination, never a reason to refuse the event. Only pageviews with the tracker's own ids keep it (a
+// cookieless visitor's events tie nothing to a browser).
+func NormalizeFBP(s string) string {
+	s = strings.ToLower(strings.TrimSpace(s))
+	if !fbpFormat.MatchString(s) {
+		return ""
+	}
+	return s
 }
 
 func truncateUTF8(s string, n int) string {
@@ -384,7 +402,7 @@ func stepSource(ctx context.Context, j *Job) string {
 		ClickIDs: clicks, Ref: clip(ref), Excluded: j.excluded,
 	})
 	e.Referrer, e.ReferrerSource, e.Channel = r.Referrer, r.Source, r.Channel
-	e.ClickIDPlatform, e.ClickID = r.ClickIDPlatform, r.ClickID
+	e.ClickIDPlatform, e.ClickID, e.ClickIDParam = r.ClickIDPlatform, r.ClickID, r.ClickIDParam
 	return ""
 }
 

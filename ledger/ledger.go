@@ -39,11 +39,12 @@ type Recorder struct {
 	meta   tributary.MetaStore
 	events tributary.EventStore
 
-	// BeforeAppend, when set, is given every batch of entries about to be appended (after conversion,
-	// before the write): the destinations outbox records them first, so a crash between the two cannot
-	// lose a conversion (a retry derives the same entries with the same ids). Entries already stored
-	// may be given again; the hook must be idempotent by entry id.
-	BeforeAppend func(ctx context.Context, site *tributary.Site, entries []tributary.LedgerEntry) error
+	// BeforeAppend, when set, is given every batch of entries and MRR movements about to be appended
+	// (after conversion, before the write): the destinations outbox records them first, so a crash
+	// between the two cannot lose a conversion or a subscription event (a retry derives the same entries
+	// and movements with the same ids). Facts already stored may be given again; the hook must be
+	// idempotent by entry and movement id.
+	BeforeAppend func(ctx context.Context, site *tributary.Site, entries []tributary.LedgerEntry, ms []tributary.MRRMovement) error
 
 	mu      sync.Mutex
 	table   *fx.Table
@@ -412,8 +413,8 @@ func (r *Recorder) Record(ctx context.Context, site *tributary.Site, entries []t
 	if err := r.ConvertMovements(ctx, site, ms); err != nil {
 		return err
 	}
-	if r.BeforeAppend != nil && len(entries) > 0 {
-		if err := r.BeforeAppend(ctx, site, entries); err != nil {
+	if r.BeforeAppend != nil && (len(entries) > 0 || len(ms) > 0) {
+		if err := r.BeforeAppend(ctx, site, entries, ms); err != nil {
 			return fmt.Errorf("ledger: record before append: %w", err)
 		}
 	}

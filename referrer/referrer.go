@@ -130,6 +130,9 @@ type Result struct {
 	Channel         string // one of Channels
 	ClickIDPlatform string // e.g. "google_ads"; "" without a click id
 	ClickID         string // the click id's value
+	// ClickIDParam is the parameter that carried it ("gclid", "gbraid", "wbraid"…): Google Ads takes
+	// each of its three in a field of its own.
+	ClickIDParam string
 }
 
 // maxTag bounds a tag source used as Source.
@@ -143,7 +146,7 @@ func Classify(in Input) Result {
 		for _, k := range ClickIDParams {
 			if v := strings.TrimSpace(in.ClickIDs[k]); v != "" {
 				click = clickPlatforms[k]
-				r.ClickIDPlatform, r.ClickID = click.id, v
+				r.ClickIDPlatform, r.ClickID, r.ClickIDParam = click.id, v, k
 				break
 			}
 		}

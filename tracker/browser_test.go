@@ -35,6 +35,7 @@ type beacon struct {
 	Props       map[string]any `json:"props"`
 	ScreenWidth *int           `json:"screen_width"`
 	Identity    string         `json:"identity"`
+	FBP         string         `json:"fbp"`
 
 	path, contentType string
 }
@@ -470,4 +471,53 @@ func TestBrowserConsent(t *testing.T) {
 	}
 	checkIDs(t, got)
 	noErrors(t, ctx)
+}
+
+// TestBrowserFBP: with Meta's _fbp cookie set, pageviews carry it as fbp (other events do not); after
+// consent(false) no pageview carries it, on this page or the next; in cookieless mode never (issue 22).
+func TestBrowserFBP(t *testing.T) {
+	browser := browsertest.New(t, 60*time.Second)
+	const fbp = "fb.1.1795170600000.1234567890"
+	fbpOf := func(bs []beacon, name string) []string {
+		var out []string
+		for _, b := range bs {
+			if b.Name == name {
+				out = append(out, b.FBP)
+			}
+		}
+		slices.Sort(out)
+		return out
+	}
+	t.Run("cookies", func(t *testing.T) {
+		srv, col := serve(t, testPage{attrs: `data-allow-localhost`, before: `document.cookie="_fbp=` + fbp + `;path=/"`})
+		ctx := tab(t, browser)
+		do(t, ctx, chromedp.Navigate(srv.URL+"/landing"))
+		waitLate(t, ctx)
+		got := col.wait(2)
+		if p, e := fbpOf(got, "pageview"), fbpOf(got, "early"); len(p) != 1 || p[0] != fbp || len(e) != 1 || e[0] != "" {
+			t.Fatalf("fbp of pageviews %q, of the custom event %q", p, e)
+		}
+		eval[any](t, ctx, `tributary.consent(false); history.pushState(0, "", "/after"); 1`)
+		got = col.wait(4)
+		if p := fbpOf(got, "pageview"); len(p) != 2 || p[0] != "" || p[1] != fbp {
+			t.Fatalf("fbp of pageviews after consent(false): %q", p)
+		}
+		do(t, ctx, chromedp.Navigate(srv.URL+"/next"))
+		waitLate(t, ctx)
+		got = col.wait(6)
+		if p := fbpOf(got, "pageview"); len(p) != 3 || p[0] != "" || p[1] != "" {
+			t.Fatalf("fbp of pageviews on the next page: %q", p)
+		}
+		noErrors(t, ctx)
+	})
+	t.Run("cookieless", func(t *testing.T) {
+		srv, col := serve(t, testPage{attrs: `data-allow-localhost data-cookieless`, before: `document.cookie="_fbp=` + fbp + `;path=/"`})
+		ctx := tab(t, browser)
+		do(t, ctx, chromedp.Navigate(srv.URL+"/landing"))
+		waitLate(t, ctx)
+		if p := fbpOf(col.wait(2), "pageview"); len(p) != 1 || p[0] != "" {
+			t.Fatalf("cookieless pageview fbp %q", p)
+		}
+		noErrors(t, ctx)
+	})
 }

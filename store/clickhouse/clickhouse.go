@@ -169,7 +169,7 @@ func (s *Store) migrate(ctx context.Context) error {
 			continue
 		}
 		for _, stmt := range splitStatements(m.SQL) {
-			if _, err := s.db.ExecContext(ctx, stmt); err != nil {
+			if _, err := s.db.ExecContext(ctx, stmt); err != nil && !columnExists(stmt, err) {
 				return fmt.Errorf("clickhouse: migration %s: %w", m.Name, err)
 			}
 		}
@@ -183,6 +183,14 @@ func (s *Store) migrate(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// columnExists says whether a failed statement is an ADD COLUMN whose column is already there (a
+// migration run again after it stopped before being recorded): 18.16 has no ADD COLUMN IF NOT EXISTS,
+// so the column's existence is the statement's success.
+func columnExists(stmt string, err error) bool {
+	var ex *ch.Exception
+	return strings.Contains(strings.ToUpper(stmt), "ADD COLUMN") && errors.As(err, &ex) && ex.Code == 44 && strings.Contains(ex.Message, "already exists")
 }
 
 // splitStatements cuts a migration into statements at semicolons outside quotes and comments, dropping

@@ -390,3 +390,26 @@ func TestTouches(t *testing.T) {
 		}
 	})
 }
+
+// TestMigrationRerun: a migration that added its column but stopped before being recorded runs again
+// without failing (18.16 has no ADD COLUMN IF NOT EXISTS).
+func TestMigrationRerun(t *testing.T) {
+	s := open(t)
+	if _, err := s.DB().ExecContext(context.Background(), `ALTER TABLE schema_migrations DELETE WHERE version = 2`); err != nil {
+		t.Fatal(err)
+	}
+	// The mutation is asynchronous; wait until the record is gone.
+	for end := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		var n uint64
+		if err := s.DB().QueryRowContext(context.Background(), `SELECT count() FROM schema_migrations WHERE version = 2`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			break
+		}
+		if time.Now().After(end) {
+			t.Fatal("the migration record was not deleted")
+		}
+	}
+	open(t) // applies 002 again over the existing column
+}

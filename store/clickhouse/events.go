@@ -12,7 +12,7 @@ import (
 
 const eventCols = `site_id, ts, name, source, visitor_id, session_id, hostname, path, referrer, referrer_source, channel,
 	utm_source, utm_medium, utm_campaign, utm_term, utm_content, click_id_platform, click_id, country, region, browser, os, device,
-	screen_width, props, props_keys, props_values`
+	screen_width, props, props_keys, props_values, click_id_param, fbp`
 
 // batch sends rows as one native INSERT block: the driver collects the rows of a prepared INSERT inside
 // a transaction and sends them at commit (ClickHouse has no transactions; nothing else is atomic).
@@ -70,7 +70,7 @@ func (s *Store) insertEvents(ctx context.Context, events []tributary.Event) erro
 		e := &events[i]
 		return []any{e.SiteID, e.Timestamp.UTC(), e.Name, e.Source, e.VisitorID, e.SessionID, e.Hostname, e.Path, e.Referrer,
 			e.ReferrerSource, e.Channel, e.UTMSource, e.UTMMedium, e.UTMCampaign, e.UTMTerm, e.UTMContent, e.ClickIDPlatform, e.ClickID,
-			e.Country, e.Region, e.Browser, e.OS, e.Device, int32(e.ScreenWidth), props[i].json, props[i].keys, props[i].values}
+			e.Country, e.Region, e.Browser, e.OS, e.Device, int32(e.ScreenWidth), props[i].json, props[i].keys, props[i].values, e.ClickIDParam, e.FBP}
 	})
 }
 

@@ -8,11 +8,11 @@ import (
 	"github.com/tributary/tributary"
 )
 
-// SignalEvents returns one visitor's events with a click id or a consent call, oldest first (the
-// destinations' sender reads them: click ids to send, consent to respect).
+// SignalEvents returns one visitor's events with a click id, a Meta browser id (fbp) or a consent call,
+// oldest first (the destinations' sender reads them: click ids and fbp to send, consent to respect).
 func (s *Store) SignalEvents(ctx context.Context, siteID, visitorID string, from, to time.Time) ([]tributary.Event, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT ts, name, visitor_id, session_id, hostname, path, click_id_platform, click_id, props FROM events
-		WHERE site_id = $1 AND visitor_id = $2 AND ts >= $3 AND ts < $4 AND (click_id != '' OR name = $5) ORDER BY ts, session_id`,
+	rows, err := s.db.QueryContext(ctx, `SELECT ts, name, visitor_id, session_id, hostname, path, click_id_platform, click_id, click_id_param, fbp, props FROM events
+		WHERE site_id = $1 AND visitor_id = $2 AND ts >= $3 AND ts < $4 AND (click_id != '' OR fbp != '' OR name = $5) ORDER BY ts, session_id`,
 		siteID, visitorID, from.UTC(), to.UTC(), tributary.ConsentEventName)
 	if err != nil {
 		return nil, mapErr("signal events", err)
@@ -22,7 +22,7 @@ func (s *Store) SignalEvents(ctx context.Context, siteID, visitorID string, from
 	for rows.Next() {
 		e := tributary.Event{SiteID: siteID}
 		var props string
-		if err := rows.Scan(&e.Timestamp, &e.Name, &e.VisitorID, &e.SessionID, &e.Hostname, &e.Path, &e.ClickIDPlatform, &e.ClickID, &props); err != nil {
+		if err := rows.Scan(&e.Timestamp, &e.Name, &e.VisitorID, &e.SessionID, &e.Hostname, &e.Path, &e.ClickIDPlatform, &e.ClickID, &e.ClickIDParam, &e.FBP, &props); err != nil {
 			return nil, mapErr("signal events", err)
 		}
 		e.Timestamp = e.Timestamp.UTC()

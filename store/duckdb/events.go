@@ -38,7 +38,7 @@ func (s *Store) InsertEvents(ctx context.Context, events []tributary.Event) erro
 				e.Hostname, e.Path, e.Referrer, e.ReferrerSource, e.Channel,
 				e.UTMSource, e.UTMMedium, e.UTMCampaign, e.UTMTerm, e.UTMContent,
 				e.ClickIDPlatform, e.ClickID, e.Country, e.Region, e.Browser, e.OS, e.Device,
-				int32(e.ScreenWidth), props); err != nil {
+				int32(e.ScreenWidth), props, e.ClickIDParam, e.FBP); err != nil {
 				return err
 			}
 		}

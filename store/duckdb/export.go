@@ -12,7 +12,7 @@ import (
 func (s *Store) ExportEvents(ctx context.Context, siteID string, batch int, fn func([]tributary.Event) error) error {
 	rows, err := s.db.QueryContext(ctx, `SELECT site_id, ts, name, source, visitor_id, session_id, hostname, path, referrer, referrer_source,
 		channel, utm_source, utm_medium, utm_campaign, utm_term, utm_content, click_id_platform, click_id, country, region, browser, os,
-		device, screen_width, props FROM events WHERE site_id = $1 ORDER BY ts`, siteID)
+		device, screen_width, props, click_id_param, fbp FROM events WHERE site_id = $1 ORDER BY ts`, siteID)
 	if err != nil {
 		return mapErr("export events", err)
 	}
@@ -24,7 +24,7 @@ func (s *Store) ExportEvents(ctx context.Context, siteID string, batch int, fn f
 		var width int32
 		if err := rows.Scan(&e.SiteID, &e.Timestamp, &e.Name, &e.Source, &e.VisitorID, &e.SessionID, &e.Hostname, &e.Path, &e.Referrer,
 			&e.ReferrerSource, &e.Channel, &e.UTMSource, &e.UTMMedium, &e.UTMCampaign, &e.UTMTerm, &e.UTMContent, &e.ClickIDPlatform,
-			&e.ClickID, &e.Country, &e.Region, &e.Browser, &e.OS, &e.Device, &width, &props); err != nil {
+			&e.ClickID, &e.Country, &e.Region, &e.Browser, &e.OS, &e.Device, &width, &props, &e.ClickIDParam, &e.FBP); err != nil {
 			return mapErr("export events", err)
 		}
 		e.ScreenWidth = int(width)

@@ -18,12 +18,18 @@ func Signals(t *testing.T, open func(t *testing.T) tributary.EventStore) {
 		t.Fatal("the event store does not read visitor signals")
 	}
 	ev := func(site, v, sess, name string, at time.Time, platform, click string, props map[string]string) tributary.Event {
-		return tributary.Event{SiteID: site, Timestamp: at, Name: name, Source: tributary.SourceBrowser, VisitorID: v, SessionID: sess,
+		e := tributary.Event{SiteID: site, Timestamp: at, Name: name, Source: tributary.SourceBrowser, VisitorID: v, SessionID: sess,
 			Hostname: "a.com", Path: "/p", ClickIDPlatform: platform, ClickID: click, Props: props}
+		if platform == "google_ads" {
+			e.ClickIDParam = "gbraid"
+		}
+		return e
 	}
 	must(t, s.InsertEvents(ctx, []tributary.Event{
 		ev("s1", "v1", "x1", "pageview", Clock.Add(-2*time.Hour), "google_ads", "g1", nil),
 		ev("s1", "v1", "x1", "pageview", Clock.Add(-2*time.Hour+time.Minute), "", "", nil),
+		{SiteID: "s1", Timestamp: Clock.Add(-90 * time.Minute), Name: "pageview", Source: tributary.SourceBrowser, VisitorID: "v1", SessionID: "x1",
+			Hostname: "a.com", Path: "/q", FBP: "fb.1.1795170600000.42"},
 		ev("s1", "v1", "x2", "consent", Clock.Add(-time.Hour), "", "", map[string]string{"granted": "false"}),
 		ev("s1", "v1", "x3", "pageview", Clock.Add(-10*24*time.Hour), "meta", "old", nil),
 		ev("s1", "v2", "y1", "pageview", Clock.Add(-time.Hour), "meta", "f2", nil),
@@ -31,10 +37,14 @@ func Signals(t *testing.T, open func(t *testing.T) tributary.EventStore) {
 	}))
 	got, err := r.SignalEvents(ctx, "s1", "v1", Clock.Add(-24*time.Hour), Clock)
 	must(t, err)
-	if len(got) != 2 {
+	if len(got) != 3 {
 		t.Fatalf("signals = %+v", got)
 	}
-	if g := got[0]; g.SessionID != "x1" || g.ClickIDPlatform != "google_ads" || g.ClickID != "g1" || !g.Timestamp.Equal(Clock.Add(-2*time.Hour)) || g.Path != "/p" || g.Hostname != "a.com" {
+	if g := got[1]; g.FBP != "fb.1.1795170600000.42" || g.ClickID != "" || g.Path != "/q" {
+		t.Fatalf("fbp = %+v", g)
+	}
+	got = append(got[:1], got[2:]...)
+	if g := got[0]; g.SessionID != "x1" || g.ClickIDPlatform != "google_ads" || g.ClickID != "g1" || g.ClickIDParam != "gbraid" || !g.Timestamp.Equal(Clock.Add(-2*time.Hour)) || g.Path != "/p" || g.Hostname != "a.com" {
 		t.Fatalf("click = %+v", g)
 	}
 	if g := got[1]; g.Name != "consent" || g.Props["granted"] != "false" || g.SessionID != "x2" {

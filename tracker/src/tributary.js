@@ -34,11 +34,15 @@
     }
     return r;
   }
-  function cookie(n) {
+  // cookie reads a cookie whose value matches r (default: one of our ids).
+  function cookie(n, r) {
     try {
-      var m = d.cookie.match(RegExp("(?:^|; )" + n + "=([A-Za-z0-9]{20})(?:;|$)"));
+      var m = d.cookie.match(RegExp("(?:^|; )" + n + "=(" + (r || "[A-Za-z0-9]{20}") + ")(?:;|$)"));
       return m && m[1];
     } catch (e) {}
+  }
+  function set(n, v, age) {
+    try { d.cookie = n + "=" + v + ";Max-Age=" + age + ";Path=/;SameSite=Lax" + (loc.protocol == "https:" ? ";Secure" : ""); } catch (e) {}
   }
   // id reads or makes an id and pushes its expiry forward (so the session rolls only after 30 idle
   // minutes): a cookie first, so the site's backend can read it at checkout; localStorage when cookies
@@ -48,7 +52,7 @@
     if (!v) try { o = JSON.parse(localStorage.getItem(n)); if (o.e > now && VALID.test(o.v)) v = o.v; } catch (e) {}
     if (!v && (o = mem[n]) && o.e > now) v = o.v;
     mem[n] = o = { v: v || rnd(), e: now + age * 1e3 };
-    try { d.cookie = n + "=" + o.v + ";Max-Age=" + age + ";Path=/;SameSite=Lax" + (loc.protocol == "https:" ? ";Secure" : ""); } catch (e) {}
+    set(n, o.v, age);
     if (cookie(n) != o.v) try { localStorage.setItem(n, JSON.stringify(o)); } catch (e) {}
     return o.v;
   }
@@ -63,6 +67,9 @@
       for (k in props) if (/^(string|number|boolean)$/.test(typeof props[k])) o[k] = props[k];
       b = { site: site, name: name, url: loc.href, referrer: ref || "", visitor_id: V, session_id: S, props: o, screen_width: w.innerWidth };
       if (ident) b.identity = ident;
+      // Meta's browser id (the _fbp cookie its pixel sets), with pageviews only, for the Meta
+      // destination's match quality; never in cookieless mode nor after consent(false) on this browser.
+      if (name == "pageview" && !cookieless && cookie("trib_consent", "[01]") != "0" && (k = cookie("_fbp", "fb\\.\\d\\.\\d{1,16}\\.\\d{1,32}"))) b.fbp = k;
       // A string body goes out as text/plain, a CORS "simple" request: no preflight.
       b = JSON.stringify(b);
       if (!(nav.sendBeacon && nav.sendBeacon(api, b))) fetch(api, { method: "POST", body: b, keepalive: true }).catch(() => {});
@@ -101,7 +108,9 @@
     identify: (i, t) => i && send("identify", t, "", "" + i),
     // consent(false): the visitor declined; the server then sends none of their conversions to ad
     // platforms (consent(true) grants it where the site requires it). Recorded as a "consent" event.
-    consent: (g) => send("consent", { granted: g ? "true" : "false" }),
+    // The choice is also kept in a trib_consent cookie (not in cookieless mode), so later pages of a
+    // visitor who declined send no _fbp.
+    consent: (g) => { if (!cookieless) set("trib_consent", g ? 1 : 0, 31536000); send("consent", { granted: g ? "true" : "false" }); },
     getVisitorId: () => V,
     getSessionId: () => S
   };
