@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -155,8 +154,4 @@ func uncleanField(form url.Values) string {
 
 func (s *Server) handleAPINotFound(w http.ResponseWriter, r *http.Request) {
 	s.writeError(w, r, tributary.Errorf(tributary.ENOTFOUND, "no API endpoint %s %s", r.Method, r.URL.Path))
-}
-
-func errorf(code, format string, args ...any) error {
-	return &tributary.Error{Code: code, Message: fmt.Sprintf(format, args...)}
 }

@@ -92,10 +92,3 @@ func (l *limiter) allow(key string) (bool, time.Duration) {
 	}
 	return true, 0
 }
-
-// reset forgets key (after a successful login).
-func (l *limiter) reset(key string) {
-	l.mu.Lock()
-	delete(l.hits, key)
-	l.mu.Unlock()
-}

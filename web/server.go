@@ -11,7 +11,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
-	"sync"
 	"time"
 
 	"github.com/tributary/tributary"
@@ -94,7 +93,6 @@ type Server struct {
 	webhookFails  *failures
 	webhookSample *limiter
 	endpoints     endpointCache
-	mu            sync.Mutex
 }
 
 // New returns a Server; it panics only on programming errors (templates that do not parse).
