@@ -24,6 +24,7 @@ import (
 	"github.com/tributary/tributary/inbox"
 	"github.com/tributary/tributary/ingest"
 	"github.com/tributary/tributary/ledger"
+	"github.com/tributary/tributary/metacache"
 	"github.com/tributary/tributary/stats"
 	"github.com/tributary/tributary/store/duckdb"
 	"github.com/tributary/tributary/stripe"
@@ -67,8 +68,9 @@ func startServer(t testing.TB) *server {
 	processor := &stripe.Processor{Meta: st, Events: st, Ledger: recorder}
 	worker := inbox.New(inbox.Options{Store: st, Handler: processor.Handler(), Logger: log, Now: now, Poll: 50 * time.Millisecond})
 	worker.Start()
-	srv := web.New(web.Options{Meta: st, Events: st, Logger: log, AdminToken: adminToken, Now: now, Version: "e2e",
-		Pipeline: pipeline, Writer: writer, Sites: sites, Ledger: recorder, Inbox: worker,
+	meta := metacache.New(st, metacache.Options{SiteChanged: sites.Invalidate, RatesChanged: recorder.InvalidateRates})
+	srv := web.New(web.Options{Meta: meta, Events: st, Logger: log, AdminToken: adminToken, Now: now, Version: "e2e",
+		Pipeline: pipeline, Writer: writer, Ledger: recorder, Inbox: worker,
 		Stats: stats.NewEngine(st.DB(), stats.DuckDB{}, stats.WithSync(st.SyncVisits), stats.WithChanges(st.Subscribe))})
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(func() {

@@ -80,7 +80,6 @@ func (s *Server) updateSite(r *http.Request, id string, in siteInput) (*tributar
 	if err := s.opt.Meta.UpdateSite(r.Context(), st); err != nil {
 		return nil, err
 	}
-	s.invalidateSite(st.ID)
 	return st, nil
 }
 
@@ -91,20 +90,10 @@ func (s *Server) deleteSite(r *http.Request, id string) error {
 	if err := s.opt.Events.DeleteSiteData(r.Context(), id); err != nil {
 		return err
 	}
-	defer s.endpoints.forget("")
 	if err := s.opt.Meta.DeleteSite(r.Context(), id); err != nil {
 		return err
 	}
-	s.invalidateSite(id)
 	return nil
-}
-
-// invalidateSite makes the ingest path see a changed or deleted site at once on this node; other nodes
-// see it when their cache entry expires.
-func (s *Server) invalidateSite(id string) {
-	if s.opt.Sites != nil {
-		s.opt.Sites.Invalidate(id)
-	}
 }
 
 func (s *Server) handleListSites(w http.ResponseWriter, r *http.Request) error {

@@ -61,9 +61,6 @@ func (s *Server) saveExclusions(r *http.Request, id string, hosts []string) (exc
 	if err := s.opt.Meta.PutSetting(r.Context(), tributary.SiteSettingKey(id, ingest.ReferrerExcludeSetting), value); err != nil {
 		return exclusionsView{}, err
 	}
-	if s.opt.Sites != nil {
-		s.opt.Sites.Invalidate(id)
-	}
 	return s.siteExclusions(r, id)
 }
 

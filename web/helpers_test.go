@@ -17,6 +17,7 @@ import (
 	"github.com/tributary/tributary/inbox"
 	"github.com/tributary/tributary/ingest"
 	"github.com/tributary/tributary/ledger"
+	"github.com/tributary/tributary/metacache"
 	"github.com/tributary/tributary/stats"
 	"github.com/tributary/tributary/store/duckdb"
 	"github.com/tributary/tributary/stripe"
@@ -51,8 +52,10 @@ func newEnv(t testing.TB) *env {
 	rec := ledger.New(st, st)
 	worker := inbox.New(inbox.Options{Store: st, Handler: (&stripe.Processor{Meta: st, Events: st, Ledger: rec}).Handler(), Logger: log, Now: now, Poll: 50 * time.Millisecond})
 	worker.Start()
-	w := web.New(web.Options{Logger: log, Meta: st, Events: st, AdminToken: adminToken, Now: now, Version: "test", MaxBodyBytes: 64 << 10,
-		Pipeline: pipeline, Writer: writer, Sites: sites, Ledger: rec, Inbox: worker, Stats: stats.NewEngine(st.DB(), stats.DuckDB{}, stats.WithSync(st.SyncVisits), stats.WithChanges(st.Subscribe))})
+	// As serve does: the wrapper keeps the site and rate caches fresh when the handlers write.
+	meta := metacache.New(st, metacache.Options{SiteChanged: sites.Invalidate, RatesChanged: rec.InvalidateRates})
+	w := web.New(web.Options{Logger: log, Meta: meta, Events: st, AdminToken: adminToken, Now: now, Version: "test", MaxBodyBytes: 64 << 10,
+		Pipeline: pipeline, Writer: writer, Ledger: rec, Inbox: worker, Stats: stats.NewEngine(st.DB(), stats.DuckDB{}, stats.WithSync(st.SyncVisits), stats.WithChanges(st.Subscribe))})
 	srv := httptest.NewServer(w.Handler())
 	t.Cleanup(func() {
 		srv.Close()

@@ -15,6 +15,7 @@ import (
 	"github.com/tributary/tributary/inbox"
 	"github.com/tributary/tributary/ingest"
 	"github.com/tributary/tributary/ledger"
+	"github.com/tributary/tributary/metacache"
 	"github.com/tributary/tributary/metrics"
 	"github.com/tributary/tributary/stats"
 	"github.com/tributary/tributary/store/duckdb"
@@ -46,8 +47,9 @@ func newEnvDir(t testing.TB, dir string, durable bool, mod func(*web.Options)) (
 	pipeline := ingest.New(ingest.Options{Sites: sites, Writer: writer, Store: st, Limiter: ingest.NewIPLimiter(1000, 1000), Secret: []byte("test-secret"), Logger: log})
 	rec := ledger.New(st, st)
 	worker := inbox.New(inbox.Options{Store: st, Handler: (&stripe.Processor{Meta: st, Events: st, Ledger: rec}).Handler(), Logger: log, Now: now, Poll: 50 * time.Millisecond})
-	opt := web.Options{Logger: log, Meta: st, Events: st, AdminToken: adminToken, Now: now, Version: "test", MaxBodyBytes: 64 << 10, Metrics: ms,
-		Pipeline: pipeline, Writer: writer, Sites: sites, Ledger: rec, Inbox: worker, Stats: stats.NewEngine(st.DB(), stats.DuckDB{}, stats.WithSync(st.SyncVisits), stats.WithChanges(st.Subscribe))}
+	meta := metacache.New(st, metacache.Options{SiteChanged: sites.Invalidate, RatesChanged: rec.InvalidateRates})
+	opt := web.Options{Logger: log, Meta: meta, Events: st, AdminToken: adminToken, Now: now, Version: "test", MaxBodyBytes: 64 << 10, Metrics: ms,
+		Pipeline: pipeline, Writer: writer, Ledger: rec, Inbox: worker, Stats: stats.NewEngine(st.DB(), stats.DuckDB{}, stats.WithSync(st.SyncVisits), stats.WithChanges(st.Subscribe))}
 	if mod != nil {
 		mod(&opt) // a mod that sets Inbox to nil runs without the inbox worker
 	}
@@ -279,7 +281,7 @@ func (refusingStore) InsertEvents(context.Context, []tributary.Event) error {
 func TestReadyzShowsAStuckWriter(t *testing.T) {
 	var writer *ingest.Writer
 	e, ms := newEnvWith(t, false, func(o *web.Options) {
-		writer = ingest.NewWriter(refusingStore{o.Meta.(*duckdb.Store)}, ingest.WriterOptions{Interval: 10 * time.Millisecond, StuckAfter: 100 * time.Millisecond})
+		writer = ingest.NewWriter(refusingStore{o.Events.(*duckdb.Store)}, ingest.WriterOptions{Interval: 10 * time.Millisecond, StuckAfter: 100 * time.Millisecond})
 		o.Writer = writer
 	})
 	ms.WriterHealth(func() (bool, time.Duration) { h := writer.Health(); return h.Stuck, h.FailingFor })

@@ -34,9 +34,6 @@ func (s *Server) importRates(r *http.Request, csv []byte) (int, string, rateConv
 	if err != nil {
 		return 0, "", conv, err
 	}
-	if s.opt.Ledger != nil {
-		s.opt.Ledger.InvalidateRates()
-	}
 	conv, err = s.ConvertPending(r.Context())
 	return n, latest, conv, err
 }

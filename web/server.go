@@ -31,6 +31,8 @@ var staticFS embed.FS
 
 // Options configures a Server. Zero values get sensible defaults in New.
 type Options struct {
+	// Meta is the MetaStore as main wraps it (metacache.Store): the wrapper, not the handlers, keeps the
+	// caches over it fresh when the handlers write sites, settings, endpoints or exchange rates.
 	Meta   tributary.MetaStore
 	Events tributary.EventStore
 	Logger *slog.Logger
@@ -70,8 +72,6 @@ type Options struct {
 	// MetricsToken, when set, lets a scraper read /metrics from any address with this bearer token;
 	// without it (or the admin token) only loopback clients may read it.
 	MetricsToken string
-	// Sites is the in-memory site cache of the ingest path; management changes invalidate it.
-	Sites *ingest.SiteCache
 	// Stripe connects Stripe accounts with restricted keys and imports their history (nil: the
 	// stripe-accounts API answers 501).
 	Stripe *stripe.Syncer
@@ -92,7 +92,6 @@ type Server struct {
 	// per endpoint; webhookSample bounds how many refused posts per endpoint are written to the log.
 	webhookFails  *failures
 	webhookSample *limiter
-	endpoints     endpointCache
 }
 
 // New returns a Server; it panics only on programming errors (templates that do not parse).

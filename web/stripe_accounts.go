@@ -109,7 +109,6 @@ func (s *Server) handleDisconnectAccount(w http.ResponseWriter, r *http.Request)
 	if err != nil {
 		return err
 	}
-	s.endpoints.forget(a.Endpoint)
 	writeJSON(w, http.StatusOK, viewAccount(a))
 	return nil
 }

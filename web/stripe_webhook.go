@@ -63,7 +63,7 @@ const maxEventCreatedAhead = 24 * time.Hour
 // any 2xx; Stripe retries on anything else, so a store failure answers 503.
 func (s *Server) handleStripeWebhook(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	ep, err := s.endpoints.get(r.Context(), s.opt.Meta, r.PathValue("endpoint"), time.Now())
+	ep, err := s.opt.Meta.StripeEndpoint(r.Context(), r.PathValue("endpoint"))
 	if err != nil {
 		if tributary.ErrorCode(err) == tributary.ENOTFOUND {
 			err = tributary.Errorf(tributary.ENOTFOUND, "unknown webhook endpoint; copy the URL from the site's Stripe settings")
@@ -257,7 +257,6 @@ func (s *Server) rotateSecret(r *http.Request, siteID, id string, in endpointInp
 		secrets = append(secrets, e.Secrets[0])
 	}
 	e.Secrets, e.UpdatedAt = secrets, s.opt.Now().UTC()
-	defer s.endpoints.forget(e.ID)
 	return e, s.opt.Meta.UpdateStripeEndpoint(r.Context(), e)
 }
 
@@ -305,7 +304,6 @@ func (s *Server) handleUpdateEndpoint(w http.ResponseWriter, r *http.Request) er
 }
 
 func (s *Server) handleDeleteEndpoint(w http.ResponseWriter, r *http.Request) error {
-	defer s.endpoints.forget(r.PathValue("ep"))
 	if err := s.opt.Meta.DeleteStripeEndpoint(r.Context(), r.PathValue("id"), r.PathValue("ep")); err != nil {
 		return err
 	}

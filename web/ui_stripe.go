@@ -191,11 +191,9 @@ func (s *Server) postStripeDisconnect(w http.ResponseWriter, r *http.Request) er
 	if err != nil {
 		return err
 	}
-	a, err := sy.Disconnect(r.Context(), id, r.PathValue("account"))
-	if err != nil {
+	if _, err := sy.Disconnect(r.Context(), id, r.PathValue("account")); err != nil {
 		return s.renderStripeError(w, r, id, err)
 	}
-	s.endpoints.forget(a.Endpoint)
 	http.Redirect(w, r, "/sites/"+id+"/stripe?notice=disconnected,+its+data+stays#connect", http.StatusSeeOther)
 	return nil
 }
@@ -212,7 +210,6 @@ func (s *Server) postStripeRotate(w http.ResponseWriter, r *http.Request) error 
 
 func (s *Server) postStripeDelete(w http.ResponseWriter, r *http.Request) error {
 	id := r.PathValue("id")
-	defer s.endpoints.forget(r.PathValue("ep"))
 	if err := s.opt.Meta.DeleteStripeEndpoint(r.Context(), id, r.PathValue("ep")); err != nil {
 		return err
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/tributary/tributary/inbox"
 	"github.com/tributary/tributary/ingest"
 	"github.com/tributary/tributary/ledger"
+	"github.com/tributary/tributary/metacache"
 	"github.com/tributary/tributary/metrics"
 	"github.com/tributary/tributary/ratelimit"
 	"github.com/tributary/tributary/referrer"
@@ -111,6 +112,10 @@ func serve(ctx context.Context, cfg config.Config, logOut io.Writer, ready chan<
 	recorder := ledger.New(meta, events)
 	// Destinations (issue 22): the outbox rows are written with the ledger change that causes them.
 	recorder.BeforeAppend = (&destinations.Outbox{Store: meta}).BeforeAppend
+	// The handlers, the Stripe syncer and the rate refresher write through this wrapper, which keeps
+	// the caches over the store fresh on this node: webhook endpoints, the ingest site cache, the
+	// recorder's exchange rates.
+	cached := metacache.New(meta, metacache.Options{SiteChanged: sites.Invalidate, RatesChanged: recorder.InvalidateRates})
 	processor := &stripe.Processor{Meta: meta, Events: events, Ledger: recorder}
 	// Stripe state kept by releases before the reconciliation is rebuilt once per site, before any
 	// delivery is processed (it also corrects money those releases counted wrong).
@@ -166,7 +171,7 @@ func serve(ctx context.Context, cfg config.Config, logOut io.Writer, ready chan<
 	if err != nil {
 		return err
 	}
-	syncer := &stripe.Syncer{Meta: meta, Processor: processor, Box: box, APIURL: cfg.StripeAPIURL, BaseURL: cfg.BaseURL, Logger: log}
+	syncer := &stripe.Syncer{Meta: cached, Processor: processor, Box: box, APIURL: cfg.StripeAPIURL, BaseURL: cfg.BaseURL, Logger: log}
 	dsender := &destinations.Sender{Meta: meta, Events: events, Box: box, Logger: log}
 	dsent, dfailed := ms.Destinations(destinations.PendingGauge(meta, log))
 	dsender.OnResult = func(d *tributary.Destination, status string) {
@@ -177,9 +182,9 @@ func serve(ctx context.Context, cfg config.Config, logOut io.Writer, ready chan<
 		}
 	}
 	srv := web.New(web.Options{
-		Meta: meta, Events: events, Logger: log, BaseURL: cfg.BaseURL, AdminToken: cfg.AdminToken,
+		Meta: cached, Events: events, Logger: log, BaseURL: cfg.BaseURL, AdminToken: cfg.AdminToken,
 		SecureCookies: cfg.SecureCookies(), TrustedProxies: cfg.TrustedPrefixes(), MaxBodyBytes: cfg.MaxBodyBytes,
-		Version: version, Pipeline: pipeline, Writer: writer, Sites: sites, Ledger: recorder, Inbox: worker,
+		Version: version, Pipeline: pipeline, Writer: writer, Ledger: recorder, Inbox: worker,
 		Stats: engine, Metrics: ms, MetricsToken: cfg.MetricsToken, RateLimiter: sharedLimiter(meta),
 		WebhookMaxBytes: cfg.WebhookMaxBytes, WebhookTolerance: cfg.WebhookTolerance, StripeIPAllowlist: cfg.StripeIPAllowlist,
 		Stripe: syncer,
@@ -201,9 +206,8 @@ func serve(ctx context.Context, cfg config.Config, logOut io.Writer, ready chan<
 	go dsender.Run(jobsCtx, 2*time.Second)
 	go warmStats(jobsCtx, meta, engine, log)
 	// Off unless --rates-url is set; runs in the background, so a slow or absent network never delays start.
-	stopRates := fx.NewRefresher(fx.RefresherOptions{URL: cfg.RatesURL, Interval: cfg.RatesRefresh, Store: meta, Logger: log,
+	stopRates := fx.NewRefresher(fx.RefresherOptions{URL: cfg.RatesURL, Interval: cfg.RatesRefresh, Store: cached, Logger: log,
 		OnUpdate: func() {
-			recorder.InvalidateRates()
 			// Money stored before its rate was known is converted now (reporting fields only).
 			if _, err := srv.ConvertPending(jobsCtx); err != nil {
 				log.Warn("converting money waiting for exchange rates", slog.Any("error", err))
