@@ -20,11 +20,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tributary/tributary/customers"
 	"github.com/tributary/tributary/geo"
 	"github.com/tributary/tributary/inbox"
 	"github.com/tributary/tributary/ingest"
 	"github.com/tributary/tributary/ledger"
 	"github.com/tributary/tributary/metacache"
+	"github.com/tributary/tributary/s2s"
 	"github.com/tributary/tributary/stats"
 	"github.com/tributary/tributary/store/duckdb"
 	"github.com/tributary/tributary/stripe"
@@ -70,7 +72,8 @@ func startServer(t testing.TB) *server {
 	worker.Start()
 	meta := metacache.New(st, metacache.Options{SiteChanged: sites.Invalidate, RatesChanged: recorder.InvalidateRates})
 	srv := web.New(web.Options{Meta: meta, Events: st, Logger: log, AdminToken: adminToken, Now: now, Version: "e2e",
-		Pipeline: pipeline, Writer: writer, Ledger: recorder, Inbox: worker,
+		Collect: pipeline, Writer: writer, Ledger: recorder,
+		ServerEvents: &s2s.Processor{Meta: meta, Events: st, Ledger: recorder, Now: now}, Customers: &customers.Service{Meta: meta, Events: st}, Inbox: worker,
 		Stats: stats.NewEngine(st.DB(), stats.DuckDB{}, stats.WithSync(st.SyncVisits), stats.WithChanges(st.Subscribe))})
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(func() {

@@ -38,8 +38,11 @@ func customersQuery(r *http.Request) (customers.Query, error) {
 	return q, nil
 }
 
-func (s *Server) customerService() *customers.Service {
-	return &customers.Service{Meta: s.opt.Meta, Events: s.opt.Events}
+func (s *Server) customerService() (CustomerService, error) {
+	if s.opt.Customers == nil {
+		return nil, tributary.Errorf(tributary.ENOTIMPL, "customers are not configured on this server")
+	}
+	return s.opt.Customers, nil
 }
 
 // customer loads the customer named in the path, in the mode the query asks for.
@@ -48,7 +51,11 @@ func (s *Server) customer(r *http.Request, site *tributary.Site) (*customers.Det
 	if err != nil {
 		return nil, err
 	}
-	return s.customerService().Get(r.Context(), site, r.PathValue("customer"), q.Test)
+	cs, err := s.customerService()
+	if err != nil {
+		return nil, err
+	}
+	return cs.Get(r.Context(), site, r.PathValue("customer"), q.Test)
 }
 
 // apiMoney renders minor units of the reporting currency as an exact decimal JSON number.
@@ -90,7 +97,11 @@ func (s *Server) handleListCustomers(w http.ResponseWriter, r *http.Request) err
 	if err != nil {
 		return err
 	}
-	list, total, err := s.customerService().List(r.Context(), site, q)
+	cs, err := s.customerService()
+	if err != nil {
+		return err
+	}
+	list, total, err := cs.List(r.Context(), site, q)
 	if err != nil {
 		return err
 	}
@@ -237,7 +248,11 @@ func (s *Server) pageCustomers(w http.ResponseWriter, r *http.Request) error {
 	if q.Limit == 0 {
 		q.Limit = 50
 	}
-	list, total, err := s.customerService().List(r.Context(), site, q)
+	cs, err := s.customerService()
+	if err != nil {
+		return err
+	}
+	list, total, err := cs.List(r.Context(), site, q)
 	if err != nil {
 		return err
 	}

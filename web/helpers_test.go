@@ -14,10 +14,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tributary/tributary/customers"
 	"github.com/tributary/tributary/inbox"
 	"github.com/tributary/tributary/ingest"
 	"github.com/tributary/tributary/ledger"
 	"github.com/tributary/tributary/metacache"
+	"github.com/tributary/tributary/s2s"
 	"github.com/tributary/tributary/stats"
 	"github.com/tributary/tributary/store/duckdb"
 	"github.com/tributary/tributary/stripe"
@@ -55,7 +57,8 @@ func newEnv(t testing.TB) *env {
 	// As serve does: the wrapper keeps the site and rate caches fresh when the handlers write.
 	meta := metacache.New(st, metacache.Options{SiteChanged: sites.Invalidate, RatesChanged: rec.InvalidateRates})
 	w := web.New(web.Options{Logger: log, Meta: meta, Events: st, AdminToken: adminToken, Now: now, Version: "test", MaxBodyBytes: 64 << 10,
-		Pipeline: pipeline, Writer: writer, Ledger: rec, Inbox: worker, Stats: stats.NewEngine(st.DB(), stats.DuckDB{}, stats.WithSync(st.SyncVisits), stats.WithChanges(st.Subscribe))})
+		Collect: pipeline, Writer: writer, Ledger: rec,
+		ServerEvents: &s2s.Processor{Meta: meta, Events: st, Ledger: rec, Now: now}, Customers: &customers.Service{Meta: meta, Events: st}, Inbox: worker, Stats: stats.NewEngine(st.DB(), stats.DuckDB{}, stats.WithSync(st.SyncVisits), stats.WithChanges(st.Subscribe))})
 	srv := httptest.NewServer(w.Handler())
 	t.Cleanup(func() {
 		srv.Close()

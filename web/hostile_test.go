@@ -12,11 +12,13 @@ import (
 	"time"
 
 	"github.com/tributary/tributary"
+	"github.com/tributary/tributary/customers"
 	"github.com/tributary/tributary/inbox"
 	"github.com/tributary/tributary/ingest"
 	"github.com/tributary/tributary/ledger"
 	"github.com/tributary/tributary/metacache"
 	"github.com/tributary/tributary/metrics"
+	"github.com/tributary/tributary/s2s"
 	"github.com/tributary/tributary/stats"
 	"github.com/tributary/tributary/store/duckdb"
 	"github.com/tributary/tributary/stripe"
@@ -49,7 +51,8 @@ func newEnvDir(t testing.TB, dir string, durable bool, mod func(*web.Options)) (
 	worker := inbox.New(inbox.Options{Store: st, Handler: (&stripe.Processor{Meta: st, Events: st, Ledger: rec}).Handler(), Logger: log, Now: now, Poll: 50 * time.Millisecond})
 	meta := metacache.New(st, metacache.Options{SiteChanged: sites.Invalidate, RatesChanged: rec.InvalidateRates})
 	opt := web.Options{Logger: log, Meta: meta, Events: st, AdminToken: adminToken, Now: now, Version: "test", MaxBodyBytes: 64 << 10, Metrics: ms,
-		Pipeline: pipeline, Writer: writer, Ledger: rec, Inbox: worker, Stats: stats.NewEngine(st.DB(), stats.DuckDB{}, stats.WithSync(st.SyncVisits), stats.WithChanges(st.Subscribe))}
+		Collect: pipeline, Writer: writer, Ledger: rec,
+		ServerEvents: &s2s.Processor{Meta: meta, Events: st, Ledger: rec, Now: now}, Customers: &customers.Service{Meta: meta, Events: st}, Inbox: worker, Stats: stats.NewEngine(st.DB(), stats.DuckDB{}, stats.WithSync(st.SyncVisits), stats.WithChanges(st.Subscribe))}
 	if mod != nil {
 		mod(&opt) // a mod that sets Inbox to nil runs without the inbox worker
 	}

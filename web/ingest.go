@@ -71,7 +71,7 @@ func (s *Server) handleEvent(w http.ResponseWriter, r *http.Request) {
 		}
 		job.Now = t
 	}
-	reason, err := s.opt.Pipeline.Process(r.Context(), job)
+	reason, err := s.opt.Collect.Process(r.Context(), job)
 	if err != nil {
 		s.opt.Metrics.IngestEvents.Inc("refused", tributary.ErrorCode(err))
 		w.Header().Set("Retry-After", "2")

@@ -19,7 +19,6 @@ import (
 	"github.com/tributary/tributary/ledger"
 	"github.com/tributary/tributary/metrics"
 	"github.com/tributary/tributary/ratelimit"
-	"github.com/tributary/tributary/stats"
 	"github.com/tributary/tributary/stripe"
 )
 
@@ -50,9 +49,14 @@ type Options struct {
 	MaxBodyBytes int64
 	// Version is shown in the UI footer and /healthz.
 	Version string
-	// Pipeline and Writer carry browser events; the server flushes the writer on Close.
-	Pipeline *ingest.Pipeline
-	Writer   *ingest.Writer
+	// Collect takes browser events (POST /api/event); Writer is the buffer it writes through, whose
+	// health /readyz reports and which the server flushes on Close.
+	Collect CollectService
+	Writer  *ingest.Writer
+	// ServerEvents records the server-to-server API's events (nil: that API answers 501).
+	ServerEvents ServerEventService
+	// Customers answers the customer pages and API (nil: they answer 501).
+	Customers CustomerService
 	// WebhookMaxBytes caps Stripe webhook bodies; WebhookTolerance is the signature timestamp tolerance.
 	WebhookMaxBytes  int64
 	WebhookTolerance time.Duration
@@ -60,10 +64,10 @@ type Options struct {
 	StripeIPAllowlist bool
 	// Inbox is told when new deliveries are committed, so processing starts at once.
 	Inbox interface{ Notify() }
-	// Ledger records money from the server-to-server API (and Stripe, via the inbox).
+	// Ledger converts money stored before its exchange rate was known (ConvertPending).
 	Ledger *ledger.Recorder
-	// Stats answers queries.
-	Stats *stats.Engine
+	// Stats answers queries (nil: they answer 501).
+	Stats StatsService
 	// RateLimiter holds the API keys' token buckets: in memory by default, the PostgreSQL MetaStore when
 	// several nodes serve together so that a key's limit holds across them.
 	RateLimiter ratelimit.Limiter

@@ -59,7 +59,11 @@ func (s *Server) handleServerEvent(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	res, err := s.serverEvents().Process(r.Context(), site, body)
+	p, err := s.serverEvents()
+	if err != nil {
+		return err
+	}
+	res, err := p.Process(r.Context(), site, body)
 	if err != nil {
 		return err
 	}
@@ -95,7 +99,10 @@ func (s *Server) handleServerEventBatch(w http.ResponseWriter, r *http.Request) 
 	if err != nil {
 		return err
 	}
-	p := s.serverEvents()
+	p, err := s.serverEvents()
+	if err != nil {
+		return err
+	}
 	results := make([]s2s.Result, len(batch.Events))
 	processed, failed := 0, 0
 	for i, raw := range batch.Events {
@@ -115,8 +122,11 @@ func (s *Server) handleServerEventBatch(w http.ResponseWriter, r *http.Request) 
 	return nil
 }
 
-func (s *Server) serverEvents() *s2s.Processor {
-	return &s2s.Processor{Meta: s.opt.Meta, Events: s.opt.Events, Ledger: s.opt.Ledger, Now: s.opt.Now}
+func (s *Server) serverEvents() (ServerEventService, error) {
+	if s.opt.ServerEvents == nil {
+		return nil, tributary.Errorf(tributary.ENOTIMPL, "server-to-server events are not configured on this server")
+	}
+	return s.opt.ServerEvents, nil
 }
 
 type revenueEventInput struct {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/tributary/tributary"
 	"github.com/tributary/tributary/config"
+	"github.com/tributary/tributary/customers"
 	"github.com/tributary/tributary/destinations"
 	"github.com/tributary/tributary/fx"
 	"github.com/tributary/tributary/geo"
@@ -23,6 +24,7 @@ import (
 	"github.com/tributary/tributary/metrics"
 	"github.com/tributary/tributary/ratelimit"
 	"github.com/tributary/tributary/referrer"
+	"github.com/tributary/tributary/s2s"
 	"github.com/tributary/tributary/secretbox"
 	"github.com/tributary/tributary/stats"
 	"github.com/tributary/tributary/store/clickhouse"
@@ -184,7 +186,8 @@ func serve(ctx context.Context, cfg config.Config, logOut io.Writer, ready chan<
 	srv := web.New(web.Options{
 		Meta: cached, Events: events, Logger: log, BaseURL: cfg.BaseURL, AdminToken: cfg.AdminToken,
 		SecureCookies: cfg.SecureCookies(), TrustedProxies: cfg.TrustedPrefixes(), MaxBodyBytes: cfg.MaxBodyBytes,
-		Version: version, Pipeline: pipeline, Writer: writer, Ledger: recorder, Inbox: worker,
+		Version: version, Collect: pipeline, Writer: writer, Ledger: recorder,
+		ServerEvents: &s2s.Processor{Meta: cached, Events: events, Ledger: recorder, Now: time.Now}, Customers: &customers.Service{Meta: cached, Events: events}, Inbox: worker,
 		Stats: engine, Metrics: ms, MetricsToken: cfg.MetricsToken, RateLimiter: sharedLimiter(meta),
 		WebhookMaxBytes: cfg.WebhookMaxBytes, WebhookTolerance: cfg.WebhookTolerance, StripeIPAllowlist: cfg.StripeIPAllowlist,
 		Stripe: syncer,
