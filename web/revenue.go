@@ -1,6 +1,7 @@
 package web
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -43,7 +44,9 @@ const (
 
 // pageRevenue lists the newest money entries with how each payment was linked, the unattributed
 // payments to review (every one whose newest link is unattributed, not only those among the newest
-// entries), and MRR movements. Links are read in one batch, not one query per row.
+// entries), and MRR movements. Links, and the entries of payments to review that are not among the
+// newest, are read in one batch each, not one query per row. (Payment records are still one read per
+// distinct payment: the MetaStore has no read of several by id yet.)
 func (s *Server) pageRevenue(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	site, err := s.opt.Meta.Site(ctx, r.PathValue("id"))
@@ -103,32 +106,38 @@ func (s *Server) pageRevenue(w http.ResponseWriter, r *http.Request) error {
 	for _, e := range entries {
 		v.Entries = append(v.Entries, row(e))
 	}
+	// Each payment to review is shown by its own payment entry: usually among the newest entries, the
+	// others read in one batch.
+	payEntry := map[string]tributary.LedgerEntry{}
+	for _, e := range entries {
+		if _, ok := payEntry[e.PaymentID]; !ok && e.Kind == tributary.EntryPayment {
+			payEntry[e.PaymentID] = e
+		}
+	}
+	var missing []string
 	for _, l := range review {
-		// The payment's own entry: usually among the newest entries, else read on its own.
-		var pay *tributary.LedgerEntry
-		for i := range entries {
-			if entries[i].PaymentID == l.PaymentID && entries[i].Kind == tributary.EntryPayment {
-				pay = &entries[i]
-				break
+		if _, ok := payEntry[l.PaymentID]; !ok {
+			missing = append(missing, l.PaymentID)
+		}
+	}
+	if len(missing) > 0 {
+		older, err := s.opt.Events.LedgerForPayments(ctx, site.ID, missing)
+		if err != nil {
+			return fmt.Errorf("read the entries of payments to review: %w", err)
+		}
+		for _, e := range older {
+			if _, ok := payEntry[e.PaymentID]; !ok && e.Kind == tributary.EntryPayment {
+				payEntry[e.PaymentID] = e
 			}
 		}
-		if pay == nil {
-			list, err := s.opt.Events.LedgerForPayment(ctx, site.ID, l.PaymentID)
-			if err != nil {
-				return err
-			}
-			for i := range list {
-				if list[i].Kind == tributary.EntryPayment {
-					pay = &list[i]
-					break
-				}
-			}
-		}
-		if pay == nil {
+	}
+	for _, l := range review {
+		pay, ok := payEntry[l.PaymentID]
+		if !ok {
 			continue // a link written before its payment entry (or a failed payment): nothing to review yet
 		}
 		links[l.PaymentID] = &l
-		v.Unattributed = append(v.Unattributed, row(*pay))
+		v.Unattributed = append(v.Unattributed, row(pay))
 	}
 	moves, err := s.opt.Events.MRRMovements(ctx, site.ID)
 	if err != nil {
