@@ -73,7 +73,7 @@ func startServer(t testing.TB) *server {
 	meta := metacache.New(st, metacache.Options{SiteChanged: sites.Invalidate, RatesChanged: recorder.InvalidateRates})
 	srv := web.New(web.Options{Meta: meta, Events: st, Logger: log, AdminToken: adminToken, Now: now, Version: "e2e",
 		Collect: pipeline, Writer: writer, Ledger: recorder,
-		ServerEvents: &s2s.Processor{Meta: meta, Events: st, Ledger: recorder, Now: now}, Customers: &customers.Service{Meta: meta, Events: st}, Inbox: worker,
+		ServerEvents: &s2s.Processor{Meta: meta, Events: st, Ledger: recorder, Now: now}, Customers: &customers.Service{Meta: meta, Events: st}, Intake: &inbox.Intake{Store: meta, Worker: worker},
 		Stats: stats.NewEngine(st.DB(), stats.DuckDB{}, stats.WithSync(st.SyncVisits), stats.WithChanges(st.Subscribe))})
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(func() {

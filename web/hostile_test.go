@@ -52,18 +52,20 @@ func newEnvDir(t testing.TB, dir string, durable bool, mod func(*web.Options)) (
 	meta := metacache.New(st, metacache.Options{SiteChanged: sites.Invalidate, RatesChanged: rec.InvalidateRates})
 	opt := web.Options{Logger: log, Meta: meta, Events: st, AdminToken: adminToken, Now: now, Version: "test", MaxBodyBytes: 64 << 10, Metrics: ms,
 		Collect: pipeline, Writer: writer, Ledger: rec,
-		ServerEvents: &s2s.Processor{Meta: meta, Events: st, Ledger: rec, Now: now}, Customers: &customers.Service{Meta: meta, Events: st}, Inbox: worker, Stats: stats.NewEngine(st.DB(), stats.DuckDB{}, stats.WithSync(st.SyncVisits), stats.WithChanges(st.Subscribe))}
+		ServerEvents: &s2s.Processor{Meta: meta, Events: st, Ledger: rec, Now: now}, Customers: &customers.Service{Meta: meta, Events: st}, Intake: &inbox.Intake{Store: meta, Worker: worker}, Stats: stats.NewEngine(st.DB(), stats.DuckDB{}, stats.WithSync(st.SyncVisits), stats.WithChanges(st.Subscribe))}
 	if mod != nil {
-		mod(&opt) // a mod that sets Inbox to nil runs without the inbox worker
+		mod(&opt) // a mod that sets an Intake without a Worker runs without the inbox worker
 	}
-	if opt.Inbox != nil {
+	in, _ := opt.Intake.(*inbox.Intake)
+	running := in != nil && in.Worker != nil
+	if running {
 		worker.Start()
 	}
 	w := web.New(opt)
 	srv := httptest.NewServer(w.Handler())
 	t.Cleanup(func() {
 		srv.Close()
-		if opt.Inbox != nil {
+		if running {
 			worker.Close()
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second) // a refusing store never flushes

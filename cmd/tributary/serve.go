@@ -187,8 +187,8 @@ func serve(ctx context.Context, cfg config.Config, logOut io.Writer, ready chan<
 		Meta: cached, Events: events, Logger: log, BaseURL: cfg.BaseURL, AdminToken: cfg.AdminToken,
 		SecureCookies: cfg.SecureCookies(), TrustedProxies: cfg.TrustedPrefixes(), MaxBodyBytes: cfg.MaxBodyBytes,
 		Version: version, Collect: pipeline, Writer: writer, Ledger: recorder,
-		ServerEvents: &s2s.Processor{Meta: cached, Events: events, Ledger: recorder, Now: time.Now}, Customers: &customers.Service{Meta: cached, Events: events}, Inbox: worker,
-		Stats: engine, Metrics: ms, MetricsToken: cfg.MetricsToken, RateLimiter: sharedLimiter(meta),
+		ServerEvents: &s2s.Processor{Meta: cached, Events: events, Ledger: recorder, Now: time.Now}, Customers: &customers.Service{Meta: cached, Events: events},
+		Intake: &inbox.Intake{Store: cached, Worker: worker}, Stats: engine, Metrics: ms, MetricsToken: cfg.MetricsToken, RateLimiter: sharedLimiter(meta),
 		WebhookMaxBytes: cfg.WebhookMaxBytes, WebhookTolerance: cfg.WebhookTolerance, StripeIPAllowlist: cfg.StripeIPAllowlist,
 		Stripe: syncer,
 

@@ -229,11 +229,8 @@ func (s *API) HandleGetDelivery(w http.ResponseWriter, r *http.Request) error {
 
 // HandleReplayDelivery answers POST /api/v1/sites/{id}/webhook-deliveries/{delivery}/replay.
 func (s *API) HandleReplayDelivery(w http.ResponseWriter, r *http.Request) error {
-	if err := s.Opt.Meta.ReplayDelivery(r.Context(), r.PathValue("id"), r.PathValue("delivery")); err != nil {
+	if err := s.Opt.Intake.Replay(r.Context(), r.PathValue("id"), r.PathValue("delivery")); err != nil {
 		return err
-	}
-	if s.Opt.Inbox != nil {
-		s.Opt.Inbox.Notify()
 	}
 	core.WriteJSON(w, http.StatusAccepted, map[string]any{"replayed": 1})
 	return nil
@@ -245,12 +242,9 @@ func (s *API) HandleReplayFailed(w http.ResponseWriter, r *http.Request) error {
 	if _, err := s.Opt.Meta.Site(r.Context(), id); err != nil {
 		return err
 	}
-	n, err := s.Opt.Meta.ReplayFailed(r.Context(), id)
+	n, err := s.Opt.Intake.ReplayFailed(r.Context(), id)
 	if err != nil {
 		return err
-	}
-	if s.Opt.Inbox != nil && n > 0 {
-		s.Opt.Inbox.Notify()
 	}
 	core.WriteJSON(w, http.StatusAccepted, map[string]any{"replayed": n})
 	return nil

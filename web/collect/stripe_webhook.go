@@ -63,7 +63,7 @@ const maxEventCreatedAhead = 24 * time.Hour
 // any 2xx; Stripe retries on anything else, so a store failure answers 503.
 func (s *Collector) HandleStripeWebhook(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	ep, err := s.Opt.Meta.StripeEndpoint(r.Context(), r.PathValue("endpoint"))
+	ep, err := s.Opt.Intake.Endpoint(r.Context(), r.PathValue("endpoint"))
 	if err != nil {
 		if tributary.ErrorCode(err) == tributary.ENOTFOUND {
 			err = tributary.Errorf(tributary.ENOTFOUND, "unknown webhook endpoint; copy the URL from the site's Stripe settings")
@@ -111,7 +111,7 @@ func (s *Collector) HandleStripeWebhook(w http.ResponseWriter, r *http.Request) 
 			keep, _ = s.WebhookSample.Allow("endpoint:" + ep.ID)
 		}
 		if keep {
-			if _, err := s.Opt.Meta.RecordDelivery(r.Context(), d); err != nil {
+			if _, err := s.Opt.Intake.Record(r.Context(), d); err != nil {
 				s.Log.LogAttrs(r.Context(), slog.LevelWarn, "could not log rejected delivery", slog.String("endpoint", ep.ID), slog.Any("err", err))
 			}
 			s.Log.LogAttrs(r.Context(), slog.LevelWarn, "stripe delivery rejected", slog.String("endpoint", ep.ID), slog.String("reason", reason),
@@ -160,15 +160,12 @@ func (s *Collector) HandleStripeWebhook(w http.ResponseWriter, r *http.Request) 
 		return
 	}
 	d.Status = tributary.DeliveryPending
-	dup, err := s.Opt.Meta.RecordDelivery(r.Context(), d)
+	dup, err := s.Opt.Intake.Record(r.Context(), d)
 	if err != nil {
 		s.Opt.Metrics.WebhookDeliveries.Inc("unavailable")
 		w.Header().Set("Retry-After", "10")
 		s.WriteError(w, r, &tributary.Error{Code: tributary.EUNAVAILABLE, Message: "could not store the event; Stripe will retry", Err: err})
 		return
-	}
-	if !dup && s.Opt.Inbox != nil {
-		s.Opt.Inbox.Notify()
 	}
 	if dup {
 		s.Opt.Metrics.WebhookDeliveries.Inc("duplicate")

@@ -48,8 +48,9 @@ type Options struct {
 	WebhookTolerance time.Duration
 	// StripeIPAllowlist accepts webhooks only from Stripe's published addresses.
 	StripeIPAllowlist bool
-	// Inbox is told when new deliveries are committed, so processing starts at once.
-	Inbox interface{ Notify() }
+	// Intake finds webhook endpoints and commits deliveries and replays to the inbox, waking its worker
+	// (inbox.Intake).
+	Intake IntakeService
 	// Ledger converts money stored before its exchange rate was known (ConvertPending).
 	Ledger *ledger.Recorder
 	// Stats answers queries (nil: they answer 501).

@@ -5,6 +5,7 @@ import (
 
 	"github.com/tributary/tributary"
 	"github.com/tributary/tributary/customers"
+	"github.com/tributary/tributary/inbox"
 	"github.com/tributary/tributary/ingest"
 	"github.com/tributary/tributary/s2s"
 	"github.com/tributary/tributary/stats"
@@ -38,10 +39,20 @@ type StatsService interface {
 	RunAll(ctx context.Context, qs []*stats.Query, workers int) ([]*stats.Result, error)
 }
 
+// IntakeService is the webhook intake (inbox.Intake): endpoints, deliveries committed durably before
+// Stripe gets its 2xx, and replays; it wakes the inbox's worker when they leave work for it.
+type IntakeService interface {
+	Endpoint(ctx context.Context, id string) (*tributary.StripeEndpoint, error)
+	Record(ctx context.Context, d *tributary.Delivery) (duplicate bool, err error)
+	Replay(ctx context.Context, siteID, id string) error
+	ReplayFailed(ctx context.Context, siteID string) (int, error)
+}
+
 // Compile-time checks that the implementations main passes fit.
 var (
 	_ CollectService     = (*ingest.Pipeline)(nil)
 	_ ServerEventService = (*s2s.Processor)(nil)
 	_ CustomerService    = (*customers.Service)(nil)
 	_ StatsService       = (*stats.Engine)(nil)
+	_ IntakeService      = (*inbox.Intake)(nil)
 )

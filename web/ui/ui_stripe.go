@@ -229,14 +229,11 @@ func (s *UI) PostStripeDelete(w http.ResponseWriter, r *http.Request) error {
 // PostReplay answers POST /sites/{id}/deliveries/{delivery}/replay.
 func (s *UI) PostReplay(w http.ResponseWriter, r *http.Request) error {
 	id := r.PathValue("id")
-	if err := s.Opt.Meta.ReplayDelivery(r.Context(), id, r.PathValue("delivery")); err != nil {
+	if err := s.Opt.Intake.Replay(r.Context(), id, r.PathValue("delivery")); err != nil {
 		if tributary.ErrorCode(err) == tributary.ECONFLICT {
 			return s.renderStripeError(w, r, id, &tributary.Error{Code: tributary.EINVALID, Message: tributary.ErrorMessage(err)})
 		}
 		return err
-	}
-	if s.Opt.Inbox != nil {
-		s.Opt.Inbox.Notify()
 	}
 	http.Redirect(w, r, "/sites/"+id+"/stripe?notice=delivery+queued+for+replay#deliveries", http.StatusSeeOther)
 	return nil
@@ -245,12 +242,9 @@ func (s *UI) PostReplay(w http.ResponseWriter, r *http.Request) error {
 // PostReplayFailed answers POST /sites/{id}/deliveries/replay-failed.
 func (s *UI) PostReplayFailed(w http.ResponseWriter, r *http.Request) error {
 	id := r.PathValue("id")
-	n, err := s.Opt.Meta.ReplayFailed(r.Context(), id)
+	n, err := s.Opt.Intake.ReplayFailed(r.Context(), id)
 	if err != nil {
 		return err
-	}
-	if s.Opt.Inbox != nil && n > 0 {
-		s.Opt.Inbox.Notify()
 	}
 	http.Redirect(w, r, "/sites/"+id+"/stripe?notice="+formatCount(n)+"+failed+deliveries+queued+for+replay#deliveries", http.StatusSeeOther)
 	return nil
