@@ -26,6 +26,7 @@ import (
 	"github.com/tributary/tributary/referrer"
 	"github.com/tributary/tributary/s2s"
 	"github.com/tributary/tributary/secretbox"
+	"github.com/tributary/tributary/sites"
 	"github.com/tributary/tributary/stats"
 	"github.com/tributary/tributary/store/clickhouse"
 	"github.com/tributary/tributary/store/duckdb"
@@ -106,18 +107,18 @@ func serve(ctx context.Context, cfg config.Config, logOut io.Writer, ready chan<
 	if err != nil {
 		return fmt.Errorf("read cookieless secret: %w", err)
 	}
-	sites := ingest.NewSiteCache(meta, 30*time.Second, nil)
+	siteCache := ingest.NewSiteCache(meta, 30*time.Second, nil)
 	ms := metrics.NewSet()
 	writer := ingest.NewWriter(events, ingest.WriterOptions{Logger: log, Durable: cfg.DurableIngest(),
 		OnDrop: func(reason string) { ms.IngestWriteDropped.Inc(reason) }, OnFailure: func() { ms.IngestWriteFailures.Inc() }})
-	pipeline := ingest.New(ingest.Options{Sites: sites, Writer: writer, Store: events, Limiter: ingest.NewIPLimiter(30, 300), Secret: []byte(secret), Logger: log})
+	pipeline := ingest.New(ingest.Options{Sites: siteCache, Writer: writer, Store: events, Limiter: ingest.NewIPLimiter(30, 300), Secret: []byte(secret), Logger: log})
 	recorder := ledger.New(meta, events)
 	// Destinations (issue 22): the outbox rows are written with the ledger change that causes them.
 	recorder.BeforeAppend = (&destinations.Outbox{Store: meta}).BeforeAppend
 	// The handlers, the Stripe syncer and the rate refresher write through this wrapper, which keeps
 	// the caches over the store fresh on this node: webhook endpoints, the ingest site cache, the
 	// recorder's exchange rates.
-	cached := metacache.New(meta, metacache.Options{SiteChanged: sites.Invalidate, RatesChanged: recorder.InvalidateRates})
+	cached := metacache.New(meta, metacache.Options{SiteChanged: siteCache.Invalidate, RatesChanged: recorder.InvalidateRates})
 	processor := &stripe.Processor{Meta: meta, Events: events, Ledger: recorder}
 	// Stripe state kept by releases before the reconciliation is rebuilt once per site, before any
 	// delivery is processed (it also corrects money those releases counted wrong).
@@ -184,7 +185,7 @@ func serve(ctx context.Context, cfg config.Config, logOut io.Writer, ready chan<
 		}
 	}
 	srv := web.New(web.Options{
-		Meta: cached, Events: events, Logger: log, BaseURL: cfg.BaseURL, AdminToken: cfg.AdminToken,
+		Meta: cached, Events: events, Sites: &sites.Service{Meta: cached, Events: events}, Logger: log, BaseURL: cfg.BaseURL, AdminToken: cfg.AdminToken,
 		SecureCookies: cfg.SecureCookies(), TrustedProxies: cfg.TrustedPrefixes(), MaxBodyBytes: cfg.MaxBodyBytes,
 		Version: version, Collect: pipeline, Writer: writer, Ledger: recorder,
 		ServerEvents: &s2s.Processor{Meta: cached, Events: events, Ledger: recorder, Now: time.Now}, Customers: &customers.Service{Meta: cached, Events: events},

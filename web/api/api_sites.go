@@ -37,7 +37,7 @@ func (s *API) CreateSite(r *http.Request, in SiteInput) (*tributary.Site, error)
 	if err := st.Normalize(); err != nil {
 		return nil, err
 	}
-	if err := s.Opt.Meta.CreateSite(r.Context(), st); err != nil {
+	if err := s.Opt.Sites.CreateSite(r.Context(), st); err != nil {
 		return nil, err
 	}
 	return st, nil
@@ -45,7 +45,7 @@ func (s *API) CreateSite(r *http.Request, in SiteInput) (*tributary.Site, error)
 
 // UpdateSite applies the fields present in in; a rejected update changes nothing.
 func (s *API) UpdateSite(r *http.Request, id string, in SiteInput) (*tributary.Site, error) {
-	st, err := s.Opt.Meta.Site(r.Context(), id)
+	st, err := s.Opt.Sites.Site(r.Context(), id)
 	if err != nil {
 		return nil, err
 	}
@@ -77,7 +77,7 @@ func (s *API) UpdateSite(r *http.Request, id string, in SiteInput) (*tributary.S
 		return nil, err
 	}
 	st.UpdatedAt = s.Opt.Now().UTC()
-	if err := s.Opt.Meta.UpdateSite(r.Context(), st); err != nil {
+	if err := s.Opt.Sites.UpdateSite(r.Context(), st); err != nil {
 		return nil, err
 	}
 	return st, nil
@@ -86,21 +86,12 @@ func (s *API) UpdateSite(r *http.Request, id string, in SiteInput) (*tributary.S
 // DeleteSite deletes a site's events and facts, then the site with its keys, endpoints and deliveries;
 // shared by the API and the UI.
 func (s *API) DeleteSite(r *http.Request, id string) error {
-	if _, err := s.Opt.Meta.Site(r.Context(), id); err != nil {
-		return err
-	}
-	if err := s.Opt.Events.DeleteSiteData(r.Context(), id); err != nil {
-		return err
-	}
-	if err := s.Opt.Meta.DeleteSite(r.Context(), id); err != nil {
-		return err
-	}
-	return nil
+	return s.Opt.Sites.DeleteSite(r.Context(), id)
 }
 
 // HandleListSites answers GET /api/v1/sites.
 func (s *API) HandleListSites(w http.ResponseWriter, r *http.Request) error {
-	sites, err := s.Opt.Meta.Sites(r.Context())
+	sites, err := s.Opt.Sites.Sites(r.Context())
 	if err != nil {
 		return err
 	}
@@ -128,7 +119,7 @@ func (s *API) HandleCreateSite(w http.ResponseWriter, r *http.Request) error {
 
 // HandleGetSite answers GET /api/v1/sites/{id}.
 func (s *API) HandleGetSite(w http.ResponseWriter, r *http.Request) error {
-	st, err := s.Opt.Meta.Site(r.Context(), r.PathValue("id"))
+	st, err := s.Opt.Sites.Site(r.Context(), r.PathValue("id"))
 	if err != nil {
 		return err
 	}
@@ -168,7 +159,7 @@ type APIKeyInput struct {
 
 // CreateAPIKey returns the stored key and its secret, which is never shown again.
 func (s *API) CreateAPIKey(r *http.Request, siteID string, in APIKeyInput) (*tributary.APIKey, string, error) {
-	if _, err := s.Opt.Meta.Site(r.Context(), siteID); err != nil {
+	if _, err := s.Opt.Sites.Site(r.Context(), siteID); err != nil {
 		return nil, "", err
 	}
 	in.Name = strings.TrimSpace(in.Name)
@@ -226,7 +217,7 @@ func (s *API) HandleCreateAPIKey(w http.ResponseWriter, r *http.Request) error {
 // HandleListAPIKeys answers GET /api/v1/sites/{id}/api-keys.
 func (s *API) HandleListAPIKeys(w http.ResponseWriter, r *http.Request) error {
 	id := r.PathValue("id")
-	if _, err := s.Opt.Meta.Site(r.Context(), id); err != nil {
+	if _, err := s.Opt.Sites.Site(r.Context(), id); err != nil {
 		return err
 	}
 	keys, err := s.Opt.Meta.APIKeys(r.Context(), id)

@@ -81,7 +81,7 @@ func (s *API) HandleCreateDestination(w http.ResponseWriter, r *http.Request) er
 	if err := core.DecodeJSON(w, r, s.Opt.MaxBodyBytes, &in); err != nil {
 		return err
 	}
-	site, err := s.Opt.Meta.Site(r.Context(), r.PathValue("id"))
+	site, err := s.Opt.Sites.Site(r.Context(), r.PathValue("id"))
 	if err != nil {
 		return err
 	}
@@ -102,7 +102,7 @@ func (s *API) HandleCreateDestination(w http.ResponseWriter, r *http.Request) er
 
 // handleListDestinations: GET /api/v1/sites/{id}/destinations.
 func (s *API) HandleListDestinations(w http.ResponseWriter, r *http.Request) error {
-	if _, err := s.Opt.Meta.Site(r.Context(), r.PathValue("id")); err != nil {
+	if _, err := s.Opt.Sites.Site(r.Context(), r.PathValue("id")); err != nil {
 		return err
 	}
 	all, err := s.Opt.Meta.Destinations(r.Context(), r.PathValue("id"))
@@ -206,7 +206,7 @@ type destinationSettings struct {
 // (on: conversions only for visitors who called tributary.consent(true)) and the model that picks a
 // payment's credited visit. A PUT changes only the fields sent.
 func (s *API) HandleDestinationSettings(w http.ResponseWriter, r *http.Request) error {
-	site, err := s.Opt.Meta.Site(r.Context(), r.PathValue("id"))
+	site, err := s.Opt.Sites.Site(r.Context(), r.PathValue("id"))
 	if err != nil {
 		return err
 	}

@@ -43,7 +43,7 @@ func (s *API) SiteExclusions(r *http.Request, id string) (exclusionsView, error)
 // SaveExclusions stores the site's own list; an empty list, or one equal to the server's, makes the
 // site follow the server's list (and its later changes) again.
 func (s *API) SaveExclusions(r *http.Request, id string, hosts []string) (exclusionsView, error) {
-	if _, err := s.Opt.Meta.Site(r.Context(), id); err != nil {
+	if _, err := s.Opt.Sites.Site(r.Context(), id); err != nil {
 		return exclusionsView{}, err
 	}
 	list := referrer.NormalizeHosts(hosts)
@@ -68,7 +68,7 @@ func (s *API) SaveExclusions(r *http.Request, id string, hosts []string) (exclus
 // HandleGetExclusions is GET /api/v1/sites/{id}/referrer-exclusions.
 func (s *API) HandleGetExclusions(w http.ResponseWriter, r *http.Request) error {
 	id := r.PathValue("id")
-	if _, err := s.Opt.Meta.Site(r.Context(), id); err != nil {
+	if _, err := s.Opt.Sites.Site(r.Context(), id); err != nil {
 		return err
 	}
 	v, err := s.SiteExclusions(r, id)

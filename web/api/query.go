@@ -62,7 +62,7 @@ func (s *API) statsSite(w http.ResponseWriter, r *http.Request, siteID string) (
 			return nil, err
 		}
 	}
-	return s.Opt.Meta.Site(r.Context(), siteID)
+	return s.Opt.Sites.Site(r.Context(), siteID)
 }
 
 // RunQuery parses and runs a query for site, with the site's conversion events.

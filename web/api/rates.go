@@ -54,7 +54,7 @@ func (s *API) ConvertPending(ctx context.Context) (rateConversion, error) {
 	if s.Opt.Ledger == nil {
 		return out, nil
 	}
-	sites, err := s.Opt.Meta.Sites(ctx)
+	sites, err := s.Opt.Sites.Sites(ctx)
 	if err != nil {
 		return out, err
 	}

@@ -19,7 +19,7 @@ type RevenueEventInput struct {
 
 // PutRevenueEvent validates and stores a site's revenue setting; shared by the API and the UI.
 func (s *API) PutRevenueEvent(r *http.Request, siteID string, in RevenueEventInput) (*tributary.RevenueEvent, error) {
-	if _, err := s.Opt.Meta.Site(r.Context(), siteID); err != nil {
+	if _, err := s.Opt.Sites.Site(r.Context(), siteID); err != nil {
 		return nil, err
 	}
 	in.EventName = strings.TrimSpace(in.EventName)
@@ -54,7 +54,7 @@ func (s *API) PutRevenueEvent(r *http.Request, siteID string, in RevenueEventInp
 // HandleListRevenueEvents answers GET /api/v1/sites/{id}/revenue-events.
 func (s *API) HandleListRevenueEvents(w http.ResponseWriter, r *http.Request) error {
 	id := r.PathValue("id")
-	if _, err := s.Opt.Meta.Site(r.Context(), id); err != nil {
+	if _, err := s.Opt.Sites.Site(r.Context(), id); err != nil {
 		return err
 	}
 	list, err := s.Opt.Meta.RevenueEvents(r.Context(), id)
@@ -118,7 +118,7 @@ func (s *API) Catalog(r *http.Request, siteID string) ([]tributary.CatalogEntry,
 // HandleCatalog answers GET /api/v1/sites/{id}/events.
 func (s *API) HandleCatalog(w http.ResponseWriter, r *http.Request) error {
 	id := r.PathValue("id")
-	if _, err := s.Opt.Meta.Site(r.Context(), id); err != nil {
+	if _, err := s.Opt.Sites.Site(r.Context(), id); err != nil {
 		return err
 	}
 	c, err := s.Catalog(r, id)
@@ -132,7 +132,7 @@ func (s *API) HandleCatalog(w http.ResponseWriter, r *http.Request) error {
 // SetKind marks an event name of a site as a conversion, an ignored event or neither; shared by the API
 // and the UI.
 func (s *API) SetKind(r *http.Request, siteID, name, kind string) error {
-	if _, err := s.Opt.Meta.Site(r.Context(), siteID); err != nil {
+	if _, err := s.Opt.Sites.Site(r.Context(), siteID); err != nil {
 		return err
 	}
 	switch kind {

@@ -52,7 +52,7 @@ func (s *API) HandleConnectAccount(w http.ResponseWriter, r *http.Request) error
 	if err := core.DecodeJSON(w, r, s.Opt.MaxBodyBytes, &in); err != nil {
 		return err
 	}
-	site, err := s.Opt.Meta.Site(r.Context(), r.PathValue("id"))
+	site, err := s.Opt.Sites.Site(r.Context(), r.PathValue("id"))
 	if err != nil {
 		return err
 	}
@@ -75,7 +75,7 @@ func (s *API) HandleListAccounts(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if _, err := s.Opt.Meta.Site(r.Context(), r.PathValue("id")); err != nil {
+	if _, err := s.Opt.Sites.Site(r.Context(), r.PathValue("id")); err != nil {
 		return err
 	}
 	as, err := sy.Accounts(r.Context(), r.PathValue("id"))

@@ -47,7 +47,7 @@ type EndpointInput struct {
 
 // CreateEndpoint validates and stores a new webhook endpoint of a site; shared by the API and the UI.
 func (s *API) CreateEndpoint(r *http.Request, siteID string, in EndpointInput) (*tributary.StripeEndpoint, error) {
-	if _, err := s.Opt.Meta.Site(r.Context(), siteID); err != nil {
+	if _, err := s.Opt.Sites.Site(r.Context(), siteID); err != nil {
 		return nil, err
 	}
 	if in.Mode != tributary.ModeLive && in.Mode != tributary.ModeTest {
@@ -104,7 +104,7 @@ func (s *API) HandleCreateEndpoint(w http.ResponseWriter, r *http.Request) error
 // HandleListEndpoints answers GET /api/v1/sites/{id}/stripe-endpoints.
 func (s *API) HandleListEndpoints(w http.ResponseWriter, r *http.Request) error {
 	id := r.PathValue("id")
-	if _, err := s.Opt.Meta.Site(r.Context(), id); err != nil {
+	if _, err := s.Opt.Sites.Site(r.Context(), id); err != nil {
 		return err
 	}
 	eps, err := s.Opt.Meta.StripeEndpoints(r.Context(), id)
@@ -163,7 +163,7 @@ var DeliveryStatuses = []string{tributary.DeliveryPending, tributary.DeliveryPro
 // HandleListDeliveries answers GET /api/v1/sites/{id}/webhook-deliveries.
 func (s *API) HandleListDeliveries(w http.ResponseWriter, r *http.Request) error {
 	id := r.PathValue("id")
-	if _, err := s.Opt.Meta.Site(r.Context(), id); err != nil {
+	if _, err := s.Opt.Sites.Site(r.Context(), id); err != nil {
 		return err
 	}
 	q := r.URL.Query()
@@ -239,7 +239,7 @@ func (s *API) HandleReplayDelivery(w http.ResponseWriter, r *http.Request) error
 // HandleReplayFailed answers POST /api/v1/sites/{id}/webhook-deliveries/replay-failed.
 func (s *API) HandleReplayFailed(w http.ResponseWriter, r *http.Request) error {
 	id := r.PathValue("id")
-	if _, err := s.Opt.Meta.Site(r.Context(), id); err != nil {
+	if _, err := s.Opt.Sites.Site(r.Context(), id); err != nil {
 		return err
 	}
 	n, err := s.Opt.Intake.ReplayFailed(r.Context(), id)

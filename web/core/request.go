@@ -25,7 +25,7 @@ func (s *Server) KeyFor(w http.ResponseWriter, r *http.Request, scope string, co
 	if err := s.LimitKey(w, r, k, cost); err != nil {
 		return nil, nil, err
 	}
-	site, err := s.Opt.Meta.Site(r.Context(), k.SiteID)
+	site, err := s.Opt.Sites.Site(r.Context(), k.SiteID)
 	if err != nil {
 		return nil, nil, err
 	}

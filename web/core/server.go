@@ -48,6 +48,8 @@ type Options struct {
 	WebhookTolerance time.Duration
 	// StripeIPAllowlist accepts webhooks only from Stripe's published addresses.
 	StripeIPAllowlist bool
+	// Sites reads and writes sites; deleting one removes its facts too (sites.Service).
+	Sites SiteService
 	// Intake finds webhook endpoints and commits deliveries and replays to the inbox, waking its worker
 	// (inbox.Intake).
 	Intake IntakeService

@@ -8,6 +8,7 @@ import (
 	"github.com/tributary/tributary/inbox"
 	"github.com/tributary/tributary/ingest"
 	"github.com/tributary/tributary/s2s"
+	"github.com/tributary/tributary/sites"
 	"github.com/tributary/tributary/stats"
 )
 
@@ -48,6 +49,16 @@ type IntakeService interface {
 	ReplayFailed(ctx context.Context, siteID string) (int, error)
 }
 
+// SiteService keeps sites (sites.Service): records in the MetaStore, and on deletion the site's facts
+// in the EventStore as well.
+type SiteService interface {
+	Site(ctx context.Context, id string) (*tributary.Site, error)
+	Sites(ctx context.Context) ([]*tributary.Site, error)
+	CreateSite(ctx context.Context, s *tributary.Site) error
+	UpdateSite(ctx context.Context, s *tributary.Site) error
+	DeleteSite(ctx context.Context, id string) error
+}
+
 // Compile-time checks that the implementations main passes fit.
 var (
 	_ CollectService     = (*ingest.Pipeline)(nil)
@@ -55,4 +66,5 @@ var (
 	_ CustomerService    = (*customers.Service)(nil)
 	_ StatsService       = (*stats.Engine)(nil)
 	_ IntakeService      = (*inbox.Intake)(nil)
+	_ SiteService        = (*sites.Service)(nil)
 )

@@ -49,7 +49,7 @@ func dateFmt(site *tributary.Site) func(time.Time) string {
 
 // PageCustomers is GET /sites/{id}/customers: the paying people, searchable and sortable.
 func (s *UI) PageCustomers(w http.ResponseWriter, r *http.Request) error {
-	site, err := s.Opt.Meta.Site(r.Context(), r.PathValue("id"))
+	site, err := s.Opt.Sites.Site(r.Context(), r.PathValue("id"))
 	if err != nil {
 		return err
 	}
@@ -111,7 +111,7 @@ type customerView struct {
 // PageCustomer is GET /sites/{id}/customers/{customer}: one person's payments, refunds, disputes,
 // subscriptions and the visits before each payment.
 func (s *UI) PageCustomer(w http.ResponseWriter, r *http.Request) error {
-	site, err := s.Opt.Meta.Site(r.Context(), r.PathValue("id"))
+	site, err := s.Opt.Sites.Site(r.Context(), r.PathValue("id"))
 	if err != nil {
 		return err
 	}

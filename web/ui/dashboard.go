@@ -183,7 +183,7 @@ var dashPanels = []struct{ title, dim string }{
 
 // PageDashboard answers GET /sites/{id}.
 func (s *UI) PageDashboard(w http.ResponseWriter, r *http.Request) error {
-	site, err := s.Opt.Meta.Site(r.Context(), r.PathValue("id"))
+	site, err := s.Opt.Sites.Site(r.Context(), r.PathValue("id"))
 	if err != nil {
 		return err
 	}
@@ -393,7 +393,7 @@ func formatChange(l numfmt.Locale, ch float64) string {
 
 // HandleExport is the CSV export of one dashboard panel.
 func (s *UI) HandleExport(w http.ResponseWriter, r *http.Request) error {
-	site, err := s.Opt.Meta.Site(r.Context(), r.PathValue("id"))
+	site, err := s.Opt.Sites.Site(r.Context(), r.PathValue("id"))
 	if err != nil {
 		return err
 	}

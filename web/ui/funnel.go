@@ -119,7 +119,7 @@ func (v *funnelView) fill(res *stats.Result, steps []stats.FunnelStep, site *tri
 
 // postFunnel saves text as the site's funnel (empty: none); the dashboard then shows it by default.
 func (s *UI) postFunnel(w http.ResponseWriter, r *http.Request, id, text string) error {
-	if _, err := s.Opt.Meta.Site(r.Context(), id); err != nil {
+	if _, err := s.Opt.Sites.Site(r.Context(), id); err != nil {
 		return err
 	}
 	text = strings.TrimSpace(text)

@@ -49,7 +49,7 @@ const (
 // distinct payment: the MetaStore has no read of several by id yet.)
 func (s *UI) PageRevenue(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
-	site, err := s.Opt.Meta.Site(ctx, r.PathValue("id"))
+	site, err := s.Opt.Sites.Site(ctx, r.PathValue("id"))
 	if err != nil {
 		return err
 	}

@@ -21,7 +21,7 @@ type destinationsPage struct {
 }
 
 func (s *UI) destinationsPageData(r *http.Request) (*destinationsPage, error) {
-	site, err := s.Opt.Meta.Site(r.Context(), r.PathValue("id"))
+	site, err := s.Opt.Sites.Site(r.Context(), r.PathValue("id"))
 	if err != nil {
 		return nil, err
 	}
@@ -122,7 +122,7 @@ func (s *UI) PostDestinationReplay(w http.ResponseWriter, r *http.Request) error
 
 // PostDestinationConsent answers POST /sites/{id}/destinations/consent.
 func (s *UI) PostDestinationConsent(w http.ResponseWriter, r *http.Request) error {
-	if _, err := s.Opt.Meta.Site(r.Context(), r.PathValue("id")); err != nil {
+	if _, err := s.Opt.Sites.Site(r.Context(), r.PathValue("id")); err != nil {
 		return err
 	}
 	if err := s.Opt.Meta.SetConsentRequired(r.Context(), r.PathValue("id"), r.PostFormValue("consent_required") != ""); err != nil {

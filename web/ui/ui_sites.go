@@ -35,7 +35,7 @@ type siteView struct {
 
 // PageSites answers GET /sites.
 func (s *UI) PageSites(w http.ResponseWriter, r *http.Request) error {
-	sites, err := s.Opt.Meta.Sites(r.Context())
+	sites, err := s.Opt.Sites.Sites(r.Context())
 	if err != nil {
 		return err
 	}
@@ -61,7 +61,7 @@ func (s *UI) PostSite(w http.ResponseWriter, r *http.Request) error {
 		if tributary.ErrorCode(err) != tributary.EINVALID {
 			return err
 		}
-		sites, lerr := s.Opt.Meta.Sites(r.Context())
+		sites, lerr := s.Opt.Sites.Sites(r.Context())
 		if lerr != nil {
 			return lerr
 		}
@@ -73,7 +73,7 @@ func (s *UI) PostSite(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *UI) siteSettings(r *http.Request, id string) (*siteView, error) {
-	st, err := s.Opt.Meta.Site(r.Context(), id)
+	st, err := s.Opt.Sites.Site(r.Context(), id)
 	if err != nil {
 		return nil, err
 	}
@@ -242,7 +242,7 @@ func (s *UI) postReferrerExclusions(w http.ResponseWriter, r *http.Request, id, 
 // PostSiteDelete answers POST /sites/{id}/delete.
 func (s *UI) PostSiteDelete(w http.ResponseWriter, r *http.Request) error {
 	id := r.PathValue("id")
-	st, err := s.Opt.Meta.Site(r.Context(), id)
+	st, err := s.Opt.Sites.Site(r.Context(), id)
 	if err != nil {
 		return err
 	}

@@ -77,7 +77,7 @@ type stripeView struct {
 }
 
 func (s *UI) stripeView(r *http.Request, siteID string) (*stripeView, error) {
-	st, err := s.Opt.Meta.Site(r.Context(), siteID)
+	st, err := s.Opt.Sites.Site(r.Context(), siteID)
 	if err != nil {
 		return nil, err
 	}
@@ -155,7 +155,7 @@ func (s *UI) PostStripeConnect(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	site, err := s.Opt.Meta.Site(r.Context(), id)
+	site, err := s.Opt.Sites.Site(r.Context(), id)
 	if err != nil {
 		return err
 	}
