@@ -59,7 +59,8 @@ func newEnv(t testing.TB) *env {
 	meta := metacache.New(st, metacache.Options{SiteChanged: siteCache.Invalidate, RatesChanged: rec.InvalidateRates})
 	w := web.New(web.Options{Logger: log, Meta: meta, Events: st, Sites: &sites.Service{Meta: meta, Events: st}, AdminToken: adminToken, Now: now, Version: "test", MaxBodyBytes: 64 << 10,
 		Collect: pipeline, Writer: writer, Ledger: rec,
-		ServerEvents: &s2s.Processor{Meta: meta, Events: st, Ledger: rec, Now: now}, Customers: &customers.Service{Meta: meta, Events: st}, Intake: &inbox.Intake{Store: meta, Worker: worker}, Stats: stats.NewEngine(st.DB(), stats.DuckDB{}, stats.WithSync(st.SyncVisits), stats.WithChanges(st.Subscribe))})
+		ServerEvents: &s2s.Processor{Meta: meta, Events: st, Ledger: rec, Now: now}, Customers: &customers.Service{Meta: meta, Events: st}, Intake: &inbox.Intake{Store: meta, Worker: worker},
+		Stats: stats.NewEngine(st.DB(), stats.DuckDB{}, stats.WithSync(st.SyncVisits), stats.WithChanges(st.Subscribe))})
 	srv := httptest.NewServer(w.Handler())
 	t.Cleanup(func() {
 		srv.Close()

@@ -53,7 +53,8 @@ func newEnvDir(t testing.TB, dir string, durable bool, mod func(*web.Options)) (
 	meta := metacache.New(st, metacache.Options{SiteChanged: siteCache.Invalidate, RatesChanged: rec.InvalidateRates})
 	opt := web.Options{Logger: log, Meta: meta, Events: st, Sites: &sites.Service{Meta: meta, Events: st}, AdminToken: adminToken, Now: now, Version: "test", MaxBodyBytes: 64 << 10, Metrics: ms,
 		Collect: pipeline, Writer: writer, Ledger: rec,
-		ServerEvents: &s2s.Processor{Meta: meta, Events: st, Ledger: rec, Now: now}, Customers: &customers.Service{Meta: meta, Events: st}, Intake: &inbox.Intake{Store: meta, Worker: worker}, Stats: stats.NewEngine(st.DB(), stats.DuckDB{}, stats.WithSync(st.SyncVisits), stats.WithChanges(st.Subscribe))}
+		ServerEvents: &s2s.Processor{Meta: meta, Events: st, Ledger: rec, Now: now}, Customers: &customers.Service{Meta: meta, Events: st}, Intake: &inbox.Intake{Store: meta, Worker: worker},
+		Stats: stats.NewEngine(st.DB(), stats.DuckDB{}, stats.WithSync(st.SyncVisits), stats.WithChanges(st.Subscribe))}
 	if mod != nil {
 		mod(&opt) // a mod that sets an Intake without a Worker runs without the inbox worker
 	}

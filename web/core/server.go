@@ -1,3 +1,7 @@
+// Package core is what every audience of the HTTP layer shares: the options and the services main
+// passes (Options, services.go), the Server every handler set embeds, authentication and the
+// principal, the one mapping from coded errors to HTTP statuses, JSON decoding, throttles and API-key
+// rate limits. It imports no other web package, so collect, api and ui can all build on it.
 package core
 
 import (
@@ -14,7 +18,7 @@ import (
 	"github.com/tributary/tributary/stripe"
 )
 
-// Options configures a Server. Zero values get sensible defaults in New.
+// Options configures a server (web.New fills in the zero values with sensible defaults).
 type Options struct {
 	// Meta is the MetaStore as main wraps it (metacache.Store): the wrapper, not the handlers, keeps the
 	// caches over it fresh when the handlers write sites, settings, endpoints or exchange rates.
