@@ -20,10 +20,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tributary/tributary/customers"
 	"github.com/tributary/tributary/geo"
 	"github.com/tributary/tributary/inbox"
 	"github.com/tributary/tributary/ingest"
 	"github.com/tributary/tributary/ledger"
+	"github.com/tributary/tributary/metacache"
+	"github.com/tributary/tributary/s2s"
+	"github.com/tributary/tributary/sites"
 	"github.com/tributary/tributary/stats"
 	"github.com/tributary/tributary/store/duckdb"
 	"github.com/tributary/tributary/stripe"
@@ -58,18 +62,20 @@ func startServer(t testing.TB) *server {
 	}
 	log := slog.New(slog.NewTextHandler(logOut(), &slog.HandlerOptions{Level: slog.LevelInfo}))
 	now := func() time.Time { return clock }
-	sites := ingest.NewSiteCache(st, 30*time.Second, now)
+	siteCache := ingest.NewSiteCache(st, 30*time.Second, now)
 	writer := ingest.NewWriter(st, ingest.WriterOptions{Logger: log, Interval: 20 * time.Millisecond})
 	// serve's limits (30/s, burst 300); every event of a scenario comes from 127.0.0.1.
-	pipeline := ingest.New(ingest.Options{Sites: sites, Writer: writer, Store: st, Limiter: ingest.NewIPLimiter(30, 300),
+	pipeline := ingest.New(ingest.Options{Sites: siteCache, Writer: writer, Store: st, Limiter: ingest.NewIPLimiter(30, 300),
 		Secret: []byte("e2e-cookieless-secret"), Logger: log})
 	recorder := ledger.New(st, st)
 	processor := &stripe.Processor{Meta: st, Events: st, Ledger: recorder}
 	worker := inbox.New(inbox.Options{Store: st, Handler: processor.Handler(), Logger: log, Now: now, Poll: 50 * time.Millisecond})
 	worker.Start()
-	srv := web.New(web.Options{Meta: st, Events: st, Logger: log, AdminToken: adminToken, Now: now, Version: "e2e",
-		Pipeline: pipeline, Writer: writer, Sites: sites, Ledger: recorder, Inbox: worker,
-		Stats: stats.NewEngine(st.DB(), stats.DuckDB{})})
+	meta := metacache.New(st, metacache.Options{SiteChanged: siteCache.Invalidate, RatesChanged: recorder.InvalidateRates})
+	srv := web.New(web.Options{Meta: meta, Events: st, Sites: &sites.Service{Meta: meta, Events: st}, Logger: log, AdminToken: adminToken, Now: now, Version: "e2e",
+		Collect: pipeline, Writer: writer, Ledger: recorder,
+		ServerEvents: &s2s.Processor{Meta: meta, Events: st, Ledger: recorder, Now: now}, Customers: &customers.Service{Meta: meta, Events: st}, Intake: &inbox.Intake{Store: meta, Worker: worker},
+		Stats: stats.NewEngine(st.DB(), stats.DuckDB{}, stats.WithPaymentRecords(st))})
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(func() {
 		hs.Close()

@@ -19,7 +19,9 @@ import (
 	"github.com/tributary/tributary/destinations"
 	"github.com/tributary/tributary/ledger"
 	"github.com/tributary/tributary/metrics"
+	"github.com/tributary/tributary/s2s"
 	"github.com/tributary/tributary/secretbox"
+	"github.com/tributary/tributary/sites"
 	"github.com/tributary/tributary/store/duckdb"
 	"github.com/tributary/tributary/web"
 )
@@ -68,8 +70,8 @@ func newDestEnv(t *testing.T) *destEnv {
 			failed.Inc(d.ID, d.Type)
 		}
 	}}
-	w := web.New(web.Options{Logger: log, Meta: st, Events: st, AdminToken: adminToken, Now: now, Version: "test", MaxBodyBytes: 64 << 10,
-		Ledger: e.rec, Metrics: ms, Destinations: e.sender})
+	w := web.New(web.Options{Logger: log, Meta: st, Events: st, Sites: &sites.Service{Meta: st, Events: st}, AdminToken: adminToken, Now: now, Version: "test", MaxBodyBytes: 64 << 10,
+		Ledger: e.rec, Metrics: ms, Destinations: e.sender, ServerEvents: &s2s.Processor{Meta: st, Events: st, Ledger: e.rec, Now: now}})
 	srv := httptest.NewServer(w.Handler())
 	t.Cleanup(func() {
 		srv.Close()

@@ -14,9 +14,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tributary/tributary/customers"
 	"github.com/tributary/tributary/inbox"
 	"github.com/tributary/tributary/ingest"
 	"github.com/tributary/tributary/ledger"
+	"github.com/tributary/tributary/metacache"
+	"github.com/tributary/tributary/s2s"
+	"github.com/tributary/tributary/sites"
 	"github.com/tributary/tributary/stats"
 	"github.com/tributary/tributary/store/duckdb"
 	"github.com/tributary/tributary/stripe"
@@ -45,14 +49,18 @@ func newEnv(t testing.TB) *env {
 	}
 	log := slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: logLevel}))
 	now := func() time.Time { return clock }
-	sites := ingest.NewSiteCache(st, time.Minute, now)
+	siteCache := ingest.NewSiteCache(st, time.Minute, now)
 	writer := ingest.NewWriter(st, ingest.WriterOptions{Logger: log, Interval: 20 * time.Millisecond})
-	pipeline := ingest.New(ingest.Options{Sites: sites, Writer: writer, Store: st, Limiter: ingest.NewIPLimiter(1000, 1000), Secret: []byte("test-secret"), Logger: log})
+	pipeline := ingest.New(ingest.Options{Sites: siteCache, Writer: writer, Store: st, Limiter: ingest.NewIPLimiter(1000, 1000), Secret: []byte("test-secret"), Logger: log})
 	rec := ledger.New(st, st)
 	worker := inbox.New(inbox.Options{Store: st, Handler: (&stripe.Processor{Meta: st, Events: st, Ledger: rec}).Handler(), Logger: log, Now: now, Poll: 50 * time.Millisecond})
 	worker.Start()
-	w := web.New(web.Options{Logger: log, Meta: st, Events: st, AdminToken: adminToken, Now: now, Version: "test", MaxBodyBytes: 64 << 10,
-		Pipeline: pipeline, Writer: writer, Sites: sites, Ledger: rec, Inbox: worker, Stats: stats.NewEngine(st.DB(), stats.DuckDB{})})
+	// As serve does: the wrapper keeps the site and rate caches fresh when the handlers write.
+	meta := metacache.New(st, metacache.Options{SiteChanged: siteCache.Invalidate, RatesChanged: rec.InvalidateRates})
+	w := web.New(web.Options{Logger: log, Meta: meta, Events: st, Sites: &sites.Service{Meta: meta, Events: st}, AdminToken: adminToken, Now: now, Version: "test", MaxBodyBytes: 64 << 10,
+		Collect: pipeline, Writer: writer, Ledger: rec,
+		ServerEvents: &s2s.Processor{Meta: meta, Events: st, Ledger: rec, Now: now}, Customers: &customers.Service{Meta: meta, Events: st}, Intake: &inbox.Intake{Store: meta, Worker: worker},
+		Stats: stats.NewEngine(st.DB(), stats.DuckDB{}, stats.WithPaymentRecords(st))})
 	srv := httptest.NewServer(w.Handler())
 	t.Cleanup(func() {
 		srv.Close()

@@ -12,10 +12,14 @@ import (
 	"time"
 
 	"github.com/tributary/tributary"
+	"github.com/tributary/tributary/customers"
 	"github.com/tributary/tributary/inbox"
 	"github.com/tributary/tributary/ingest"
 	"github.com/tributary/tributary/ledger"
+	"github.com/tributary/tributary/metacache"
 	"github.com/tributary/tributary/metrics"
+	"github.com/tributary/tributary/s2s"
+	"github.com/tributary/tributary/sites"
 	"github.com/tributary/tributary/stats"
 	"github.com/tributary/tributary/store/duckdb"
 	"github.com/tributary/tributary/stripe"
@@ -40,25 +44,30 @@ func newEnvDir(t testing.TB, dir string, durable bool, mod func(*web.Options)) (
 	log := slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: logLevel}))
 	now := func() time.Time { return clock }
 	ms := metrics.NewSet()
-	sites := ingest.NewSiteCache(st, time.Minute, now)
+	siteCache := ingest.NewSiteCache(st, time.Minute, now)
 	writer := ingest.NewWriter(st, ingest.WriterOptions{Logger: log, Interval: 20 * time.Millisecond, Durable: durable,
 		OnDrop: func(r string) { ms.IngestWriteDropped.Inc(r) }, OnFailure: func() { ms.IngestWriteFailures.Inc() }})
-	pipeline := ingest.New(ingest.Options{Sites: sites, Writer: writer, Store: st, Limiter: ingest.NewIPLimiter(1000, 1000), Secret: []byte("test-secret"), Logger: log})
+	pipeline := ingest.New(ingest.Options{Sites: siteCache, Writer: writer, Store: st, Limiter: ingest.NewIPLimiter(1000, 1000), Secret: []byte("test-secret"), Logger: log})
 	rec := ledger.New(st, st)
 	worker := inbox.New(inbox.Options{Store: st, Handler: (&stripe.Processor{Meta: st, Events: st, Ledger: rec}).Handler(), Logger: log, Now: now, Poll: 50 * time.Millisecond})
-	opt := web.Options{Logger: log, Meta: st, Events: st, AdminToken: adminToken, Now: now, Version: "test", MaxBodyBytes: 64 << 10, Metrics: ms,
-		Pipeline: pipeline, Writer: writer, Sites: sites, Ledger: rec, Inbox: worker, Stats: stats.NewEngine(st.DB(), stats.DuckDB{})}
+	meta := metacache.New(st, metacache.Options{SiteChanged: siteCache.Invalidate, RatesChanged: rec.InvalidateRates})
+	opt := web.Options{Logger: log, Meta: meta, Events: st, Sites: &sites.Service{Meta: meta, Events: st}, AdminToken: adminToken, Now: now, Version: "test", MaxBodyBytes: 64 << 10, Metrics: ms,
+		Collect: pipeline, Writer: writer, Ledger: rec,
+		ServerEvents: &s2s.Processor{Meta: meta, Events: st, Ledger: rec, Now: now}, Customers: &customers.Service{Meta: meta, Events: st}, Intake: &inbox.Intake{Store: meta, Worker: worker},
+		Stats: stats.NewEngine(st.DB(), stats.DuckDB{}, stats.WithPaymentRecords(st))}
 	if mod != nil {
-		mod(&opt) // a mod that sets Inbox to nil runs without the inbox worker
+		mod(&opt) // a mod that sets an Intake without a Worker runs without the inbox worker
 	}
-	if opt.Inbox != nil {
+	in, _ := opt.Intake.(*inbox.Intake)
+	running := in != nil && in.Worker != nil
+	if running {
 		worker.Start()
 	}
 	w := web.New(opt)
 	srv := httptest.NewServer(w.Handler())
 	t.Cleanup(func() {
 		srv.Close()
-		if opt.Inbox != nil {
+		if running {
 			worker.Close()
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second) // a refusing store never flushes
@@ -279,7 +288,7 @@ func (refusingStore) InsertEvents(context.Context, []tributary.Event) error {
 func TestReadyzShowsAStuckWriter(t *testing.T) {
 	var writer *ingest.Writer
 	e, ms := newEnvWith(t, false, func(o *web.Options) {
-		writer = ingest.NewWriter(refusingStore{o.Meta.(*duckdb.Store)}, ingest.WriterOptions{Interval: 10 * time.Millisecond, StuckAfter: 100 * time.Millisecond})
+		writer = ingest.NewWriter(refusingStore{o.Events.(*duckdb.Store)}, ingest.WriterOptions{Interval: 10 * time.Millisecond, StuckAfter: 100 * time.Millisecond})
 		o.Writer = writer
 	})
 	ms.WriterHealth(func() (bool, time.Duration) { h := writer.Health(); return h.Stuck, h.FailingFor })

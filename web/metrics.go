@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/tributary/tributary"
+	"github.com/tributary/tributary/web/core"
 )
 
 // statusWriter remembers the status code a handler sent.
@@ -17,6 +18,7 @@ type statusWriter struct {
 	code int
 }
 
+// WriteHeader records the status before writing it.
 func (w *statusWriter) WriteHeader(code int) {
 	if w.code == 0 {
 		w.code = code
@@ -24,6 +26,7 @@ func (w *statusWriter) WriteHeader(code int) {
 	w.ResponseWriter.WriteHeader(code)
 }
 
+// Write records an implicit 200 before writing.
 func (w *statusWriter) Write(b []byte) (int, error) {
 	if w.code == 0 {
 		w.code = http.StatusOK
@@ -49,8 +52,8 @@ func (s *Server) instrument(next http.Handler) http.Handler {
 			if code == 0 {
 				code = http.StatusOK
 			}
-			s.opt.Metrics.HTTPRequests.Inc(route, strconv.Itoa(code))
-			s.opt.Metrics.HTTPDuration.Since(start, route)
+			s.Opt.Metrics.HTTPRequests.Inc(route, strconv.Itoa(code))
+			s.Opt.Metrics.HTTPDuration.Since(start, route)
 		}()
 		next.ServeHTTP(sw, r)
 	})
@@ -60,20 +63,20 @@ func (s *Server) instrument(next http.Handler) http.Handler {
 // answers loopback clients (a scraper beside the server) and holders of the metrics or admin token.
 func (s *Server) handleMetrics(w http.ResponseWriter, r *http.Request) {
 	if !s.metricsAllowed(r) {
-		s.writeError(w, r, tributary.Errorf(tributary.EFORBIDDEN,
+		s.WriteError(w, r, tributary.Errorf(tributary.EFORBIDDEN,
 			"/metrics answers loopback clients only; scrape it from the server's host or send Authorization: Bearer <--metrics-token>"))
 		return
 	}
 	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
-	if err := s.opt.Metrics.Registry.WriteText(w); err != nil {
-		s.log.LogAttrs(r.Context(), slog.LevelDebug, "metrics: write interrupted", slog.Any("err", err))
+	if err := s.Opt.Metrics.Registry.WriteText(w); err != nil {
+		s.Log.LogAttrs(r.Context(), slog.LevelDebug, "metrics: write interrupted", slog.Any("err", err))
 	}
 }
 
 func (s *Server) metricsAllowed(r *http.Request) bool {
-	tok := bearer(r)
-	for _, want := range []string{s.opt.MetricsToken, s.opt.AdminToken} {
+	tok := core.Bearer(r)
+	for _, want := range []string{s.Opt.MetricsToken, s.Opt.AdminToken} {
 		if want != "" && tok != "" && subtle.ConstantTimeCompare([]byte(tok), []byte(want)) == 1 {
 			return true
 		}

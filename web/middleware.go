@@ -6,8 +6,6 @@ import (
 	"net/http"
 	"runtime/debug"
 	"strings"
-	"sync"
-	"time"
 )
 
 // contentSecurityPolicy allows no inline script or style: every asset comes from /static.
@@ -26,7 +24,7 @@ func (s *Server) securityHeaders(next http.Handler) http.Handler {
 			h.Set("X-Frame-Options", "DENY")
 			h.Set("Cross-Origin-Opener-Policy", "same-origin")
 		}
-		if r.TLS != nil || s.opt.SecureCookies {
+		if r.TLS != nil || s.Opt.SecureCookies {
 			h.Set("Strict-Transport-Security", "max-age=31536000")
 		}
 		next.ServeHTTP(w, r)
@@ -41,61 +39,11 @@ func (s *Server) recoverer(next http.Handler) http.Handler {
 				if v == http.ErrAbortHandler {
 					panic(v)
 				}
-				s.log.LogAttrs(r.Context(), slog.LevelError, "panic",
+				s.Log.LogAttrs(r.Context(), slog.LevelError, "panic",
 					slog.String("path", r.URL.Path), slog.String("panic", fmt.Sprint(v)), slog.String("stack", string(debug.Stack())))
 				http.Error(w, "internal error", http.StatusInternalServerError)
 			}
 		}()
 		next.ServeHTTP(w, r)
 	})
-}
-
-// limiter is a fixed-window counter per key (login attempts per client address and per e-mail).
-type limiter struct {
-	mu     sync.Mutex
-	max    int
-	window time.Duration
-	now    func() time.Time
-	hits   map[string]*window
-}
-
-type window struct {
-	start time.Time
-	n     int
-}
-
-func newLimiter(max int, per time.Duration, now func() time.Time) *limiter {
-	return &limiter{max: max, window: per, now: now, hits: map[string]*window{}}
-}
-
-// allow counts one attempt for key and reports whether it is within the limit, and if not, how long
-// until the window resets.
-func (l *limiter) allow(key string) (bool, time.Duration) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	now := l.now()
-	if len(l.hits) > 10000 {
-		for k, w := range l.hits {
-			if now.Sub(w.start) > l.window {
-				delete(l.hits, k)
-			}
-		}
-	}
-	w := l.hits[key]
-	if w == nil || now.Sub(w.start) > l.window {
-		w = &window{start: now}
-		l.hits[key] = w
-	}
-	w.n++
-	if w.n > l.max {
-		return false, w.start.Add(l.window).Sub(now)
-	}
-	return true, 0
-}
-
-// reset forgets key (after a successful login).
-func (l *limiter) reset(key string) {
-	l.mu.Lock()
-	delete(l.hits, key)
-	l.mu.Unlock()
 }

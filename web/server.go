@@ -1,100 +1,31 @@
-// Package web is Tributary's HTTP layer: one route table, the handlers of the JSON APIs and the
-// server-rendered UI, middleware, authentication, and the one place where coded errors become HTTP
-// statuses.
+// Package web is Tributary's HTTP server: the one route table, assembling the handlers of each
+// audience (collect: what browsers, backends and Stripe send; api: the management and query JSON API;
+// ui: the server-rendered pages) over the shared core (options, authentication, errors, throttles), and
+// the middleware every response passes through.
 package web
 
 import (
 	"context"
-	"embed"
-	"html/template"
-	"io/fs"
 	"log/slog"
 	"net/http"
-	"net/netip"
-	"sync"
 	"time"
 
-	"github.com/tributary/tributary"
-	"github.com/tributary/tributary/destinations"
-	"github.com/tributary/tributary/ingest"
-	"github.com/tributary/tributary/ledger"
 	"github.com/tributary/tributary/metrics"
 	"github.com/tributary/tributary/ratelimit"
-	"github.com/tributary/tributary/stats"
-	"github.com/tributary/tributary/stripe"
+	"github.com/tributary/tributary/web/api"
+	"github.com/tributary/tributary/web/collect"
+	"github.com/tributary/tributary/web/core"
+	"github.com/tributary/tributary/web/ui"
 )
 
-//go:embed templates/*.html
-var templateFS embed.FS
+// Options configures a Server (see core.Options). Zero values get sensible defaults in New.
+type Options = core.Options
 
-//go:embed static
-var staticFS embed.FS
-
-// Options configures a Server. Zero values get sensible defaults in New.
-type Options struct {
-	Meta   tributary.MetaStore
-	Events tributary.EventStore
-	Logger *slog.Logger
-	// Now is the clock; tests fix it.
-	Now func() time.Time
-	// BaseURL is the public URL; empty means derive from each request.
-	BaseURL string
-	// AdminToken authorises the management API as the owner when non-empty.
-	AdminToken string
-	// SecureCookies forces the Secure attribute (set when BaseURL is https).
-	SecureCookies bool
-	// TrustedProxies are the proxies whose forwarding headers are believed.
-	TrustedProxies []netip.Prefix
-	// MaxBodyBytes caps JSON request bodies.
-	MaxBodyBytes int64
-	// Version is shown in the UI footer and /healthz.
-	Version string
-	// Pipeline and Writer carry browser events; the server flushes the writer on Close.
-	Pipeline *ingest.Pipeline
-	Writer   *ingest.Writer
-	// WebhookMaxBytes caps Stripe webhook bodies; WebhookTolerance is the signature timestamp tolerance.
-	WebhookMaxBytes  int64
-	WebhookTolerance time.Duration
-	// StripeIPAllowlist accepts webhooks only from Stripe's published addresses.
-	StripeIPAllowlist bool
-	// Inbox is told when new deliveries are committed, so processing starts at once.
-	Inbox interface{ Notify() }
-	// Ledger records money from the server-to-server API (and Stripe, via the inbox).
-	Ledger *ledger.Recorder
-	// Stats answers queries.
-	Stats *stats.Engine
-	// RateLimiter holds the API keys' token buckets: in memory by default, the PostgreSQL MetaStore when
-	// several nodes serve together so that a key's limit holds across them.
-	RateLimiter ratelimit.Limiter
-	// Metrics collects the counters and histograms served at GET /metrics (a fresh set when nil).
-	Metrics *metrics.Set
-	// MetricsToken, when set, lets a scraper read /metrics from any address with this bearer token;
-	// without it (or the admin token) only loopback clients may read it.
-	MetricsToken string
-	// Sites is the in-memory site cache of the ingest path; management changes invalidate it.
-	Sites *ingest.SiteCache
-	// Stripe connects Stripe accounts with restricted keys and imports their history (nil: the
-	// stripe-accounts API answers 501).
-	Stripe *stripe.Syncer
-	// Destinations sends conversions to the ad platforms; its Box seals their credentials (nil: creating
-	// a destination answers 501).
-	Destinations *destinations.Sender
-}
-
-// Server holds the dependencies of every handler.
+// Server is the whole HTTP layer. The route table reaches each audience's handlers through the
+// embedded handler sets, which share one core.
 type Server struct {
-	opt    Options
-	log    *slog.Logger
-	tmpl   *template.Template
-	static http.Handler
-
-	logins *loginThrottle
-	// webhookFails counts unsigned (or otherwise refused) webhook posts per client address and
-	// per endpoint; webhookSample bounds how many refused posts per endpoint are written to the log.
-	webhookFails  *failures
-	webhookSample *limiter
-	endpoints     endpointCache
-	mu            sync.Mutex
+	*collect.Collector
+	*ui.UI
 }
 
 // New returns a Server; it panics only on programming errors (templates that do not parse).
@@ -120,19 +51,8 @@ func New(opt Options) *Server {
 	if opt.Metrics == nil {
 		opt.Metrics = metrics.NewSet()
 	}
-	sub, _ := fs.Sub(staticFS, "static")
-	s := &Server{
-		opt:    opt,
-		log:    opt.Logger,
-		tmpl:   parseTemplates(),
-		static: http.StripPrefix("/static/", http.FileServerFS(sub)),
-		logins: newLoginThrottle(opt.Now),
-		// 30 refused posts from one address, then a backoff from 10 s doubling to 10 minutes.
-		webhookFails: newFailures(30, 10*time.Second, 10*time.Minute, opt.Now),
-		// At most 20 refused deliveries a minute per endpoint are kept in the delivery log.
-		webhookSample: newLimiter(20, time.Minute, opt.Now),
-	}
-	return s
+	c := core.New(opt)
+	return &Server{Collector: &collect.Collector{Server: c}, UI: ui.New(&api.API{Server: c})}
 }
 
 // Handler returns the whole HTTP handler: the route table wrapped in the common middleware.
@@ -143,8 +63,8 @@ func (s *Server) Handler() http.Handler {
 // Close flushes every buffer: buffered events are written before it returns, or it reports how many
 // could not be.
 func (s *Server) Close(ctx context.Context) error {
-	if s.opt.Writer != nil {
-		return s.opt.Writer.Close(ctx)
+	if s.Opt.Writer != nil {
+		return s.Opt.Writer.Close(ctx)
 	}
 	return nil
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/tributary/tributary"
 	"github.com/tributary/tributary/ledger"
 	"github.com/tributary/tributary/secretbox"
+	"github.com/tributary/tributary/sites"
 	"github.com/tributary/tributary/store/duckdb"
 	"github.com/tributary/tributary/stripe"
 	"github.com/tributary/tributary/stripe/stripeapi"
@@ -45,7 +46,7 @@ func TestStripeAccountsAPI(t *testing.T) {
 		Client: func(key string) *stripeapi.Client {
 			return &stripeapi.Client{BaseURL: fake.Srv.URL, Key: key, Rate: 1e6}
 		}}
-	w := web.New(web.Options{Logger: slog.New(slog.DiscardHandler), Meta: st, Events: st, AdminToken: adminToken, Now: func() time.Time { return now },
+	w := web.New(web.Options{Logger: slog.New(slog.DiscardHandler), Meta: st, Events: st, Sites: &sites.Service{Meta: st, Events: st}, AdminToken: adminToken, Now: func() time.Time { return now },
 		Version: "test", MaxBodyBytes: 64 << 10, Ledger: rec, Stripe: sy})
 	srv := httptest.NewServer(w.Handler())
 	defer srv.Close()

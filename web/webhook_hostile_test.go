@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tributary/tributary/inbox"
 	"github.com/tributary/tributary/web"
 )
 
@@ -197,7 +198,7 @@ func TestDeliveryLogPaging(t *testing.T) {
 // TestStripePageShowsBacklog: deliveries acknowledged but not processed show on the Stripe page with
 // the oldest one's age.
 func TestStripePageShowsBacklog(t *testing.T) {
-	e, _ := newEnvWith(t, false, func(o *web.Options) { o.Inbox = nil })
+	e, _ := newEnvWith(t, false, func(o *web.Options) { o.Intake = &inbox.Intake{Store: o.Meta} })
 	b := newBrowser(e)
 	_, page, _ := b.get("/setup")
 	b.post("/setup", url.Values{"email": {"o@example.com"}, "password": {"correct horse"}, "password_confirm": {"correct horse"}}, b.token(page))

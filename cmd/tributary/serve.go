@@ -13,16 +13,20 @@ import (
 
 	"github.com/tributary/tributary"
 	"github.com/tributary/tributary/config"
+	"github.com/tributary/tributary/customers"
 	"github.com/tributary/tributary/destinations"
 	"github.com/tributary/tributary/fx"
 	"github.com/tributary/tributary/geo"
 	"github.com/tributary/tributary/inbox"
 	"github.com/tributary/tributary/ingest"
 	"github.com/tributary/tributary/ledger"
+	"github.com/tributary/tributary/metacache"
 	"github.com/tributary/tributary/metrics"
 	"github.com/tributary/tributary/ratelimit"
 	"github.com/tributary/tributary/referrer"
+	"github.com/tributary/tributary/s2s"
 	"github.com/tributary/tributary/secretbox"
+	"github.com/tributary/tributary/sites"
 	"github.com/tributary/tributary/stats"
 	"github.com/tributary/tributary/store/clickhouse"
 	"github.com/tributary/tributary/store/duckdb"
@@ -103,14 +107,18 @@ func serve(ctx context.Context, cfg config.Config, logOut io.Writer, ready chan<
 	if err != nil {
 		return fmt.Errorf("read cookieless secret: %w", err)
 	}
-	sites := ingest.NewSiteCache(meta, 30*time.Second, nil)
+	siteCache := ingest.NewSiteCache(meta, 30*time.Second, nil)
 	ms := metrics.NewSet()
 	writer := ingest.NewWriter(events, ingest.WriterOptions{Logger: log, Durable: cfg.DurableIngest(),
 		OnDrop: func(reason string) { ms.IngestWriteDropped.Inc(reason) }, OnFailure: func() { ms.IngestWriteFailures.Inc() }})
-	pipeline := ingest.New(ingest.Options{Sites: sites, Writer: writer, Store: events, Limiter: ingest.NewIPLimiter(30, 300), Secret: []byte(secret), Logger: log})
+	pipeline := ingest.New(ingest.Options{Sites: siteCache, Writer: writer, Store: events, Limiter: ingest.NewIPLimiter(30, 300), Secret: []byte(secret), Logger: log})
 	recorder := ledger.New(meta, events)
 	// Destinations (issue 22): the outbox rows are written with the ledger change that causes them.
 	recorder.BeforeAppend = (&destinations.Outbox{Store: meta}).BeforeAppend
+	// The handlers, the Stripe syncer and the rate refresher write through this wrapper, which keeps
+	// the caches over the store fresh on this node: webhook endpoints, the ingest site cache, the
+	// recorder's exchange rates.
+	cached := metacache.New(meta, metacache.Options{SiteChanged: siteCache.Invalidate, RatesChanged: recorder.InvalidateRates})
 	processor := &stripe.Processor{Meta: meta, Events: events, Ledger: recorder}
 	// Stripe state kept by releases before the reconciliation is rebuilt once per site, before any
 	// delivery is processed (it also corrects money those releases counted wrong).
@@ -166,7 +174,7 @@ func serve(ctx context.Context, cfg config.Config, logOut io.Writer, ready chan<
 	if err != nil {
 		return err
 	}
-	syncer := &stripe.Syncer{Meta: meta, Processor: processor, Box: box, APIURL: cfg.StripeAPIURL, BaseURL: cfg.BaseURL, Logger: log}
+	syncer := &stripe.Syncer{Meta: cached, Processor: processor, Box: box, APIURL: cfg.StripeAPIURL, BaseURL: cfg.BaseURL, Logger: log}
 	dsender := &destinations.Sender{Meta: meta, Events: events, Box: box, Logger: log}
 	dsent, dfailed := ms.Destinations(destinations.PendingGauge(meta, log))
 	dsender.OnResult = func(d *tributary.Destination, status string) {
@@ -177,10 +185,11 @@ func serve(ctx context.Context, cfg config.Config, logOut io.Writer, ready chan<
 		}
 	}
 	srv := web.New(web.Options{
-		Meta: meta, Events: events, Logger: log, BaseURL: cfg.BaseURL, AdminToken: cfg.AdminToken,
+		Meta: cached, Events: events, Sites: &sites.Service{Meta: cached, Events: events}, Logger: log, BaseURL: cfg.BaseURL, AdminToken: cfg.AdminToken,
 		SecureCookies: cfg.SecureCookies(), TrustedProxies: cfg.TrustedPrefixes(), MaxBodyBytes: cfg.MaxBodyBytes,
-		Version: version, Pipeline: pipeline, Writer: writer, Sites: sites, Ledger: recorder, Inbox: worker,
-		Stats: engine, Metrics: ms, MetricsToken: cfg.MetricsToken, RateLimiter: sharedLimiter(meta),
+		Version: version, Collect: pipeline, Writer: writer, Ledger: recorder,
+		ServerEvents: &s2s.Processor{Meta: cached, Events: events, Ledger: recorder, Now: time.Now}, Customers: &customers.Service{Meta: cached, Events: events},
+		Intake: &inbox.Intake{Store: cached, Worker: worker}, Stats: engine, Metrics: ms, MetricsToken: cfg.MetricsToken, RateLimiter: sharedLimiter(meta),
 		WebhookMaxBytes: cfg.WebhookMaxBytes, WebhookTolerance: cfg.WebhookTolerance, StripeIPAllowlist: cfg.StripeIPAllowlist,
 		Stripe: syncer,
 
@@ -200,9 +209,8 @@ func serve(ctx context.Context, cfg config.Config, logOut io.Writer, ready chan<
 	// Conversions sent back to the ad platforms, from the outbox.
 	go dsender.Run(jobsCtx, 2*time.Second)
 	// Off unless --rates-url is set; runs in the background, so a slow or absent network never delays start.
-	stopRates := fx.NewRefresher(fx.RefresherOptions{URL: cfg.RatesURL, Interval: cfg.RatesRefresh, Store: meta, Logger: log,
+	stopRates := fx.NewRefresher(fx.RefresherOptions{URL: cfg.RatesURL, Interval: cfg.RatesRefresh, Store: cached, Logger: log,
 		OnUpdate: func() {
-			recorder.InvalidateRates()
 			// Money stored before its rate was known is converted now (reporting fields only).
 			if _, err := srv.ConvertPending(jobsCtx); err != nil {
 				log.Warn("converting money waiting for exchange rates", slog.Any("error", err))

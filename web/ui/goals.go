@@ -1,0 +1,108 @@
+package ui
+
+import (
+	"encoding/json"
+	"math"
+	"net/url"
+	"sort"
+	"strconv"
+
+	"github.com/tributary/tributary"
+	"github.com/tributary/tributary/stats"
+)
+
+// The dashboard's goals panel: the site's custom events (every name but pageviews and those classified
+// "ignored"), conversions first, then goals, then the unclassified ones, with the visitors who sent
+// each, how often it was sent, the conversion rate (those visitors over all visitors of the view) and,
+// for money goals, the revenue their server events recorded.
+
+type goalRow struct {
+	Name, Kind, Visitors, Events, Rate, Revenue string
+	Share                                       float64
+}
+
+// goalsQuery asks for visitors, events and revenue per goal (event:goal: the custom events, not ignored
+// ones; revenue from the payments money goals' server events became) under the dashboard's controls.
+func (p dashParams) goalsQuery(siteID string) []byte {
+	body := map[string]any{"site_id": siteID, "metrics": []string{"visitors", "events", "revenue"}, "dimensions": []string{stats.GoalDimension},
+		"date_range": p.Range, "limit": 100}
+	if p.Test {
+		body["mode"] = "test"
+	}
+	var fs []any
+	for _, f := range p.Filters {
+		fs = append(fs, []any{"is", f[0], []string{f[1]}})
+	}
+	if len(fs) > 0 {
+		body["filters"] = fs
+	}
+	b, _ := json.Marshal(body)
+	return b
+}
+
+var kindOrder = map[string]int{tributary.KindConversion: 0, tributary.KindGoal: 1, tributary.KindUnclassified: 2}
+
+// goalRows builds the panel from the query's rows, the catalog's kinds and the view's visitors.
+func goalRows(res *stats.Result, kinds map[string]string, totalVisitors float64, site *tributary.Site) []goalRow {
+	type raw struct {
+		name, kind      string
+		visitors, evts  float64
+		visitorsN, evtN json.Number
+		revenue         json.Number
+	}
+	var rows []raw
+	for _, r := range res.Results {
+		if len(r.Dimensions) == 0 || len(r.Metrics) < 2 {
+			continue
+		}
+		k := kinds[r.Dimensions[0]]
+		if k == tributary.KindIgnored {
+			continue
+		}
+		if k == "" {
+			k = tributary.KindUnclassified
+		}
+		v, _ := r.Metrics[0].Float64()
+		e, _ := r.Metrics[1].Float64()
+		var rev json.Number
+		if len(r.Metrics) > 2 {
+			rev = r.Metrics[2]
+		}
+		rows = append(rows, raw{name: r.Dimensions[0], kind: k, visitors: v, evts: e, visitorsN: r.Metrics[0], evtN: r.Metrics[1], revenue: rev})
+	}
+	sort.SliceStable(rows, func(i, j int) bool {
+		if kindOrder[rows[i].kind] != kindOrder[rows[j].kind] {
+			return kindOrder[rows[i].kind] < kindOrder[rows[j].kind]
+		}
+		if rows[i].visitors != rows[j].visitors {
+			return rows[i].visitors > rows[j].visitors
+		}
+		return rows[i].name < rows[j].name
+	})
+	top := 0.0
+	for _, r := range rows {
+		top = math.Max(top, r.visitors)
+	}
+	out := make([]goalRow, 0, len(rows))
+	for _, r := range rows {
+		g := goalRow{Name: r.name, Kind: r.kind, Visitors: formatMetric("visitors", r.visitorsN, site), Events: formatMetric("events", r.evtN, site), Revenue: "—"}
+		if f, err := r.revenue.Float64(); err == nil && f != 0 {
+			g.Revenue = formatMetric("revenue", r.revenue, site) // a money goal
+		}
+		rate := 0.0
+		if totalVisitors > 0 {
+			rate = math.Round(r.visitors/totalVisitors*1000) / 10
+		}
+		g.Rate = formatMetric("conversion_rate", json.Number(strconv.FormatFloat(rate, 'f', 1, 64)), site)
+		if top > 0 {
+			g.Share = r.visitors / top * 100
+		}
+		out = append(out, g)
+	}
+	return out
+}
+
+// catalogLink is the settings page's event catalog, where kinds are set.
+func catalogLink(siteID string) string {
+	return "/sites/" + url.PathEscape(siteID) + "/settings#catalog"
+}
