@@ -69,7 +69,6 @@ type Pipeline struct {
 type Options struct {
 	Sites  Sites
 	Writer *Writer
-	Store  tributary.EventStore
 	// Limiter caps events per client address; nil disables it.
 	Limiter *IPLimiter
 	// Secret keys the daily visitor hash of cookieless mode; it must be stable across restarts and
