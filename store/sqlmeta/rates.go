@@ -1,4 +1,4 @@
-package postgres
+package sqlmeta
 
 import (
 	"context"
@@ -6,44 +6,44 @@ import (
 	"github.com/tributary/tributary"
 )
 
-// PutExchangeRates upserts rates.
+// PutExchangeRates upserts rates in one transaction.
 func (s *Store) PutExchangeRates(ctx context.Context, rates []tributary.ExchangeRate) (int, error) {
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, err := s.DB.BeginTx(ctx, nil)
 	if err != nil {
-		return 0, unavailable("put exchange rates", err)
+		return 0, s.unavailable("put exchange rates", err)
 	}
 	defer tx.Rollback()
 	stmt, err := tx.PrepareContext(ctx, `INSERT INTO exchange_rates (date, currency, per_eur) VALUES ($1, $2, $3)
 		ON CONFLICT (date, currency) DO UPDATE SET per_eur = excluded.per_eur`)
 	if err != nil {
-		return 0, mapErr("put exchange rates", err)
+		return 0, s.mapErr("put exchange rates", err)
 	}
 	defer stmt.Close()
 	for _, r := range rates {
 		if _, err := stmt.ExecContext(ctx, r.Date, r.Currency, r.PerEUR); err != nil {
-			return 0, mapErr("put exchange rate", err)
+			return 0, s.mapErr("put exchange rate", err)
 		}
 	}
 	if err := tx.Commit(); err != nil {
-		return 0, unavailable("put exchange rates commit", err)
+		return 0, s.unavailable("put exchange rates commit", err)
 	}
 	return len(rates), nil
 }
 
 // ExchangeRates returns every stored rate.
 func (s *Store) ExchangeRates(ctx context.Context) ([]tributary.ExchangeRate, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT date, currency, per_eur FROM exchange_rates ORDER BY date, currency`)
+	rows, err := s.DB.QueryContext(ctx, `SELECT date, currency, per_eur FROM exchange_rates ORDER BY date, currency`)
 	if err != nil {
-		return nil, mapErr("list exchange rates", err)
+		return nil, s.mapErr("list exchange rates", err)
 	}
 	defer rows.Close()
 	var out []tributary.ExchangeRate
 	for rows.Next() {
 		var r tributary.ExchangeRate
 		if err := rows.Scan(&r.Date, &r.Currency, &r.PerEUR); err != nil {
-			return nil, mapErr("list exchange rates", err)
+			return nil, s.mapErr("list exchange rates", err)
 		}
 		out = append(out, r)
 	}
-	return out, mapErr("list exchange rates", rows.Err())
+	return out, s.mapErr("list exchange rates", rows.Err())
 }
