@@ -8,14 +8,14 @@ import (
 	"time"
 
 	"github.com/tributary/tributary"
+	"github.com/tributary/tributary/store/sqlmeta"
 )
 
 const identityCols = `site_id, ts, visitor_id, session_id, person_id, customer_id, email, payment_id, link_method, source,
 	channel, referrer_source, utm_source, utm_medium, utm_campaign`
 
-func scanIdentity(row interface{ Scan(...any) error }) (*tributary.Identity, error) {
-	i := &tributary.Identity{}
-	err := row.Scan(&i.SiteID, &i.At, &i.VisitorID, &i.SessionID, &i.PersonID, &i.CustomerID, &i.Email, &i.PaymentID, &i.LinkMethod,
+func scanIdentity(row sqlmeta.Scanner) (i tributary.Identity, err error) {
+	err = row.Scan(&i.SiteID, &i.At, &i.VisitorID, &i.SessionID, &i.PersonID, &i.CustomerID, &i.Email, &i.PaymentID, &i.LinkMethod,
 		&i.Source, &i.Channel, &i.ReferrerSource, &i.UTMSource, &i.UTMMedium, &i.UTMCampaign)
 	return i, err
 }
@@ -43,7 +43,7 @@ func (s *Store) PaymentLink(ctx context.Context, siteID, paymentID string) (*tri
 	if err != nil {
 		return nil, mapErr("get payment link", err)
 	}
-	return i, nil
+	return &i, nil
 }
 
 // PaymentLinks returns the newest link of each listed payment that has one (LIMIT 1 BY: 18.16 has no
@@ -76,20 +76,8 @@ func (s *Store) PaymentsToReview(ctx context.Context, siteID string, limit int) 
 }
 
 func (s *Store) identities(ctx context.Context, op, q string, args ...any) ([]tributary.Identity, error) {
-	rows, err := s.db.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, mapErr(op, err)
-	}
-	defer rows.Close()
-	var out []tributary.Identity
-	for rows.Next() {
-		i, err := scanIdentity(rows)
-		if err != nil {
-			return nil, mapErr(op, err)
-		}
-		out = append(out, *i)
-	}
-	return out, mapErr(op, rows.Err())
+	out, err := sqlmeta.Query(ctx, s.db, scanIdentity, q, args...)
+	return out, mapErr(op, err)
 }
 
 func (s *Store) linkTarget(ctx context.Context, q string, args ...any) (*tributary.LinkTarget, error) {

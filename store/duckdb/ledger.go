@@ -75,22 +75,12 @@ func newIDs(ctx context.Context, tx *sql.Tx, table string, n int, key func(i int
 			for _, id := range chunk {
 				args = append(args, id)
 			}
-			rows, err := tx.QueryContext(ctx, `SELECT id FROM `+table+` WHERE site_id = $1 AND id IN (`+placeholders(2, len(chunk))+`)`, args...)
+			found, err := sqlmeta.Query(ctx, tx, scanID, `SELECT id FROM `+table+` WHERE site_id = $1 AND id IN (`+placeholders(2, len(chunk))+`)`, args...)
 			if err != nil {
 				return nil, mapErr("look up "+table+" ids", err)
 			}
-			for rows.Next() {
-				var id string
-				if err := rows.Scan(&id); err != nil {
-					rows.Close()
-					return nil, mapErr("look up "+table+" ids", err)
-				}
+			for _, id := range found {
 				stored[[2]string{site, id}] = true
-			}
-			err = rows.Err()
-			rows.Close()
-			if err != nil {
-				return nil, mapErr("look up "+table+" ids", err)
 			}
 		}
 	}
@@ -149,22 +139,16 @@ func (s *Store) ledgerWhere(ctx context.Context, where string, args ...any) ([]t
 }
 
 func (s *Store) ledgerQuery(ctx context.Context, q string, args ...any) ([]tributary.LedgerEntry, error) {
-	rows, err := s.db.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, mapErr("list ledger", err)
-	}
-	defer rows.Close()
-	var out []tributary.LedgerEntry
-	for rows.Next() {
-		var e tributary.LedgerEntry
-		if err := rows.Scan(&e.ID, &e.SiteID, &e.Livemode, &e.Kind, &e.PaymentID, &e.OccurredAt, &e.Amount, &e.Currency,
-			&e.ReportingAmount, &e.ReportingCurrency, &e.Rate, &e.RateDate, &e.Converted, &e.CustomerID, &e.Email,
-			&e.SubscriptionID, &e.Product, &e.Source, &e.Detail); err != nil {
-			return nil, mapErr("list ledger", err)
-		}
-		out = append(out, e)
-	}
-	return out, mapErr("list ledger", rows.Err())
+	out, err := sqlmeta.Query(ctx, s.db, scanLedgerEntry, q, args...)
+	return out, mapErr("list ledger", err)
+}
+
+// scanLedgerEntry reads the columns of ledgerCols.
+func scanLedgerEntry(row sqlmeta.Scanner) (e tributary.LedgerEntry, err error) {
+	err = row.Scan(&e.ID, &e.SiteID, &e.Livemode, &e.Kind, &e.PaymentID, &e.OccurredAt, &e.Amount, &e.Currency,
+		&e.ReportingAmount, &e.ReportingCurrency, &e.Rate, &e.RateDate, &e.Converted, &e.CustomerID, &e.Email,
+		&e.SubscriptionID, &e.Product, &e.Source, &e.Detail)
+	return e, err
 }
 
 // InsertIdentities appends identity facts.
@@ -241,20 +225,18 @@ func (s *Store) MRRMovementsOf(ctx context.Context, siteID, subscriptionID strin
 }
 
 func (s *Store) mrrWhere(ctx context.Context, where string, args ...any) ([]tributary.MRRMovement, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT id, site_id, livemode, subscription_id, customer_id, ts, kind, delta, currency,
+	out, err := sqlmeta.Query(ctx, s.db, scanMovement, `SELECT id, site_id, livemode, subscription_id, customer_id, ts, kind, delta, currency,
 		reporting_delta, reporting_currency, converted, source FROM mrr_movements WHERE `+where+` ORDER BY ts, id`, args...)
-	if err != nil {
-		return nil, mapErr("list mrr movements", err)
-	}
-	defer rows.Close()
-	var out []tributary.MRRMovement
-	for rows.Next() {
-		var m tributary.MRRMovement
-		if err := rows.Scan(&m.ID, &m.SiteID, &m.Livemode, &m.SubscriptionID, &m.CustomerID, &m.At, &m.Kind, &m.Delta, &m.Currency,
-			&m.ReportingDelta, &m.ReportingCurrency, &m.Converted, &m.Source); err != nil {
-			return nil, mapErr("list mrr movements", err)
-		}
-		out = append(out, m)
-	}
-	return out, mapErr("list mrr movements", rows.Err())
+	return out, mapErr("list mrr movements", err)
+}
+
+func scanMovement(row sqlmeta.Scanner) (m tributary.MRRMovement, err error) {
+	err = row.Scan(&m.ID, &m.SiteID, &m.Livemode, &m.SubscriptionID, &m.CustomerID, &m.At, &m.Kind, &m.Delta, &m.Currency,
+		&m.ReportingDelta, &m.ReportingCurrency, &m.Converted, &m.Source)
+	return m, err
+}
+
+func scanID(row sqlmeta.Scanner) (id string, err error) {
+	err = row.Scan(&id)
+	return id, err
 }

@@ -32,18 +32,11 @@ func (s *Store) PutExchangeRates(ctx context.Context, rates []tributary.Exchange
 
 // ExchangeRates returns every stored rate.
 func (s *Store) ExchangeRates(ctx context.Context) ([]tributary.ExchangeRate, error) {
-	rows, err := s.DB.QueryContext(ctx, `SELECT date, currency, per_eur FROM exchange_rates ORDER BY date, currency`)
-	if err != nil {
-		return nil, s.mapErr("list exchange rates", err)
-	}
-	defer rows.Close()
-	var out []tributary.ExchangeRate
-	for rows.Next() {
-		var r tributary.ExchangeRate
-		if err := rows.Scan(&r.Date, &r.Currency, &r.PerEUR); err != nil {
-			return nil, s.mapErr("list exchange rates", err)
-		}
-		out = append(out, r)
-	}
-	return out, s.mapErr("list exchange rates", rows.Err())
+	out, err := Query(ctx, s.DB, scanRate, `SELECT date, currency, per_eur FROM exchange_rates ORDER BY date, currency`)
+	return out, s.mapErr("list exchange rates", err)
+}
+
+func scanRate(row Scanner) (r tributary.ExchangeRate, err error) {
+	err = row.Scan(&r.Date, &r.Currency, &r.PerEUR)
+	return r, err
 }
