@@ -45,10 +45,9 @@ type Recorder struct {
 	// may be given again; the hook must be idempotent by entry id.
 	BeforeAppend func(ctx context.Context, site *tributary.Site, entries []tributary.LedgerEntry) error
 
-	mu      sync.Mutex
-	table   *fx.Table
-	loaded  bool
-	version int
+	mu     sync.Mutex
+	table  *fx.Table
+	loaded bool
 }
 
 // New returns a Recorder.
