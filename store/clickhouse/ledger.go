@@ -7,9 +7,6 @@ import (
 	"github.com/tributary/tributary/store/sqlmeta"
 )
 
-const ledgerCols = `id, site_id, livemode, kind, payment_id, occurred_at, amount, currency, reporting_amount, reporting_currency,
-	rate, rate_date, converted, customer_id, email, subscription_id, product, source, detail`
-
 // newIDs returns, in input order, the indexes of the first occurrence of each (site, id) that table
 // does not hold yet. The check and the insert that follows are not atomic; a racing writer's duplicate is
 // absorbed by the first-write-wins views.
@@ -29,7 +26,7 @@ func (s *Store) newIDs(ctx context.Context, table string, n int, key func(i int)
 	}
 	stored := map[[2]string]bool{}
 	for site, ids := range bySite {
-		found, err := sqlmeta.Query(ctx, s.db, scanID, `SELECT DISTINCT id FROM `+table+` WHERE site_id = $1 AND has($2, id)`, site, ids)
+		found, err := sqlmeta.Query(ctx, s.db, sqlmeta.Value[string], `SELECT DISTINCT id FROM `+table+` WHERE site_id = $1 AND has($2, id)`, site, ids)
 		if err != nil {
 			return nil, mapErr("look up "+table+" ids", err)
 		}
@@ -58,7 +55,7 @@ func (s *Store) insertLedger(ctx context.Context, entries []tributary.LedgerEntr
 		return 0, err
 	}
 	now := s.now().UTC()
-	err = s.batch(ctx, "insert ledger", `INSERT INTO ledger_facts (`+ledgerCols+`, recorded_at, ver)`, len(fresh), func(k int) []any {
+	err = s.batch(ctx, "insert ledger", `INSERT INTO ledger_facts (`+sqlmeta.LedgerCols+`, recorded_at, ver)`, len(fresh), func(k int) []any {
 		e := &entries[fresh[k]]
 		return []any{e.ID, e.SiteID, e.Livemode, e.Kind, e.PaymentID, e.OccurredAt.UTC(), e.Amount, e.Currency,
 			e.ReportingAmount, e.ReportingCurrency, e.Rate, e.RateDate, e.Converted, e.CustomerID, e.Email, e.SubscriptionID,
@@ -77,7 +74,7 @@ func (s *Store) Ledger(ctx context.Context, siteID string) ([]tributary.LedgerEn
 
 // RecentLedger lists a site's newest entries first.
 func (s *Store) RecentLedger(ctx context.Context, siteID string, limit int) ([]tributary.LedgerEntry, error) {
-	return s.ledgerQuery(ctx, `SELECT `+ledgerCols+` FROM ledger WHERE site_id = $1 ORDER BY occurred_at DESC, id DESC LIMIT $2`, siteID, limit)
+	return s.ledgerQuery(ctx, `SELECT `+sqlmeta.LedgerCols+` FROM ledger WHERE site_id = $1 ORDER BY occurred_at DESC, id DESC LIMIT $2`, siteID, limit)
 }
 
 // LedgerForPayment lists one payment's entries.
@@ -94,24 +91,13 @@ func (s *Store) LedgerForPayments(ctx context.Context, siteID string, paymentIDs
 }
 
 func (s *Store) ledgerWhere(ctx context.Context, where string, args ...any) ([]tributary.LedgerEntry, error) {
-	return s.ledgerQuery(ctx, `SELECT `+ledgerCols+` FROM ledger WHERE `+where+` ORDER BY occurred_at, id`, args...)
+	return s.ledgerQuery(ctx, `SELECT `+sqlmeta.LedgerCols+` FROM ledger WHERE `+where+` ORDER BY occurred_at, id`, args...)
 }
 
 func (s *Store) ledgerQuery(ctx context.Context, q string, args ...any) ([]tributary.LedgerEntry, error) {
-	out, err := sqlmeta.Query(ctx, s.db, scanLedgerEntry, q, args...)
+	out, err := sqlmeta.Query(ctx, s.db, sqlmeta.ScanLedgerEntry, q, args...)
 	return out, mapErr("list ledger", err)
 }
-
-// scanLedgerEntry reads the columns of ledgerCols.
-func scanLedgerEntry(row sqlmeta.Scanner) (e tributary.LedgerEntry, err error) {
-	err = row.Scan(&e.ID, &e.SiteID, &e.Livemode, &e.Kind, &e.PaymentID, &e.OccurredAt, &e.Amount, &e.Currency,
-		&e.ReportingAmount, &e.ReportingCurrency, &e.Rate, &e.RateDate, &e.Converted, &e.CustomerID, &e.Email,
-		&e.SubscriptionID, &e.Product, &e.Source, &e.Detail)
-	return e, err
-}
-
-const mrrCols = `id, site_id, livemode, subscription_id, customer_id, ts, kind, delta, currency, reporting_delta, reporting_currency,
-	converted, source`
 
 // InsertMRRMovements writes the movements whose id is new and returns how many there were.
 func (s *Store) InsertMRRMovements(ctx context.Context, ms []tributary.MRRMovement) (int, error) {
@@ -122,7 +108,7 @@ func (s *Store) InsertMRRMovements(ctx context.Context, ms []tributary.MRRMoveme
 	if err != nil || len(fresh) == 0 {
 		return 0, err
 	}
-	err = s.batch(ctx, "insert mrr movements", `INSERT INTO mrr_movement_facts (`+mrrCols+`, ver)`, len(fresh), func(k int) []any {
+	err = s.batch(ctx, "insert mrr movements", `INSERT INTO mrr_movement_facts (`+sqlmeta.MovementCols+`, ver)`, len(fresh), func(k int) []any {
 		m := &ms[fresh[k]]
 		return []any{m.ID, m.SiteID, m.Livemode, m.SubscriptionID, m.CustomerID, m.At.UTC(), m.Kind, m.Delta, m.Currency,
 			m.ReportingDelta, m.ReportingCurrency, m.Converted, m.Source, firstWins(s.seq())}
@@ -144,18 +130,6 @@ func (s *Store) MRRMovementsOf(ctx context.Context, siteID, subscriptionID strin
 }
 
 func (s *Store) mrrWhere(ctx context.Context, where string, args ...any) ([]tributary.MRRMovement, error) {
-	out, err := sqlmeta.Query(ctx, s.db, scanMovement, `SELECT `+mrrCols+` FROM mrr_movements WHERE `+where+` ORDER BY ts, id`, args...)
+	out, err := sqlmeta.Query(ctx, s.db, sqlmeta.ScanMovement, `SELECT `+sqlmeta.MovementCols+` FROM mrr_movements WHERE `+where+` ORDER BY ts, id`, args...)
 	return out, mapErr("list mrr movements", err)
-}
-
-// scanMovement reads the columns of mrrCols.
-func scanMovement(row sqlmeta.Scanner) (m tributary.MRRMovement, err error) {
-	err = row.Scan(&m.ID, &m.SiteID, &m.Livemode, &m.SubscriptionID, &m.CustomerID, &m.At, &m.Kind, &m.Delta, &m.Currency,
-		&m.ReportingDelta, &m.ReportingCurrency, &m.Converted, &m.Source)
-	return m, err
-}
-
-func scanID(row sqlmeta.Scanner) (id string, err error) {
-	err = row.Scan(&id)
-	return id, err
 }

@@ -11,18 +11,9 @@ import (
 	"github.com/tributary/tributary/store/sqlmeta"
 )
 
-const identityCols = `site_id, ts, visitor_id, session_id, person_id, customer_id, email, payment_id, link_method, source,
-	channel, referrer_source, utm_source, utm_medium, utm_campaign`
-
-func scanIdentity(row sqlmeta.Scanner) (i tributary.Identity, err error) {
-	err = row.Scan(&i.SiteID, &i.At, &i.VisitorID, &i.SessionID, &i.PersonID, &i.CustomerID, &i.Email, &i.PaymentID, &i.LinkMethod,
-		&i.Source, &i.Channel, &i.ReferrerSource, &i.UTMSource, &i.UTMMedium, &i.UTMCampaign)
-	return i, err
-}
-
 // PaymentLink returns the newest link of a payment. Ties on time resolve by rowid: the later write wins.
 func (s *Store) PaymentLink(ctx context.Context, siteID, paymentID string) (*tributary.Identity, error) {
-	i, err := scanIdentity(s.db.QueryRowContext(ctx, `SELECT `+identityCols+` FROM identities
+	i, err := sqlmeta.ScanIdentity(s.db.QueryRowContext(ctx, `SELECT `+sqlmeta.IdentityCols+` FROM identities
 		WHERE site_id = $1 AND payment_id = $2 ORDER BY ts DESC, rowid DESC LIMIT 1`, siteID, paymentID))
 	if err == sql.ErrNoRows {
 		return nil, notFound("payment link", paymentID)
@@ -42,7 +33,7 @@ func (s *Store) PaymentLinks(ctx context.Context, siteID string, paymentIDs []st
 		args = append(args, p)
 		ps[i] = fmt.Sprintf("$%d", i+2)
 	}
-	list, err := s.identities(ctx, "get payment links", `SELECT `+identityCols+` FROM (
+	list, err := s.identities(ctx, "get payment links", `SELECT `+sqlmeta.IdentityCols+` FROM (
 			SELECT *, row_number() OVER (PARTITION BY payment_id ORDER BY ts DESC, rowid DESC) AS rn
 			FROM identities WHERE site_id = $1 AND payment_id IN (`+strings.Join(ps, ",")+`)) t
 		WHERE rn = 1`, args...)
@@ -57,14 +48,14 @@ func (s *Store) PaymentLinks(ctx context.Context, siteID string, paymentIDs []st
 
 // PaymentsToReview lists payments whose newest link is unattributed, newest first.
 func (s *Store) PaymentsToReview(ctx context.Context, siteID string, limit int) ([]tributary.Identity, error) {
-	return s.identities(ctx, "list payments to review", `SELECT `+identityCols+` FROM (
+	return s.identities(ctx, "list payments to review", `SELECT `+sqlmeta.IdentityCols+` FROM (
 			SELECT *, row_number() OVER (PARTITION BY payment_id ORDER BY ts DESC, rowid DESC) AS rn
 			FROM identities WHERE site_id = $1 AND payment_id <> '') t
 		WHERE rn = 1 AND link_method = 'unattributed' ORDER BY ts DESC, payment_id LIMIT $2`, siteID, limit)
 }
 
 func (s *Store) identities(ctx context.Context, op, q string, args ...any) ([]tributary.Identity, error) {
-	out, err := sqlmeta.Query(ctx, s.db, scanIdentity, q, args...)
+	out, err := sqlmeta.Query(ctx, s.db, sqlmeta.ScanIdentity, q, args...)
 	return out, mapErr(op, err)
 }
 
@@ -93,7 +84,7 @@ func (s *Store) VisitorByEmail(ctx context.Context, siteID, email string, before
 
 // UnattributedPayments lists payments whose newest link is unattributed and could still be matched.
 func (s *Store) UnattributedPayments(ctx context.Context, siteID string, limit int) ([]tributary.Identity, error) {
-	return s.identities(ctx, "list unattributed payments", `SELECT `+identityCols+` FROM (
+	return s.identities(ctx, "list unattributed payments", `SELECT `+sqlmeta.IdentityCols+` FROM (
 			SELECT *, row_number() OVER (PARTITION BY payment_id ORDER BY ts DESC, rowid DESC) AS rn
 			FROM identities WHERE site_id = $1 AND payment_id <> '') t
 		WHERE rn = 1 AND link_method = 'unattributed' AND (customer_id <> '' OR email <> '')
@@ -152,7 +143,7 @@ func (s *Store) UnattributedPaymentsOf(ctx context.Context, siteID string, custo
 	for _, c := range customers {
 		args = append(args, c)
 	}
-	return s.identities(ctx, "list unattributed payments", `SELECT `+identityCols+` FROM (
+	return s.identities(ctx, "list unattributed payments", `SELECT `+sqlmeta.IdentityCols+` FROM (
 			SELECT *, row_number() OVER (PARTITION BY payment_id ORDER BY ts DESC, rowid DESC) AS rn
 			FROM identities WHERE site_id = $1 AND payment_id IN (SELECT payment_id FROM identities WHERE site_id = $1 AND payment_id <> ''
 				AND customer_id IN (`+placeholders(3, len(customers))+`))) t

@@ -75,3 +75,9 @@ func Query[T any](ctx context.Context, db interface {
 	}
 	return Collect(rows, scan)
 }
+
+// Value reads a row of one column (for Query over SELECT id …).
+func Value[T any](row Scanner) (v T, err error) {
+	err = row.Scan(&v)
+	return v, err
+}
