@@ -65,7 +65,7 @@ func startServer(t testing.TB) *server {
 	siteCache := ingest.NewSiteCache(st, 30*time.Second, now)
 	writer := ingest.NewWriter(st, ingest.WriterOptions{Logger: log, Interval: 20 * time.Millisecond})
 	// serve's limits (30/s, burst 300); every event of a scenario comes from 127.0.0.1.
-	pipeline := ingest.New(ingest.Options{Sites: siteCache, Writer: writer, Store: st, Limiter: ingest.NewIPLimiter(30, 300),
+	pipeline := ingest.New(ingest.Options{Sites: siteCache, Writer: writer, Limiter: ingest.NewIPLimiter(30, 300),
 		Secret: []byte("e2e-cookieless-secret"), Logger: log})
 	recorder := ledger.New(st, st)
 	processor := &stripe.Processor{Meta: st, Events: st, Ledger: recorder}

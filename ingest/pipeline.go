@@ -10,7 +10,6 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
-	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -65,16 +64,12 @@ type Pipeline struct {
 	limiter *IPLimiter
 	secret  []byte
 	log     *slog.Logger
-
-	accepted atomic.Int64
-	dropped  [6]atomic.Int64
 }
 
 // Options configures a Pipeline.
 type Options struct {
 	Sites  Sites
 	Writer *Writer
-	Store  tributary.EventStore
 	// Limiter caps events per client address; nil disables it.
 	Limiter *IPLimiter
 	// Secret keys the daily visitor hash of cookieless mode; it must be stable across restarts and
@@ -103,21 +98,11 @@ func New(opt Options) *Pipeline {
 	return p
 }
 
-// Steps returns the step names in order (for docs and tests).
-func (p *Pipeline) Steps() []string {
-	names := make([]string, len(p.steps))
-	for i, s := range p.steps {
-		names[i] = s.Name
-	}
-	return names
-}
-
 // Process runs j through the pipeline. It returns the drop reason ("" when the event was accepted) or
 // an error when the event could not be buffered (the caller answers 503).
 func (p *Pipeline) Process(ctx context.Context, j *Job) (string, error) {
 	for _, s := range p.steps {
 		if reason := s.Run(ctx, j); reason != "" {
-			p.countDrop(reason)
 			return reason, nil
 		}
 	}
@@ -125,31 +110,12 @@ func (p *Pipeline) Process(ctx context.Context, j *Job) (string, error) {
 		if err := p.writer.EnqueueIdentity(ctx, *j.Identify); err != nil {
 			return "", err
 		}
-		p.accepted.Add(1)
 		return "", nil
 	}
 	if err := p.writer.Enqueue(ctx, j.Event); err != nil {
 		return "", err
 	}
-	p.accepted.Add(1)
 	return "", nil
-}
-
-var dropIndex = map[string]int{DropBot: 0, DropUnknownSite: 1, DropHostMismatch: 2, DropExcluded: 3, DropRateLimited: 4, DropInvalid: 5}
-
-func (p *Pipeline) countDrop(reason string) {
-	if i, ok := dropIndex[reason]; ok {
-		p.dropped[i].Add(1)
-	}
-}
-
-// Counts reports accepted events and drops by reason since start.
-func (p *Pipeline) Counts() (accepted int64, dropped map[string]int64) {
-	dropped = map[string]int64{}
-	for r, i := range dropIndex {
-		dropped[r] = p.dropped[i].Load()
-	}
-	return p.accepted.Load(), dropped
 }
 
 func invalid(j *Job, detail string) string {

@@ -46,10 +46,9 @@ type Recorder struct {
 	// idempotent by entry and movement id.
 	BeforeAppend func(ctx context.Context, site *tributary.Site, entries []tributary.LedgerEntry, ms []tributary.MRRMovement) error
 
-	mu      sync.Mutex
-	table   *fx.Table
-	loaded  bool
-	version int
+	mu     sync.Mutex
+	table  *fx.Table
+	loaded bool
 }
 
 // New returns a Recorder.

@@ -138,12 +138,6 @@ func NewDriver(opt DriverOptions) (*Driver, error) {
 	return d, nil
 }
 
-// BaseURL returns the checked base URL.
-func (d *Driver) BaseURL() string { return d.base.String() }
-
-// Client returns the driver's HTTP client (for setup calls on the same connections).
-func (d *Driver) Client() *http.Client { return d.client }
-
 // Stop reasons in Report.StopReason.
 const (
 	StopCount     = "count"

@@ -63,9 +63,6 @@ func init() {
 	}
 }
 
-// Handles reports whether Tributary uses events of type t.
-func Handles(t string) bool { return handled[t] }
-
 // Processor maps Stripe events into the provider-neutral reconciliation (package reconcile): each object
 // becomes a part of its payment, a subscription state or a customer; the reconciliation derives the
 // ledger from them. The ledger is therefore the same whatever order, multiplicity or subset of events

@@ -45,9 +45,6 @@ func gz(b []byte) []byte {
 	return buf.Bytes()
 }
 
-// Script returns the served (minified) script. Callers must not modify it.
-func Script() []byte { return script }
-
 // GzipSize is the size in bytes of the script as served gzipped.
 func GzipSize() int { return len(gzipped) }
 

@@ -51,7 +51,7 @@ func newEnv(t testing.TB) *env {
 	now := func() time.Time { return clock }
 	siteCache := ingest.NewSiteCache(st, time.Minute, now)
 	writer := ingest.NewWriter(st, ingest.WriterOptions{Logger: log, Interval: 20 * time.Millisecond})
-	pipeline := ingest.New(ingest.Options{Sites: siteCache, Writer: writer, Store: st, Limiter: ingest.NewIPLimiter(1000, 1000), Secret: []byte("test-secret"), Logger: log})
+	pipeline := ingest.New(ingest.Options{Sites: siteCache, Writer: writer, Limiter: ingest.NewIPLimiter(1000, 1000), Secret: []byte("test-secret"), Logger: log})
 	rec := ledger.New(st, st)
 	worker := inbox.New(inbox.Options{Store: st, Handler: (&stripe.Processor{Meta: st, Events: st, Ledger: rec}).Handler(), Logger: log, Now: now, Poll: 50 * time.Millisecond})
 	worker.Start()

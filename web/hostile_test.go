@@ -47,7 +47,7 @@ func newEnvDir(t testing.TB, dir string, durable bool, mod func(*web.Options)) (
 	siteCache := ingest.NewSiteCache(st, time.Minute, now)
 	writer := ingest.NewWriter(st, ingest.WriterOptions{Logger: log, Interval: 20 * time.Millisecond, Durable: durable,
 		OnDrop: func(r string) { ms.IngestWriteDropped.Inc(r) }, OnFailure: func() { ms.IngestWriteFailures.Inc() }})
-	pipeline := ingest.New(ingest.Options{Sites: siteCache, Writer: writer, Store: st, Limiter: ingest.NewIPLimiter(1000, 1000), Secret: []byte("test-secret"), Logger: log})
+	pipeline := ingest.New(ingest.Options{Sites: siteCache, Writer: writer, Limiter: ingest.NewIPLimiter(1000, 1000), Secret: []byte("test-secret"), Logger: log})
 	rec := ledger.New(st, st)
 	worker := inbox.New(inbox.Options{Store: st, Handler: (&stripe.Processor{Meta: st, Events: st, Ledger: rec}).Handler(), Logger: log, Now: now, Poll: 50 * time.Millisecond})
 	meta := metacache.New(st, metacache.Options{SiteChanged: siteCache.Invalidate, RatesChanged: rec.InvalidateRates})

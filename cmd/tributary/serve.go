@@ -111,7 +111,7 @@ func serve(ctx context.Context, cfg config.Config, logOut io.Writer, ready chan<
 	ms := metrics.NewSet()
 	writer := ingest.NewWriter(events, ingest.WriterOptions{Logger: log, Durable: cfg.DurableIngest(),
 		OnDrop: func(reason string) { ms.IngestWriteDropped.Inc(reason) }, OnFailure: func() { ms.IngestWriteFailures.Inc() }})
-	pipeline := ingest.New(ingest.Options{Sites: siteCache, Writer: writer, Store: events, Limiter: ingest.NewIPLimiter(30, 300), Secret: []byte(secret), Logger: log})
+	pipeline := ingest.New(ingest.Options{Sites: siteCache, Writer: writer, Limiter: ingest.NewIPLimiter(30, 300), Secret: []byte(secret), Logger: log})
 	recorder := ledger.New(meta, events)
 	// Destinations (issue 22): the outbox rows are written with the ledger change that causes them.
 	recorder.BeforeAppend = (&destinations.Outbox{Store: meta}).BeforeAppend

@@ -4,10 +4,8 @@ import (
 	"context"
 
 	"github.com/tributary/tributary"
+	"github.com/tributary/tributary/store/sqlmeta"
 )
-
-const ledgerCols = `id, site_id, livemode, kind, payment_id, occurred_at, amount, currency, reporting_amount, reporting_currency,
-	rate, rate_date, converted, customer_id, email, subscription_id, product, source, detail`
 
 // newIDs returns, in input order, the indexes of the first occurrence of each (site, id) that table
 // does not hold yet. The check and the insert that follows are not atomic; a racing writer's duplicate is
@@ -28,22 +26,12 @@ func (s *Store) newIDs(ctx context.Context, table string, n int, key func(i int)
 	}
 	stored := map[[2]string]bool{}
 	for site, ids := range bySite {
-		rows, err := s.db.QueryContext(ctx, `SELECT DISTINCT id FROM `+table+` WHERE site_id = $1 AND has($2, id)`, site, ids)
+		found, err := sqlmeta.Query(ctx, s.db, sqlmeta.Value[string], `SELECT DISTINCT id FROM `+table+` WHERE site_id = $1 AND has($2, id)`, site, ids)
 		if err != nil {
 			return nil, mapErr("look up "+table+" ids", err)
 		}
-		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return nil, mapErr("look up "+table+" ids", err)
-			}
+		for _, id := range found {
 			stored[[2]string{site, id}] = true
-		}
-		err = rows.Err()
-		rows.Close()
-		if err != nil {
-			return nil, mapErr("look up "+table+" ids", err)
 		}
 	}
 	fresh := order[:0]
@@ -67,7 +55,7 @@ func (s *Store) insertLedger(ctx context.Context, entries []tributary.LedgerEntr
 		return 0, err
 	}
 	now := s.now().UTC()
-	err = s.batch(ctx, "insert ledger", `INSERT INTO ledger_facts (`+ledgerCols+`, recorded_at, ver)`, len(fresh), func(k int) []any {
+	err = s.batch(ctx, "insert ledger", `INSERT INTO ledger_facts (`+sqlmeta.LedgerCols+`, recorded_at, ver)`, len(fresh), func(k int) []any {
 		e := &entries[fresh[k]]
 		return []any{e.ID, e.SiteID, e.Livemode, e.Kind, e.PaymentID, e.OccurredAt.UTC(), e.Amount, e.Currency,
 			e.ReportingAmount, e.ReportingCurrency, e.Rate, e.RateDate, e.Converted, e.CustomerID, e.Email, e.SubscriptionID,
@@ -86,7 +74,7 @@ func (s *Store) Ledger(ctx context.Context, siteID string) ([]tributary.LedgerEn
 
 // RecentLedger lists a site's newest entries first.
 func (s *Store) RecentLedger(ctx context.Context, siteID string, limit int) ([]tributary.LedgerEntry, error) {
-	return s.ledgerQuery(ctx, `SELECT `+ledgerCols+` FROM ledger WHERE site_id = $1 ORDER BY occurred_at DESC, id DESC LIMIT $2`, siteID, limit)
+	return s.ledgerQuery(ctx, `SELECT `+sqlmeta.LedgerCols+` FROM ledger WHERE site_id = $1 ORDER BY occurred_at DESC, id DESC LIMIT $2`, siteID, limit)
 }
 
 // LedgerForPayment lists one payment's entries.
@@ -103,30 +91,13 @@ func (s *Store) LedgerForPayments(ctx context.Context, siteID string, paymentIDs
 }
 
 func (s *Store) ledgerWhere(ctx context.Context, where string, args ...any) ([]tributary.LedgerEntry, error) {
-	return s.ledgerQuery(ctx, `SELECT `+ledgerCols+` FROM ledger WHERE `+where+` ORDER BY occurred_at, id`, args...)
+	return s.ledgerQuery(ctx, `SELECT `+sqlmeta.LedgerCols+` FROM ledger WHERE `+where+` ORDER BY occurred_at, id`, args...)
 }
 
 func (s *Store) ledgerQuery(ctx context.Context, q string, args ...any) ([]tributary.LedgerEntry, error) {
-	rows, err := s.db.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, mapErr("list ledger", err)
-	}
-	defer rows.Close()
-	var out []tributary.LedgerEntry
-	for rows.Next() {
-		var e tributary.LedgerEntry
-		if err := rows.Scan(&e.ID, &e.SiteID, &e.Livemode, &e.Kind, &e.PaymentID, &e.OccurredAt, &e.Amount, &e.Currency,
-			&e.ReportingAmount, &e.ReportingCurrency, &e.Rate, &e.RateDate, &e.Converted, &e.CustomerID, &e.Email,
-			&e.SubscriptionID, &e.Product, &e.Source, &e.Detail); err != nil {
-			return nil, mapErr("list ledger", err)
-		}
-		out = append(out, e)
-	}
-	return out, mapErr("list ledger", rows.Err())
+	out, err := sqlmeta.Query(ctx, s.db, sqlmeta.ScanLedgerEntry, q, args...)
+	return out, mapErr("list ledger", err)
 }
-
-const mrrCols = `id, site_id, livemode, subscription_id, customer_id, ts, kind, delta, currency, reporting_delta, reporting_currency,
-	converted, source`
 
 // InsertMRRMovements writes the movements whose id is new and returns how many there were.
 func (s *Store) InsertMRRMovements(ctx context.Context, ms []tributary.MRRMovement) (int, error) {
@@ -137,7 +108,7 @@ func (s *Store) InsertMRRMovements(ctx context.Context, ms []tributary.MRRMoveme
 	if err != nil || len(fresh) == 0 {
 		return 0, err
 	}
-	err = s.batch(ctx, "insert mrr movements", `INSERT INTO mrr_movement_facts (`+mrrCols+`, ver)`, len(fresh), func(k int) []any {
+	err = s.batch(ctx, "insert mrr movements", `INSERT INTO mrr_movement_facts (`+sqlmeta.MovementCols+`, ver)`, len(fresh), func(k int) []any {
 		m := &ms[fresh[k]]
 		return []any{m.ID, m.SiteID, m.Livemode, m.SubscriptionID, m.CustomerID, m.At.UTC(), m.Kind, m.Delta, m.Currency,
 			m.ReportingDelta, m.ReportingCurrency, m.Converted, m.Source, firstWins(s.seq())}
@@ -159,19 +130,6 @@ func (s *Store) MRRMovementsOf(ctx context.Context, siteID, subscriptionID strin
 }
 
 func (s *Store) mrrWhere(ctx context.Context, where string, args ...any) ([]tributary.MRRMovement, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+mrrCols+` FROM mrr_movements WHERE `+where+` ORDER BY ts, id`, args...)
-	if err != nil {
-		return nil, mapErr("list mrr movements", err)
-	}
-	defer rows.Close()
-	var out []tributary.MRRMovement
-	for rows.Next() {
-		var m tributary.MRRMovement
-		if err := rows.Scan(&m.ID, &m.SiteID, &m.Livemode, &m.SubscriptionID, &m.CustomerID, &m.At, &m.Kind, &m.Delta, &m.Currency,
-			&m.ReportingDelta, &m.ReportingCurrency, &m.Converted, &m.Source); err != nil {
-			return nil, mapErr("list mrr movements", err)
-		}
-		out = append(out, m)
-	}
-	return out, mapErr("list mrr movements", rows.Err())
+	out, err := sqlmeta.Query(ctx, s.db, sqlmeta.ScanMovement, `SELECT `+sqlmeta.MovementCols+` FROM mrr_movements WHERE `+where+` ORDER BY ts, id`, args...)
+	return out, mapErr("list mrr movements", err)
 }

@@ -8,17 +8,8 @@ import (
 	"time"
 
 	"github.com/tributary/tributary"
+	"github.com/tributary/tributary/store/sqlmeta"
 )
-
-const identityCols = `site_id, ts, visitor_id, session_id, person_id, customer_id, email, payment_id, link_method, source,
-	channel, referrer_source, utm_source, utm_medium, utm_campaign`
-
-func scanIdentity(row interface{ Scan(...any) error }) (*tributary.Identity, error) {
-	i := &tributary.Identity{}
-	err := row.Scan(&i.SiteID, &i.At, &i.VisitorID, &i.SessionID, &i.PersonID, &i.CustomerID, &i.Email, &i.PaymentID, &i.LinkMethod,
-		&i.Source, &i.Channel, &i.ReferrerSource, &i.UTMSource, &i.UTMMedium, &i.UTMCampaign)
-	return i, err
-}
 
 // insertIdentities appends identity facts in one block; rowid records the write order so that, among
 // facts of the same second, the later write is the newer one, as in the other backends.
@@ -26,7 +17,7 @@ func (s *Store) insertIdentities(ctx context.Context, ids []tributary.Identity) 
 	if len(ids) == 0 {
 		return nil
 	}
-	return s.batch(ctx, "insert identities", `INSERT INTO identities (`+identityCols+`, rowid)`, len(ids), func(k int) []any {
+	return s.batch(ctx, "insert identities", `INSERT INTO identities (`+sqlmeta.IdentityCols+`, rowid)`, len(ids), func(k int) []any {
 		i := &ids[k]
 		return []any{i.SiteID, i.At.UTC(), i.VisitorID, i.SessionID, i.PersonID, i.CustomerID, i.Email, i.PaymentID, i.LinkMethod,
 			i.Source, i.Channel, i.ReferrerSource, i.UTMSource, i.UTMMedium, i.UTMCampaign, s.seq()}
@@ -35,7 +26,7 @@ func (s *Store) insertIdentities(ctx context.Context, ids []tributary.Identity) 
 
 // PaymentLink returns the newest link of a payment.
 func (s *Store) PaymentLink(ctx context.Context, siteID, paymentID string) (*tributary.Identity, error) {
-	i, err := scanIdentity(s.db.QueryRowContext(ctx, `SELECT `+identityCols+` FROM identities
+	i, err := sqlmeta.ScanIdentity(s.db.QueryRowContext(ctx, `SELECT `+sqlmeta.IdentityCols+` FROM identities
 		WHERE site_id = $1 AND payment_id = $2 ORDER BY ts DESC, rowid DESC LIMIT 1`, siteID, paymentID))
 	if err == sql.ErrNoRows {
 		return nil, notFound("payment link", paymentID)
@@ -43,7 +34,7 @@ func (s *Store) PaymentLink(ctx context.Context, siteID, paymentID string) (*tri
 	if err != nil {
 		return nil, mapErr("get payment link", err)
 	}
-	return i, nil
+	return &i, nil
 }
 
 // PaymentLinks returns the newest link of each listed payment that has one (LIMIT 1 BY: 18.16 has no
@@ -59,7 +50,7 @@ func (s *Store) PaymentLinks(ctx context.Context, siteID string, paymentIDs []st
 		args = append(args, p)
 		ps[i] = fmt.Sprintf("$%d", i+2)
 	}
-	list, err := s.identities(ctx, "get payment links", `SELECT `+identityCols+` FROM identities WHERE site_id = $1 AND payment_id IN (`+
+	list, err := s.identities(ctx, "get payment links", `SELECT `+sqlmeta.IdentityCols+` FROM identities WHERE site_id = $1 AND payment_id IN (`+
 		strings.Join(ps, ",")+`) ORDER BY ts DESC, rowid DESC LIMIT 1 BY payment_id`, args...)
 	for i := range list {
 		out[list[i].PaymentID] = &list[i]
@@ -69,27 +60,15 @@ func (s *Store) PaymentLinks(ctx context.Context, siteID string, paymentIDs []st
 
 // PaymentsToReview lists payments whose newest link is unattributed, newest first.
 func (s *Store) PaymentsToReview(ctx context.Context, siteID string, limit int) ([]tributary.Identity, error) {
-	return s.identities(ctx, "list payments to review", `SELECT `+identityCols+` FROM (
-			SELECT `+identityCols+`, rowid FROM identities WHERE site_id = $1 AND payment_id <> ''
+	return s.identities(ctx, "list payments to review", `SELECT `+sqlmeta.IdentityCols+` FROM (
+			SELECT `+sqlmeta.IdentityCols+`, rowid FROM identities WHERE site_id = $1 AND payment_id <> ''
 			ORDER BY ts DESC, rowid DESC LIMIT 1 BY payment_id)
 		WHERE link_method = 'unattributed' ORDER BY ts DESC, payment_id LIMIT $2`, siteID, limit)
 }
 
 func (s *Store) identities(ctx context.Context, op, q string, args ...any) ([]tributary.Identity, error) {
-	rows, err := s.db.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, mapErr(op, err)
-	}
-	defer rows.Close()
-	var out []tributary.Identity
-	for rows.Next() {
-		i, err := scanIdentity(rows)
-		if err != nil {
-			return nil, mapErr(op, err)
-		}
-		out = append(out, *i)
-	}
-	return out, mapErr(op, rows.Err())
+	out, err := sqlmeta.Query(ctx, s.db, sqlmeta.ScanIdentity, q, args...)
+	return out, mapErr(op, err)
 }
 
 func (s *Store) linkTarget(ctx context.Context, q string, args ...any) (*tributary.LinkTarget, error) {
@@ -121,8 +100,8 @@ func (s *Store) VisitorByEmail(ctx context.Context, siteID, email string, before
 // UnattributedPayments lists payments whose newest link is unattributed and could still be matched.
 // 18.16 has no window functions; LIMIT 1 BY keeps the newest fact of each payment instead.
 func (s *Store) UnattributedPayments(ctx context.Context, siteID string, limit int) ([]tributary.Identity, error) {
-	return s.identities(ctx, "list unattributed payments", `SELECT `+identityCols+` FROM (
-			SELECT `+identityCols+`, rowid FROM identities WHERE site_id = $1 AND payment_id <> ''
+	return s.identities(ctx, "list unattributed payments", `SELECT `+sqlmeta.IdentityCols+` FROM (
+			SELECT `+sqlmeta.IdentityCols+`, rowid FROM identities WHERE site_id = $1 AND payment_id <> ''
 			ORDER BY ts DESC, rowid DESC LIMIT 1 BY payment_id)
 		WHERE link_method = 'unattributed' AND (customer_id <> '' OR email <> '')
 		ORDER BY ts, rowid LIMIT $2`, siteID, limit)

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/tributary/tributary"
+	"github.com/tributary/tributary/store/sqlmeta"
 )
 
 // ConvertPending converts the site's ledger entries and MRR movements that were stored without an
@@ -69,43 +70,27 @@ func (s *Store) ConvertPending(ctx context.Context, siteID string, convert func(
 }
 
 func (s *Store) pendingEntries(ctx context.Context, siteID string) ([]tributary.LedgerEntry, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT id, livemode, kind, payment_id, occurred_at, amount, currency, reporting_currency,
-		customer_id, subscription_id, source FROM ledger WHERE site_id = $1 AND NOT converted ORDER BY occurred_at, id`, siteID)
-	if err != nil {
-		return nil, mapErr("list unconverted entries", err)
-	}
-	defer rows.Close()
-	var out []tributary.LedgerEntry
-	for rows.Next() {
+	out, err := sqlmeta.Query(ctx, s.db, func(row sqlmeta.Scanner) (tributary.LedgerEntry, error) {
 		e := tributary.LedgerEntry{SiteID: siteID}
 		var at time.Time
-		if err := rows.Scan(&e.ID, &e.Livemode, &e.Kind, &e.PaymentID, &at, &e.Amount, &e.Currency, &e.ReportingCurrency,
-			&e.CustomerID, &e.SubscriptionID, &e.Source); err != nil {
-			return nil, mapErr("list unconverted entries", err)
-		}
+		err := row.Scan(&e.ID, &e.Livemode, &e.Kind, &e.PaymentID, &at, &e.Amount, &e.Currency, &e.ReportingCurrency,
+			&e.CustomerID, &e.SubscriptionID, &e.Source)
 		e.OccurredAt = at.UTC()
-		out = append(out, e)
-	}
-	return out, mapErr("list unconverted entries", rows.Err())
+		return e, err
+	}, `SELECT id, livemode, kind, payment_id, occurred_at, amount, currency, reporting_currency,
+		customer_id, subscription_id, source FROM ledger WHERE site_id = $1 AND NOT converted ORDER BY occurred_at, id`, siteID)
+	return out, mapErr("list unconverted entries", err)
 }
 
 func (s *Store) pendingMovements(ctx context.Context, siteID string) ([]tributary.MRRMovement, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT id, livemode, subscription_id, customer_id, ts, kind, delta, currency, reporting_currency, source
-		FROM mrr_movements WHERE site_id = $1 AND NOT converted ORDER BY ts, id`, siteID)
-	if err != nil {
-		return nil, mapErr("list unconverted movements", err)
-	}
-	defer rows.Close()
-	var out []tributary.MRRMovement
-	for rows.Next() {
+	out, err := sqlmeta.Query(ctx, s.db, func(row sqlmeta.Scanner) (tributary.MRRMovement, error) {
 		m := tributary.MRRMovement{SiteID: siteID}
 		var at time.Time
-		if err := rows.Scan(&m.ID, &m.Livemode, &m.SubscriptionID, &m.CustomerID, &at, &m.Kind, &m.Delta, &m.Currency, &m.ReportingCurrency,
-			&m.Source); err != nil {
-			return nil, mapErr("list unconverted movements", err)
-		}
+		err := row.Scan(&m.ID, &m.Livemode, &m.SubscriptionID, &m.CustomerID, &at, &m.Kind, &m.Delta, &m.Currency, &m.ReportingCurrency,
+			&m.Source)
 		m.At = at.UTC()
-		out = append(out, m)
-	}
-	return out, mapErr("list unconverted movements", rows.Err())
+		return m, err
+	}, `SELECT id, livemode, subscription_id, customer_id, ts, kind, delta, currency, reporting_currency, source
+		FROM mrr_movements WHERE site_id = $1 AND NOT converted ORDER BY ts, id`, siteID)
+	return out, mapErr("list unconverted movements", err)
 }

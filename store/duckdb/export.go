@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 
 	"github.com/tributary/tributary"
+	"github.com/tributary/tributary/store/sqlmeta"
 )
 
 // ExportEvents streams a site's events in time order, batch events at a time, to fn (for
@@ -52,18 +53,5 @@ func (s *Store) ExportEvents(ctx context.Context, siteID string, batch int, fn f
 
 // ExportIdentities returns a site's identity facts in write order.
 func (s *Store) ExportIdentities(ctx context.Context, siteID string) ([]tributary.Identity, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+identityCols+` FROM identities WHERE site_id = $1 ORDER BY ts, rowid`, siteID)
-	if err != nil {
-		return nil, mapErr("export identities", err)
-	}
-	defer rows.Close()
-	var out []tributary.Identity
-	for rows.Next() {
-		i, err := scanIdentity(rows)
-		if err != nil {
-			return nil, mapErr("export identities", err)
-		}
-		out = append(out, *i)
-	}
-	return out, mapErr("export identities", rows.Err())
+	return s.identities(ctx, "export identities", `SELECT `+sqlmeta.IdentityCols+` FROM identities WHERE site_id = $1 ORDER BY ts, rowid`, siteID)
 }

@@ -9,9 +9,6 @@ import (
 	"github.com/tributary/tributary/store/sqlmeta"
 )
 
-const ledgerCols = `id, site_id, livemode, kind, payment_id, occurred_at, amount, currency, reporting_amount, reporting_currency,
-	rate, rate_date, converted, customer_id, email, subscription_id, product, source, detail`
-
 // InsertLedger writes entries idempotently: an id already stored for the site is skipped, never
 // updated, because the ledger is append-only. The new ones are written with multi-row statements: a
 // reconciliation batch appends hundreds, and DuckDB pays about a millisecond per executed statement.
@@ -41,7 +38,7 @@ func (s *Store) InsertLedger(ctx context.Context, entries []tributary.LedgerEntr
 			e.Product, e.Source, e.Detail, now}
 		stored[k] = e
 	}
-	if err := insertRows(ctx, tx, "insert ledger", `INSERT INTO ledger (`+ledgerCols+`, recorded_at) VALUES `, ` ON CONFLICT (site_id, id) DO NOTHING`, rows); err != nil {
+	if err := insertRows(ctx, tx, "insert ledger", `INSERT INTO ledger (`+sqlmeta.LedgerCols+`, recorded_at) VALUES `, ` ON CONFLICT (site_id, id) DO NOTHING`, rows); err != nil {
 		return 0, err
 	}
 	if err := tx.Commit(); err != nil {
@@ -75,22 +72,12 @@ func newIDs(ctx context.Context, tx *sql.Tx, table string, n int, key func(i int
 			for _, id := range chunk {
 				args = append(args, id)
 			}
-			rows, err := tx.QueryContext(ctx, `SELECT id FROM `+table+` WHERE site_id = $1 AND id IN (`+placeholders(2, len(chunk))+`)`, args...)
+			found, err := sqlmeta.Query(ctx, tx, sqlmeta.Value[string], `SELECT id FROM `+table+` WHERE site_id = $1 AND id IN (`+placeholders(2, len(chunk))+`)`, args...)
 			if err != nil {
 				return nil, mapErr("look up "+table+" ids", err)
 			}
-			for rows.Next() {
-				var id string
-				if err := rows.Scan(&id); err != nil {
-					rows.Close()
-					return nil, mapErr("look up "+table+" ids", err)
-				}
+			for _, id := range found {
 				stored[[2]string{site, id}] = true
-			}
-			err = rows.Err()
-			rows.Close()
-			if err != nil {
-				return nil, mapErr("look up "+table+" ids", err)
 			}
 		}
 	}
@@ -118,7 +105,7 @@ func (s *Store) Ledger(ctx context.Context, siteID string) ([]tributary.LedgerEn
 
 // RecentLedger lists a site's newest entries first.
 func (s *Store) RecentLedger(ctx context.Context, siteID string, limit int) ([]tributary.LedgerEntry, error) {
-	return s.ledgerQuery(ctx, `SELECT `+ledgerCols+` FROM ledger WHERE site_id = $1 ORDER BY occurred_at DESC, id DESC LIMIT $2`, siteID, limit)
+	return s.ledgerQuery(ctx, `SELECT `+sqlmeta.LedgerCols+` FROM ledger WHERE site_id = $1 ORDER BY occurred_at DESC, id DESC LIMIT $2`, siteID, limit)
 }
 
 // LedgerForPayments lists the entries of several payments.
@@ -145,26 +132,12 @@ func (s *Store) LedgerForPayment(ctx context.Context, siteID, paymentID string) 
 }
 
 func (s *Store) ledgerWhere(ctx context.Context, where string, args ...any) ([]tributary.LedgerEntry, error) {
-	return s.ledgerQuery(ctx, `SELECT `+ledgerCols+` FROM ledger WHERE `+where+` ORDER BY occurred_at, id`, args...)
+	return s.ledgerQuery(ctx, `SELECT `+sqlmeta.LedgerCols+` FROM ledger WHERE `+where+` ORDER BY occurred_at, id`, args...)
 }
 
 func (s *Store) ledgerQuery(ctx context.Context, q string, args ...any) ([]tributary.LedgerEntry, error) {
-	rows, err := s.db.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, mapErr("list ledger", err)
-	}
-	defer rows.Close()
-	var out []tributary.LedgerEntry
-	for rows.Next() {
-		var e tributary.LedgerEntry
-		if err := rows.Scan(&e.ID, &e.SiteID, &e.Livemode, &e.Kind, &e.PaymentID, &e.OccurredAt, &e.Amount, &e.Currency,
-			&e.ReportingAmount, &e.ReportingCurrency, &e.Rate, &e.RateDate, &e.Converted, &e.CustomerID, &e.Email,
-			&e.SubscriptionID, &e.Product, &e.Source, &e.Detail); err != nil {
-			return nil, mapErr("list ledger", err)
-		}
-		out = append(out, e)
-	}
-	return out, mapErr("list ledger", rows.Err())
+	out, err := sqlmeta.Query(ctx, s.db, sqlmeta.ScanLedgerEntry, q, args...)
+	return out, mapErr("list ledger", err)
 }
 
 // InsertIdentities appends identity facts.
@@ -241,20 +214,6 @@ func (s *Store) MRRMovementsOf(ctx context.Context, siteID, subscriptionID strin
 }
 
 func (s *Store) mrrWhere(ctx context.Context, where string, args ...any) ([]tributary.MRRMovement, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT id, site_id, livemode, subscription_id, customer_id, ts, kind, delta, currency,
-		reporting_delta, reporting_currency, converted, source FROM mrr_movements WHERE `+where+` ORDER BY ts, id`, args...)
-	if err != nil {
-		return nil, mapErr("list mrr movements", err)
-	}
-	defer rows.Close()
-	var out []tributary.MRRMovement
-	for rows.Next() {
-		var m tributary.MRRMovement
-		if err := rows.Scan(&m.ID, &m.SiteID, &m.Livemode, &m.SubscriptionID, &m.CustomerID, &m.At, &m.Kind, &m.Delta, &m.Currency,
-			&m.ReportingDelta, &m.ReportingCurrency, &m.Converted, &m.Source); err != nil {
-			return nil, mapErr("list mrr movements", err)
-		}
-		out = append(out, m)
-	}
-	return out, mapErr("list mrr movements", rows.Err())
+	out, err := sqlmeta.Query(ctx, s.db, sqlmeta.ScanMovement, `SELECT `+sqlmeta.MovementCols+` FROM mrr_movements WHERE `+where+` ORDER BY ts, id`, args...)
+	return out, mapErr("list mrr movements", err)
 }

@@ -8,68 +8,17 @@ import (
 	"time"
 
 	"github.com/tributary/tributary"
+	"github.com/tributary/tributary/store/sqlmeta"
 )
-
-// PutExchangeRates upserts rates.
-func (s *Store) PutExchangeRates(ctx context.Context, rates []tributary.ExchangeRate) (int, error) {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return 0, unavailable("put exchange rates", err)
-	}
-	defer tx.Rollback()
-	stmt, err := tx.PrepareContext(ctx, `INSERT INTO exchange_rates (date, currency, per_eur) VALUES ($1, $2, $3)
-		ON CONFLICT (date, currency) DO UPDATE SET per_eur = excluded.per_eur`)
-	if err != nil {
-		return 0, mapErr("put exchange rates", err)
-	}
-	defer stmt.Close()
-	for _, r := range rates {
-		if _, err := stmt.ExecContext(ctx, r.Date, r.Currency, r.PerEUR); err != nil {
-			return 0, mapErr("put exchange rate", err)
-		}
-	}
-	if err := tx.Commit(); err != nil {
-		return 0, unavailable("put exchange rates commit", err)
-	}
-	return len(rates), nil
-}
-
-// ExchangeRates returns every stored rate.
-func (s *Store) ExchangeRates(ctx context.Context) ([]tributary.ExchangeRate, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT date, currency, per_eur FROM exchange_rates ORDER BY date, currency`)
-	if err != nil {
-		return nil, mapErr("list exchange rates", err)
-	}
-	defer rows.Close()
-	var out []tributary.ExchangeRate
-	for rows.Next() {
-		var r tributary.ExchangeRate
-		if err := rows.Scan(&r.Date, &r.Currency, &r.PerEUR); err != nil {
-			return nil, mapErr("list exchange rates", err)
-		}
-		out = append(out, r)
-	}
-	return out, mapErr("list exchange rates", rows.Err())
-}
-
-const identityCols = `site_id, ts, visitor_id, session_id, person_id, customer_id, email, payment_id, link_method, source,
-	channel, referrer_source, utm_source, utm_medium, utm_campaign`
-
-func scanIdentity(row interface{ Scan(...any) error }) (*tributary.Identity, error) {
-	i := &tributary.Identity{}
-	err := row.Scan(&i.SiteID, &i.At, &i.VisitorID, &i.SessionID, &i.PersonID, &i.CustomerID, &i.Email, &i.PaymentID, &i.LinkMethod,
-		&i.Source, &i.Channel, &i.ReferrerSource, &i.UTMSource, &i.UTMMedium, &i.UTMCampaign)
-	return i, err
-}
 
 // PaymentLink returns the newest link of a payment. Ties on time resolve by rowid: the later write wins.
 func (s *Store) PaymentLink(ctx context.Context, siteID, paymentID string) (*tributary.Identity, error) {
-	i, err := scanIdentity(s.db.QueryRowContext(ctx, `SELECT `+identityCols+` FROM identities
+	i, err := sqlmeta.ScanIdentity(s.db.QueryRowContext(ctx, `SELECT `+sqlmeta.IdentityCols+` FROM identities
 		WHERE site_id = $1 AND payment_id = $2 ORDER BY ts DESC, rowid DESC LIMIT 1`, siteID, paymentID))
 	if err == sql.ErrNoRows {
 		return nil, notFound("payment link", paymentID)
 	}
-	return i, mapErr("get payment link", err)
+	return &i, mapErr("get payment link", err)
 }
 
 // PaymentLinks returns the newest link of each listed payment that has one.
@@ -84,7 +33,7 @@ func (s *Store) PaymentLinks(ctx context.Context, siteID string, paymentIDs []st
 		args = append(args, p)
 		ps[i] = fmt.Sprintf("$%d", i+2)
 	}
-	list, err := s.identities(ctx, "get payment links", `SELECT `+identityCols+` FROM (
+	list, err := s.identities(ctx, "get payment links", `SELECT `+sqlmeta.IdentityCols+` FROM (
 			SELECT *, row_number() OVER (PARTITION BY payment_id ORDER BY ts DESC, rowid DESC) AS rn
 			FROM identities WHERE site_id = $1 AND payment_id IN (`+strings.Join(ps, ",")+`)) t
 		WHERE rn = 1`, args...)
@@ -99,27 +48,15 @@ func (s *Store) PaymentLinks(ctx context.Context, siteID string, paymentIDs []st
 
 // PaymentsToReview lists payments whose newest link is unattributed, newest first.
 func (s *Store) PaymentsToReview(ctx context.Context, siteID string, limit int) ([]tributary.Identity, error) {
-	return s.identities(ctx, "list payments to review", `SELECT `+identityCols+` FROM (
+	return s.identities(ctx, "list payments to review", `SELECT `+sqlmeta.IdentityCols+` FROM (
 			SELECT *, row_number() OVER (PARTITION BY payment_id ORDER BY ts DESC, rowid DESC) AS rn
 			FROM identities WHERE site_id = $1 AND payment_id <> '') t
 		WHERE rn = 1 AND link_method = 'unattributed' ORDER BY ts DESC, payment_id LIMIT $2`, siteID, limit)
 }
 
 func (s *Store) identities(ctx context.Context, op, q string, args ...any) ([]tributary.Identity, error) {
-	rows, err := s.db.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, mapErr(op, err)
-	}
-	defer rows.Close()
-	var out []tributary.Identity
-	for rows.Next() {
-		i, err := scanIdentity(rows)
-		if err != nil {
-			return nil, mapErr(op, err)
-		}
-		out = append(out, *i)
-	}
-	return out, mapErr(op, rows.Err())
+	out, err := sqlmeta.Query(ctx, s.db, sqlmeta.ScanIdentity, q, args...)
+	return out, mapErr(op, err)
 }
 
 func (s *Store) linkTarget(ctx context.Context, q string, args ...any) (*tributary.LinkTarget, error) {
@@ -147,7 +84,7 @@ func (s *Store) VisitorByEmail(ctx context.Context, siteID, email string, before
 
 // UnattributedPayments lists payments whose newest link is unattributed and could still be matched.
 func (s *Store) UnattributedPayments(ctx context.Context, siteID string, limit int) ([]tributary.Identity, error) {
-	return s.identities(ctx, "list unattributed payments", `SELECT `+identityCols+` FROM (
+	return s.identities(ctx, "list unattributed payments", `SELECT `+sqlmeta.IdentityCols+` FROM (
 			SELECT *, row_number() OVER (PARTITION BY payment_id ORDER BY ts DESC, rowid DESC) AS rn
 			FROM identities WHERE site_id = $1 AND payment_id <> '') t
 		WHERE rn = 1 AND link_method = 'unattributed' AND (customer_id <> '' OR email <> '')
@@ -206,7 +143,7 @@ func (s *Store) UnattributedPaymentsOf(ctx context.Context, siteID string, custo
 	for _, c := range customers {
 		args = append(args, c)
 	}
-	return s.identities(ctx, "list unattributed payments", `SELECT `+identityCols+` FROM (
+	return s.identities(ctx, "list unattributed payments", `SELECT `+sqlmeta.IdentityCols+` FROM (
 			SELECT *, row_number() OVER (PARTITION BY payment_id ORDER BY ts DESC, rowid DESC) AS rn
 			FROM identities WHERE site_id = $1 AND payment_id IN (SELECT payment_id FROM identities WHERE site_id = $1 AND payment_id <> ''
 				AND customer_id IN (`+placeholders(3, len(customers))+`))) t

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/tributary/tributary"
+	"github.com/tributary/tributary/store/sqlmeta"
 )
 
 // VisitorSessions implements tributary.SessionReader: each session's attributes come from its first
@@ -21,23 +22,14 @@ func (s *Store) VisitorSessions(ctx context.Context, siteID string, visitorIDs [
 		args = append(args, v)
 		ph[i] = "$" + strconv.Itoa(len(args))
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT session_id, arg_min(visitor_id, ts), min(ts) AS start, max(ts), count(*) FILTER (WHERE name = 'pageview'),
+	out, err := sqlmeta.Query(ctx, s.db, func(row sqlmeta.Scanner) (x tributary.SessionSummary, err error) {
+		err = row.Scan(&x.SessionID, &x.VisitorID, &x.Start, &x.End, &x.Pageviews, &x.Channel, &x.Source, &x.UTMSource, &x.UTMMedium,
+			&x.UTMCampaign, &x.LandingPage, &x.Country, &x.Device)
+		return x, err
+	}, `SELECT session_id, arg_min(visitor_id, ts), min(ts) AS start, max(ts), count(*) FILTER (WHERE name = 'pageview'),
 		arg_min(channel, ts), arg_min(referrer_source, ts), arg_min(utm_source, ts), arg_min(utm_medium, ts), arg_min(utm_campaign, ts),
 		coalesce(arg_min(path, ts) FILTER (WHERE name = 'pageview'), ''), arg_min(country, ts), arg_min(device, ts)
 		FROM events WHERE site_id = $1 AND visitor_id IN (`+strings.Join(ph, ",")+`)
 		GROUP BY session_id HAVING min(ts) >= $2 AND min(ts) < $3 ORDER BY start, session_id`, args...)
-	if err != nil {
-		return nil, mapErr("visitor sessions", err)
-	}
-	defer rows.Close()
-	var out []tributary.SessionSummary
-	for rows.Next() {
-		var x tributary.SessionSummary
-		if err := rows.Scan(&x.SessionID, &x.VisitorID, &x.Start, &x.End, &x.Pageviews, &x.Channel, &x.Source, &x.UTMSource, &x.UTMMedium,
-			&x.UTMCampaign, &x.LandingPage, &x.Country, &x.Device); err != nil {
-			return nil, mapErr("visitor sessions", err)
-		}
-		out = append(out, x)
-	}
-	return out, mapErr("visitor sessions", rows.Err())
+	return out, mapErr("visitor sessions", err)
 }

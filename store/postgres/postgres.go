@@ -117,9 +117,6 @@ func isUniqueViolation(err error) bool {
 	return errors.As(err, &pe) && pe.Code == "23505"
 }
 
-// notFound is the coded error for a missing row.
-var notFound = sqlmeta.NotFound
-
 func unavailable(op string, err error) error {
 	return &tributary.Error{Code: tributary.EUNAVAILABLE, Message: "store unavailable", Err: fmt.Errorf("postgres: %s: %w", op, err)}
 }

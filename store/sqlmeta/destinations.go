@@ -22,7 +22,7 @@ func (s *Store) CreateDestination(ctx context.Context, d *tributary.Destination)
 
 const destCols = `id, site_id, type, name, config, sealed_secret, enabled, created_at`
 
-func scanDestination(row interface{ Scan(...any) error }) (*tributary.Destination, error) {
+func scanDestination(row Scanner) (*tributary.Destination, error) {
 	d := &tributary.Destination{}
 	var cfg string
 	if err := row.Scan(&d.ID, &d.SiteID, &d.Type, &d.Name, &cfg, &d.SealedSecret, &d.Enabled, &d.CreatedAt); err != nil {
@@ -47,20 +47,8 @@ func (s *Store) Destination(ctx context.Context, siteID, id string) (*tributary.
 
 // Destinations lists a site's destinations, oldest first.
 func (s *Store) Destinations(ctx context.Context, siteID string) ([]*tributary.Destination, error) {
-	rows, err := s.DB.QueryContext(ctx, `SELECT `+destCols+` FROM destinations WHERE site_id = $1 ORDER BY created_at, id`, siteID)
-	if err != nil {
-		return nil, s.mapErr("list destinations", err)
-	}
-	defer rows.Close()
-	var out []*tributary.Destination
-	for rows.Next() {
-		d, err := scanDestination(rows)
-		if err != nil {
-			return nil, s.mapErr("list destinations", err)
-		}
-		out = append(out, d)
-	}
-	return out, s.mapErr("list destinations", rows.Err())
+	out, err := Query(ctx, s.DB, scanDestination, `SELECT `+destCols+` FROM destinations WHERE site_id = $1 ORDER BY created_at, id`, siteID)
+	return out, s.mapErr("list destinations", err)
 }
 
 // UpdateDestination stores a destination's changeable fields.
@@ -131,7 +119,7 @@ func (s *Store) EnqueueOutbox(ctx context.Context, ds []tributary.DestinationDel
 
 const deliveryCols = `id, site_id, destination_id, entry_id, payment_id, kind, livemode, status, attempts, next_attempt_at, last_error, request, response, created_at, sent_at`
 
-func scanDelivery(row interface{ Scan(...any) error }) (tributary.DestinationDelivery, error) {
+func scanDelivery(row Scanner) (tributary.DestinationDelivery, error) {
 	var d tributary.DestinationDelivery
 	var sent sql.NullTime
 	if err := row.Scan(&d.ID, &d.SiteID, &d.DestinationID, &d.EntryID, &d.PaymentID, &d.Kind, &d.Livemode, &d.Status, &d.Attempts, &d.NextAttemptAt, &d.LastError, &d.Request, &d.Response, &d.CreatedAt, &sent); err != nil {
@@ -146,20 +134,8 @@ func scanDelivery(row interface{ Scan(...any) error }) (tributary.DestinationDel
 }
 
 func (s *Store) queryDeliveries(ctx context.Context, op, q string, args ...any) ([]tributary.DestinationDelivery, error) {
-	rows, err := s.DB.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, s.mapErr(op, err)
-	}
-	defer rows.Close()
-	var out []tributary.DestinationDelivery
-	for rows.Next() {
-		d, err := scanDelivery(rows)
-		if err != nil {
-			return nil, s.mapErr(op, err)
-		}
-		out = append(out, d)
-	}
-	return out, s.mapErr(op, rows.Err())
+	out, err := Query(ctx, s.DB, scanDelivery, q, args...)
+	return out, s.mapErr(op, err)
 }
 
 // ClaimOutbox takes due pending rows that no live claim holds: each is claimed by setting its lease only
@@ -239,20 +215,8 @@ func (s *Store) DestinationDeliveries(ctx context.Context, siteID, destinationID
 
 // CountOutbox counts rows per destination and state.
 func (s *Store) CountOutbox(ctx context.Context) ([]tributary.DeliveryCount, error) {
-	rows, err := s.DB.QueryContext(ctx, `SELECT d.destination_id, t.type, d.status, count(*) FROM destination_deliveries d JOIN destinations t ON t.id = d.destination_id GROUP BY d.destination_id, t.type, d.status ORDER BY 1, 3`)
-	if err != nil {
-		return nil, s.mapErr("count deliveries", err)
-	}
-	defer rows.Close()
-	var out []tributary.DeliveryCount
-	for rows.Next() {
-		var c tributary.DeliveryCount
-		if err := rows.Scan(&c.DestinationID, &c.Type, &c.Status, &c.Count); err != nil {
-			return nil, s.mapErr("count deliveries", err)
-		}
-		out = append(out, c)
-	}
-	return out, s.mapErr("count deliveries", rows.Err())
+	out, err := Query(ctx, s.DB, scanDeliveryCount, `SELECT d.destination_id, t.type, d.status, count(*) FROM destination_deliveries d JOIN destinations t ON t.id = d.destination_id GROUP BY d.destination_id, t.type, d.status ORDER BY 1, 3`)
+	return out, s.mapErr("count deliveries", err)
 }
 
 // ConsentRequired reads a site's consent switch (off when never set).
@@ -285,4 +249,9 @@ func (s *Store) AttributionModel(ctx context.Context, siteID string) (string, er
 func (s *Store) SetAttributionModel(ctx context.Context, siteID, model string) error {
 	_, err := s.DB.ExecContext(ctx, `INSERT INTO destination_settings (site_id, consent_required, model) VALUES ($1, false, $2) ON CONFLICT (site_id) DO UPDATE SET model = excluded.model`, siteID, model)
 	return s.mapErr("set attribution model", err)
+}
+
+func scanDeliveryCount(row Scanner) (c tributary.DeliveryCount, err error) {
+	err = row.Scan(&c.DestinationID, &c.Type, &c.Status, &c.Count)
+	return c, err
 }

@@ -121,7 +121,7 @@ func (s *Store) DeleteExpiredSessions(ctx context.Context, now time.Time) error 
 
 const siteCols = `id, domain, name, currency, timezone, created_at, updated_at, locale`
 
-func scanSite(row interface{ Scan(...any) error }) (*tributary.Site, error) {
+func scanSite(row Scanner) (*tributary.Site, error) {
 	st := &tributary.Site{}
 	err := row.Scan(&st.ID, &st.Domain, &st.Name, &st.Currency, &st.Timezone, &st.CreatedAt, &st.UpdatedAt, &st.Locale)
 	return st, err
@@ -145,20 +145,8 @@ func (s *Store) Site(ctx context.Context, id string) (*tributary.Site, error) {
 
 // Sites lists every site, oldest first.
 func (s *Store) Sites(ctx context.Context) ([]*tributary.Site, error) {
-	rows, err := s.DB.QueryContext(ctx, `SELECT `+siteCols+` FROM sites ORDER BY created_at, id`)
-	if err != nil {
-		return nil, s.mapErr("list sites", err)
-	}
-	defer rows.Close()
-	var out []*tributary.Site
-	for rows.Next() {
-		st, err := scanSite(rows)
-		if err != nil {
-			return nil, s.mapErr("list sites", err)
-		}
-		out = append(out, st)
-	}
-	return out, s.mapErr("list sites", rows.Err())
+	out, err := Query(ctx, s.DB, scanSite, `SELECT `+siteCols+` FROM sites ORDER BY created_at, id`)
+	return out, s.mapErr("list sites", err)
 }
 
 // UpdateSite replaces the mutable fields of a site.
@@ -201,7 +189,7 @@ func (s *Store) DeleteSite(ctx context.Context, id string) error {
 
 const keyCols = `id, site_id, name, prefix, hash, scopes, rate_limit, created_at, last_used_at, revoked_at`
 
-func scanKey(row interface{ Scan(...any) error }) (*tributary.APIKey, error) {
+func scanKey(row Scanner) (*tributary.APIKey, error) {
 	k := &tributary.APIKey{}
 	var scopes string
 	var used, revoked sql.NullTime
@@ -231,20 +219,8 @@ func (s *Store) CreateAPIKey(ctx context.Context, k *tributary.APIKey) error {
 
 // APIKeys lists a site's keys, revoked ones included, oldest first.
 func (s *Store) APIKeys(ctx context.Context, siteID string) ([]*tributary.APIKey, error) {
-	rows, err := s.DB.QueryContext(ctx, `SELECT `+keyCols+` FROM api_keys WHERE site_id = $1 ORDER BY created_at, id`, siteID)
-	if err != nil {
-		return nil, s.mapErr("list api keys", err)
-	}
-	defer rows.Close()
-	var out []*tributary.APIKey
-	for rows.Next() {
-		k, err := scanKey(rows)
-		if err != nil {
-			return nil, s.mapErr("list api keys", err)
-		}
-		out = append(out, k)
-	}
-	return out, s.mapErr("list api keys", rows.Err())
+	out, err := Query(ctx, s.DB, scanKey, `SELECT `+keyCols+` FROM api_keys WHERE site_id = $1 ORDER BY created_at, id`, siteID)
+	return out, s.mapErr("list api keys", err)
 }
 
 // APIKeyByHash finds a key by the hash of its secret.

@@ -42,3 +42,42 @@ func InsertRows(ctx context.Context, tx *sql.Tx, prefix, suffix string, rows [][
 	}
 	return nil
 }
+
+// Scanner is what a row scanner reads from: a *sql.Row or *sql.Rows.
+type Scanner = interface{ Scan(dest ...any) error }
+
+// Collect reads every row of rows with scan, in order, and closes rows. It returns nil and the first
+// error (of a scan or of the iteration), unmapped: the caller names the operation.
+func Collect[T any](rows *sql.Rows, scan func(Scanner) (T, error)) ([]T, error) {
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// Query runs q on db (a *sql.DB or *sql.Tx) and collects its rows with scan; errors are returned
+// unmapped, as by Collect.
+func Query[T any](ctx context.Context, db interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}, scan func(Scanner) (T, error), q string, args ...any) ([]T, error) {
+	rows, err := db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	return Collect(rows, scan)
+}
+
+// Value reads a row of one column (for Query over SELECT id …).
+func Value[T any](row Scanner) (v T, err error) {
+	err = row.Scan(&v)
+	return v, err
+}

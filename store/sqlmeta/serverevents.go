@@ -32,20 +32,8 @@ func (s *Store) ReleaseServerEventID(ctx context.Context, siteID, eventID string
 
 // RevenueEvents lists a site's money-carrying event names.
 func (s *Store) RevenueEvents(ctx context.Context, siteID string) ([]tributary.RevenueEvent, error) {
-	rows, err := s.DB.QueryContext(ctx, `SELECT site_id, name, amount_path, unit, currency_path, updated_at FROM revenue_events WHERE site_id = $1 ORDER BY name`, siteID)
-	if err != nil {
-		return nil, s.mapErr("list revenue events", err)
-	}
-	defer rows.Close()
-	var out []tributary.RevenueEvent
-	for rows.Next() {
-		var r tributary.RevenueEvent
-		if err := rows.Scan(&r.SiteID, &r.Name, &r.AmountPath, &r.Unit, &r.CurrencyPath, &r.UpdatedAt); err != nil {
-			return nil, s.mapErr("list revenue events", err)
-		}
-		out = append(out, r)
-	}
-	return out, s.mapErr("list revenue events", rows.Err())
+	out, err := Query(ctx, s.DB, scanRevenueEvent, `SELECT site_id, name, amount_path, unit, currency_path, updated_at FROM revenue_events WHERE site_id = $1 ORDER BY name`, siteID)
+	return out, s.mapErr("list revenue events", err)
 }
 
 // PutRevenueEvent upserts one revenue event setting.
@@ -117,19 +105,17 @@ func (s *Store) PutAPISubscription(ctx context.Context, a *tributary.APISubscrip
 
 // EventNames aggregates the site's event names.
 func (s *Store) EventNames(ctx context.Context, siteID string) ([]tributary.CatalogEntry, error) {
-	rows, err := s.DB.QueryContext(ctx, `SELECT name, count(*), count(*) FILTER (WHERE source = 'browser'), count(*) FILTER (WHERE source = 'server'), max(ts)
+	out, err := Query(ctx, s.DB, scanCatalogEntry, `SELECT name, count(*), count(*) FILTER (WHERE source = 'browser'), count(*) FILTER (WHERE source = 'server'), max(ts)
 		FROM events WHERE site_id = $1 GROUP BY name ORDER BY count(*) DESC, name`, siteID)
-	if err != nil {
-		return nil, s.mapErr("event names", err)
-	}
-	defer rows.Close()
-	var out []tributary.CatalogEntry
-	for rows.Next() {
-		var c tributary.CatalogEntry
-		if err := rows.Scan(&c.Name, &c.Count, &c.Browser, &c.Server, &c.LastSeen); err != nil {
-			return nil, s.mapErr("event names", err)
-		}
-		out = append(out, c)
-	}
-	return out, s.mapErr("event names", rows.Err())
+	return out, s.mapErr("event names", err)
+}
+
+func scanRevenueEvent(row Scanner) (r tributary.RevenueEvent, err error) {
+	err = row.Scan(&r.SiteID, &r.Name, &r.AmountPath, &r.Unit, &r.CurrencyPath, &r.UpdatedAt)
+	return r, err
+}
+
+func scanCatalogEntry(row Scanner) (c tributary.CatalogEntry, err error) {
+	err = row.Scan(&c.Name, &c.Count, &c.Browser, &c.Server, &c.LastSeen)
+	return c, err
 }

@@ -1,7 +1,9 @@
 // Package sqlmeta holds the MetaStore queries the embedded store (DuckDB) and the PostgreSQL store share:
 // both take $n placeholders, ON CONFLICT and the same column types, so users, login sessions, sites, API
-// keys, settings, server events and Stripe state are written once. The inbox (webhooks) differs between
-// them and stays in each backend.
+// keys, settings, server events, Stripe state and exchange rates are written once. The inbox (webhooks)
+// differs between them and stays in each backend. It also holds what every database/sql store shares:
+// the row helpers (Query, Collect, InsertRows) and the scanners of the event tables whose columns the
+// DuckDB and ClickHouse stores have in common (ledger, MRR movements, identities).
 package sqlmeta
 
 import (

@@ -8,16 +8,22 @@ import (
 	"github.com/tributary/tributary"
 )
 
-// StripeObject returns a snapshot, ENOTFOUND when absent.
-func (s *Store) StripeObject(ctx context.Context, siteID, id string) (*tributary.StripeObject, error) {
+const stripeObjectCols = `site_id, id, type, livemode, event_created, data`
+
+func scanStripeObject(row Scanner) (*tributary.StripeObject, error) {
 	o := &tributary.StripeObject{}
 	var data string
-	err := s.DB.QueryRowContext(ctx, `SELECT site_id, id, type, livemode, event_created, data FROM stripe_objects WHERE site_id = $1 AND id = $2`, siteID, id).
-		Scan(&o.SiteID, &o.ID, &o.Type, &o.Livemode, &o.EventCreated, &data)
+	err := row.Scan(&o.SiteID, &o.ID, &o.Type, &o.Livemode, &o.EventCreated, &data)
+	o.Data = []byte(data)
+	return o, err
+}
+
+// StripeObject returns a snapshot, ENOTFOUND when absent.
+func (s *Store) StripeObject(ctx context.Context, siteID, id string) (*tributary.StripeObject, error) {
+	o, err := scanStripeObject(s.DB.QueryRowContext(ctx, `SELECT `+stripeObjectCols+` FROM stripe_objects WHERE site_id = $1 AND id = $2`, siteID, id))
 	if err == sql.ErrNoRows {
 		return nil, NotFound("stripe object", id)
 	}
-	o.Data = []byte(data)
 	return o, s.mapErr("get stripe object", err)
 }
 
@@ -64,23 +70,12 @@ func (s *Store) StripeObjects(ctx context.Context, siteID string, ids []string) 
 		for _, id := range chunk {
 			args = append(args, id)
 		}
-		rows, err := s.DB.QueryContext(ctx, `SELECT site_id, id, type, livemode, event_created, data FROM stripe_objects WHERE site_id = $1 AND id IN (`+Placeholders(2, len(chunk))+`)`, args...)
+		objs, err := Query(ctx, s.DB, scanStripeObject, `SELECT `+stripeObjectCols+` FROM stripe_objects WHERE site_id = $1 AND id IN (`+Placeholders(2, len(chunk))+`)`, args...)
 		if err != nil {
 			return nil, s.mapErr("get stripe objects", err)
 		}
-		for rows.Next() {
-			o := &tributary.StripeObject{}
-			var data string
-			if err := rows.Scan(&o.SiteID, &o.ID, &o.Type, &o.Livemode, &o.EventCreated, &data); err != nil {
-				rows.Close()
-				return nil, s.mapErr("get stripe objects", err)
-			}
-			o.Data = []byte(data)
+		for _, o := range objs {
 			out[o.ID] = o
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, s.mapErr("get stripe objects", err)
 		}
 	}
 	return out, nil
@@ -88,22 +83,8 @@ func (s *Store) StripeObjects(ctx context.Context, siteID string, ids []string) 
 
 // StripeObjectsOfType returns every snapshot of one type of a site, by id.
 func (s *Store) StripeObjectsOfType(ctx context.Context, siteID, typ string) ([]*tributary.StripeObject, error) {
-	rows, err := s.DB.QueryContext(ctx, `SELECT site_id, id, type, livemode, event_created, data FROM stripe_objects WHERE site_id = $1 AND type = $2 ORDER BY id`, siteID, typ)
-	if err != nil {
-		return nil, s.mapErr("list stripe objects", err)
-	}
-	defer rows.Close()
-	var out []*tributary.StripeObject
-	for rows.Next() {
-		o := &tributary.StripeObject{}
-		var data string
-		if err := rows.Scan(&o.SiteID, &o.ID, &o.Type, &o.Livemode, &o.EventCreated, &data); err != nil {
-			return nil, s.mapErr("list stripe objects", err)
-		}
-		o.Data = []byte(data)
-		out = append(out, o)
-	}
-	return out, s.mapErr("list stripe objects", rows.Err())
+	out, err := Query(ctx, s.DB, scanStripeObject, `SELECT `+stripeObjectCols+` FROM stripe_objects WHERE site_id = $1 AND type = $2 ORDER BY id`, siteID, typ)
+	return out, s.mapErr("list stripe objects", err)
 }
 
 // upsert writes rows (keys unique within rows) with InsertRows in one transaction.

@@ -12,7 +12,7 @@ import (
 
 const endpointCols = `id, site_id, mode, secrets, created_at, updated_at`
 
-func scanEndpoint(row interface{ Scan(...any) error }) (*tributary.StripeEndpoint, error) {
+func scanEndpoint(row Scanner) (*tributary.StripeEndpoint, error) {
 	e := &tributary.StripeEndpoint{}
 	var secrets string
 	if err := row.Scan(&e.ID, &e.SiteID, &e.Mode, &secrets, &e.CreatedAt, &e.UpdatedAt); err != nil {
@@ -40,20 +40,8 @@ func (s *Store) StripeEndpoint(ctx context.Context, id string) (*tributary.Strip
 
 // StripeEndpoints lists a site's endpoints.
 func (s *Store) StripeEndpoints(ctx context.Context, siteID string) ([]*tributary.StripeEndpoint, error) {
-	rows, err := s.DB.QueryContext(ctx, `SELECT `+endpointCols+` FROM stripe_endpoints WHERE site_id = $1 ORDER BY created_at, id`, siteID)
-	if err != nil {
-		return nil, s.mapErr("list stripe endpoints", err)
-	}
-	defer rows.Close()
-	var out []*tributary.StripeEndpoint
-	for rows.Next() {
-		e, err := scanEndpoint(rows)
-		if err != nil {
-			return nil, s.mapErr("list stripe endpoints", err)
-		}
-		out = append(out, e)
-	}
-	return out, s.mapErr("list stripe endpoints", rows.Err())
+	out, err := Query(ctx, s.DB, scanEndpoint, `SELECT `+endpointCols+` FROM stripe_endpoints WHERE site_id = $1 ORDER BY created_at, id`, siteID)
+	return out, s.mapErr("list stripe endpoints", err)
 }
 
 // UpdateStripeEndpoint replaces the secrets of an endpoint.
@@ -86,7 +74,7 @@ const DeliveryCols = `id, site_id, endpoint_id, received_at, event_id, type, api
 	attempts, processed_at, processing_ms`
 
 // ScanDelivery reads a row of DeliveryCols (and the payload after them when withPayload).
-func ScanDelivery(row interface{ Scan(...any) error }, withPayload bool) (*tributary.Delivery, error) {
+func ScanDelivery(row Scanner, withPayload bool) (*tributary.Delivery, error) {
 	d := &tributary.Delivery{}
 	var processed sql.NullTime
 	dest := []any{&d.ID, &d.SiteID, &d.EndpointID, &d.ReceivedAt, &d.EventID, &d.Type, &d.APIVersion, &d.Livemode, &d.EventCreated,
@@ -235,20 +223,8 @@ func (s *Store) Deliveries(ctx context.Context, f tributary.DeliveryFilter) ([]*
 		limit = 100
 	}
 	q += " ORDER BY received_at DESC, id DESC LIMIT " + strconv.Itoa(limit)
-	rows, err := s.DB.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, s.mapErr("list deliveries", err)
-	}
-	defer rows.Close()
-	var out []*tributary.Delivery
-	for rows.Next() {
-		d, err := ScanDelivery(rows, false)
-		if err != nil {
-			return nil, s.mapErr("list deliveries", err)
-		}
-		out = append(out, d)
-	}
-	return out, s.mapErr("list deliveries", rows.Err())
+	out, err := Query(ctx, s.DB, func(row Scanner) (*tributary.Delivery, error) { return ScanDelivery(row, false) }, q, args...)
+	return out, s.mapErr("list deliveries", err)
 }
 
 // InboxBacklog counts the deliveries acknowledged but not yet processed (pending, or claimed and in

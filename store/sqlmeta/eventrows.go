@@ -1,0 +1,41 @@
+package sqlmeta
+
+import "github.com/tributary/tributary"
+
+// The event stores that speak SQL through database/sql (DuckDB and ClickHouse) keep the ledger, MRR
+// movements and identity facts in tables of the same columns; these are the column lists and the row
+// scanners they share.
+
+// LedgerCols are the columns ScanLedgerEntry reads, in order.
+const LedgerCols = `id, site_id, livemode, kind, payment_id, occurred_at, amount, currency, reporting_amount, reporting_currency,
+	rate, rate_date, converted, customer_id, email, subscription_id, product, source, detail`
+
+// ScanLedgerEntry reads one row of LedgerCols.
+func ScanLedgerEntry(row Scanner) (e tributary.LedgerEntry, err error) {
+	err = row.Scan(&e.ID, &e.SiteID, &e.Livemode, &e.Kind, &e.PaymentID, &e.OccurredAt, &e.Amount, &e.Currency,
+		&e.ReportingAmount, &e.ReportingCurrency, &e.Rate, &e.RateDate, &e.Converted, &e.CustomerID, &e.Email,
+		&e.SubscriptionID, &e.Product, &e.Source, &e.Detail)
+	return e, err
+}
+
+// MovementCols are the columns ScanMovement reads, in order.
+const MovementCols = `id, site_id, livemode, subscription_id, customer_id, ts, kind, delta, currency, reporting_delta, reporting_currency,
+	converted, source`
+
+// ScanMovement reads one row of MovementCols.
+func ScanMovement(row Scanner) (m tributary.MRRMovement, err error) {
+	err = row.Scan(&m.ID, &m.SiteID, &m.Livemode, &m.SubscriptionID, &m.CustomerID, &m.At, &m.Kind, &m.Delta, &m.Currency,
+		&m.ReportingDelta, &m.ReportingCurrency, &m.Converted, &m.Source)
+	return m, err
+}
+
+// IdentityCols are the columns ScanIdentity reads, in order.
+const IdentityCols = `site_id, ts, visitor_id, session_id, person_id, customer_id, email, payment_id, link_method, source,
+	channel, referrer_source, utm_source, utm_medium, utm_campaign`
+
+// ScanIdentity reads one row of IdentityCols.
+func ScanIdentity(row Scanner) (i tributary.Identity, err error) {
+	err = row.Scan(&i.SiteID, &i.At, &i.VisitorID, &i.SessionID, &i.PersonID, &i.CustomerID, &i.Email, &i.PaymentID, &i.LinkMethod,
+		&i.Source, &i.Channel, &i.ReferrerSource, &i.UTMSource, &i.UTMMedium, &i.UTMCampaign)
+	return i, err
+}
