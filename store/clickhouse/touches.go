@@ -80,11 +80,14 @@ func (s *Store) VisitsOf(ctx context.Context, siteID string, visitorIDs []string
 			vals = append(vals, "argMin("+c+", ts)")
 		}
 	}
-	// No output column is aliased to an input column's name: on 18.16 an alias shadows the column
-	// everywhere in the query.
+	// A visit is every event of its session and belongs to the visitor of its first event, as in the
+	// embedded store: the sessions the visitors have events in are found first, then grouped whole. No
+	// output column is aliased to an input column's name: on 18.16 an alias shadows the column everywhere
+	// in the query.
 	rows, err := s.db.QueryContext(ctx, `SELECT session_id, argMin(visitor_id, ts), min(ts), `+strings.Join(vals, ", ")+`
-		FROM events WHERE site_id = $1 AND ts >= $2 AND ts <= $3 AND visitor_id IN (`+in+`)
-		GROUP BY session_id HAVING min(ts) >= $4 AND min(ts) <= $5 ORDER BY min(ts), session_id`, args...)
+		FROM events WHERE site_id = $1 AND ts >= $2 AND ts <= $3 AND session_id IN (
+			SELECT DISTINCT session_id FROM events WHERE site_id = $1 AND ts >= $2 AND ts <= $3 AND visitor_id IN (`+in+`))
+		GROUP BY session_id HAVING min(ts) >= $4 AND min(ts) <= $5 AND argMin(visitor_id, ts) IN (`+in+`) ORDER BY min(ts), session_id`, args...)
 	if err != nil {
 		return nil, mapErr("visits of visitors", err)
 	}

@@ -145,6 +145,14 @@ func Touches(t *testing.T, open func(t *testing.T) (tributary.EventStore, func()
 		want(t, e, "p3", "v1 v1  11-20T12:00  →", "v1 v1 a 11-17T12:00 Email /blog→/pricing", "v1 v1 b 11-20T11:00 Organic Search /→/checkout")
 		want(t, e, "p1", p1...)
 	})
+	t.Run("VisitBelongsToItsFirstVisitor", func(t *testing.T) {
+		e, _ := open(t)
+		// Session m starts with v9's event; an event of v1 in it does not make it v1's visit.
+		shared := append(visit("v9", "m", paid.Add(-3*time.Hour), "Email", "/shared"), visit("v1", "m", paid.Add(-3*time.Hour+time.Minute), "Direct", "/later")...)
+		events(t, e, shared)
+		base(t, e)
+		want(t, e, "p1", p1...)
+	})
 	t.Run("SurvivesRestart", func(t *testing.T) {
 		e, reopen := open(t)
 		base(t, e)
