@@ -41,6 +41,11 @@ func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
+// duckdbOptions are the embedded store's DuckDB settings from the configuration.
+func duckdbOptions(cfg config.Config) []duckdb.Option {
+	return []duckdb.Option{duckdb.MemoryLimit(cfg.DuckDBMemoryLimitBytes())}
+}
+
 // stores opens the configured backends.
 func openStores(ctx context.Context, cfg config.Config) (tributary.MetaStore, tributary.EventStore, *stats.Engine, func() error, error) {
 	if cfg.MetaDSN != "" {
@@ -56,7 +61,7 @@ func openStores(ctx context.Context, cfg config.Config) (tributary.MetaStore, tr
 		}
 		return pg, ch, stats.NewEngine(ch.DB(), stats.ClickHouse{}), func() error { return errors.Join(ch.Close(), pg.Close()) }, nil
 	}
-	st, err := duckdb.Open(ctx, cfg.DataDir)
+	st, err := duckdb.Open(ctx, cfg.DataDir, duckdbOptions(cfg)...)
 	if err != nil {
 		return nil, nil, nil, nil, err
 	}
