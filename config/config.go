@@ -77,6 +77,10 @@ type Config struct {
 	// SecretKey encrypts stored credentials (Stripe restricted keys): 64 hex characters. Empty: a key is
 	// generated into DataDir/secret.key (mode 0600) on first start; nodes sharing PostgreSQL must share it.
 	SecretKey string
+	// IngestBuffer is how many browser events the writer holds in memory before they are stored; when
+	// it is full, POST /api/event answers 503 with Retry-After until the store catches up. Each held
+	// event takes about 400 bytes (the whole buffer is reserved at start).
+	IngestBuffer int64
 	// DuckDBMemoryLimit bounds the embedded store's DuckDB buffer manager: its cache of the store file
 	// and the working memory of queries (which spill to a temporary directory in DataDir beyond it). A
 	// size such as 256MB or 1GiB (KB/MB/GB are powers of 1000, KiB/MiB/GiB of 1024); "0" leaves DuckDB's
@@ -108,6 +112,7 @@ func Default() Config {
 		RatesRefresh:     24 * time.Hour,
 		StripeAPIURL:     "https://api.stripe.com",
 
+		IngestBuffer:      50_000,
 		DuckDBMemoryLimit: "64MB",
 	}
 }
@@ -145,6 +150,7 @@ func (c *Config) options() []option {
 		{flag: "rates-refresh", env: "TRIBUTARY_RATES_REFRESH", help: "how often --rates-url is fetched", dur: &c.RatesRefresh},
 		{flag: "stripe-api-url", env: "TRIBUTARY_STRIPE_API_URL", help: "Stripe API base URL for connected accounts (stripe-mock or a fake in tests)", str: &c.StripeAPIURL},
 		{flag: "secret-key", env: "TRIBUTARY_SECRET_KEY", help: "64 hex characters encrypting stored credentials (default: generated into DATA_DIR/secret.key)", str: &c.SecretKey, secret: true},
+		{flag: "ingest-buffer", env: "TRIBUTARY_INGEST_BUFFER", help: "browser events held in memory before they are stored (about 400 bytes each); when full, /api/event answers 503 with Retry-After", i64: &c.IngestBuffer},
 		{flag: "duckdb-memory-limit", env: "TRIBUTARY_DUCKDB_MEMORY_LIMIT", help: "memory of the embedded store's DuckDB (its file cache and query memory; queries spill to disk beyond it), e.g. 256MB or 1GiB; 0 for DuckDB's own default, 80% of RAM", str: &c.DuckDBMemoryLimit},
 		{flag: "referrer-exclude", env: "TRIBUTARY_REFERRER_EXCLUDE", help: "hosts never taken as a traffic source, comma-separated, added to the built-in payment providers (checkout.stripe.com, paypal.com…); -host removes one (default: the payment providers only)", str: &c.ReferrerExclude},
 	}
@@ -332,6 +338,9 @@ func (c *Config) Validate() error {
 	}
 	if c.RatesRefresh < time.Minute {
 		errs = append(errs, errors.New("--rates-refresh must be at least 1m (default 24h)"))
+	}
+	if c.IngestBuffer < 1000 || c.IngestBuffer > 10_000_000 {
+		errs = append(errs, fmt.Errorf("--ingest-buffer %d must be 1000 to 10000000 events", c.IngestBuffer))
 	}
 	if n, err := ParseSize(c.DuckDBMemoryLimit); err != nil {
 		errs = append(errs, fmt.Errorf("--duckdb-memory-limit %q: %w", c.DuckDBMemoryLimit, err))

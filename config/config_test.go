@@ -60,6 +60,7 @@ func TestValidateNamesTheProblem(t *testing.T) {
 		{[]string{"--duckdb-memory-limit", "lots"}, nil, []string{"--duckdb-memory-limit", "not a size"}},
 		{nil, map[string]string{"TRIBUTARY_DUCKDB_MEMORY_LIMIT": "512"}, []string{"--duckdb-memory-limit", "needs a unit"}},
 		{[]string{"--duckdb-memory-limit", "16MB"}, nil, []string{"--duckdb-memory-limit", "too small"}},
+		{[]string{"--ingest-buffer", "10"}, nil, []string{"--ingest-buffer"}},
 	}
 	for _, tc := range tests {
 		_, err := Load("serve", tc.args, func(k string) string { return tc.env[k] }, io.Discard)
@@ -164,13 +165,13 @@ func TestParseSize(t *testing.T) {
 
 func TestMemorySettings(t *testing.T) {
 	c, err := Load("serve", []string{"--duckdb-memory-limit", "200MiB"}, func(k string) string {
-		return map[string]string{"TRIBUTARY_DUCKDB_MEMORY_LIMIT": "1GB"}[k]
+		return map[string]string{"TRIBUTARY_DUCKDB_MEMORY_LIMIT": "1GB", "TRIBUTARY_INGEST_BUFFER": "20000"}[k]
 	}, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.DuckDBMemoryLimitBytes() != 200<<20 {
-		t.Errorf("memory limit %d, want the flag's 200MiB", c.DuckDBMemoryLimitBytes())
+	if c.DuckDBMemoryLimitBytes() != 200<<20 || c.IngestBuffer != 20000 {
+		t.Errorf("memory limit %d, ingest buffer %d", c.DuckDBMemoryLimitBytes(), c.IngestBuffer)
 	}
 	if c, err := Load("serve", []string{"--duckdb-memory-limit", "0"}, func(string) string { return "" }, io.Discard); err != nil || c.DuckDBMemoryLimitBytes() != 0 {
 		t.Errorf("0 (DuckDB's default): %d, %v", c.DuckDBMemoryLimitBytes(), err)

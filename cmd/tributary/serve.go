@@ -110,7 +110,7 @@ func serve(ctx context.Context, cfg config.Config, logOut io.Writer, ready chan<
 	}
 	sites := ingest.NewSiteCache(meta, 30*time.Second, nil)
 	ms := metrics.NewSet()
-	writer := ingest.NewWriter(events, ingest.WriterOptions{Logger: log, Durable: cfg.DurableIngest(),
+	writer := ingest.NewWriter(events, ingest.WriterOptions{Logger: log, Durable: cfg.DurableIngest(), Capacity: int(cfg.IngestBuffer),
 		OnDrop: func(reason string) { ms.IngestWriteDropped.Inc(reason) }, OnFailure: func() { ms.IngestWriteFailures.Inc() }})
 	pipeline := ingest.New(ingest.Options{Sites: sites, Writer: writer, Store: events, Limiter: ingest.NewIPLimiter(30, 300), Secret: []byte(secret), Logger: log})
 	recorder := ledger.New(meta, events)
