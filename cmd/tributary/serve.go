@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -93,6 +95,12 @@ func sharedLimiter(meta tributary.MetaStore) ratelimit.Limiter {
 func serve(ctx context.Context, cfg config.Config, logOut io.Writer, ready chan<- string, onStart func(context.Context, tributary.MetaStore) error) error {
 	log := newLogger(cfg, logOut)
 	start := time.Now()
+	if os.Getenv("GOGC") == "" {
+		// The Go heap may grow to twice what is live before a collection (GOGC=100); under full-speed
+		// ingest that headroom was a third of the process. 1.5× costs a few per cent of a core in
+		// collections (docs/benchmarks.md, Memory). GOGC in the environment wins.
+		debug.SetGCPercent(50)
+	}
 	meta, events, engine, closeStores, err := openStores(ctx, cfg)
 	if err != nil {
 		return err
