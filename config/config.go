@@ -355,8 +355,8 @@ func (c *Config) Validate() error {
 	return nil
 }
 
-// minDuckDBMemory is the smallest --duckdb-memory-limit accepted: below it the visits sync and the
-// dashboard's queries fail for want of memory rather than spill.
+// minDuckDBMemory is the smallest --duckdb-memory-limit accepted: a floor against typos such as 64KB
+// (the embedded store was measured down to 64MB, docs/benchmarks.md).
 const minDuckDBMemory = 64_000_000
 
 // DuckDBMemoryLimitBytes returns --duckdb-memory-limit in bytes, 0 for DuckDB's default (valid after

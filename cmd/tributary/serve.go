@@ -97,8 +97,9 @@ func serve(ctx context.Context, cfg config.Config, logOut io.Writer, ready chan<
 	start := time.Now()
 	if os.Getenv("GOGC") == "" {
 		// The Go heap may grow to twice what is live before a collection (GOGC=100); under full-speed
-		// ingest that headroom was a third of the process. 1.5× costs a few per cent of a core in
-		// collections (docs/benchmarks.md, Memory). GOGC in the environment wins.
+		// ingest that headroom was a third of the process. 1.5× means more collections, which cost
+		// ingest throughput when the CPU is contended (docs/benchmarks.md, Memory). GOGC in the
+		// environment wins.
 		debug.SetGCPercent(50)
 	}
 	meta, events, engine, closeStores, err := openStores(ctx, cfg)
