@@ -113,7 +113,7 @@ func Default() Config {
 		StripeAPIURL:     "https://api.stripe.com",
 
 		IngestBuffer:      50_000,
-		DuckDBMemoryLimit: "64MB",
+		DuckDBMemoryLimit: "256MB",
 	}
 }
 
