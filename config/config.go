@@ -77,8 +77,18 @@ type Config struct {
 	// SecretKey encrypts stored credentials (Stripe restricted keys): 64 hex characters. Empty: a key is
 	// generated into DataDir/secret.key (mode 0600) on first start; nodes sharing PostgreSQL must share it.
 	SecretKey string
+	// IngestBuffer is how many browser events the writer holds in memory before they are stored; when
+	// it is full, POST /api/event answers 503 with Retry-After until the store catches up. Each held
+	// event takes about 400 bytes (the whole buffer is reserved at start).
+	IngestBuffer int64
+	// DuckDBMemoryLimit bounds the embedded store's DuckDB buffer manager: its cache of the store file
+	// and the working memory of queries (which spill to a temporary directory in DataDir beyond it). A
+	// size such as 256MB or 1GiB (KB/MB/GB are powers of 1000, KiB/MiB/GiB of 1024); "0" leaves DuckDB's
+	// own default, 80 % of the machine's RAM. The Go heap comes on top of it.
+	DuckDBMemoryLimit string
 
-	trusted []netip.Prefix
+	trusted     []netip.Prefix
+	duckdbLimit int64
 }
 
 // DurableIngest tells whether browser events are acknowledged only once stored (--ingest-ack).
@@ -101,6 +111,9 @@ func Default() Config {
 		WebhookLease:     2 * time.Minute,
 		RatesRefresh:     24 * time.Hour,
 		StripeAPIURL:     "https://api.stripe.com",
+
+		IngestBuffer:      50_000,
+		DuckDBMemoryLimit: "256MB",
 	}
 }
 
@@ -137,6 +150,8 @@ func (c *Config) options() []option {
 		{flag: "rates-refresh", env: "TRIBUTARY_RATES_REFRESH", help: "how often --rates-url is fetched", dur: &c.RatesRefresh},
 		{flag: "stripe-api-url", env: "TRIBUTARY_STRIPE_API_URL", help: "Stripe API base URL for connected accounts (stripe-mock or a fake in tests)", str: &c.StripeAPIURL},
 		{flag: "secret-key", env: "TRIBUTARY_SECRET_KEY", help: "64 hex characters encrypting stored credentials (default: generated into DATA_DIR/secret.key)", str: &c.SecretKey, secret: true},
+		{flag: "ingest-buffer", env: "TRIBUTARY_INGEST_BUFFER", help: "browser events held in memory before they are stored (about 400 bytes each); when full, /api/event answers 503 with Retry-After", i64: &c.IngestBuffer},
+		{flag: "duckdb-memory-limit", env: "TRIBUTARY_DUCKDB_MEMORY_LIMIT", help: "memory of the embedded store's DuckDB (its file cache and query memory; queries spill to disk beyond it), e.g. 256MB or 1GiB; 0 for DuckDB's own default, 80% of RAM", str: &c.DuckDBMemoryLimit},
 		{flag: "referrer-exclude", env: "TRIBUTARY_REFERRER_EXCLUDE", help: "hosts never taken as a traffic source, comma-separated, added to the built-in payment providers (checkout.stripe.com, paypal.com…); -host removes one (default: the payment providers only)", str: &c.ReferrerExclude},
 	}
 }
@@ -324,10 +339,61 @@ func (c *Config) Validate() error {
 	if c.RatesRefresh < time.Minute {
 		errs = append(errs, errors.New("--rates-refresh must be at least 1m (default 24h)"))
 	}
+	if c.IngestBuffer < 1000 || c.IngestBuffer > 10_000_000 {
+		errs = append(errs, fmt.Errorf("--ingest-buffer %d must be 1000 to 10000000 events", c.IngestBuffer))
+	}
+	if n, err := ParseSize(c.DuckDBMemoryLimit); err != nil {
+		errs = append(errs, fmt.Errorf("--duckdb-memory-limit %q: %w", c.DuckDBMemoryLimit, err))
+	} else if n != 0 && n < minDuckDBMemory {
+		errs = append(errs, fmt.Errorf("--duckdb-memory-limit %q is too small (at least 64MB; 0 for DuckDB's default)", c.DuckDBMemoryLimit))
+	} else {
+		c.duckdbLimit = n
+	}
 	if len(errs) > 0 {
 		return fmt.Errorf("config: %w", errors.Join(errs...))
 	}
 	return nil
+}
+
+// minDuckDBMemory is the smallest --duckdb-memory-limit accepted: a floor against typos such as 64KB
+// (the embedded store was measured down to 64MB, docs/benchmarks.md).
+const minDuckDBMemory = 64_000_000
+
+// DuckDBMemoryLimitBytes returns --duckdb-memory-limit in bytes, 0 for DuckDB's default (valid after
+// Validate).
+func (c *Config) DuckDBMemoryLimitBytes() int64 { return c.duckdbLimit }
+
+// sizeUnits are the units ParseSize accepts, lower case, as DuckDB reads them.
+var sizeUnits = map[string]float64{
+	"b": 1, "kb": 1e3, "mb": 1e6, "gb": 1e9, "tb": 1e12,
+	"kib": 1 << 10, "mib": 1 << 20, "gib": 1 << 30, "tib": 1 << 40,
+}
+
+// ParseSize reads a memory size such as "256MB", "1.5 GiB" or "0" (which needs no unit) into bytes.
+func ParseSize(s string) (int64, error) {
+	t := strings.TrimSpace(s)
+	switch t {
+	case "0":
+		return 0, nil
+	case "":
+		return 0, errors.New("is not a size such as 256MB or 1GiB")
+	}
+	i := strings.IndexFunc(t, func(r rune) bool { return (r < '0' || r > '9') && r != '.' })
+	if i < 0 {
+		return 0, errors.New("needs a unit: B, KB, MB, GB, TB, KiB, MiB, GiB or TiB (e.g. 256MB)")
+	}
+	if i == 0 {
+		return 0, errors.New("is not a size such as 256MB or 1GiB")
+	}
+	unit, ok := sizeUnits[strings.ToLower(strings.TrimSpace(t[i:]))]
+	if !ok {
+		return 0, errors.New("needs a unit: B, KB, MB, GB, TB, KiB, MiB, GiB or TiB (e.g. 256MB)")
+	}
+	n, err := strconv.ParseFloat(t[:i], 64)
+	if err != nil || n*unit >= 1<<62 {
+		return 0, errors.New("is not a size such as 256MB or 1GiB")
+	}
+	return int64(n * unit), nil
 }
 
 // TrustedPrefixes returns the parsed --trusted-proxies (valid after Validate).

@@ -57,6 +57,10 @@ func TestValidateNamesTheProblem(t *testing.T) {
 		{nil, map[string]string{"TRIBUTARY_RATES_URL": "www.ecb.europa.eu/stats/eurofxref/eurofxref.zip"}, []string{"--rates-url"}},
 		{[]string{"--rates-refresh", "30s"}, nil, []string{"--rates-refresh", "at least 1m"}},
 		{nil, map[string]string{"TRIBUTARY_RATES_REFRESH": "daily"}, []string{"TRIBUTARY_RATES_REFRESH", "duration"}},
+		{[]string{"--duckdb-memory-limit", "lots"}, nil, []string{"--duckdb-memory-limit", "not a size"}},
+		{nil, map[string]string{"TRIBUTARY_DUCKDB_MEMORY_LIMIT": "512"}, []string{"--duckdb-memory-limit", "needs a unit"}},
+		{[]string{"--duckdb-memory-limit", "16MB"}, nil, []string{"--duckdb-memory-limit", "too small"}},
+		{[]string{"--ingest-buffer", "10"}, nil, []string{"--ingest-buffer"}},
 	}
 	for _, tc := range tests {
 		_, err := Load("serve", tc.args, func(k string) string { return tc.env[k] }, io.Discard)
@@ -143,5 +147,37 @@ func TestRatesRefreshConfig(t *testing.T) {
 	_, err := Load("serve", []string{"--rates-url", "rates.example/x.csv?token=s3cret"}, func(string) string { return "" }, io.Discard)
 	if err == nil || strings.Contains(err.Error(), "s3cret") {
 		t.Fatalf("error %v", err)
+	}
+}
+
+func TestParseSize(t *testing.T) {
+	for in, want := range map[string]int64{"0": 0, "256MB": 256e6, "256 mb": 256e6, "1GiB": 1 << 30, "1.5GB": 1.5e9, "64MiB": 64 << 20, "100000000B": 1e8} {
+		if got, err := ParseSize(in); err != nil || got != want {
+			t.Errorf("ParseSize(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for in, want := range map[string]string{"": "not a size", "lots": "not a size", "512": "needs a unit", "5 bananas": "needs a unit", "-1GB": "not a size", "1e3MB": "needs a unit"} {
+		if _, err := ParseSize(in); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("ParseSize(%q) error %v, want %q", in, err, want)
+		}
+	}
+}
+
+func TestMemorySettings(t *testing.T) {
+	c, err := Load("serve", []string{"--duckdb-memory-limit", "200MiB"}, func(k string) string {
+		return map[string]string{"TRIBUTARY_DUCKDB_MEMORY_LIMIT": "1GB", "TRIBUTARY_INGEST_BUFFER": "20000"}[k]
+	}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.DuckDBMemoryLimitBytes() != 200<<20 || c.IngestBuffer != 20000 {
+		t.Errorf("memory limit %d, ingest buffer %d", c.DuckDBMemoryLimitBytes(), c.IngestBuffer)
+	}
+	if c, err := Load("serve", []string{"--duckdb-memory-limit", "0"}, func(string) string { return "" }, io.Discard); err != nil || c.DuckDBMemoryLimitBytes() != 0 {
+		t.Errorf("0 (DuckDB's default): %d, %v", c.DuckDBMemoryLimitBytes(), err)
+	}
+	d := Default()
+	if err := d.Validate(); err != nil || d.DuckDBMemoryLimitBytes() == 0 {
+		t.Errorf("the default sets no memory limit: %d, %v", d.DuckDBMemoryLimitBytes(), err)
 	}
 }

@@ -35,7 +35,7 @@ func migrateStore(ctx context.Context, args []string, getenv func(string) string
 		fmt.Fprintf(stderr, "tributary: %v\n", err)
 		return 1
 	}
-	src, err := duckdb.Open(ctx, cfg.DataDir)
+	src, err := duckdb.Open(ctx, cfg.DataDir, duckdbOptions(cfg)...)
 	if err != nil {
 		return fail(err)
 	}

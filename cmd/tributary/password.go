@@ -56,7 +56,7 @@ func resetPassword(ctx context.Context, args []string, getenv func(string) strin
 		defer pg.Close()
 		meta = pg
 	} else {
-		st, err := duckdb.Open(ctx, cfg.DataDir)
+		st, err := duckdb.Open(ctx, cfg.DataDir, duckdbOptions(cfg)...)
 		if err != nil {
 			return fail(fmt.Errorf("%w (stop the running server first: only one process may open %s)", err, cfg.DataDir))
 		}

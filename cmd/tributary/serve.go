@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -45,6 +47,11 @@ func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
+// duckdbOptions are the embedded store's DuckDB settings from the configuration.
+func duckdbOptions(cfg config.Config) []duckdb.Option {
+	return []duckdb.Option{duckdb.MemoryLimit(cfg.DuckDBMemoryLimitBytes())}
+}
+
 // stores opens the configured backends.
 func openStores(ctx context.Context, cfg config.Config) (tributary.MetaStore, tributary.EventStore, *stats.Engine, func() error, error) {
 	if cfg.MetaDSN != "" {
@@ -60,7 +67,7 @@ func openStores(ctx context.Context, cfg config.Config) (tributary.MetaStore, tr
 		}
 		return pg, ch, stats.NewEngine(ch.DB(), stats.ClickHouse{}, stats.WithPaymentRecords(pg)), func() error { return errors.Join(ch.Close(), pg.Close()) }, nil
 	}
-	st, err := duckdb.Open(ctx, cfg.DataDir)
+	st, err := duckdb.Open(ctx, cfg.DataDir, duckdbOptions(cfg)...)
 	if err != nil {
 		return nil, nil, nil, nil, err
 	}
@@ -92,6 +99,13 @@ func sharedLimiter(meta tributary.MetaStore) ratelimit.Limiter {
 func serve(ctx context.Context, cfg config.Config, logOut io.Writer, ready chan<- string, onStart func(context.Context, tributary.MetaStore) error) error {
 	log := newLogger(cfg, logOut)
 	start := time.Now()
+	if os.Getenv("GOGC") == "" {
+		// The Go heap may grow to twice what is live before a collection (GOGC=100); under full-speed
+		// ingest that headroom was a third of the process. 1.5× means more collections, which cost
+		// ingest throughput when the CPU is contended (docs/benchmarks.md, Memory). GOGC in the
+		// environment wins.
+		debug.SetGCPercent(50)
+	}
 	meta, events, engine, closeStores, err := openStores(ctx, cfg)
 	if err != nil {
 		return err
@@ -109,7 +123,7 @@ func serve(ctx context.Context, cfg config.Config, logOut io.Writer, ready chan<
 	}
 	siteCache := ingest.NewSiteCache(meta, 30*time.Second, nil)
 	ms := metrics.NewSet()
-	writer := ingest.NewWriter(events, ingest.WriterOptions{Logger: log, Durable: cfg.DurableIngest(),
+	writer := ingest.NewWriter(events, ingest.WriterOptions{Logger: log, Durable: cfg.DurableIngest(), Capacity: int(cfg.IngestBuffer),
 		OnDrop: func(reason string) { ms.IngestWriteDropped.Inc(reason) }, OnFailure: func() { ms.IngestWriteFailures.Inc() }})
 	pipeline := ingest.New(ingest.Options{Sites: siteCache, Writer: writer, Limiter: ingest.NewIPLimiter(30, 300), Secret: []byte(secret), Logger: log})
 	recorder := ledger.New(meta, events)

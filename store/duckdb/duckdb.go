@@ -10,8 +10,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -59,9 +61,50 @@ var (
 	_ tributary.EventStore = (*Store)(nil)
 )
 
+// Option sets one of DuckDB's settings when Open starts the database.
+type Option func(*settings)
+
+// settings are the DuckDB settings Open applies; zero values leave DuckDB's own defaults.
+type settings struct {
+	memoryLimit int64
+}
+
+// MemoryLimit bounds DuckDB's buffer manager in bytes (its memory_limit setting: the cached blocks of
+// the store file and the working memory of queries, which spill to a temporary directory beside the
+// store file beyond it); 0 keeps DuckDB's default, 80 % of the machine's RAM. The Go heap is not in it.
+//
+// With a limit, DuckDB's allocator also hands freed memory back sooner: it flushes its thread caches
+// once a task has allocated an eighth of the limit (allocator_flush_threshold, 128 MiB by default, which
+// alone is twice a small limit) and purges freed pages in a background thread.
+func MemoryLimit(bytes int64) Option { return func(s *settings) { s.memoryLimit = bytes } }
+
+// dsn is the connector's DSN: the file path with the settings as query parameters, which DuckDB applies
+// as it starts the database, before it caches anything.
+func (s settings) dsn(path string) string {
+	q := url.Values{}
+	if s.memoryLimit > 0 {
+		q.Set("memory_limit", strconv.FormatInt(s.memoryLimit, 10)+"B")
+		if flush := s.memoryLimit / 8; flush < 128<<20 {
+			q.Set("allocator_flush_threshold", strconv.FormatInt(flush, 10)+"B")
+		}
+		q.Set("allocator_background_threads", "true")
+	}
+	if len(q) == 0 {
+		return path
+	}
+	return path + "?" + q.Encode()
+}
+
 // Open opens (creating when absent) the store file in dataDir and applies pending migrations. An empty
-// dataDir opens a private in-memory database, for tests.
-func Open(ctx context.Context, dataDir string) (*Store, error) {
+// dataDir opens a private in-memory database, for tests. Options set DuckDB's memory limit.
+func Open(ctx context.Context, dataDir string, opts ...Option) (*Store, error) {
+	var set settings
+	for _, o := range opts {
+		o(&set)
+	}
+	if set.memoryLimit < 0 {
+		return nil, fmt.Errorf("duckdb: memory limit %d bytes must not be negative (0 keeps DuckDB's default)", set.memoryLimit)
+	}
 	path := ""
 	if dataDir != "" {
 		if err := os.MkdirAll(dataDir, 0o750); err != nil {
@@ -69,7 +112,7 @@ func Open(ctx context.Context, dataDir string) (*Store, error) {
 		}
 		path = filepath.Join(dataDir, FileName)
 	}
-	connector, err := duck.NewConnector(path, nil)
+	connector, err := duck.NewConnector(set.dsn(path), nil)
 	if err != nil {
 		if strings.Contains(err.Error(), "lock") {
 			return nil, fmt.Errorf("duckdb: open %s: another process holds the store (only one tributary may open a data dir; stop it or use another --data-dir): %w", path, err)
