@@ -115,7 +115,7 @@ type moneyData struct {
 // payTouches are one payment's touches.
 type payTouches struct {
 	person string
-	visits []*session // oldest first
+	visits []*session // in no particular order (attribution.Select orders them)
 }
 
 // moneyNeeds lists the parts of moneyData q reads beyond the ledger. Without a visit dimension, a visit
@@ -221,20 +221,33 @@ func (e *Engine) loadMoney(ctx context.Context, q *Query, from, to time.Time) (*
 	md := v.(*moneyData)
 	md.mu.Lock()
 	defer md.mu.Unlock()
+	// The parts are independent reads, each into its own map: they run at once.
+	var missing []string
 	for _, part := range moneyNeeds(q) {
-		if md.loaded[part] || len(md.paidAt) == 0 && len(md.entries) == 0 {
-			continue
+		if !md.loaded[part] && (len(md.paidAt) > 0 || len(md.entries) > 0) {
+			missing = append(missing, part)
 		}
-		switch part {
-		case "links":
-			err = e.loadLinks(ctx, md)
-		case "products":
-			err = e.loadProducts(ctx, md)
-		case "touches":
-			err = e.loadTouches(ctx, md)
-		}
-		if err != nil {
-			return nil, err
+	}
+	errs := make([]error, len(missing))
+	var wg sync.WaitGroup
+	for i, part := range missing {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			switch part {
+			case "links":
+				errs[i] = e.loadLinks(ctx, md)
+			case "products":
+				errs[i] = e.loadProducts(ctx, md)
+			case "touches":
+				errs[i] = e.loadTouches(ctx, md)
+			}
+		}()
+	}
+	wg.Wait()
+	for i, part := range missing {
+		if errs[i] != nil {
+			return nil, errs[i]
 		}
 		md.loaded[part] = true
 	}
@@ -380,7 +393,7 @@ func (e *Engine) loadTouches(ctx context.Context, md *moneyData) error {
 	// The dimension values travel as one text per row: reading sixteen columns a value at a time costs
 	// more than the query.
 	r, err := e.db.QueryContext(ctx, `SELECT payment_id, person, visitor_id, session_id, start_ts, `+e.d.JoinText(tributary.VisitColumns[:])+
-		` FROM `+e.d.Touches()+` t WHERE site_id = `+a.add(md.site)+` AND payment_id IN (`+inRange+`) ORDER BY payment_id, start_ts, session_id`, a.vals...)
+		` FROM `+e.d.Touches()+` t WHERE site_id = `+a.add(md.site)+` AND payment_id IN (`+inRange+`)`, a.vals...)
 	if err != nil {
 		return fmt.Errorf("stats: payment touches: %w", err)
 	}

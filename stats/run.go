@@ -349,12 +349,13 @@ func (md *moneyData) firstTouch(payment string, paid time.Time, lookback time.Du
 	if pt == nil {
 		return time.Time{}
 	}
-	for _, s := range pt.visits { // oldest first
-		if !s.start.After(paid) && !s.start.Before(paid.Add(-lookback)) {
-			return s.start
+	var first time.Time
+	for _, s := range pt.visits {
+		if !s.start.After(paid) && !s.start.Before(paid.Add(-lookback)) && (first.IsZero() || s.start.Before(first)) {
+			first = s.start
 		}
 	}
-	return time.Time{}
+	return first
 }
 
 func (e *Engine) mrr(ctx context.Context, q *Query, from, to time.Time, rs *rows) error {
