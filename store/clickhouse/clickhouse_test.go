@@ -105,6 +105,7 @@ func TestMigrationsRunOnce(t *testing.T) {
 		{"ledger_facts", "ReplacingMergeTree(ver) PARTITION BY toYYYYMM(occurred_at) ORDER BY (site_id, occurred_at, id)"},
 		{"mrr_movement_facts", "ReplacingMergeTree(ver) PARTITION BY toYYYYMM(ts) ORDER BY (site_id, ts, id)"},
 		{"identities", "PARTITION BY toYYYYMM(ts) ORDER BY (site_id, ts, rowid)"},
+		{"visits", "AggregatingMergeTree() PARTITION BY toYYYYMM(day) ORDER BY (site_id, day, session_id, backfilled)"},
 	} {
 		var ddl string
 		if err := s2.DB().QueryRowContext(ctx, `SHOW CREATE TABLE `+tc.table).Scan(&ddl); err != nil {
