@@ -55,9 +55,10 @@
 // # Stats
 //
 // stats.NewEngine(s.DB(), stats.ClickHouse{}) answers the same queries as the embedded store: the
-// dialect groups events into visits at query time (stats.ClickHouse.Visits), where DuckDB keeps a table.
-// clickhouse_test.go compares both backends query by query, and the cross-backend correctness suite
-// (stats/statstest) runs here as on DuckDB.
+// dialect reads visits from the visits table (stats.ClickHouse.Visits), as DuckDB reads its sessions
+// table. clickhouse_test.go compares both backends query by query, visits_test.go with visits written in
+// several inserts and across the backfill, and the cross-backend correctness suite (stats/statstest) runs
+// here as on DuckDB.
 package clickhouse
 
 import (
