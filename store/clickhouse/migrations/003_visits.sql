@@ -84,6 +84,8 @@ ALTER TABLE visits DELETE WHERE backfilled = 1;
 -- metadata's time, the same on a second run): events dated before it are backfilled, later ones came
 -- through the view. Exact when nothing else writes events while this runs (a node migrates before it
 -- serves); with other nodes writing meanwhile, see "Upgrading" in the package documentation (clickhouse.go).
+-- It groups every event at once, about 1.4 GB of aggregation state per million visits: past a gigabyte
+-- the groups spill to disk, so a large table does not hit the server's memory limit.
 INSERT INTO visits (site_id, day, session_id, backfilled, visitor_id_state, start_ts_state, end_ts_state, pv_state, ev_state,
     entry_page_state, entry_ts_state, exit_page_state, exit_ts_state, channel_state, referrer_source_state, referrer_state,
     utm_source_state, utm_medium_state, utm_campaign_state, utm_term_state, utm_content_state, click_id_platform_state,
@@ -118,4 +120,5 @@ SELECT
     argMinState(os, ts)
 FROM events
 WHERE ts < (SELECT metadata_modification_time FROM system.tables WHERE database = currentDatabase() AND name = 'visits_mv')
-GROUP BY site_id, day, session_id;
+GROUP BY site_id, day, session_id
+SETTINGS max_bytes_before_external_group_by = 1000000000;
