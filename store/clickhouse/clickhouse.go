@@ -181,16 +181,32 @@ func (s *Store) migrate(ctx context.Context) error {
 		ENGINE = ReplacingMergeTree() ORDER BY version`); err != nil {
 		return mapErr("create schema_migrations", err)
 	}
-	var current uint32
-	if err := s.db.QueryRowContext(ctx, `SELECT max(version) FROM schema_migrations`).Scan(&current); err != nil {
-		return mapErr("read schema version", err)
+	// Every migration not recorded runs, not only those above the highest recorded: numbers are handed
+	// out ahead and land in any order (004 shipped before 003), and a database migrated past a number
+	// still needs that number's migration.
+	applied := map[uint32]bool{}
+	rows, err := s.db.QueryContext(ctx, `SELECT DISTINCT version FROM schema_migrations`)
+	if err != nil {
+		return mapErr("read schema versions", err)
+	}
+	for rows.Next() {
+		var v uint32
+		if err := rows.Scan(&v); err != nil {
+			rows.Close()
+			return mapErr("read schema versions", err)
+		}
+		applied[v] = true
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return mapErr("read schema versions", err)
 	}
 	ms, err := migrate.Load(migrations, "migrations")
 	if err != nil {
 		return err
 	}
 	for _, m := range ms {
-		if uint32(m.Version) <= current {
+		if applied[uint32(m.Version)] {
 			continue
 		}
 		for _, stmt := range splitStatements(m.SQL) {
