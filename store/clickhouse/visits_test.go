@@ -109,18 +109,8 @@ func sameVisits(t *testing.T, duck *duckdb.Store, ch *clickhouse.Store) {
 	for _, tz := range []string{"UTC", "America/New_York"} {
 		site := &tributary.Site{ID: "s1", Domain: "shop.example", Currency: "USD", Timezone: tz}
 		for _, body := range visitQueries {
-			q, err := stats.ParseQuery([]byte(`{"site_id":"s1",`+body[1:]), site, now)
-			if err != nil {
-				t.Fatal(err)
-			}
-			q.ConversionNames = []string{"signup"}
-			q.IgnoredNames = []string{"newsletter_open"}
 			got := map[string]string{}
-			for name, e := range engines {
-				res, err := e.Run(ctx, q)
-				if err != nil {
-					t.Fatalf("%s %s: %v", name, body, err)
-				}
+			for name, res := range runEach(t, engines, scenarioQuery(t, body, site, now)) {
 				rows, _ := json.Marshal(res.Results)
 				got[name] = string(rows)
 			}
