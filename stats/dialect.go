@@ -31,7 +31,9 @@ type Dialect interface {
 	Epoch(col string) string
 	// Visits is the relation of visits (one row per session: site_id, session_id, visitor_id, start_ts,
 	// end_ts, pv, ev, entry_page, exit_page and the visit dimensions' columns) for a site whose visits
-	// start in [from, to), given as bind parameters; sessionColumns derives them from events.
+	// start in [from, to), given as bind parameters; sessionColumns derives them from events (what a
+	// store without a visits table would group by: both stores keep one, DuckDB's sessions and
+	// ClickHouse's visits, so neither reads it).
 	Visits(sessionColumns, site, from, to string) string
 	// Touches is the relation of the payment touches (tributary.PaymentTouch: site_id, payment_id,
 	// person, visitor_id, session_id, start_ts and the visit columns), as the store keeps them.

@@ -48,7 +48,8 @@ func (ClickHouse) LocalBucket(col, unit string, zone Zone) string {
 // BucketText is the bucket itself: LocalBucket already renders text.
 func (ClickHouse) BucketText(expr string) string { return expr }
 
-// KeepsFirsts is false: visits are grouped at query time, so visitors are counted with a distinct count.
+// KeepsFirsts is false: the visits table holds no prev_* columns (a visit's previous one is only known
+// once every partial row of the visitor is merged), so visitors are counted with a distinct count.
 func (ClickHouse) KeepsFirsts() bool { return false }
 
 // JoinText concatenates with the separator between the values (ClickHouse reads \x escapes in literals).
@@ -87,12 +88,46 @@ func (ClickHouse) Trail(ts, code string) string {
 // Epoch is a timestamp column in seconds since 1970 (DuckDB: epoch(col)).
 func (ClickHouse) Epoch(col string) string { return "toUInt32(" + col + ")" }
 
-// Visits groups the site's events into visits at query time (the embedded store keeps a table instead).
-// A visit belongs to the range it starts in and counts all its events, as on DuckDB, so the whole site is
-// grouped and the caller's start_ts condition picks the range's visits; from and to are unused here.
-func (ClickHouse) Visits(cols, site, _, _ string) string {
-	return "(SELECT site_id, " + cols + " FROM events WHERE site_id = " + site + " GROUP BY site_id, session_id)"
+// Visits merges the partial rows of store/clickhouse's visits table (migration 003), which an insert
+// into events adds to in the same statement, into one row per visit with the columns the engine's
+// sessionColumns would group out of the events. The caller's start_ts condition keeps the visits that
+// start in [from, to); the rows read are narrowed first to the UTC days such a visit can touch, which is
+// safe because a visit lasts less than a day (visitSpanDays): a visit starting in the range has every row
+// in [day(from), day(to)+1]; one starting before it either starts on day(from)-1 or later, and then its
+// first row (which holds its start) is read, or has no event at or after from at all, so it cannot pass
+// for one starting in the range. Empty from and to read the whole site.
+func (ClickHouse) Visits(_, site, from, to string) string {
+	where := "site_id = " + site
+	having := ""
+	if from != "" && to != "" {
+		where += " AND day >= toDate(" + from + ", 'UTC') - " + visitSpanDays + " AND day <= toDate(" + to + ", 'UTC') + " + visitSpanDays
+		having = " HAVING start_ts >= " + from + " AND start_ts < " + to
+	}
+	return "(SELECT site_id, session_id, " + visitMerges + " FROM visits WHERE " + where + " GROUP BY site_id, session_id" + having + ")"
 }
+
+// visitSpanDays is how many UTC days a visit's rows reach past its start's: one, as the embedded store
+// assumes too (store/duckdb's sessionWindow: a visit ends after 30 idle minutes, a cookieless one with
+// its day).
+const visitSpanDays = "1"
+
+// visitMerges are the visits table's states merged into the columns of Engine.sessionColumns.
+var visitMerges = func() string {
+	cols := []string{
+		"argMinMerge(visitor_id_state) AS visitor_id",
+		"minMerge(start_ts_state) AS start_ts",
+		"maxMerge(end_ts_state) AS end_ts",
+		"countIfMerge(pv_state) AS pv",
+		"countIfMerge(ev_state) AS ev",
+		"argMinIfMerge(entry_page_state) AS entry_page",
+		"argMaxIfMerge(exit_page_state) AS exit_page",
+	}
+	for _, c := range []string{"channel", "referrer_source", "referrer", "utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content",
+		"click_id_platform", "country", "region", "device", "browser", "os"} {
+		cols = append(cols, "argMinMerge("+c+"_state) AS "+c)
+	}
+	return strings.Join(cols, ", ")
+}()
 
 // chQuote escapes s for a single-quoted ClickHouse literal. ClickHouse reads backslash escapes inside
 // literals, so doubling the quote (quote, the DuckDB rule) is not enough: a trailing backslash would

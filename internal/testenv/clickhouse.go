@@ -57,7 +57,11 @@ func ClickHouseDSN(t testing.TB) string {
 		Need(t, ClickHouse, false, "CREATE DATABASE on "+host+" failed: "+err.Error())
 	}
 	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		// Dropping a database unlinks every file of every part, tens of thousands after a test that
+		// inserts row by row into events and visits, which on a loaded shared disk takes over a minute.
+		// The wait must outlast it: a client that gives up disconnects mid-DROP, and 18.16 has crashed
+		// (a segfault in RWLockImpl::getLock) just as a DROP DATABASE was abandoned that way.
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 		defer cancel()
 		db, err := sql.Open("clickhouse", dsn)
 		if err != nil {

@@ -26,14 +26,39 @@
 //   - The views group the whole facts table by id on every read, a cost that grows with the table;
 //     ledgers and MRR movements are small next to events, but no benchmark pins it yet.
 //   - Migrations (migrations/*.sql) run one statement at a time, outside any transaction, so each
-//     statement must be safe to run again (IF NOT EXISTS); schema_migrations records what ran.
+//     statement must be safe to run again (IF NOT EXISTS); schema_migrations records what ran, once the
+//     migration's mutations are done.
+//
+// # Visits
+//
+// Migration 003 keeps visits as a table: visits (an AggregatingMergeTree of aggregate states, one
+// partial row per visit and UTC day of each insert) is written by the materialized view visits_mv in the
+// same INSERT that writes the events, so nothing has to sync it and several nodes can write at once.
+// Rows of one visit are folded together by background merges, and readers merge what is left (the
+// …Merge combinators grouped by visit), so an answer never depends on whether a merge has run. While an
+// insert runs, a reader can see its events before their visit rows (ClickHouse writes the table, then
+// its views): a visit then lacks its newest events for that moment, and nothing is ever counted twice.
+// An insert whose view write fails has stored its events all the same; the writer's retry then stores
+// them again, as a retry after a lost answer always could.
+//
+// Upgrading. The migration creates the view, then backfills the events dated before the view's creation
+// (system.tables' metadata_modification_time). With nothing else writing events while it runs, which is
+// the case when the first upgraded node starts alone (a node migrates before it serves), the result is
+// exact. Nodes of the previous release that keep ingesting meanwhile can leave it off in the second of
+// the switch: an event dated at or after the view's creation but written just before it is in events
+// and not in visits (event-level panels count it, visit-level ones do not), and a late event dated
+// before the cut written between the view's creation and the backfill's start is counted twice in its
+// visit's pageviews or events. The backfill groups the whole events table in one query; a run that
+// stops midway is replaced by the next (its rows are marked backfilled). Two upgraded nodes starting at
+// the same moment would both backfill: start one first.
 //
 // # Stats
 //
 // stats.NewEngine(s.DB(), stats.ClickHouse{}) answers the same queries as the embedded store: the
-// dialect groups events into visits at query time (stats.ClickHouse.Visits), where DuckDB keeps a table.
-// clickhouse_test.go compares both backends query by query, and the cross-backend correctness suite
-// (stats/statstest) runs here as on DuckDB.
+// dialect reads visits from the visits table (stats.ClickHouse.Visits), as DuckDB reads its sessions
+// table. clickhouse_test.go compares both backends query by query, visits_test.go with visits written in
+// several inserts and across the backfill, and the cross-backend correctness suite (stats/statstest) runs
+// here as on DuckDB.
 package clickhouse
 
 import (
@@ -156,22 +181,43 @@ func (s *Store) migrate(ctx context.Context) error {
 		ENGINE = ReplacingMergeTree() ORDER BY version`); err != nil {
 		return mapErr("create schema_migrations", err)
 	}
-	var current uint32
-	if err := s.db.QueryRowContext(ctx, `SELECT max(version) FROM schema_migrations`).Scan(&current); err != nil {
-		return mapErr("read schema version", err)
+	// Every migration not recorded runs, not only those above the highest recorded: numbers are handed
+	// out ahead and land in any order (004 shipped before 003), and a database migrated past a number
+	// still needs that number's migration.
+	applied := map[uint32]bool{}
+	rows, err := s.db.QueryContext(ctx, `SELECT DISTINCT version FROM schema_migrations`)
+	if err != nil {
+		return mapErr("read schema versions", err)
+	}
+	for rows.Next() {
+		var v uint32
+		if err := rows.Scan(&v); err != nil {
+			rows.Close()
+			return mapErr("read schema versions", err)
+		}
+		applied[v] = true
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return mapErr("read schema versions", err)
 	}
 	ms, err := migrate.Load(migrations, "migrations")
 	if err != nil {
 		return err
 	}
 	for _, m := range ms {
-		if uint32(m.Version) <= current {
+		if applied[uint32(m.Version)] {
 			continue
 		}
 		for _, stmt := range splitStatements(m.SQL) {
 			if _, err := s.db.ExecContext(ctx, stmt); err != nil && !columnExists(stmt, err) {
 				return fmt.Errorf("clickhouse: migration %s: %w", m.Name, err)
 			}
+		}
+		// A migration's mutations (ALTER … DELETE) run in the background; it counts as applied once they
+		// are done, so nothing reads a table half rewritten by one.
+		if err := s.waitMutations(ctx, "migration "+m.Name+": wait for mutations"); err != nil {
+			return err
 		}
 		// An INSERT … VALUES sent as a plain query waits forever for a data block on 18.16; rows go
 		// through the driver's batch, like every other insert here.

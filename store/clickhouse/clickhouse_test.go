@@ -105,6 +105,7 @@ func TestMigrationsRunOnce(t *testing.T) {
 		{"ledger_facts", "ReplacingMergeTree(ver) PARTITION BY toYYYYMM(occurred_at) ORDER BY (site_id, occurred_at, id)"},
 		{"mrr_movement_facts", "ReplacingMergeTree(ver) PARTITION BY toYYYYMM(ts) ORDER BY (site_id, ts, id)"},
 		{"identities", "PARTITION BY toYYYYMM(ts) ORDER BY (site_id, ts, rowid)"},
+		{"visits", "AggregatingMergeTree() PARTITION BY toYYYYMM(day) ORDER BY (site_id, day, session_id, backfilled)"},
 	} {
 		var ddl string
 		if err := s2.DB().QueryRowContext(ctx, `SHOW CREATE TABLE `+tc.table).Scan(&ddl); err != nil {
@@ -338,18 +339,8 @@ func TestStatsSameOnDuckDBAndClickHouse(t *testing.T) {
 		site := &tributary.Site{ID: "s1", Domain: "shop.example", Currency: "USD", Timezone: tz}
 		for _, tc := range tests {
 			t.Run(tz+" "+tc.body, func(t *testing.T) {
-				q, err := stats.ParseQuery([]byte(`{"site_id":"s1",`+tc.body[1:]), site, now)
-				if err != nil {
-					t.Fatal(err)
-				}
-				q.ConversionNames = []string{"signup"}
-				q.IgnoredNames = []string{"newsletter_open"}
 				got := map[string]string{}
-				for name, e := range engines {
-					res, err := e.Run(ctx, q)
-					if err != nil {
-						t.Fatalf("%s: %v", name, err)
-					}
+				for name, res := range runEach(t, engines, scenarioQuery(t, tc.body, site, now)) {
 					meta, _ := json.Marshal(res.Meta)
 					rows, _ := json.Marshal(res.Results)
 					got[name] = string(rows) + " " + string(meta)
@@ -412,4 +403,31 @@ func TestMigrationRerun(t *testing.T) {
 		}
 	}
 	open(t) // applies 002 again over the existing column
+}
+
+// scenarioQuery parses body for site s1 with the scenario's event catalog (signup converts,
+// newsletter_open is ignored).
+func scenarioQuery(t *testing.T, body string, site *tributary.Site, now time.Time) *stats.Query {
+	t.Helper()
+	q, err := stats.ParseQuery([]byte(`{"site_id":"s1",`+body[1:]), site, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q.ConversionNames = []string{"signup"}
+	q.IgnoredNames = []string{"newsletter_open"}
+	return q
+}
+
+// runEach answers q on every engine.
+func runEach(t *testing.T, engines map[string]*stats.Engine, q *stats.Query) map[string]*stats.Result {
+	t.Helper()
+	out := map[string]*stats.Result{}
+	for name, e := range engines {
+		res, err := e.Run(context.Background(), q)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		out[name] = res
+	}
+	return out
 }

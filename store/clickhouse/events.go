@@ -107,8 +107,9 @@ func (s *Store) EventNames(ctx context.Context, siteID string) ([]tributary.Cata
 	return out, mapErr("event names", rows.Err())
 }
 
-// factTables are the tables DeleteSiteData empties (the views read the facts tables).
-var factTables = []string{"events", "ledger_facts", "identities", "mrr_movement_facts", "payment_touches", "touch_state"}
+// factTables are the tables DeleteSiteData empties (the views read the facts tables; visits is derived
+// from events, and is emptied with them).
+var factTables = []string{"events", "visits", "ledger_facts", "identities", "mrr_movement_facts", "payment_touches", "touch_state"}
 
 // deleteSiteData removes the site's facts. ALTER … DELETE is an asynchronous mutation and 18.16 has no
 // mutations_sync setting, so the call waits until the server reports the mutations done: a caller that
@@ -119,20 +120,25 @@ func (s *Store) deleteSiteData(ctx context.Context, siteID string) error {
 			return mapErr("delete site data from "+table, err)
 		}
 	}
+	return s.waitMutations(ctx, "wait for site data deletion")
+}
+
+// waitMutations returns once the database has no mutation left to apply.
+func (s *Store) waitMutations(ctx context.Context, op string) error {
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
 	for {
 		var pending uint64
 		err := s.db.QueryRowContext(ctx, `SELECT count() FROM system.mutations WHERE database = currentDatabase() AND is_done = 0`).Scan(&pending)
 		if err != nil {
-			return mapErr("wait for site data deletion", err)
+			return mapErr(op, err)
 		}
 		if pending == 0 {
 			return nil
 		}
 		select {
 		case <-ctx.Done():
-			return unavailable("wait for site data deletion", ctx.Err())
+			return unavailable(op, ctx.Err())
 		case <-tick.C:
 		}
 	}

@@ -9,9 +9,11 @@ import (
 	"github.com/tributary/tributary"
 )
 
-// VisitorSessions implements tributary.SessionReader: each session's attributes come from its first
-// event, the landing page from its first pageview. No output column is aliased to an input column's
-// name: on 18.16 an alias shadows the column everywhere in the query.
+// VisitorSessions implements tributary.SessionReader from the visits table (migration 003): each
+// session's attributes come from its first event, the landing page from its first pageview. The rows read
+// are narrowed to the days a visit starting in [from, to) can touch, as stats.ClickHouse.Visits does, and
+// the visitor is the visit's (its first event's). No output column is aliased to an input column's name:
+// on 18.16 an alias shadows the column everywhere in the query.
 func (s *Store) VisitorSessions(ctx context.Context, siteID string, visitorIDs []string, from, to time.Time) ([]tributary.SessionSummary, error) {
 	if len(visitorIDs) == 0 {
 		return nil, nil
@@ -22,11 +24,12 @@ func (s *Store) VisitorSessions(ctx context.Context, siteID string, visitorIDs [
 		args = append(args, v)
 		ph[i] = "$" + strconv.Itoa(len(args))
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT session_id, argMin(visitor_id, ts), min(ts), max(ts), countIf(name = 'pageview'),
-		argMin(channel, ts), argMin(referrer_source, ts), argMin(utm_source, ts), argMin(utm_medium, ts), argMin(utm_campaign, ts),
-		argMinIf(path, ts, name = 'pageview'), argMin(country, ts), argMin(device, ts)
-		FROM (SELECT * FROM events WHERE site_id = $1 AND visitor_id IN (`+strings.Join(ph, ",")+`))
-		GROUP BY session_id HAVING min(ts) >= $2 AND min(ts) < $3 ORDER BY min(ts), session_id`, args...)
+	rows, err := s.db.QueryContext(ctx, `SELECT session_id, argMinMerge(visitor_id_state) AS visitor, minMerge(start_ts_state) AS start,
+		maxMerge(end_ts_state), countIfMerge(pv_state), argMinMerge(channel_state), argMinMerge(referrer_source_state),
+		argMinMerge(utm_source_state), argMinMerge(utm_medium_state), argMinMerge(utm_campaign_state), argMinIfMerge(entry_page_state),
+		argMinMerge(country_state), argMinMerge(device_state)
+		FROM visits WHERE site_id = $1 AND day >= toDate($2, 'UTC') - 1 AND day <= toDate($3, 'UTC') + 1
+		GROUP BY session_id HAVING start >= $2 AND start < $3 AND visitor IN (`+strings.Join(ph, ",")+`) ORDER BY start, session_id`, args...)
 	if err != nil {
 		return nil, mapErr("visitor sessions", err)
 	}
