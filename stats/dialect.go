@@ -31,10 +31,9 @@ type Dialect interface {
 	Epoch(col string) string
 	// Visits is the relation of visits (one row per session: site_id, session_id, visitor_id, start_ts,
 	// end_ts, pv, ev, entry_page, exit_page and the visit dimensions' columns) for a site whose visits
-	// start in [from, to), given as bind parameters; sessionColumns derives them from events (what a
-	// store without a visits table would group by: both stores keep one, DuckDB's sessions and
-	// ClickHouse's visits, so neither reads it).
-	Visits(sessionColumns, site, from, to string) string
+	// start in [from, to), given as bind parameters; empty from and to give every visit of the site.
+	// Both stores keep visits as a table the writer maintains (DuckDB's sessions, ClickHouse's visits).
+	Visits(site, from, to string) string
 	// Touches is the relation of the payment touches (tributary.PaymentTouch: site_id, payment_id,
 	// person, visitor_id, session_id, start_ts and the visit columns), as the store keeps them.
 	Touches() string
@@ -84,7 +83,7 @@ func (DuckDB) Trail(ts, code string) string {
 func (DuckDB) Epoch(col string) string { return "epoch(" + col + ")" }
 
 // Visits is the embedded store's sessions table, kept by the store (store/duckdb/visits.go).
-func (DuckDB) Visits(_, _, _, _ string) string { return "sessions" }
+func (DuckDB) Visits(_, _, _ string) string { return "sessions" }
 
 // Touches is the embedded store's payment_touches table (store/duckdb/touches.go).
 func (DuckDB) Touches() string                   { return "payment_touches" }

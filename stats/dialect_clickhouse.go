@@ -90,13 +90,13 @@ func (ClickHouse) Epoch(col string) string { return "toUInt32(" + col + ")" }
 
 // Visits merges the partial rows of store/clickhouse's visits table (migration 003), which an insert
 // into events adds to in the same statement, into one row per visit with the columns the engine's
-// sessionColumns would group out of the events. The caller's start_ts condition keeps the visits that
+// the embedded store's sessions table holds. The caller's start_ts condition keeps the visits that
 // start in [from, to); the rows read are narrowed first to the UTC days such a visit can touch, which is
 // safe because a visit lasts less than a day (visitSpanDays): a visit starting in the range has every row
 // in [day(from), day(to)+1]; one starting before it either starts on day(from)-1 or later, and then its
 // first row (which holds its start) is read, or has no event at or after from at all, so it cannot pass
 // for one starting in the range. Empty from and to read the whole site.
-func (ClickHouse) Visits(_, site, from, to string) string {
+func (ClickHouse) Visits(site, from, to string) string {
 	where := "site_id = " + site
 	having := ""
 	if from != "" && to != "" {
@@ -111,7 +111,7 @@ func (ClickHouse) Visits(_, site, from, to string) string {
 // its day).
 const visitSpanDays = "1"
 
-// visitMerges are the visits table's states merged into the columns of Engine.sessionColumns.
+// visitMerges are the visits table's states merged into the columns of the embedded store's sessions table.
 var visitMerges = func() string {
 	cols := []string{
 		"argMinMerge(visitor_id_state) AS visitor_id",

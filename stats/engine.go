@@ -92,28 +92,6 @@ func (a *args) add(v any) string {
 	return a.d.Placeholder(len(a.vals))
 }
 
-// sessionColumns are the per-session attributes, from the session's first event (entry/exit from
-// pageviews).
-func (e *Engine) sessionColumns() string {
-	d := e.d
-	pv := "name = 'pageview'"
-	cols := []string{
-		"session_id",
-		d.ArgMin("visitor_id", "ts") + " AS visitor_id",
-		"min(ts) AS start_ts",
-		"max(ts) AS end_ts",
-		d.CountIf(pv) + " AS pv",
-		d.CountIf("name <> 'pageview'") + " AS ev",
-		d.ArgMinIf("path", "ts", pv) + " AS entry_page",
-		d.ArgMaxIf("path", "ts", pv) + " AS exit_page",
-	}
-	for _, c := range []string{"channel", "referrer_source", "referrer", "utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content",
-		"click_id_platform", "country", "region", "device", "browser", "os"} {
-		cols = append(cols, d.ArgMin(c, "ts")+" AS "+c)
-	}
-	return strings.Join(cols, ", ")
-}
-
 // filterSQL renders filters on a relation whose columns are session attributes (visit dims) and, for
 // event dims, a subquery over events.
 func (e *Engine) filterSQL(fs []Filter, a *args, site string, from, to time.Time, eventLevel bool) string {
@@ -169,7 +147,7 @@ func (e *Engine) oneFilter(f Filter, a *args, site string, from, to time.Time, e
 	}
 	if !isEvent && eventLevel {
 		ps, pf, pt := a.add(site), a.add(from), a.add(to)
-		return "session_id IN (SELECT session_id FROM " + e.d.Visits(e.sessionColumns(), ps, pf, pt) + " v WHERE site_id = " + ps +
+		return "session_id IN (SELECT session_id FROM " + e.d.Visits(ps, pf, pt) + " v WHERE site_id = " + ps +
 			" AND start_ts >= " + pf + " AND start_ts < " + pt + " AND " + cond + ")"
 	}
 	return cond
@@ -417,7 +395,7 @@ func (e *Engine) visitTraffic(ctx context.Context, q *Query, from, to time.Time,
 		}
 	}
 	ps, pf, pt := a.add(site), a.add(from), a.add(to)
-	visits := e.d.Visits(e.sessionColumns(), ps, pf, pt)
+	visits := e.d.Visits(ps, pf, pt)
 	where := " WHERE site_id = " + ps + " AND start_ts >= " + pf + " AND start_ts < " + pt
 	if f := e.filterSQL(q.Filters, a, site, from, to, false); f != "" {
 		where += " AND " + f
@@ -536,7 +514,7 @@ func (e *Engine) countPaying(ctx context.Context, cols []string, q *Query, from,
 		parts = append(parts, "SELECT "+strconv.Itoa(i)+" AS d, coalesce("+col+", '') AS v, "+e.d.CountIf("prev_"+col+" IS NULL OR prev_"+col+" < "+pf)+
 			" AS n FROM paying GROUP BY 2")
 	}
-	sqlText := "WITH paying AS MATERIALIZED (SELECT " + strings.Join(need, ", ") + " FROM " + e.d.Visits(e.sessionColumns(), ps, pf, pt) +
+	sqlText := "WITH paying AS MATERIALIZED (SELECT " + strings.Join(need, ", ") + " FROM " + e.d.Visits(ps, pf, pt) +
 		" s WHERE site_id = " + ps + " AND start_ts >= " + pf + " AND start_ts < " + pt + " AND visitor_id IN (SELECT visitor_id FROM identities WHERE site_id = " +
 		ps + " AND payment_id <> '' AND visitor_id <> '' AND ts >= " + pf + " AND ts < " + pt + " AND " + paidInMode(ps, pm) + ")) " + strings.Join(parts, " UNION ALL ")
 	res, err := e.db.QueryContext(ctx, sqlText, a.vals...)

@@ -124,7 +124,7 @@ func (e *Engine) funnelCounts(ctx context.Context, q *Query, from, to time.Time)
 	where := "site_id = " + ps + " AND ts >= " + pf + " AND ts < " + pt + " AND (" + strings.Join(conds, " OR ") + ")"
 	if f := e.filterSQL(q.Filters, a, site, from, to, false); f != "" {
 		// Filters pick visits, as on every panel: the funnel reads the events of the matching visits.
-		where += " AND session_id IN (SELECT session_id FROM " + e.d.Visits(e.sessionColumns(), ps, pf, pt) + " s WHERE site_id = " + ps +
+		where += " AND session_id IN (SELECT session_id FROM " + e.d.Visits(ps, pf, pt) + " s WHERE site_id = " + ps +
 			" AND start_ts >= " + pf + " AND start_ts < " + pt + " AND " + f + ")"
 	}
 	sqlText := "SELECT visitor_id, " + e.d.Trail("ts", strings.Join(bits, " + ")) + " FROM events WHERE " + where + " GROUP BY visitor_id"
