@@ -1,0 +1,21 @@
+#!/bin/bash
+# Ingest pairs for docs/benchmarks.md (Memory): build /tmp/trib-old from the build before and /tmp/trib-new
+# from this tree (go build -o /tmp/trib-new ./cmd/tributary), then run this script. Loopback only, 20 s each.
+# One ingest run per binary: 20 s at full speed, 32 clients, then VmHWM and the stored count.
+run() {
+  bin=$1; port=$2; dir=/tmp/ingest-$port
+  rm -rf $dir
+  $bin serve --listen 127.0.0.1:$port --data-dir $dir --admin-token bench-admin-token-0123456 --trusted-proxies 127.0.0.1 > $dir.log 2>&1 &
+  pid=$!
+  sleep 3
+  $bin loadgen --url http://127.0.0.1:$port --setup --admin-token bench-admin-token-0123456 --kinds event --xff --loop --rate 0 --concurrency 32 --duration 20s 2>&1 | tail -8
+  sleep 3
+  echo "$bin VmHWM: $(grep VmHWM /proc/$pid/status)"
+  kill $pid; wait $pid 2>/dev/null
+}
+run /tmp/trib-old 18301
+run /tmp/trib-new 18302
+/tmp/trib-new loadgen --bare --kinds event --loop --rate 0 --concurrency 32 --duration 20s 2>&1 | tail -6
+run /tmp/trib-new 18303
+run /tmp/trib-old 18304
+uptime
