@@ -5,8 +5,8 @@ import (
 	"time"
 )
 
-// SessionSummary is one visit as the customer journey shows it: when, from where, where it landed.
-type SessionSummary struct {
+// VisitSummary is one visit as the customer journey shows it: when, from where, where it landed.
+type VisitSummary struct {
 	SessionID   string    `json:"session_id"`
 	VisitorID   string    `json:"visitor_id"`
 	Start       time.Time `json:"start"`
@@ -22,8 +22,8 @@ type SessionSummary struct {
 	Device      string    `json:"device"`
 }
 
-// SessionReader answers the visits of given visitors, for customer journeys.
-type SessionReader interface {
-	// VisitorSessions returns the sessions of the visitors that started in [from, to), oldest first.
-	VisitorSessions(ctx context.Context, siteID string, visitorIDs []string, from, to time.Time) ([]SessionSummary, error)
+// VisitReader answers the visits of given visitors, for customer journeys.
+type VisitReader interface {
+	// VisitorVisits returns the visits of the visitors that started in [from, to), oldest first.
+	VisitorVisits(ctx context.Context, siteID string, visitorIDs []string, from, to time.Time) ([]VisitSummary, error)
 }

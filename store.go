@@ -69,7 +69,7 @@ func SiteSettingKey(siteID, name string) string { return "site:" + siteID + ":" 
 // EventStore holds the append-only facts: events, ledger entries and identities, and answers the
 // aggregate queries over them.
 type EventStore interface {
-	SessionReader
+	VisitReader
 
 	Ping(ctx context.Context) error
 	Close() error

@@ -45,18 +45,18 @@ type Customer struct {
 
 // Payment is one payment of a customer with the visits before it.
 type Payment struct {
-	ID         string                     `json:"id"`
-	At         time.Time                  `json:"at"`
-	Status     string                     `json:"status,omitempty"`
-	Amount     int64                      `json:"amount"`
-	Currency   string                     `json:"currency"`
-	Reporting  int64                      `json:"reporting_amount"`
-	Converted  bool                       `json:"converted"`
-	Product    string                     `json:"product,omitempty"`
-	LinkMethod string                     `json:"link_method"`
-	VisitorID  string                     `json:"visitor_id,omitempty"`
-	Entries    []tributary.LedgerEntry    `json:"entries"`
-	Sessions   []tributary.SessionSummary `json:"sessions"`
+	ID         string                   `json:"id"`
+	At         time.Time                `json:"at"`
+	Status     string                   `json:"status,omitempty"`
+	Amount     int64                    `json:"amount"`
+	Currency   string                   `json:"currency"`
+	Reporting  int64                    `json:"reporting_amount"`
+	Converted  bool                     `json:"converted"`
+	Product    string                   `json:"product,omitempty"`
+	LinkMethod string                   `json:"link_method"`
+	VisitorID  string                   `json:"visitor_id,omitempty"`
+	Entries    []tributary.LedgerEntry  `json:"entries"`
+	Sessions   []tributary.VisitSummary `json:"sessions"`
 }
 
 // Subscription is the state of one subscription as its MRR movements tell it.
@@ -369,7 +369,7 @@ func (s *Service) firstChannel(ctx context.Context, site *tributary.Site, c *Cus
 			c.Channel = l.Channel
 			return nil
 		}
-		ss, err := s.Events.VisitorSessions(ctx, site.ID, []string{l.VisitorID}, l.At.Add(-Lookback), l.At.Add(time.Second))
+		ss, err := s.Events.VisitorVisits(ctx, site.ID, []string{l.VisitorID}, l.At.Add(-Lookback), l.At.Add(time.Second))
 		if err != nil {
 			return fmt.Errorf("customers: sessions: %w", err)
 		}
@@ -416,7 +416,7 @@ func (s *Service) Get(ctx context.Context, site *tributary.Site, id string, test
 	}
 	d := &Detail{Customer: p.c}
 	for _, pid := range p.payments {
-		pay := Payment{ID: pid, LinkMethod: tributary.LinkUnattributed, Entries: byPayment[pid], Sessions: []tributary.SessionSummary{}}
+		pay := Payment{ID: pid, LinkMethod: tributary.LinkUnattributed, Entries: byPayment[pid], Sessions: []tributary.VisitSummary{}}
 		for _, e := range byPayment[pid] {
 			if e.Kind == tributary.EntryPayment {
 				pay.At, pay.Amount, pay.Currency, pay.Reporting, pay.Converted, pay.Product = e.OccurredAt, e.Amount, e.Currency, e.ReportingAmount, e.Converted, e.Product
@@ -438,7 +438,7 @@ func (s *Service) Get(ctx context.Context, site *tributary.Site, id string, test
 		if l != nil {
 			pay.LinkMethod, pay.VisitorID = l.LinkMethod, l.VisitorID
 			if l.VisitorID != "" {
-				ss, err := s.Events.VisitorSessions(ctx, site.ID, []string{l.VisitorID}, pay.At.Add(-Lookback), pay.At.Add(time.Second))
+				ss, err := s.Events.VisitorVisits(ctx, site.ID, []string{l.VisitorID}, pay.At.Add(-Lookback), pay.At.Add(time.Second))
 				if err != nil {
 					return nil, fmt.Errorf("customers: sessions before %s: %w", pid, err)
 				}

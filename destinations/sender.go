@@ -281,7 +281,7 @@ type Conversion struct {
 	Link *tributary.Identity
 	// Credited is the visit credited under the model (nil when unattributed), Credits every visit's
 	// share of the entry.
-	Credited *tributary.SessionSummary
+	Credited *tributary.VisitSummary
 	Credits  []Credit
 	Model    attribution.Model
 	// Click is the credited visit's ad click (empty Platform when none), with its time.
@@ -475,7 +475,7 @@ func (s *Sender) attribute(ctx context.Context, c *Conversion, at time.Time, amo
 			}
 			visitors = personOf(link.VisitorID, keys)
 		}
-		sessions, err := s.Events.VisitorSessions(ctx, site.ID, visitors, paidAt.Add(-lookback), paidAt.Add(time.Second))
+		sessions, err := s.Events.VisitorVisits(ctx, site.ID, visitors, paidAt.Add(-lookback), paidAt.Add(time.Second))
 		if err != nil {
 			return err
 		}
@@ -484,7 +484,7 @@ func (s *Sender) attribute(ctx context.Context, c *Conversion, at time.Time, amo
 			touches[i] = attribution.Touchpoint{SessionID: v.SessionID, Start: v.Start, Channel: v.Channel, Source: v.Source}
 		}
 		touches = attribution.Select(touches, paidAt, lookback)
-		byID := map[string]*tributary.SessionSummary{}
+		byID := map[string]*tributary.VisitSummary{}
 		for i := range sessions {
 			byID[sessions[i].SessionID] = &sessions[i]
 		}

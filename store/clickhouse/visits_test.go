@@ -96,7 +96,7 @@ func writePayment(t *testing.T, st tributary.EventStore) {
 	}
 }
 
-// sameVisits wants the ClickHouse store to answer visitQueries, and VisitorSessions, exactly as the
+// sameVisits wants the ClickHouse store to answer visitQueries, and VisitorVisits, exactly as the
 // embedded store does over the same events.
 func sameVisits(t *testing.T, duck *duckdb.Store, ch *clickhouse.Store) {
 	t.Helper()
@@ -125,16 +125,16 @@ func sameVisits(t *testing.T, duck *duckdb.Store, ch *clickhouse.Store) {
 		{time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 11, 15, 0, 0, 0, 0, time.UTC)},
 		{time.Date(2026, 11, 15, 0, 0, 0, 0, time.UTC), time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)},
 	} {
-		want, err := duck.VisitorSessions(ctx, "s1", visitors, r[0], r[1])
+		want, err := duck.VisitorVisits(ctx, "s1", visitors, r[0], r[1])
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, err := ch.VisitorSessions(ctx, "s1", visitors, r[0], r[1])
+		got, err := ch.VisitorVisits(ctx, "s1", visitors, r[0], r[1])
 		if err != nil {
 			t.Fatal(err)
 		}
 		if !reflect.DeepEqual(got, want) {
-			t.Errorf("VisitorSessions %v: clickhouse\n%+v\nduckdb\n%+v", r, got, want)
+			t.Errorf("VisitorVisits %v: clickhouse\n%+v\nduckdb\n%+v", r, got, want)
 		}
 	}
 }

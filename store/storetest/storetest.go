@@ -196,7 +196,7 @@ func MetaStore(t *testing.T, open func(t *testing.T) tributary.MetaStore) {
 // EventStore runs the EventStore conformance suite.
 func EventStore(t *testing.T, open func(t *testing.T) tributary.EventStore) {
 	ctx := context.Background()
-	t.Run("VisitorSessions", func(t *testing.T) {
+	t.Run("VisitorVisits", func(t *testing.T) {
 		s := open(t)
 		ev := func(min int, site, visitor, session, name, path, channel, campaign string) tributary.Event {
 			return tributary.Event{SiteID: site, Timestamp: Clock.Add(time.Duration(min) * time.Minute), Name: name, Source: tributary.SourceBrowser,
@@ -212,7 +212,7 @@ func EventStore(t *testing.T, open func(t *testing.T) tributary.EventStore) {
 			ev(5, "s2", "v1", "z", tributary.PageviewName, "/other-site", "Direct", ""),
 			ev(-600, "s1", "v1", "old", tributary.PageviewName, "/old", "Direct", ""),
 		}))
-		got, err := s.VisitorSessions(ctx, "s1", []string{"v1", "v2"}, Clock, Clock.Add(2*time.Hour))
+		got, err := s.VisitorVisits(ctx, "s1", []string{"v1", "v2"}, Clock, Clock.Add(2*time.Hour))
 		must(t, err)
 		if len(got) != 2 {
 			t.Fatalf("sessions = %+v, want a and b", got)
@@ -225,7 +225,7 @@ func EventStore(t *testing.T, open func(t *testing.T) tributary.EventStore) {
 		if b.SessionID != "b" || b.Channel != "Organic Search" || b.LandingPage != "/b" {
 			t.Errorf("session b = %+v", b)
 		}
-		if none, err := s.VisitorSessions(ctx, "s1", nil, Clock, Clock.Add(time.Hour)); err != nil || len(none) != 0 {
+		if none, err := s.VisitorVisits(ctx, "s1", nil, Clock, Clock.Add(time.Hour)); err != nil || len(none) != 0 {
 			t.Errorf("no visitors: %v %v", none, err)
 		}
 	})

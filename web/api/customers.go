@@ -117,17 +117,17 @@ func (s *API) HandleListCustomers(w http.ResponseWriter, r *http.Request) error 
 }
 
 type apiPayment struct {
-	ID         string                     `json:"id"`
-	At         time.Time                  `json:"at"`
-	Status     string                     `json:"status,omitempty"`
-	Amount     json.Number                `json:"amount"`
-	Currency   string                     `json:"currency"`
-	Reporting  *json.Number               `json:"reporting_amount"` // null without an exchange rate
-	Product    string                     `json:"product,omitempty"`
-	LinkMethod string                     `json:"link_method"`
-	VisitorID  string                     `json:"visitor_id,omitempty"`
-	Entries    []apiEntry                 `json:"entries"`
-	Sessions   []tributary.SessionSummary `json:"sessions_before"`
+	ID         string                   `json:"id"`
+	At         time.Time                `json:"at"`
+	Status     string                   `json:"status,omitempty"`
+	Amount     json.Number              `json:"amount"`
+	Currency   string                   `json:"currency"`
+	Reporting  *json.Number             `json:"reporting_amount"` // null without an exchange rate
+	Product    string                   `json:"product,omitempty"`
+	LinkMethod string                   `json:"link_method"`
+	VisitorID  string                   `json:"visitor_id,omitempty"`
+	Entries    []apiEntry               `json:"entries"`
+	Sessions   []tributary.VisitSummary `json:"sessions_before"`
 }
 
 type apiEntry struct {

@@ -122,7 +122,7 @@ func (s *UI) PageCustomer(w http.ResponseWriter, r *http.Request) error {
 	// The journey is one timeline: a visit that preceded several payments is shown before the first.
 	seen := map[string]bool{}
 	for i := range d.PaymentList {
-		var fresh []tributary.SessionSummary
+		var fresh []tributary.VisitSummary
 		for _, x := range d.PaymentList[i].Sessions {
 			if !seen[x.SessionID] {
 				seen[x.SessionID] = true

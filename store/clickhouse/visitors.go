@@ -9,12 +9,12 @@ import (
 	"github.com/tributary/tributary"
 )
 
-// VisitorSessions implements tributary.SessionReader from the visits table (migration 003): each
+// VisitorVisits implements tributary.VisitReader from the visits table (migration 003): each
 // session's attributes come from its first event, the landing page from its first pageview. The rows read
 // are narrowed to the days a visit starting in [from, to) can touch, as stats.ClickHouse.Visits does, and
 // the visitor is the visit's (its first event's). No output column is aliased to an input column's name:
 // on 18.16 an alias shadows the column everywhere in the query.
-func (s *Store) VisitorSessions(ctx context.Context, siteID string, visitorIDs []string, from, to time.Time) ([]tributary.SessionSummary, error) {
+func (s *Store) VisitorVisits(ctx context.Context, siteID string, visitorIDs []string, from, to time.Time) ([]tributary.VisitSummary, error) {
 	if len(visitorIDs) == 0 {
 		return nil, nil
 	}
@@ -34,9 +34,9 @@ func (s *Store) VisitorSessions(ctx context.Context, siteID string, visitorIDs [
 		return nil, mapErr("visitor sessions", err)
 	}
 	defer rows.Close()
-	var out []tributary.SessionSummary
+	var out []tributary.VisitSummary
 	for rows.Next() {
-		var x tributary.SessionSummary
+		var x tributary.VisitSummary
 		var pv uint64
 		if err := rows.Scan(&x.SessionID, &x.VisitorID, &x.Start, &x.End, &pv, &x.Channel, &x.Source, &x.UTMSource, &x.UTMMedium,
 			&x.UTMCampaign, &x.LandingPage, &x.Country, &x.Device); err != nil {

@@ -10,9 +10,9 @@ import (
 	"github.com/tributary/tributary/store/sqlmeta"
 )
 
-// VisitorSessions implements tributary.SessionReader: each session's attributes come from its first
+// VisitorVisits implements tributary.VisitReader: each session's attributes come from its first
 // event, the landing page from its first pageview.
-func (s *Store) VisitorSessions(ctx context.Context, siteID string, visitorIDs []string, from, to time.Time) ([]tributary.SessionSummary, error) {
+func (s *Store) VisitorVisits(ctx context.Context, siteID string, visitorIDs []string, from, to time.Time) ([]tributary.VisitSummary, error) {
 	if len(visitorIDs) == 0 {
 		return nil, nil
 	}
@@ -22,7 +22,7 @@ func (s *Store) VisitorSessions(ctx context.Context, siteID string, visitorIDs [
 		args = append(args, v)
 		ph[i] = "$" + strconv.Itoa(len(args))
 	}
-	out, err := sqlmeta.Query(ctx, s.db, func(row sqlmeta.Scanner) (x tributary.SessionSummary, err error) {
+	out, err := sqlmeta.Query(ctx, s.db, func(row sqlmeta.Scanner) (x tributary.VisitSummary, err error) {
 		err = row.Scan(&x.SessionID, &x.VisitorID, &x.Start, &x.End, &x.Pageviews, &x.Channel, &x.Source, &x.UTMSource, &x.UTMMedium,
 			&x.UTMCampaign, &x.LandingPage, &x.Country, &x.Device)
 		return x, err
