@@ -16,6 +16,7 @@ import (
 
 	"github.com/tributary/tributary"
 	"github.com/tributary/tributary/attribution"
+	"github.com/tributary/tributary/people"
 	"github.com/tributary/tributary/secretbox"
 )
 
@@ -631,34 +632,9 @@ func jsonBody(v any) []byte {
 // personOf returns visitor with every visitor the identity graph joins to it (the same person id,
 // customer id or e-mail, transitively), sorted.
 func personOf(visitor string, keys [][4]string) []string {
-	adj := map[string][]string{}
+	g := people.New()
 	for _, k := range keys {
-		v := "v:" + k[0]
-		for i, prefix := range []string{"", "p:", "c:", "e:"} {
-			if i == 0 || k[i] == "" {
-				continue
-			}
-			n := prefix + k[i]
-			adj[v] = append(adj[v], n)
-			adj[n] = append(adj[n], v)
-		}
+		g.Add(k)
 	}
-	seen := map[string]bool{"v:" + visitor: true}
-	queue := []string{"v:" + visitor}
-	var out []string
-	for len(queue) > 0 {
-		n := queue[0]
-		queue = queue[1:]
-		if strings.HasPrefix(n, "v:") {
-			out = append(out, n[2:])
-		}
-		for _, m := range adj[n] {
-			if !seen[m] {
-				seen[m] = true
-				queue = append(queue, m)
-			}
-		}
-	}
-	sort.Strings(out)
-	return out
+	return g.Members(visitor)
 }
