@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/tributary/tributary"
+	"github.com/tributary/tributary/store/sqlmeta"
 	"github.com/tributary/tributary/touches"
 )
 
@@ -18,7 +19,6 @@ import (
 // of events, identities or ledger entries; these are the reads and writes it asks of the store.
 var _ touches.Store = (*Store)(nil)
 
-var touchValueCols = strings.Join(tributary.VisitColumns[:], ", ")
 
 // maintain runs after a committed write: the facts are stored whatever the maintainer answers, so a
 // failure is logged, not returned; the site keeps its stale mark and the next start rebuilds it.
@@ -92,20 +92,8 @@ func (s *Store) VisitsOf(ctx context.Context, siteID string, visitorIDs []string
 		return nil, mapErr("visits of visitors", err)
 	}
 	defer rows.Close()
-	var out []tributary.Visit
-	for rows.Next() {
-		var v tributary.Visit
-		dest := []any{&v.SessionID, &v.VisitorID, &v.Start}
-		for i := range v.Values {
-			dest = append(dest, &v.Values[i])
-		}
-		if err := rows.Scan(dest...); err != nil {
-			return nil, mapErr("visits of visitors", err)
-		}
-		v.Start = v.Start.UTC()
-		out = append(out, v)
-	}
-	return out, mapErr("visits of visitors", rows.Err())
+	out, err := sqlmeta.Collect(rows, sqlmeta.ScanVisit)
+	return out, mapErr("visits of visitors", err)
 }
 
 // TouchedPayments returns the payments with a member row of one of the visitors paid at or after
@@ -130,20 +118,8 @@ func (s *Store) LinkedPayments(ctx context.Context, siteID string) ([]string, er
 }
 
 func (s *Store) strings(ctx context.Context, op, q string, args ...any) ([]string, error) {
-	rows, err := s.db.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, mapErr(op, err)
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var v string
-		if err := rows.Scan(&v); err != nil {
-			return nil, mapErr(op, err)
-		}
-		out = append(out, v)
-	}
-	return out, mapErr(op, rows.Err())
+	out, err := sqlmeta.Query(ctx, s.db, sqlmeta.Value[string], q, args...)
+	return out, mapErr(op, err)
 }
 
 // ReplaceTouches writes the payments' rows under a new version, with the rows they no longer have marked
@@ -173,8 +149,7 @@ func (s *Store) ReplaceTouches(ctx context.Context, siteID string, paymentIDs []
 		return nil
 	}
 	ver := s.seq()
-	return s.batch(ctx, "replace payment touches", `INSERT INTO payment_touches (site_id, payment_id, person, visitor_id, session_id, start_ts, `+
-		touchValueCols+`, deleted, ver)`, len(all), func(i int) []any {
+	return s.batch(ctx, "replace payment touches", `INSERT INTO payment_touches (site_id, `+sqlmeta.TouchCols+`, deleted, ver)`, len(all), func(i int) []any {
 		t := &all[i]
 		r := []any{siteID, t.PaymentID, t.Person, t.VisitorID, t.SessionID, t.Start.UTC()}
 		for _, v := range t.Values {
@@ -215,7 +190,7 @@ func (s *Store) StaleTouches(ctx context.Context) ([]string, error) {
 
 // PaymentTouches returns the newest rows of the payments (all of the site's with none given).
 func (s *Store) PaymentTouches(ctx context.Context, siteID string, paymentIDs []string) ([]tributary.PaymentTouch, error) {
-	q := `SELECT payment_id, person, visitor_id, session_id, start_ts, ` + touchValueCols + ` FROM payment_touches FINAL WHERE site_id = $1 AND deleted = 0`
+	q := `SELECT ` + sqlmeta.TouchCols + ` FROM payment_touches FINAL WHERE site_id = $1 AND deleted = 0`
 	args := []any{siteID}
 	if paymentIDs != nil {
 		if len(paymentIDs) == 0 {
@@ -225,25 +200,8 @@ func (s *Store) PaymentTouches(ctx context.Context, siteID string, paymentIDs []
 		args, in = placeholders(args, paymentIDs)
 		q += ` AND payment_id IN (` + in + `)`
 	}
-	rows, err := s.db.QueryContext(ctx, q+` ORDER BY payment_id, session_id, visitor_id`, args...)
-	if err != nil {
-		return nil, mapErr("payment touches", err)
-	}
-	defer rows.Close()
-	var out []tributary.PaymentTouch
-	for rows.Next() {
-		var t tributary.PaymentTouch
-		dest := []any{&t.PaymentID, &t.Person, &t.VisitorID, &t.SessionID, &t.Start}
-		for i := range t.Values {
-			dest = append(dest, &t.Values[i])
-		}
-		if err := rows.Scan(dest...); err != nil {
-			return nil, mapErr("payment touches", err)
-		}
-		t.Start = t.Start.UTC()
-		out = append(out, t)
-	}
-	return out, mapErr("payment touches", rows.Err())
+	out, err := sqlmeta.Query(ctx, s.db, sqlmeta.ScanTouch, q+` ORDER BY payment_id, session_id, visitor_id`, args...)
+	return out, mapErr("payment touches", err)
 }
 
 // newNode names this process in touch_state.

@@ -16,7 +16,7 @@ import (
 var _ touches.Store = (*Store)(nil)
 
 // touchCols are payment_touches' columns in tributary.PaymentTouch order.
-var touchCols = "site_id, payment_id, person, visitor_id, session_id, start_ts, " + strings.Join(tributary.VisitColumns[:], ", ")
+var touchCols = "site_id, " + sqlmeta.TouchCols
 
 // maintain runs the maintainer after a committed write. The facts are stored whatever it answers, so a
 // failure is logged, not returned (a caller would retry a write that succeeded): the site keeps its
@@ -64,19 +64,8 @@ func (s *Store) VisitsOf(ctx context.Context, siteID string, visitorIDs []string
 		return nil, mapErr("visits of visitors", err)
 	}
 	defer rows.Close()
-	var out []tributary.Visit
-	for rows.Next() {
-		var v tributary.Visit
-		dest := []any{&v.SessionID, &v.VisitorID, &v.Start}
-		for i := range v.Values {
-			dest = append(dest, &v.Values[i])
-		}
-		if err := rows.Scan(dest...); err != nil {
-			return nil, mapErr("visits of visitors", err)
-		}
-		out = append(out, v)
-	}
-	return out, mapErr("visits of visitors", rows.Err())
+	out, err := sqlmeta.Collect(rows, sqlmeta.ScanVisit)
+	return out, mapErr("visits of visitors", err)
 }
 
 // TouchedPayments returns the payments with a member row of one of the visitors paid at or after
@@ -97,20 +86,8 @@ func (s *Store) LinkedPayments(ctx context.Context, siteID string) ([]string, er
 }
 
 func (s *Store) strings(ctx context.Context, op, q string, args ...any) ([]string, error) {
-	rows, err := s.db.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, mapErr(op, err)
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var v string
-		if err := rows.Scan(&v); err != nil {
-			return nil, mapErr(op, err)
-		}
-		out = append(out, v)
-	}
-	return out, mapErr(op, rows.Err())
+	out, err := sqlmeta.Query(ctx, s.db, sqlmeta.Value[string], q, args...)
+	return out, mapErr(op, err)
 }
 
 // ReplaceTouches replaces the payments' rows in one transaction.
@@ -154,28 +131,12 @@ func (s *Store) StaleTouches(ctx context.Context) ([]string, error) {
 // PaymentTouches returns the rows of the payments (all of the site's with none given), for tests and
 // exports.
 func (s *Store) PaymentTouches(ctx context.Context, siteID string, paymentIDs []string) ([]tributary.PaymentTouch, error) {
-	q := `SELECT payment_id, person, visitor_id, session_id, start_ts, ` + strings.Join(tributary.VisitColumns[:], ", ") + ` FROM payment_touches WHERE site_id = $1`
+	q := `SELECT ` + sqlmeta.TouchCols + ` FROM payment_touches WHERE site_id = $1`
 	args := []any{siteID}
 	if paymentIDs != nil {
 		q += ` AND payment_id IN (SELECT unnest($2::VARCHAR[]))`
 		args = append(args, paymentIDs)
 	}
-	rows, err := s.db.QueryContext(ctx, q+` ORDER BY payment_id, session_id, visitor_id`, args...)
-	if err != nil {
-		return nil, mapErr("payment touches", err)
-	}
-	defer rows.Close()
-	var out []tributary.PaymentTouch
-	for rows.Next() {
-		var t tributary.PaymentTouch
-		dest := []any{&t.PaymentID, &t.Person, &t.VisitorID, &t.SessionID, &t.Start}
-		for i := range t.Values {
-			dest = append(dest, &t.Values[i])
-		}
-		if err := rows.Scan(dest...); err != nil {
-			return nil, mapErr("payment touches", err)
-		}
-		out = append(out, t)
-	}
-	return out, mapErr("payment touches", rows.Err())
+	out, err := sqlmeta.Query(ctx, s.db, sqlmeta.ScanTouch, q+` ORDER BY payment_id, session_id, visitor_id`, args...)
+	return out, mapErr("payment touches", err)
 }

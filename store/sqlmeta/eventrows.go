@@ -1,6 +1,10 @@
 package sqlmeta
 
-import "github.com/tributary/tributary"
+import (
+	"strings"
+
+	"github.com/tributary/tributary"
+)
 
 // The event stores that speak SQL through database/sql (DuckDB and ClickHouse) keep the ledger, MRR
 // movements and identity facts in tables of the same columns; these are the column lists and the row
@@ -38,4 +42,29 @@ func ScanIdentity(row Scanner) (i tributary.Identity, err error) {
 	err = row.Scan(&i.SiteID, &i.At, &i.VisitorID, &i.SessionID, &i.PersonID, &i.CustomerID, &i.Email, &i.PaymentID, &i.LinkMethod,
 		&i.Source, &i.Channel, &i.ReferrerSource, &i.UTMSource, &i.UTMMedium, &i.UTMCampaign)
 	return i, err
+}
+
+// TouchCols are the payment touches' columns ScanTouch reads, in tributary.PaymentTouch order.
+var TouchCols = "payment_id, person, visitor_id, session_id, start_ts, " + strings.Join(tributary.VisitColumns[:], ", ")
+
+// ScanTouch reads one payment touch of TouchCols.
+func ScanTouch(row Scanner) (t tributary.PaymentTouch, err error) {
+	dest := []any{&t.PaymentID, &t.Person, &t.VisitorID, &t.SessionID, &t.Start}
+	for i := range t.Values {
+		dest = append(dest, &t.Values[i])
+	}
+	err = row.Scan(dest...)
+	t.Start = t.Start.UTC()
+	return t, err
+}
+
+// ScanVisit reads one visit: session, visitor, start and the visit columns.
+func ScanVisit(row Scanner) (v tributary.Visit, err error) {
+	dest := []any{&v.SessionID, &v.VisitorID, &v.Start}
+	for i := range v.Values {
+		dest = append(dest, &v.Values[i])
+	}
+	err = row.Scan(dest...)
+	v.Start = v.Start.UTC()
+	return v, err
 }
