@@ -19,7 +19,6 @@ import (
 // of events, identities or ledger entries; these are the reads and writes it asks of the store.
 var _ touches.Store = (*Store)(nil)
 
-
 // maintain runs after a committed write: the facts are stored whatever the maintainer answers, so a
 // failure is logged, not returned; the site keeps its stale mark and the next start rebuilds it.
 func (s *Store) maintain(what string, err error) {
