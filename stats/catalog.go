@@ -54,9 +54,9 @@ var Metrics = []MetricDef{
 	{"refunds", Revenue, "Refunds", Money, nil},
 	{"disputes", Revenue, "Disputes", Money, nil},
 	{"net_revenue", Revenue, "Net revenue", Money, nil},
-	{"average_order_value", Revenue, "Average order value", Money, nil},
+	{"average_order_value", Revenue, "Avg. order value", Money, nil},
 	// Revenue per visitor is money over visitors: the visitors come from the traffic side.
-	{"revenue_per_visitor", Revenue, "Revenue per visitor", Money, []string{"visitors"}},
+	{"revenue_per_visitor", Revenue, "Revenue / visitor", Money, []string{"visitors"}},
 	{"ltv", Revenue, "LTV", Money, nil},
 	{"time_to_convert", Revenue, "Time to convert", Seconds, nil},
 	{"mrr", MRR, "MRR", Money, nil},

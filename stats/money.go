@@ -640,13 +640,3 @@ func (a *args) list(ids []string) string {
 	}
 	return strings.Join(ps, ",")
 }
-
-func earliest(m map[string]time.Time) time.Time {
-	var t time.Time
-	for _, v := range m {
-		if t.IsZero() || v.Before(t) {
-			t = v
-		}
-	}
-	return t
-}

@@ -173,9 +173,6 @@ type filterChip struct{ Dim, Value, Remove string }
 
 var kpiMetrics = []string{"visitors", "revenue", "net_revenue", "conversion_rate", "revenue_per_visitor", "average_order_value", "refunds", "mrr"}
 
-var kpiLabels = map[string]string{"visitors": "Visitors", "revenue": "Revenue", "net_revenue": "Net revenue", "conversion_rate": "Conversion rate",
-	"revenue_per_visitor": "Revenue / visitor", "average_order_value": "Avg. order value", "refunds": "Refunds", "mrr": "MRR"}
-
 var dashPanels = []struct{ title, dim string }{
 	{"Channels", "visit:channel"}, {"Sources", "visit:source"}, {"Campaigns", "visit:utm_campaign"}, {"Entry pages", "visit:entry_page"},
 	{"Countries", "visit:country"}, {"Devices", "visit:device"}, {"Browsers", "visit:browser"}, {"Operating systems", "visit:os"},
@@ -192,7 +189,11 @@ func (s *UI) PageDashboard(w http.ResponseWriter, r *http.Request) error {
 	p := parseDash(r)
 	v := &dashView{Site: site, P: p, Ranges: dashRanges, Models: attribution.Models, Metrics: chartMetrics, Credit: geo.Attribution}
 	for i, f := range p.Filters {
-		v.Filters = append(v.Filters, filterChip{Dim: strings.TrimPrefix(f[0], "visit:"), Value: f[1], Remove: p.without(i)})
+		label := stats.DimensionLabel(f[0])
+		if label == "" {
+			label = strings.TrimPrefix(f[0], "visit:")
+		}
+		v.Filters = append(v.Filters, filterChip{Dim: label, Value: f[1], Remove: p.without(i)})
 	}
 	// The page's queries run together (two at a time, sharing the money data): KPI cards (traffic and
 	// money in one query, MRR apart: it does not take visit filters), the main chart, the panels.
@@ -357,7 +358,7 @@ func addKPIs(v *dashView, metrics []string, res *stats.Result) {
 	}
 	row := res.Results[0]
 	for i, m := range metrics {
-		k := kpi{Label: kpiLabels[m], Value: formatMetric(m, row.Metrics[i], v.Site)}
+		k := kpi{Label: stats.MetricLabel(m), Value: formatMetric(m, row.Metrics[i], v.Site)}
 		if row.Comparison != nil && row.Comparison.Change[i] != nil {
 			ch := *row.Comparison.Change[i]
 			k.Up = ch >= 0
