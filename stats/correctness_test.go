@@ -22,15 +22,15 @@ func TestCorrectnessDuckDB(t *testing.T) {
 	})
 }
 
-// TestCorrectnessDuckDBMemo runs the suite with the attribution memo the server uses: every query after
-// the first reads the payments' attribution work the earlier ones kept.
-func TestCorrectnessDuckDBMemo(t *testing.T) {
+// TestCorrectnessDuckDBServer runs the suite on the store as serve opens it: a file in a data dir, the
+// default DuckDB memory limit, and the payment records for products.
+func TestCorrectnessDuckDBServer(t *testing.T) {
 	statstest.Run(t, func(t *testing.T) (tributary.EventStore, *stats.Engine) {
-		st, err := duckdb.Open(context.Background(), "")
+		st, err := duckdb.Open(context.Background(), t.TempDir(), duckdb.MemoryLimit(256<<20))
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { st.Close() })
-		return st, stats.NewEngine(st.DB(), stats.DuckDB{})
+		return st, stats.NewEngine(st.DB(), stats.DuckDB{}, stats.WithPaymentRecords(st))
 	})
 }
