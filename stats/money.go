@@ -93,14 +93,15 @@ type moneyData struct {
 	paidAt      map[string]time.Time // payment → time of its payment entry (for refunds of older payments)
 	links       map[string]*link
 	products    map[string]string
-	// touched holds each linked payment's rows of the payment touches (touches/): the paying person and
-	// their visits in the year before the payment.
+	// touched holds each linked payment's visits of the payment touches (touches/): the paying person's
+	// visits in the year before the payment. persons holds each linked payment's person (its member rows).
 	touched map[string]*payTouches
+	persons map[string]string
 
 	site     string
 	test     bool
 	from, to time.Time
-	loaded   map[string]bool // "links", "products", "touches"
+	loaded   map[string]bool // "links", "products", "touches", "people"
 
 	// credited holds each model's credits (by model and lookback): the dashboard's panels group the
 	// same credits differently, so they are worked out once per page (md lives in a request's Cache).
@@ -121,7 +122,7 @@ type payTouches struct {
 // moneyNeeds lists the parts of moneyData q reads beyond the ledger. Without a visit dimension, a visit
 // filter or time to convert, no touchpoint is needed: every entry's credits sum to the entry.
 func moneyNeeds(q *Query) []string {
-	var links, products, touches bool
+	var links, products, touches, people bool
 	for _, d := range q.Dimensions {
 		switch {
 		case visitDims[d] != "":
@@ -140,11 +141,11 @@ func moneyNeeds(q *Query) []string {
 		case "time_to_convert":
 			touches = true
 		case "customers", "ltv":
-			touches = true // the paying person
+			people = true // the paying person
 		}
 	}
 	var out []string
-	if links || touches {
+	if links || touches || people {
 		out = append(out, "links")
 	}
 	if products {
@@ -152,6 +153,9 @@ func moneyNeeds(q *Query) []string {
 	}
 	if touches {
 		out = append(out, "touches")
+	}
+	if people {
+		out = append(out, "people")
 	}
 	return out
 }
@@ -241,6 +245,8 @@ func (e *Engine) loadMoney(ctx context.Context, q *Query, from, to time.Time) (*
 				errs[i] = e.loadProducts(ctx, md)
 			case "touches":
 				errs[i] = e.loadTouches(ctx, md)
+			case "people":
+				errs[i] = e.loadPeople(ctx, md)
 			}
 		}()
 	}
@@ -257,7 +263,7 @@ func (e *Engine) loadMoney(ctx context.Context, q *Query, from, to time.Time) (*
 // loadLedger reads the range's entries and the payment time of each payment they belong to.
 func (e *Engine) loadLedger(ctx context.Context, q *Query, from, to time.Time) (*moneyData, error) {
 	md := &moneyData{links: map[string]*link{}, products: map[string]string{}, touched: map[string]*payTouches{},
-		site: q.Site.ID, test: q.Test, from: from, to: to, loaded: map[string]bool{}}
+		persons: map[string]string{}, site: q.Site.ID, test: q.Test, from: from, to: to, loaded: map[string]bool{}}
 	lp, err := e.readLedger(ctx, md)
 	if err != nil {
 		return nil, err
@@ -393,7 +399,7 @@ func (e *Engine) loadTouches(ctx context.Context, md *moneyData) error {
 	// The dimension values travel as one text per row: reading sixteen columns a value at a time costs
 	// more than the query.
 	r, err := e.db.QueryContext(ctx, `SELECT payment_id, person, visitor_id, session_id, start_ts, `+e.d.JoinText(tributary.VisitColumns[:])+
-		` FROM `+e.d.Touches()+` t WHERE site_id = `+a.add(md.site)+` AND payment_id IN (`+inRange+`)`, a.vals...)
+		` FROM `+e.d.Touches()+` t WHERE site_id = `+a.add(md.site)+` AND session_id <> '' AND payment_id IN (`+inRange+`)`, a.vals...)
 	if err != nil {
 		return fmt.Errorf("stats: payment touches: %w", err)
 	}
@@ -410,9 +416,6 @@ func (e *Engine) loadTouches(ctx context.Context, md *moneyData) error {
 		if pt == nil {
 			pt = &payTouches{person: person}
 			md.touched[p] = pt
-		}
-		if sid == "" {
-			continue // a member row: the person's visitor, whatever their visits
 		}
 		s := &session{id: sid, visitor: visitor, start: start, dims: &dimVals{}}
 		if strings.Count(joined, textSep) != len(s.dims)-1 {
@@ -432,6 +435,29 @@ func (e *Engine) loadTouches(ctx context.Context, md *moneyData) error {
 		if err := e.readTouchValues(ctx, md, k.payment, k.session); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// loadPeople reads the paying person of each of the range's linked payments, from its member rows
+// (customers and LTV count people; the member rows carry no visit).
+func (e *Engine) loadPeople(ctx context.Context, md *moneyData) error {
+	a, inRange := md.paymentSet(e.d)
+	r, err := e.db.QueryContext(ctx, `SELECT payment_id, min(person) FROM `+e.d.Touches()+` t WHERE site_id = `+a.add(md.site)+
+		` AND session_id = '' AND payment_id IN (`+inRange+`) GROUP BY payment_id`, a.vals...)
+	if err != nil {
+		return fmt.Errorf("stats: paying people: %w", err)
+	}
+	defer r.Close()
+	for r.Next() {
+		var p, person string
+		if err := r.Scan(&p, &person); err != nil {
+			return fmt.Errorf("stats: paying people: %w", err)
+		}
+		md.persons[p] = person
+	}
+	if err := r.Err(); err != nil {
+		return fmt.Errorf("stats: paying people: %w", err)
 	}
 	return nil
 }

@@ -329,8 +329,8 @@ func (e *Engine) money(q *Query, md *moneyData, rs *rows) {
 
 func (md *moneyData) person(en *entry) string {
 	if l := md.links[en.payment]; l != nil && l.visitor != "" {
-		if pt := md.touched[en.payment]; pt != nil {
-			return "v:" + pt.person
+		if p, ok := md.persons[en.payment]; ok {
+			return "v:" + p
 		}
 		return "v:" + l.visitor
 	}
