@@ -26,6 +26,24 @@ func (ClickHouse) ArgMaxIf(val, by, c string) string {
 	return "argMaxIf(" + val + ", " + by + ", " + c + ")"
 }
 
+func (ClickHouse) ArgMax(val, by string) string { return "argMax(" + val + ", " + by + ")" }
+
+func (ClickHouse) Tuple(cols ...string) string { return "tuple(" + strings.Join(cols, ", ") + ")" }
+
+func (ClickHouse) SumIf(expr, c string) string { return "toInt64(sumIf(" + expr + ", " + c + "))" }
+
+func (ClickHouse) MinusSeconds(col string, n int64) string { return fmt.Sprintf("(%s - %d)", col, n) }
+
+// LeftJoin is ANY LEFT JOIN: 18.16 knows no join without a strictness, and each right row is unique
+// by key in every use. Unmatched right columns read as their type's zero value.
+func (ClickHouse) LeftJoin(left, right, key string) string {
+	return "(" + left + ") ANY LEFT JOIN (" + right + ") USING " + key
+}
+
+func (ClickHouse) InnerJoin(left, right, key string) string {
+	return "(" + left + ") ALL INNER JOIN (" + right + ") USING " + key
+}
+
 // LocalBucket passes the zone to the truncating functions themselves. toTimeZone would be the obvious
 // route, but formatDateTime on 18.16 prints in the server's zone whatever zone the value carries, so the
 // text would shift by the zone's offset; the date functions with a zone argument, rendered by toString,

@@ -19,6 +19,8 @@ type Engine struct {
 	db      *sql.DB
 	d       Dialect
 	records tributary.PaymentRecords
+	// moneyInGo sends every query's money through the Go path (tests compare it with the store's sums).
+	moneyInGo bool
 }
 
 // Option configures an Engine.
@@ -27,6 +29,19 @@ type Option func(*Engine)
 // WithPaymentRecords gives the engine the MetaStore's payment records, where Stripe payments keep their
 // product (payment:product); without it products come from the ledger only.
 func WithPaymentRecords(r tributary.PaymentRecords) Option { return func(e *Engine) { e.records = r } }
+
+// MoneyInGo sends every query's money through the Go path (money.go), which otherwise serves only the
+// queries the store cannot sum (moneysql.go): the correctness suite checks the two give the same answers.
+func MoneyInGo() Option { return func(e *Engine) { e.moneyInGo = true } }
+
+// With returns a copy of e with opts applied.
+func (e *Engine) With(opts ...Option) *Engine {
+	c := *e
+	for _, o := range opts {
+		o(&c)
+	}
+	return &c
+}
 
 // NewEngine returns an engine over db speaking dialect d.
 func NewEngine(db *sql.DB, d Dialect, opts ...Option) *Engine {

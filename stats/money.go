@@ -116,6 +116,9 @@ type moneyData struct {
 // payTouches are one payment's touches.
 type payTouches struct {
 	person string
+	// paid is the payment time the touches were chosen by (their member rows'): the lookback counts back
+	// from it, on this path as where the store sums money (moneysql.go).
+	paid   time.Time
 	visits []*session // in no particular order (attribution.Select orders them)
 }
 
@@ -398,8 +401,11 @@ func (e *Engine) loadTouches(ctx context.Context, md *moneyData) error {
 	a, inRange := md.paymentSet(e.d)
 	// The dimension values travel as one text per row: reading sixteen columns a value at a time costs
 	// more than the query.
-	r, err := e.db.QueryContext(ctx, `SELECT payment_id, person, visitor_id, session_id, start_ts, `+e.d.JoinText(tributary.VisitColumns[:])+
-		` FROM `+e.d.Touches()+` t WHERE site_id = `+a.add(md.site)+` AND session_id <> '' AND payment_id IN (`+inRange+`)`, a.vals...)
+	site := a.add(md.site)
+	paid := `SELECT payment_id, min(start_ts) AS paid FROM ` + e.d.Touches() + ` m WHERE site_id = ` + site + ` AND session_id = '' AND payment_id IN (` +
+		inRange + `) GROUP BY payment_id`
+	r, err := e.db.QueryContext(ctx, `SELECT payment_id, person, visitor_id, session_id, start_ts, paid, `+e.d.JoinText(tributary.VisitColumns[:])+
+		` FROM `+e.d.InnerJoin(`SELECT * FROM `+e.d.Touches()+` t`, paid, "payment_id")+` WHERE site_id = `+site+` AND session_id <> ''`, a.vals...)
 	if err != nil {
 		return fmt.Errorf("stats: payment touches: %w", err)
 	}
@@ -407,14 +413,14 @@ func (e *Engine) loadTouches(ctx context.Context, md *moneyData) error {
 	var ambiguous []key
 	for r.Next() {
 		var p, person, visitor, sid, joined string
-		var start time.Time
-		if err := r.Scan(&p, &person, &visitor, &sid, &start, &joined); err != nil {
+		var start, paid time.Time
+		if err := r.Scan(&p, &person, &visitor, &sid, &start, &paid, &joined); err != nil {
 			r.Close()
 			return fmt.Errorf("stats: payment touches: %w", err)
 		}
 		pt := md.touched[p]
 		if pt == nil {
-			pt = &payTouches{person: person}
+			pt = &payTouches{person: person, paid: paid}
 			md.touched[p] = pt
 		}
 		s := &session{id: sid, visitor: visitor, start: start, dims: &dimVals{}}
@@ -509,10 +515,7 @@ func (e *Engine) attribute(q *Query, md *moneyData) []credit {
 	cache := map[string]touched{}
 	for i := range md.entries {
 		en := &md.entries[i]
-		paid, ok := md.paidAt[en.payment]
-		if !ok {
-			paid = en.at
-		}
+		paid := md.paid(en)
 		t, ok := cache[en.payment]
 		if !ok {
 			t.touches, t.dims = md.touches(en.payment, paid, q.Lookback)
@@ -525,6 +528,18 @@ func (e *Engine) attribute(q *Query, md *moneyData) []credit {
 	return out
 }
 
+// paid is the time the lookback of en's payment counts back from: the touches' payment time, else the
+// payment's first payment entry, else en's own time (a refund of a payment never stored).
+func (md *moneyData) paid(en *entry) time.Time {
+	if pt := md.touched[en.payment]; pt != nil {
+		return pt.paid
+	}
+	if t, ok := md.paidAt[en.payment]; ok {
+		return t
+	}
+	return en.at
+}
+
 // share is one part of an entry's credits, without the entry (the memo keeps them between requests).
 type share struct {
 	amount int64
@@ -534,11 +549,21 @@ type share struct {
 
 // shareEntry credits an entry of amount, of a payment made at paid, over the payment's touchpoints.
 func shareEntry(model attribution.Model, touches []attribution.Touchpoint, dims []*dimVals, l *link, paid time.Time, amount int64) []share {
-	shares := attribution.Credit(model, touches, paid, amount)
+	// The main share is the largest; an entry of nothing goes where a unit would (the model's touch).
+	weigh := amount
+	if weigh == 0 {
+		weigh = 1
+	}
+	shares := attribution.Credit(model, touches, paid, weigh)
 	best, bestAmt := -1, int64(-1)
 	for si, s := range shares {
 		if a := abs(s.Amount); a > bestAmt {
 			best, bestAmt = si, a
+		}
+	}
+	if amount == 0 {
+		for si := range shares {
+			shares[si].Amount = 0
 		}
 	}
 	out := make([]share, 0, len(shares))

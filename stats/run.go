@@ -194,6 +194,12 @@ func (e *Engine) compute(ctx context.Context, q *Query, from, to time.Time) (*ro
 				return nil, 0, err
 			}
 			unconverted = n
+		} else if moneyInSQL(q) && !e.moneyInGo {
+			n, err := e.moneySQL(ctx, q, from, to, rs)
+			if err != nil {
+				return nil, 0, err
+			}
+			unconverted = n
 		} else {
 			md, err := e.loadMoney(ctx, q, from, to)
 			if err != nil {
@@ -302,8 +308,9 @@ func (e *Engine) money(q *Query, md *moneyData, rs *rows) {
 				}
 				if wantTTC {
 					if l := md.link(c.entry.payment); l != nil && l.visitor != "" {
-						if first := md.firstTouch(c.entry.payment, md.paidAt[c.entry.payment], q.Lookback); !first.IsZero() {
-							ttc[k] = append(ttc[k], md.paidAt[c.entry.payment].Sub(first).Seconds())
+						paid := md.paid(c.entry)
+						if first := md.firstTouch(c.entry.payment, paid, q.Lookback); !first.IsZero() {
+							ttc[k] = append(ttc[k], paid.Sub(first).Seconds())
 						}
 					}
 				}

@@ -240,6 +240,7 @@ func Run(t *testing.T, open Open) {
 	st, eng := open(t)
 	d.load(t, st)
 	t.Run("multi-touch journeys", func(t *testing.T) { journeys(t, st, eng) })
+	t.Run("money summed by the store as in Go", func(t *testing.T) { moneyPaths(t, st, eng) })
 	ctx := context.Background()
 	page := stats.WithCache(ctx)
 	query := func(t *testing.T, q map[string]any) map[string][]string {
