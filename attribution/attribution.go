@@ -104,6 +104,9 @@ func (t *Touchpoint) IsDirect() bool {
 	return t.Direct || strings.EqualFold(t.Channel, DirectChannel)
 }
 
+// IsDirectChannel reports whether a visit of channel ch is direct: no channel, or DirectChannel.
+func IsDirectChannel(ch string) bool { return ch == "" || strings.EqualFold(ch, DirectChannel) }
+
 // Select returns the touchpoints whose Start lies in [paidAt−lookback, paidAt], oldest first; equal
 // starts are ordered by SessionID, then by input position. A lookback ≤ 0 means DefaultLookbackDays.
 // touches is not modified.

@@ -16,18 +16,18 @@ type Dialect interface {
 	ArgMin(val, by string) string
 	ArgMinIf(val, by, cond string) string
 	ArgMaxIf(val, by, cond string) string
-	ArgMax(val, by string) string
 	// Tuple orders rows by several columns at once (an ArgMin/ArgMax key).
 	Tuple(cols ...string) string
 	// SumIf sums an integer expression over the rows where cond holds, as a 64-bit integer (0 for none).
 	SumIf(expr, cond string) string
 	// MinusSeconds is a timestamp column n seconds earlier.
 	MinusSeconds(col string, n int64) string
-	// LeftJoin and InnerJoin are the FROM clause joining two SELECTs on one column they both have; a
-	// left join's missing right side reads as NULL or as its type's zero value (ClickHouse), so callers
-	// coalesce.
+	// LeftJoin is the FROM clause joining two SELECTs on one column they both have; a missing right side
+	// reads as NULL or as its type's zero value (ClickHouse), so callers coalesce.
 	LeftJoin(left, right, key string) string
-	InnerJoin(left, right, key string) string
+	// GroupEach groups the rows of src by each of cols apart, in one statement: rows (d, v, aggs...)
+	// where d is the index in cols of the column grouped by and v its value.
+	GroupEach(src string, cols, aggs []string) string
 	// LocalBucket truncates the UTC timestamp column to unit (hour, day, week, month) in zone z: the
 	// expression a query groups by. BucketText renders such an expression as text "YYYY-MM-DD HH:MM:SS"
 	// (applied to the group, so once per bucket rather than once per row).
@@ -73,8 +73,7 @@ func (DuckDB) ArgMinIf(val, by, c string) string {
 func (DuckDB) ArgMaxIf(val, by, c string) string {
 	return "arg_max(" + val + ", " + by + ") FILTER (WHERE " + c + ")"
 }
-func (DuckDB) ArgMax(val, by string) string { return "arg_max(" + val + ", " + by + ")" }
-func (DuckDB) Tuple(cols ...string) string  { return "(" + strings.Join(cols, ", ") + ")" }
+func (DuckDB) Tuple(cols ...string) string { return "(" + strings.Join(cols, ", ") + ")" }
 func (DuckDB) SumIf(expr, c string) string {
 	return "CAST(coalesce(sum(" + expr + ") FILTER (WHERE " + c + "), 0) AS BIGINT)"
 }
@@ -84,8 +83,13 @@ func (DuckDB) MinusSeconds(col string, n int64) string {
 func (DuckDB) LeftJoin(left, right, key string) string {
 	return "(" + left + ") l LEFT JOIN (" + right + ") r USING (" + key + ")"
 }
-func (DuckDB) InnerJoin(left, right, key string) string {
-	return "(" + left + ") l JOIN (" + right + ") r USING (" + key + ")"
+func (DuckDB) GroupEach(src string, cols, aggs []string) string {
+	parts := make([]string, len(cols))
+	for i, c := range cols {
+		parts[i] = fmt.Sprintf("SELECT %d AS d, %s AS v, %s FROM g GROUP BY %s", i, c, strings.Join(aggs, ", "), c)
+	}
+	// Materialized: the source is worked out once, not once per column.
+	return "WITH g AS MATERIALIZED (" + src + ") " + strings.Join(parts, " UNION ALL ")
 }
 func (DuckDB) LocalBucket(col, unit string, z Zone) string {
 	return fmt.Sprintf("date_trunc('%s', %s)", unit, z.shifted(col))

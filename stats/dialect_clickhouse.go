@@ -26,8 +26,6 @@ func (ClickHouse) ArgMaxIf(val, by, c string) string {
 	return "argMaxIf(" + val + ", " + by + ", " + c + ")"
 }
 
-func (ClickHouse) ArgMax(val, by string) string { return "argMax(" + val + ", " + by + ")" }
-
 func (ClickHouse) Tuple(cols ...string) string { return "tuple(" + strings.Join(cols, ", ") + ")" }
 
 func (ClickHouse) SumIf(expr, c string) string { return "toInt64(sumIf(" + expr + ", " + c + "))" }
@@ -40,8 +38,13 @@ func (ClickHouse) LeftJoin(left, right, key string) string {
 	return "(" + left + ") ANY LEFT JOIN (" + right + ") USING " + key
 }
 
-func (ClickHouse) InnerJoin(left, right, key string) string {
-	return "(" + left + ") ALL INNER JOIN (" + right + ") USING " + key
+// GroupEach repeats the source once per column: 18.16 has no CTE and no GROUPING SETS.
+func (ClickHouse) GroupEach(src string, cols, aggs []string) string {
+	parts := make([]string, len(cols))
+	for i, c := range cols {
+		parts[i] = fmt.Sprintf("SELECT toInt64(%d) AS d, %s AS v, %s FROM (%s) GROUP BY %s", i, c, strings.Join(aggs, ", "), src, c)
+	}
+	return strings.Join(parts, " UNION ALL ")
 }
 
 // LocalBucket passes the zone to the truncating functions themselves. toTimeZone would be the obvious

@@ -401,11 +401,8 @@ func (e *Engine) loadTouches(ctx context.Context, md *moneyData) error {
 	a, inRange := md.paymentSet(e.d)
 	// The dimension values travel as one text per row: reading sixteen columns a value at a time costs
 	// more than the query.
-	site := a.add(md.site)
-	paid := `SELECT payment_id, min(start_ts) AS paid FROM ` + e.d.Touches() + ` m WHERE site_id = ` + site + ` AND session_id = '' AND payment_id IN (` +
-		inRange + `) GROUP BY payment_id`
-	r, err := e.db.QueryContext(ctx, `SELECT payment_id, person, visitor_id, session_id, start_ts, paid, `+e.d.JoinText(tributary.VisitColumns[:])+
-		` FROM `+e.d.InnerJoin(`SELECT * FROM `+e.d.Touches()+` t`, paid, "payment_id")+` WHERE site_id = `+site+` AND session_id <> ''`, a.vals...)
+	r, err := e.db.QueryContext(ctx, `SELECT payment_id, person, visitor_id, session_id, start_ts, paid_ts, `+e.d.JoinText(tributary.VisitColumns[:])+
+		` FROM `+e.d.Touches()+` t WHERE site_id = `+a.add(md.site)+` AND session_id <> '' AND payment_id IN (`+inRange+`)`, a.vals...)
 	if err != nil {
 		return fmt.Errorf("stats: payment touches: %w", err)
 	}
@@ -450,7 +447,7 @@ func (e *Engine) loadTouches(ctx context.Context, md *moneyData) error {
 func (e *Engine) loadPeople(ctx context.Context, md *moneyData) error {
 	a, inRange := md.paymentSet(e.d)
 	r, err := e.db.QueryContext(ctx, `SELECT payment_id, min(person) FROM `+e.d.Touches()+` t WHERE site_id = `+a.add(md.site)+
-		` AND session_id = '' AND payment_id IN (`+inRange+`) GROUP BY payment_id`, a.vals...)
+		` AND session_id = '' AND visitor_id <> '' AND payment_id IN (`+inRange+`) GROUP BY payment_id`, a.vals...)
 	if err != nil {
 		return fmt.Errorf("stats: paying people: %w", err)
 	}
@@ -603,7 +600,7 @@ func (md *moneyData) touches(payment string, paid time.Time, lookback time.Durat
 	if pt := md.touched[payment]; pt != nil {
 		for _, s := range pt.visits {
 			ch := s.dims[0]
-			all = append(all, attribution.Touchpoint{SessionID: s.id, Start: s.start, Channel: ch, Source: s.dims[1], Direct: ch == "Direct" || ch == ""})
+			all = append(all, attribution.Touchpoint{SessionID: s.id, Start: s.start, Channel: ch, Source: s.dims[1], Direct: attribution.IsDirectChannel(ch)})
 			byID[s.id] = s.dims
 		}
 	}
@@ -620,18 +617,15 @@ func (md *moneyData) touches(payment string, paid time.Time, lookback time.Durat
 	return sel, dims
 }
 
-// synthetic is the session an unattributed payment is counted in.
+// synthetic is the session an unattributed payment is counted in (the touches keep the same values in
+// the payment's own row, which the store's sums read).
 func synthetic(l *link) *dimVals {
-	d := &dimVals{}
-	d[0] = "Direct"
+	var id *tributary.Identity
 	if l != nil {
-		if l.channel != "" {
-			d[0] = l.channel
-		}
-		d[1] = l.source
-		d[visitDimIndex["visit:utm_source"]], d[visitDimIndex["visit:utm_medium"]], d[visitDimIndex["visit:utm_campaign"]] = l.utmSource, l.utmMedium, l.utmCampaign
+		id = &tributary.Identity{Channel: l.channel, ReferrerSource: l.source, UTMSource: l.utmSource, UTMMedium: l.utmMedium, UTMCampaign: l.utmCampaign}
 	}
-	return d
+	d := dimVals(tributary.UnattributedValues(id))
+	return &d
 }
 
 // matches applies visit filters to a credit's touchpoint.

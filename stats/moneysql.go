@@ -2,7 +2,9 @@ package stats
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -11,11 +13,13 @@ import (
 )
 
 // The money of the dashboard's own queries — the KPIs and the visit-dimension panels under a
-// single-touch model — is summed by the store: one statement picks each payment's touch from the
-// payment touches, credits every entry of the range to it whole and groups. Reading the range's ledger,
-// links and touches into Go costs a page about ten times more (a row through database/sql costs more
-// than the store's whole aggregation). The rules are the Go path's (money.go, attribute), which every
-// other query takes; TestMoneySQLMatchesGo holds the two to the same answers.
+// single-touch model — is summed by the store: the payment touches mark each visit's place among its
+// payment's visits (tributary.TouchOrder), so the touch a model credits inside the lookback is one row a
+// condition selects, and one statement joins the range's entries to those rows and groups. Reading the
+// range's ledger, links and touches into Go costs a page several times more (a row through database/sql
+// costs more than the store's whole aggregation). The rules are the Go path's (money.go, attribute),
+// which every other query takes and which stays the reference: statstest's "money summed by the store
+// as in Go" holds the two to the same answers on every backend.
 
 // moneyInSQL reports whether the store can sum q's money: no dimension but visit ones, only visit
 // filters (money ignores event filters inside and/or in ways a condition cannot mirror), a single-touch
@@ -68,10 +72,117 @@ func filterColumns(fs []Filter, into map[string]bool) {
 	}
 }
 
+// moneySums are one group's sums as the store adds them up.
+type moneySums struct{ revenue, refunds, disputes, payments int64 }
+
+func (m moneySums) addTo(r *row) {
+	r.ints["revenue"] += m.revenue
+	r.ints["refunds"] -= m.refunds // refund entries are negative; the metric is positive
+	r.ints["disputes"] -= m.disputes
+	r.ints["payments"] += m.payments
+}
+
 // moneySQL adds the range's money to rs as the store sums it, and returns the number of the range's
-// entries without a conversion to the reporting currency (left out, as on the Go path).
+// entries without a conversion to the reporting currency (left out, as on the Go path). Within a page
+// (RunAll) a panel by one of the page's visit columns reads the sums of every such column, computed
+// once by the page's first panel.
 func (e *Engine) moneySQL(ctx context.Context, q *Query, from, to time.Time, rs *rows) (int, error) {
+	if rs.m == nil {
+		rs.m = map[string]*row{}
+	}
+	c := cacheFrom(ctx)
+	if c != nil && len(q.Dimensions) == 1 {
+		col, cols := visitDims[q.Dimensions[0]], c.pageColumns()
+		if slices.Contains(cols, col) {
+			fs, _ := json.Marshal(q.Filters)
+			key := fmt.Sprint("moneysql/", q.Site.ID, q.Test, from.UnixNano(), to.UnixNano(), q.Model, q.Lookback, string(fs))
+			v, err := c.get(key, func() (any, error) { return e.moneyByColumn(ctx, q, from, to, cols) })
+			if err != nil {
+				return 0, err
+			}
+			for val, sums := range v.(map[string]map[string]moneySums)[col] {
+				sums.addTo(rs.get([]string{val}))
+			}
+			return e.unconverted(ctx, q, from, to)
+		}
+	}
 	a := &args{d: e.d}
+	var groups []string
+	for _, d := range q.Dimensions {
+		groups = append(groups, visitDims[d])
+	}
+	text := "SELECT " + strings.Join(append(slices.Clone(groups), e.moneyAggregates()...), ", ") + " FROM (" + e.moneySource(q, from, to, groups, a) + ") c"
+	if len(groups) > 0 {
+		text += " GROUP BY " + strings.Join(groups, ", ")
+	}
+	r, err := e.db.QueryContext(ctx, text, a.vals...)
+	if err != nil {
+		return 0, fmt.Errorf("stats: money: %w", err)
+	}
+	defer r.Close()
+	for r.Next() {
+		dims := make([]string, len(groups))
+		var m moneySums
+		dest := make([]any, 0, len(groups)+4)
+		for i := range dims {
+			dest = append(dest, &dims[i])
+		}
+		dest = append(dest, &m.revenue, &m.refunds, &m.disputes, &m.payments)
+		if err := r.Scan(dest...); err != nil {
+			return 0, fmt.Errorf("stats: money: %w", err)
+		}
+		m.addTo(rs.get(dims))
+	}
+	if err := r.Err(); err != nil {
+		return 0, fmt.Errorf("stats: money: %w", err)
+	}
+	return e.unconverted(ctx, q, from, to)
+}
+
+// moneyByColumn sums the range's money by each of the visit columns cols apart, in one statement.
+func (e *Engine) moneyByColumn(ctx context.Context, q *Query, from, to time.Time, cols []string) (map[string]map[string]moneySums, error) {
+	cols = slices.Sorted(slices.Values(cols))
+	a := &args{d: e.d}
+	text := e.d.GroupEach(e.moneySource(q, from, to, cols, a), cols, e.moneyAggregates())
+	r, err := e.db.QueryContext(ctx, text, a.vals...)
+	if err != nil {
+		return nil, fmt.Errorf("stats: money by column: %w", err)
+	}
+	defer r.Close()
+	out := map[string]map[string]moneySums{}
+	for r.Next() {
+		var d int64
+		var v string
+		var m moneySums
+		if err := r.Scan(&d, &v, &m.revenue, &m.refunds, &m.disputes, &m.payments); err != nil {
+			return nil, fmt.Errorf("stats: money by column: %w", err)
+		}
+		col := cols[d]
+		if out[col] == nil {
+			out[col] = map[string]moneySums{}
+		}
+		out[col][v] = m
+	}
+	if err := r.Err(); err != nil {
+		return nil, fmt.Errorf("stats: money by column: %w", err)
+	}
+	return out, nil
+}
+
+// moneyAggregates are the sums moneySums scans, in its order.
+func (e *Engine) moneyAggregates() []string {
+	return []string{
+		e.d.SumIf("amount", "kind = 'payment'"),
+		e.d.SumIf("amount", "kind = 'refund'"),
+		e.d.SumIf("amount", "kind IN ('dispute_withdrawn', 'dispute_reinstated')"),
+		e.d.CountIf("kind = 'payment' AND id = first_id AND net > 0"),
+	}
+}
+
+// moneySource is the SELECT of the range's converted entries (kind, id, amount, first_id and net of
+// their payment) with, for each visit column in cols and in q's filters, the value of the touch the
+// entry is credited to; q's filters applied.
+func (e *Engine) moneySource(q *Query, from, to time.Time, cols []string, a *args) string {
 	site, live, pf, pt := a.add(q.Site.ID), a.add(!q.Test), a.add(from), a.add(to)
 	rangeWhere := " WHERE site_id = " + site + " AND livemode = " + live + " AND occurred_at >= " + pf + " AND occurred_at < " + pt +
 		" AND kind <> 'payment_failed'"
@@ -84,117 +195,54 @@ func (e *Engine) moneySQL(ctx context.Context, q *Query, from, to time.Time, rs 
 		") f WHERE kind = 'payment' GROUP BY payment_id"
 	from1 := e.d.LeftJoin(entries, firsts, "payment_id")
 
-	cols := map[string]bool{}
-	for _, d := range q.Dimensions {
-		cols[visitDims[d]] = true
+	need := map[string]bool{}
+	for _, c := range cols {
+		need[c] = true
 	}
-	filterColumns(q.Filters, cols)
-	var credited []string // the visit columns each entry is credited with, named as the visits relation names them
+	filterColumns(q.Filters, need)
 	src := "SELECT * FROM " + from1
-	if len(cols) > 0 {
-		var picks []string
-		var ordered []string
+	if len(need) > 0 {
+		var ordered, picks []string
 		for _, c := range tributary.VisitColumns {
-			if cols[c] {
+			if need[c] {
 				ordered = append(ordered, c)
+				picks = append(picks, c+" AS t_"+c)
 			}
-		}
-		// The payment time is the member rows' (the touches' own: the payment's first payment entry).
-		paid := "SELECT payment_id, min(start_ts) AS paid FROM " + e.d.Touches() + " m WHERE site_id = " + site +
-			" AND session_id = '' AND payment_id IN (" + inRange + ") GROUP BY payment_id"
-		key := e.d.Tuple("start_ts", "session_id")
-		direct := "(channel = '' OR lower(channel) = 'direct')"
-		for _, c := range ordered {
-			var pick string
-			switch q.Model {
-			case attribution.FirstTouch:
-				pick = e.d.ArgMin(c, key)
-			case attribution.LastTouch:
-				pick = e.d.ArgMax(c, key)
-			default:
-				pick = "CASE WHEN " + e.d.CountIf("NOT "+direct) + " > 0 THEN " + e.d.ArgMaxIf(c, key, "NOT "+direct) + " ELSE " + e.d.ArgMax(c, key) + " END"
-			}
-			picks = append(picks, pick+" AS t_"+c)
 		}
 		lookback := q.Lookback
 		if lookback <= 0 {
 			lookback = attribution.DefaultLookbackDays * 24 * time.Hour
 		}
-		picked := "SELECT payment_id, 1 AS has_touch, " + strings.Join(picks, ", ") + " FROM " + e.d.InnerJoin("SELECT * FROM "+e.d.Touches()+" t", paid, "payment_id") +
-			" WHERE site_id = " + site + " AND session_id <> '' AND start_ts >= " + e.d.MinusSeconds("paid", int64(lookback/time.Second)) +
-			" AND start_ts <= paid GROUP BY payment_id"
-		// The payment's newest link: who paid, and for an unattributed payment the referrer and campaign
-		// it came with.
-		by := e.d.Tuple("ts", "rowid")
-		links := "SELECT payment_id, 1 AS has_link, " + e.d.ArgMax("visitor_id", by) + " AS l_visitor, " + e.d.ArgMax("channel", by) + " AS l_channel, " +
-			e.d.ArgMax("referrer_source", by) + " AS l_referrer_source, " + e.d.ArgMax("utm_source", by) + " AS l_utm_source, " +
-			e.d.ArgMax("utm_medium", by) + " AS l_utm_medium, " + e.d.ArgMax("utm_campaign", by) + " AS l_utm_campaign FROM identities WHERE site_id = " + site +
-			" AND payment_id IN (" + inRange + ") GROUP BY payment_id"
-		from2 := e.d.LeftJoin("SELECT * FROM "+from1, picked, "payment_id")
-		from3 := e.d.LeftJoin("SELECT * FROM "+from2, links, "payment_id")
-		// A payment without a visitor is counted in the session its link describes (synthetic); one with
-		// a visitor but no visit in the lookback is Direct.
+		// The touch each payment is credited to is one row of the payment touches (tributary.TouchOrder):
+		// the visit the model picks inside the lookback, or the unattributed payment's own row. A payment
+		// with a visitor but no visit in the lookback, or with no link, has none and is Direct.
+		since := e.d.MinusSeconds("paid_ts", int64(lookback/time.Second))
+		var pick string
+		switch q.Model {
+		case attribution.FirstTouch:
+			pick = "prev_ts < " + since
+		case attribution.LastTouch:
+			pick = "is_last = 1"
+		default:
+			pick = "(is_last_nd = 1 OR (is_last = 1 AND last_nd_ts < " + since + "))"
+		}
+		picked := "SELECT payment_id, 1 AS has_touch, " + strings.Join(picks, ", ") + " FROM " + e.d.Touches() + " t WHERE site_id = " + site +
+			" AND payment_id IN (" + inRange + ") AND ((session_id = '' AND visitor_id = '') OR (session_id <> '' AND start_ts >= " + since +
+			" AND " + pick + "))"
+		var credited []string // the visit columns each entry is credited with, named as the visits relation names them
 		for _, c := range ordered {
-			var synth, none string
-			switch c {
-			case "channel":
-				synth, none = "CASE WHEN coalesce(l_channel, '') <> '' THEN l_channel ELSE 'Direct' END", "'Direct'"
-			case "referrer_source", "utm_source", "utm_medium", "utm_campaign":
-				synth, none = "coalesce(l_"+c+", '')", "''"
-			default:
-				synth, none = "''", "''"
+			none := "''"
+			if c == "channel" {
+				none = "'" + attribution.DirectChannel + "'"
 			}
-			credited = append(credited, "CASE WHEN coalesce(l_visitor, '') = '' THEN "+synth+" WHEN coalesce(has_touch, 0) = 1 THEN t_"+c+
-				" ELSE "+none+" END AS "+c)
+			credited = append(credited, "CASE WHEN coalesce(has_touch, 0) = 1 THEN t_"+c+" ELSE "+none+" END AS "+c)
 		}
-		src = "SELECT kind, id, amount, first_id, net, " + strings.Join(credited, ", ") + " FROM " + from3
+		src = "SELECT kind, id, amount, first_id, net, " + strings.Join(credited, ", ") + " FROM " + e.d.LeftJoin("SELECT * FROM "+from1, picked, "payment_id")
 	}
-	var groups []string
-	for _, d := range q.Dimensions {
-		groups = append(groups, visitDims[d])
-	}
-	sel := append([]string(nil), groups...)
-	sel = append(sel,
-		e.d.SumIf("amount", "kind = 'payment'"),
-		e.d.SumIf("amount", "kind = 'refund'"),
-		e.d.SumIf("amount", "kind IN ('dispute_withdrawn', 'dispute_reinstated')"),
-		e.d.CountIf("kind = 'payment' AND id = first_id AND net > 0"))
-	text := "SELECT " + strings.Join(sel, ", ") + " FROM (" + src + ") c"
 	if f := e.filterSQL(q.Filters, a, q.Site.ID, from, to, false); f != "" {
-		text += " WHERE " + f
+		src = "SELECT * FROM (" + src + ") s WHERE " + f
 	}
-	if len(groups) > 0 {
-		text += " GROUP BY " + strings.Join(groups, ", ")
-	}
-	r, err := e.db.QueryContext(ctx, text, a.vals...)
-	if err != nil {
-		return 0, fmt.Errorf("stats: money: %w", err)
-	}
-	defer r.Close()
-	if rs.m == nil {
-		rs.m = map[string]*row{}
-	}
-	for r.Next() {
-		dims := make([]string, len(groups))
-		var revenue, refunds, disputes, payments int64
-		dest := make([]any, 0, len(groups)+4)
-		for i := range dims {
-			dest = append(dest, &dims[i])
-		}
-		dest = append(dest, &revenue, &refunds, &disputes, &payments)
-		if err := r.Scan(dest...); err != nil {
-			return 0, fmt.Errorf("stats: money: %w", err)
-		}
-		row := rs.get(dims)
-		row.ints["revenue"] += revenue
-		row.ints["refunds"] -= refunds
-		row.ints["disputes"] -= disputes
-		row.ints["payments"] += payments
-	}
-	if err := r.Err(); err != nil {
-		return 0, fmt.Errorf("stats: money: %w", err)
-	}
-	return e.unconverted(ctx, q, from, to)
+	return src
 }
 
 // unconverted counts the range's entries the ledger could not convert to the reporting currency.

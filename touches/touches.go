@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/tributary/tributary"
+	"github.com/tributary/tributary/attribution"
 	"github.com/tributary/tributary/people"
 )
 
@@ -374,14 +375,21 @@ func (m *Maintainer) rows(ctx context.Context, id string, s *site, payments []st
 	var from, to time.Time
 	seen := map[string]bool{}
 	var visitors []string
+	var out []tributary.PaymentTouch
 	for _, p := range payments {
 		l := links[p]
-		if l == nil || l.VisitorID == "" {
-			continue // unattributed or before tracking: no visit of its own
+		if l == nil {
+			continue // not linked: counted as Direct
 		}
 		at, ok := times[p]
 		if !ok {
 			at = l.At // linked before its entry was stored; the entry rewrites it
+		}
+		if l.VisitorID == "" {
+			// Unattributed: one row holding the visit its link describes.
+			out = append(out, tributary.PaymentTouch{PaymentID: p, Visit: tributary.Visit{Start: at, Values: tributary.UnattributedValues(l)},
+				TouchOrder: tributary.TouchOrder{Paid: at}})
+			continue
 		}
 		pp := paying{id: p, at: at, members: s.graph.Members(l.VisitorID)}
 		list = append(list, pp)
@@ -399,7 +407,7 @@ func (m *Maintainer) rows(ctx context.Context, id string, s *site, payments []st
 		}
 	}
 	if len(list) == 0 {
-		return nil, nil
+		return out, nil
 	}
 	sort.Strings(visitors)
 	visits, err := m.st.VisitsOf(ctx, id, visitors, from, to)
@@ -410,19 +418,52 @@ func (m *Maintainer) rows(ctx context.Context, id string, s *site, payments []st
 	for _, v := range visits {
 		byVisitor[v.VisitorID] = append(byVisitor[v.VisitorID], v)
 	}
-	var out []tributary.PaymentTouch
 	for _, p := range list {
 		person := p.members[0]
+		var touched []tributary.PaymentTouch
 		for _, v := range p.members {
-			out = append(out, tributary.PaymentTouch{PaymentID: p.id, Person: person, Visit: tributary.Visit{VisitorID: v, Start: p.at}})
+			out = append(out, tributary.PaymentTouch{PaymentID: p.id, Person: person, Visit: tributary.Visit{VisitorID: v, Start: p.at},
+				TouchOrder: tributary.TouchOrder{Paid: p.at}})
 			for _, vis := range byVisitor[v] {
 				if !vis.Start.Before(p.at.Add(-Lookback)) && !vis.Start.After(p.at) {
-					out = append(out, tributary.PaymentTouch{PaymentID: p.id, Person: person, Visit: vis})
+					touched = append(touched, tributary.PaymentTouch{PaymentID: p.id, Person: person, Visit: vis})
 				}
 			}
 		}
+		out = append(out, order(touched, p.at)...)
 	}
 	return out, nil
+}
+
+// order fills the TouchOrder of one payment's visit rows, in the order the attribution models read
+// visits (start, then session id).
+func order(rows []tributary.PaymentTouch, paid time.Time) []tributary.PaymentTouch {
+	sort.Slice(rows, func(i, j int) bool {
+		if !rows[i].Start.Equal(rows[j].Start) {
+			return rows[i].Start.Before(rows[j].Start)
+		}
+		return rows[i].SessionID < rows[j].SessionID
+	})
+	lastND := -1
+	for i := range rows {
+		rows[i].Paid = paid
+		if i > 0 {
+			rows[i].Prev = rows[i-1].Start
+		}
+		if !attribution.IsDirectChannel(rows[i].Values[0]) {
+			lastND = i
+		}
+	}
+	if n := len(rows); n > 0 {
+		rows[n-1].Last = true
+	}
+	if lastND >= 0 {
+		rows[lastND].LastNonDirect = true
+		for i := range rows {
+			rows[i].LastNonDirectStart = rows[lastND].Start
+		}
+	}
+	return rows
 }
 
 func dedup(list []string) []string {

@@ -122,15 +122,19 @@ func moneyPaths(t *testing.T, st tributary.EventStore, eng *stats.Engine) {
 		[]any{[]any{"matches", "visit:source", []string{"^(Google|Facebook)$"}}},
 	}
 	compared := 0
+	dimSets := [][]string{nil, {"visit:channel"}, {"visit:source"}, {"visit:utm_campaign"}, {"visit:country"}, {"visit:entry_page"},
+		{"visit:channel", "visit:device"}}
 	for _, site := range []*tributary.Site{PathsSite, JourneySite, Site} {
-		for _, dims := range [][]string{nil, {"visit:channel"}, {"visit:source"}, {"visit:utm_campaign"}, {"visit:country"}, {"visit:entry_page"},
-			{"visit:channel", "visit:device"}} {
-			for _, model := range []attribution.Model{attribution.LastNonDirect, attribution.FirstTouch, attribution.LastTouch} {
-				for _, days := range []int{7, 30, 90} {
-					for fi, f := range filters {
-						if fi > 0 && (days != 30 || len(dims) > 1) {
-							continue // filters once per model and dimension
-						}
+		for _, model := range []attribution.Model{attribution.LastNonDirect, attribution.FirstTouch, attribution.LastTouch} {
+			for _, days := range []int{7, 30, 90} {
+				for fi, f := range filters {
+					if fi > 0 && days != 30 {
+						continue // filters once per model
+					}
+					// One page of panels (RunAll shares the store's sums among them), each also alone.
+					var page []*stats.Query
+					var bodies [][]byte
+					for _, dims := range dimSets {
 						q := map[string]any{"site_id": site.ID, "metrics": metrics, "date_range": "30d", "compare": "previous_period", "limit": 1000,
 							"attribution": map[string]any{"model": string(model), "lookback_days": days}}
 						if dims != nil {
@@ -144,18 +148,26 @@ func moneyPaths(t *testing.T, st tributary.EventStore, eng *stats.Engine) {
 						if err != nil {
 							t.Fatalf("parse %s: %v", body, err)
 						}
+						page, bodies = append(page, pq), append(bodies, body)
+					}
+					paged, err := eng.RunAll(ctx, page, 2)
+					if err != nil {
+						t.Fatalf("page of %s: %v", bodies[0], err)
+					}
+					for i, pq := range page {
 						a, err := eng.Run(ctx, pq)
 						if err != nil {
-							t.Fatalf("%s: %v", body, err)
+							t.Fatalf("%s: %v", bodies[i], err)
 						}
 						b, err := inGo.Run(ctx, pq)
 						if err != nil {
-							t.Fatalf("%s in Go: %v", body, err)
+							t.Fatalf("%s in Go: %v", bodies[i], err)
 						}
 						ja, _ := json.Marshal(a)
+						jp, _ := json.Marshal(paged[i])
 						jb, _ := json.Marshal(b)
-						if string(ja) != string(jb) {
-							t.Fatalf("%s:\nsummed by the store %s\nworked out in Go    %s", body, ja, jb)
+						if string(ja) != string(jb) || string(jp) != string(jb) {
+							t.Fatalf("%s:\nsummed by the store %s\nin a page          %s\nworked out in Go    %s", bodies[i], ja, jp, jb)
 						}
 						compared++
 					}

@@ -150,9 +150,13 @@ func (s *Store) ReplaceTouches(ctx context.Context, siteID string, paymentIDs []
 	ver := s.seq()
 	return s.batch(ctx, "replace payment touches", `INSERT INTO payment_touches (site_id, `+sqlmeta.TouchCols+`, deleted, ver)`, len(all), func(i int) []any {
 		t := &all[i]
-		r := []any{siteID, t.PaymentID, t.Person, t.VisitorID, t.SessionID, t.Start.UTC()}
-		for _, v := range t.Values {
-			r = append(r, v)
+		r := append([]any{siteID}, sqlmeta.TouchValues(t)...)
+		for k := len(r) - 2; k < len(r); k++ { // is_last, is_last_nd: UInt8
+			if r[k].(bool) {
+				r[k] = uint8(1)
+			} else {
+				r[k] = uint8(0)
+			}
 		}
 		var del uint8
 		if i >= deleted {

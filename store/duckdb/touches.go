@@ -104,11 +104,7 @@ func (s *Store) ReplaceTouches(ctx context.Context, siteID string, paymentIDs []
 		rows := make([][]any, len(touches))
 		for i := range touches {
 			t := &touches[i]
-			r := []any{siteID, t.PaymentID, t.Person, t.VisitorID, t.SessionID, t.Start.UTC()}
-			for _, v := range t.Values {
-				r = append(r, v)
-			}
-			rows[i] = r
+			rows[i] = append([]any{siteID}, sqlmeta.TouchValues(t)...)
 		}
 		if err := sqlmeta.InsertRows(ctx, tx, `INSERT INTO payment_touches (`+touchCols+`) VALUES `, "", rows); err != nil {
 			return mapErr("replace payment touches", err)

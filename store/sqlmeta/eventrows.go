@@ -1,7 +1,9 @@
 package sqlmeta
 
 import (
+	"fmt"
 	"strings"
+	"time"
 
 	"github.com/tributary/tributary"
 )
@@ -44,8 +46,10 @@ func ScanIdentity(row Scanner) (i tributary.Identity, err error) {
 	return i, err
 }
 
-// TouchCols are the payment touches' columns ScanTouch reads, in tributary.PaymentTouch order.
-var TouchCols = "payment_id, person, visitor_id, session_id, start_ts, " + strings.Join(tributary.VisitColumns[:], ", ")
+// TouchCols are the payment touches' columns ScanTouch reads and TouchValues gives, in
+// tributary.PaymentTouch order.
+var TouchCols = "payment_id, person, visitor_id, session_id, start_ts, " + strings.Join(tributary.VisitColumns[:], ", ") +
+	", paid_ts, prev_ts, last_nd_ts, is_last, is_last_nd"
 
 // ScanTouch reads one payment touch of TouchCols.
 func ScanTouch(row Scanner) (t tributary.PaymentTouch, err error) {
@@ -53,9 +57,57 @@ func ScanTouch(row Scanner) (t tributary.PaymentTouch, err error) {
 	for i := range t.Values {
 		dest = append(dest, &t.Values[i])
 	}
+	var last, lastND uint8Bool
+	dest = append(dest, &t.Paid, &t.Prev, &t.LastNonDirectStart, &last, &lastND)
 	err = row.Scan(dest...)
-	t.Start = t.Start.UTC()
+	t.Start, t.Paid, t.Prev, t.LastNonDirectStart = t.Start.UTC(), t.Paid.UTC(), fromEpoch(t.Prev), fromEpoch(t.LastNonDirectStart)
+	t.Last, t.LastNonDirect = bool(last), bool(lastND)
 	return t, err
+}
+
+// TouchValues are t's values of TouchCols (without the site).
+func TouchValues(t *tributary.PaymentTouch) []any {
+	r := make([]any, 0, 5+len(t.Values)+5)
+	r = append(r, t.PaymentID, t.Person, t.VisitorID, t.SessionID, t.Start.UTC())
+	for _, v := range t.Values {
+		r = append(r, v)
+	}
+	return append(r, t.Paid.UTC(), toEpoch(t.Prev), toEpoch(t.LastNonDirectStart), t.Last, t.LastNonDirect)
+}
+
+// The zero time is stored as 1970-01-01 (ClickHouse's DateTime starts there), which sorts before every
+// visit, as the conditions over prev_ts and last_nd_ts need.
+var epoch = time.Unix(0, 0).UTC()
+
+func toEpoch(t time.Time) time.Time {
+	if t.IsZero() {
+		return epoch
+	}
+	return t.UTC()
+}
+
+func fromEpoch(t time.Time) time.Time {
+	if t.Equal(epoch) {
+		return time.Time{}
+	}
+	return t.UTC()
+}
+
+// uint8Bool scans a boolean column that ClickHouse stores as UInt8 and DuckDB as BOOLEAN.
+type uint8Bool bool
+
+func (b *uint8Bool) Scan(v any) error {
+	switch x := v.(type) {
+	case bool:
+		*b = uint8Bool(x)
+	case uint8:
+		*b = x != 0
+	case int64:
+		*b = x != 0
+	default:
+		return fmt.Errorf("sqlmeta: boolean column of type %T", v)
+	}
+	return nil
 }
 
 // ScanVisit reads one visit: session, visitor, start and the visit columns.

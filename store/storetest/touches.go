@@ -89,6 +89,38 @@ func Touches(t *testing.T, open func(t *testing.T) (tributary.EventStore, func()
 		want(t, e, "p1", p1...)
 		want(t, e, "p2", p2...)
 	})
+	t.Run("Order", func(t *testing.T) {
+		e, _ := open(t)
+		base(t, e)
+		must(t, e.InsertIdentities(ctx, []tributary.Identity{{SiteID: "s1", At: paid, PaymentID: "p4", LinkMethod: tributary.LinkUnattributed,
+			Channel: "Paid Social", ReferrerSource: "Facebook", UTMCampaign: "spring", Source: "stripe"}}))
+		pay(t, e, "p4", paid)
+		ts, err := e.PaymentTouches(ctx, "s1", nil)
+		must(t, err)
+		var got []string
+		for _, r := range ts {
+			clock := func(t time.Time) string {
+				if t.IsZero() {
+					return "-"
+				}
+				return t.UTC().Format("01-02T15:04")
+			}
+			got = append(got, fmt.Sprintf("%s/%s paid %s prev %s lastND %s last=%t lastND=%t %s %s %s", r.PaymentID, r.SessionID, clock(r.Paid), clock(r.Prev),
+				clock(r.LastNonDirectStart), r.Last, r.LastNonDirect, r.Values[0], r.Values[1], r.Values[5]))
+		}
+		slices.Sort(got)
+		w := []string{
+			"p1/ paid 11-20T12:00 prev - lastND - last=false lastND=false   ",
+			"p1/a paid 11-20T12:00 prev - lastND 11-20T11:00 last=false lastND=false Email newsletter ",
+			"p1/b paid 11-20T12:00 prev 11-17T12:00 lastND 11-20T11:00 last=true lastND=true Organic Search Google ",
+			"p2/ paid 11-20T12:00 prev - lastND - last=false lastND=false   ",
+			"p2/d paid 11-20T12:00 prev - lastND - last=true lastND=false Direct  ",
+			"p4/ paid 11-20T12:00 prev - lastND - last=false lastND=false Paid Social Facebook spring",
+		}
+		if !slices.Equal(got, w) {
+			t.Fatalf("order of the touches:\n got %s\nwant %s", strings.Join(got, "\n     "), strings.Join(w, "\n     "))
+		}
+	})
 	t.Run("LinkBeforeEntry", func(t *testing.T) {
 		e, _ := open(t)
 		events(t, e, visit("v1", "a", paid.Add(-72*time.Hour), "Email", "/blog"), visit("v1", "b", paid.Add(-time.Hour), "Direct", "/"))
@@ -138,7 +170,7 @@ func Touches(t *testing.T, open func(t *testing.T) (tributary.EventStore, func()
 		// p3 is first unattributed (no rows), then linked by e-mail to v3, then to v1 by a stronger link.
 		pay(t, e, "p3", paid)
 		must(t, e.InsertIdentities(ctx, []tributary.Identity{{SiteID: "s1", At: paid, PaymentID: "p3", LinkMethod: tributary.LinkUnattributed, Channel: "Direct", Source: "stripe"}}))
-		want(t, e, "p3")
+		want(t, e, "p3", "   11-20T12:00 Direct →") // its own row: the visit its link describes
 		link(t, e, "p3", "v3", tributary.LinkEmail, paid.Add(time.Minute))
 		want(t, e, "p3", "v3 v3  11-20T12:00  →", "v3 v3 f 11-20T07:00 Email /x→/x")
 		link(t, e, "p3", "v1", tributary.LinkMetadata, paid.Add(2*time.Minute))
