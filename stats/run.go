@@ -56,8 +56,26 @@ func (e *Engine) Run(ctx context.Context, q *Query) (*Result, error) {
 	if q.Funnel != nil {
 		return e.runFunnel(ctx, q)
 	}
+	// The previous period, when compared with, is worked out beside the current one.
+	type computed struct {
+		rs  *rows
+		err error
+	}
+	var prevDone chan computed
+	span := q.To.Sub(q.From)
+	pf, pt := q.From.Add(-span), q.From
+	if q.Compare {
+		prevDone = make(chan computed, 1)
+		go func() {
+			rs, _, err := e.compute(ctx, q, pf, pt)
+			prevDone <- computed{rs, err}
+		}()
+	}
 	cur, unconverted, err := e.compute(ctx, q, q.From, q.To)
 	if err != nil {
+		if prevDone != nil {
+			<-prevDone
+		}
 		return nil, err
 	}
 	loc := siteLoc(q.Site)
@@ -95,12 +113,11 @@ func (e *Engine) Run(ctx context.Context, q *Query) (*Result, error) {
 	}
 	var prev *rows
 	if q.Compare {
-		span := q.To.Sub(q.From)
-		pf, pt := q.From.Add(-span), q.From
-		prev, _, err = e.compute(ctx, q, pf, pt)
-		if err != nil {
-			return nil, err
+		c := <-prevDone
+		if c.err != nil {
+			return nil, c.err
 		}
+		prev = c.rs
 		res.Meta.ComparedTo = []string{pf.In(loc).Format("2006-01-02"), pt.In(loc).AddDate(0, 0, -1).Format("2006-01-02")}
 	}
 	for i, r := range list {
@@ -181,21 +198,41 @@ func (e *Engine) compute(ctx context.Context, q *Query, from, to time.Time) (*ro
 		fams[metricFamily[m]] = true
 	}
 	needVisitors := contains(q.Metrics, "revenue_per_visitor")
+	unconverted := 0
+	// The store's money sums and the traffic are independent statements: they run at once, the money
+	// into rows of its own, added to the traffic's after.
+	inSQL := fams[Revenue] && !contains(q.Dimensions, GoalDimension) && moneyInSQL(q) && !e.moneyInGo
+	var sums rows
+	var sumsErr error
+	done := make(chan struct{})
+	if inSQL {
+		go func() {
+			defer close(done)
+			unconverted, sumsErr = e.moneySQL(ctx, q, from, to, &sums)
+		}()
+	} else {
+		close(done)
+	}
 	if fams[Traffic] || needVisitors {
 		if err := e.traffic(ctx, q, from, to, rs); err != nil {
+			<-done
 			return nil, 0, err
 		}
 	}
-	unconverted := 0
-	if fams[Revenue] {
+	<-done
+	if sumsErr != nil {
+		return nil, 0, sumsErr
+	}
+	for _, k := range sums.order {
+		r := sums.m[k]
+		into := rs.get(r.dims)
+		for name, v := range r.ints {
+			into.ints[name] += v
+		}
+	}
+	if fams[Revenue] && !inSQL {
 		if contains(q.Dimensions, GoalDimension) {
 			n, err := e.goalRevenue(ctx, q, from, to, rs)
-			if err != nil {
-				return nil, 0, err
-			}
-			unconverted = n
-		} else if moneyInSQL(q) && !e.moneyInGo {
-			n, err := e.moneySQL(ctx, q, from, to, rs)
 			if err != nil {
 				return nil, 0, err
 			}

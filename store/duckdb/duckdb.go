@@ -136,11 +136,9 @@ func Open(ctx context.Context, dataDir string, opts ...Option) (*Store, error) {
 		s.Close()
 		return nil, fmt.Errorf("duckdb: visit keys: %w", err)
 	}
-	if path != "" {
-		if err := s.repairSessions(ctx); err != nil {
-			s.Close()
-			return nil, fmt.Errorf("duckdb: repair visits: %w", err)
-		}
+	if err := s.repairSessionsOnce(ctx); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("duckdb: repair visits: %w", err)
 	}
 	if err := s.touches.Open(ctx); err != nil {
 		s.Close()

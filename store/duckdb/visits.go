@@ -212,8 +212,30 @@ func refreshVisits(ctx context.Context, tx querier, eventCond string) error {
 	return nil
 }
 
+// repairSessionsOnce repairs the visits of a store last written by a build that derived them in the
+// background (migration 018 marks it); since then a batch's visits commit with its events, so a start
+// has nothing to repair (at 10M events the repair cost seconds at every start).
+func (s *Store) repairSessionsOnce(ctx context.Context) error {
+	var state string
+	err := s.db.QueryRowContext(ctx, `SELECT value FROM settings WHERE key = 'visits_repair'`).Scan(&state)
+	if err == sql.ErrNoRows {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if state != "pending" {
+		return nil
+	}
+	if err := s.repairSessions(ctx); err != nil {
+		return err
+	}
+	_, err = s.db.ExecContext(ctx, `DELETE FROM settings WHERE key = 'visits_repair'`)
+	return err
+}
+
 // repairSessions recomputes from the events the visits of the last day, in case the process stopped
-// between storing a batch and merging its visits.
+// between storing a batch and merging its visits (a build that merged them in the background).
 func (s *Store) repairSessions(ctx context.Context) error {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
