@@ -431,6 +431,13 @@ func (e *Engine) visitTraffic(ctx context.Context, q *Query, from, to time.Time,
 					return err
 				}
 				paidIn = m[visitDims[q.Dimensions[0]]] // nil when the page did not announce this dimension
+			case batch != nil && len(q.Dimensions) == 0:
+				// The KPIs read the same count, without a dimension.
+				m, err := e.payingFirsts(ctx, batch, q, from, to)
+				if err != nil {
+					return err
+				}
+				paidIn = m[""]
 			}
 			if paidIn != nil {
 				conversions = "0"
@@ -502,7 +509,7 @@ func (e *Engine) visitTraffic(ctx context.Context, q *Query, from, to time.Time,
 // visits in it, for every dimension in one query, once per request: the paying half of conversions,
 // which each panel would otherwise work out with a join of its own.
 func (e *Engine) payingFirsts(ctx context.Context, c *Cache, q *Query, from, to time.Time) (map[string]map[string]int64, error) {
-	v, err := c.get(fmt.Sprint("paying/", q.Site.ID, from.UnixNano(), to.UnixNano()), func() (any, error) { return e.countPaying(ctx, c.pageColumns(), q, from, to) })
+	v, err := c.get(fmt.Sprint("paying/", q.Site.ID, q.Test, from.UnixNano(), to.UnixNano()), func() (any, error) { return e.countPaying(ctx, c.pageColumns(), q, from, to) })
 	if err != nil {
 		return nil, err
 	}
@@ -529,6 +536,8 @@ func (e *Engine) countPaying(ctx context.Context, cols []string, q *Query, from,
 		parts = append(parts, "SELECT "+strconv.Itoa(i)+" AS d, coalesce("+col+", '') AS v, "+e.d.CountIf("prev_"+col+" IS NULL OR prev_"+col+" < "+pf)+
 			" AS n FROM paying GROUP BY 2")
 	}
+	// And without a dimension (d -1): the KPIs' paying visitors.
+	parts = append(parts, "SELECT -1 AS d, '' AS v, "+e.d.CountIf("prev_visit IS NULL OR prev_visit < "+pf)+" AS n FROM paying")
 	sqlText := "WITH paying AS MATERIALIZED (SELECT " + strings.Join(need, ", ") + " FROM " + e.d.Visits(ps, pf, pt) +
 		" s WHERE site_id = " + ps + " AND start_ts >= " + pf + " AND start_ts < " + pt + " AND visitor_id IN (SELECT visitor_id FROM identities WHERE site_id = " +
 		ps + " AND payment_id <> '' AND visitor_id <> '' AND ts >= " + pf + " AND ts < " + pt + " AND " + paidInMode(ps, pm) + ")) " + strings.Join(parts, " UNION ALL ")
@@ -547,6 +556,10 @@ func (e *Engine) countPaying(ctx context.Context, cols []string, q *Query, from,
 		var n int64
 		if err := res.Scan(&d, &v, &n); err != nil {
 			return nil, fmt.Errorf("stats: paying visitors: %w", err)
+		}
+		if d < 0 {
+			m[""] = map[string]int64{"": n}
+			continue
 		}
 		m[cols[d]][v] = n
 	}
