@@ -23,7 +23,7 @@ type Family int
 // Metric families.
 const (
 	Traffic Family = iota // visits (SQL over the visits relation)
-	Revenue               // ledger entries, credited to touches in Go
+	Revenue               // ledger entries credited to touches (summed by the store, or in Go: moneysql.go, money.go)
 	MRR                   // MRR movements
 )
 
