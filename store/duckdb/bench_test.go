@@ -40,3 +40,48 @@ func BenchmarkRecordDelivery(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkInsertEvents is what ingest pays per stored event at each flush size: the Appender and the
+// visits the batch touched, derived in the batch's transaction. Events arrive as the live site sends them:
+// visits of one to six events, each visit's events spread over consecutive batches; ns/op is per event.
+func BenchmarkInsertEvents(b *testing.B) {
+	for _, size := range []int{2_500, 10_000, 40_000} {
+		b.Run(fmt.Sprintf("batch=%d", size), func(b *testing.B) {
+			s, err := duckdb.Open(context.Background(), b.TempDir())
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer s.Close()
+			t0 := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+			next := 0
+			batch := func(n int) []tributary.Event {
+				out := make([]tributary.Event, n)
+				for i := range out {
+					k := next + i
+					visit := k / 3 // about three events per visit, the visit's events in order
+					out[i] = tributary.Event{SiteID: "s1", Timestamp: t0.Add(time.Duration(k) * time.Millisecond), Name: tributary.PageviewName,
+						Source: tributary.SourceBrowser, VisitorID: fmt.Sprintf("v%09d", visit/2), SessionID: fmt.Sprintf("s%09d", visit),
+						Hostname: "shop.example", Path: fmt.Sprintf("/p%d", k%7), Channel: "Organic Search", ReferrerSource: "Google",
+						Country: "DE", Device: "desktop", Browser: "Firefox", OS: "Linux"}
+				}
+				next += n
+				return out
+			}
+			// A store with history: 200,000 events before the timed batches.
+			for i := 0; i < 200_000/size; i++ {
+				if err := s.InsertEvents(context.Background(), batch(size)); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ResetTimer()
+			for done := 0; done < b.N; done += size {
+				b.StopTimer()
+				evs := batch(size)
+				b.StartTimer()
+				if err := s.InsertEvents(context.Background(), evs); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
