@@ -2,7 +2,6 @@ package stats
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"regexp"
 	"strconv"
@@ -206,11 +205,11 @@ func (e *Engine) runFunnel(ctx context.Context, q *Query) (*Result, error) {
 	if q.Test {
 		res.Meta.Mode = "test"
 	}
-	pct := func(a, b int64) json.Number {
+	pct := func(a, b int64) Value {
 		if b == 0 {
-			return "0"
+			return Value{unit: Percent}
 		}
-		return json.Number(strconv.FormatFloat(float64(int64(float64(a)*10000/float64(b)+0.5))/100, 'f', -1, 64))
+		return Value{unit: Percent, f: float64(int64(float64(a)*10000/float64(b)+0.5)) / 100}
 	}
 	for i, n := range counts {
 		prev := n
@@ -221,11 +220,11 @@ func (e *Engine) runFunnel(ctx context.Context, q *Query) (*Result, error) {
 		for _, m := range q.Metrics {
 			switch m {
 			case "visitors":
-				row.Metrics = append(row.Metrics, json.Number(strconv.FormatInt(n, 10)))
+				row.Metrics = append(row.Metrics, countValue(n))
 			case "conversion_rate":
 				row.Metrics = append(row.Metrics, pct(n, counts[0]))
 			case "dropoff":
-				row.Metrics = append(row.Metrics, json.Number(strconv.FormatInt(prev-n, 10)))
+				row.Metrics = append(row.Metrics, countValue(prev-n))
 			case "dropoff_rate":
 				row.Metrics = append(row.Metrics, pct(prev-n, prev))
 			}

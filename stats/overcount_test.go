@@ -3,7 +3,6 @@ package stats
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -70,7 +69,7 @@ func TestNeverOverCountsWhileWriting(t *testing.T) {
 		}
 		var got int64
 		if len(res.Results) > 0 {
-			got, _ = strconv.ParseInt(string(res.Results[0].Metrics[0]), 10, 64)
+			got = res.Results[0].Metrics[0].Int64()
 		}
 		if got > stored {
 			t.Fatalf("query %d answered %d pageviews with %d events stored", queries, got, stored)

@@ -3,7 +3,6 @@ package stats
 import (
 	"context"
 	"encoding/csv"
-	"encoding/json"
 	"fmt"
 	"io"
 	"math/big"
@@ -24,15 +23,15 @@ type Result struct {
 
 // ResultRow is one group.
 type ResultRow struct {
-	Dimensions []string      `json:"dimensions"`
-	Metrics    []json.Number `json:"metrics"`
-	Comparison *Comparison   `json:"comparison,omitempty"`
+	Dimensions []string    `json:"dimensions"`
+	Metrics    []Value     `json:"metrics"`
+	Comparison *Comparison `json:"comparison,omitempty"`
 }
 
 // Comparison holds the previous period's values and the change in percent.
 type Comparison struct {
-	Metrics []json.Number `json:"metrics"`
-	Change  []*float64    `json:"change"`
+	Metrics []Value    `json:"metrics"`
+	Change  []*float64 `json:"change"`
 }
 
 // Meta describes how to read the numbers.
@@ -127,7 +126,7 @@ func (e *Engine) Run(ctx context.Context, q *Query) (*Result, error) {
 		}
 		v := vals(r)
 		for j, m := range q.Metrics {
-			rr.Metrics = append(rr.Metrics, e.formatRow(q, r, m, v[j]))
+			rr.Metrics = append(rr.Metrics, rowValue(q, r, m, v[j]))
 		}
 		if prev != nil {
 			var p *row
@@ -149,7 +148,7 @@ func (e *Engine) Run(ctx context.Context, q *Query) (*Result, error) {
 				if p != nil {
 					pv = e.value(q, p, m)
 				}
-				c.Metrics = append(c.Metrics, e.formatRow(q, p, m, pv))
+				c.Metrics = append(c.Metrics, rowValue(q, p, m, pv))
 				if pv == 0 {
 					c.Change = append(c.Change, nil)
 				} else {
@@ -554,33 +553,17 @@ func moneyRat(r *row, m string) *big.Rat {
 	return big.NewRat(i(m), 1)
 }
 
-// formatRow renders metric m of row r (nil: an absent comparison row); money exactly from the row's
-// integers, other metrics from their value v.
-func (e *Engine) formatRow(q *Query, r *row, m string, v float64) json.Number {
-	if moneyMetric[m] && m != "time_to_convert" {
-		return json.Number(tributary.FormatMinor(tributary.RoundHalfEven(moneyRat(r, m)), q.Site.Currency))
+// rowValue is metric m of row r (nil: an absent comparison row): money exactly from the row's integers,
+// other metrics from their value v.
+func rowValue(q *Query, r *row, m string, v float64) Value {
+	if moneyMetric[m] {
+		return moneyValue(moneyRat(r, m), q.Site.Currency)
 	}
-	return e.format(q, m, v)
+	return numberValue(metricDefs[m].Unit, v)
 }
 
-// format renders a metric value: money in the currency's major unit with its decimals, exactly for sums;
-// ratios of money rounded half-even to the minor unit.
-func (e *Engine) format(q *Query, m string, v float64) json.Number {
-	cur := q.Site.Currency
-	switch {
-	case moneyMetric[m]:
-		r := new(big.Rat)
-		r.SetFloat64(v)
-		return json.Number(tributary.FormatMinor(tributary.RoundHalfEven(r), cur))
-	case m == "views_per_visit" || m == "conversion_rate" || m == "bounce_rate":
-		return json.Number(strconv.FormatFloat(float64(int64(v*100+0.5))/100, 'f', -1, 64))
-	case m == "visit_duration" || m == "time_to_convert":
-		return json.Number(strconv.FormatInt(int64(v+0.5), 10))
-	}
-	return json.Number(strconv.FormatInt(int64(v), 10))
-}
-
-// WriteCSV writes the result as CSV: a header of dimension and metric names, then one line per group.
+// WriteCSV writes the result as CSV: a header of dimension and metric names, then one line per group,
+// each value as the JSON answer writes it.
 func (r *Result) WriteCSV(w io.Writer) error {
 	cw := csv.NewWriter(w)
 	head := append(append([]string{}, r.Meta.Dimensions...), r.Meta.Metrics...)
@@ -590,7 +573,7 @@ func (r *Result) WriteCSV(w io.Writer) error {
 	for _, row := range r.Results {
 		line := append([]string{}, row.Dimensions...)
 		for _, m := range row.Metrics {
-			line = append(line, string(m))
+			line = append(line, m.String())
 		}
 		if err := cw.Write(csvSafe(line)); err != nil {
 			return err

@@ -116,8 +116,8 @@ func bucketsAcrossDST(t *testing.T, zone string, start time.Time) {
 			}
 			got := map[string][2]int{}
 			for _, r := range res.Results {
-				v, _ := r.Metrics[0].Int64()
-				n, _ := r.Metrics[1].Int64()
+				v := r.Metrics[0].Int64()
+				n := r.Metrics[1].Int64()
 				got[r.Dimensions[0]] = [2]int{int(v), int(n)}
 			}
 			// The range is the three days and the next in the zone; the events lie inside it but for

@@ -115,7 +115,7 @@ func journeys(t *testing.T, st tributary.EventStore, eng *stats.Engine) {
 			}
 			got := map[string]int64{}
 			for _, r := range res.Results {
-				got[r.Dimensions[0]] = cents(t, string(r.Metrics[0]))
+				got[r.Dimensions[0]] = cents(t, r.Metrics[0].String())
 			}
 			for ch, w := range want {
 				if w != 0 && got[ch] != w {

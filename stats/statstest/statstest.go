@@ -278,7 +278,7 @@ func Run(t *testing.T, open Open) {
 		for _, r := range res.Results {
 			var vals []string
 			for _, m := range r.Metrics {
-				vals = append(vals, string(m))
+				vals = append(vals, m.String())
 			}
 			out[strings.Join(r.Dimensions, "|")] = vals
 		}

@@ -1,7 +1,6 @@
 package ui
 
 import (
-	"encoding/json"
 	"math"
 	"strconv"
 	"time"
@@ -87,16 +86,29 @@ func next(t time.Time, unit string, loc *time.Location) time.Time {
 const bucketFormat = "2006-01-02 15:04:05"
 
 // series maps a time query's rows onto the buckets, zero where a bucket has no row.
-func series(res *stats.Result, bs []time.Time) []float64 {
-	byKey := map[string]float64{}
+func series(res *stats.Result, bs []time.Time, zero stats.Value) []stats.Value {
+	byKey := map[string]stats.Value{}
 	for _, row := range res.Results {
 		if len(row.Dimensions) > 0 && len(row.Metrics) > 0 {
-			byKey[row.Dimensions[0]], _ = row.Metrics[0].Float64()
+			byKey[row.Dimensions[0]] = row.Metrics[0]
 		}
 	}
-	out := make([]float64, len(bs))
+	out := make([]stats.Value, len(bs))
 	for i, b := range bs {
-		out[i] = byKey[b.Format(bucketFormat)]
+		v, ok := byKey[b.Format(bucketFormat)]
+		if !ok {
+			v = zero
+		}
+		out[i] = v
+	}
+	return out
+}
+
+// floats are the values as numbers, for the chart's geometry.
+func floats(vs []stats.Value) []float64 {
+	out := make([]float64, len(vs))
+	for i, v := range vs {
+		out[i] = v.Float64()
 	}
 	return out
 }
@@ -131,21 +143,23 @@ func buildChart(site *tributary.Site, metric, unit string, from, to time.Time, c
 	}
 	c.PlotW, c.PlotH = c.Width-c.PlotX-8, c.Height-c.PlotY-28
 	bs := buckets(from, to, unit, loc)
+	zero := stats.NewValue(metric, 0, site.Currency)
 	if unit == "time:month" && len(bs) > 24 {
 		// "all": from the first month with data (at least the last twelve months).
 		first := len(bs) - 12
-		for i, v := range series(cur, bs) {
-			if v != 0 {
+		for i, v := range series(cur, bs, zero) {
+			if !v.IsZero() {
 				first = min(i, first)
 				break
 			}
 		}
 		bs = bs[max(first, 0):]
 	}
-	vals := series(cur, bs)
+	values := series(cur, bs, zero)
+	vals := floats(values)
 	var pvals []float64
 	if prev != nil {
-		pvals = series(prev, buckets(prevFrom, prevFrom.Add(to.Sub(from)), unit, loc))
+		pvals = floats(series(prev, buckets(prevFrom, prevFrom.Add(to.Sub(from)), unit, loc), zero))
 	}
 	maxV := 0.0
 	for _, v := range append(append([]float64{}, vals...), pvals...) {
@@ -154,13 +168,9 @@ func buildChart(site *tributary.Site, metric, unit string, from, to time.Time, c
 	step := niceStep(maxV, !isMoney(metric))
 	top := step * math.Max(1, math.Ceil(maxV/step))
 	y := func(v float64) float64 { return c.PlotY + c.PlotH - v/top*c.PlotH }
-	dec := 0
-	if isMoney(metric) {
-		dec = tributary.CurrencyDecimals(site.Currency)
-	}
 	for k := 0; float64(k)*step <= top+step/2; k++ {
 		v := float64(k) * step
-		c.YTicks = append(c.YTicks, tick{X: c.PlotX - 6, Y: y(v), Label: formatMetric(metric, json.Number(strconv.FormatFloat(v, 'f', dec, 64)), site)})
+		c.YTicks = append(c.YTicks, tick{X: c.PlotX - 6, Y: y(v), Label: formatMetric(stats.NewValue(metric, v, site.Currency), site)})
 	}
 	n := len(bs)
 	if n == 0 {
@@ -172,7 +182,7 @@ func buildChart(site *tributary.Site, metric, unit string, from, to time.Time, c
 		x := c.PlotX + float64(i)*bw
 		label := b.Format(bucketLabel(unit))
 		c.Bars = append(c.Bars, bar{X: x + bw*0.1, Y: y(vals[i]), W: math.Max(bw*0.8, 0.5), H: c.PlotY + c.PlotH - y(vals[i]),
-			Label: label + ": " + formatMetric(metric, json.Number(strconv.FormatFloat(vals[i], 'f', -1, 64)), site)})
+			Label: label + ": " + formatMetric(values[i], site)})
 		if i%labelEvery == 0 {
 			c.XTicks = append(c.XTicks, tick{X: x + bw/2, Y: c.PlotY + c.PlotH + 16, Label: label})
 		}
@@ -193,14 +203,17 @@ func buildChart(site *tributary.Site, metric, unit string, from, to time.Time, c
 		total += v
 	}
 	c.Summary = c.Title + ", " + strconv.Itoa(n) + " " + unitNames[unit] + "s from " + bs[0].Format(bucketLabel(unit)) + " to " + bs[n-1].Format(bucketLabel(unit)) +
-		", highest " + formatMetric(metric, json.Number(strconv.FormatFloat(maxOf(vals), 'f', -1, 64)), site)
+		", highest " + formatMetric(highest(values, zero), site)
 	return c
 }
 
-func maxOf(vs []float64) float64 {
-	m := 0.0
+// highest is the largest of vs, zero when none is above it.
+func highest(vs []stats.Value, zero stats.Value) stats.Value {
+	m := zero
 	for _, v := range vs {
-		m = math.Max(m, v)
+		if v.Float64() > m.Float64() {
+			m = v
+		}
 	}
 	return m
 }

@@ -251,7 +251,7 @@ func (s *UI) PageDashboard(w http.ResponseWriter, r *http.Request) error {
 	v.Mode = newModeSwitch(r, p.Test)
 	if !p.Test {
 		if tr := results[len(results)-1]; len(tr.Results) > 0 {
-			v.Mode.Hidden, _ = tr.Results[0].Metrics[0].Int64()
+			v.Mode.Hidden = tr.Results[0].Metrics[0].Int64()
 			v.Mode.HiddenLink = v.Mode.TLnk
 		}
 	}
@@ -276,7 +276,7 @@ func (s *UI) PageDashboard(w http.ResponseWriter, r *http.Request) error {
 	}
 	var visitors float64
 	if len(res.Results) > 0 {
-		visitors, _ = res.Results[0].Metrics[0].Float64()
+		visitors = res.Results[0].Metrics[0].Float64()
 	}
 	v.Goals, v.Catalog = goalRows(results[goalsAt], kinds, visitors, site), catalogLink(site.ID)
 	if funnelAt >= 0 {
@@ -289,9 +289,7 @@ func (s *UI) PageDashboard(w http.ResponseWriter, r *http.Request) error {
 			Export: "/sites/" + site.ID + "/export?" + url.Values{"dim": {pd.dim}}.Encode() + "&" + p.values().Encode()}
 		var top float64
 		for _, row := range pres.Results {
-			if f, err := row.Metrics[0].Float64(); err == nil && f > top {
-				top = f
-			}
+			top = math.Max(top, row.Metrics[0].Float64())
 		}
 		for _, row := range pres.Results {
 			label := row.Dimensions[0]
@@ -299,18 +297,18 @@ func (s *UI) PageDashboard(w http.ResponseWriter, r *http.Request) error {
 			if label == "" {
 				pr.Label = "(none)"
 			}
-			for i, m := range row.Metrics {
-				pr.Values = append(pr.Values, formatMetric(cols[i], m, site))
+			for _, m := range row.Metrics {
+				pr.Values = append(pr.Values, formatMetric(m, site))
 			}
-			if f, err := row.Metrics[0].Float64(); err == nil && top > 0 {
-				pr.Share = f / top * 100
+			if top > 0 {
+				pr.Share = row.Metrics[0].Float64() / top * 100
 			}
 			pn.Rows = append(pn.Rows, pr)
 		}
 		v.Panels = append(v.Panels, pn)
 	}
 	// No visitor in the range: if the site has no event at all, it is waiting for its first one.
-	if len(res.Results) > 0 && string(res.Results[0].Metrics[0]) == "0" && len(p.Filters) == 0 {
+	if len(res.Results) > 0 && res.Results[0].Metrics[0].IsZero() && len(p.Filters) == 0 {
 		total, err := s.Opt.Events.CountEvents(r.Context(), site.ID, tributary.EarliestEventTime, s.Opt.Now().Add(time.Hour))
 		if err != nil {
 			return err
@@ -337,10 +335,10 @@ func withChanges(cur, prev *stats.Result) {
 	row, prow := &cur.Results[0], prev.Results[0]
 	c := &stats.Comparison{Metrics: prow.Metrics}
 	for i := range row.Metrics {
-		v, _ := row.Metrics[i].Float64()
+		v := row.Metrics[i].Float64()
 		var pv float64
 		if i < len(prow.Metrics) {
-			pv, _ = prow.Metrics[i].Float64()
+			pv = prow.Metrics[i].Float64()
 		}
 		if pv == 0 {
 			c.Change = append(c.Change, nil)
@@ -358,7 +356,7 @@ func addKPIs(v *dashView, metrics []string, res *stats.Result) {
 	}
 	row := res.Results[0]
 	for i, m := range metrics {
-		k := kpi{Label: stats.MetricLabel(m), Value: formatMetric(m, row.Metrics[i], v.Site)}
+		k := kpi{Label: stats.MetricLabel(m), Value: formatMetric(row.Metrics[i], v.Site)}
 		if row.Comparison != nil && row.Comparison.Change[i] != nil {
 			ch := *row.Comparison.Change[i]
 			k.Up = ch >= 0
@@ -368,19 +366,17 @@ func addKPIs(v *dashView, metrics []string, res *stats.Result) {
 	}
 }
 
-// formatMetric renders a metric for people in the site's locale: money exactly, with its currency;
-// counts grouped; rates as percentages.
-func formatMetric(m string, n json.Number, site *tributary.Site) string {
+// formatMetric renders a metric's value for people in the site's locale, by its unit: money exactly,
+// with its currency; counts grouped; percentages with the sign.
+func formatMetric(v stats.Value, site *tributary.Site) string {
 	l := numfmt.Get(site.Locale)
-	s := string(n)
-	switch m {
-	case "revenue", "net_revenue", "refunds", "disputes", "average_order_value", "revenue_per_visitor", "mrr", "ltv", "arpu",
-		"new_mrr", "expansion_mrr", "contraction_mrr", "churned_mrr":
-		return l.Money(s, site.Currency)
-	case "conversion_rate", "bounce_rate":
-		return l.PercentText(s)
+	switch v.Unit() {
+	case stats.Money:
+		return l.Money(v.String(), v.Currency())
+	case stats.Percent:
+		return l.PercentText(v.String())
 	}
-	return l.Number(s)
+	return l.Number(v.String())
 }
 
 // formatChange renders a period-over-period change with its sign ("+12.5%").

@@ -98,17 +98,17 @@ func (v *funnelView) fill(res *stats.Result, steps []stats.FunnelStep, site *tri
 		if len(row.Metrics) < 4 || i >= len(steps) {
 			continue
 		}
-		n, _ := row.Metrics[0].Float64()
+		n := row.Metrics[0].Float64()
 		if i == 0 {
 			first = n
 		}
-		fr := funnelRow{Label: row.Dimensions[0], Kind: "event", Visitors: formatMetric("visitors", row.Metrics[0], site),
-			Conversion: formatMetric("conversion_rate", row.Metrics[1], site), Dropoff: "—"}
+		fr := funnelRow{Label: row.Dimensions[0], Kind: "event", Visitors: formatMetric(row.Metrics[0], site),
+			Conversion: formatMetric(row.Metrics[1], site), Dropoff: "—"}
 		if steps[i].Page != "" {
 			fr.Kind = "page"
 		}
 		if i > 0 {
-			fr.Dropoff = formatMetric("visitors", row.Metrics[2], site) + " (" + formatMetric("conversion_rate", row.Metrics[3], site) + ")"
+			fr.Dropoff = formatMetric(row.Metrics[2], site) + " (" + formatMetric(row.Metrics[3], site) + ")"
 		}
 		if first > 0 {
 			fr.Share = n / first * 100

@@ -5,9 +5,9 @@ import (
 	"math"
 	"net/url"
 	"sort"
-	"strconv"
 
 	"github.com/tributary/tributary"
+	"github.com/tributary/tributary/numfmt"
 	"github.com/tributary/tributary/stats"
 )
 
@@ -45,10 +45,8 @@ var kindOrder = map[string]int{tributary.KindConversion: 0, tributary.KindGoal: 
 // goalRows builds the panel from the query's rows, the catalog's kinds and the view's visitors.
 func goalRows(res *stats.Result, kinds map[string]string, totalVisitors float64, site *tributary.Site) []goalRow {
 	type raw struct {
-		name, kind      string
-		visitors, evts  float64
-		visitorsN, evtN json.Number
-		revenue         json.Number
+		name, kind              string
+		visitors, evts, revenue stats.Value
 	}
 	var rows []raw
 	for _, r := range res.Results {
@@ -62,40 +60,38 @@ func goalRows(res *stats.Result, kinds map[string]string, totalVisitors float64,
 		if k == "" {
 			k = tributary.KindUnclassified
 		}
-		v, _ := r.Metrics[0].Float64()
-		e, _ := r.Metrics[1].Float64()
-		var rev json.Number
+		var rev stats.Value
 		if len(r.Metrics) > 2 {
 			rev = r.Metrics[2]
 		}
-		rows = append(rows, raw{name: r.Dimensions[0], kind: k, visitors: v, evts: e, visitorsN: r.Metrics[0], evtN: r.Metrics[1], revenue: rev})
+		rows = append(rows, raw{name: r.Dimensions[0], kind: k, visitors: r.Metrics[0], evts: r.Metrics[1], revenue: rev})
 	}
 	sort.SliceStable(rows, func(i, j int) bool {
 		if kindOrder[rows[i].kind] != kindOrder[rows[j].kind] {
 			return kindOrder[rows[i].kind] < kindOrder[rows[j].kind]
 		}
-		if rows[i].visitors != rows[j].visitors {
-			return rows[i].visitors > rows[j].visitors
+		if vi, vj := rows[i].visitors.Float64(), rows[j].visitors.Float64(); vi != vj {
+			return vi > vj
 		}
 		return rows[i].name < rows[j].name
 	})
 	top := 0.0
 	for _, r := range rows {
-		top = math.Max(top, r.visitors)
+		top = math.Max(top, r.visitors.Float64())
 	}
 	out := make([]goalRow, 0, len(rows))
 	for _, r := range rows {
-		g := goalRow{Name: r.name, Kind: r.kind, Visitors: formatMetric("visitors", r.visitorsN, site), Events: formatMetric("events", r.evtN, site), Revenue: "—"}
-		if f, err := r.revenue.Float64(); err == nil && f != 0 {
-			g.Revenue = formatMetric("revenue", r.revenue, site) // a money goal
+		g := goalRow{Name: r.name, Kind: r.kind, Visitors: formatMetric(r.visitors, site), Events: formatMetric(r.evts, site), Revenue: "—"}
+		if !r.revenue.IsZero() {
+			g.Revenue = formatMetric(r.revenue, site) // a money goal
 		}
 		rate := 0.0
 		if totalVisitors > 0 {
-			rate = math.Round(r.visitors/totalVisitors*1000) / 10
+			rate = math.Round(r.visitors.Float64()/totalVisitors*1000) / 10
 		}
-		g.Rate = formatMetric("conversion_rate", json.Number(strconv.FormatFloat(rate, 'f', 1, 64)), site)
+		g.Rate = numfmt.Get(site.Locale).Percent(rate, 1) // one decimal, as computed here
 		if top > 0 {
-			g.Share = r.visitors / top * 100
+			g.Share = r.visitors.Float64() / top * 100
 		}
 		out = append(out, g)
 	}
