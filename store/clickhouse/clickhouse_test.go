@@ -270,7 +270,7 @@ func flat(r *stats.Result) string {
 	for _, row := range r.Results {
 		var ms []string
 		for _, m := range row.Metrics {
-			ms = append(ms, string(m))
+			ms = append(ms, m.String())
 		}
 		lines = append(lines, strings.Join(row.Dimensions, ",")+"="+strings.Join(ms, ","))
 	}
