@@ -16,9 +16,9 @@ type Dialect interface {
 	ArgMin(val, by string) string
 	ArgMinIf(val, by, cond string) string
 	ArgMaxIf(val, by, cond string) string
-	// Tuple orders rows by several columns at once (an ArgMin/ArgMax key).
-	Tuple(cols ...string) string
-	// SumIf sums an integer expression over the rows where cond holds, as a 64-bit integer (0 for none).
+	// Sum and SumIf sum an integer expression (over the rows where cond holds) as a 64-bit integer (0 for
+	// none).
+	Sum(expr string) string
 	SumIf(expr, cond string) string
 	// MinusSeconds is a timestamp column n seconds earlier.
 	MinusSeconds(col string, n int64) string
@@ -73,7 +73,7 @@ func (DuckDB) ArgMinIf(val, by, c string) string {
 func (DuckDB) ArgMaxIf(val, by, c string) string {
 	return "arg_max(" + val + ", " + by + ") FILTER (WHERE " + c + ")"
 }
-func (DuckDB) Tuple(cols ...string) string { return "(" + strings.Join(cols, ", ") + ")" }
+func (DuckDB) Sum(expr string) string { return "CAST(coalesce(sum(" + expr + "), 0) AS BIGINT)" }
 func (DuckDB) SumIf(expr, c string) string {
 	return "CAST(coalesce(sum(" + expr + ") FILTER (WHERE " + c + "), 0) AS BIGINT)"
 }

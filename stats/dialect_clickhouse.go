@@ -26,7 +26,7 @@ func (ClickHouse) ArgMaxIf(val, by, c string) string {
 	return "argMaxIf(" + val + ", " + by + ", " + c + ")"
 }
 
-func (ClickHouse) Tuple(cols ...string) string { return "tuple(" + strings.Join(cols, ", ") + ")" }
+func (ClickHouse) Sum(expr string) string { return "toInt64(sum(" + expr + "))" }
 
 func (ClickHouse) SumIf(expr, c string) string { return "toInt64(sumIf(" + expr + ", " + c + "))" }
 

@@ -169,38 +169,34 @@ func (e *Engine) moneyByColumn(ctx context.Context, q *Query, from, to time.Time
 	return out, nil
 }
 
-// moneyAggregates are the sums moneySums scans, in its order.
+// moneyAggregates are the sums moneySums scans, in its order, over moneySource's rows (one per payment).
+// A payment counts once, where its money is credited, when its payment entries of the range add up to
+// more than zero (a reconciliation may append differences; a payment found to be the same money as
+// another nets to zero and counts nowhere).
 func (e *Engine) moneyAggregates() []string {
-	return []string{
-		e.d.SumIf("amount", "kind = 'payment'"),
-		e.d.SumIf("amount", "kind = 'refund'"),
-		e.d.SumIf("amount", "kind IN ('dispute_withdrawn', 'dispute_reinstated')"),
-		e.d.CountIf("kind = 'payment' AND id = first_id AND net > 0"),
-	}
+	return []string{e.d.Sum("revenue"), e.d.Sum("refunds"), e.d.Sum("disputes"), e.d.CountIf("revenue > 0")}
 }
 
-// moneySource is the SELECT of the range's converted entries (kind, id, amount, first_id and net of
-// their payment) with, for each visit column in cols and in q's filters, the value of the touch the
-// entry is credited to; q's filters applied.
+// moneySource is the SELECT of the range's payments — each one's sums of its converted entries of the
+// range by kind (revenue, refunds, disputes) — with, for each visit column in cols and in q's filters,
+// the value of the touch the payment is credited to (a single-touch model credits all of a payment's
+// entries to one touch); q's filters applied.
 func (e *Engine) moneySource(q *Query, from, to time.Time, cols []string, a *args) string {
 	site, live, pf, pt := a.add(q.Site.ID), a.add(!q.Test), a.add(from), a.add(to)
 	rangeWhere := " WHERE site_id = " + site + " AND livemode = " + live + " AND occurred_at >= " + pf + " AND occurred_at < " + pt +
 		" AND kind <> 'payment_failed'"
-	entries := "SELECT id, kind, payment_id, occurred_at, reporting_amount AS amount FROM ledger" + rangeWhere + " AND converted"
+	payments := "SELECT payment_id, " + e.d.SumIf("reporting_amount", "kind = 'payment'") + " AS revenue, " +
+		e.d.SumIf("reporting_amount", "kind = 'refund'") + " AS refunds, " +
+		e.d.SumIf("reporting_amount", "kind IN ('dispute_withdrawn', 'dispute_reinstated')") + " AS disputes FROM ledger" + rangeWhere +
+		" AND converted GROUP BY payment_id"
 	inRange := "SELECT payment_id FROM ledger" + rangeWhere
-
-	// Each payment's first payment entry of the range counts it, when its payment entries of the range
-	// add up to more than zero (countable).
-	firsts := "SELECT payment_id, " + e.d.ArgMin("id", e.d.Tuple("occurred_at", "id")) + " AS first_id, sum(amount) AS net FROM (" + entries +
-		") f WHERE kind = 'payment' GROUP BY payment_id"
-	from1 := e.d.LeftJoin(entries, firsts, "payment_id")
 
 	need := map[string]bool{}
 	for _, c := range cols {
 		need[c] = true
 	}
 	filterColumns(q.Filters, need)
-	src := "SELECT * FROM " + from1
+	src := payments
 	if len(need) > 0 {
 		var ordered, picks []string
 		for _, c := range tributary.VisitColumns {
@@ -237,7 +233,7 @@ func (e *Engine) moneySource(q *Query, from, to time.Time, cols []string, a *arg
 			}
 			credited = append(credited, "CASE WHEN coalesce(has_touch, 0) = 1 THEN t_"+c+" ELSE "+none+" END AS "+c)
 		}
-		src = "SELECT kind, id, amount, first_id, net, " + strings.Join(credited, ", ") + " FROM " + e.d.LeftJoin("SELECT * FROM "+from1, picked, "payment_id")
+		src = "SELECT revenue, refunds, disputes, " + strings.Join(credited, ", ") + " FROM " + e.d.LeftJoin(payments, picked, "payment_id")
 	}
 	if f := e.filterSQL(q.Filters, a, q.Site.ID, from, to, false); f != "" {
 		src = "SELECT * FROM (" + src + ") s WHERE " + f
