@@ -13,16 +13,23 @@ import (
 	"github.com/tributary/tributary/internal/testenv"
 )
 
-func TestBotsFromCrawlerList(t *testing.T) {
-	var list []struct {
-		Pattern   string   `json:"pattern"`
-		Instances []string `json:"instances"`
-	}
+type crawlerEntry struct {
+	Pattern   string   `json:"pattern"`
+	Instances []string `json:"instances"`
+}
+
+func crawlerList(t *testing.T) []crawlerEntry {
+	t.Helper()
+	var list []crawlerEntry
 	if err := json.Unmarshal(crawlerJSON, &list); err != nil {
 		t.Fatal(err)
 	}
+	return list
+}
+
+func TestBotsFromCrawlerList(t *testing.T) {
 	n, missed := 0, 0
-	for _, p := range list {
+	for _, p := range crawlerList(t) {
 		for _, ua := range p.Instances {
 			n++
 			if !IsBot(ua) {
