@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"github.com/ua-parser/uap-go/uaparser"
+	"gopkg.in/yaml.v3"
 )
 
 // Agent is what Tributary keeps of a user agent.
@@ -28,7 +29,17 @@ var (
 
 func getParser() *uaparser.Parser {
 	parserOnce.Do(func() {
-		p, err := uaparser.New(uaparser.WithCacheSize(1))
+		// uap-core's device parsers (633 regular expressions, half of its compiled patterns' heap and
+		// half of an uncached parse) name models and brands, which Tributary does not keep: the device
+		// class comes from the tokens browsers send (deviceClass). So the parser is built from the
+		// definitions without them, and asked for browser and OS only.
+		var def uaparser.RegexDefinitions
+		if err := yaml.Unmarshal(uaparser.DefinitionYaml, &def); err != nil {
+			panic("ua: load uap-core definitions: " + err.Error())
+		}
+		def.Device = nil
+		p, err := uaparser.New(uaparser.WithRegexDefinitions(def), uaparser.WithCacheSize(1),
+			uaparser.WithMode(uaparser.EUserAgentLookUpMode|uaparser.EOsLookUpMode))
 		if err != nil {
 			panic("ua: load uap-core definitions: " + err.Error())
 		}
@@ -87,7 +98,7 @@ func Parse(userAgent string) Agent {
 	if a.OS == "Other" {
 		a.OS = ""
 	}
-	a.Device = deviceClass(userAgent, a.OS, c.Device.Family, c.Device.Brand)
+	a.Device = deviceClass(userAgent, a.OS)
 	agents.put(userAgent, a)
 	return a
 }
@@ -102,11 +113,14 @@ func version(major, minor string) string {
 	return major + "." + minor
 }
 
-// deviceClass decides desktop, mobile or tablet from uap's device family and the tokens browsers use.
-func deviceClass(s, os, family, brand string) string {
+// deviceClass decides desktop, mobile or tablet from the OS and the tokens browsers use. (It read uap's
+// device family as well, for "iPad" and "iPhone"; over the 14,400 user agents of the fixtures that
+// changed the answer only for Puffin's, which puffinDevice covers.)
+func deviceClass(s, os string) string {
 	l := strings.ToLower(s)
+	puffin := puffinDevice(s)
 	switch {
-	case strings.Contains(l, "ipad") || family == "iPad":
+	case strings.Contains(l, "ipad") || puffin == "tablet":
 		return "tablet"
 	case strings.Contains(l, "tablet") || strings.Contains(l, "kindle") || strings.Contains(l, "silk/") || strings.Contains(l, "playbook"):
 		return "tablet"
@@ -115,10 +129,33 @@ func deviceClass(s, os, family, brand string) string {
 	case strings.Contains(l, "mobile") || strings.Contains(l, "iphone") || strings.Contains(l, "ipod") ||
 		strings.Contains(l, "android") || strings.Contains(l, "windows phone") || strings.Contains(l, "opera mini") || strings.Contains(l, "blackberry"):
 		return "mobile"
-	case family == "iPhone" || os == "iOS":
+	case puffin == "mobile" || os == "iOS":
 		return "mobile"
 	}
 	return "desktop"
+}
+
+// puffinDevice reads the device Puffin appends to its version on Apple devices (uap-core's
+// "Puffin/[\d\.]+IT" for an iPad and "…IP" for an iPhone; its user agent otherwise reads as desktop
+// Linux): "tablet", "mobile" or "".
+func puffinDevice(s string) string {
+	_, v, ok := strings.Cut(s, "Puffin/")
+	if !ok {
+		return ""
+	}
+	i := 0
+	for i < len(v) && (v[i] == '.' || '0' <= v[i] && v[i] <= '9') {
+		i++
+	}
+	switch {
+	case i == 0:
+		return ""
+	case strings.HasPrefix(v[i:], "IT"):
+		return "tablet"
+	case strings.HasPrefix(v[i:], "IP"):
+		return "mobile"
+	}
+	return ""
 }
 
 //go:embed data/crawler-user-agents.json

@@ -13,16 +13,23 @@ import (
 	"github.com/tributary/tributary/internal/testenv"
 )
 
-func TestBotsFromCrawlerList(t *testing.T) {
-	var list []struct {
-		Pattern   string   `json:"pattern"`
-		Instances []string `json:"instances"`
-	}
+type crawlerEntry struct {
+	Pattern   string   `json:"pattern"`
+	Instances []string `json:"instances"`
+}
+
+func crawlerList(t *testing.T) []crawlerEntry {
+	t.Helper()
+	var list []crawlerEntry
 	if err := json.Unmarshal(crawlerJSON, &list); err != nil {
 		t.Fatal(err)
 	}
+	return list
+}
+
+func TestBotsFromCrawlerList(t *testing.T) {
 	n, missed := 0, 0
-	for _, p := range list {
+	for _, p := range crawlerList(t) {
 		for _, ua := range p.Instances {
 			n++
 			if !IsBot(ua) {
@@ -161,6 +168,11 @@ func TestDeviceClass(t *testing.T) {
 		{"Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Mobile Safari/537.36", "mobile"},
 		{"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36", "desktop"},
 		{"Mozilla/5.0 (Macintosh; Intel Mac OS X 14_4) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Safari/605.1.15", "desktop"},
+		// Puffin reads as desktop Linux but for the device it appends to its version.
+		{"Mozilla/5.0 (X11; U; Linux x86_64; ar-AE) AppleWebKit/534.35 (KHTML, like Gecko)  Chrome/11.0.696.65 Safari/534.35 Puffin/3.10990IT", "tablet"},
+		{"Mozilla/5.0 (X11; U; Linux x86_64; ar-SA) AppleWebKit/534.35 (KHTML, like Gecko)  Chrome/11.0.696.65 Safari/534.35 Puffin/3.11546IP", "mobile"},
+		{"Mozilla/5.0 (X11; U; Linux x86_64; en-US) AppleWebKit/534.35 (KHTML, like Gecko)  Chrome/11.0.696.65 Safari/534.35 Puffin/2.9174AP", "desktop"}, // Android Puffin: uap named no iPad or iPhone, so desktop before as well,
+		{"Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36 Puffin/IT", "desktop"},
 		{"", ""},
 	}
 	for _, tc := range tests {

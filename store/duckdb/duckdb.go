@@ -75,7 +75,13 @@ type settings struct {
 //
 // With a limit, DuckDB's allocator also hands freed memory back sooner: it flushes its thread caches
 // once a task has allocated an eighth of the limit (allocator_flush_threshold, 128 MiB by default, which
-// alone is twice a small limit) and purges freed pages in a background thread.
+// alone is twice a small limit) and purges freed pages in a background thread. And on Linux, where
+// DuckDB bundles jemalloc, freed pages go back to the system at once instead of after DuckDB's 5 s
+// decay: under ingest the store frees tens of MB per batch (the visits' temporary tables), and the
+// pages waiting out the decay were 100–150 MB of the process above DuckDB's own accounting
+// (docs/benchmarks.md, Memory), for no measurable gain in throughput. The decay is the process's (one
+// allocator): the last Open with a limit sets it; DUCKDB_JE_MALLOC_CONF in the environment, jemalloc's
+// own configuration, is left to rule.
 func MemoryLimit(bytes int64) Option { return func(s *settings) { s.memoryLimit = bytes } }
 
 // dsn is the connector's DSN: the file path with the settings as query parameters, which DuckDB applies
@@ -104,6 +110,11 @@ func Open(ctx context.Context, dataDir string, opts ...Option) (*Store, error) {
 	}
 	if set.memoryLimit < 0 {
 		return nil, fmt.Errorf("duckdb: memory limit %d bytes must not be negative (0 keeps DuckDB's default)", set.memoryLimit)
+	}
+	if set.memoryLimit > 0 && os.Getenv("DUCKDB_JE_MALLOC_CONF") == "" {
+		if _, err := setAllocatorDecay(0); err != nil {
+			return nil, err
+		}
 	}
 	path := ""
 	if dataDir != "" {

@@ -2,8 +2,10 @@ package duckdb
 
 import (
 	"context"
+	"runtime"
 	"strings"
 	"testing"
+	"time"
 )
 
 // memoryLimit reads DuckDB's memory_limit as DuckDB reports it (e.g. "100.0 MiB").
@@ -58,4 +60,39 @@ func TestNegativeMemoryLimitRefused(t *testing.T) {
 	if !strings.Contains(err.Error(), "memory limit") {
 		t.Errorf("error %q does not name the memory limit", err)
 	}
+}
+
+// TestAllocatorDecay: a memory limit makes DuckDB's jemalloc return freed pages at once. On Linux the
+// bundled DuckDB has jemalloc, so the control must be found there (a DuckDB that renamed it fails
+// here, not in production, where Open would silently keep the 5 s decay).
+func TestAllocatorDecay(t *testing.T) {
+	if _, ok := allocatorDecay(); !ok {
+		if runtime.GOOS == "linux" {
+			t.Fatal("DuckDB's jemalloc controls were not found on Linux")
+		}
+		t.Skip("this DuckDB build has no jemalloc")
+	}
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name  string
+		limit int64
+		set   time.Duration // set before Open
+		want  time.Duration // after Open
+	}{
+		{"a limit returns pages at once", 100 << 20, 5 * time.Second, 0},
+		{"no limit keeps the decay", 0, 1234 * time.Millisecond, 1234 * time.Millisecond},
+	} {
+		if ok, err := setAllocatorDecay(tc.set); !ok || err != nil {
+			t.Fatalf("%s: set decay: %v %v", tc.name, ok, err)
+		}
+		s, err := Open(ctx, "", MemoryLimit(tc.limit))
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.Close()
+		if got, _ := allocatorDecay(); got != tc.want {
+			t.Errorf("%s: decay %v, want %v", tc.name, got, tc.want)
+		}
+	}
+	setAllocatorDecay(0)
 }
