@@ -58,8 +58,8 @@ func TestWriterFlushesBySizeAndTime(t *testing.T) {
 		t.Fatalf("stored %d of 250 within the interval", st.count())
 	}
 	for _, b := range st.batches {
-		if b > 100 {
-			t.Fatalf("batch of %d exceeds BatchSize", b)
+		if b > 100*backlogBatches {
+			t.Fatalf("batch of %d exceeds %d batches of BatchSize", b, backlogBatches)
 		}
 	}
 	if err := w.Close(context.Background()); err != nil {
@@ -67,6 +67,45 @@ func TestWriterFlushesBySizeAndTime(t *testing.T) {
 	}
 	if err := w.Enqueue(context.Background(), tributary.Event{}); tributary.ErrorCode(err) != tributary.EUNAVAILABLE {
 		t.Fatalf("enqueue after close = %v", err)
+	}
+}
+
+// TestWriterCatchesUpInLargerWrites pins the backlog rule: while the store is busy, the events that
+// arrive are written in one larger write (each write derives its visits at a cost that grows slower
+// than the write), never more than backlogBatches batches, and nothing is lost.
+func TestWriterCatchesUpInLargerWrites(t *testing.T) {
+	st := &fakeStore{block: make(chan struct{})}
+	w := NewWriter(st, WriterOptions{Capacity: 2000, BatchSize: 100, Interval: 20 * time.Millisecond})
+	enqueue := func(n int) {
+		for i := 0; i < n; i++ {
+			if err := w.Enqueue(context.Background(), tributary.Event{Name: "pageview"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	enqueue(10)
+	time.Sleep(100 * time.Millisecond) // the writer takes the 10 and waits on the store
+	enqueue(1000)                      // ten batches arrive while it writes
+	close(st.block)
+	deadline := time.Now().Add(5 * time.Second)
+	for st.count() < 1010 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if err := w.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.stored != 1010 {
+		t.Fatalf("stored %d of 1010", st.stored)
+	}
+	if len(st.batches) < 2 || st.batches[1] != 100*backlogBatches {
+		t.Fatalf("batches %v: the backlog after the first write should go %d at a time", st.batches, 100*backlogBatches)
+	}
+	for _, b := range st.batches {
+		if b > 100*backlogBatches {
+			t.Fatalf("batch of %d exceeds %d batches", b, backlogBatches)
+		}
 	}
 }
 
@@ -87,7 +126,7 @@ func TestWriterBackpressure(t *testing.T) {
 			accepted++
 		}
 	}
-	if refused == 0 || accepted > 50+10 { // capacity plus at most one batch held by the writer
+	if refused == 0 || accepted > 50+10*backlogBatches { // capacity plus what the writer holds
 		t.Fatalf("accepted %d refused %d with capacity 50", accepted, refused)
 	}
 	st.mu.Lock()
