@@ -432,8 +432,15 @@ func (e *Engine) visitTraffic(ctx context.Context, q *Query, from, to time.Time,
 				}
 				paidIn = m[visitDims[q.Dimensions[0]]] // nil when the page did not announce this dimension
 			case batch != nil && len(q.Dimensions) == 0:
-				// The KPIs read the same count, without a dimension.
-				m, err := e.payingFirsts(ctx, batch, q, from, to)
+				// The KPIs read the same count, without a dimension; the period they are compared with is
+				// no panel's, so it is counted without the dimensions.
+				var m map[string]map[string]int64
+				var err error
+				if from.Equal(q.From) && to.Equal(q.To) {
+					m, err = e.payingFirsts(ctx, batch, q, from, to)
+				} else {
+					m, err = e.payingTotal(ctx, batch, q, from, to)
+				}
 				if err != nil {
 					return err
 				}
@@ -516,12 +523,22 @@ func (e *Engine) payingFirsts(ctx context.Context, c *Cache, q *Query, from, to 
 	return v.(map[string]map[string]int64), nil
 }
 
-// countPaying counts for the visit columns cols (all of them when none is given).
+// payingTotal counts the visitors who paid in [from, to) without a dimension, once per request.
+func (e *Engine) payingTotal(ctx context.Context, c *Cache, q *Query, from, to time.Time) (map[string]map[string]int64, error) {
+	v, err := c.get(fmt.Sprint("paying-total/", q.Site.ID, q.Test, from.UnixNano(), to.UnixNano()), func() (any, error) { return e.countPaying(ctx, []string{}, q, from, to) })
+	if err != nil {
+		return nil, err
+	}
+	return v.(map[string]map[string]int64), nil
+}
+
+// countPaying counts for the visit columns cols (all of them when cols is nil; none when it is empty:
+// the total only).
 func (e *Engine) countPaying(ctx context.Context, cols []string, q *Query, from, to time.Time) (map[string]map[string]int64, error) {
 	a := &args{d: e.d}
 	ps, pf, pt := a.add(q.Site.ID), a.add(from), a.add(to)
 	pm := a.add(!q.Test)
-	if len(cols) == 0 {
+	if cols == nil {
 		for _, col := range visitDims {
 			cols = append(cols, col)
 		}
