@@ -109,28 +109,59 @@ func (ClickHouse) Trail(ts, code string) string {
 // Epoch is a timestamp column in seconds since 1970 (DuckDB: epoch(col)).
 func (ClickHouse) Epoch(col string) string { return "toUInt32(" + col + ")" }
 
-// Visits merges the partial rows of store/clickhouse's visits table (migration 003), which an insert
-// into events adds to in the same statement, into one row per visit with the columns the engine's
-// the embedded store's sessions table holds. The caller's start_ts condition keeps the visits that
-// start in [from, to); the rows read are narrowed first to the UTC days such a visit can touch, which is
-// safe because a visit lasts less than a day (visitSpanDays): a visit starting in the range has every row
-// in [day(from), day(to)+1]; one starting before it either starts on day(from)-1 or later, and then its
-// first row (which holds its start) is read, or has no event at or after from at all, so it cannot pass
-// for one starting in the range. Empty from and to read the whole site.
+// Visits is one row per visit with the columns of the embedded store's sessions table, from two tables of
+// store/clickhouse: visits_done (migration 006), plain rows of the visits that start on a finished day,
+// and visits (migration 003), whose partial rows (aggregate states an insert into events adds to in the
+// same statement) are merged for every other day. A finished day's rows are read only while it is fresh
+// (visitsFresh): its generation is the newest the store recorded and no event has been written to the
+// day, the day before or the day after since that generation was built. Every day that is not fresh is
+// merged from visits, which reads the rows of the day before and the day after as well, so a visit's
+// start is its true start: a visit is read from visits_done when its start's day is fresh and merged
+// otherwise, never both and never neither.
+//
+// The caller's start_ts condition keeps the visits that start in [from, to); the rows read are narrowed
+// first to the UTC days such a visit can touch, which is safe because a visit lasts less than a day
+// (visitSpanDays): a visit starting in the range has every row in [day(from), day(to)+1]; one starting
+// before it either starts on day(from)-1 or later, and then its first row (which holds its start) is read,
+// or has no event at or after from at all, so it cannot pass for one starting in the range. Empty from
+// and to read the whole site.
 func (ClickHouse) Visits(site, from, to string) string {
+	fresh := visitsFresh(site)
+	done := "site_id = " + site + " AND (day, gen) IN (" + fresh + ")"
 	where := "site_id = " + site
-	having := ""
+	having := " HAVING toDate(start_ts, 'UTC') NOT IN (SELECT day FROM (" + fresh + "))"
 	if from != "" && to != "" {
+		done += " AND day >= toDate(" + from + ", 'UTC') AND day <= toDate(" + to + ", 'UTC')"
 		where += " AND day >= toDate(" + from + ", 'UTC') - " + visitSpanDays + " AND day <= toDate(" + to + ", 'UTC') + " + visitSpanDays
-		having = " HAVING start_ts >= " + from + " AND start_ts < " + to
+		having += " AND start_ts >= " + from + " AND start_ts < " + to
 	}
-	return "(SELECT site_id, session_id, " + visitMerges + " FROM visits WHERE " + where + " GROUP BY site_id, session_id" + having + ")"
+	// A row's day need not be read when it and both its neighbours are fresh: no visit starting on a day
+	// that is merged has a row there, and no visit with a row there starts on a day that is merged.
+	where += " AND day NOT IN (SELECT x FROM (SELECT arrayJoin([day - 1, day, day + 1]) AS x FROM (" + fresh + ")) GROUP BY x HAVING count() = 3)"
+	return "(SELECT site_id, session_id, " + strings.Join(visitCols, ", ") + " FROM visits_done WHERE " + done +
+		" UNION ALL SELECT site_id, session_id, " + visitMerges + " FROM visits WHERE " + where + " GROUP BY site_id, session_id" + having + ")"
+}
+
+// visitsFresh is the site's fresh finished days and their generations: the newest generation recorded
+// for the day in visit_days, kept only while the events of the day and its two neighbours
+// (visit_day_events, counted as events are written) still number what the store read before it built the
+// generation. Events are only ever added (a site's deletion removes these tables' rows too), so an equal
+// number means the same events.
+func visitsFresh(site string) string {
+	return "SELECT day, g FROM (SELECT day, max(gen) AS g, argMax(events, gen) AS f FROM visit_days WHERE site_id = " + site + " GROUP BY day)" +
+		" ANY INNER JOIN (SELECT x AS day, sum(events) AS w FROM (SELECT arrayJoin([day - 1, day, day + 1]) AS x, events FROM visit_day_events" +
+		" WHERE site_id = " + site + ") GROUP BY x) USING day WHERE f = w"
 }
 
 // visitSpanDays is how many UTC days a visit's rows reach past its start's: one, as the embedded store
 // assumes too (store/duckdb's sessionWindow: a visit ends after 30 idle minutes, a cookieless one with
 // its day).
 const visitSpanDays = "1"
+
+// visitCols are the columns of one visit, in the order Visits reads them from visits_done and merges them
+// from visits (visitMerges); store/clickhouse/visitsdone.go writes visits_done with the same merges.
+var visitCols = []string{"visitor_id", "start_ts", "end_ts", "pv", "ev", "entry_page", "exit_page", "channel", "referrer_source", "referrer",
+	"utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content", "click_id_platform", "country", "region", "device", "browser", "os"}
 
 // visitMerges are the visits table's states merged into the columns of the embedded store's sessions table.
 var visitMerges = func() string {

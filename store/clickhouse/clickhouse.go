@@ -52,13 +52,28 @@
 // stops midway is replaced by the next (its rows are marked backfilled). Two upgraded nodes starting at
 // the same moment would both backfill: start one first.
 //
+// # Finished visits
+//
+// Merging the visits table's states costs a GROUP BY over every visit of a range on every query. Migration
+// 006 adds visits_done, plain rows of the visits that start on a finished UTC day (the day after it is
+// over too: a visit lasts less than a day), which the store writes itself: a job every ten minutes
+// (FinishVisits; Open starts it, Close stops it) writes the finished days that lack a current generation,
+// and records each day in visit_days with the events its rows were built from (visit_day_events, a view's
+// count of events by day). Readers take a day from visits_done only while those counts still hold and
+// merge the visits table for every other day, so a late event, a job stopped halfway or two nodes
+// running the job at once never make a query count a visit twice or miss one; the day is simply merged
+// until the next run writes it again (visitsdone.go has the details). A site's deletion waits for this
+// process's job; a node deleting a site while another node's job runs can leave that job's rows
+// recorded, counted again only if the same days are written back with the same numbers of events.
+//
 // # Stats
 //
 // stats.NewEngine(s.DB(), stats.ClickHouse{}) answers the same queries as the embedded store: the
-// dialect reads visits from the visits table (stats.ClickHouse.Visits), as DuckDB reads its sessions
-// table. clickhouse_test.go compares both backends query by query, visits_test.go with visits written in
-// several inserts and across the backfill, and the cross-backend correctness suite (stats/statstest) runs
-// here as on DuckDB.
+// dialect reads visits from visits_done and the visits table (stats.ClickHouse.Visits), as DuckDB reads
+// its sessions table. clickhouse_test.go compares both backends query by query, visits_test.go with
+// visits written in several inserts and across the backfill, visitsdone_test.go with finished days
+// around late events, re-runs and two nodes, and the cross-backend correctness suite (stats/statstest)
+// runs here as on DuckDB, with and without every day finished.
 package clickhouse
 
 import (
@@ -98,6 +113,12 @@ type Store struct {
 	touches *touches.Maintainer
 	node    string
 	log     *slog.Logger
+
+	// finishMu serializes this process's runs of the finished-visits job (visitsdone.go) and site
+	// deletions; stopFinish ends the background loop, which closes finishDone.
+	finishMu   sync.Mutex
+	stopFinish chan struct{}
+	finishDone chan struct{}
 }
 
 var _ tributary.EventStore = (*Store)(nil)
@@ -135,6 +156,8 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("clickhouse: %w", err)
 	}
+	s.stopFinish, s.finishDone = make(chan struct{}), make(chan struct{})
+	go s.finishLoop(s.stopFinish, s.finishDone)
 	return s, nil
 }
 
@@ -152,6 +175,10 @@ func (s *Store) Ping(ctx context.Context) error {
 
 // Close releases the connections.
 func (s *Store) Close() error {
+	if s.stopFinish != nil {
+		close(s.stopFinish)
+		<-s.finishDone
+	}
 	if s.touches != nil {
 		// A clean stop has nothing stale: every write rewrote its touches as it committed.
 		s.touches.Close(context.Background())

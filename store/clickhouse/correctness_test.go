@@ -3,6 +3,7 @@ package clickhouse_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/tributary/tributary"
 	"github.com/tributary/tributary/internal/testenv"
@@ -20,5 +21,28 @@ func TestCorrectnessClickHouse(t *testing.T) {
 		}
 		t.Cleanup(func() { st.Close() })
 		return st, stats.NewEngine(st.DB(), stats.ClickHouse{})
+	})
+}
+
+// finishing is a store that finishes every day's visits after each write of events, so the suite's
+// queries read visits_done (and merge the visits table only where a later write reached a finished day).
+type finishing struct{ *clickhouse.Store }
+
+func (f finishing) InsertEvents(ctx context.Context, events []tributary.Event) error {
+	if err := f.Store.InsertEvents(ctx, events); err != nil {
+		return err
+	}
+	return f.FinishVisitsBefore(ctx, time.Now().AddDate(1, 0, 0))
+}
+
+// TestCorrectnessClickHouseFinished runs the suite with the visits of every day finished.
+func TestCorrectnessClickHouseFinished(t *testing.T) {
+	statstest.Run(t, func(t *testing.T) (tributary.EventStore, *stats.Engine) {
+		st, err := clickhouse.Open(context.Background(), testenv.ClickHouseDSN(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		return finishing{st}, stats.NewEngine(st.DB(), stats.ClickHouse{})
 	})
 }

@@ -107,14 +107,19 @@ func (s *Store) EventNames(ctx context.Context, siteID string) ([]tributary.Cata
 	return out, mapErr("event names", rows.Err())
 }
 
-// factTables are the tables DeleteSiteData empties (the views read the facts tables; visits is derived
-// from events, and is emptied with them).
-var factTables = []string{"events", "visits", "ledger_facts", "identities", "mrr_movement_facts", "payment_touches", "touch_state"}
+// factTables are the tables DeleteSiteData empties (the views read the facts tables; visits and the
+// finished visits' tables are derived from events, and are emptied with them).
+var factTables = []string{"events", "visits", "visit_day_events", "visits_done", "visit_days", "ledger_facts", "identities", "mrr_movement_facts",
+	"payment_touches", "touch_state"}
 
 // deleteSiteData removes the site's facts. ALTER … DELETE is an asynchronous mutation and 18.16 has no
 // mutations_sync setting, so the call waits until the server reports the mutations done: a caller that
 // deletes a site and counts again must see nothing.
 func (s *Store) deleteSiteData(ctx context.Context, siteID string) error {
+	// Not while this process finishes visits: a job that read the site before the deletion would record
+	// its days after it.
+	s.finishMu.Lock()
+	defer s.finishMu.Unlock()
 	for _, table := range factTables {
 		if _, err := s.db.ExecContext(ctx, `ALTER TABLE `+table+` DELETE WHERE site_id = $1`, siteID); err != nil {
 			return mapErr("delete site data from "+table, err)
