@@ -12,10 +12,6 @@ type Dialect interface {
 	Placeholder(n int) string
 	// CountIf counts rows where cond holds.
 	CountIf(cond string) string
-	// ArgMin is the value of val on the row with the smallest by; ArgMinIf only among rows where cond holds.
-	ArgMin(val, by string) string
-	ArgMinIf(val, by, cond string) string
-	ArgMaxIf(val, by, cond string) string
 	// Sum and SumIf sum an integer expression (over the rows where cond holds) as a 64-bit integer (0 for
 	// none).
 	Sum(expr string) string
@@ -64,16 +60,9 @@ type Dialect interface {
 // DuckDB is the embedded store's dialect.
 type DuckDB struct{}
 
-func (DuckDB) Placeholder(n int) string     { return fmt.Sprintf("$%d", n) }
-func (DuckDB) CountIf(cond string) string   { return "count(*) FILTER (WHERE " + cond + ")" }
-func (DuckDB) ArgMin(val, by string) string { return "arg_min(" + val + ", " + by + ")" }
-func (DuckDB) ArgMinIf(val, by, c string) string {
-	return "arg_min(" + val + ", " + by + ") FILTER (WHERE " + c + ")"
-}
-func (DuckDB) ArgMaxIf(val, by, c string) string {
-	return "arg_max(" + val + ", " + by + ") FILTER (WHERE " + c + ")"
-}
-func (DuckDB) Sum(expr string) string { return "CAST(coalesce(sum(" + expr + "), 0) AS BIGINT)" }
+func (DuckDB) Placeholder(n int) string   { return fmt.Sprintf("$%d", n) }
+func (DuckDB) CountIf(cond string) string { return "count(*) FILTER (WHERE " + cond + ")" }
+func (DuckDB) Sum(expr string) string     { return "CAST(coalesce(sum(" + expr + "), 0) AS BIGINT)" }
 func (DuckDB) SumIf(expr, c string) string {
 	return "CAST(coalesce(sum(" + expr + ") FILTER (WHERE " + c + "), 0) AS BIGINT)"
 }

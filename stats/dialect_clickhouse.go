@@ -16,16 +16,6 @@ func (ClickHouse) Placeholder(n int) string { return fmt.Sprintf("$%d", n) }
 
 func (ClickHouse) CountIf(cond string) string { return "countIf(" + cond + ")" }
 
-func (ClickHouse) ArgMin(val, by string) string { return "argMin(" + val + ", " + by + ")" }
-
-func (ClickHouse) ArgMinIf(val, by, c string) string {
-	return "argMinIf(" + val + ", " + by + ", " + c + ")"
-}
-
-func (ClickHouse) ArgMaxIf(val, by, c string) string {
-	return "argMaxIf(" + val + ", " + by + ", " + c + ")"
-}
-
 func (ClickHouse) Sum(expr string) string { return "toInt64(sum(" + expr + "))" }
 
 func (ClickHouse) SumIf(expr, c string) string { return "toInt64(sumIf(" + expr + ", " + c + "))" }
