@@ -63,3 +63,50 @@ func TestSessionsFollowEvents(t *testing.T) {
 		t.Fatalf("the repair mark is still there (%d, %v): every start would repair again", left, err)
 	}
 }
+
+// TestVisitsPaidFlag pins the paid flag the stats engine narrows conversions with: it marks every visit
+// of a visitor linked to a payment, whether the link arrives after the visits (set in the link's
+// transaction) or before them (set by the visits derivation), and no other visitor's.
+func TestVisitsPaidFlag(t *testing.T) {
+	ctx := context.Background()
+	s, err := duckdb.Open(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	t0 := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
+	visit := func(visitor, session string, at time.Time) tributary.Event {
+		return tributary.Event{SiteID: "s1", Timestamp: at, Name: tributary.PageviewName, Source: "browser", VisitorID: visitor, SessionID: session,
+			Hostname: "a.com", Path: "/", Channel: "Direct"}
+	}
+	link := func(visitor, payment string) tributary.Identity {
+		return tributary.Identity{SiteID: "s1", At: t0, VisitorID: visitor, PaymentID: payment, LinkMethod: tributary.LinkMetadata, Source: "stripe"}
+	}
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	// early: visits, then the link. late: the link, then visits. other: identified, never linked to a payment.
+	must(s.InsertEvents(ctx, []tributary.Event{visit("early", "e1", t0), visit("early", "e2", t0.Add(2*time.Hour)), visit("other", "o1", t0)}))
+	must(s.InsertIdentities(ctx, []tributary.Identity{link("early", "p1"), link("late", "p2"),
+		{SiteID: "s1", At: t0, VisitorID: "other", PersonID: "ann@example.com", Source: "browser"}}))
+	must(s.InsertEvents(ctx, []tributary.Event{visit("late", "l1", t0.Add(time.Hour)), visit("early", "e3", t0.Add(3*time.Hour))}))
+	rows, err := s.DB().Query(`SELECT session_id, paid FROM sessions ORDER BY session_id`)
+	must(err)
+	defer rows.Close()
+	got := map[string]bool{}
+	for rows.Next() {
+		var id string
+		var paid bool
+		must(rows.Scan(&id, &paid))
+		got[id] = paid
+	}
+	want := map[string]bool{"e1": true, "e2": true, "e3": true, "l1": true, "o1": false}
+	for id, w := range want {
+		if p, ok := got[id]; !ok || p != w {
+			t.Errorf("visit %s paid = %v (present %v), want %v", id, p, ok, w)
+		}
+	}
+}
