@@ -53,8 +53,7 @@ type Dialect interface {
 	Trail(ts, code string) string
 	// KeepsFirsts reports whether the visits relation carries the prev_* columns (the start of the
 	// visitor's previous visit, overall and with the same value of each visit dimension), which let
-	// distinct visitors be counted without a distinct aggregate (see visitorsExpr), and the paid flag (the
-	// visitor has a payment link: a superset of any range's paying visitors).
+	// distinct visitors be counted without a distinct aggregate (see visitorsExpr).
 	KeepsFirsts() bool
 }
 

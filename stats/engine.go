@@ -446,26 +446,6 @@ func (e *Engine) visitTraffic(ctx context.Context, q *Query, from, to time.Time,
 				}
 				paidIn = m[""]
 			}
-			if paidIn == nil && (byVisit || len(q.Dimensions) == 0) {
-				// Alone, the same count for this query's dimension: a statement of its own reads the paying
-				// visitors' visits among the few the paid flag marks, where a condition inside this
-				// query's aggregate would compare every visit's visitor.
-				var cols []string
-				if byVisit {
-					cols = []string{visitDims[q.Dimensions[0]]}
-				} else {
-					cols = []string{}
-				}
-				m, err := e.countPaying(ctx, cols, q, from, to)
-				if err != nil {
-					return err
-				}
-				if byVisit {
-					paidIn = m[cols[0]]
-				} else {
-					paidIn = m[""]
-				}
-			}
 			if paidIn != nil {
 				conversions = "0"
 			} else {
@@ -576,7 +556,7 @@ func (e *Engine) countPaying(ctx context.Context, cols []string, q *Query, from,
 	// And without a dimension (d -1): the KPIs' paying visitors.
 	parts = append(parts, "SELECT -1 AS d, '' AS v, "+e.d.CountIf("prev_visit IS NULL OR prev_visit < "+pf)+" AS n FROM paying")
 	sqlText := "WITH paying AS MATERIALIZED (SELECT " + strings.Join(need, ", ") + " FROM " + e.d.Visits(ps, pf, pt) +
-		" s WHERE site_id = " + ps + " AND start_ts >= " + pf + " AND start_ts < " + pt + " AND paid AND visitor_id IN (SELECT visitor_id FROM identities WHERE site_id = " +
+		" s WHERE site_id = " + ps + " AND start_ts >= " + pf + " AND start_ts < " + pt + " AND visitor_id IN (SELECT visitor_id FROM identities WHERE site_id = " +
 		ps + " AND payment_id <> '' AND visitor_id <> '' AND ts >= " + pf + " AND ts < " + pt + " AND " + paidInMode(ps, pm) + ")) " + strings.Join(parts, " UNION ALL ")
 	res, err := e.db.QueryContext(ctx, sqlText, a.vals...)
 	if err != nil {

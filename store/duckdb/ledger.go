@@ -148,19 +148,6 @@ func (s *Store) InsertIdentities(ctx context.Context, ids []tributary.Identity) 
 	if err := s.touches.Prepare(ctx, sitesOf(ids, func(i *tributary.Identity) string { return i.SiteID })...); err != nil {
 		return unavailable("insert identities", err)
 	}
-	if err := s.writeIdentities(ctx, ids); err != nil {
-		return err
-	}
-	s.maintain("identities", s.touches.Identities(ctx, ids))
-	return nil
-}
-
-// writeIdentities stores the facts and sets the paid flag of the visits of visitors linked to a payment,
-// in one transaction. The visits derivation sets the flag of the visits it writes from the committed
-// links; holding the events writer's lock keeps the two from missing each other.
-func (s *Store) writeIdentities(ctx context.Context, ids []tributary.Identity) error {
-	s.appendMu.Lock()
-	defer s.appendMu.Unlock()
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return unavailable("insert identities", err)
@@ -179,21 +166,10 @@ func (s *Store) writeIdentities(ctx context.Context, ids []tributary.Identity) e
 			return mapErr("insert identities", err)
 		}
 	}
-	paying := map[string][]string{}
-	for _, i := range ids {
-		if i.PaymentID != "" && i.VisitorID != "" {
-			paying[i.SiteID] = append(paying[i.SiteID], i.VisitorID)
-		}
-	}
-	for site, visitors := range paying {
-		if _, err := tx.ExecContext(ctx, `UPDATE sessions SET paid = true WHERE NOT paid AND visitor_key IN (SELECT hash($1, v) FROM (SELECT unnest($2::VARCHAR[]) AS v))
-			AND site_id = $1 AND visitor_id IN (SELECT unnest($2::VARCHAR[]))`, site, visitors); err != nil {
-			return mapErr("insert identities: paid visits", err)
-		}
-	}
 	if err := tx.Commit(); err != nil {
 		return unavailable("insert identities commit", err)
 	}
+	s.maintain("identities", s.touches.Identities(ctx, ids))
 	return nil
 }
 

@@ -184,11 +184,8 @@ func refreshVisits(ctx context.Context, tx querier, eventCond string) error {
 		`CREATE TEMP TABLE visit_moved AS SELECT rid, ` + strings.Join(prevs, ", ") + ` FROM visit_history WHERE NOT touched AND (` + strings.Join(differs, " OR ") + `)`,
 		"update",
 		`DELETE FROM sessions WHERE rowid IN (SELECT rid FROM visit_stored)`,
-		// paid: the visitor has a payment link (migration 019); InsertIdentities sets it on visits stored
-		// before the link, under the same lock as this derivation.
-		`INSERT INTO sessions (` + base + `, ` + strings.Join(prevs, ", ") + `, session_key, visitor_key, paid) SELECT ` + base + `, ` + strings.Join(prevs, ", ") +
-			`, ` + sessionKeyExpr + `, ` + visitorKeyExpr + `, (site_id, visitor_id) IN (SELECT i.site_id, i.visitor_id FROM identities i
-				SEMI JOIN visit_who w ON i.site_id = w.site_id AND i.visitor_id = w.visitor_id WHERE i.payment_id <> '') FROM visit_history WHERE touched ORDER BY start_ts`,
+		`INSERT INTO sessions (` + base + `, ` + strings.Join(prevs, ", ") + `, session_key, visitor_key) SELECT ` + base + `, ` + strings.Join(prevs, ", ") +
+			`, ` + sessionKeyExpr + `, ` + visitorKeyExpr + ` FROM visit_history WHERE touched ORDER BY start_ts`,
 		`DROP TABLE visit_keys`,
 		`DROP TABLE visit_stored`,
 		`DROP TABLE visit_refresh`,
