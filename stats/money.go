@@ -164,8 +164,8 @@ func moneyNeeds(q *Query) []string {
 }
 
 func visitFiltered(fs []Filter) bool {
-	for _, f := range fs {
-		if visitDims[f.Dim] != "" || visitFiltered(f.Children) {
+	for _, d := range filterDims(fs) {
+		if visitDims[d] != "" {
 			return true
 		}
 	}

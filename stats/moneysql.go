@@ -35,8 +35,10 @@ func moneyInSQL(q *Query) bool {
 			return false
 		}
 	}
-	if !onlyVisitFilters(q.Filters) {
-		return false
+	for _, d := range filterDims(q.Filters) {
+		if visitDims[d] == "" {
+			return false
+		}
 	}
 	for _, m := range q.Metrics {
 		switch m {
@@ -47,29 +49,17 @@ func moneyInSQL(q *Query) bool {
 	return true
 }
 
-func onlyVisitFilters(fs []Filter) bool {
-	for _, f := range fs {
-		switch {
-		case f.Op == "and" || f.Op == "or":
-			if !onlyVisitFilters(f.Children) {
-				return false
-			}
-		case visitDims[f.Dim] == "":
-			return false
-		}
-	}
-	return true
-}
-
-// filterColumns are the visit columns q's filters read.
-func filterColumns(fs []Filter, into map[string]bool) {
+// filterDims lists the dimensions q's filters read, inside and/or as well.
+func filterDims(fs []Filter) []string {
+	var out []string
 	for _, f := range fs {
 		if f.Op == "and" || f.Op == "or" {
-			filterColumns(f.Children, into)
-		} else if c := visitDims[f.Dim]; c != "" {
-			into[c] = true
+			out = append(out, filterDims(f.Children)...)
+		} else {
+			out = append(out, f.Dim)
 		}
 	}
+	return out
 }
 
 // moneySums are one group's sums as the store adds them up.
@@ -87,9 +77,6 @@ func (m moneySums) addTo(r *row) {
 // (RunAll) a panel by one of the page's visit columns reads the sums of every such column, computed
 // once by the page's first panel.
 func (e *Engine) moneySQL(ctx context.Context, q *Query, from, to time.Time, rs *rows) (int, error) {
-	if rs.m == nil {
-		rs.m = map[string]*row{}
-	}
 	c := cacheFrom(ctx)
 	if c != nil && len(q.Dimensions) == 1 {
 		col, cols := visitDims[q.Dimensions[0]], c.pageColumns()
@@ -195,7 +182,9 @@ func (e *Engine) moneySource(q *Query, from, to time.Time, cols []string, a *arg
 	for _, c := range cols {
 		need[c] = true
 	}
-	filterColumns(q.Filters, need)
+	for _, d := range filterDims(q.Filters) {
+		need[visitDims[d]] = true // all visit dimensions: moneyInSQL
+	}
 	src := payments
 	if len(need) > 0 {
 		var ordered, picks []string

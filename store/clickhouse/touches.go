@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"log/slog"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -216,7 +215,7 @@ func newNode() string {
 
 // InsertEvents appends events in one block, then rewrites the payment touches they can change.
 func (s *Store) InsertEvents(ctx context.Context, events []tributary.Event) error {
-	if err := s.touches.Prepare(ctx, sitesOf(events, func(e *tributary.Event) string { return e.SiteID })...); err != nil {
+	if err := s.touches.Prepare(ctx, sqlmeta.SitesOf(events, func(e *tributary.Event) string { return e.SiteID })...); err != nil {
 		return err
 	}
 	if err := s.insertEvents(ctx, events); err != nil {
@@ -228,7 +227,7 @@ func (s *Store) InsertEvents(ctx context.Context, events []tributary.Event) erro
 
 // InsertIdentities appends identity facts, then rewrites the payment touches they can change.
 func (s *Store) InsertIdentities(ctx context.Context, ids []tributary.Identity) error {
-	if err := s.touches.Prepare(ctx, sitesOf(ids, func(i *tributary.Identity) string { return i.SiteID })...); err != nil {
+	if err := s.touches.Prepare(ctx, sqlmeta.SitesOf(ids, func(i *tributary.Identity) string { return i.SiteID })...); err != nil {
 		return err
 	}
 	if err := s.insertIdentities(ctx, ids); err != nil {
@@ -241,7 +240,7 @@ func (s *Store) InsertIdentities(ctx context.Context, ids []tributary.Identity) 
 // InsertLedger writes the entries whose id is new, then rewrites the touches of the payments that got a
 // payment entry.
 func (s *Store) InsertLedger(ctx context.Context, entries []tributary.LedgerEntry) (int, error) {
-	if err := s.touches.Prepare(ctx, sitesOf(entries, func(e *tributary.LedgerEntry) string { return e.SiteID })...); err != nil {
+	if err := s.touches.Prepare(ctx, sqlmeta.SitesOf(entries, func(e *tributary.LedgerEntry) string { return e.SiteID })...); err != nil {
 		return 0, err
 	}
 	n, err := s.insertLedger(ctx, entries)
@@ -256,15 +255,4 @@ func (s *Store) InsertLedger(ctx context.Context, entries []tributary.LedgerEntr
 func (s *Store) DeleteSiteData(ctx context.Context, siteID string) error {
 	defer s.touches.Reset(siteID)
 	return s.deleteSiteData(ctx, siteID)
-}
-
-// sitesOf lists the distinct sites of items.
-func sitesOf[T any](items []T, site func(*T) string) []string {
-	var out []string
-	for i := range items {
-		if id := site(&items[i]); !slices.Contains(out, id) {
-			out = append(out, id)
-		}
-	}
-	return out
 }

@@ -5,13 +5,13 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
 	duck "github.com/duckdb/duckdb-go/v2"
 
 	"github.com/tributary/tributary"
+	"github.com/tributary/tributary/store/sqlmeta"
 )
 
 // InsertEvents appends a batch through the Appender, which is an order of magnitude faster than INSERTs.
@@ -19,7 +19,7 @@ func (s *Store) InsertEvents(ctx context.Context, events []tributary.Event) erro
 	if len(events) == 0 {
 		return nil
 	}
-	if err := s.touches.Prepare(ctx, sitesOf(events, func(e *tributary.Event) string { return e.SiteID })...); err != nil {
+	if err := s.touches.Prepare(ctx, sqlmeta.SitesOf(events, func(e *tributary.Event) string { return e.SiteID })...); err != nil {
 		return unavailable("insert events", err)
 	}
 	derive := func(c *sql.Conn) error { return deriveVisits(ctx, c, events) }
@@ -52,17 +52,6 @@ func (s *Store) InsertEvents(ctx context.Context, events []tributary.Event) erro
 	// touches are rebuilt at the next start.
 	s.maintain("events", s.touches.Events(ctx, events))
 	return nil
-}
-
-// sitesOf lists the distinct sites of items.
-func sitesOf[T any](items []T, site func(*T) string) []string {
-	var out []string
-	for i := range items {
-		if id := site(&items[i]); !slices.Contains(out, id) {
-			out = append(out, id)
-		}
-	}
-	return out
 }
 
 // appendErr codes an Appender failure: a row the table refuses (a NOT NULL or CHECK constraint, a

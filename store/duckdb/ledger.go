@@ -16,7 +16,7 @@ func (s *Store) InsertLedger(ctx context.Context, entries []tributary.LedgerEntr
 	if len(entries) == 0 {
 		return 0, nil
 	}
-	if err := s.touches.Prepare(ctx, sitesOf(entries, func(e *tributary.LedgerEntry) string { return e.SiteID })...); err != nil {
+	if err := s.touches.Prepare(ctx, sqlmeta.SitesOf(entries, func(e *tributary.LedgerEntry) string { return e.SiteID })...); err != nil {
 		return 0, unavailable("insert ledger", err)
 	}
 	tx, err := s.db.BeginTx(ctx, nil)
@@ -145,7 +145,7 @@ func (s *Store) InsertIdentities(ctx context.Context, ids []tributary.Identity) 
 	if len(ids) == 0 {
 		return nil
 	}
-	if err := s.touches.Prepare(ctx, sitesOf(ids, func(i *tributary.Identity) string { return i.SiteID })...); err != nil {
+	if err := s.touches.Prepare(ctx, sqlmeta.SitesOf(ids, func(i *tributary.Identity) string { return i.SiteID })...); err != nil {
 		return unavailable("insert identities", err)
 	}
 	tx, err := s.db.BeginTx(ctx, nil)

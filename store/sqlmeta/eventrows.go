@@ -2,6 +2,7 @@ package sqlmeta
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -119,4 +120,15 @@ func ScanVisit(row Scanner) (v tributary.Visit, err error) {
 	err = row.Scan(dest...)
 	v.Start = v.Start.UTC()
 	return v, err
+}
+
+// SitesOf lists the distinct sites of items (the sites a batch writes to).
+func SitesOf[T any](items []T, site func(*T) string) []string {
+	var out []string
+	for i := range items {
+		if id := site(&items[i]); !slices.Contains(out, id) {
+			out = append(out, id)
+		}
+	}
+	return out
 }

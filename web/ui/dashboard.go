@@ -93,6 +93,22 @@ func (p dashParams) without(i int) string {
 	return "?" + c.values().Encode()
 }
 
+// withControls adds the dashboard's mode and filters to a stats query's body and encodes it.
+func (p dashParams) withControls(body map[string]any) []byte {
+	if p.Test {
+		body["mode"] = "test"
+	}
+	var fs []any
+	for _, f := range p.Filters {
+		fs = append(fs, []any{"is", f[0], []string{f[1]}})
+	}
+	if len(fs) > 0 {
+		body["filters"] = fs
+	}
+	b, _ := json.Marshal(body)
+	return b
+}
+
 // query builds the JSON body of a stats query under the dashboard's controls.
 func (p dashParams) query(siteID string, metrics, dims []string, limit int, compare bool) []byte {
 	return p.queryIn(siteID, p.Range, metrics, dims, limit, compare)
@@ -111,18 +127,7 @@ func (p dashParams) queryIn(siteID string, rng any, metrics, dims []string, limi
 	if compare {
 		body["compare"] = "previous_period"
 	}
-	if p.Test {
-		body["mode"] = "test"
-	}
-	var fs []any
-	for _, f := range p.Filters {
-		fs = append(fs, []any{"is", f[0], []string{f[1]}})
-	}
-	if len(fs) > 0 {
-		body["filters"] = fs
-	}
-	b, _ := json.Marshal(body)
-	return b
+	return p.withControls(body)
 }
 
 type kpi struct {

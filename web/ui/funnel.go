@@ -1,7 +1,6 @@
 package ui
 
 import (
-	"encoding/json"
 	"net/http"
 	"strings"
 
@@ -50,18 +49,7 @@ func parseFunnelText(text string) []stats.FunnelStep {
 // funnelQuery is the query of the panel's steps under the dashboard's controls.
 func (p dashParams) funnelQuery(siteID string, steps []stats.FunnelStep) []byte {
 	body := map[string]any{"site_id": siteID, "date_range": p.Range, "funnel": map[string]any{"steps": steps}}
-	if p.Test {
-		body["mode"] = "test"
-	}
-	var fs []any
-	for _, f := range p.Filters {
-		fs = append(fs, []any{"is", f[0], []string{f[1]}})
-	}
-	if len(fs) > 0 {
-		body["filters"] = fs
-	}
-	b, _ := json.Marshal(body)
-	return b
+	return p.withControls(body)
 }
 
 // dashFunnel picks the panel's funnel (the URL's, else the site's saved one) and validates it; steps is

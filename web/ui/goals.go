@@ -1,7 +1,6 @@
 package ui
 
 import (
-	"encoding/json"
 	"math"
 	"net/url"
 	"sort"
@@ -26,18 +25,7 @@ type goalRow struct {
 func (p dashParams) goalsQuery(siteID string) []byte {
 	body := map[string]any{"site_id": siteID, "metrics": []string{"visitors", "events", "revenue"}, "dimensions": []string{stats.GoalDimension},
 		"date_range": p.Range, "limit": 100}
-	if p.Test {
-		body["mode"] = "test"
-	}
-	var fs []any
-	for _, f := range p.Filters {
-		fs = append(fs, []any{"is", f[0], []string{f[1]}})
-	}
-	if len(fs) > 0 {
-		body["filters"] = fs
-	}
-	b, _ := json.Marshal(body)
-	return b
+	return p.withControls(body)
 }
 
 var kindOrder = map[string]int{tributary.KindConversion: 0, tributary.KindGoal: 1, tributary.KindUnclassified: 2}
