@@ -42,6 +42,10 @@ type Dialect interface {
 	// start in [from, to), given as bind parameters; empty from and to give every visit of the site.
 	// Both stores keep visits as a table the writer maintains (DuckDB's sessions, ClickHouse's visits).
 	Visits(site, from, to string) string
+	// PayerVisits is a relation like Visits' holding every visit of the visitors linked to a payment and
+	// few others, which conversions read instead of all the range's visits; empty where the store keeps
+	// none (conversions are then counted within the visits' own query).
+	PayerVisits() string
 	// Touches is the relation of the payment touches (tributary.PaymentTouch: site_id, payment_id,
 	// person, visitor_id, session_id, start_ts and the visit columns), as the store keeps them.
 	Touches() string
@@ -103,6 +107,9 @@ func (DuckDB) Epoch(col string) string { return "epoch(" + col + ")" }
 
 // Visits is the embedded store's sessions table, kept by the store (store/duckdb/visits.go).
 func (DuckDB) Visits(_, _, _ string) string { return "sessions" }
+
+// PayerVisits is the embedded store's copies of the payers' visits (store/duckdb/visits.go).
+func (DuckDB) PayerVisits() string { return "payer_visits" }
 
 // Touches is the embedded store's payment_touches table (store/duckdb/touches.go).
 func (DuckDB) Touches() string                   { return "payment_touches" }

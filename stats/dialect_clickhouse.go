@@ -178,6 +178,9 @@ func chQuote(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `'`, `\'`, "\x00", `\0`).Replace(s)
 }
 
+// PayerVisits: the ClickHouse store keeps no copies of the payers' visits.
+func (ClickHouse) PayerVisits() string { return "" }
+
 // Touches reads the payment touches' newest rows: a rewrite writes its rows under a new version and
 // marks the rows it drops deleted (store/clickhouse/touches.go).
 func (ClickHouse) Touches() string {

@@ -417,6 +417,7 @@ func (e *Engine) visitTraffic(ctx context.Context, q *Query, from, to time.Time,
 	}
 	var visitors, conversions string
 	var paidIn map[string]int64 // paying visitors by group, when counted apart
+	var paidApart chan error    // when counted apart by a statement running beside this one
 	if first, count := e.firstVisit(q, z, pf); first != "" {
 		// A paying visitor converts in each group they have a visit in (counted at that first visit); a
 		// conversion event converts its visit's visitor, who is counted apart unless already paying.
@@ -424,6 +425,19 @@ func (e *Engine) visitTraffic(ctx context.Context, q *Query, from, to time.Time,
 		if need["conversions"] {
 			byVisit := len(q.Dimensions) == 1 && visitDims[q.Dimensions[0]] != ""
 			switch batch := cacheFrom(ctx); {
+			case batch == nil && e.d.PayerVisits() != "" && (byVisit || len(q.Dimensions) == 0):
+				// Alone, the paying visitors are counted from the store's copies of the payers' visits,
+				// beside the visits' query, rather than by matching every visit of the range.
+				cols, key := []string{}, ""
+				if byVisit {
+					cols, key = []string{visitDims[q.Dimensions[0]]}, visitDims[q.Dimensions[0]]
+				}
+				paidApart = make(chan error, 1)
+				go func() {
+					m, err := e.countPaying(ctx, cols, q, from, to)
+					paidIn = m[key]
+					paidApart <- err
+				}()
 			case batch != nil && byVisit:
 				// A page's panels share one count of paying visitors for every dimension.
 				m, err := e.payingFirsts(ctx, batch, q, from, to)
@@ -446,7 +460,7 @@ func (e *Engine) visitTraffic(ctx context.Context, q *Query, from, to time.Time,
 				}
 				paidIn = m[""]
 			}
-			if paidIn != nil {
+			if paidIn != nil || paidApart != nil {
 				conversions = "0"
 			} else {
 				conversions = e.d.CountIf(first + " AND visitor_id IN (" + paying() + ")")
@@ -480,6 +494,15 @@ func (e *Engine) visitTraffic(ctx context.Context, q *Query, from, to time.Time,
 		sqlText += " GROUP BY " + strings.Join(dims, ", ")
 	}
 	res, err := e.db.QueryContext(ctx, sqlText, a.vals...)
+	if paidApart != nil {
+		// Waited for whatever happened, so paidIn is never written while read.
+		if perr := <-paidApart; err == nil && perr != nil {
+			if res != nil {
+				res.Close()
+			}
+			return perr
+		}
+	}
 	if err != nil {
 		return fmt.Errorf("stats: sessions query: %w", err)
 	}
@@ -555,7 +578,12 @@ func (e *Engine) countPaying(ctx context.Context, cols []string, q *Query, from,
 	}
 	// And without a dimension (d -1): the KPIs' paying visitors.
 	parts = append(parts, "SELECT -1 AS d, '' AS v, "+e.d.CountIf("prev_visit IS NULL OR prev_visit < "+pf)+" AS n FROM paying")
-	sqlText := "WITH paying AS MATERIALIZED (SELECT " + strings.Join(need, ", ") + " FROM " + e.d.Visits(ps, pf, pt) +
+	// Every visit of a paying visitor is among the payers' visits, where the store keeps them.
+	rel := e.d.PayerVisits()
+	if rel == "" {
+		rel = e.d.Visits(ps, pf, pt)
+	}
+	sqlText := "WITH paying AS MATERIALIZED (SELECT " + strings.Join(need, ", ") + " FROM " + rel +
 		" s WHERE site_id = " + ps + " AND start_ts >= " + pf + " AND start_ts < " + pt + " AND visitor_id IN (SELECT visitor_id FROM identities WHERE site_id = " +
 		ps + " AND payment_id <> '' AND visitor_id <> '' AND ts >= " + pf + " AND ts < " + pt + " AND " + paidInMode(ps, pm) + ")) " + strings.Join(parts, " UNION ALL ")
 	res, err := e.db.QueryContext(ctx, sqlText, a.vals...)

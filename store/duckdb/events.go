@@ -80,7 +80,7 @@ func (s *Store) CountEvents(ctx context.Context, siteID string, from, to time.Ti
 // DeleteSiteData removes the site's facts.
 func (s *Store) DeleteSiteData(ctx context.Context, siteID string) error {
 	defer s.touches.Reset(siteID)
-	for _, table := range []string{"events", "sessions", "ledger", "identities", "mrr_movements", "payment_touches", "touch_state"} {
+	for _, table := range []string{"events", "sessions", "payer_visits", "ledger", "identities", "mrr_movements", "payment_touches", "touch_state"} {
 		if _, err := s.db.ExecContext(ctx, `DELETE FROM `+table+` WHERE site_id = $1`, siteID); err != nil {
 			return mapErr("delete site data from "+table, err)
 		}

@@ -3,6 +3,7 @@ package duckdb
 import (
 	"context"
 	"database/sql"
+	"strings"
 	"time"
 
 	"github.com/tributary/tributary"
@@ -148,6 +149,19 @@ func (s *Store) InsertIdentities(ctx context.Context, ids []tributary.Identity) 
 	if err := s.touches.Prepare(ctx, sqlmeta.SitesOf(ids, func(i *tributary.Identity) string { return i.SiteID })...); err != nil {
 		return unavailable("insert identities", err)
 	}
+	if err := s.writeIdentities(ctx, ids); err != nil {
+		return err
+	}
+	s.maintain("identities", s.touches.Identities(ctx, ids))
+	return nil
+}
+
+// writeIdentities stores the facts and, in the same transaction, copies the visits of the visitors they
+// link to a payment into payer_visits. The visits derivation keeps those rows from the committed links;
+// holding the events writer's lock keeps the two from missing each other.
+func (s *Store) writeIdentities(ctx context.Context, ids []tributary.Identity) error {
+	s.appendMu.Lock()
+	defer s.appendMu.Unlock()
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return unavailable("insert identities", err)
@@ -166,10 +180,20 @@ func (s *Store) InsertIdentities(ctx context.Context, ids []tributary.Identity) 
 			return mapErr("insert identities", err)
 		}
 	}
+	var payers []string
+	for _, i := range ids {
+		if i.PaymentID != "" && i.VisitorID != "" {
+			payers = append(payers, "("+sqlString(i.SiteID)+", "+sqlString(i.VisitorID)+")")
+		}
+	}
+	if len(payers) > 0 {
+		if err := refreshPayerVisits(ctx, tx, `SELECT * FROM (VALUES `+strings.Join(payers, ", ")+`) t(site_id, visitor_id)`); err != nil {
+			return mapErr("insert identities: payer visits", err)
+		}
+	}
 	if err := tx.Commit(); err != nil {
 		return unavailable("insert identities commit", err)
 	}
-	s.maintain("identities", s.touches.Identities(ctx, ids))
 	return nil
 }
 

@@ -57,6 +57,10 @@ func prevColumns() []string {
 
 type visitKey struct{ site, session string }
 
+// sqlString is s as a single-quoted SQL literal: keys of a batch are listed in the statement, since
+// DuckDB binds no list of pairs.
+func sqlString(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+
 // querier is what deriving visits needs of a transaction: InsertEvents derives them on the appender's
 // connection inside the transaction that appends the batch, so a reader sees a batch's events and its
 // visits together or neither (a count is never ahead of, nor behind, the events).
@@ -97,7 +101,7 @@ func deriveVisits(ctx context.Context, q querier, events []tributary.Event) erro
 			if j > 0 {
 				list.WriteByte(',')
 			}
-			list.WriteString("('" + strings.ReplaceAll(k.site, "'", "''") + "','" + strings.ReplaceAll(k.session, "'", "''") + "')")
+			list.WriteString("(" + sqlString(k.site) + "," + sqlString(k.session) + ")")
 		}
 		// A visit's events start at its stored start, or at its earliest new event for a new visit
 		// (bounded by sessionWindow for an event older than that start): only that stretch of the
@@ -186,6 +190,7 @@ func refreshVisits(ctx context.Context, tx querier, eventCond string) error {
 		`DELETE FROM sessions WHERE rowid IN (SELECT rid FROM visit_stored)`,
 		`INSERT INTO sessions (` + base + `, ` + strings.Join(prevs, ", ") + `, session_key, visitor_key) SELECT ` + base + `, ` + strings.Join(prevs, ", ") +
 			`, ` + sessionKeyExpr + `, ` + visitorKeyExpr + ` FROM visit_history WHERE touched ORDER BY start_ts`,
+		"payers",
 		`DROP TABLE visit_keys`,
 		`DROP TABLE visit_stored`,
 		`DROP TABLE visit_refresh`,
@@ -204,6 +209,49 @@ func refreshVisits(ctx context.Context, tx querier, eventCond string) error {
 				continue
 			}
 			q = `UPDATE sessions SET ` + strings.Join(set, ", ") + ` FROM visit_moved a WHERE sessions.rowid = a.rid`
+		case "payers":
+			// Every sessions row written above belongs to a visitor of visit_who.
+			if err := refreshPayerVisits(ctx, tx, `SELECT site_id, visitor_id FROM visit_who`); err != nil {
+				return err
+			}
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// refreshPayerVisits rewrites the payer_visits rows (migration 019) of the visitors in the relation who
+// (site_id, visitor_id) that have a payment link, from their sessions rows; the others have none. It runs
+// in the transaction that wrote their sessions rows or their links, under the events writer's lock, so a
+// visit and a link committed at the same time cannot miss each other.
+func refreshPayerVisits(ctx context.Context, tx querier, who string) error {
+	cols := strings.Join(append(append([]string{}, sessionBase...), prevColumns()...), ", ")
+	for _, q := range []string{
+		`CREATE TEMP TABLE payer_who AS SELECT DISTINCT site_id, visitor_id, ` + visitorKeyExpr + ` AS vkey FROM (` + who + `) w
+			WHERE (site_id, visitor_id) IN (SELECT site_id, visitor_id FROM identities WHERE payment_id <> '' AND visitor_id <> '')`,
+		"empty",
+		`DELETE FROM payer_visits WHERE (site_id, visitor_id) IN (SELECT site_id, visitor_id FROM payer_who)`,
+		// Candidates by key (one integer column), then exactly.
+		`INSERT INTO payer_visits (` + cols + `) SELECT ` + cols + ` FROM sessions WHERE visitor_key IN (SELECT vkey FROM payer_who)
+			AND (site_id, visitor_id) IN (SELECT site_id, visitor_id FROM payer_who) ORDER BY start_ts`,
+		`DROP TABLE payer_who`,
+	} {
+		if q == "empty" {
+			var n int
+			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM payer_who`).Scan(&n); err != nil {
+				return err
+			}
+			if n > 0 {
+				continue
+			}
+			q = `DROP TABLE payer_who`
+			if _, err := tx.ExecContext(ctx, q); err != nil {
+				return err
+			}
+			return nil
 		}
 		if _, err := tx.ExecContext(ctx, q); err != nil {
 			return err

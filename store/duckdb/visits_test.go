@@ -2,6 +2,7 @@ package duckdb_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -62,4 +63,91 @@ func TestSessionsFollowEvents(t *testing.T) {
 	if err := s.DB().QueryRow(`SELECT count(*) FROM settings WHERE key = 'visits_repair'`).Scan(&left); err != nil || left != 0 {
 		t.Fatalf("the repair mark is still there (%d, %v): every start would repair again", left, err)
 	}
+}
+
+// TestPayerVisits pins the copies conversions are counted from: payer_visits holds exactly the sessions
+// rows, every column alike, of the visitors linked to a payment, whether the link arrives after their
+// visits or before them, through a late event that moves a stored visit's prev columns and ones that
+// move a visit to or from a payer, across a restart, and no other visitor's; deleting the site clears
+// them.
+func TestPayerVisits(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s, err := duckdb.Open(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { s.Close() }()
+	t0 := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
+	visit := func(site, visitor, session string, at time.Time, channel string) tributary.Event {
+		return tributary.Event{SiteID: site, Timestamp: at, Name: tributary.PageviewName, Source: "browser", VisitorID: visitor, SessionID: session,
+			Hostname: "a.com", Path: "/", Channel: channel, Country: "DE"}
+	}
+	link := func(site, visitor, payment string) tributary.Identity {
+		return tributary.Identity{SiteID: site, At: t0, VisitorID: visitor, PaymentID: payment, LinkMethod: tributary.LinkMetadata, Source: "stripe"}
+	}
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The whole rows, as text, of payer_visits and of the sessions of the visitors in payers.
+	const cols = `* EXCLUDE (session_key, visitor_key)`
+	rowsOf := func(q string) []string {
+		t.Helper()
+		rows, err := s.DB().Query(`SELECT CAST(t AS VARCHAR) FROM (` + q + `) t ORDER BY 1`)
+		must(err)
+		defer rows.Close()
+		var out []string
+		for rows.Next() {
+			var r string
+			must(rows.Scan(&r))
+			out = append(out, r)
+		}
+		must(rows.Err())
+		return out
+	}
+	check := func(step string, payers ...string) {
+		t.Helper()
+		var in []string
+		for _, p := range payers {
+			in = append(in, "'"+p+"'")
+		}
+		want := []string(nil)
+		if len(in) > 0 {
+			want = rowsOf(`SELECT ` + cols + ` FROM sessions WHERE site_id || '/' || visitor_id IN (` + strings.Join(in, ", ") + `)`)
+		}
+		got := rowsOf(`SELECT * FROM payer_visits`)
+		if strings.Join(got, "\n") != strings.Join(want, "\n") {
+			t.Fatalf("%s: payer_visits\n%s\nwant the sessions rows of %v\n%s", step, strings.Join(got, "\n"), payers, strings.Join(want, "\n"))
+		}
+	}
+	// early: visits, then the link. late: the link, then visits. other: identified, never linked to a payment.
+	must(s.InsertEvents(ctx, []tributary.Event{visit("s1", "early", "e1", t0, "Email"), visit("s1", "early", "e2", t0.Add(2*time.Hour), "Direct"),
+		visit("s1", "other", "o1", t0, "Direct"), visit("s2", "early", "x1", t0, "Direct")}))
+	check("visits before any link")
+	must(s.InsertIdentities(ctx, []tributary.Identity{link("s1", "early", "p1"), link("s1", "late", "p2"),
+		{SiteID: "s1", At: t0, VisitorID: "other", PersonID: "ann@example.com", Source: "browser"}}))
+	check("the links", "s1/early")
+	must(s.InsertEvents(ctx, []tributary.Event{visit("s1", "late", "l1", t0.Add(time.Hour), "Direct"), visit("s1", "early", "e3", t0.Add(3*time.Hour), "Direct")}))
+	check("visits after the links", "s1/early", "s1/late")
+	// A late event of early's: a visit between e1 and e2 moves e2's and e3's prev columns.
+	must(s.InsertEvents(ctx, []tributary.Event{visit("s1", "early", "e0", t0.Add(time.Hour), "Direct")}))
+	check("a late visit", "s1/early", "s1/late")
+	// An earlier event of o1 by late: the visit becomes late's, a payer's.
+	must(s.InsertEvents(ctx, []tributary.Event{visit("s1", "late", "o1", t0.Add(-time.Minute), "Direct")}))
+	check("a visit changing visitor", "s1/early", "s1/late")
+	// And the other way: an earlier event of e3 by other takes a payer's visit away from them.
+	must(s.InsertEvents(ctx, []tributary.Event{visit("s1", "other", "e3", t0.Add(3*time.Hour-time.Minute), "Direct")}))
+	check("a visit leaving a payer", "s1/early", "s1/late")
+	must(s.Close())
+	s, err = duckdb.Open(ctx, dir)
+	must(err)
+	check("after a restart", "s1/early", "s1/late")
+	// A link on another site copies that site's visits only.
+	must(s.InsertIdentities(ctx, []tributary.Identity{link("s2", "early", "p3")}))
+	check("another site's link", "s1/early", "s1/late", "s2/early")
+	must(s.DeleteSiteData(ctx, "s1"))
+	check("the site deleted", "s2/early")
 }
