@@ -160,8 +160,17 @@ func (s *Store) InsertIdentities(ctx context.Context, ids []tributary.Identity) 
 // link to a payment into payer_visits. The visits derivation keeps those rows from the committed links;
 // holding the events writer's lock keeps the two from missing each other.
 func (s *Store) writeIdentities(ctx context.Context, ids []tributary.Identity) error {
-	s.appendMu.Lock()
-	defer s.appendMu.Unlock()
+	var payers []string
+	for _, i := range ids {
+		if i.PaymentID != "" && i.VisitorID != "" {
+			payers = append(payers, "("+sqlString(i.SiteID)+", "+sqlString(i.VisitorID)+")")
+		}
+	}
+	if len(payers) > 0 {
+		// Only links to a payment wait for the events writer (a browser's identify does not).
+		s.appendMu.Lock()
+		defer s.appendMu.Unlock()
+	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return unavailable("insert identities", err)
@@ -178,12 +187,6 @@ func (s *Store) writeIdentities(ctx context.Context, ids []tributary.Identity) e
 		if _, err := stmt.ExecContext(ctx, i.SiteID, i.At.UTC(), i.VisitorID, i.SessionID, i.PersonID, i.CustomerID, i.Email, i.PaymentID, i.LinkMethod, i.Source,
 			i.Channel, i.ReferrerSource, i.UTMSource, i.UTMMedium, i.UTMCampaign); err != nil {
 			return mapErr("insert identities", err)
-		}
-	}
-	var payers []string
-	for _, i := range ids {
-		if i.PaymentID != "" && i.VisitorID != "" {
-			payers = append(payers, "("+sqlString(i.SiteID)+", "+sqlString(i.VisitorID)+")")
 		}
 	}
 	if len(payers) > 0 {

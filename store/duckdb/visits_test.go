@@ -2,7 +2,9 @@ package duckdb_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -150,4 +152,47 @@ func TestPayerVisits(t *testing.T) {
 	check("another site's link", "s1/early", "s1/late", "s2/early")
 	must(s.DeleteSiteData(ctx, "s1"))
 	check("the site deleted", "s2/early")
+}
+
+// TestPayerVisitsRace stores a visitor's first visit and their link to a payment at the same moment, many
+// times: whichever commits first, the visit must end up among the payer's visits (each write reads what
+// the other committed only because the two take the events writer's lock in turn).
+func TestPayerVisitsRace(t *testing.T) {
+	ctx := context.Background()
+	s, err := duckdb.Open(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	t0 := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
+	const rounds = 15
+	for i := 0; i < rounds; i++ {
+		v := fmt.Sprintf("v%d", i)
+		var wg sync.WaitGroup
+		errs := make([]error, 2)
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			errs[0] = s.InsertEvents(ctx, []tributary.Event{{SiteID: "s1", Timestamp: t0.Add(time.Duration(i) * time.Minute), Name: tributary.PageviewName,
+				Source: "browser", VisitorID: v, SessionID: "s" + v, Hostname: "a.com", Path: "/", Channel: "Direct"}})
+		}()
+		go func() {
+			defer wg.Done()
+			errs[1] = s.InsertIdentities(ctx, []tributary.Identity{{SiteID: "s1", At: t0, VisitorID: v, PaymentID: "p" + v,
+				LinkMethod: tributary.LinkMetadata, Source: "stripe"}})
+		}()
+		wg.Wait()
+		for _, err := range errs {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	var n int
+	if err := s.DB().QueryRow(`SELECT count(*) FROM payer_visits`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != rounds {
+		t.Fatalf("payer_visits holds %d of the %d payers' visits", n, rounds)
+	}
 }
