@@ -231,8 +231,22 @@ func (e *Engine) moneySource(q *Query, from, to time.Time, cols []string, a *arg
 	return src
 }
 
-// unconverted counts the range's entries the ledger could not convert to the reporting currency.
+// unconverted counts the range's entries the ledger could not convert to the reporting currency, once
+// per page and range.
 func (e *Engine) unconverted(ctx context.Context, q *Query, from, to time.Time) (int, error) {
+	if c := cacheFrom(ctx); c != nil {
+		v, err := c.get(fmt.Sprint("unconverted/", q.Site.ID, q.Test, from.UnixNano(), to.UnixNano()), func() (any, error) {
+			return e.countUnconverted(ctx, q, from, to)
+		})
+		if err != nil {
+			return 0, err
+		}
+		return v.(int), nil
+	}
+	return e.countUnconverted(ctx, q, from, to)
+}
+
+func (e *Engine) countUnconverted(ctx context.Context, q *Query, from, to time.Time) (int, error) {
 	a := &args{d: e.d}
 	var n int64
 	err := e.db.QueryRowContext(ctx, "SELECT count(*) FROM ledger WHERE site_id = "+a.add(q.Site.ID)+" AND livemode = "+a.add(!q.Test)+
