@@ -190,7 +190,7 @@ func (s *Store) writeIdentities(ctx context.Context, ids []tributary.Identity) e
 		}
 	}
 	if len(payers) > 0 {
-		if err := refreshPayerVisits(ctx, tx, `SELECT * FROM (VALUES `+strings.Join(payers, ", ")+`) t(site_id, visitor_id)`); err != nil {
+		if err := refreshPayerVisits(ctx, tx, `SELECT * FROM (VALUES `+strings.Join(payers, ", ")+`) t(site_id, visitor_id)`, ""); err != nil {
 			return mapErr("insert identities: payer visits", err)
 		}
 	}

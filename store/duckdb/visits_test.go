@@ -143,13 +143,26 @@ func TestPayerVisits(t *testing.T) {
 	// And the other way: an earlier event of e3 by other takes a payer's visit away from them.
 	must(s.InsertEvents(ctx, []tributary.Event{visit("s1", "other", "e3", t0.Add(3*time.Hour-time.Minute), "Direct")}))
 	check("a visit leaving a payer", "s1/early", "s1/late")
+	// Links of more visitors at once than are copied key by key (an import).
+	var many []tributary.Event
+	var links []tributary.Identity
+	payers := []string{"s1/early", "s1/late"}
+	for i := 0; i < 10; i++ {
+		v := fmt.Sprintf("m%d", i)
+		many = append(many, visit("s1", v, v+"a", t0, "Email"), visit("s1", v, v+"b", t0.Add(time.Hour), "Direct"))
+		links = append(links, link("s1", v, "pm"+v))
+		payers = append(payers, "s1/"+v)
+	}
+	must(s.InsertEvents(ctx, many))
+	must(s.InsertIdentities(ctx, links))
+	check("many links at once", payers...)
 	must(s.Close())
 	s, err = duckdb.Open(ctx, dir)
 	must(err)
-	check("after a restart", "s1/early", "s1/late")
+	check("after a restart", payers...)
 	// A link on another site copies that site's visits only.
 	must(s.InsertIdentities(ctx, []tributary.Identity{link("s2", "early", "p3")}))
-	check("another site's link", "s1/early", "s1/late", "s2/early")
+	check("another site's link", append(payers, "s2/early")...)
 	must(s.DeleteSiteData(ctx, "s1"))
 	check("the site deleted", "s2/early")
 }
