@@ -2,10 +2,14 @@ package duckdb
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"runtime"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tributary/tributary"
 )
 
 // memoryLimit reads DuckDB's memory_limit as DuckDB reports it (e.g. "100.0 MiB").
@@ -95,4 +99,63 @@ func TestAllocatorDecay(t *testing.T) {
 		}
 	}
 	setAllocatorDecay(0)
+}
+
+// threadsOf reads DuckDB's threads setting on c.
+func threadsOf(t *testing.T, c *sql.Conn) int {
+	t.Helper()
+	var n int
+	if err := c.QueryRowContext(context.Background(), `SELECT current_setting('threads')`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// TestDerivationRunsOnOneThread: the visits derivation runs with DuckDB's threads at 1 (each thread
+// would fill its own copy of the temporary tables' blocks), and the setting comes back afterwards,
+// after a failure too, and after a write.
+func TestDerivationRunsOnOneThread(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	c, err := s.DB().Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.ExecContext(ctx, `SET threads = 3`); err != nil {
+		t.Fatal(err)
+	}
+	inside := 0
+	if err := oneThread(ctx, c, func() error { inside = threadsOf(t, c); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if inside != 1 || threadsOf(t, c) != 3 {
+		t.Errorf("threads %d inside, %d after; want 1 and 3", inside, threadsOf(t, c))
+	}
+	boom := errors.New("boom")
+	if err := oneThread(ctx, c, func() error { return boom }); err != boom || threadsOf(t, c) != 3 {
+		t.Errorf("after a failure: %v, threads %d; want boom and 3", err, threadsOf(t, c))
+	}
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	if err := s.InsertEvents(ctx, []tributary.Event{{SiteID: "s1", Timestamp: now, Name: tributary.PageviewName, VisitorID: "v", SessionID: "v"}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := threadsOf(t, c); got != 3 {
+		t.Errorf("threads %d after a write, want 3", got)
+	}
+}
+
+// TestTrimCHeap: on Linux the C library's malloc_trim must be found (glibc), or the pages DuckDB's
+// statements free stay with the process.
+func TestTrimCHeap(t *testing.T) {
+	if !trimCHeap() {
+		if runtime.GOOS == "linux" && runtime.Compiler == "gc" {
+			t.Fatal("malloc_trim was not found on Linux (a C library other than glibc?)")
+		}
+		t.Skip("no malloc_trim here")
+	}
 }
