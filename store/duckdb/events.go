@@ -23,7 +23,7 @@ func (s *Store) InsertEvents(ctx context.Context, events []tributary.Event) erro
 		return unavailable("insert events", err)
 	}
 	derive := func(c *sql.Conn) error {
-		return oneThread(ctx, c, func() error { return deriveVisits(ctx, c, events) })
+		return oneThread(ctx, c, s.threads, func() error { return deriveVisits(ctx, c, events) })
 	}
 	err := s.withAppender(ctx, "events", derive, func(a *duck.Appender) error {
 		for i := range events {
@@ -60,22 +60,18 @@ func (s *Store) InsertEvents(ctx context.Context, events []tributary.Event) erro
 	return nil
 }
 
-// oneThread runs fn with DuckDB limited to one thread, then restores the setting. The visits
-// derivation builds temporary tables with CREATE TABLE AS, and each DuckDB thread fills a collection
-// of its own (a block per column): with two threads a write of 30,000 events peaked at 216 MB of
-// DuckDB's allocator, with one at 172 MB, and was no slower (docs/benchmarks.md). The setting is the
-// database's, so a query running meanwhile gets one thread as well until fn returns. Writes call it under
-// appendMu, so two never overlap (the second would restore the first's one thread).
-func oneThread(ctx context.Context, c *sql.Conn, fn func() error) error {
-	var threads int
-	if err := c.QueryRowContext(ctx, `SELECT current_setting('threads')`).Scan(&threads); err != nil {
-		return err
-	}
-	if threads > 1 {
+// oneThread runs fn with DuckDB limited to one thread, then sets threads back to n (the store's, read
+// when it opened: after a restore that failed, the next write restores it rather than reading 1). The
+// visits derivation builds temporary tables with CREATE TABLE AS, and each DuckDB thread fills a
+// collection of its own (a block per column): with two threads a write of 30,000 events peaked at
+// 216 MB of DuckDB's allocator, with one at 172 MB, and was no slower (docs/benchmarks.md). The
+// setting is the database's, so a query running meanwhile gets one thread as well until fn returns.
+func oneThread(ctx context.Context, c *sql.Conn, n int, fn func() error) error {
+	if n > 1 {
 		if _, err := c.ExecContext(ctx, `SET threads = 1`); err != nil {
 			return err
 		}
-		defer c.ExecContext(context.WithoutCancel(ctx), fmt.Sprintf(`SET threads = %d`, threads))
+		defer c.ExecContext(context.WithoutCancel(ctx), fmt.Sprintf(`SET threads = %d`, n))
 	}
 	return fn()
 }

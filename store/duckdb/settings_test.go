@@ -112,8 +112,8 @@ func threadsOf(t *testing.T, c *sql.Conn) int {
 }
 
 // TestDerivationRunsOnOneThread: the visits derivation runs with DuckDB's threads at 1 (each thread
-// would fill its own copy of the temporary tables' blocks), and the setting comes back afterwards,
-// after a failure too, and after a write.
+// would fill its own copy of the temporary tables' blocks), and the store's setting comes back
+// afterwards: after a failure too, after a write, and after a restore that did not happen.
 func TestDerivationRunsOnOneThread(t *testing.T) {
 	ctx := context.Background()
 	s, err := Open(ctx, "")
@@ -126,26 +126,31 @@ func TestDerivationRunsOnOneThread(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	if _, err := c.ExecContext(ctx, `SET threads = 3`); err != nil {
-		t.Fatal(err)
+	if s.threads < 1 {
+		t.Fatalf("the store read threads %d", s.threads)
 	}
 	inside := 0
-	if err := oneThread(ctx, c, func() error { inside = threadsOf(t, c); return nil }); err != nil {
+	if err := oneThread(ctx, c, 3, func() error { inside = threadsOf(t, c); return nil }); err != nil {
 		t.Fatal(err)
 	}
 	if inside != 1 || threadsOf(t, c) != 3 {
 		t.Errorf("threads %d inside, %d after; want 1 and 3", inside, threadsOf(t, c))
 	}
 	boom := errors.New("boom")
-	if err := oneThread(ctx, c, func() error { return boom }); err != boom || threadsOf(t, c) != 3 {
+	if err := oneThread(ctx, c, 3, func() error { return boom }); err != boom || threadsOf(t, c) != 3 {
 		t.Errorf("after a failure: %v, threads %d; want boom and 3", err, threadsOf(t, c))
+	}
+	// A write restores the store's setting, even when something left DuckDB at one thread.
+	s.threads = 2
+	if _, err := c.ExecContext(ctx, `SET threads = 1`); err != nil {
+		t.Fatal(err)
 	}
 	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	if err := s.InsertEvents(ctx, []tributary.Event{{SiteID: "s1", Timestamp: now, Name: tributary.PageviewName, VisitorID: "v", SessionID: "v"}}); err != nil {
 		t.Fatal(err)
 	}
-	if got := threadsOf(t, c); got != 3 {
-		t.Errorf("threads %d after a write, want 3", got)
+	if got := threadsOf(t, c); got != 2 {
+		t.Errorf("threads %d after a write, want the store's 2", got)
 	}
 }
 
