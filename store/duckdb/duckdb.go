@@ -54,6 +54,10 @@ type Store struct {
 
 	// group commits webhook deliveries in groups (groupcommit.go).
 	group *groupCommitter
+
+	// threads is DuckDB's threads setting as the store opened, restored after each write's visits
+	// derivation, which runs on one (oneThread).
+	threads int
 }
 
 var (
@@ -134,6 +138,10 @@ func Open(ctx context.Context, dataDir string, opts ...Option) (*Store, error) {
 	s := &Store{db: db, connector: connector, path: path, log: slog.Default()}
 	s.touches = touches.New(s, s.log, 0)
 	s.Store = sqlmeta.Store{DB: db, Backend: "duckdb", Conflict: isConstraint, Writes: &s.inboxMu}
+	if err := db.QueryRowContext(ctx, `SELECT current_setting('threads')`).Scan(&s.threads); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("duckdb: read threads: %w", err)
+	}
 	ms, err := migrate.Load(migrations, "migrations")
 	if err != nil {
 		s.Close()

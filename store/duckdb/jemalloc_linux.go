@@ -37,6 +37,18 @@ static int trib_je_decay(long ms) {
 	return 0;
 }
 
+// glibc's malloc_trim; weak like duckdb_je_mallctl, so a C library without it (musl) leaves it NULL.
+extern int malloc_trim(size_t pad) __attribute__((weak));
+
+// trib_malloc_trim returns the C heap's free pages to the system: 1 if it released memory, 0 if
+// there was none, -1 without malloc_trim.
+static int trib_malloc_trim(void) {
+	if (malloc_trim == NULL) {
+		return -1;
+	}
+	return malloc_trim(0);
+}
+
 // trib_je_dirty_decay reads the default dirty decay time, or -2 without jemalloc.
 static long trib_je_dirty_decay(void) {
 	ssize_t v = -2;
@@ -74,3 +86,6 @@ func allocatorDecay() (time.Duration, bool) {
 	v := C.trib_je_dirty_decay()
 	return time.Duration(v) * time.Millisecond, v != -2
 }
+
+// trimCHeap hands the free pages of the C library's heap (glibc malloc) back to the system.
+func trimCHeap() bool { return C.trib_malloc_trim() >= 0 }

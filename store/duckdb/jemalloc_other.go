@@ -9,3 +9,6 @@ func setAllocatorDecay(time.Duration) (bool, error) { return false, nil }
 
 // allocatorDecay reports no jemalloc.
 func allocatorDecay() (time.Duration, bool) { return 0, false }
+
+// trimCHeap does nothing here.
+func trimCHeap() bool { return false }

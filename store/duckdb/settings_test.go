@@ -2,10 +2,14 @@ package duckdb
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"runtime"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tributary/tributary"
 )
 
 // memoryLimit reads DuckDB's memory_limit as DuckDB reports it (e.g. "100.0 MiB").
@@ -95,4 +99,68 @@ func TestAllocatorDecay(t *testing.T) {
 		}
 	}
 	setAllocatorDecay(0)
+}
+
+// threadsOf reads DuckDB's threads setting on c.
+func threadsOf(t *testing.T, c *sql.Conn) int {
+	t.Helper()
+	var n int
+	if err := c.QueryRowContext(context.Background(), `SELECT current_setting('threads')`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// TestDerivationRunsOnOneThread: the visits derivation runs with DuckDB's threads at 1 (each thread
+// would fill its own copy of the temporary tables' blocks), and the store's setting comes back
+// afterwards: after a failure too, after a write, and after a restore that did not happen.
+func TestDerivationRunsOnOneThread(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	c, err := s.DB().Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if s.threads < 1 {
+		t.Fatalf("the store read threads %d", s.threads)
+	}
+	inside := 0
+	if err := oneThread(ctx, c, 3, func() error { inside = threadsOf(t, c); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if inside != 1 || threadsOf(t, c) != 3 {
+		t.Errorf("threads %d inside, %d after; want 1 and 3", inside, threadsOf(t, c))
+	}
+	boom := errors.New("boom")
+	if err := oneThread(ctx, c, 3, func() error { return boom }); err != boom || threadsOf(t, c) != 3 {
+		t.Errorf("after a failure: %v, threads %d; want boom and 3", err, threadsOf(t, c))
+	}
+	// A write restores the store's setting, even when something left DuckDB at one thread.
+	s.threads = 2
+	if _, err := c.ExecContext(ctx, `SET threads = 1`); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	if err := s.InsertEvents(ctx, []tributary.Event{{SiteID: "s1", Timestamp: now, Name: tributary.PageviewName, VisitorID: "v", SessionID: "v"}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := threadsOf(t, c); got != 2 {
+		t.Errorf("threads %d after a write, want the store's 2", got)
+	}
+}
+
+// TestTrimCHeap: on Linux the C library's malloc_trim must be found (glibc), or the pages DuckDB's
+// statements free stay with the process.
+func TestTrimCHeap(t *testing.T) {
+	if !trimCHeap() {
+		if runtime.GOOS == "linux" && runtime.Compiler == "gc" {
+			t.Fatal("malloc_trim was not found on Linux (a C library other than glibc?)")
+		}
+		t.Skip("no malloc_trim here")
+	}
 }
