@@ -479,7 +479,13 @@ func multiplyClickHouse(b *testing.B, dsn, seed string, n int) {
 		b.Fatal(err)
 	}
 	st.Close() // and its finished-visits job must not run on a half-copied site
-	db, err := sql.Open("clickhouse", dsn)
+	// A copy of 10M events sends nothing back for minutes: past the driver's read timeout (5 minutes by
+	// default) the connection is dropped and database/sql runs the INSERT again, copying it twice.
+	sep := "?"
+	if strings.Contains(dsn, "?") {
+		sep = "&"
+	}
+	db, err := sql.Open("clickhouse", dsn+sep+"read_timeout=2h")
 	if err != nil {
 		b.Fatal(err)
 	}
