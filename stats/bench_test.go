@@ -2,12 +2,15 @@ package stats
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
+	"math/big"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -219,8 +222,8 @@ func multiply(b *testing.B, dir string, n int) {
 				hash(site_id, session_id || ` + sfx + `) AS session_key, hash(site_id, visitor_id || ` + sfx + `) AS visitor_key) FROM seed.sessions`,
 			`INSERT INTO payer_visits SELECT * REPLACE (session_id || ` + sfx + ` AS session_id, visitor_id || ` + sfx + ` AS visitor_id) FROM seed.payer_visits`,
 			`INSERT INTO ledger SELECT id || ` + sfx + `, site_id, livemode, kind, payment_id || ` + sfx + `, occurred_at, amount, currency,
-				reporting_amount, reporting_currency, rate, rate_date, converted, customer_id || ` + sfx + `, email, subscription_id, product, source,
-				detail, recorded_at FROM seed.ledger`,
+				reporting_amount, reporting_currency, rate, rate_date, converted, CASE WHEN customer_id = '' THEN '' ELSE customer_id || ` + sfx + ` END,
+				email, subscription_id, product, source, detail, recorded_at FROM seed.ledger`,
 			`INSERT INTO identities SELECT * REPLACE (visitor_id || ` + sfx + ` AS visitor_id, session_id || ` + sfx + ` AS session_id,
 				payment_id || ` + sfx + ` AS payment_id, customer_id || ` + sfx + ` AS customer_id) FROM seed.identities`,
 		} {
@@ -228,6 +231,13 @@ func multiply(b *testing.B, dir string, n int) {
 				b.Fatalf("copy %d: %v", k, err)
 			}
 		}
+	}
+	// payer_visits (migration 019) is derived from sessions and the links: built here as the migration
+	// builds it, once every copy is in.
+	if _, err := db.Exec(`INSERT INTO payer_visits SELECT * EXCLUDE (session_key, visitor_key) FROM sessions
+		WHERE (site_id, visitor_id) IN (SELECT site_id, visitor_id FROM identities WHERE payment_id <> '' AND visitor_id <> '')
+		ORDER BY start_ts`); err != nil {
+		b.Fatal(err)
 	}
 	if _, err := db.Exec(`INSERT INTO sites SELECT * FROM seed.sites`); err != nil {
 		b.Fatal(err)
@@ -388,6 +398,9 @@ func BenchmarkClickHouse(b *testing.B) {
 	if dsn == "" {
 		b.Skip("set TRIBUTARY_BENCH_CLICKHOUSE_DSN=clickhouse://default@127.0.0.1:9000/<empty database>")
 	}
+	// TRIBUTARY_BENCH_CLICKHOUSE_SEED names a database holding the 10M set (as loaded by this benchmark):
+	// sizes of 100M and more that are a multiple of 10M are then copied from it (multiplyClickHouse).
+	seed := os.Getenv("TRIBUTARY_BENCH_CLICKHOUSE_SEED")
 	for _, n := range benchSizes() {
 		st, err := clickhouse.Open(context.Background(), dsn)
 		if err != nil {
@@ -396,12 +409,21 @@ func BenchmarkClickHouse(b *testing.B) {
 		// The generated visits run past now, so the count reaches a year ahead: up to now alone never
 		// matched, and every run loaded the data again.
 		if c, _ := st.CountEvents(context.Background(), benchSite.ID, time.Time{}, now.AddDate(1, 0, 0)); c != int64(n) {
-			if err := st.DeleteSiteData(context.Background(), benchSite.ID); err != nil {
-				b.Fatal(err)
-			}
 			start := time.Now()
-			generate(b, st, n)
-			b.Logf("loaded %d events into ClickHouse in %v", n, time.Since(start).Round(time.Second))
+			if seed != "" && n >= 100_000_000 && n%10_000_000 == 0 {
+				st.Close()
+				multiplyClickHouse(b, dsn, seed, n)
+				b.Logf("copied %d events into ClickHouse from %s in %v", n, seed, time.Since(start).Round(time.Second))
+				if st, err = clickhouse.Open(context.Background(), dsn); err != nil {
+					b.Fatal(err)
+				}
+			} else {
+				if err := st.DeleteSiteData(context.Background(), benchSite.ID); err != nil {
+					b.Fatal(err)
+				}
+				generate(b, st, n)
+				b.Logf("loaded %d events into ClickHouse in %v", n, time.Since(start).Round(time.Second))
+			}
 		}
 		// As a node's job leaves it (store/clickhouse/visitsdone.go) on the benchmark's day: the visits
 		// starting up to two days before now are finished, the last two days' are merged from the visits
@@ -421,6 +443,9 @@ func BenchmarkClickHouse(b *testing.B) {
 		b.Logf("finished the visits before %s in %v", now.AddDate(0, 0, -1).Format(time.DateOnly), time.Since(start).Round(time.Millisecond))
 		e := NewEngine(st.DB(), ClickHouse{})
 		qs := dashboardQueries()
+		if seed != "" && n%10_000_000 == 0 && n > 10_000_000 {
+			checkMultiplied(b, e, dsn, seed, n/10_000_000, qs[3])
+		}
 		b.Run(fmt.Sprintf("dashboard/events=%d", n), func(b *testing.B) {
 			for i := 0; i < b.N; i++ {
 				ctx := WithCache(context.Background())
@@ -435,6 +460,163 @@ func BenchmarkClickHouse(b *testing.B) {
 			}
 		})
 		st.Close()
+	}
+}
+
+// multiplyClickHouse builds an n-event site in the database of dsn from copies of the 10M one in database
+// seed of the same server, as multiply does for the embedded store: each copy renames the visitors,
+// sessions, payments, customers and people with a suffix, by INSERT … SELECT inside the server (loading
+// 100M events through the store takes hours). The events go through the store's materialized views, so
+// visits and visit_day_events fill as in real ingest. The tables the store derives in Go are copied
+// renamed, since the copies differ from the seed in their ids alone: the payment touches (as readers see
+// them: the newest version of each row, not deleted), and the finished visits (visits_done) of each day's
+// recorded generation with that record (visit_days), its count of events multiplied; a day whose record
+// did not match the seed's events does not match here either and is finished again by FinishVisitsBefore.
+// The database is emptied first; the seed is only read.
+func multiplyClickHouse(b *testing.B, dsn, seed string, n int) {
+	ctx := context.Background()
+	st, err := clickhouse.Open(ctx, dsn) // the migrations create the schema
+	if err != nil {
+		b.Fatal(err)
+	}
+	st.Close() // and its finished-visits job must not run on a half-copied site
+	// A copy of 10M events sends nothing back for minutes: past the driver's read timeout (5 minutes by
+	// default) the connection is dropped and database/sql runs the INSERT again, copying it twice.
+	sep := "?"
+	if strings.Contains(dsn, "?") {
+		sep = "&"
+	}
+	db, err := sql.Open("clickhouse", dsn+sep+"read_timeout=2h")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	var target string
+	if err := db.QueryRowContext(ctx, `SELECT currentDatabase()`).Scan(&target); err != nil {
+		b.Fatal(err)
+	}
+	if target == seed {
+		b.Fatalf("the seed database %s is the target", seed)
+	}
+	exec := func(q string) {
+		start := time.Now()
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			b.Fatalf("%s: %v", q, err)
+		}
+		if d := time.Since(start); d > 10*time.Second {
+			b.Logf("%v: %.100s", d.Round(time.Second), q)
+		}
+	}
+	for _, t := range []string{"events", "visits", "visit_day_events", "visits_done", "visit_days", "ledger_facts", "identities",
+		"mrr_movement_facts", "payment_touches", "touch_state"} {
+		exec(`TRUNCATE TABLE ` + t)
+	}
+	renamed := map[string]bool{"visitor_id": true, "session_id": true, "payment_id": true, "customer_id": true, "person": true, "person_id": true, "id": true}
+	copyTable := func(table, sfx, from string) {
+		rows, err := db.QueryContext(ctx, `SELECT name FROM system.columns WHERE database = $1 AND table = $2`, target, table)
+		if err != nil {
+			b.Fatal(err)
+		}
+		var cols, exprs []string
+		for rows.Next() {
+			var c string
+			rows.Scan(&c)
+			cols = append(cols, c)
+			if renamed[c] {
+				exprs = append(exprs, `if(`+c+` = '', '', concat(`+c+`, '`+sfx+`'))`)
+			} else {
+				exprs = append(exprs, c)
+			}
+		}
+		rows.Close()
+		exec(`INSERT INTO ` + table + ` (` + strings.Join(cols, ", ") + `) SELECT ` + strings.Join(exprs, ", ") + ` FROM ` + from)
+	}
+	copies := n / 10_000_000
+	current := `(site_id, day, gen) IN (SELECT site_id, day, max(gen) FROM ` + seed + `.visit_days GROUP BY site_id, day)`
+	for k := 0; k < copies; k++ {
+		sfx := fmt.Sprintf("-%d", k)
+		copyTable("events", sfx, seed+`.events`)
+		copyTable("ledger_facts", sfx, seed+`.ledger_facts`)
+		copyTable("identities", sfx, seed+`.identities`)
+		copyTable("payment_touches", sfx, seed+`.payment_touches FINAL WHERE deleted = 0`)
+		copyTable("visits_done", sfx, seed+`.visits_done WHERE `+current)
+	}
+	exec(fmt.Sprintf(`INSERT INTO visit_days (site_id, day, gen, events) SELECT site_id, day, max(gen), argMax(events, gen) * %d
+		FROM %s.visit_days GROUP BY site_id, day`, copies, seed))
+}
+
+// checkMultiplied compares the copied site with its seed: every table's count, and one breakdown's
+// answer, must be copies times the seed's (the copies are the seed's site with other ids).
+func checkMultiplied(b *testing.B, e *Engine, dsn, seed string, copies int, q map[string]any) {
+	ctx := context.Background()
+	i := strings.LastIndex(dsn, "/")
+	sdb, err := sql.Open("clickhouse", dsn[:i+1]+seed)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer sdb.Close()
+	for _, c := range []string{
+		`SELECT count() FROM events`,
+		`SELECT count() FROM (SELECT session_id FROM visits GROUP BY site_id, session_id)`,
+		`SELECT sum(events) FROM visit_day_events`,
+		`SELECT count() FROM ledger`,
+		`SELECT sum(reporting_amount) FROM ledger`,
+		`SELECT count() FROM identities`,
+		`SELECT count() FROM payment_touches FINAL WHERE deleted = 0`,
+		`SELECT count() FROM visits_done WHERE (site_id, day, gen) IN (SELECT site_id, day, max(gen) FROM visit_days GROUP BY site_id, day)`,
+	} {
+		var got, base int64
+		if err := e.db.QueryRowContext(ctx, c).Scan(&got); err != nil {
+			b.Fatalf("%s: %v", c, err)
+		}
+		if err := sdb.QueryRowContext(ctx, c).Scan(&base); err != nil {
+			b.Fatalf("%s (seed): %v", c, err)
+		}
+		b.Logf("check: %s: %d, seed %d (%.4f×)", c, got, base, float64(got)/float64(base))
+		if got != int64(copies)*base {
+			b.Errorf("check: %s: %d, want %d × %d", c, got, copies, base)
+		}
+	}
+	start := time.Now()
+	res := runJSON(b, NewEngine(sdb, ClickHouse{}), q)
+	b.Logf("check: the breakdown on the seed in %v", time.Since(start).Round(time.Millisecond))
+	start = time.Now()
+	copied := runJSON(b, e, q)
+	b.Logf("check: the breakdown on the copies in %v", time.Since(start).Round(time.Millisecond))
+	want := map[string]ResultRow{}
+	for _, r := range res.Results {
+		want[strings.Join(r.Dimensions, "/")] = r
+	}
+	if len(copied.Results) != len(res.Results) {
+		b.Errorf("check: %d rows, seed %d", len(copied.Results), len(res.Results))
+	}
+	for _, r := range copied.Results {
+		key := strings.Join(r.Dimensions, "/")
+		w, ok := want[key]
+		if !ok {
+			b.Errorf("check: row %s not in the seed's answer", key)
+			continue
+		}
+		got, _ := json.Marshal(r.Metrics)
+		base, _ := json.Marshal(w.Metrics)
+		b.Logf("check: %s: %s, seed %s", key, got, base)
+		var g, s []json.Number
+		json.Unmarshal(got, &g)
+		json.Unmarshal(base, &s)
+		for m := range g {
+			gr, ok1 := new(big.Rat).SetString(string(g[m]))
+			sr, ok2 := new(big.Rat).SetString(string(s[m]))
+			if !ok1 || !ok2 {
+				b.Errorf("check: %s: metric %d: %s, seed %s", key, m, g[m], s[m])
+				continue
+			}
+			if m < 3 { // visitors, conversions, revenue: copies times; conversion rate: the same
+				sr.Mul(sr, big.NewRat(int64(copies), 1))
+			}
+			if gr.Cmp(sr) != 0 {
+				b.Errorf("check: %s: metric %d: %s, want %s", key, m, g[m], sr.FloatString(2))
+			}
+		}
 	}
 }
 
