@@ -220,7 +220,6 @@ func multiply(b *testing.B, dir string, n int) {
 			`INSERT INTO events SELECT * REPLACE (visitor_id || ` + sfx + ` AS visitor_id, session_id || ` + sfx + ` AS session_id) FROM seed.events`,
 			`INSERT INTO sessions SELECT * REPLACE (session_id || ` + sfx + ` AS session_id, visitor_id || ` + sfx + ` AS visitor_id,
 				hash(site_id, session_id || ` + sfx + `) AS session_key, hash(site_id, visitor_id || ` + sfx + `) AS visitor_key) FROM seed.sessions`,
-			`INSERT INTO payer_visits SELECT * REPLACE (session_id || ` + sfx + ` AS session_id, visitor_id || ` + sfx + ` AS visitor_id) FROM seed.payer_visits`,
 			`INSERT INTO ledger SELECT id || ` + sfx + `, site_id, livemode, kind, payment_id || ` + sfx + `, occurred_at, amount, currency,
 				reporting_amount, reporting_currency, rate, rate_date, converted, CASE WHEN customer_id = '' THEN '' ELSE customer_id || ` + sfx + ` END,
 				email, subscription_id, product, source, detail, recorded_at FROM seed.ledger`,
