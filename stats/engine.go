@@ -417,7 +417,8 @@ func (e *Engine) visitTraffic(ctx context.Context, q *Query, from, to time.Time,
 	}
 	var visitors, conversions string
 	var paidIn map[string]int64 // paying visitors by group, when counted apart
-	var paidApart chan error    // when counted apart by a statement running beside this one
+	var paidApart chan error    // when counted apart by a statement running beside this one, into apart
+	var apart map[string]int64
 	if first, count := e.firstVisit(q, z, pf); first != "" {
 		// A paying visitor converts in each group they have a visit in (counted at that first visit); a
 		// conversion event converts its visit's visitor, who is counted apart unless already paying.
@@ -435,7 +436,7 @@ func (e *Engine) visitTraffic(ctx context.Context, q *Query, from, to time.Time,
 				paidApart = make(chan error, 1)
 				go func() {
 					m, err := e.countPaying(ctx, cols, q, from, to)
-					paidIn = m[key]
+					apart = m[key]
 					paidApart <- err
 				}()
 			case batch != nil && byVisit:
@@ -495,13 +496,14 @@ func (e *Engine) visitTraffic(ctx context.Context, q *Query, from, to time.Time,
 	}
 	res, err := e.db.QueryContext(ctx, sqlText, a.vals...)
 	if paidApart != nil {
-		// Waited for whatever happened, so paidIn is never written while read.
+		// Waited for whatever happened, so apart is read only once written.
 		if perr := <-paidApart; err == nil && perr != nil {
 			if res != nil {
 				res.Close()
 			}
 			return perr
 		}
+		paidIn = apart
 	}
 	if err != nil {
 		return fmt.Errorf("stats: sessions query: %w", err)
