@@ -519,7 +519,9 @@ func multiplyClickHouse(b *testing.B, dsn, seed string, n int) {
 		var cols, exprs []string
 		for rows.Next() {
 			var c string
-			rows.Scan(&c)
+			if err := rows.Scan(&c); err != nil {
+				b.Fatalf("columns of %s: %v", table, err)
+			}
 			cols = append(cols, c)
 			if renamed[c] {
 				exprs = append(exprs, `if(`+c+` = '', '', concat(`+c+`, '`+sfx+`'))`)
@@ -528,6 +530,9 @@ func multiplyClickHouse(b *testing.B, dsn, seed string, n int) {
 			}
 		}
 		rows.Close()
+		if err := rows.Err(); err != nil || len(cols) == 0 {
+			b.Fatalf("columns of %s: %v (%d found)", table, err, len(cols))
+		}
 		exec(`INSERT INTO ` + table + ` (` + strings.Join(cols, ", ") + `) SELECT ` + strings.Join(exprs, ", ") + ` FROM ` + from)
 	}
 	copies := n / 10_000_000
