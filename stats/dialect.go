@@ -3,7 +3,12 @@ package stats
 import (
 	"fmt"
 	"strings"
+
+	"github.com/tributary/tributary/zone"
 )
+
+// Zone is a site's time zone over one query's span (package zone).
+type Zone = zone.Zone
 
 // Dialect holds the few SQL spellings that differ between the embedded store (DuckDB) and ClickHouse;
 // every report is built once, through it.
@@ -85,7 +90,7 @@ func (DuckDB) GroupEach(src string, cols, aggs []string) string {
 	return "WITH g AS MATERIALIZED (" + src + ") " + strings.Join(parts, " UNION ALL ")
 }
 func (DuckDB) LocalBucket(col, unit string, z Zone) string {
-	return fmt.Sprintf("date_trunc('%s', %s)", unit, z.shifted(col))
+	return fmt.Sprintf("date_trunc('%s', %s)", unit, z.Shifted(col))
 }
 func (DuckDB) BucketText(expr string) string { return "strftime(" + expr + ", '%Y-%m-%d %H:%M:%S')" }
 func (DuckDB) KeepsFirsts() bool             { return true }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/tributary/tributary"
+	"github.com/tributary/tributary/zone"
 )
 
 // Engine runs queries against one store. It only reads: the visits and the payment touches it reads
@@ -239,7 +240,7 @@ func (e *Engine) traffic(ctx context.Context, q *Query, from, to time.Time, rs *
 			eventLevel = true
 		}
 	}
-	z := zoneSpan(q.Site.Timezone, siteLoc(q.Site), from, to)
+	z := zone.Span(q.Site.Timezone, siteLoc(q.Site), from, to)
 	var dims, sels []string
 	for _, d := range q.Dimensions {
 		if paymentDims[d] {
@@ -316,7 +317,7 @@ func (e *Engine) goalRates(ctx context.Context, q *Query, from, to time.Time, rs
 	all := *q
 	all.Dimensions, all.Metrics = nil, []string{"visitors"}
 	total := &rows{}
-	if err := e.visitTraffic(ctx, &all, from, to, zoneSpan(q.Site.Timezone, siteLoc(q.Site), from, to), nil, nil, total); err != nil {
+	if err := e.visitTraffic(ctx, &all, from, to, zone.Span(q.Site.Timezone, siteLoc(q.Site), from, to), nil, nil, total); err != nil {
 		return err
 	}
 	n := total.get(nil).ints["visitors"]

@@ -1,4 +1,6 @@
-package stats
+// Package zone is a site's time zone over a span of time, as offsets and the instants they change, for
+// SQL that buckets UTC timestamps by the site's local days without a zone database in the query.
+package zone
 
 import (
 	"fmt"
@@ -16,9 +18,9 @@ type Zone struct {
 	Changes []time.Time
 }
 
-// zoneSpan returns loc's offsets over [from, to). Offsets change at most a few times a year, so the span
+// Span returns loc's offsets over [from, to). Offsets change at most a few times a year, so the span
 // is walked an hour at a time and each change is then found to the second.
-func zoneSpan(name string, loc *time.Location, from, to time.Time) Zone {
+func Span(name string, loc *time.Location, from, to time.Time) Zone {
 	z := Zone{Name: name}
 	offset := func(t time.Time) int { _, o := t.In(loc).Zone(); return o }
 	from, to = from.Add(-24*time.Hour), to.Add(24*time.Hour) // buckets at the edges see their neighbours
@@ -48,8 +50,8 @@ func zoneSpan(name string, loc *time.Location, from, to time.Time) Zone {
 	return z
 }
 
-// shifted is col moved to local wall-clock time: col plus the offset in force at col.
-func (z Zone) shifted(col string) string {
+// Shifted is col moved to local wall-clock time: col plus the offset in force at col.
+func (z Zone) Shifted(col string) string {
 	if len(z.Changes) == 0 {
 		if z.Offsets[0] == 0 {
 			return col
