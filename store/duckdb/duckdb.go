@@ -58,6 +58,10 @@ type Store struct {
 	// threads is DuckDB's threads setting as the store opened, restored after each write's visits
 	// derivation, which runs on one (oneThread).
 	threads int
+
+	// daysCancel stops the visit_days rebuild Open starts; daysBuilt is closed when it has ended.
+	daysCancel context.CancelFunc
+	daysBuilt  chan struct{}
 }
 
 var (
@@ -164,6 +168,7 @@ func Open(ctx context.Context, dataDir string, opts ...Option) (*Store, error) {
 		return nil, fmt.Errorf("duckdb: %w", err)
 	}
 	s.startGroupCommit()
+	s.startVisitDays()
 	return s, nil
 }
 
@@ -185,6 +190,10 @@ func (s *Store) Ping(ctx context.Context) error {
 // Close releases the file; a checkpoint makes the next start fast.
 func (s *Store) Close() error {
 	s.stopGroupCommit()
+	if s.daysCancel != nil {
+		s.daysCancel()
+		<-s.daysBuilt
+	}
 	if s.touches != nil {
 		// A clean stop has nothing stale: every write rewrote its touches as it committed.
 		s.touches.Close(context.Background())

@@ -195,6 +195,7 @@ func refreshVisits(ctx context.Context, tx querier, eventCond string) error {
 		`INSERT INTO sessions (` + base + `, ` + strings.Join(prevs, ", ") + `, session_key, visitor_key) SELECT ` + base + `, ` + strings.Join(prevs, ", ") +
 			`, ` + sessionKeyExpr + `, ` + visitorKeyExpr + ` FROM visit_history WHERE touched ORDER BY start_ts`,
 		"payers",
+		"days",
 		`DROP TABLE visit_keys`,
 		`DROP TABLE visit_stored`,
 		`DROP TABLE visit_refresh`,
@@ -217,6 +218,11 @@ func refreshVisits(ctx context.Context, tx querier, eventCond string) error {
 			// Every sessions row written above belongs to a visitor of visit_who, and visit_history holds
 			// all their visits as written (reading them from sessions again would read the whole table).
 			if err := refreshPayerVisits(ctx, tx, `SELECT site_id, visitor_id FROM visit_who`, `visit_history`); err != nil {
+				return err
+			}
+			continue
+		case "days":
+			if err := keepVisitDays(ctx, tx); err != nil {
 				return err
 			}
 			continue

@@ -1,0 +1,271 @@
+package duckdb
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/tributary/tributary/zone"
+)
+
+// visit_days (migration 020) holds the visits summed by the site's local day for no dimension and by
+// each visit dimension's value, apart by the local day of the visitor's previous visit of that value.
+// It is kept with the visits: each write appends what it changed (the rows it replaced or moved, as
+// they were, subtracted; the rows it wrote, added), in the write's transaction, for the sites whose
+// visit_days_zone row names their time zone; a site without one (new, or its zone changed) is rebuilt
+// from its visits instead. Queries read it only when that row matches the site's zone
+// (stats/engine.go), so a rebuild in progress costs speed, never a wrong count.
+
+// settleAt is how many unsettled rows (a write's changes, several per key) make a write sum the days
+// they fall on into one row per key: a query sums them either way, this only keeps the table small.
+const settleAt = 20000
+
+// dayDims are the visit_days dimensions: "" (any value: prev_visit) and each column with a prev_*.
+func dayDims() []string { return append([]string{""}, prevDims...) }
+
+// localDay is the SQL for the site-local date of the UTC timestamp col.
+func localDay(col string, z zone.Zone) string { return "CAST(" + z.Shifted(col) + " AS DATE)" }
+
+// dayRows is a query summing the visits of src into visit_days rows (without settled). src has
+// site_id, sign (1 to add a visit, -1 to take it away), the sessions columns and the prev_* columns;
+// day(col) is the SQL for col's local date (per site).
+func dayRows(src string, day func(col string) string) string {
+	cols := []string{"site_id", "sign", day("start_ts") + " AS day", "sign * pv AS pv", "sign * CAST(pv = 1 AS BIGINT) AS bounces",
+		"sign * (epoch_us(end_ts) - epoch_us(start_ts)) AS duration", "sign * ev AS ev"}
+	var parts []string
+	for _, d := range dayDims() {
+		value, prev := "''", "prev_visit"
+		if d != "" {
+			value, prev = d, "prev_"+d
+			cols = append(cols, "coalesce("+d+", '') AS "+d)
+		}
+		cols = append(cols, day(prev)+" AS p_"+prev)
+		parts = append(parts, "SELECT site_id, '"+d+"' AS dim, "+value+" AS value, day, p_"+prev+" AS prev_day, sign, pv, bounces, duration, ev FROM d")
+	}
+	return "WITH d AS MATERIALIZED (SELECT " + strings.Join(cols, ", ") + " FROM (" + src + ") s) " +
+		"SELECT site_id, dim, value, day, prev_day, sum(sign), sum(pv), sum(bounces), sum(duration), sum(ev) FROM (" + strings.Join(parts, " UNION ALL ") +
+		") t GROUP BY site_id, dim, value, day, prev_day HAVING sum(sign) <> 0 OR sum(pv) <> 0 OR sum(bounces) <> 0 OR sum(duration) <> 0 OR sum(ev) <> 0"
+}
+
+// siteZone is a site's time zone as the sites table names it and as its visit_days were built.
+type siteZone struct {
+	site, zone, built string
+}
+
+// dayZones reads the zones of the sites in the relation sites (site_id).
+func dayZones(ctx context.Context, tx querier, sites string) ([]siteZone, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT w.site_id, s.timezone, coalesce(z.timezone, '') FROM (SELECT DISTINCT site_id FROM (`+sites+`) x) w
+		JOIN sites s ON s.id = w.site_id LEFT JOIN visit_days_zone z ON z.site_id = w.site_id`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []siteZone
+	for rows.Next() {
+		var z siteZone
+		if err := rows.Scan(&z.site, &z.zone, &z.built); err != nil {
+			return nil, err
+		}
+		out = append(out, z)
+	}
+	return out, rows.Err()
+}
+
+// spans reads, per site of src, the earliest of every timestamp a visit_days row is keyed by (the
+// start and the prev_* columns) and the latest start, and returns each site's zone over that span.
+func spans(ctx context.Context, tx querier, src string, zones map[string]string) (map[string]zone.Zone, error) {
+	ts := []string{"start_ts"}
+	for _, d := range dayDims() {
+		if d == "" {
+			ts = append(ts, "prev_visit")
+		} else {
+			ts = append(ts, "prev_"+d)
+		}
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT site_id, min(least(`+strings.Join(ts, ", ")+`)), max(start_ts) FROM (`+src+`) s GROUP BY site_id`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]zone.Zone{}
+	for rows.Next() {
+		var site string
+		var from, to time.Time
+		if err := rows.Scan(&site, &from, &to); err != nil {
+			return nil, err
+		}
+		name, ok := zones[site]
+		if !ok {
+			continue
+		}
+		loc, err := time.LoadLocation(name)
+		if err != nil {
+			loc = time.UTC // as tributary.Site.Location reads it
+		}
+		out[site] = zone.Span(name, loc, from, to.Add(time.Second))
+	}
+	return out, rows.Err()
+}
+
+// siteDay is the SQL for col's local date at each site of zs.
+func siteDay(zs map[string]zone.Zone) func(col string) string {
+	return func(col string) string {
+		var b strings.Builder
+		b.WriteString("CASE site_id")
+		for site, z := range zs {
+			b.WriteString(" WHEN " + sqlString(site) + " THEN " + localDay(col, z))
+		}
+		b.WriteString(" END")
+		return b.String()
+	}
+}
+
+// keepVisitDays applies a write's change to the visits to visit_days, inside the derivation (on tx,
+// while visit_stored, visit_moved, visit_others and visit_history hold it and sessions is written).
+func keepVisitDays(ctx context.Context, tx querier) error {
+	zs, err := dayZones(ctx, tx, `SELECT site_id FROM visit_who`)
+	if err != nil {
+		return err
+	}
+	current := map[string]string{}
+	for _, z := range zs {
+		if z.zone == z.built {
+			current[z.site] = z.zone
+		} else if err := rebuildVisitDays(ctx, tx, z.site, z.zone); err != nil {
+			return err
+		}
+	}
+	if len(current) == 0 {
+		return nil
+	}
+	var list []string
+	for site := range current {
+		list = append(list, sqlString(site))
+	}
+	cols := strings.Join(append(append([]string{}, sessionBase...), prevColumns()...), ", ")
+	// The rows as stored before this write, of the visits it replaced or whose prev_* it moved, go out;
+	// the rows it wrote and the moved ones, as they are now, come in.
+	if _, err := tx.ExecContext(ctx, `CREATE TEMP TABLE visit_delta AS
+		SELECT -1 AS sign, `+cols+` FROM visit_others WHERE rid IN (SELECT rid FROM visit_stored UNION ALL SELECT rid FROM visit_moved)
+		UNION ALL SELECT 1, `+cols+` FROM visit_history WHERE touched OR rid IN (SELECT rid FROM visit_moved)`); err != nil {
+		return err
+	}
+	defer tx.ExecContext(context.WithoutCancel(ctx), `DROP TABLE IF EXISTS visit_delta`)
+	src := `SELECT * FROM visit_delta WHERE site_id IN (` + strings.Join(list, ", ") + `)`
+	spanned, err := spans(ctx, tx, src, current)
+	if err != nil {
+		return err
+	}
+	if len(spanned) == 0 {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO visit_days SELECT *, false FROM (`+dayRows(src, siteDay(spanned))+`)`); err != nil {
+		return err
+	}
+	return settleVisitDays(ctx, tx, settleAt)
+}
+
+// rebuildVisitDays recomputes a site's visit_days from its visits in zone name, and records the zone.
+func rebuildVisitDays(ctx context.Context, tx querier, site, name string) error {
+	for _, q := range []string{`DELETE FROM visit_days WHERE site_id = $1`, `DELETE FROM visit_days_zone WHERE site_id = $1`} {
+		if _, err := tx.ExecContext(ctx, q, site); err != nil {
+			return err
+		}
+	}
+	src := `SELECT 1 AS sign, * FROM sessions WHERE site_id = ` + sqlString(site)
+	spanned, err := spans(ctx, tx, src, map[string]string{site: name})
+	if err != nil {
+		return err
+	}
+	if z, ok := spanned[site]; ok {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO visit_days SELECT *, true FROM (`+dayRows(src, func(col string) string { return localDay(col, z) })+`) ORDER BY day`); err != nil {
+			return err
+		}
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO visit_days_zone VALUES ($1, $2)`, site, name)
+	return err
+}
+
+// settleVisitDays sums the rows of every day that has unsettled rows into one per key, once there are
+// at least limit unsettled rows.
+func settleVisitDays(ctx context.Context, tx querier, limit int) error {
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM visit_days WHERE NOT settled`).Scan(&n); err != nil {
+		return err
+	}
+	if n < limit || n == 0 {
+		return nil
+	}
+	for _, q := range []string{
+		`CREATE TEMP TABLE visit_days_open AS SELECT DISTINCT site_id, day FROM visit_days WHERE NOT settled`,
+		`CREATE TEMP TABLE visit_days_sum AS SELECT site_id, dim, value, day, prev_day, sum(visits) AS visits, sum(pageviews) AS pageviews,
+			sum(bounces) AS bounces, sum(duration) AS duration, sum(events) AS events FROM visit_days
+			WHERE (site_id, day) IN (SELECT site_id, day FROM visit_days_open) GROUP BY site_id, dim, value, day, prev_day
+			HAVING sum(visits) <> 0 OR sum(pageviews) <> 0 OR sum(bounces) <> 0 OR sum(duration) <> 0 OR sum(events) <> 0`,
+		`DELETE FROM visit_days WHERE (site_id, day) IN (SELECT site_id, day FROM visit_days_open)`,
+		`INSERT INTO visit_days SELECT *, true FROM visit_days_sum ORDER BY day`,
+		`DROP TABLE visit_days_open`,
+		`DROP TABLE visit_days_sum`,
+	} {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// buildVisitDays rebuilds, in a transaction of its own and under the events writer's lock, the
+// visit_days of every site whose visit_days_zone row is missing or names another zone than the site's:
+// after the migration that added the table, and for a site whose zone changed and that has had no
+// events since. It runs in the background from Open; queries read the visits meanwhile.
+func (s *Store) buildVisitDays(ctx context.Context) error {
+	s.appendMu.Lock()
+	defer s.appendMu.Unlock()
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	zs, err := dayZones(ctx, tx, `SELECT id AS site_id FROM sites`)
+	if err != nil {
+		return err
+	}
+	built := 0
+	for _, z := range zs {
+		if z.zone == z.built {
+			continue
+		}
+		if err := rebuildVisitDays(ctx, tx, z.site, z.zone); err != nil {
+			return fmt.Errorf("site %s: %w", z.site, err)
+		}
+		built++
+	}
+	if built == 0 {
+		return nil
+	}
+	return tx.Commit()
+}
+
+// VisitDaysBuilt is closed once the visit_days rebuild Open started has ended (benchmarks and tests
+// wait for it; the server does not).
+func (s *Store) VisitDaysBuilt() <-chan struct{} { return s.daysBuilt }
+
+// startVisitDays starts buildVisitDays in the background; Close cancels it.
+func (s *Store) startVisitDays() {
+	ctx, cancel := context.WithCancel(context.Background())
+	s.daysCancel, s.daysBuilt = cancel, make(chan struct{})
+	go func() {
+		defer close(s.daysBuilt)
+		start := time.Now()
+		if err := s.buildVisitDays(ctx); err != nil {
+			if ctx.Err() == nil {
+				s.log.Error("visit days: rebuild failed; queries read the visits until the next start", "err", err)
+			}
+			return
+		}
+		if d := time.Since(start); d > time.Second {
+			s.log.Info("visit days rebuilt", "duration", d)
+		}
+	}()
+}
