@@ -394,21 +394,12 @@ func (e *Engine) visitTraffic(ctx context.Context, q *Query, from, to time.Time,
 	payingSQL := ""
 	paying := func() string {
 		if payingSQL == "" {
-			ps := a.add(site)
-			payingSQL = "SELECT visitor_id FROM identities WHERE site_id = " + ps + " AND payment_id <> '' AND visitor_id <> '' AND ts >= " +
-				a.add(from) + " AND ts < " + a.add(to) + " AND " + paidInMode(ps, a.add(!q.Test))
+			payingSQL = payingVisitors(a, q, from, to)
 		}
 		return payingSQL
 	}
 	if need["conversions"] {
-		if len(q.ConversionNames) > 0 {
-			var ps []string
-			for _, n := range q.ConversionNames {
-				ps = append(ps, a.add(n))
-			}
-			converting = "SELECT session_id FROM events WHERE site_id = " + a.add(site) + " AND ts >= " + a.add(from) + " AND ts < " + a.add(to) +
-				" AND name IN (" + strings.Join(ps, ", ") + ")"
-		}
+		converting = convertingVisits(a, q, from, to)
 	}
 	ps, pf, pt := a.add(site), a.add(from), a.add(to)
 	visits := e.d.Visits(ps, pf, pt)
@@ -420,7 +411,8 @@ func (e *Engine) visitTraffic(ctx context.Context, q *Query, from, to time.Time,
 	var paidIn map[string]int64 // paying visitors by group, when counted apart
 	var paidApart chan error    // when counted apart by a statement running beside this one, into apart
 	var apart map[string]int64
-	if first, count := e.firstVisit(q, z, pf); first != "" {
+	first, count := e.firstVisit(q, z, pf)
+	if first != "" {
 		// A paying visitor converts in each group they have a visit in (counted at that first visit); a
 		// conversion event converts its visit's visitor, who is counted apart unless already paying.
 		visitors = count
@@ -495,7 +487,16 @@ func (e *Engine) visitTraffic(ctx context.Context, q *Query, from, to time.Time,
 	if len(dims) > 0 {
 		sqlText += " GROUP BY " + strings.Join(dims, ", ")
 	}
-	res, err := e.db.QueryContext(ctx, sqlText, a.vals...)
+	queryText, queryArgs := sqlText, a.vals
+	// Without a filter, on whole local days, and with conversions counted apart, the visits summed by
+	// day answer instead of the visits; the conversion events' visitors are then counted apart too.
+	byDay := first != "" && (!need["conversions"] || paidIn != nil || paidApart != nil)
+	if byDay {
+		if queryText, queryArgs = e.dayTraffic(q, from, to, aggs); queryText == "" {
+			byDay, queryText, queryArgs = false, sqlText, a.vals
+		}
+	}
+	res, err := e.db.QueryContext(ctx, queryText, queryArgs...)
 	if paidApart != nil {
 		// Waited for whatever happened, so apart is read only once written.
 		if perr := <-paidApart; err == nil && perr != nil {
@@ -509,8 +510,23 @@ func (e *Engine) visitTraffic(ctx context.Context, q *Query, from, to time.Time,
 	if err != nil {
 		return fmt.Errorf("stats: sessions query: %w", err)
 	}
-	defer res.Close()
-	for res.Next() {
+	defer func() { res.Close() }()
+	seen := 0
+	for {
+		if !res.Next() {
+			if err := res.Err(); err != nil || seen > 0 || !byDay {
+				break
+			}
+			// No row: the site's visits by day are being rebuilt (a zone change) or the range has no
+			// visit; the visits answer.
+			res.Close()
+			byDay = false
+			if res, err = e.db.QueryContext(ctx, sqlText, a.vals...); err != nil {
+				return fmt.Errorf("stats: sessions query: %w", err)
+			}
+			continue
+		}
+		seen++
 		dv := make([]string, len(dims))
 		vals := make([]sql.NullFloat64, len(aggs))
 		dest := []any{}
@@ -535,7 +551,128 @@ func (e *Engine) visitTraffic(ctx context.Context, q *Query, from, to time.Time,
 			r.ints["conversions"] += paidIn[strings.Join(dv, "")]
 		}
 	}
-	return res.Err()
+	if err := res.Err(); err != nil {
+		return fmt.Errorf("stats: sessions query: %w", err)
+	}
+	if byDay && converting != "" {
+		return e.convertingApart(ctx, q, from, to, dims, sels, rs)
+	}
+	return nil
+}
+
+// payingVisitors is the visitors linked to a payment of q's mode made in [from, to), binding its
+// parameters in a.
+func payingVisitors(a *args, q *Query, from, to time.Time) string {
+	ps := a.add(q.Site.ID)
+	return "SELECT visitor_id FROM identities WHERE site_id = " + ps + " AND payment_id <> '' AND visitor_id <> '' AND ts >= " +
+		a.add(from) + " AND ts < " + a.add(to) + " AND " + paidInMode(ps, a.add(!q.Test))
+}
+
+// convertingVisits is the visits with an event the site counts as a conversion in [from, to), binding
+// its parameters in a; "" when the site names none.
+func convertingVisits(a *args, q *Query, from, to time.Time) string {
+	if len(q.ConversionNames) == 0 {
+		return ""
+	}
+	var ps []string
+	for _, n := range q.ConversionNames {
+		ps = append(ps, a.add(n))
+	}
+	return "SELECT session_id FROM events WHERE site_id = " + a.add(q.Site.ID) + " AND ts >= " + a.add(from) + " AND ts < " + a.add(to) +
+		" AND name IN (" + strings.Join(ps, ", ") + ")"
+}
+
+// convertingApart adds to rs's conversions the visitors of each group with a conversion event in the
+// range who did not pay in it (those are counted with the payers), for a query answered by day.
+func (e *Engine) convertingApart(ctx context.Context, q *Query, from, to time.Time, dims, sels []string, rs *rows) error {
+	a := &args{d: e.d}
+	sqlText := "SELECT " + strings.Join(append(append([]string{}, sels...), "count(DISTINCT visitor_id)"), ", ") + " FROM " + e.d.Visits("", "", "") +
+		" s WHERE site_id = " + a.add(q.Site.ID) + " AND start_ts >= " + a.add(from) + " AND start_ts < " + a.add(to) +
+		" AND session_id IN (" + convertingVisits(a, q, from, to) + ") AND visitor_id NOT IN (" + payingVisitors(a, q, from, to) + ")"
+	if len(dims) > 0 {
+		sqlText += " GROUP BY " + strings.Join(dims, ", ")
+	}
+	res, err := e.db.QueryContext(ctx, sqlText, a.vals...)
+	if err != nil {
+		return fmt.Errorf("stats: converting visitors: %w", err)
+	}
+	defer res.Close()
+	for res.Next() {
+		dv := make([]string, len(dims))
+		var n int64
+		dest := []any{}
+		for i := range dv {
+			dest = append(dest, &dv[i])
+		}
+		if err := res.Scan(append(dest, &n)...); err != nil {
+			return fmt.Errorf("stats: converting visitors: %w", err)
+		}
+		rs.get(dv).ints["conversions"] += n
+	}
+	if err := res.Err(); err != nil {
+		return fmt.Errorf("stats: converting visitors: %w", err)
+	}
+	return nil
+}
+
+// dayTraffic is the statement answering aggs for q over [from, to) from the store's visits by local
+// day (Dialect.VisitDays), with its parameters; "" when it cannot: the store keeps none, the range is
+// not whole local days, or a dimension is not one visit dimension and one day, week or month (the
+// caller has checked there is no filter). A site's first visit of a group in the range is a visit
+// whose previous visit of that group is on a day before the range (or of another bucket); summing
+// those visits counts distinct visitors. The statement answers no row when the store's days are not
+// in the site's zone (being rebuilt), and the caller reads the visits then.
+func (e *Engine) dayTraffic(q *Query, from, to time.Time, aggs []string) (string, []any) {
+	rel := e.d.VisitDays()
+	if rel == "" {
+		return "", nil
+	}
+	loc := siteLoc(q.Site)
+	fromDay, ok1 := localMidnight(from, loc)
+	toDay, ok2 := localMidnight(to, loc)
+	if !ok1 || !ok2 {
+		return "", nil
+	}
+	a := &args{d: e.d}
+	dim, unit := "", ""
+	var sels, groups []string
+	for _, d := range q.Dimensions {
+		switch {
+		case visitDims[d] != "":
+			dim = visitDims[d]
+			sels, groups = append(sels, "value"), append(groups, "value")
+		case timeDims[d] == "day" || timeDims[d] == "week" || timeDims[d] == "month":
+			unit = timeDims[d]
+			g := "CAST(date_trunc('" + unit + "', day) AS TIMESTAMP)"
+			sels, groups = append(sels, e.d.BucketText(g)), append(groups, g)
+		default:
+			return "", nil
+		}
+	}
+	pf := "CAST(" + a.add(fromDay) + " AS DATE)"
+	first := "prev_day IS NULL OR prev_day < " + pf
+	if unit != "" {
+		first += " OR date_trunc('" + unit + "', prev_day) <> date_trunc('" + unit + "', day)"
+	}
+	exprs := map[string]string{"visitors": e.d.SumIf("visits", first), "visits": e.d.Sum("visits"), "pageviews": e.d.Sum("pageviews"),
+		"bounces": e.d.Sum("bounces"), "duration": "CAST(coalesce(sum(duration), 0) AS DOUBLE) / 1000000", "events": e.d.Sum("events"), "conversions": "0"}
+	for _, agg := range aggs {
+		sels = append(sels, exprs[agg])
+	}
+	ps := a.add(q.Site.ID)
+	text := "SELECT " + strings.Join(sels, ", ") + " FROM " + rel + " WHERE site_id = " + ps + " AND dim = " + a.add(dim) +
+		" AND day >= " + pf + " AND day < CAST(" + a.add(toDay) + " AS DATE) AND EXISTS (SELECT 1 FROM " + rel + "_zone WHERE site_id = " + ps +
+		" AND timezone = " + a.add(q.Site.Timezone) + ")"
+	if len(groups) > 0 {
+		text += " GROUP BY " + strings.Join(groups, ", ")
+	}
+	return text + " HAVING sum(visits) <> 0", a.vals
+}
+
+// localMidnight is t's local date ("2006-01-02") when t is the first instant of that day in loc.
+func localMidnight(t time.Time, loc *time.Location) (string, bool) {
+	l := t.In(loc)
+	return l.Format("2006-01-02"), time.Date(l.Year(), l.Month(), l.Day(), 0, 0, 0, 0, loc).Equal(t)
 }
 
 // payingFirsts counts the visitors who paid in [from, to) by the value of each visit dimension of their

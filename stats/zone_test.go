@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -35,7 +36,12 @@ func bucketsAcrossDST(t *testing.T, zone string, start time.Time) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	berlin := &tributary.Site{ID: "b", Domain: "b.example", Currency: "EUR", Timezone: zone}
+	berlin := &tributary.Site{ID: "b", Domain: "b.example", Name: "b", Currency: "EUR", Timezone: zone, Locale: "en-US", CreatedAt: start, UpdatedAt: start}
+	// Registered, as every site of a server is: the store then keeps its visits by local day, which
+	// answer the unfiltered queries by day and without a dimension.
+	if err := st.CreateSite(ctx, berlin); err != nil {
+		t.Fatal(err)
+	}
 	loc, _ := time.LoadLocation(zone)
 	var evs []tributary.Event
 	for i := 0; i < 3*24*3; i++ {
@@ -47,7 +53,7 @@ func bucketsAcrossDST(t *testing.T, zone string, start time.Time) {
 		t.Fatal(err)
 	}
 	e := NewEngine(st.DB(), DuckDB{})
-	for _, unit := range []string{"hour", "day"} {
+	for _, unit := range []string{"hour", "day", "week", ""} {
 		want := map[string][2]int{} // bucket → visitors, visits
 		seen := map[string]bool{}
 		first, _ := time.ParseInLocation("2006-01-02", start.Format("2006-01-02"), loc)
@@ -55,7 +61,10 @@ func bucketsAcrossDST(t *testing.T, zone string, start time.Time) {
 			if ev.Timestamp.Before(first) {
 				continue
 			}
-			b := bucket(ev.Timestamp, unit, loc)
+			b := ""
+			if unit != "" {
+				b = bucket(ev.Timestamp, unit, loc)
+			}
 			w := want[b]
 			w[1]++
 			if !seen[b+ev.VisitorID] {
@@ -65,8 +74,11 @@ func bucketsAcrossDST(t *testing.T, zone string, start time.Time) {
 			want[b] = w
 		}
 		for _, filtered := range []bool{false, true} {
-			q := map[string]any{"site_id": "b", "metrics": []string{"visitors", "visits"}, "dimensions": []string{"time:" + unit},
+			q := map[string]any{"site_id": "b", "metrics": []string{"visitors", "visits"},
 				"date_range": []string{start.Format("2006-01-02"), start.AddDate(0, 0, 3).Format("2006-01-02")}, "limit": 1000}
+			if unit != "" {
+				q["dimensions"] = []string{"time:" + unit}
+			}
 			if filtered {
 				q["filters"] = []any{[]any{"is", "visit:country", []string{"DE"}}}
 			}
@@ -83,7 +95,7 @@ func bucketsAcrossDST(t *testing.T, zone string, start time.Time) {
 			for _, r := range res.Results {
 				v := r.Metrics[0].Int64()
 				n := r.Metrics[1].Int64()
-				got[r.Dimensions[0]] = [2]int{int(v), int(n)}
+				got[strings.Join(r.Dimensions, "")] = [2]int{int(v), int(n)}
 			}
 			// The range is the three days and the next in the zone; the events lie inside it but for
 			// those before local midnight at the start (New York), which no bucket may hold.
@@ -96,5 +108,73 @@ func bucketsAcrossDST(t *testing.T, zone string, start time.Time) {
 				}
 			}
 		}
+	}
+}
+
+// TestVisitDaysAnswerOnlyInTheirZone pins which table answers: an unfiltered breakdown over whole days
+// reads the store's visits by day (doubling them there doubles the answer), a filtered one reads the
+// visits, and while the days are kept in another zone than the site's (a zone change not yet rebuilt)
+// every query reads the visits and answers as before.
+func TestVisitDaysAnswerOnlyInTheirZone(t *testing.T) {
+	ctx := context.Background()
+	st, err := duckdb.Open(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	start := time.Date(2026, 11, 10, 0, 0, 0, 0, time.UTC)
+	site := &tributary.Site{ID: "z", Domain: "z.example", Name: "z", Currency: "EUR", Timezone: "Asia/Tokyo", Locale: "en-US", CreatedAt: start, UpdatedAt: start}
+	if err := st.CreateSite(ctx, site); err != nil {
+		t.Fatal(err)
+	}
+	var evs []tributary.Event
+	for i := 0; i < 40; i++ {
+		evs = append(evs, tributary.Event{SiteID: "z", Timestamp: start.Add(time.Duration(i) * 3 * time.Hour), Name: "pageview", Source: "browser",
+			VisitorID: fmt.Sprintf("v%d", i%7), SessionID: fmt.Sprintf("s%d", i), Hostname: "z.example", Path: "/", Channel: []string{"Direct", "Email"}[i%2],
+			Country: "JP", Device: "desktop"})
+	}
+	if err := st.InsertEvents(ctx, evs); err != nil {
+		t.Fatal(err)
+	}
+	e := NewEngine(st.DB(), DuckDB{})
+	run := func(filtered bool) string {
+		t.Helper()
+		q := map[string]any{"site_id": "z", "metrics": []string{"visitors", "visits"}, "dimensions": []string{"visit:channel"},
+			"date_range": []string{"2026-11-10", "2026-11-14"}}
+		if filtered {
+			q["filters"] = []any{[]any{"is", "visit:country", []string{"JP"}}}
+		}
+		body, _ := json.Marshal(q)
+		pq, err := ParseQuery(body, site, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := e.Run(ctx, pq)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, _ := json.Marshal(res.Results)
+		return string(out)
+	}
+	exec := func(q string) {
+		t.Helper()
+		if _, err := st.DB().Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	plain, filtered := run(false), run(true)
+	if plain != filtered || plain == "null" {
+		t.Fatalf("unfiltered %s, under a filter that keeps every visit %s", plain, filtered)
+	}
+	exec(`UPDATE visit_days SET visits = visits * 2`)
+	if doubled := run(false); doubled == plain {
+		t.Fatalf("doubling visit_days left the unfiltered answer at %s: it does not read them", doubled)
+	}
+	if again := run(true); again != filtered {
+		t.Fatalf("a filtered query changed with visit_days: %s, was %s", again, filtered)
+	}
+	exec(`UPDATE visit_days_zone SET timezone = 'Europe/Paris'`)
+	if other := run(false); other != plain {
+		t.Fatalf("with the days kept in another zone the answer is %s, the visits give %s", other, plain)
 	}
 }
