@@ -121,10 +121,15 @@ func siteDay(zs map[string]zone.Zone) func(col string) string {
 	}
 }
 
+// dayColumns are the columns of a visit dayRows reads.
+func dayColumns() []string {
+	return append(append([]string{"site_id", "start_ts", "end_ts", "pv", "ev"}, prevDims...), prevColumns()...)
+}
+
 // keepVisitDays applies a write's change to the visits to visit_days, inside the derivation (on tx,
 // while visit_stored, visit_moved, visit_others and visit_history hold it and sessions is written).
 func keepVisitDays(ctx context.Context, tx querier) error {
-	zs, err := dayZones(ctx, tx, `SELECT site_id FROM visit_who`)
+	zs, err := dayZones(ctx, tx, `SELECT site_id FROM visit_history`)
 	if err != nil {
 		return err
 	}
@@ -143,16 +148,13 @@ func keepVisitDays(ctx context.Context, tx querier) error {
 	for site := range current {
 		list = append(list, sqlString(site))
 	}
-	cols := strings.Join(append(append([]string{}, sessionBase...), prevColumns()...), ", ")
+	cols := strings.Join(dayColumns(), ", ")
 	// The rows as stored before this write, of the visits it replaced or whose prev_* it moved, go out;
-	// the rows it wrote and the moved ones, as they are now, come in.
-	if _, err := tx.ExecContext(ctx, `CREATE TEMP TABLE visit_delta AS
-		SELECT -1 AS sign, `+cols+` FROM visit_others WHERE rid IN (SELECT rid FROM visit_stored UNION ALL SELECT rid FROM visit_moved)
-		UNION ALL SELECT 1, `+cols+` FROM visit_history WHERE touched OR rid IN (SELECT rid FROM visit_moved)`); err != nil {
-		return err
-	}
-	defer tx.ExecContext(context.WithoutCancel(ctx), `DROP TABLE IF EXISTS visit_delta`)
-	src := `SELECT * FROM visit_delta WHERE site_id IN (` + strings.Join(list, ", ") + `)`
+	// the rows it wrote and the moved ones, as they are now, come in. Read twice (the span, then the
+	// sums) rather than copied: the temporary tables are in memory already.
+	src := `SELECT -1 AS sign, ` + cols + ` FROM visit_others WHERE rid IN (SELECT rid FROM visit_stored UNION ALL SELECT rid FROM visit_moved)
+		UNION ALL SELECT 1, ` + cols + ` FROM visit_history WHERE touched OR rid IN (SELECT rid FROM visit_moved)`
+	src = `SELECT * FROM (` + src + `) c WHERE site_id IN (` + strings.Join(list, ", ") + `)`
 	spanned, err := spans(ctx, tx, src, current)
 	if err != nil {
 		return err
@@ -173,7 +175,7 @@ func rebuildVisitDays(ctx context.Context, tx querier, site, name string) error 
 			return err
 		}
 	}
-	src := `SELECT 1 AS sign, * FROM sessions WHERE site_id = ` + sqlString(site)
+	src := `SELECT 1 AS sign, ` + strings.Join(dayColumns(), ", ") + ` FROM sessions WHERE site_id = ` + sqlString(site)
 	spanned, err := spans(ctx, tx, src, map[string]string{site: name})
 	if err != nil {
 		return err

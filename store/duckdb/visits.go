@@ -195,11 +195,12 @@ func refreshVisits(ctx context.Context, tx querier, eventCond string) error {
 		`INSERT INTO sessions (` + base + `, ` + strings.Join(prevs, ", ") + `, session_key, visitor_key) SELECT ` + base + `, ` + strings.Join(prevs, ", ") +
 			`, ` + sessionKeyExpr + `, ` + visitorKeyExpr + ` FROM visit_history WHERE touched ORDER BY start_ts`,
 		"payers",
-		"days",
+		// Dropped before the visits by day are kept, which need only the rest.
 		`DROP TABLE visit_keys`,
-		`DROP TABLE visit_stored`,
 		`DROP TABLE visit_refresh`,
 		`DROP TABLE visit_who`,
+		"days",
+		`DROP TABLE visit_stored`,
 		`DROP TABLE visit_others`,
 		`DROP TABLE visit_history`,
 		`DROP TABLE visit_moved`,
