@@ -67,7 +67,7 @@ func benchStore(b *testing.B, n int) *duckdb.Store {
 	b.Cleanup(func() { st.Close() })
 	// The visits by local day are rebuilt in the background after an upgrade; a page measured
 	// meanwhile would read the visits.
-	<-st.VisitDaysBuilt()
+	<-st.VisitsByDayBuilt()
 	return st
 }
 
@@ -343,7 +343,7 @@ func benchStates(b *testing.B, n int, page func(*testing.B, *Engine)) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			<-st.VisitDaysBuilt()
+			<-st.VisitsByDayBuilt()
 			e := NewEngine(st.DB(), DuckDB{})
 			b.StartTimer()
 			page(b, e)

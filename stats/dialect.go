@@ -51,9 +51,9 @@ type Dialect interface {
 	// few others, which conversions read instead of all the range's visits; empty where the store keeps
 	// none (conversions are then counted within the visits' own query).
 	PayerVisits() string
-	// VisitDays is the store's table of visits summed by local day and dimension value (migration 020 of
+	// VisitsByDay is the store's table of visits summed by local day and dimension value (migration 020 of
 	// the embedded store), or "" when the store keeps none.
-	VisitDays() string
+	VisitsByDay() string
 	// Touches is the relation of the payment touches (tributary.PaymentTouch: site_id, payment_id,
 	// person, visitor_id, session_id, start_ts and the visit columns), as the store keeps them.
 	Touches() string
@@ -119,8 +119,8 @@ func (DuckDB) Visits(_, _, _ string) string { return "sessions" }
 // PayerVisits is the embedded store's copies of the payers' visits (store/duckdb/visits.go).
 func (DuckDB) PayerVisits() string { return "payer_visits" }
 
-// VisitDays is the embedded store's visit_days (store/duckdb/visitdays.go).
-func (DuckDB) VisitDays() string { return "visit_days" }
+// VisitsByDay is the embedded store's visits_by_day (store/duckdb/visitsbyday.go).
+func (DuckDB) VisitsByDay() string { return "visits_by_day" }
 
 // Touches is the embedded store's payment_touches table (store/duckdb/touches.go).
 func (DuckDB) Touches() string                   { return "payment_touches" }

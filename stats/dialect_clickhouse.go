@@ -181,8 +181,8 @@ func chQuote(s string) string {
 // PayerVisits: the ClickHouse store keeps no copies of the payers' visits.
 func (ClickHouse) PayerVisits() string { return "" }
 
-// VisitDays: the ClickHouse store keeps no visits by day.
-func (ClickHouse) VisitDays() string { return "" }
+// VisitsByDay: the ClickHouse store keeps no visits by day.
+func (ClickHouse) VisitsByDay() string { return "" }
 
 // Touches reads the payment touches' newest rows: a rewrite writes its rows under a new version and
 // marks the rows it drops deleted (store/clickhouse/touches.go).

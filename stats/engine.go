@@ -616,14 +616,14 @@ func (e *Engine) convertingApart(ctx context.Context, q *Query, from, to time.Ti
 }
 
 // dayTraffic is the statement answering aggs for q over [from, to) from the store's visits by local
-// day (Dialect.VisitDays), with its parameters; "" when it cannot: the store keeps none, the range is
+// day (Dialect.VisitsByDay), with its parameters; "" when it cannot: the store keeps none, the range is
 // not whole local days, or a dimension is not one visit dimension and one day, week or month (the
 // caller has checked there is no filter). A site's first visit of a group in the range is a visit
 // whose previous visit of that group is on a day before the range (or of another bucket); summing
 // those visits counts distinct visitors. The statement answers no row when the store's days are not
 // in the site's zone (being rebuilt), and the caller reads the visits then.
 func (e *Engine) dayTraffic(q *Query, from, to time.Time, aggs []string) (string, []any) {
-	rel := e.d.VisitDays()
+	rel := e.d.VisitsByDay()
 	if rel == "" {
 		return "", nil
 	}

@@ -111,11 +111,11 @@ func bucketsAcrossDST(t *testing.T, zone string, start time.Time) {
 	}
 }
 
-// TestVisitDaysAnswerOnlyInTheirZone pins which table answers: an unfiltered breakdown over whole days
+// TestVisitsByDayAnswerOnlyInTheirZone pins which table answers: an unfiltered breakdown over whole days
 // reads the store's visits by day (doubling them there doubles the answer), a filtered one reads the
 // visits, and while the days are kept in another zone than the site's (a zone change not yet rebuilt)
 // every query reads the visits and answers as before.
-func TestVisitDaysAnswerOnlyInTheirZone(t *testing.T) {
+func TestVisitsByDayAnswerOnlyInTheirZone(t *testing.T) {
 	ctx := context.Background()
 	st, err := duckdb.Open(ctx, "")
 	if err != nil {
@@ -166,14 +166,14 @@ func TestVisitDaysAnswerOnlyInTheirZone(t *testing.T) {
 	if plain != filtered || plain == "null" {
 		t.Fatalf("unfiltered %s, under a filter that keeps every visit %s", plain, filtered)
 	}
-	exec(`UPDATE visit_days SET visits = visits * 2`)
+	exec(`UPDATE visits_by_day SET visits = visits * 2`)
 	if doubled := run(false); doubled == plain {
-		t.Fatalf("doubling visit_days left the unfiltered answer at %s: it does not read them", doubled)
+		t.Fatalf("doubling visits_by_day left the unfiltered answer at %s: it does not read them", doubled)
 	}
 	if again := run(true); again != filtered {
-		t.Fatalf("a filtered query changed with visit_days: %s, was %s", again, filtered)
+		t.Fatalf("a filtered query changed with visits_by_day: %s, was %s", again, filtered)
 	}
-	exec(`UPDATE visit_days_zone SET timezone = 'Europe/Paris'`)
+	exec(`UPDATE visits_by_day_zone SET timezone = 'Europe/Paris'`)
 	if other := run(false); other != plain {
 		t.Fatalf("with the days kept in another zone the answer is %s, the visits give %s", other, plain)
 	}

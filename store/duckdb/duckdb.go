@@ -59,7 +59,7 @@ type Store struct {
 	// derivation, which runs on one (oneThread).
 	threads int
 
-	// daysCancel stops the visit_days rebuild Open starts; daysBuilt is closed when it has ended.
+	// daysCancel stops the visits_by_day rebuild Open starts; daysBuilt is closed when it has ended.
 	daysCancel context.CancelFunc
 	daysBuilt  chan struct{}
 }
@@ -168,7 +168,7 @@ func Open(ctx context.Context, dataDir string, opts ...Option) (*Store, error) {
 		return nil, fmt.Errorf("duckdb: %w", err)
 	}
 	s.startGroupCommit()
-	s.startVisitDays()
+	s.startVisitsByDay()
 	return s, nil
 }
 

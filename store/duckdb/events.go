@@ -100,12 +100,12 @@ func (s *Store) CountEvents(ctx context.Context, siteID string, from, to time.Ti
 }
 
 // DeleteSiteData removes the site's facts. It holds the events writer's lock, so a write of the site's
-// events cannot leave visit_days counting visits that are gone.
+// events cannot leave visits_by_day counting visits that are gone.
 func (s *Store) DeleteSiteData(ctx context.Context, siteID string) error {
 	defer s.touches.Reset(siteID)
 	s.appendMu.Lock()
 	defer s.appendMu.Unlock()
-	for _, table := range []string{"events", "sessions", "payer_visits", "visit_days", "visit_days_zone", "ledger", "identities", "mrr_movements", "payment_touches", "touch_state"} {
+	for _, table := range []string{"events", "sessions", "payer_visits", "visits_by_day", "visits_by_day_zone", "ledger", "identities", "mrr_movements", "payment_touches", "touch_state"} {
 		if _, err := s.db.ExecContext(ctx, `DELETE FROM `+table+` WHERE site_id = $1`, siteID); err != nil {
 			return mapErr("delete site data from "+table, err)
 		}

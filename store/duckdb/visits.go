@@ -223,7 +223,7 @@ func refreshVisits(ctx context.Context, tx querier, eventCond string) error {
 			}
 			continue
 		case "days":
-			if err := keepVisitDays(ctx, tx); err != nil {
+			if err := keepVisitsByDay(ctx, tx); err != nil {
 				return err
 			}
 			continue

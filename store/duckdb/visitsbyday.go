@@ -9,11 +9,11 @@ import (
 	"github.com/tributary/tributary/zone"
 )
 
-// visit_days (migration 020) holds the visits summed by the site's local day for no dimension and by
+// visits_by_day (migration 020) holds the visits summed by the site's local day for no dimension and by
 // each visit dimension's value, apart by the local day of the visitor's previous visit of that value.
 // It is kept with the visits: each write appends what it changed (the rows it replaced or moved, as
 // they were, subtracted; the rows it wrote, added), in the write's transaction, for the sites whose
-// visit_days_zone row names their time zone; a site without one (new, or its zone changed) is rebuilt
+// visits_by_day_zone row names their time zone; a site without one (new, or its zone changed) is rebuilt
 // from its visits instead. Queries read it only when that row matches the site's zone
 // (stats/engine.go), so a rebuild in progress costs speed, never a wrong count.
 
@@ -21,13 +21,13 @@ import (
 // they fall on into one row per key: a query sums them either way, this only keeps the table small.
 const settleAt = 20000
 
-// dayDims are the visit_days dimensions: "" (any value: prev_visit) and each column with a prev_*.
+// dayDims are the visits_by_day dimensions: "" (any value: prev_visit) and each column with a prev_*.
 func dayDims() []string { return append([]string{""}, prevDims...) }
 
 // localDay is the SQL for the site-local date of the UTC timestamp col.
 func localDay(col string, z zone.Zone) string { return "CAST(" + z.Shifted(col) + " AS DATE)" }
 
-// dayRows is a query summing the visits of src into visit_days rows (without settled). src has
+// dayRows is a query summing the visits of src into visits_by_day rows (without settled). src has
 // site_id, sign (1 to add a visit, -1 to take it away), the sessions columns and the prev_* columns;
 // day(col) is the SQL for col's local date (per site).
 func dayRows(src string, day func(col string) string) string {
@@ -48,7 +48,7 @@ func dayRows(src string, day func(col string) string) string {
 		") t GROUP BY site_id, dim, value, day, prev_day HAVING sum(sign) <> 0 OR sum(pv) <> 0 OR sum(bounces) <> 0 OR sum(duration) <> 0 OR sum(ev) <> 0"
 }
 
-// siteZone is a site's time zone as the sites table names it and as its visit_days were built.
+// siteZone is a site's time zone as the sites table names it and as its visits_by_day were built.
 type siteZone struct {
 	site, zone, built string
 }
@@ -56,7 +56,7 @@ type siteZone struct {
 // dayZones reads the zones of the sites in the relation sites (site_id).
 func dayZones(ctx context.Context, tx querier, sites string) ([]siteZone, error) {
 	rows, err := tx.QueryContext(ctx, `SELECT w.site_id, s.timezone, coalesce(z.timezone, '') FROM (SELECT DISTINCT site_id FROM (`+sites+`) x) w
-		JOIN sites s ON s.id = w.site_id LEFT JOIN visit_days_zone z ON z.site_id = w.site_id`)
+		JOIN sites s ON s.id = w.site_id LEFT JOIN visits_by_day_zone z ON z.site_id = w.site_id`)
 	if err != nil {
 		return nil, err
 	}
@@ -72,7 +72,7 @@ func dayZones(ctx context.Context, tx querier, sites string) ([]siteZone, error)
 	return out, rows.Err()
 }
 
-// spans reads, per site of src, the earliest of every timestamp a visit_days row is keyed by (the
+// spans reads, per site of src, the earliest of every timestamp a visits_by_day row is keyed by (the
 // start and the prev_* columns) and the latest start, and returns each site's zone over that span.
 func spans(ctx context.Context, tx querier, src string, zones map[string]string) (map[string]zone.Zone, error) {
 	ts := []string{"start_ts"}
@@ -126,9 +126,9 @@ func dayColumns() []string {
 	return append(append([]string{"site_id", "start_ts", "end_ts", "pv", "ev"}, prevDims...), prevColumns()...)
 }
 
-// keepVisitDays applies a write's change to the visits to visit_days, inside the derivation (on tx,
+// keepVisitsByDay applies a write's change to the visits to visits_by_day, inside the derivation (on tx,
 // while visit_stored, visit_moved, visit_others and visit_history hold it and sessions is written).
-func keepVisitDays(ctx context.Context, tx querier) error {
+func keepVisitsByDay(ctx context.Context, tx querier) error {
 	zs, err := dayZones(ctx, tx, `SELECT site_id FROM visit_history`)
 	if err != nil {
 		return err
@@ -137,7 +137,7 @@ func keepVisitDays(ctx context.Context, tx querier) error {
 	for _, z := range zs {
 		if z.zone == z.built {
 			current[z.site] = z.zone
-		} else if err := rebuildVisitDays(ctx, tx, z.site, z.zone); err != nil {
+		} else if err := rebuildVisitsByDay(ctx, tx, z.site, z.zone); err != nil {
 			return err
 		}
 	}
@@ -162,15 +162,15 @@ func keepVisitDays(ctx context.Context, tx querier) error {
 	if len(spanned) == 0 {
 		return nil
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO visit_days SELECT *, false FROM (`+dayRows(src, siteDay(spanned))+`)`); err != nil {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO visits_by_day SELECT *, false FROM (`+dayRows(src, siteDay(spanned))+`)`); err != nil {
 		return err
 	}
-	return settleVisitDays(ctx, tx, settleAt)
+	return settleVisitsByDay(ctx, tx, settleAt)
 }
 
-// rebuildVisitDays recomputes a site's visit_days from its visits in zone name, and records the zone.
-func rebuildVisitDays(ctx context.Context, tx querier, site, name string) error {
-	for _, q := range []string{`DELETE FROM visit_days WHERE site_id = $1`, `DELETE FROM visit_days_zone WHERE site_id = $1`} {
+// rebuildVisitsByDay recomputes a site's visits_by_day from its visits in zone name, and records the zone.
+func rebuildVisitsByDay(ctx context.Context, tx querier, site, name string) error {
+	for _, q := range []string{`DELETE FROM visits_by_day WHERE site_id = $1`, `DELETE FROM visits_by_day_zone WHERE site_id = $1`} {
 		if _, err := tx.ExecContext(ctx, q, site); err != nil {
 			return err
 		}
@@ -181,34 +181,34 @@ func rebuildVisitDays(ctx context.Context, tx querier, site, name string) error 
 		return err
 	}
 	if z, ok := spanned[site]; ok {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO visit_days SELECT *, true FROM (`+dayRows(src, func(col string) string { return localDay(col, z) })+`) ORDER BY day`); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO visits_by_day SELECT *, true FROM (`+dayRows(src, func(col string) string { return localDay(col, z) })+`) ORDER BY day`); err != nil {
 			return err
 		}
 	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO visit_days_zone VALUES ($1, $2)`, site, name)
+	_, err = tx.ExecContext(ctx, `INSERT INTO visits_by_day_zone VALUES ($1, $2)`, site, name)
 	return err
 }
 
-// settleVisitDays sums the rows of every day that has unsettled rows into one per key, once there are
+// settleVisitsByDay sums the rows of every day that has unsettled rows into one per key, once there are
 // at least limit unsettled rows.
-func settleVisitDays(ctx context.Context, tx querier, limit int) error {
+func settleVisitsByDay(ctx context.Context, tx querier, limit int) error {
 	var n int
-	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM visit_days WHERE NOT settled`).Scan(&n); err != nil {
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM visits_by_day WHERE NOT settled`).Scan(&n); err != nil {
 		return err
 	}
 	if n < limit || n == 0 {
 		return nil
 	}
 	for _, q := range []string{
-		`CREATE TEMP TABLE visit_days_open AS SELECT DISTINCT site_id, day FROM visit_days WHERE NOT settled`,
-		`CREATE TEMP TABLE visit_days_sum AS SELECT site_id, dim, value, day, prev_day, sum(visits) AS visits, sum(pageviews) AS pageviews,
-			sum(bounces) AS bounces, sum(duration) AS duration, sum(events) AS events FROM visit_days
-			WHERE (site_id, day) IN (SELECT site_id, day FROM visit_days_open) GROUP BY site_id, dim, value, day, prev_day
+		`CREATE TEMP TABLE visits_by_day_open AS SELECT DISTINCT site_id, day FROM visits_by_day WHERE NOT settled`,
+		`CREATE TEMP TABLE visits_by_day_sum AS SELECT site_id, dim, value, day, prev_day, sum(visits) AS visits, sum(pageviews) AS pageviews,
+			sum(bounces) AS bounces, sum(duration) AS duration, sum(events) AS events FROM visits_by_day
+			WHERE (site_id, day) IN (SELECT site_id, day FROM visits_by_day_open) GROUP BY site_id, dim, value, day, prev_day
 			HAVING sum(visits) <> 0 OR sum(pageviews) <> 0 OR sum(bounces) <> 0 OR sum(duration) <> 0 OR sum(events) <> 0`,
-		`DELETE FROM visit_days WHERE (site_id, day) IN (SELECT site_id, day FROM visit_days_open)`,
-		`INSERT INTO visit_days SELECT *, true FROM visit_days_sum ORDER BY day`,
-		`DROP TABLE visit_days_open`,
-		`DROP TABLE visit_days_sum`,
+		`DELETE FROM visits_by_day WHERE (site_id, day) IN (SELECT site_id, day FROM visits_by_day_open)`,
+		`INSERT INTO visits_by_day SELECT *, true FROM visits_by_day_sum ORDER BY day`,
+		`DROP TABLE visits_by_day_open`,
+		`DROP TABLE visits_by_day_sum`,
 	} {
 		if _, err := tx.ExecContext(ctx, q); err != nil {
 			return err
@@ -217,11 +217,11 @@ func settleVisitDays(ctx context.Context, tx querier, limit int) error {
 	return nil
 }
 
-// buildVisitDays rebuilds, in a transaction of its own and under the events writer's lock, the
-// visit_days of every site whose visit_days_zone row is missing or names another zone than the site's:
+// buildVisitsByDay rebuilds, in a transaction of its own and under the events writer's lock, the
+// visits_by_day of every site whose visits_by_day_zone row is missing or names another zone than the site's:
 // after the migration that added the table, and for a site whose zone changed and that has had no
 // events since. It runs in the background from Open; queries read the visits meanwhile.
-func (s *Store) buildVisitDays(ctx context.Context) error {
+func (s *Store) buildVisitsByDay(ctx context.Context) error {
 	s.appendMu.Lock()
 	defer s.appendMu.Unlock()
 	tx, err := s.db.BeginTx(ctx, nil)
@@ -238,7 +238,7 @@ func (s *Store) buildVisitDays(ctx context.Context) error {
 		if z.zone == z.built {
 			continue
 		}
-		if err := rebuildVisitDays(ctx, tx, z.site, z.zone); err != nil {
+		if err := rebuildVisitsByDay(ctx, tx, z.site, z.zone); err != nil {
 			return fmt.Errorf("site %s: %w", z.site, err)
 		}
 		built++
@@ -249,18 +249,18 @@ func (s *Store) buildVisitDays(ctx context.Context) error {
 	return tx.Commit()
 }
 
-// VisitDaysBuilt is closed once the visit_days rebuild Open started has ended (benchmarks and tests
+// VisitsByDayBuilt is closed once the visits_by_day rebuild Open started has ended (benchmarks and tests
 // wait for it; the server does not).
-func (s *Store) VisitDaysBuilt() <-chan struct{} { return s.daysBuilt }
+func (s *Store) VisitsByDayBuilt() <-chan struct{} { return s.daysBuilt }
 
-// startVisitDays starts buildVisitDays in the background; Close cancels it.
-func (s *Store) startVisitDays() {
+// startVisitsByDay starts buildVisitsByDay in the background; Close cancels it.
+func (s *Store) startVisitsByDay() {
 	ctx, cancel := context.WithCancel(context.Background())
 	s.daysCancel, s.daysBuilt = cancel, make(chan struct{})
 	go func() {
 		defer close(s.daysBuilt)
 		start := time.Now()
-		if err := s.buildVisitDays(ctx); err != nil {
+		if err := s.buildVisitsByDay(ctx); err != nil {
 			if ctx.Err() == nil {
 				s.log.Error("visit days: rebuild failed; queries read the visits until the next start", "err", err)
 			}

@@ -1,11 +1,11 @@
--- The visits counted by the site's local day (in the time zone visit_days_zone names), for no dimension
+-- The visits counted by the site's local day (in the time zone visits_by_day_zone names), for no dimension
 -- (dim '') and by each visit dimension's value: visits, pageviews, bounces, duration (microseconds)
 -- and events, apart by the local day of the visitor's previous visit with the same value (prev_day, NULL
 -- for none). A day-aligned range's distinct visitors are then the visits whose prev_day is before it,
 -- summed without reading a visit (stats/engine.go, dayTraffic). The events writer appends the change
 -- each write makes to the visits (settled false: several rows of one key, to be summed) and now and
--- then sums a day's rows into one per key (store/duckdb/visitdays.go).
-CREATE TABLE visit_days (
+-- then sums a day's rows into one per key (store/duckdb/visitsbyday.go).
+CREATE TABLE visits_by_day (
     site_id   VARCHAR NOT NULL,
     dim       VARCHAR NOT NULL,
     value     VARCHAR NOT NULL,
@@ -19,9 +19,9 @@ CREATE TABLE visit_days (
     settled   BOOLEAN NOT NULL
 );
 
--- A site's row says its visit_days are complete in that time zone; none (a new store, a site whose
+-- A site's row says its visits_by_day are complete in that time zone; none (a new store, a site whose
 -- zone changed) and the store rebuilds them from the visits, while queries read the visits.
-CREATE TABLE visit_days_zone (
+CREATE TABLE visits_by_day_zone (
     site_id  VARCHAR NOT NULL,
     timezone VARCHAR NOT NULL
 );

@@ -13,13 +13,13 @@ import (
 	"github.com/tributary/tributary"
 )
 
-// visitDaysOracle works out visit_days in Go from the sessions rows of the sites with a visit_days_zone
+// visitsByDayOracle works out visits_by_day in Go from the sessions rows of the sites with a visits_by_day_zone
 // row, each visit's days read through Go's own zone database (the store computes them in SQL from
 // offsets), one line per key with non-zero sums.
-func visitDaysOracle(t *testing.T, s *Store) []string {
+func visitsByDayOracle(t *testing.T, s *Store) []string {
 	t.Helper()
 	zones := map[string]*time.Location{}
-	rows, err := s.db.Query(`SELECT site_id, timezone FROM visit_days_zone`)
+	rows, err := s.db.Query(`SELECT site_id, timezone FROM visits_by_day_zone`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,11 +102,11 @@ func visitDaysOracle(t *testing.T, s *Store) []string {
 	return out
 }
 
-// visitDaysStored is visit_days summed by key, in the oracle's form.
-func visitDaysStored(t *testing.T, s *Store) []string {
+// visitsByDayStored is visits_by_day summed by key, in the oracle's form.
+func visitsByDayStored(t *testing.T, s *Store) []string {
 	t.Helper()
 	rows, err := s.db.Query(`SELECT concat_ws('|', site_id, dim, value, strftime(day, '%Y-%m-%d'), coalesce(strftime(prev_day, '%Y-%m-%d'), 'NULL'),
-		sum(visits), sum(pageviews), sum(bounces), sum(duration), sum(events)) FROM visit_days GROUP BY site_id, dim, value, day, prev_day
+		sum(visits), sum(pageviews), sum(bounces), sum(duration), sum(events)) FROM visits_by_day GROUP BY site_id, dim, value, day, prev_day
 		HAVING sum(visits) <> 0 OR sum(pageviews) <> 0 OR sum(bounces) <> 0 OR sum(duration) <> 0 OR sum(events) <> 0`)
 	if err != nil {
 		t.Fatal(err)
@@ -124,9 +124,9 @@ func visitDaysStored(t *testing.T, s *Store) []string {
 	return out
 }
 
-func checkVisitDays(t *testing.T, s *Store, stage string) {
+func checkVisitsByDay(t *testing.T, s *Store, stage string) {
 	t.Helper()
-	want, got := visitDaysOracle(t, s), visitDaysStored(t, s)
+	want, got := visitsByDayOracle(t, s), visitsByDayStored(t, s)
 	if len(want) == 0 {
 		t.Fatalf("%s: no visits to count", stage)
 	}
@@ -142,24 +142,24 @@ func checkVisitDays(t *testing.T, s *Store, stage string) {
 		if i < len(got) {
 			g = got[i]
 		}
-		t.Fatalf("%s: visit_days has %d keys, the visits give %d; first difference:\n got %s\nwant %s", stage, len(got), len(want), g, w)
+		t.Fatalf("%s: visits_by_day has %d keys, the visits give %d; first difference:\n got %s\nwant %s", stage, len(got), len(want), g, w)
 	}
 }
 
-// TestVisitDaysFollowVisits writes visits out of order (returning visitors, late first events that move
+// TestVisitsByDayFollowVisits writes visits out of order (returning visitors, late first events that move
 // a visit's start and channel and so the prev_* of the visitor's later visits, visits across a DST
-// change) for three sites in three zones, and checks after every write that visit_days sums to exactly
+// change) for three sites in three zones, and checks after every write that visits_by_day sums to exactly
 // what Go works out from the visits; then that settling keeps the sums, that a site whose zone changed
 // is rebuilt by its next write and, without writes, by the rebuild a start runs, and that deleting a
 // site's data clears its rows.
-func TestVisitDaysFollowVisits(t *testing.T) {
+func TestVisitsByDayFollowVisits(t *testing.T) {
 	ctx := context.Background()
 	s, err := Open(ctx, "")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	<-s.VisitDaysBuilt()
+	<-s.VisitsByDayBuilt()
 	now := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 	for _, site := range []struct{ id, zone string }{{"utc", "UTC"}, {"ny", "America/New_York"}, {"kol", "Asia/Kolkata"}} {
 		if err := s.CreateSite(ctx, &tributary.Site{ID: site.id, Domain: site.id + ".example", Name: site.id, Currency: "USD", Timezone: site.zone,
@@ -190,19 +190,19 @@ func TestVisitDaysFollowVisits(t *testing.T) {
 		if err := s.InsertEvents(ctx, evs[i:min(i+60, len(evs))]); err != nil {
 			t.Fatal(err)
 		}
-		checkVisitDays(t, s, fmt.Sprintf("after batch %d", i/60))
+		checkVisitsByDay(t, s, fmt.Sprintf("after batch %d", i/60))
 	}
 	late := evs[0]
 	late.Timestamp, late.Channel = late.Timestamp.Add(-3*time.Hour), "Paid Social"
 	if err := s.InsertEvents(ctx, []tributary.Event{late}); err != nil {
 		t.Fatal(err)
 	}
-	checkVisitDays(t, s, "after a late first event")
+	checkVisitsByDay(t, s, "after a late first event")
 	var moved, unsettled int
-	if err := s.db.QueryRow(`SELECT count(*) FROM visit_days WHERE NOT settled`).Scan(&unsettled); err != nil || unsettled == 0 {
+	if err := s.db.QueryRow(`SELECT count(*) FROM visits_by_day WHERE NOT settled`).Scan(&unsettled); err != nil || unsettled == 0 {
 		t.Fatalf("no unsettled rows to settle (%v)", err)
 	}
-	if err := s.db.QueryRow(`SELECT count(*) FROM visit_days WHERE visits < 0`).Scan(&moved); err != nil || moved == 0 {
+	if err := s.db.QueryRow(`SELECT count(*) FROM visits_by_day WHERE visits < 0`).Scan(&moved); err != nil || moved == 0 {
 		t.Fatalf("no write took a visit away: the data never moves a stored visit (%v)", err)
 	}
 
@@ -210,18 +210,18 @@ func TestVisitDaysFollowVisits(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := settleVisitDays(ctx, tx, 1); err != nil {
+	if err := settleVisitsByDay(ctx, tx, 1); err != nil {
 		t.Fatal(err)
 	}
 	if err := tx.Commit(); err != nil {
 		t.Fatal(err)
 	}
-	checkVisitDays(t, s, "after settling")
+	checkVisitsByDay(t, s, "after settling")
 	var dups int
-	if err := s.db.QueryRow(`SELECT count(*) FROM visit_days WHERE NOT settled`).Scan(&unsettled); err != nil || unsettled != 0 {
+	if err := s.db.QueryRow(`SELECT count(*) FROM visits_by_day WHERE NOT settled`).Scan(&unsettled); err != nil || unsettled != 0 {
 		t.Fatalf("%d rows left unsettled (%v)", unsettled, err)
 	}
-	if err := s.db.QueryRow(`SELECT count(*) - count(DISTINCT (site_id, dim, value, day, prev_day)) FROM visit_days`).Scan(&dups); err != nil || dups != 0 {
+	if err := s.db.QueryRow(`SELECT count(*) - count(DISTINCT (site_id, dim, value, day, prev_day)) FROM visits_by_day`).Scan(&dups); err != nil || dups != 0 {
 		t.Fatalf("%d keys with more than one settled row (%v)", dups, err)
 	}
 
@@ -240,29 +240,29 @@ func TestVisitDaysFollowVisits(t *testing.T) {
 		t.Fatal(err)
 	}
 	var zone string
-	if err := s.db.QueryRow(`SELECT timezone FROM visit_days_zone WHERE site_id = 'utc'`).Scan(&zone); err != nil || zone != "Pacific/Auckland" {
+	if err := s.db.QueryRow(`SELECT timezone FROM visits_by_day_zone WHERE site_id = 'utc'`).Scan(&zone); err != nil || zone != "Pacific/Auckland" {
 		t.Fatalf("zone after the site's next write = %q (%v)", zone, err)
 	}
-	checkVisitDays(t, s, "after a zone change and a write")
+	checkVisitsByDay(t, s, "after a zone change and a write")
 	// Without a write, the rebuild a start runs does it.
 	site.Timezone = "Europe/Berlin"
 	if err := s.UpdateSite(ctx, site); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.buildVisitDays(ctx); err != nil {
+	if err := s.buildVisitsByDay(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.db.QueryRow(`SELECT timezone FROM visit_days_zone WHERE site_id = 'utc'`).Scan(&zone); err != nil || zone != "Europe/Berlin" {
+	if err := s.db.QueryRow(`SELECT timezone FROM visits_by_day_zone WHERE site_id = 'utc'`).Scan(&zone); err != nil || zone != "Europe/Berlin" {
 		t.Fatalf("zone after the rebuild = %q (%v)", zone, err)
 	}
-	checkVisitDays(t, s, "after a zone change and the start's rebuild")
+	checkVisitsByDay(t, s, "after a zone change and the start's rebuild")
 
 	if err := s.DeleteSiteData(ctx, "ny"); err != nil {
 		t.Fatal(err)
 	}
 	var left int
-	if err := s.db.QueryRow(`SELECT count(*) FROM visit_days WHERE site_id = 'ny'`).Scan(&left); err != nil || left != 0 {
-		t.Fatalf("%d visit_days rows left of a deleted site (%v)", left, err)
+	if err := s.db.QueryRow(`SELECT count(*) FROM visits_by_day WHERE site_id = 'ny'`).Scan(&left); err != nil || left != 0 {
+		t.Fatalf("%d visits_by_day rows left of a deleted site (%v)", left, err)
 	}
-	checkVisitDays(t, s, "after deleting a site's data")
+	checkVisitsByDay(t, s, "after deleting a site's data")
 }
