@@ -262,7 +262,7 @@ func (s *Store) startVisitsByDay() {
 		start := time.Now()
 		if err := s.buildVisitsByDay(ctx); err != nil {
 			if ctx.Err() == nil {
-				s.log.Error("visit days: rebuild failed; queries read the visits until the next start", "err", err)
+				s.log.Error("visit days: rebuild failed; queries read the visits until the site's next write or the next start rebuilds them", "err", err)
 			}
 			return
 		}
