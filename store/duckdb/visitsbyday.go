@@ -2,6 +2,7 @@ package duckdb
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"strings"
 	"time"
@@ -50,12 +51,16 @@ func dayRows(src string, day func(col string) string) string {
 
 // siteZone is a site's time zone as the sites table names it and as its visits_by_day were built.
 type siteZone struct {
-	site, zone, built string
+	site, zone string
+	built      sql.NullString // none: never built, or cleared
 }
+
+// current reports whether the site's visits_by_day are kept in its zone.
+func (z siteZone) current() bool { return z.built.Valid && z.built.String == z.zone }
 
 // dayZones reads the zones of the sites in the relation sites (site_id).
 func dayZones(ctx context.Context, tx querier, sites string) ([]siteZone, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT w.site_id, s.timezone, coalesce(z.timezone, '') FROM (SELECT DISTINCT site_id FROM (`+sites+`) x) w
+	rows, err := tx.QueryContext(ctx, `SELECT w.site_id, s.timezone, z.timezone FROM (SELECT DISTINCT site_id FROM (`+sites+`) x) w
 		JOIN sites s ON s.id = w.site_id LEFT JOIN visits_by_day_zone z ON z.site_id = w.site_id`)
 	if err != nil {
 		return nil, err
@@ -135,7 +140,7 @@ func keepVisitsByDay(ctx context.Context, tx querier) error {
 	}
 	current := map[string]string{}
 	for _, z := range zs {
-		if z.zone == z.built {
+		if z.current() {
 			current[z.site] = z.zone
 		} else if err := rebuildVisitsByDay(ctx, tx, z.site, z.zone); err != nil {
 			return err
@@ -235,7 +240,7 @@ func (s *Store) buildVisitsByDay(ctx context.Context) error {
 	}
 	built := 0
 	for _, z := range zs {
-		if z.zone == z.built {
+		if z.current() {
 			continue
 		}
 		if err := rebuildVisitsByDay(ctx, tx, z.site, z.zone); err != nil {
