@@ -20,7 +20,7 @@ import (
 
 // settleAt is how many unsettled rows (a write's changes, several per key) make a write sum the days
 // they fall on into one row per key: a query sums them either way, this only keeps the table small.
-const settleAt = 20000
+var settleAt = 20000
 
 // dayDims are the visits_by_day dimensions: "" (any value: prev_visit) and each column with a prev_*.
 func dayDims() []string { return append([]string{""}, prevDims...) }

@@ -186,19 +186,38 @@ func TestVisitsByDayFollowVisits(t *testing.T) {
 		}
 	}
 	r.Shuffle(len(evs), func(i, j int) { evs[i], evs[j] = evs[j], evs[i] })
+	// Low enough that the writes settle their days themselves now and then.
+	defer func(n int) { settleAt = n }(settleAt)
+	settleAt = 1500
+	unsettled, settles := 0, 0
 	for i := 0; i < len(evs); i += 60 {
 		if err := s.InsertEvents(ctx, evs[i:min(i+60, len(evs))]); err != nil {
 			t.Fatal(err)
 		}
 		checkVisitsByDay(t, s, fmt.Sprintf("after batch %d", i/60))
+		var n int
+		if err := s.db.QueryRow(`SELECT count(*) FROM visits_by_day WHERE NOT settled`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n >= settleAt {
+			t.Fatalf("after batch %d: %d rows unsettled, past the %d that make a write settle them", i/60, n, settleAt)
+		}
+		if n < unsettled {
+			settles++
+		}
+		unsettled = n
 	}
+	if settles == 0 {
+		t.Fatalf("no write settled its days (%d rows unsettled at the end)", unsettled)
+	}
+	settleAt = 1 << 30
 	late := evs[0]
 	late.Timestamp, late.Channel = late.Timestamp.Add(-3*time.Hour), "Paid Social"
 	if err := s.InsertEvents(ctx, []tributary.Event{late}); err != nil {
 		t.Fatal(err)
 	}
 	checkVisitsByDay(t, s, "after a late first event")
-	var moved, unsettled int
+	var moved int
 	if err := s.db.QueryRow(`SELECT count(*) FROM visits_by_day WHERE NOT settled`).Scan(&unsettled); err != nil || unsettled == 0 {
 		t.Fatalf("no unsettled rows to settle (%v)", err)
 	}
