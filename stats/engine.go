@@ -428,7 +428,7 @@ func (e *Engine) visitTraffic(ctx context.Context, q *Query, from, to time.Time,
 				}
 				paidApart = make(chan error, 1)
 				go func() {
-					m, err := e.countPaying(ctx, cols, q, from, to)
+					m, err := e.countPaying(ctx, cols, !byVisit, q, from, to)
 					apart = m[key]
 					paidApart <- err
 				}()
@@ -679,7 +679,7 @@ func localMidnight(t time.Time, loc *time.Location) (string, bool) {
 // visits in it, for every dimension in one query, once per request: the paying half of conversions,
 // which each panel would otherwise work out with a join of its own.
 func (e *Engine) payingFirsts(ctx context.Context, c *Cache, q *Query, from, to time.Time) (map[string]map[string]int64, error) {
-	v, err := c.get(fmt.Sprint("paying/", q.Site.ID, q.Test, from.UnixNano(), to.UnixNano()), func() (any, error) { return e.countPaying(ctx, c.pageColumns(), q, from, to) })
+	v, err := c.get(fmt.Sprint("paying/", q.Site.ID, q.Test, from.UnixNano(), to.UnixNano()), func() (any, error) { return e.countPaying(ctx, c.pageColumns(), true, q, from, to) })
 	if err != nil {
 		return nil, err
 	}
@@ -688,16 +688,16 @@ func (e *Engine) payingFirsts(ctx context.Context, c *Cache, q *Query, from, to 
 
 // payingTotal counts the visitors who paid in [from, to) without a dimension, once per request.
 func (e *Engine) payingTotal(ctx context.Context, c *Cache, q *Query, from, to time.Time) (map[string]map[string]int64, error) {
-	v, err := c.get(fmt.Sprint("paying-total/", q.Site.ID, q.Test, from.UnixNano(), to.UnixNano()), func() (any, error) { return e.countPaying(ctx, []string{}, q, from, to) })
+	v, err := c.get(fmt.Sprint("paying-total/", q.Site.ID, q.Test, from.UnixNano(), to.UnixNano()), func() (any, error) { return e.countPaying(ctx, []string{}, true, q, from, to) })
 	if err != nil {
 		return nil, err
 	}
 	return v.(map[string]map[string]int64), nil
 }
 
-// countPaying counts for the visit columns cols (all of them when cols is nil; none when it is empty:
-// the total only).
-func (e *Engine) countPaying(ctx context.Context, cols []string, q *Query, from, to time.Time) (map[string]map[string]int64, error) {
+// countPaying counts for the visit columns cols (all of them when cols is nil), and without a dimension
+// (key "") when total.
+func (e *Engine) countPaying(ctx context.Context, cols []string, total bool, q *Query, from, to time.Time) (map[string]map[string]int64, error) {
 	a := &args{d: e.d}
 	ps, pf, pt := a.add(q.Site.ID), a.add(from), a.add(to)
 	pm := a.add(!q.Test)
@@ -707,25 +707,44 @@ func (e *Engine) countPaying(ctx context.Context, cols []string, q *Query, from,
 		}
 	}
 	sort.Strings(cols)
+	first := func(prev string) string { return "(" + prev + " IS NULL OR " + prev + " < " + pf + ")" }
 	// The paying visitors' visits are read once (a few percent of the range) and grouped once per
-	// dimension; one GROUPING SETS query would aggregate every count in every set.
-	need := append([]string{"prev_visit"}, cols...)
-	var parts []string
+	// dimension; one GROUPING SETS query would aggregate every count in every set. Only the visits that
+	// are a visitor's first of some group in the range are read: a visit first overall (prev_visit) is
+	// first in every group too, since a previous visit of the same value is never later than the
+	// previous visit.
+	need := []string{}
+	var parts, firsts []string
 	for i, col := range cols {
-		need = append(need, "prev_"+col)
-		parts = append(parts, "SELECT "+strconv.Itoa(i)+" AS d, coalesce("+col+", '') AS v, "+e.d.CountIf("prev_"+col+" IS NULL OR prev_"+col+" < "+pf)+
-			" AS n FROM paying GROUP BY 2")
+		need = append(need, col, "prev_"+col)
+		firsts = append(firsts, first("prev_"+col))
+		parts = append(parts, "SELECT "+strconv.Itoa(i)+" AS d, coalesce("+col+", '') AS v, "+e.d.CountIf(first("prev_"+col))+" AS n FROM paying GROUP BY 2")
 	}
-	// And without a dimension (d -1): the KPIs' paying visitors.
-	parts = append(parts, "SELECT -1 AS d, '' AS v, "+e.d.CountIf("prev_visit IS NULL OR prev_visit < "+pf)+" AS n FROM paying")
+	if total {
+		// Without a dimension (d -1): the KPIs' paying visitors.
+		need = append(need, "prev_visit")
+		parts = append(parts, "SELECT -1 AS d, '' AS v, "+e.d.CountIf(first("prev_visit"))+" AS n FROM paying")
+		if len(firsts) == 0 {
+			firsts = append(firsts, first("prev_visit"))
+		}
+	}
+	if len(parts) == 0 {
+		return map[string]map[string]int64{}, nil
+	}
 	// Every visit of a paying visitor is among the payers' visits, where the store keeps them.
 	rel := e.d.PayerVisits()
 	if rel == "" {
 		rel = e.d.Visits(ps, pf, pt)
 	}
-	sqlText := "WITH paying AS MATERIALIZED (SELECT " + strings.Join(need, ", ") + " FROM " + rel +
-		" s WHERE site_id = " + ps + " AND start_ts >= " + pf + " AND start_ts < " + pt + " AND visitor_id IN (SELECT visitor_id FROM identities WHERE site_id = " +
-		ps + " AND payment_id <> '' AND visitor_id <> '' AND ts >= " + pf + " AND ts < " + pt + " AND " + paidInMode(ps, pm) + ")) " + strings.Join(parts, " UNION ALL ")
+	paying := "SELECT " + strings.Join(need, ", ") + " FROM " + rel + " s WHERE site_id = " + ps + " AND start_ts >= " + pf + " AND start_ts < " + pt +
+		" AND (" + strings.Join(firsts, " OR ") + ") AND visitor_id IN (SELECT visitor_id FROM identities WHERE site_id = " +
+		ps + " AND payment_id <> '' AND visitor_id <> '' AND ts >= " + pf + " AND ts < " + pt + " AND " + paidInMode(ps, pm) + ")"
+	var sqlText string
+	if len(parts) == 1 {
+		sqlText = strings.Replace(parts[0], "FROM paying", "FROM ("+paying+") p", 1)
+	} else {
+		sqlText = "WITH paying AS MATERIALIZED (" + paying + ") " + strings.Join(parts, " UNION ALL ")
+	}
 	res, err := e.db.QueryContext(ctx, sqlText, a.vals...)
 	if err != nil {
 		return nil, fmt.Errorf("stats: paying visitors: %w", err)
