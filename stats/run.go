@@ -61,8 +61,7 @@ func (e *Engine) Run(ctx context.Context, q *Query) (*Result, error) {
 		err error
 	}
 	var prevDone chan computed
-	span := q.To.Sub(q.From)
-	pf, pt := q.From.Add(-span), q.From
+	pf, pt := PreviousPeriod(q.From, q.To, siteLoc(q.Site))
 	if q.Compare {
 		prevDone = make(chan computed, 1)
 		go func() {
@@ -164,6 +163,24 @@ func (e *Engine) Run(ctx context.Context, q *Query) (*Result, error) {
 		res.Results = []ResultRow{}
 	}
 	return res, nil
+}
+
+// PreviousPeriod is the period [from, to) is compared with: as many whole local days before it when it
+// is whole local days (so across a change of offset it is still whole days: a duration would start it
+// an hour off midnight), else the same duration before it.
+func PreviousPeriod(from, to time.Time, loc *time.Location) (time.Time, time.Time) {
+	f, okFrom := localMidnight(from, loc)
+	t, okTo := localMidnight(to, loc)
+	if okFrom && okTo {
+		fd, err1 := time.Parse("2006-01-02", f)
+		td, err2 := time.Parse("2006-01-02", t)
+		if err1 == nil && err2 == nil {
+			days := int(td.Sub(fd).Hours()/24 + 0.5)
+			l := from.In(loc)
+			return time.Date(l.Year(), l.Month(), l.Day()-days, 0, 0, 0, 0, loc).UTC(), from
+		}
+	}
+	return from.Add(-to.Sub(from)), from
 }
 
 func hasTimeDim(q *Query) bool {

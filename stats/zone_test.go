@@ -178,3 +178,54 @@ func TestVisitsByDayAnswerOnlyInTheirZone(t *testing.T) {
 		t.Fatalf("with the days kept in another zone the answer is %s, the visits give %s", other, plain)
 	}
 }
+
+// TestPreviousPeriodAcrossDST pins the period a range is compared with: the same number of whole local
+// days before it, even when the range spans a change of offset (a duration would start it an hour off
+// midnight and count another hour of visits), answering as a query for those days does.
+func TestPreviousPeriodAcrossDST(t *testing.T) {
+	ctx := context.Background()
+	st, err := duckdb.Open(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	start := time.Date(2026, 9, 1, 0, 0, 0, 0, time.UTC)
+	site := &tributary.Site{ID: "p", Domain: "p.example", Name: "p", Currency: "EUR", Timezone: "Europe/Berlin", Locale: "en-US", CreatedAt: start, UpdatedAt: start}
+	if err := st.CreateSite(ctx, site); err != nil {
+		t.Fatal(err)
+	}
+	// A visit every 30 minutes from 1 September to 20 November, so an hour more or less at an edge
+	// changes the counts.
+	var evs []tributary.Event
+	for i := 0; i < 81*48; i++ {
+		evs = append(evs, tributary.Event{SiteID: "p", Timestamp: start.Add(time.Duration(i) * 30 * time.Minute), Name: "pageview", Source: "browser",
+			VisitorID: fmt.Sprintf("v%d", i%23), SessionID: fmt.Sprintf("s%d", i), Hostname: "p.example", Path: "/", Channel: "Direct", Country: "DE", Device: "desktop"})
+	}
+	if err := st.InsertEvents(ctx, evs); err != nil {
+		t.Fatal(err)
+	}
+	e := NewEngine(st.DB(), DuckDB{})
+	run := func(body string) *Result {
+		t.Helper()
+		pq, err := ParseQuery([]byte(body), site, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := e.Run(ctx, pq)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	// 30 days across Berlin's return to winter time on 25 October.
+	cur := run(`{"site_id":"p","metrics":["visitors","visits"],"date_range":["2026-10-20","2026-11-18"],"compare":"previous_period"}`)
+	if got := strings.Join(cur.Meta.ComparedTo, " – "); got != "2026-09-20 – 2026-10-19" {
+		t.Fatalf("compared to %s, want the 30 days before: 2026-09-20 – 2026-10-19", got)
+	}
+	prev := run(`{"site_id":"p","metrics":["visitors","visits"],"date_range":["2026-09-20","2026-10-19"]}`)
+	a, _ := json.Marshal(cur.Results[0].Comparison.Metrics)
+	b, _ := json.Marshal(prev.Results[0].Metrics)
+	if string(a) != string(b) || string(b) != "[23,1440]" {
+		t.Fatalf("the previous period answers %s, the query for its days %s (want [23,1440]: 30 days of 48 visits)", a, b)
+	}
+}

@@ -134,7 +134,7 @@ func niceStep(max float64, whole bool) float64 {
 }
 
 // buildChart draws metric over the buckets of [from, to); prev, when not nil, is the previous period's
-// result over as many buckets starting at prevFrom.
+// result over the buckets of [prevFrom, from).
 func buildChart(site *tributary.Site, metric, unit string, from, to time.Time, cur *stats.Result, prevFrom time.Time, prev *stats.Result) chart {
 	loc := site.Location()
 	c := chart{Width: 960, Height: 240, PlotX: 72, PlotY: 10, Title: chartNames[metric] + " per " + unitNames[unit]}
@@ -159,7 +159,7 @@ func buildChart(site *tributary.Site, metric, unit string, from, to time.Time, c
 	vals := floats(values)
 	var pvals []float64
 	if prev != nil {
-		pvals = floats(series(prev, buckets(prevFrom, prevFrom.Add(to.Sub(from)), unit, loc), zero))
+		pvals = floats(series(prev, buckets(prevFrom, from, unit, loc), zero))
 	}
 	maxV := 0.0
 	for _, v := range append(append([]float64{}, vals...), pvals...) {

@@ -232,9 +232,8 @@ func (s *UI) PageDashboard(w http.ResponseWriter, r *http.Request) error {
 		funnelAt = len(bodies)
 		bodies = append(bodies, p.funnelQuery(site.ID, steps))
 	}
-	// The chart's previous period: as long as the range, just before it (not for "all").
-	span := cq.To.Sub(cq.From)
-	prevFrom := cq.From.Add(-span)
+	// The chart's previous period: the period the KPIs compare with, just before it (not for "all").
+	prevFrom, _ := stats.PreviousPeriod(cq.From, cq.To, site.Location())
 	extra := len(bodies)
 	if p.Compare && p.Range != "all" {
 		bodies = append(bodies, p.queryIn(site.ID, []string{prevFrom.Format(time.RFC3339), cq.From.Format(time.RFC3339)}, []string{p.Metric}, []string{unit}, 10000, false))
