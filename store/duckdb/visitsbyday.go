@@ -227,6 +227,16 @@ func settleVisitsByDay(ctx context.Context, tx querier, limit int) error {
 // after the migration that added the table, and for a site whose zone changed and that has had no
 // events since. It runs in the background from Open; queries read the visits meanwhile.
 func (s *Store) buildVisitsByDay(ctx context.Context) error {
+	// Most starts have nothing to build: one read says so, without the writer's lock or a transaction
+	// held open beside the server's first requests.
+	var pending int
+	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM sites s LEFT JOIN visits_by_day_zone z ON z.site_id = s.id
+		WHERE z.site_id IS NULL OR z.timezone <> s.timezone`).Scan(&pending); err != nil {
+		return err
+	}
+	if pending == 0 {
+		return nil
+	}
 	s.appendMu.Lock()
 	defer s.appendMu.Unlock()
 	tx, err := s.db.BeginTx(ctx, nil)
