@@ -3,6 +3,7 @@ package duckdb
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"sort"
 	"strconv"
 	"strings"
@@ -224,7 +225,7 @@ func refreshVisits(ctx context.Context, tx querier, eventCond string) error {
 			continue
 		case "days":
 			if err := keepVisitsByDay(ctx, tx); err != nil {
-				return err
+				return fmt.Errorf("visits by day: %w", err)
 			}
 			continue
 		}
