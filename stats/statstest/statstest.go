@@ -30,7 +30,10 @@ import (
 var Now = time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
 
 // Site is the site the data belongs to.
-var Site = &tributary.Site{ID: "statstest", Domain: "shop.example", Name: "Stats", Currency: "EUR", Timezone: "UTC", Locale: "en-US"}
+// Site is in New York, west of UTC, so local days are not UTC days and the suite's 30 days span the
+// return to winter time (1 November): days, buckets and the stores' visits by day are checked in the
+// site's zone.
+var Site = &tributary.Site{ID: "statstest", Domain: "shop.example", Name: "Stats", Currency: "EUR", Timezone: "America/New_York", Locale: "en-US"}
 
 type visit struct {
 	visitor, session, channel, source, country, device string
@@ -487,12 +490,17 @@ func Run(t *testing.T, open Open) {
 	t.Run("time:day", func(t *testing.T) {
 		got := query(t, map[string]any{"metrics": []string{"visitors", "visits", "revenue"}, "dimensions": []string{"time:day"}, "limit": 1000})
 		want := map[string][]string{}
-		byDay := d.expected(func(v visit) string { return v.start.Format("2006-01-02") + " 00:00:00" }, nil)
+		loc := Site.Location()
+		byDay := d.expected(func(v visit) string { return v.start.In(loc).Format("2006-01-02") + " 00:00:00" }, nil)
 		paidByDay := map[string]int64{}
 		for _, v := range d.visits {
 			if v.paid > 0 {
-				// The payment is after the visit's last event; visits lie within one day.
-				paidByDay[v.start.Format("2006-01-02")+" 00:00:00"] += v.paid
+				// The payment is a minute after the visit's last event (load), on that minute's local day.
+				paid := v.start.Add(time.Duration(v.pageviews) * time.Minute)
+				if v.events > 0 {
+					paid = paid.Add(time.Minute)
+				}
+				paidByDay[paid.In(loc).Format("2006-01-02")+" 00:00:00"] += v.paid
 			}
 		}
 		for k, e := range byDay {
