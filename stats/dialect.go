@@ -52,7 +52,8 @@ type Dialect interface {
 	// none (conversions are then counted within the visits' own query).
 	PayerVisits() string
 	// VisitsByDay is the store's table of visits summed by local day and dimension value (migration 020 of
-	// the embedded store), or "" when the store keeps none.
+	// the embedded store), beside which <name>_zone names the zone each site's rows are in; "" when the
+	// store keeps none.
 	VisitsByDay() string
 	// Touches is the relation of the payment touches (tributary.PaymentTouch: site_id, payment_id,
 	// person, visitor_id, session_id, start_ts and the visit columns), as the store keeps them.

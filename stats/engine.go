@@ -108,6 +108,16 @@ func (a *args) add(v any) string {
 	return a.d.Placeholder(len(a.vals))
 }
 
+// scanGroup scans a grouped row: its ndims dimension values, returned, then vals.
+func scanGroup(r *sql.Rows, ndims int, vals ...any) ([]string, error) {
+	dv := make([]string, ndims)
+	dest := make([]any, 0, ndims+len(vals))
+	for i := range dv {
+		dest = append(dest, &dv[i])
+	}
+	return dv, r.Scan(append(dest, vals...)...)
+}
+
 // filterSQL renders filters on a relation whose columns are session attributes (visit dims) and, for
 // event dims, a subquery over events.
 func (e *Engine) filterSQL(fs []Filter, a *args, site string, from, to time.Time, eventLevel bool) string {
@@ -277,14 +287,9 @@ func (e *Engine) eventTraffic(ctx context.Context, q *Query, from, to time.Time,
 	}
 	defer rowsSQL.Close()
 	for rowsSQL.Next() {
-		dv := make([]string, len(dims))
 		var visitors, pageviews, events int64
-		dest := []any{}
-		for i := range dv {
-			dest = append(dest, &dv[i])
-		}
-		dest = append(dest, &visitors, &pageviews, &events)
-		if err := rowsSQL.Scan(dest...); err != nil {
+		dv, err := scanGroup(rowsSQL, len(dims), &visitors, &pageviews, &events)
+		if err != nil {
 			return fmt.Errorf("stats: events query: %w", err)
 		}
 		r := rs.get(dv)
@@ -500,9 +505,7 @@ func (e *Engine) visitTraffic(ctx context.Context, q *Query, from, to time.Time,
 	if paidApart != nil {
 		// Waited for whatever happened, so apart is read only once written.
 		if perr := <-paidApart; err == nil && perr != nil {
-			if res != nil {
-				res.Close()
-			}
+			res.Close()
 			return perr
 		}
 		paidIn = apart
@@ -510,35 +513,41 @@ func (e *Engine) visitTraffic(ctx context.Context, q *Query, from, to time.Time,
 	if err != nil {
 		return fmt.Errorf("stats: sessions query: %w", err)
 	}
-	defer func() { res.Close() }()
-	seen := 0
-	for {
-		if !res.Next() {
-			if err := res.Err(); err != nil || seen > 0 || !byDay {
-				break
-			}
-			// No row: the site's visits by day are being rebuilt (a zone change) or the range has no
-			// visit; the visits answer.
-			res.Close()
-			byDay = false
-			if res, err = e.db.QueryContext(ctx, sqlText, a.vals...); err != nil {
-				return fmt.Errorf("stats: sessions query: %w", err)
-			}
-			continue
-		}
-		seen++
-		dv := make([]string, len(dims))
-		vals := make([]sql.NullFloat64, len(aggs))
-		dest := []any{}
-		for i := range dv {
-			dest = append(dest, &dv[i])
-		}
-		for i := range vals {
-			dest = append(dest, &vals[i])
-		}
-		if err := res.Scan(dest...); err != nil {
+	n, err := readVisits(res, len(dims), aggs, paidIn, rs)
+	if err == nil && n == 0 && byDay {
+		// No row: the site's visits by day are being rebuilt (a zone change) or the range has no
+		// visit; the visits answer.
+		byDay = false
+		if res, err = e.db.QueryContext(ctx, sqlText, a.vals...); err != nil {
 			return fmt.Errorf("stats: sessions query: %w", err)
 		}
+		_, err = readVisits(res, len(dims), aggs, paidIn, rs)
+	}
+	if err != nil {
+		return fmt.Errorf("stats: sessions query: %w", err)
+	}
+	if byDay && converting != "" {
+		return e.convertingApart(ctx, q, from, to, dims, sels, rs)
+	}
+	return nil
+}
+
+// readVisits adds the rows of a visits query (its groups, then aggs) to rs, with the paying visitors
+// of each group counted apart (paidIn) as conversions, closes res and returns how many rows it read.
+func readVisits(res *sql.Rows, ndims int, aggs []string, paidIn map[string]int64, rs *rows) (int, error) {
+	defer res.Close()
+	n := 0
+	for res.Next() {
+		vals := make([]sql.NullFloat64, len(aggs))
+		dest := make([]any, len(vals))
+		for i := range vals {
+			dest[i] = &vals[i]
+		}
+		dv, err := scanGroup(res, ndims, dest...)
+		if err != nil {
+			return n, err
+		}
+		n++
 		r := rs.get(dv)
 		for i, agg := range aggs {
 			if agg == "duration" {
@@ -551,13 +560,7 @@ func (e *Engine) visitTraffic(ctx context.Context, q *Query, from, to time.Time,
 			r.ints["conversions"] += paidIn[strings.Join(dv, "")]
 		}
 	}
-	if err := res.Err(); err != nil {
-		return fmt.Errorf("stats: sessions query: %w", err)
-	}
-	if byDay && converting != "" {
-		return e.convertingApart(ctx, q, from, to, dims, sels, rs)
-	}
-	return nil
+	return n, res.Err()
 }
 
 // payingVisitors is the visitors linked to a payment of q's mode made in [from, to), binding its
@@ -598,13 +601,9 @@ func (e *Engine) convertingApart(ctx context.Context, q *Query, from, to time.Ti
 	}
 	defer res.Close()
 	for res.Next() {
-		dv := make([]string, len(dims))
 		var n int64
-		dest := []any{}
-		for i := range dv {
-			dest = append(dest, &dv[i])
-		}
-		if err := res.Scan(append(dest, &n)...); err != nil {
+		dv, err := scanGroup(res, len(dims), &n)
+		if err != nil {
 			return fmt.Errorf("stats: converting visitors: %w", err)
 		}
 		rs.get(dv).ints["conversions"] += n
@@ -700,7 +699,6 @@ func (e *Engine) payingTotal(ctx context.Context, c *Cache, q *Query, from, to t
 func (e *Engine) countPaying(ctx context.Context, cols []string, total bool, q *Query, from, to time.Time) (map[string]map[string]int64, error) {
 	a := &args{d: e.d}
 	ps, pf, pt := a.add(q.Site.ID), a.add(from), a.add(to)
-	pm := a.add(!q.Test)
 	if cols == nil {
 		for _, col := range visitDims {
 			cols = append(cols, col)
@@ -737,8 +735,7 @@ func (e *Engine) countPaying(ctx context.Context, cols []string, total bool, q *
 		rel = e.d.Visits(ps, pf, pt)
 	}
 	paying := "SELECT " + strings.Join(need, ", ") + " FROM " + rel + " s WHERE site_id = " + ps + " AND start_ts >= " + pf + " AND start_ts < " + pt +
-		" AND (" + strings.Join(firsts, " OR ") + ") AND visitor_id IN (SELECT visitor_id FROM identities WHERE site_id = " +
-		ps + " AND payment_id <> '' AND visitor_id <> '' AND ts >= " + pf + " AND ts < " + pt + " AND " + paidInMode(ps, pm) + ")"
+		" AND (" + strings.Join(firsts, " OR ") + ") AND visitor_id IN (" + payingVisitors(a, q, from, to) + ")"
 	var sqlText string
 	if len(parts) == 1 {
 		sqlText = strings.Replace(parts[0], "FROM paying", "FROM ("+paying+") p", 1)

@@ -108,14 +108,9 @@ func (e *Engine) moneySQL(ctx context.Context, q *Query, from, to time.Time, rs 
 	}
 	defer r.Close()
 	for r.Next() {
-		dims := make([]string, len(groups))
 		var m moneySums
-		dest := make([]any, 0, len(groups)+4)
-		for i := range dims {
-			dest = append(dest, &dims[i])
-		}
-		dest = append(dest, &m.revenue, &m.refunds, &m.disputes, &m.payments)
-		if err := r.Scan(dest...); err != nil {
+		dims, err := scanGroup(r, len(groups), &m.revenue, &m.refunds, &m.disputes, &m.payments)
+		if err != nil {
 			return 0, fmt.Errorf("stats: money: %w", err)
 		}
 		m.addTo(rs.get(dims))

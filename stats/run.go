@@ -169,18 +169,15 @@ func (e *Engine) Run(ctx context.Context, q *Query) (*Result, error) {
 // is whole local days (so across a change of offset it is still whole days: a duration would start it
 // an hour off midnight), else the same duration before it.
 func PreviousPeriod(from, to time.Time, loc *time.Location) (time.Time, time.Time) {
-	f, okFrom := localMidnight(from, loc)
-	t, okTo := localMidnight(to, loc)
-	if okFrom && okTo {
-		fd, err1 := time.Parse("2006-01-02", f)
-		td, err2 := time.Parse("2006-01-02", t)
-		if err1 == nil && err2 == nil {
-			days := int(td.Sub(fd).Hours()/24 + 0.5)
-			l := from.In(loc)
-			return time.Date(l.Year(), l.Month(), l.Day()-days, 0, 0, 0, 0, loc).UTC(), from
-		}
+	_, okFrom := localMidnight(from, loc)
+	_, okTo := localMidnight(to, loc)
+	if !okFrom || !okTo {
+		return from.Add(-to.Sub(from)), from
 	}
-	return from.Add(-to.Sub(from)), from
+	f, t := from.In(loc), to.In(loc)
+	// Calendar days, counted on UTC dates, where every day is 24 hours.
+	days := int(time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC).Sub(time.Date(f.Year(), f.Month(), f.Day(), 0, 0, 0, 0, time.UTC)) / (24 * time.Hour))
+	return time.Date(f.Year(), f.Month(), f.Day()-days, 0, 0, 0, 0, loc).UTC(), from
 }
 
 func hasTimeDim(q *Query) bool {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -80,14 +81,7 @@ func dayZones(ctx context.Context, tx querier, sites string) ([]siteZone, error)
 // spans reads, per site of src, the earliest of every timestamp a visits_by_day row is keyed by (the
 // start and the prev_* columns) and the latest start, and returns each site's zone over that span.
 func spans(ctx context.Context, tx querier, src string, zones map[string]string) (map[string]zone.Zone, error) {
-	ts := []string{"start_ts"}
-	for _, d := range dayDims() {
-		if d == "" {
-			ts = append(ts, "prev_visit")
-		} else {
-			ts = append(ts, "prev_"+d)
-		}
-	}
+	ts := append([]string{"start_ts"}, prevColumns()...)
 	rows, err := tx.QueryContext(ctx, `SELECT site_id, min(least(`+strings.Join(ts, ", ")+`)), max(start_ts) FROM (`+src+`) s GROUP BY site_id`)
 	if err != nil {
 		return nil, err
@@ -229,12 +223,12 @@ func settleVisitsByDay(ctx context.Context, tx querier, limit int) error {
 func (s *Store) buildVisitsByDay(ctx context.Context) error {
 	// Most starts have nothing to build: one read says so, without the writer's lock or a transaction
 	// held open beside the server's first requests.
-	var pending int
-	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM sites s LEFT JOIN visits_by_day_zone z ON z.site_id = s.id
-		WHERE z.site_id IS NULL OR z.timezone <> s.timezone`).Scan(&pending); err != nil {
+	const all = `SELECT id AS site_id FROM sites`
+	zs, err := dayZones(ctx, s.db, all)
+	if err != nil {
 		return err
 	}
-	if pending == 0 {
+	if !slices.ContainsFunc(zs, func(z siteZone) bool { return !z.current() }) {
 		return nil
 	}
 	s.appendMu.Lock()
@@ -244,8 +238,7 @@ func (s *Store) buildVisitsByDay(ctx context.Context) error {
 		return err
 	}
 	defer tx.Rollback()
-	zs, err := dayZones(ctx, tx, `SELECT id AS site_id FROM sites`)
-	if err != nil {
+	if zs, err = dayZones(ctx, tx, all); err != nil {
 		return err
 	}
 	built := 0
