@@ -59,6 +59,10 @@ type Store struct {
 	// derivation, which runs on one (oneThread).
 	threads int
 
+	// leanWrites: events are written with the allocator's decay at 0 (decay.go), for a store with a
+	// memory limit whose environment does not configure jemalloc itself.
+	leanWrites bool
+
 	// daysCancel stops the visits_by_day rebuild Open starts; daysBuilt is closed when it has ended.
 	daysCancel context.CancelFunc
 	daysBuilt  chan struct{}
@@ -84,12 +88,10 @@ type settings struct {
 // With a limit, DuckDB's allocator also hands freed memory back sooner: it flushes its thread caches
 // once a task has allocated an eighth of the limit (allocator_flush_threshold, 128 MiB by default, which
 // alone is twice a small limit) and purges freed pages in a background thread. And on Linux, where
-// DuckDB bundles jemalloc, freed pages go back to the system at once instead of after DuckDB's 5 s
-// decay: under ingest the store frees tens of MB per batch (the visits' temporary tables), and the
-// pages waiting out the decay were 100–150 MB of the process above DuckDB's own accounting
-// (docs/benchmarks.md, Memory), for no measurable gain in throughput. The decay is the process's (one
-// allocator): the last Open with a limit sets it; DUCKDB_JE_MALLOC_CONF in the environment, jemalloc's
-// own configuration, is left to rule.
+// DuckDB bundles jemalloc, the store writes events with the allocator's decay at 0, so the pages a
+// write frees go back to the system at once rather than after DuckDB's 5 s decay (decay.go); queries
+// keep the decay. DUCKDB_JE_MALLOC_CONF in the environment, jemalloc's own configuration, is left to
+// rule.
 func MemoryLimit(bytes int64) Option { return func(s *settings) { s.memoryLimit = bytes } }
 
 // dsn is the connector's DSN: the file path with the settings as query parameters, which DuckDB applies
@@ -119,11 +121,6 @@ func Open(ctx context.Context, dataDir string, opts ...Option) (*Store, error) {
 	if set.memoryLimit < 0 {
 		return nil, fmt.Errorf("duckdb: memory limit %d bytes must not be negative (0 keeps DuckDB's default)", set.memoryLimit)
 	}
-	if set.memoryLimit > 0 && os.Getenv("DUCKDB_JE_MALLOC_CONF") == "" {
-		if _, err := setAllocatorDecay(0); err != nil {
-			return nil, err
-		}
-	}
 	path := ""
 	if dataDir != "" {
 		if err := os.MkdirAll(dataDir, 0o750); err != nil {
@@ -139,7 +136,8 @@ func Open(ctx context.Context, dataDir string, opts ...Option) (*Store, error) {
 		return nil, fmt.Errorf("duckdb: open %s: %w", path, err)
 	}
 	db := sql.OpenDB(connector)
-	s := &Store{db: db, connector: connector, path: path, log: slog.Default()}
+	s := &Store{db: db, connector: connector, path: path, log: slog.Default(),
+		leanWrites: set.memoryLimit > 0 && os.Getenv("DUCKDB_JE_MALLOC_CONF") == ""}
 	s.touches = touches.New(s, s.log, 0)
 	s.Store = sqlmeta.Store{DB: db, Backend: "duckdb", Conflict: isConstraint, Writes: &s.inboxMu}
 	if err := db.QueryRowContext(ctx, `SELECT current_setting('threads')`).Scan(&s.threads); err != nil {

@@ -19,6 +19,10 @@ func (s *Store) InsertEvents(ctx context.Context, events []tributary.Event) erro
 	if len(events) == 0 {
 		return nil
 	}
+	return s.leanWrite(func() error { return s.insertEvents(ctx, events) })
+}
+
+func (s *Store) insertEvents(ctx context.Context, events []tributary.Event) error {
 	if err := s.touches.Prepare(ctx, sqlmeta.SitesOf(events, func(e *tributary.Event) string { return e.SiteID })...); err != nil {
 		return unavailable("insert events", err)
 	}

@@ -81,7 +81,7 @@ func setAllocatorDecay(d time.Duration) (bool, error) {
 	}
 }
 
-// allocatorDecay reads the decay time setAllocatorDecay sets, false without jemalloc (for tests).
+// allocatorDecay reads the default decay time setAllocatorDecay sets, false without jemalloc.
 func allocatorDecay() (time.Duration, bool) {
 	v := C.trib_je_dirty_decay()
 	return time.Duration(v) * time.Millisecond, v != -2

@@ -66,9 +66,11 @@ func TestNegativeMemoryLimitRefused(t *testing.T) {
 	}
 }
 
-// TestAllocatorDecay: a memory limit makes DuckDB's jemalloc return freed pages at once. On Linux the
-// bundled DuckDB has jemalloc, so the control must be found there (a DuckDB that renamed it fails
-// here, not in production, where Open would silently keep the 5 s decay).
+// TestAllocatorDecay: a store with a memory limit writes events with DuckDB's jemalloc returning freed
+// pages at once (decay 0) and puts the decay back when its last write in flight ends, so queries keep
+// it; a store without a limit, or in an environment that configures jemalloc itself, leaves it alone.
+// On Linux the bundled DuckDB has jemalloc, so the control must be found there (a DuckDB that renamed
+// it fails here, not in production, where writes would silently keep the 5 s decay).
 func TestAllocatorDecay(t *testing.T) {
 	if _, ok := allocatorDecay(); !ok {
 		if runtime.GOOS == "linux" {
@@ -77,28 +79,61 @@ func TestAllocatorDecay(t *testing.T) {
 		t.Skip("this DuckDB build has no jemalloc")
 	}
 	ctx := context.Background()
+	const idle = 1234 * time.Millisecond
+	t.Cleanup(func() { duringLeanWrite = nil; setAllocatorDecay(5 * time.Second) })
 	for _, tc := range []struct {
-		name  string
-		limit int64
-		set   time.Duration // set before Open
-		want  time.Duration // after Open
+		name    string
+		limit   int64
+		conf    string        // DUCKDB_JE_MALLOC_CONF
+		writing time.Duration // the decay while a write runs
 	}{
-		{"a limit returns pages at once", 100 << 20, 5 * time.Second, 0},
-		{"no limit keeps the decay", 0, 1234 * time.Millisecond, 1234 * time.Millisecond},
+		{"a limit writes lean", 100 << 20, "", 0},
+		{"no limit keeps the decay", 0, "", idle},
+		{"jemalloc configured by the environment", 100 << 20, "dirty_decay_ms:5000", idle},
 	} {
-		if ok, err := setAllocatorDecay(tc.set); !ok || err != nil {
+		t.Setenv("DUCKDB_JE_MALLOC_CONF", tc.conf)
+		if ok, err := setAllocatorDecay(idle); !ok || err != nil {
 			t.Fatalf("%s: set decay: %v %v", tc.name, ok, err)
 		}
 		s, err := Open(ctx, "", MemoryLimit(tc.limit))
 		if err != nil {
 			t.Fatal(err)
 		}
+		if got, _ := allocatorDecay(); got != idle {
+			t.Errorf("%s: decay %v after Open, want %v", tc.name, got, idle)
+		}
+		var during []time.Duration
+		duringLeanWrite = func() {
+			d, _ := allocatorDecay()
+			during = append(during, d)
+		}
+		// A write inside a write (two stores writing at once share the allocator): the decay comes back
+		// only when the outer one ends.
+		var inner time.Duration
+		err = s.leanWrite(func() error {
+			if err := s.InsertEvents(ctx, []tributary.Event{{SiteID: "s1", Timestamp: time.Now(), Name: "pageview"}}); err != nil {
+				return err
+			}
+			inner, _ = allocatorDecay()
+			return nil
+		})
+		duringLeanWrite = nil
 		s.Close()
-		if got, _ := allocatorDecay(); got != tc.want {
-			t.Errorf("%s: decay %v, want %v", tc.name, got, tc.want)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tc.limit > 0 && tc.conf == "" && len(during) != 2 {
+			t.Errorf("%s: %d lean writes seen, want 2", tc.name, len(during))
+		}
+		for _, d := range append(during, inner) {
+			if d != tc.writing {
+				t.Errorf("%s: decay %v while writing, want %v", tc.name, d, tc.writing)
+			}
+		}
+		if got, _ := allocatorDecay(); got != idle {
+			t.Errorf("%s: decay %v after the writes, want %v back", tc.name, got, idle)
 		}
 	}
-	setAllocatorDecay(0)
 }
 
 // threadsOf reads DuckDB's threads setting on c.
