@@ -12,6 +12,8 @@ import (
 // too (each allocation faults fresh pages in: the dashboard at 10M events took 1.5× the CPU,
 // docs/benchmarks.md), so the decay is 0 only while a write runs and is put back when the last
 // concurrent write ends. The decay is the process's (one allocator), hence the package-level count.
+// DuckDB's jemalloc keeps dirty and muzzy pages for the same time (1 s), so the dirty decay read
+// before a write is put back as both.
 var lean struct {
 	mu      sync.Mutex
 	writers int

@@ -89,7 +89,7 @@ type settings struct {
 // once a task has allocated an eighth of the limit (allocator_flush_threshold, 128 MiB by default, which
 // alone is twice a small limit) and purges freed pages in a background thread. And on Linux, where
 // DuckDB bundles jemalloc, the store writes events with the allocator's decay at 0, so the pages a
-// write frees go back to the system at once rather than after DuckDB's 5 s decay (decay.go); queries
+// write frees go back to the system at once rather than after DuckDB's decay (decay.go); queries
 // keep the decay. DUCKDB_JE_MALLOC_CONF in the environment, jemalloc's own configuration, is left to
 // rule.
 func MemoryLimit(bytes int64) Option { return func(s *settings) { s.memoryLimit = bytes } }

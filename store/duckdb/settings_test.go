@@ -70,7 +70,7 @@ func TestNegativeMemoryLimitRefused(t *testing.T) {
 // pages at once (decay 0) and puts the decay back when its last write in flight ends, so queries keep
 // it; a store without a limit, or in an environment that configures jemalloc itself, leaves it alone.
 // On Linux the bundled DuckDB has jemalloc, so the control must be found there (a DuckDB that renamed
-// it fails here, not in production, where writes would silently keep the 5 s decay).
+// it fails here, not in production, where writes would silently keep the decay).
 func TestAllocatorDecay(t *testing.T) {
 	if _, ok := allocatorDecay(); !ok {
 		if runtime.GOOS == "linux" {
