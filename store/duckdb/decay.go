@@ -22,7 +22,8 @@ var lean struct {
 }
 
 // leanWrite runs fn with the allocator's decay at 0 when the store writes lean (a memory limit, and no
-// DUCKDB_JE_MALLOC_CONF), and restores the decay after the last write in flight.
+// DUCKDB_JE_MALLOC_CONF), and restores the decay after the last write in flight. The events writes and
+// the background rebuild of the visits by day run through it.
 func (s *Store) leanWrite(fn func() error) error {
 	if !s.leanWrites {
 		return fn()

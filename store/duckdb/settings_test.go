@@ -136,6 +136,47 @@ func TestAllocatorDecay(t *testing.T) {
 	}
 }
 
+// TestVisitsByDayRebuildIsLean: the rebuild of a site's visits by day that Open starts is a write like
+// the events', with the allocator's decay at 0 while it runs and back afterwards.
+func TestVisitsByDayRebuildIsLean(t *testing.T) {
+	if _, ok := allocatorDecay(); !ok {
+		t.Skip("this DuckDB build has no jemalloc")
+	}
+	ctx := context.Background()
+	const idle = 1234 * time.Millisecond
+	t.Cleanup(func() { duringLeanWrite = nil; setAllocatorDecay(time.Second) })
+	setAllocatorDecay(idle)
+	s, err := Open(ctx, "", MemoryLimit(100<<20))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	<-s.VisitsByDayBuilt()
+	// A site without visits by day in its zone, as after the upgrade or a change of zone.
+	if err := s.CreateSite(ctx, &tributary.Site{ID: "s1", Domain: "s1.example", Name: "s1", Currency: "USD", Timezone: "Europe/Berlin", Locale: "en-US"}); err != nil {
+		t.Fatal(err)
+	}
+	var during []time.Duration
+	duringLeanWrite = func() {
+		d, _ := allocatorDecay()
+		during = append(during, d)
+	}
+	if err := s.buildVisitsByDay(ctx); err != nil {
+		t.Fatal(err)
+	}
+	duringLeanWrite = nil
+	var zone string
+	if err := s.db.QueryRow(`SELECT timezone FROM visits_by_day_zone WHERE site_id = 's1'`).Scan(&zone); err != nil || zone != "Europe/Berlin" {
+		t.Fatalf("the rebuild did not run: zone %q (%v)", zone, err)
+	}
+	if len(during) != 1 || during[0] != 0 {
+		t.Errorf("decay while rebuilding: %v, want one write at 0", during)
+	}
+	if got, _ := allocatorDecay(); got != idle {
+		t.Errorf("decay %v after the rebuild, want %v back", got, idle)
+	}
+}
+
 // threadsOf reads DuckDB's threads setting on c.
 func threadsOf(t *testing.T, c *sql.Conn) int {
 	t.Helper()

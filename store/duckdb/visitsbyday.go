@@ -233,28 +233,31 @@ func (s *Store) buildVisitsByDay(ctx context.Context) error {
 	}
 	s.appendMu.Lock()
 	defer s.appendMu.Unlock()
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	if zs, err = dayZones(ctx, tx, all); err != nil {
-		return err
-	}
-	built := 0
-	for _, z := range zs {
-		if z.current() {
-			continue
+	// A write like the events': the rebuild's temporary results go back to the system as they are freed.
+	return s.leanWrite(func() error {
+		tx, err := s.db.BeginTx(ctx, nil)
+		if err != nil {
+			return err
 		}
-		if err := rebuildVisitsByDay(ctx, tx, z.site, z.zone); err != nil {
-			return fmt.Errorf("site %s: %w", z.site, err)
+		defer tx.Rollback()
+		if zs, err = dayZones(ctx, tx, all); err != nil {
+			return err
 		}
-		built++
-	}
-	if built == 0 {
-		return nil
-	}
-	return tx.Commit()
+		built := 0
+		for _, z := range zs {
+			if z.current() {
+				continue
+			}
+			if err := rebuildVisitsByDay(ctx, tx, z.site, z.zone); err != nil {
+				return fmt.Errorf("site %s: %w", z.site, err)
+			}
+			built++
+		}
+		if built == 0 {
+			return nil
+		}
+		return tx.Commit()
+	})
 }
 
 // VisitsByDayBuilt is closed once the visits_by_day rebuild Open started has ended (benchmarks and tests
