@@ -66,6 +66,20 @@ func TestNegativeMemoryLimitRefused(t *testing.T) {
 	}
 }
 
+// leanDecays records the allocator's decay at the start of each lean write until the test ends, and then
+// puts back the decay the process had (the allocator is the process's, shared with later tests).
+func leanDecays(t *testing.T) *[]time.Duration {
+	t.Helper()
+	before, _ := allocatorDecay()
+	var seen []time.Duration
+	duringLeanWrite = func() {
+		d, _ := allocatorDecay()
+		seen = append(seen, d)
+	}
+	t.Cleanup(func() { duringLeanWrite = nil; setAllocatorDecay(before) })
+	return &seen
+}
+
 // TestAllocatorDecay: a store with a memory limit writes events with DuckDB's jemalloc returning freed
 // pages at once (decay 0) and puts the decay back when its last write in flight ends, so queries keep
 // it; a store without a limit, or in an environment that configures jemalloc itself, leaves it alone.
@@ -80,7 +94,6 @@ func TestAllocatorDecay(t *testing.T) {
 	}
 	ctx := context.Background()
 	const idle = 1234 * time.Millisecond
-	t.Cleanup(func() { duringLeanWrite = nil; setAllocatorDecay(5 * time.Second) })
 	for _, tc := range []struct {
 		name    string
 		limit   int64
@@ -102,11 +115,7 @@ func TestAllocatorDecay(t *testing.T) {
 		if got, _ := allocatorDecay(); got != idle {
 			t.Errorf("%s: decay %v after Open, want %v", tc.name, got, idle)
 		}
-		var during []time.Duration
-		duringLeanWrite = func() {
-			d, _ := allocatorDecay()
-			during = append(during, d)
-		}
+		during := leanDecays(t)
 		// A write inside a write (two stores writing at once share the allocator): the decay comes back
 		// only when the outer one ends.
 		var inner time.Duration
@@ -117,15 +126,15 @@ func TestAllocatorDecay(t *testing.T) {
 			inner, _ = allocatorDecay()
 			return nil
 		})
-		duringLeanWrite = nil
 		s.Close()
 		if err != nil {
 			t.Fatal(err)
 		}
-		if tc.limit > 0 && tc.conf == "" && len(during) != 2 {
-			t.Errorf("%s: %d lean writes seen, want 2", tc.name, len(during))
+		if tc.limit > 0 && tc.conf == "" && len(*during) != 2 {
+			t.Errorf("%s: %d lean writes seen, want 2", tc.name, len(*during))
 		}
-		for _, d := range append(during, inner) {
+		*during = append(*during, inner)
+		for _, d := range *during {
 			if d != tc.writing {
 				t.Errorf("%s: decay %v while writing, want %v", tc.name, d, tc.writing)
 			}
@@ -144,7 +153,7 @@ func TestVisitsByDayRebuildIsLean(t *testing.T) {
 	}
 	ctx := context.Background()
 	const idle = 1234 * time.Millisecond
-	t.Cleanup(func() { duringLeanWrite = nil; setAllocatorDecay(time.Second) })
+	during := leanDecays(t)
 	setAllocatorDecay(idle)
 	s, err := Open(ctx, "", MemoryLimit(100<<20))
 	if err != nil {
@@ -156,21 +165,16 @@ func TestVisitsByDayRebuildIsLean(t *testing.T) {
 	if err := s.CreateSite(ctx, &tributary.Site{ID: "s1", Domain: "s1.example", Name: "s1", Currency: "USD", Timezone: "Europe/Berlin", Locale: "en-US"}); err != nil {
 		t.Fatal(err)
 	}
-	var during []time.Duration
-	duringLeanWrite = func() {
-		d, _ := allocatorDecay()
-		during = append(during, d)
-	}
+	*during = nil // only the rebuild below counts, not Open's own pass
 	if err := s.buildVisitsByDay(ctx); err != nil {
 		t.Fatal(err)
 	}
-	duringLeanWrite = nil
 	var zone string
 	if err := s.db.QueryRow(`SELECT timezone FROM visits_by_day_zone WHERE site_id = 's1'`).Scan(&zone); err != nil || zone != "Europe/Berlin" {
 		t.Fatalf("the rebuild did not run: zone %q (%v)", zone, err)
 	}
-	if len(during) != 1 || during[0] != 0 {
-		t.Errorf("decay while rebuilding: %v, want one write at 0", during)
+	if len(*during) != 1 || (*during)[0] != 0 {
+		t.Errorf("decay while rebuilding: %v, want one write at 0", *during)
 	}
 	if got, _ := allocatorDecay(); got != idle {
 		t.Errorf("decay %v after the rebuild, want %v back", got, idle)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
 	"time"
@@ -273,12 +274,12 @@ func (s *Store) startVisitsByDay() {
 		start := time.Now()
 		if err := s.buildVisitsByDay(ctx); err != nil {
 			if ctx.Err() == nil {
-				s.log.Error("visits by day: rebuild failed; queries read the visits until the site's next write or the next start rebuilds them", "err", err)
+				s.log.Error("visits by day: rebuild failed; queries read the visits until the site's next write or the next start rebuilds them", slog.Any("err", err))
 			}
 			return
 		}
 		if d := time.Since(start); d > time.Second {
-			s.log.Info("visits by day rebuilt", "duration", d)
+			s.log.Info("visits by day rebuilt", slog.Duration("duration", d))
 		}
 	}()
 }
