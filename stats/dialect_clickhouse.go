@@ -28,13 +28,17 @@ func (ClickHouse) LeftJoin(left, right, key string) string {
 	return "(" + left + ") ANY LEFT JOIN (" + right + ") USING " + key
 }
 
-// GroupEach repeats the source once per column: 18.16 has no CTE and no GROUPING SETS.
+// GroupEach reads the source once and pairs each of its rows with every column's value (ARRAY JOIN):
+// 18.16 has no CTE and no GROUPING SETS, and a UNION ALL of one SELECT per column works the source out
+// once per column (the money of the dashboard's eight panels took 2.7 times as long that way). The
+// columns must share one type, as they do in every use (text).
 func (ClickHouse) GroupEach(src string, cols, aggs []string) string {
-	parts := make([]string, len(cols))
+	pairs := make([]string, len(cols))
 	for i, c := range cols {
-		parts[i] = fmt.Sprintf("SELECT toInt64(%d) AS d, %s AS v, %s FROM (%s) GROUP BY %s", i, c, strings.Join(aggs, ", "), src, c)
+		pairs[i] = fmt.Sprintf("(toInt64(%d), %s)", i, c)
 	}
-	return strings.Join(parts, " UNION ALL ")
+	return "SELECT each_group.1 AS d, each_group.2 AS v, " + strings.Join(aggs, ", ") + " FROM (" + src + ") ARRAY JOIN [" +
+		strings.Join(pairs, ", ") + "] AS each_group GROUP BY d, v"
 }
 
 // LocalBucket passes the zone to the truncating functions themselves. toTimeZone would be the obvious
