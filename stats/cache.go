@@ -15,6 +15,9 @@ type Cache struct {
 	// columns are the visit columns the page's queries group by (announced by RunAll), so parts
 	// computed for every dimension at once cover those only.
 	columns map[string]bool
+	// visitGroups and visitAggs are what the page's unfiltered traffic queries group the visits by (a
+	// visit column, or "" for none) and the aggregates they need (announced by RunAll), for pageVisits.
+	visitGroups, visitAggs map[string]bool
 }
 
 // pageColumns lists the announced visit columns (none: every one).
@@ -69,11 +72,29 @@ func (e *Engine) RunAll(ctx context.Context, qs []*Query, workers int) ([]*Resul
 	c := cacheFrom(ctx)
 	c.mu.Lock()
 	for _, q := range qs {
-		if len(q.Dimensions) == 1 && visitDims[q.Dimensions[0]] != "" {
+		byVisit := len(q.Dimensions) == 1 && visitDims[q.Dimensions[0]] != ""
+		if byVisit {
 			if c.columns == nil {
 				c.columns = map[string]bool{}
 			}
 			c.columns[visitDims[q.Dimensions[0]]] = true
+		}
+		var aggs []string
+		for _, m := range q.Metrics {
+			aggs = append(aggs, trafficAggregates[m]...)
+		}
+		if len(aggs) > 0 && len(q.Filters) == 0 && (byVisit || len(q.Dimensions) == 0) {
+			if c.visitGroups == nil {
+				c.visitGroups, c.visitAggs = map[string]bool{}, map[string]bool{"visits": true}
+			}
+			group := ""
+			if byVisit {
+				group = visitDims[q.Dimensions[0]]
+			}
+			c.visitGroups[group] = true
+			for _, agg := range aggs {
+				c.visitAggs[agg] = true
+			}
 		}
 	}
 	c.mu.Unlock()

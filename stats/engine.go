@@ -417,6 +417,11 @@ func (e *Engine) visitTraffic(ctx context.Context, q *Query, from, to time.Time,
 	var paidApart chan error    // when counted apart by a statement running beside this one, into apart
 	var apart map[string]int64
 	first, count := e.firstVisit(q, z, pf)
+	if c := cacheFrom(ctx); first == "" && c != nil && len(q.Filters) == 0 && from.Equal(q.From) && to.Equal(q.To) {
+		if ok, err := e.pageVisits(ctx, c, q, from, to, need, rs); ok || err != nil {
+			return err
+		}
+	}
 	if first != "" {
 		// A paying visitor converts in each group they have a visit in (counted at that first visit); a
 		// conversion event converts its visit's visitor, who is counted apart unless already paying.
@@ -469,21 +474,12 @@ func (e *Engine) visitTraffic(ctx context.Context, q *Query, from, to time.Time,
 			}
 		}
 	} else if need["conversions"] {
-		conv := "visitor_id IN (" + paying() + ")"
-		if converting != "" {
-			conv = "session_id IN (" + converting + ") OR " + conv
-		}
-		// coalesce: ClickHouse 18.16 answers NULL, not 0, for a distinct count over only NULLs.
-		conversions = "coalesce(count(DISTINCT CASE WHEN " + conv + " THEN visitor_id END), 0)"
+		conversions = distinctConversions(paying(), converting)
 	}
-	if visitors == "" {
-		visitors = "count(DISTINCT visitor_id)"
-	}
-	exprs := map[string]string{"visitors": visitors, "visits": "count(*)", "pageviews": "coalesce(sum(pv), 0)", "bounces": e.d.CountIf("pv = 1"),
-		"duration": "coalesce(sum(" + e.d.Epoch("end_ts") + " - " + e.d.Epoch("start_ts") + "), 0)", "events": "coalesce(sum(ev), 0)", "conversions": conversions}
+	exprs := e.visitExprs(visitors, conversions)
 	var aggs []string
 	sel := sels
-	for _, agg := range []string{"visitors", "visits", "pageviews", "bounces", "duration", "events", "conversions"} {
+	for _, agg := range visitAggregates {
 		if need[agg] {
 			aggs, sel = append(aggs, agg), append(sel, exprs[agg])
 		}
@@ -530,6 +526,156 @@ func (e *Engine) visitTraffic(ctx context.Context, q *Query, from, to time.Time,
 		return e.convertingApart(ctx, q, from, to, dims, sels, rs)
 	}
 	return nil
+}
+
+// visitAggregates are the aggregates a visits query can compute, in the order it selects them.
+var visitAggregates = []string{"visitors", "visits", "pageviews", "bounces", "duration", "events", "conversions"}
+
+// visitExprs are the SQL of visitAggregates over a range's visits: visitors counts distinct unless the
+// caller counts first visits (visitors not ""), and conversions is the caller's.
+func (e *Engine) visitExprs(visitors, conversions string) map[string]string {
+	if visitors == "" {
+		visitors = "count(DISTINCT visitor_id)"
+	}
+	return map[string]string{"visitors": visitors, "visits": "count(*)", "pageviews": "coalesce(sum(pv), 0)", "bounces": e.d.CountIf("pv = 1"),
+		"duration": "coalesce(sum(" + e.d.Epoch("end_ts") + " - " + e.d.Epoch("start_ts") + "), 0)", "events": "coalesce(sum(ev), 0)", "conversions": conversions}
+}
+
+// distinctConversions counts the distinct visitors who paid in the range (paying) or had a conversion
+// event in a visit of it (converting, "" when the site names none).
+func distinctConversions(paying, converting string) string {
+	conv := "visitor_id IN (" + paying + ")"
+	if converting != "" {
+		conv = "session_id IN (" + converting + ") OR " + conv
+	}
+	// coalesce: ClickHouse 18.16 answers NULL, not 0, for a distinct count over only NULLs.
+	return "coalesce(count(DISTINCT CASE WHEN " + conv + " THEN visitor_id END), 0)"
+}
+
+// groupedVisits is a range's traffic grouped by several visit columns apart (pageVisits): for each
+// group (a column, or "" for all the visits) and value, the aggregates aggs.
+type groupedVisits struct {
+	aggs []string
+	rows map[string]map[string][]sql.NullFloat64
+}
+
+// pageVisits answers an unfiltered traffic query of a page by one visit column or by none over the
+// page's range, where the store keeps no firsts (ClickHouse). There each such query counts distinct
+// visitors over every visit of the range, reading the finished visits, merging the unfinished ones and
+// listing the paying visitors; one statement does all that once for the page and groups the visits by
+// every column its queries announced (RunAll) and in total. ok is false when the page announced no such
+// group or aggregate of q's: the query then runs alone.
+func (e *Engine) pageVisits(ctx context.Context, c *Cache, q *Query, from, to time.Time, need map[string]bool, rs *rows) (bool, error) {
+	group := ""
+	if len(q.Dimensions) == 1 {
+		group = visitDims[q.Dimensions[0]]
+	}
+	c.mu.Lock()
+	ok := len(q.Dimensions) == 0 || group != ""
+	ok = ok && c.visitGroups[group]
+	var groups, aggs []string
+	for g := range c.visitGroups {
+		groups = append(groups, g)
+	}
+	for _, agg := range visitAggregates {
+		if c.visitAggs[agg] {
+			aggs = append(aggs, agg)
+		} else if need[agg] {
+			ok = false
+		}
+	}
+	c.mu.Unlock()
+	if !ok {
+		return false, nil
+	}
+	sort.Strings(groups)
+	key := fmt.Sprint("page-visits/", q.Site.ID, q.Test, from.UnixNano(), to.UnixNano(), groups, aggs, q.ConversionNames)
+	v, err := c.get(key, func() (any, error) { return e.groupVisits(ctx, q, from, to, groups, aggs) })
+	if err != nil {
+		return true, err
+	}
+	g := v.(*groupedVisits)
+	dv := []string{}
+	if group != "" {
+		dv = []string{""}
+	} else {
+		// Without a dimension the query answers one row (as readVisits scans it), of zeros when the
+		// range has no visit.
+		r := rs.get(dv)
+		for agg := range need {
+			if agg == "duration" {
+				r.floats[agg] += 0
+			} else {
+				r.ints[agg] += 0
+			}
+		}
+	}
+	for val, vals := range g.rows[group] {
+		if group != "" {
+			dv[0] = val
+		}
+		r := rs.lookup(dv)
+		for i, agg := range g.aggs {
+			switch {
+			case !need[agg]:
+			case agg == "duration":
+				r.floats[agg] += vals[i].Float64
+			default:
+				r.ints[agg] += int64(vals[i].Float64)
+			}
+		}
+	}
+	return true, nil
+}
+
+// groupVisits is the statement of pageVisits: the range's visits grouped by each of groups apart
+// (Dialect.GroupEach), computing aggs.
+func (e *Engine) groupVisits(ctx context.Context, q *Query, from, to time.Time, groups, aggs []string) (*groupedVisits, error) {
+	a := &args{d: e.d}
+	conversions := ""
+	if slices.Contains(aggs, "conversions") {
+		conversions = distinctConversions(payingVisitors(a, q, from, to), convertingVisits(a, q, from, to))
+	}
+	ps, pf, pt := a.add(q.Site.ID), a.add(from), a.add(to)
+	exprs := e.visitExprs("", conversions)
+	sel := make([]string, len(aggs))
+	for i, agg := range aggs {
+		sel[i] = exprs[agg]
+	}
+	cols := make([]string, len(groups))
+	for i, g := range groups {
+		cols[i] = "''"
+		if g != "" {
+			cols[i] = "coalesce(" + g + ", '')"
+		}
+	}
+	src := "SELECT * FROM " + e.d.Visits(ps, pf, pt) + " s WHERE site_id = " + ps + " AND start_ts >= " + pf + " AND start_ts < " + pt
+	res, err := e.db.QueryContext(ctx, e.d.GroupEach(src, cols, sel), a.vals...)
+	if err != nil {
+		return nil, fmt.Errorf("stats: page visits: %w", err)
+	}
+	defer res.Close()
+	g := &groupedVisits{aggs: aggs, rows: map[string]map[string][]sql.NullFloat64{}}
+	for res.Next() {
+		var d int64
+		var v string
+		vals := make([]sql.NullFloat64, len(aggs))
+		dest := []any{&d, &v}
+		for i := range vals {
+			dest = append(dest, &vals[i])
+		}
+		if err := res.Scan(dest...); err != nil {
+			return nil, fmt.Errorf("stats: page visits: %w", err)
+		}
+		if g.rows[groups[d]] == nil {
+			g.rows[groups[d]] = map[string][]sql.NullFloat64{}
+		}
+		g.rows[groups[d]][v] = vals
+	}
+	if err := res.Err(); err != nil {
+		return nil, fmt.Errorf("stats: page visits: %w", err)
+	}
+	return g, nil
 }
 
 // readVisits adds the rows of a visits query (its groups, then aggs) to rs, with the paying visitors
