@@ -27,7 +27,8 @@ type Dialect interface {
 	// reads as NULL or as its type's zero value (ClickHouse), so callers coalesce.
 	LeftJoin(left, right, key string) string
 	// GroupEach groups the rows of src by each of cols apart, in one statement: rows (d, v, aggs...)
-	// where d is the index in cols of the column grouped by and v its value.
+	// where d is the index in cols of the column grouped by and v its value. The statement is whole:
+	// nothing may be appended to it (ClickHouse's ends with its settings).
 	GroupEach(src string, cols, aggs []string) string
 	// LocalBucket truncates the UTC timestamp column to unit (hour, day, week, month) in zone z: the
 	// expression a query groups by. BucketText renders such an expression as text "YYYY-MM-DD HH:MM:SS"
