@@ -56,6 +56,10 @@ type Dialect interface {
 	// the embedded store), beside which <name>_zone names the zone each site's rows are in; "" when the
 	// store keeps none.
 	VisitsByDay() string
+	// Picks is the store's table of each payment's pick under each single-touch model at the default
+	// lookback (site_id, model, payment_id and the visit columns; touches.PickModels), which a money
+	// query at that lookback reads instead of the touches; "" when the store keeps none.
+	Picks() string
 	// Touches is the relation of the payment touches (tributary.PaymentTouch: site_id, payment_id,
 	// person, visitor_id, session_id, start_ts and the visit columns), as the store keeps them.
 	Touches() string
@@ -123,6 +127,9 @@ func (DuckDB) PayerVisits() string { return "payer_visits" }
 
 // VisitsByDay is the embedded store's visits_by_day (store/duckdb/visitsbyday.go).
 func (DuckDB) VisitsByDay() string { return "visits_by_day" }
+
+// Picks is the embedded store's payment_picks (migration 021, written with the touches).
+func (DuckDB) Picks() string { return "payment_picks" }
 
 // Touches is the embedded store's payment_touches table (store/duckdb/touches.go).
 func (DuckDB) Touches() string                   { return "payment_touches" }

@@ -194,6 +194,9 @@ func (ClickHouse) PayerVisits() string { return "" }
 // VisitsByDay: the ClickHouse store keeps no visits by day.
 func (ClickHouse) VisitsByDay() string { return "" }
 
+// Picks: the ClickHouse store keeps no picks; money reads the touches.
+func (ClickHouse) Picks() string { return "" }
+
 // Touches reads the payment touches' newest rows: a rewrite writes its rows under a new version and
 // marks the rows it drops deleted (store/clickhouse/touches.go).
 func (ClickHouse) Touches() string {

@@ -490,3 +490,9 @@ func joinErrs(errs []error) error {
 	}
 	return fmt.Errorf("%w (and %d more)", out[0], len(out)-1)
 }
+
+// PickModels are the single-touch models a store may keep each payment's pick of at the default lookback
+// (DuckDB's payment_picks, written with the payment's touches): one row a payment, which a money query at
+// that lookback reads instead of applying the pick's condition (tributary.TouchOrder) to every touch row
+// of the site.
+var PickModels = []attribution.Model{attribution.FirstTouch, attribution.LastTouch, attribution.LastNonDirect}

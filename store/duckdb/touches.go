@@ -3,10 +3,12 @@ package duckdb
 import (
 	"context"
 	"log/slog"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/tributary/tributary"
+	"github.com/tributary/tributary/attribution"
 	"github.com/tributary/tributary/store/sqlmeta"
 	"github.com/tributary/tributary/touches"
 )
@@ -110,8 +112,36 @@ func (s *Store) ReplaceTouches(ctx context.Context, siteID string, paymentIDs []
 			return mapErr("replace payment touches", err)
 		}
 	}
+	// The picks follow the touches in the same transaction, so a query never reads one without the other.
+	if _, err := tx.ExecContext(ctx, `DELETE FROM payment_picks WHERE site_id = $1 AND payment_id IN (SELECT unnest($2::VARCHAR[]))`, siteID, paymentIDs); err != nil {
+		return mapErr("replace payment picks", err)
+	}
+	if len(touches) > 0 {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO payment_picks `+pickedRows+` AND site_id = $1 AND payment_id IN (SELECT unnest($2::VARCHAR[]))`, siteID, paymentIDs); err != nil {
+			return mapErr("replace payment picks", err)
+		}
+	}
 	return mapErr("replace payment touches", tx.Commit())
 }
+
+// pickedRows selects payment_picks' rows from payment_touches (migration 021, which fills the table with
+// the same condition): the row each single-touch model credits its payment with at the default lookback,
+// by the condition the stats engine applies to the touches at any other lookback (stats/moneysql.go). A
+// member row has neither flag and is never picked; an unattributed payment's own row is every model's.
+// Callers append conditions with AND.
+var pickedRows = func() string {
+	lookback := strconv.Itoa(attribution.DefaultLookbackDays*24*3600) + " SECOND"
+	models := make([]string, len(touches.PickModels))
+	for i, m := range touches.PickModels {
+		models[i] = "('" + string(m) + "')"
+	}
+	return `SELECT site_id, m.model, payment_id, ` + strings.Join(tributary.VisitColumns[:], ", ") + `
+		FROM payment_touches, (VALUES ` + strings.Join(models, ", ") + `) m(model)
+		WHERE ((session_id = '' AND visitor_id = '') OR (session_id <> '' AND start_ts >= paid_ts - INTERVAL ` + lookback + ` AND CASE m.model
+			WHEN '` + string(attribution.FirstTouch) + `' THEN prev_ts < paid_ts - INTERVAL ` + lookback + `
+			WHEN '` + string(attribution.LastTouch) + `' THEN is_last
+			ELSE is_last_nd OR (is_last AND last_nd_ts < paid_ts - INTERVAL ` + lookback + `) END))`
+}()
 
 // MarkTouches stores or clears the site's stale mark.
 func (s *Store) MarkTouches(ctx context.Context, siteID string, stale bool) error {
