@@ -117,7 +117,8 @@ func (s *Store) ReplaceTouches(ctx context.Context, siteID string, paymentIDs []
 		return mapErr("replace payment picks", err)
 	}
 	if len(touches) > 0 {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO payment_picks `+pickedRows+` AND site_id = $1 AND payment_id IN (SELECT unnest($2::VARCHAR[]))`, siteID, paymentIDs); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO payment_picks (site_id, model, payment_id, `+strings.Join(tributary.VisitColumns[:], ", ")+`) `+
+			pickedRows+` AND site_id = $1 AND payment_id IN (SELECT unnest($2::VARCHAR[]))`, siteID, paymentIDs); err != nil {
 			return mapErr("replace payment picks", err)
 		}
 	}
