@@ -376,7 +376,7 @@ func benchStates(b *testing.B, n int, page func(*testing.B, *Engine)) {
 		}
 		rows.Close()
 		b.Cleanup(func() {
-			for _, t := range []string{"ledger", "identities", "payment_touches"} {
+			for _, t := range []string{"ledger", "identities", "payment_touches", "payment_picks"} {
 				st.DB().Exec(`DELETE FROM ` + t + ` WHERE payment_id LIKE 'benchnew%'`)
 			}
 		})

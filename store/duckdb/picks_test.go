@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/tributary/tributary"
+	"github.com/tributary/tributary/attribution"
 )
 
 // TestPaymentPicksFollowTouches pins that ReplaceTouches rewrites the payments' picks with their touches
@@ -16,6 +17,12 @@ import (
 // tributary.TouchOrder describes at the default lookback of 30 days, and that migration 021's fill
 // selects the same rows ReplaceTouches writes.
 func TestPaymentPicksFollowTouches(t *testing.T) {
+	// The picks are made at the default lookback, and stored ones are never redone: a new default needs
+	// a migration that refills payment_picks (as 021 fills it), or money at the new default would be
+	// credited by the old one.
+	if attribution.DefaultLookbackDays != 30 {
+		t.Fatalf("the default lookback is %d days, the stored picks 30: add a migration refilling payment_picks, then update this check", attribution.DefaultLookbackDays)
+	}
 	ctx := context.Background()
 	s, err := Open(ctx, "")
 	if err != nil {
