@@ -595,37 +595,36 @@ func (e *Engine) pageVisits(ctx context.Context, c *Cache, q *Query, from, to ti
 		return true, err
 	}
 	g := v.(*groupedVisits)
+	found := g.rows[group]
+	if group == "" && len(found) == 0 {
+		// Without a dimension the query answers one row, as its own statement would: zeros when the
+		// range has no visit.
+		found = map[string][]sql.NullFloat64{"": make([]sql.NullFloat64, len(g.aggs))}
+	}
 	dv := []string{}
 	if group != "" {
 		dv = []string{""}
-	} else {
-		// Without a dimension the query answers one row (as readVisits scans it), of zeros when the
-		// range has no visit.
-		r := rs.get(dv)
-		for agg := range need {
-			if agg == "duration" {
-				r.floats[agg] += 0
-			} else {
-				r.ints[agg] += 0
-			}
-		}
 	}
-	for val, vals := range g.rows[group] {
+	for val, vals := range found {
 		if group != "" {
 			dv[0] = val
 		}
-		r := rs.lookup(dv)
-		for i, agg := range g.aggs {
-			switch {
-			case !need[agg]:
-			case agg == "duration":
-				r.floats[agg] += vals[i].Float64
-			default:
-				r.ints[agg] += int64(vals[i].Float64)
-			}
-		}
+		addVisitAggs(rs.lookup(dv), g.aggs, vals, need)
 	}
 	return true, nil
+}
+
+// addVisitAggs adds a visits statement's values of aggs to r, those need names only (all when nil).
+func addVisitAggs(r *row, aggs []string, vals []sql.NullFloat64, need map[string]bool) {
+	for i, agg := range aggs {
+		switch {
+		case need != nil && !need[agg]:
+		case agg == "duration":
+			r.floats[agg] += vals[i].Float64
+		default:
+			r.ints[agg] += int64(vals[i].Float64)
+		}
+	}
 }
 
 // groupVisits is the statement of pageVisits: the range's visits grouped by each of groups apart
@@ -695,13 +694,7 @@ func readVisits(res *sql.Rows, ndims int, aggs []string, paidIn map[string]int64
 		}
 		n++
 		r := rs.get(dv)
-		for i, agg := range aggs {
-			if agg == "duration" {
-				r.floats["duration"] += vals[i].Float64
-			} else {
-				r.ints[agg] += int64(vals[i].Float64)
-			}
-		}
+		addVisitAggs(r, aggs, vals, nil)
 		if paidIn != nil {
 			r.ints["conversions"] += paidIn[strings.Join(dv, "")]
 		}
