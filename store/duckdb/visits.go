@@ -57,6 +57,15 @@ func prevColumns() []string {
 	return out
 }
 
+// qualified lists columns as alias.column.
+func qualified(alias string, cols []string) string {
+	out := make([]string, len(cols))
+	for i, c := range cols {
+		out[i] = alias + "." + c
+	}
+	return strings.Join(out, ", ")
+}
+
 type visitKey struct{ site, session string }
 
 // sqlString is s as a single-quoted SQL literal: keys of a batch are listed in the statement, since
@@ -169,12 +178,12 @@ func findVisits(ctx context.Context, tx querier, keys string) error {
 func refreshVisits(ctx context.Context, tx querier, eventCond string) error {
 	base := strings.Join(sessionBase, ", ")
 	prevs := prevColumns()
-	var set, differs, olds, none []string
+	ids := "site_id, session_id, visitor_id, start_ts, " + strings.Join(prevDims, ", ")
+	var set, differs, fromPrev []string
 	for _, c := range prevs {
 		set = append(set, c+" = a."+c)
-		differs = append(differs, "old_"+c+" IS DISTINCT FROM "+c)
-		olds = append(olds, c+" AS old_"+c)
-		none = append(none, "NULL")
+		differs = append(differs, "p."+c+" IS DISTINCT FROM o."+c)
+		fromPrev = append(fromPrev, "p."+c)
 	}
 	for _, q := range []string{
 		`CREATE TEMP TABLE visit_refresh AS SELECT * FROM (` + strings.Replace(sessionAgg, "FROM events",
@@ -185,12 +194,23 @@ func refreshVisits(ctx context.Context, tx querier, eventCond string) error {
 		// The visitors' other visits: candidates by key first (a scan of one integer column), then exactly.
 		`CREATE TEMP TABLE visit_others AS SELECT s.rowid AS rid, ` + base + `, ` + strings.Join(prevs, ", ") + ` FROM sessions s
 			WHERE s.visitor_key IN (SELECT vkey FROM visit_who)`,
-		`CREATE TEMP TABLE visit_history AS SELECT ` + base + `, touched, rid, old_` + strings.Join(prevs, ", old_") + `, ` + prevWindows() + ` FROM (
-			SELECT ` + base + `, false AS touched, o.rid, ` + strings.Join(olds, ", ") + ` FROM visit_others o
+		// The prev_* of every visit of those visitors, computed over what the windows partition and order
+		// by alone: the window operator holds its whole input, and with the visits' other columns and their
+		// old prev_* carried through it this was the write's largest step (docs/benchmarks.md, Memory).
+		`CREATE TEMP TABLE visit_prev AS SELECT touched, rid, site_id, session_id, ` + prevWindows() + ` FROM (
+			SELECT ` + ids + `, false AS touched, o.rid FROM visit_others o
 				SEMI JOIN visit_who w ON o.site_id = w.site_id AND o.visitor_id = w.visitor_id
 				ANTI JOIN visit_keys k ON o.site_id = k.site_id AND o.session_id = k.session_id
-			UNION ALL SELECT ` + base + `, true, NULL, ` + strings.Join(none, ", ") + ` FROM visit_refresh)`,
-		`CREATE TEMP TABLE visit_moved AS SELECT rid, ` + strings.Join(prevs, ", ") + ` FROM visit_history WHERE NOT touched AND (` + strings.Join(differs, " OR ") + `)`,
+			UNION ALL SELECT ` + ids + `, true, NULL FROM visit_refresh)`,
+		// Every visit of those visitors as the write leaves them: the recomputed ones (touched) and the
+		// others, each with its new prev_*.
+		`CREATE TEMP VIEW visit_history AS
+			SELECT r.*, ` + strings.Join(fromPrev, ", ") + `, true AS touched, NULL::BIGINT AS rid FROM visit_refresh r
+				JOIN visit_prev p ON p.touched AND p.site_id = r.site_id AND p.session_id = r.session_id
+			UNION ALL SELECT ` + qualified("o", sessionBase) + `, ` + strings.Join(fromPrev, ", ") + `, false, o.rid FROM visit_others o
+				JOIN visit_prev p ON p.rid = o.rid`,
+		`CREATE TEMP TABLE visit_moved AS SELECT p.rid, ` + strings.Join(fromPrev, ", ") + ` FROM visit_prev p JOIN visit_others o ON o.rid = p.rid
+			WHERE NOT p.touched AND (` + strings.Join(differs, " OR ") + `)`,
 		"update",
 		`DELETE FROM sessions WHERE rowid IN (SELECT rid FROM visit_stored)`,
 		`INSERT INTO sessions (` + base + `, ` + strings.Join(prevs, ", ") + `, session_key, visitor_key) SELECT ` + base + `, ` + strings.Join(prevs, ", ") +
@@ -198,12 +218,13 @@ func refreshVisits(ctx context.Context, tx querier, eventCond string) error {
 		"payers",
 		// Dropped before the visits by day are kept, which need only the rest.
 		`DROP TABLE visit_keys`,
-		`DROP TABLE visit_refresh`,
 		`DROP TABLE visit_who`,
 		"days",
+		`DROP VIEW visit_history`,
+		`DROP TABLE visit_refresh`,
+		`DROP TABLE visit_prev`,
 		`DROP TABLE visit_stored`,
 		`DROP TABLE visit_others`,
-		`DROP TABLE visit_history`,
 		`DROP TABLE visit_moved`,
 	} {
 		switch q {
