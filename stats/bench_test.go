@@ -253,6 +253,12 @@ func multiply(b *testing.B, dir string, n int) {
 		ORDER BY start_ts`); err != nil {
 		b.Fatal(err)
 	}
+	// So is paid_links (migration 022), from the links and the ledger.
+	if _, err := db.Exec(`INSERT INTO paid_links SELECT i.site_id, i.ts, i.visitor_id, i.payment_id, p.livemode FROM identities i
+		JOIN (SELECT DISTINCT site_id, payment_id, livemode FROM ledger WHERE kind = 'payment') p ON p.site_id = i.site_id AND p.payment_id = i.payment_id
+		WHERE i.payment_id <> '' AND i.visitor_id <> '' ORDER BY i.ts`); err != nil {
+		b.Fatal(err)
+	}
 	if _, err := db.Exec(`INSERT INTO sites SELECT * FROM seed.sites`); err != nil {
 		b.Fatal(err)
 	}
@@ -376,7 +382,7 @@ func benchStates(b *testing.B, n int, page func(*testing.B, *Engine)) {
 		}
 		rows.Close()
 		b.Cleanup(func() {
-			for _, t := range []string{"ledger", "identities", "payment_touches", "payment_picks"} {
+			for _, t := range []string{"ledger", "identities", "payment_touches", "payment_picks", "paid_links"} {
 				st.DB().Exec(`DELETE FROM ` + t + ` WHERE payment_id LIKE 'benchnew%'`)
 			}
 		})

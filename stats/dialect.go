@@ -52,6 +52,10 @@ type Dialect interface {
 	// few others, which conversions read instead of all the range's visits; empty where the store keeps
 	// none (conversions are then counted within the visits' own query).
 	PayerVisits() string
+	// PaidLinks is the store's table of the links of visitors to payments the ledger holds as payments
+	// (site_id, ts, visitor_id, payment_id, livemode: the payment's mode), which conversions read instead
+	// of matching the range's links against every payment entry; "" when the store keeps none.
+	PaidLinks() string
 	// VisitsByDay is the store's table of visits summed by local day and dimension value (migration 020 of
 	// the embedded store), beside which <name>_zone names the zone each site's rows are in; "" when the
 	// store keeps none.
@@ -127,6 +131,9 @@ func (DuckDB) PayerVisits() string { return "payer_visits" }
 
 // VisitsByDay is the embedded store's visits_by_day (store/duckdb/visitsbyday.go).
 func (DuckDB) VisitsByDay() string { return "visits_by_day" }
+
+// PaidLinks is the embedded store's paid_links (migration 022, written with the links and the ledger).
+func (DuckDB) PaidLinks() string { return "paid_links" }
 
 // Picks is the embedded store's payment_picks (migration 021, written with the touches).
 func (DuckDB) Picks() string { return "payment_picks" }

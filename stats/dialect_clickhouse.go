@@ -194,6 +194,9 @@ func (ClickHouse) PayerVisits() string { return "" }
 // VisitsByDay: the ClickHouse store keeps no visits by day.
 func (ClickHouse) VisitsByDay() string { return "" }
 
+// PaidLinks: the ClickHouse store keeps no paid links; conversions match the links against the ledger.
+func (ClickHouse) PaidLinks() string { return "" }
+
 // Picks: the ClickHouse store keeps no picks; money reads the touches.
 func (ClickHouse) Picks() string { return "" }
 

@@ -706,6 +706,9 @@ func readVisits(res *sql.Rows, ndims int, aggs []string, paidIn map[string]int64
 // parameters in a.
 func payingVisitors(a *args, q *Query, from, to time.Time) string {
 	ps := a.add(q.Site.ID)
+	if rel := a.d.PaidLinks(); rel != "" {
+		return "SELECT visitor_id FROM " + rel + " WHERE site_id = " + ps + " AND livemode = " + a.add(!q.Test) + " AND ts >= " + a.add(from) + " AND ts < " + a.add(to)
+	}
 	return "SELECT visitor_id FROM identities WHERE site_id = " + ps + " AND payment_id <> '' AND visitor_id <> '' AND ts >= " +
 		a.add(from) + " AND ts < " + a.add(to) + " AND " + paidInMode(ps, a.add(!q.Test))
 }

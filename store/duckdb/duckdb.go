@@ -45,6 +45,10 @@ type Store struct {
 	appendMu sync.Mutex
 	appConn  *sql.Conn
 
+	// paidMu serialises the writes of links to payments and of payment entries, each of which rewrites
+	// the paid_links rows of its payments from what the other has committed (paidlinks.go).
+	paidMu sync.Mutex
+
 	// inboxMu orders writes that DuckDB would otherwise reject as concurrent conflicts on one row.
 	inboxMu sync.Mutex
 

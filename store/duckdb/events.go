@@ -109,7 +109,7 @@ func (s *Store) DeleteSiteData(ctx context.Context, siteID string) error {
 	defer s.touches.Reset(siteID)
 	s.appendMu.Lock()
 	defer s.appendMu.Unlock()
-	for _, table := range []string{"events", "sessions", "payer_visits", "visits_by_day", "visits_by_day_zone", "ledger", "identities", "mrr_movements", "payment_touches", "payment_picks", "touch_state"} {
+	for _, table := range []string{"events", "sessions", "payer_visits", "visits_by_day", "visits_by_day_zone", "ledger", "identities", "mrr_movements", "payment_touches", "payment_picks", "paid_links", "touch_state"} {
 		if _, err := s.db.ExecContext(ctx, `DELETE FROM `+table+` WHERE site_id = $1`, siteID); err != nil {
 			return mapErr("delete site data from "+table, err)
 		}

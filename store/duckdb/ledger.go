@@ -20,6 +20,13 @@ func (s *Store) InsertLedger(ctx context.Context, entries []tributary.LedgerEntr
 	if err := s.touches.Prepare(ctx, sqlmeta.SitesOf(entries, func(e *tributary.LedgerEntry) string { return e.SiteID })...); err != nil {
 		return 0, unavailable("insert ledger", err)
 	}
+	for _, e := range entries {
+		if e.Kind == tributary.EntryPayment {
+			s.paidMu.Lock()
+			defer s.paidMu.Unlock()
+			break
+		}
+	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return 0, unavailable("insert ledger", err)
@@ -41,6 +48,15 @@ func (s *Store) InsertLedger(ctx context.Context, entries []tributary.LedgerEntr
 	}
 	if err := insertRows(ctx, tx, "insert ledger", `INSERT INTO ledger (`+sqlmeta.LedgerCols+`, recorded_at) VALUES `, ` ON CONFLICT (site_id, id) DO NOTHING`, rows); err != nil {
 		return 0, err
+	}
+	pays := map[[2]string]bool{}
+	for _, e := range stored {
+		if e.Kind == tributary.EntryPayment {
+			pays[[2]string{e.SiteID, e.PaymentID}] = true
+		}
+	}
+	if err := refreshPaidLinks(ctx, tx, pays); err != nil {
+		return 0, mapErr("insert ledger: paid links", err)
 	}
 	if err := tx.Commit(); err != nil {
 		return 0, unavailable("insert ledger commit", err)
@@ -161,15 +177,20 @@ func (s *Store) InsertIdentities(ctx context.Context, ids []tributary.Identity) 
 // holding the events writer's lock keeps the two from missing each other.
 func (s *Store) writeIdentities(ctx context.Context, ids []tributary.Identity) error {
 	var payers []string
+	pays := map[[2]string]bool{}
 	for _, i := range ids {
 		if i.PaymentID != "" && i.VisitorID != "" {
 			payers = append(payers, "("+sqlString(i.SiteID)+", "+sqlString(i.VisitorID)+")")
+			pays[[2]string{i.SiteID, i.PaymentID}] = true
 		}
 	}
 	if len(payers) > 0 {
-		// Only links to a payment wait for the events writer (a browser's identify does not).
+		// Only links to a payment wait for the events writer (a browser's identify does not), and for
+		// the payment entries' writes (always in this order: appendMu, then paidMu).
 		s.appendMu.Lock()
 		defer s.appendMu.Unlock()
+		s.paidMu.Lock()
+		defer s.paidMu.Unlock()
 	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
@@ -192,6 +213,9 @@ func (s *Store) writeIdentities(ctx context.Context, ids []tributary.Identity) e
 	if len(payers) > 0 {
 		if err := refreshPayerVisits(ctx, tx, `SELECT * FROM (VALUES `+strings.Join(payers, ", ")+`) t(site_id, visitor_id)`, ""); err != nil {
 			return mapErr("insert identities: payer visits", err)
+		}
+		if err := refreshPaidLinks(ctx, tx, pays); err != nil {
+			return mapErr("insert identities: paid links", err)
 		}
 	}
 	if err := tx.Commit(); err != nil {

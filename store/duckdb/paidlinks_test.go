@@ -1,0 +1,136 @@
+package duckdb
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tributary/tributary"
+)
+
+// TestPaidLinksFollowLinksAndLedger pins that paid_links holds exactly the links of visitors to payments
+// the ledger holds as payments, with their mode, whichever of the link and the payment entry is written
+// first, and that migration 022's fill selects the same rows.
+func TestPaidLinksFollowLinksAndLedger(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	at := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+	entry := func(id, kind, payment string, live bool) tributary.LedgerEntry {
+		return tributary.LedgerEntry{ID: id, SiteID: "site", Livemode: live, Kind: kind, PaymentID: payment, OccurredAt: at, Amount: 900,
+			Currency: "USD", ReportingAmount: 900, ReportingCurrency: "USD", Rate: "1", Converted: true, Source: "stripe"}
+	}
+	link := func(visitor, payment string) tributary.Identity {
+		return tributary.Identity{SiteID: "site", At: at, VisitorID: visitor, PaymentID: payment, LinkMethod: tributary.LinkMetadata, Source: "stripe"}
+	}
+	body, err := migrations.ReadFile("migrations/022_paid_links.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fill := "INSERT INTO migrated " + string(body[strings.Index(string(body), "SELECT i.site_id"):])
+	// A table of its own, not a temporary one: the concurrent writes below open other connections.
+	if _, err := s.db.ExecContext(ctx, `CREATE TABLE migrated AS SELECT * FROM paid_links WHERE false`); err != nil {
+		t.Fatal(err)
+	}
+	check := func(step string, want []string) {
+		t.Helper()
+		if got := paidLinks(t, s, "paid_links"); !slices.Equal(got, want) {
+			t.Fatalf("%s: paid links:\n got %v\nwant %v", step, got, want)
+		}
+		for _, q := range []string{`DELETE FROM migrated`, fill} {
+			if _, err := s.db.ExecContext(ctx, q); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got := paidLinks(t, s, "migrated"); !slices.Equal(got, want) {
+			t.Fatalf("%s: migration 022's paid links:\n got %v\nwant %v", step, got, want)
+		}
+	}
+	steps := []struct {
+		name  string
+		links []tributary.Identity
+		led   []tributary.LedgerEntry
+		want  []string
+	}{
+		{"a link before its payment", []tributary.Identity{link("v1", "p1")}, nil, nil},
+		{"the payment arrives", nil, []tributary.LedgerEntry{entry("pay:p1", tributary.EntryPayment, "p1", true)}, []string{"p1 v1 live"}},
+		{"a payment before its link", nil, []tributary.LedgerEntry{entry("pay:p2", tributary.EntryPayment, "p2", false)}, []string{"p1 v1 live"}},
+		{"the test-mode link arrives", []tributary.Identity{link("v2", "p2")}, nil, []string{"p1 v1 live", "p2 v2 test"}},
+		{"a second visitor of a payment, a refund of it, its entry again", []tributary.Identity{link("v3", "p1")},
+			[]tributary.LedgerEntry{entry("refund:p1", tributary.EntryRefund, "p1", true), entry("pay:p1", tributary.EntryPayment, "p1", true)},
+			[]string{"p1 v1 live", "p1 v3 live", "p2 v2 test"}},
+		{"a link to a payment with a refund only, a link without a visitor", []tributary.Identity{link("v4", "p3"), {SiteID: "site", At: at, CustomerID: "cus_1", PaymentID: "p1"}},
+			[]tributary.LedgerEntry{entry("refund:p3", tributary.EntryRefund, "p3", true)},
+			[]string{"p1 v1 live", "p1 v3 live", "p2 v2 test"}},
+		{"the refunded payment's entry under another id", nil, []tributary.LedgerEntry{entry("pay:p3:again", tributary.EntryPayment, "p3", true)},
+			[]string{"p1 v1 live", "p1 v3 live", "p2 v2 test", "p3 v4 live"}},
+	}
+	for _, st := range steps {
+		if err := s.InsertIdentities(ctx, st.links); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.InsertLedger(ctx, st.led); err != nil {
+			t.Fatal(err)
+		}
+		check(st.name, st.want)
+	}
+
+	// Links and their payments written at the same time, each from its own goroutine: neither misses
+	// the other.
+	var wg sync.WaitGroup
+	want := paidLinks(t, s, "paid_links")
+	for i := 0; i < 20; i++ {
+		p, v := fmt.Sprintf("c%d", i), fmt.Sprintf("cv%d", i)
+		want = append(want, p+" "+v+" live")
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			if err := s.InsertIdentities(ctx, []tributary.Identity{link(v, p)}); err != nil {
+				t.Error(err)
+			}
+		}()
+		go func() {
+			defer wg.Done()
+			if _, err := s.InsertLedger(ctx, []tributary.LedgerEntry{entry("pay:"+p, tributary.EntryPayment, p, true)}); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	slices.Sort(want)
+	check("links and payments at once", want)
+
+	if err := s.DeleteSiteData(ctx, "site"); err != nil {
+		t.Fatal(err)
+	}
+	check("the site's data deleted", nil)
+}
+
+// paidLinks lists a paid links table's rows as "payment visitor mode", sorted.
+func paidLinks(t *testing.T, s *Store, table string) []string {
+	t.Helper()
+	rows, err := s.db.Query(`SELECT payment_id, visitor_id, CASE WHEN livemode THEN 'live' ELSE 'test' END FROM ` + table + ` ORDER BY ALL`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var p, v, m string
+		if err := rows.Scan(&p, &v, &m); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, p+" "+v+" "+m)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
