@@ -35,6 +35,16 @@ func WithPaymentRecords(r tributary.PaymentRecords) Option { return func(e *Engi
 // queries the store cannot sum (moneysql.go): the correctness suite checks the two give the same answers.
 func MoneyInGo() Option { return func(e *Engine) { e.moneyInGo = true } }
 
+// WithoutPaidLinks matches each query's links against the ledger's payment entries, as on a store that
+// keeps no paid links (Dialect.PaidLinks), even where the store keeps them: the correctness suite checks
+// the two give the same answers.
+func WithoutPaidLinks() Option { return func(e *Engine) { e.d = noPaidLinks{e.d} } }
+
+// noPaidLinks is a dialect whose store keeps no paid links.
+type noPaidLinks struct{ Dialect }
+
+func (noPaidLinks) PaidLinks() string { return "" }
+
 // With returns a copy of e with opts applied.
 func (e *Engine) With(opts ...Option) *Engine {
 	c := *e

@@ -107,6 +107,10 @@ func (s *Store) CountEvents(ctx context.Context, siteID string, from, to time.Ti
 // events cannot leave visits_by_day counting visits that are gone.
 func (s *Store) DeleteSiteData(ctx context.Context, siteID string) error {
 	defer s.touches.Reset(siteID)
+	// paidMu first, as every holder of both takes them: a payment entry written meanwhile could
+	// otherwise add paid links of the site after their delete.
+	s.paidMu.Lock()
+	defer s.paidMu.Unlock()
 	s.appendMu.Lock()
 	defer s.appendMu.Unlock()
 	for _, table := range []string{"events", "sessions", "payer_visits", "visits_by_day", "visits_by_day_zone", "ledger", "identities", "mrr_movements", "payment_touches", "payment_picks", "paid_links", "touch_state"} {

@@ -3,6 +3,7 @@ package duckdb
 import (
 	"context"
 	"database/sql"
+	"slices"
 	"strings"
 	"time"
 
@@ -20,50 +21,57 @@ func (s *Store) InsertLedger(ctx context.Context, entries []tributary.LedgerEntr
 	if err := s.touches.Prepare(ctx, sqlmeta.SitesOf(entries, func(e *tributary.LedgerEntry) string { return e.SiteID })...); err != nil {
 		return 0, unavailable("insert ledger", err)
 	}
-	for _, e := range entries {
-		if e.Kind == tributary.EntryPayment {
-			s.paidMu.Lock()
-			defer s.paidMu.Unlock()
-			break
-		}
+	stored, err := s.writeLedger(ctx, entries)
+	if err != nil {
+		return 0, err
+	}
+	s.maintain("ledger", s.touches.Ledger(ctx, stored))
+	return len(stored), nil
+}
+
+// writeLedger stores the entries the ledger does not hold yet and, in the same transaction, rewrites
+// the paid links of their payment entries' payments, holding paidMu until it commits.
+func (s *Store) writeLedger(ctx context.Context, entries []tributary.LedgerEntry) ([]tributary.LedgerEntry, error) {
+	if slices.ContainsFunc(entries, isPaymentEntry) {
+		s.paidMu.Lock()
+		defer s.paidMu.Unlock()
 	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
-		return 0, unavailable("insert ledger", err)
+		return nil, unavailable("insert ledger", err)
 	}
 	defer tx.Rollback()
 	fresh, err := newIDs(ctx, tx, "ledger", len(entries), func(i int) (string, string) { return entries[i].SiteID, entries[i].ID })
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	now := time.Now().UTC()
 	rows := make([][]any, len(fresh))
 	stored := make([]tributary.LedgerEntry, len(fresh))
+	var pays [][2]string
 	for k, i := range fresh {
 		e := entries[i]
 		rows[k] = []any{e.ID, e.SiteID, e.Livemode, e.Kind, e.PaymentID, e.OccurredAt.UTC(), e.Amount, e.Currency,
 			e.ReportingAmount, e.ReportingCurrency, e.Rate, e.RateDate, e.Converted, e.CustomerID, e.Email, e.SubscriptionID,
 			e.Product, e.Source, e.Detail, now}
 		stored[k] = e
-	}
-	if err := insertRows(ctx, tx, "insert ledger", `INSERT INTO ledger (`+sqlmeta.LedgerCols+`, recorded_at) VALUES `, ` ON CONFLICT (site_id, id) DO NOTHING`, rows); err != nil {
-		return 0, err
-	}
-	pays := map[[2]string]bool{}
-	for _, e := range stored {
-		if e.Kind == tributary.EntryPayment {
-			pays[[2]string{e.SiteID, e.PaymentID}] = true
+		if isPaymentEntry(e) {
+			pays = append(pays, [2]string{e.SiteID, e.PaymentID})
 		}
 	}
+	if err := insertRows(ctx, tx, "insert ledger", `INSERT INTO ledger (`+sqlmeta.LedgerCols+`, recorded_at) VALUES `, ` ON CONFLICT (site_id, id) DO NOTHING`, rows); err != nil {
+		return nil, err
+	}
 	if err := refreshPaidLinks(ctx, tx, pays); err != nil {
-		return 0, mapErr("insert ledger: paid links", err)
+		return nil, mapErr("insert ledger: paid links", err)
 	}
 	if err := tx.Commit(); err != nil {
-		return 0, unavailable("insert ledger commit", err)
+		return nil, unavailable("insert ledger commit", err)
 	}
-	s.maintain("ledger", s.touches.Ledger(ctx, stored))
-	return len(stored), nil
+	return stored, nil
 }
+
+func isPaymentEntry(e tributary.LedgerEntry) bool { return e.Kind == tributary.EntryPayment }
 
 // newIDs returns, in input order, the indexes of the first occurrence of each (site, id) that table does
 // not hold yet.
@@ -177,20 +185,20 @@ func (s *Store) InsertIdentities(ctx context.Context, ids []tributary.Identity) 
 // holding the events writer's lock keeps the two from missing each other.
 func (s *Store) writeIdentities(ctx context.Context, ids []tributary.Identity) error {
 	var payers []string
-	pays := map[[2]string]bool{}
+	var pays [][2]string
 	for _, i := range ids {
 		if i.PaymentID != "" && i.VisitorID != "" {
 			payers = append(payers, "("+sqlString(i.SiteID)+", "+sqlString(i.VisitorID)+")")
-			pays[[2]string{i.SiteID, i.PaymentID}] = true
+			pays = append(pays, [2]string{i.SiteID, i.PaymentID})
 		}
 	}
 	if len(payers) > 0 {
-		// Only links to a payment wait for the events writer (a browser's identify does not), and for
-		// the payment entries' writes (always in this order: appendMu, then paidMu).
-		s.appendMu.Lock()
-		defer s.appendMu.Unlock()
+		// Only links to a payment wait for the payment entries' writes and the events writer (a
+		// browser's identify does not); the locks are always taken in this order, paidMu first.
 		s.paidMu.Lock()
 		defer s.paidMu.Unlock()
+		s.appendMu.Lock()
+		defer s.appendMu.Unlock()
 	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {

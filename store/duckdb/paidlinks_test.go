@@ -22,14 +22,18 @@ func TestPaidLinksFollowLinksAndLedger(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	at := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
-	entry := func(id, kind, payment string, live bool) tributary.LedgerEntry {
-		return tributary.LedgerEntry{ID: id, SiteID: "site", Livemode: live, Kind: kind, PaymentID: payment, OccurredAt: at, Amount: 900,
+	// A link's time is its own (a relink is made later than the payment): the rows carry the link's.
+	paid := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+	linked := linkedAt
+	entryOf := func(site, id, kind, payment string, live bool) tributary.LedgerEntry {
+		return tributary.LedgerEntry{ID: id, SiteID: site, Livemode: live, Kind: kind, PaymentID: payment, OccurredAt: paid, Amount: 900,
 			Currency: "USD", ReportingAmount: 900, ReportingCurrency: "USD", Rate: "1", Converted: true, Source: "stripe"}
 	}
-	link := func(visitor, payment string) tributary.Identity {
-		return tributary.Identity{SiteID: "site", At: at, VisitorID: visitor, PaymentID: payment, LinkMethod: tributary.LinkMetadata, Source: "stripe"}
+	entry := func(id, kind, payment string, live bool) tributary.LedgerEntry { return entryOf("site", id, kind, payment, live) }
+	linkOf := func(site, visitor, payment string) tributary.Identity {
+		return tributary.Identity{SiteID: site, At: linked, VisitorID: visitor, PaymentID: payment, LinkMethod: tributary.LinkMetadata, Source: "stripe"}
 	}
+	link := func(visitor, payment string) tributary.Identity { return linkOf("site", visitor, payment) }
 	body, err := migrations.ReadFile("migrations/022_paid_links.sql")
 	if err != nil {
 		t.Fatal(err)
@@ -66,11 +70,19 @@ func TestPaidLinksFollowLinksAndLedger(t *testing.T) {
 		{"a second visitor of a payment, a refund of it, its entry again", []tributary.Identity{link("v3", "p1")},
 			[]tributary.LedgerEntry{entry("refund:p1", tributary.EntryRefund, "p1", true), entry("pay:p1", tributary.EntryPayment, "p1", true)},
 			[]string{"p1 v1 live", "p1 v3 live", "p2 v2 test"}},
-		{"a link to a payment with a refund only, a link without a visitor", []tributary.Identity{link("v4", "p3"), {SiteID: "site", At: at, CustomerID: "cus_1", PaymentID: "p1"}},
+		{"a link to a payment with a refund only, a link without a visitor", []tributary.Identity{link("v4", "p3"), {SiteID: "site", At: linked, CustomerID: "cus_1", PaymentID: "p1"}},
 			[]tributary.LedgerEntry{entry("refund:p3", tributary.EntryRefund, "p3", true)},
 			[]string{"p1 v1 live", "p1 v3 live", "p2 v2 test"}},
 		{"the refunded payment's entry under another id", nil, []tributary.LedgerEntry{entry("pay:p3:again", tributary.EntryPayment, "p3", true)},
 			[]string{"p1 v1 live", "p1 v3 live", "p2 v2 test", "p3 v4 live"}},
+		{"another site's payment and link under the same ids", []tributary.Identity{linkOf("other", "v9", "p1"), linkOf("other", "v8", "p2")},
+			[]tributary.LedgerEntry{entryOf("other", "pay:p1", tributary.EntryPayment, "p1", false)},
+			[]string{"other p1 v9 test", "p1 v1 live", "p1 v3 live", "p2 v2 test", "p3 v4 live"}},
+		{"a payment entry of the other mode", nil, []tributary.LedgerEntry{entry("pay:p2:live", tributary.EntryPayment, "p2", true)},
+			[]string{"other p1 v9 test", "p1 v1 live", "p1 v3 live", "p2 v2 live", "p2 v2 test", "p3 v4 live"}},
+		{"two sites' payments of one id in one write", []tributary.Identity{link("v5", "p5"), linkOf("other", "v6", "p5")},
+			[]tributary.LedgerEntry{entry("pay:p5", tributary.EntryPayment, "p5", true), entryOf("other", "pay:p5", tributary.EntryPayment, "p5", false)},
+			[]string{"other p1 v9 test", "other p5 v6 test", "p1 v1 live", "p1 v3 live", "p2 v2 live", "p2 v2 test", "p3 v4 live", "p5 v5 live"}},
 	}
 	for _, st := range steps {
 		if err := s.InsertIdentities(ctx, st.links); err != nil {
@@ -80,6 +92,32 @@ func TestPaidLinksFollowLinksAndLedger(t *testing.T) {
 			t.Fatal(err)
 		}
 		check(st.name, st.want)
+	}
+
+	// A bulk write, as an import or the benchmarks' generator makes: thousands of payments, then their
+	// links in one call.
+	var bulkEntries []tributary.LedgerEntry
+	var bulkLinks []tributary.Identity
+	for i := 0; i < 2000; i++ {
+		p := fmt.Sprintf("b%d", i)
+		bulkEntries = append(bulkEntries, entry("pay:"+p, tributary.EntryPayment, p, i%2 == 0))
+		bulkLinks = append(bulkLinks, link(fmt.Sprintf("bv%d", i), p))
+	}
+	if _, err := s.InsertLedger(ctx, bulkEntries); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.InsertIdentities(ctx, bulkLinks); err != nil {
+		t.Fatal(err)
+	}
+	var bulk, bulkLive int
+	if err := s.db.QueryRowContext(ctx, `SELECT count(*), count(*) FILTER (WHERE livemode) FROM paid_links WHERE payment_id LIKE 'b%'`).Scan(&bulk, &bulkLive); err != nil {
+		t.Fatal(err)
+	}
+	if bulk != 2000 || bulkLive != 1000 {
+		t.Fatalf("bulk: %d paid links, %d live; want 2000, 1000", bulk, bulkLive)
+	}
+	if _, err := s.db.ExecContext(ctx, `DELETE FROM paid_links WHERE payment_id LIKE 'b%'; DELETE FROM identities WHERE payment_id LIKE 'b%'; DELETE FROM ledger WHERE payment_id LIKE 'b%'`); err != nil {
+		t.Fatal(err)
 	}
 
 	// Links and their payments written at the same time, each from its own goroutine: neither misses
@@ -110,13 +148,18 @@ func TestPaidLinksFollowLinksAndLedger(t *testing.T) {
 	if err := s.DeleteSiteData(ctx, "site"); err != nil {
 		t.Fatal(err)
 	}
-	check("the site's data deleted", nil)
+	check("the site's data deleted", []string{"other p1 v9 test", "other p5 v6 test"})
 }
 
-// paidLinks lists a paid links table's rows as "payment visitor mode", sorted.
+// linkedAt is when the test's links are made; their payments are an hour and a half older.
+var linkedAt = time.Date(2026, 5, 1, 13, 30, 0, 0, time.UTC)
+
+// paidLinks lists a paid links table's rows as "[site ]payment visitor mode", sorted, each checked to
+// carry its link's time.
 func paidLinks(t *testing.T, s *Store, table string) []string {
 	t.Helper()
-	rows, err := s.db.Query(`SELECT payment_id, visitor_id, CASE WHEN livemode THEN 'live' ELSE 'test' END FROM ` + table + ` ORDER BY ALL`)
+	rows, err := s.db.Query(`SELECT CASE WHEN site_id = 'site' THEN '' ELSE site_id || ' ' END || payment_id, visitor_id,
+		CASE WHEN livemode THEN 'live' ELSE 'test' END, ts FROM ` + table + ` ORDER BY ALL`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,8 +167,12 @@ func paidLinks(t *testing.T, s *Store, table string) []string {
 	var out []string
 	for rows.Next() {
 		var p, v, m string
-		if err := rows.Scan(&p, &v, &m); err != nil {
+		var ts time.Time
+		if err := rows.Scan(&p, &v, &m, &ts); err != nil {
 			t.Fatal(err)
+		}
+		if !ts.Equal(linkedAt) {
+			t.Fatalf("%s: the row of %s %s is at %v, its link at %v", table, p, v, ts, linkedAt)
 		}
 		out = append(out, p+" "+v+" "+m)
 	}
