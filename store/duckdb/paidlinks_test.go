@@ -29,7 +29,9 @@ func TestPaidLinksFollowLinksAndLedger(t *testing.T) {
 		return tributary.LedgerEntry{ID: id, SiteID: site, Livemode: live, Kind: kind, PaymentID: payment, OccurredAt: paid, Amount: 900,
 			Currency: "USD", ReportingAmount: 900, ReportingCurrency: "USD", Rate: "1", Converted: true, Source: "stripe"}
 	}
-	entry := func(id, kind, payment string, live bool) tributary.LedgerEntry { return entryOf("site", id, kind, payment, live) }
+	entry := func(id, kind, payment string, live bool) tributary.LedgerEntry {
+		return entryOf("site", id, kind, payment, live)
+	}
 	linkOf := func(site, visitor, payment string) tributary.Identity {
 		return tributary.Identity{SiteID: site, At: linked, VisitorID: visitor, PaymentID: payment, LinkMethod: tributary.LinkMetadata, Source: "stripe"}
 	}
