@@ -287,3 +287,29 @@ func TestSecondDevice(t *testing.T) {
 		}
 	}
 }
+
+// TestConversionsWithoutPaidLinks pins that the store's paid links (DuckDB's paid_links) give the same
+// conversions as matching the range's links against the ledger in the query, in both modes: the
+// scenario has live payers, a test-mode payer, an unattributed payment and a payment netted to nothing.
+func TestConversionsWithoutPaidLinks(t *testing.T) {
+	e := scenario(t)
+	matched := e.With(WithoutPaidLinks())
+	for _, mode := range []string{"live", "test"} {
+		for _, shape := range []string{`"dimensions":["visit:channel"]`, `"dimensions":["time:day"]`, `"dimensions":["visit:entry_page","visit:country"]`,
+			`"filters":[["is","visit:channel",["Email","Organic Social"]]]`, `"date_range":"7d"`} {
+			body := `{"site_id":"s1","metrics":["visitors","conversions","conversion_rate"],"date_range":"30d","mode":"` + mode + `",` + shape + `}`
+			if strings.Contains(shape, "date_range") {
+				body = strings.Replace(body, `"date_range":"30d",`, "", 1)
+			}
+			got, want := flat(run(t, e, body)), flat(run(t, matched, body))
+			if got != want {
+				t.Errorf("%s:\nwith paid links %s\nmatched         %s", body, got, want)
+			}
+		}
+	}
+	// The comparison must see payers of both modes.
+	if live, test := flat(run(t, e, `{"site_id":"s1","metrics":["conversions"],"date_range":"30d"}`)),
+		flat(run(t, e, `{"site_id":"s1","metrics":["conversions"],"date_range":"30d","mode":"test"}`)); live != "=2" || test != "=2" {
+		t.Fatalf("conversions live %s, test %s; want 2 and 2 (v1 and v2 paid live, v3 in test, v2 signed up)", live, test)
+	}
+}

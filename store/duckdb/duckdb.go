@@ -46,7 +46,8 @@ type Store struct {
 	appConn  *sql.Conn
 
 	// paidMu serialises the writes of links to payments and of payment entries, each of which rewrites
-	// the paid_links rows of its payments from what the other has committed (paidlinks.go).
+	// the paid_links rows of its payments from what the other has committed (paidlinks.go). Whoever
+	// holds both takes paidMu first.
 	paidMu sync.Mutex
 
 	// inboxMu orders writes that DuckDB would otherwise reject as concurrent conflicts on one row.

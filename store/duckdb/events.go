@@ -104,7 +104,8 @@ func (s *Store) CountEvents(ctx context.Context, siteID string, from, to time.Ti
 }
 
 // DeleteSiteData removes the site's facts. It holds the events writer's lock, so a write of the site's
-// events cannot leave visits_by_day counting visits that are gone.
+// events cannot leave visits_by_day counting visits that are gone, and paidMu, so a payment entry cannot
+// leave paid links of the site.
 func (s *Store) DeleteSiteData(ctx context.Context, siteID string) error {
 	defer s.touches.Reset(siteID)
 	// paidMu first, as every holder of both takes them: a payment entry written meanwhile could
