@@ -178,7 +178,8 @@ func findVisits(ctx context.Context, tx querier, keys string) error {
 func refreshVisits(ctx context.Context, tx querier, eventCond string) error {
 	base := strings.Join(sessionBase, ", ")
 	prevs := prevColumns()
-	ids := "site_id, session_id, visitor_id, start_ts, " + strings.Join(prevDims, ", ")
+	// What the windows partition and order by (prevWindows).
+	windowed := "site_id, session_id, visitor_id, start_ts, " + strings.Join(prevDims, ", ")
 	var set, differs, fromPrev []string
 	for _, c := range prevs {
 		set = append(set, c+" = a."+c)
@@ -198,10 +199,10 @@ func refreshVisits(ctx context.Context, tx querier, eventCond string) error {
 		// by alone: the window operator holds its whole input, and with the visits' other columns and their
 		// old prev_* carried through it this was the write's largest step (docs/benchmarks.md, Memory).
 		`CREATE TEMP TABLE visit_prev AS SELECT touched, rid, site_id, session_id, ` + prevWindows() + ` FROM (
-			SELECT ` + ids + `, false AS touched, o.rid FROM visit_others o
+			SELECT ` + windowed + `, false AS touched, o.rid FROM visit_others o
 				SEMI JOIN visit_who w ON o.site_id = w.site_id AND o.visitor_id = w.visitor_id
 				ANTI JOIN visit_keys k ON o.site_id = k.site_id AND o.session_id = k.session_id
-			UNION ALL SELECT ` + ids + `, true, NULL FROM visit_refresh)`,
+			UNION ALL SELECT ` + windowed + `, true, NULL FROM visit_refresh)`,
 		// Every visit of those visitors as the write leaves them: the recomputed ones (touched) and the
 		// others, each with its new prev_*.
 		`CREATE TEMP VIEW visit_history AS

@@ -127,7 +127,8 @@ func dayColumns() []string {
 }
 
 // keepVisitsByDay applies a write's change to the visits to visits_by_day, inside the derivation (on tx,
-// while visit_stored, visit_moved, visit_others, visit_prev and the view visit_history hold it and sessions is written).
+// while visit_stored, visit_moved, visit_others, visit_prev and the view visit_history hold it and
+// sessions is written).
 func keepVisitsByDay(ctx context.Context, tx querier) error {
 	zs, err := dayZones(ctx, tx, `SELECT site_id FROM visit_prev`)
 	if err != nil {
