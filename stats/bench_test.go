@@ -309,6 +309,9 @@ func runJSON(b *testing.B, e *Engine, q map[string]any) *Result {
 	return res
 }
 
+// idleGap is the pause before each page of the idle state: a user reading a page before the next click.
+const idleGap = 3 * time.Second
+
 // BenchmarkDashboard is the dashboard's full set of queries, two at a time and sharing one request's
 // cache, as the page runs them; in the states benchStates describes.
 func BenchmarkDashboard(b *testing.B) {
@@ -334,10 +337,11 @@ func BenchmarkDashboard(b *testing.B) {
 	}
 }
 
-// benchStates runs page in three states: warm (the page again, nothing written since), restart (the
-// first page after the store is opened again: every cache cold; the reopening is not timed) and
-// after-payment (one new payment, with its link to a recent visitor, stored before each page: live use;
-// the write, which rewrites the payment's touches, is not timed).
+// benchStates runs page in four states: warm (the page again at once, nothing written since), idle (the
+// page again after idleGap without a query, as a user clicks from page to page; the pause is not
+// timed), restart (the first page after the store is opened again: every cache cold; the reopening is
+// not timed) and after-payment (one new payment, with its link to a recent visitor, stored before each
+// page: live use; the write, which rewrites the payment's touches, is not timed).
 func benchStates(b *testing.B, n int, page func(*testing.B, *Engine)) {
 	b.Run("state=warm", func(b *testing.B) {
 		st := benchStore(b, n)
@@ -345,6 +349,18 @@ func benchStates(b *testing.B, n int, page func(*testing.B, *Engine)) {
 		page(b, e) // warm the buffer pool
 		b.ResetTimer()
 		for i := 0; i < b.N; i++ {
+			page(b, e)
+		}
+	})
+	b.Run("state=idle", func(b *testing.B) {
+		st := benchStore(b, n)
+		e := NewEngine(st.DB(), DuckDB{})
+		page(b, e)
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			b.StopTimer()
+			time.Sleep(idleGap)
+			b.StartTimer()
 			page(b, e)
 		}
 	})
