@@ -12,14 +12,22 @@ import (
 // too (each allocation faults fresh pages in: the dashboard at 10M events took 1.5× the CPU,
 // docs/benchmarks.md), so the decay is 0 only while a write runs and is put back when the last
 // concurrent write ends. The decay is the process's (one allocator), hence the package-level count.
-// DuckDB's jemalloc keeps dirty and muzzy pages for the same time (1 s), so the dirty decay read
-// before a write is put back as both.
+// DuckDB's jemalloc keeps dirty and muzzy pages for the same time, so the dirty decay read before a
+// write is put back as both.
 var lean struct {
 	mu      sync.Mutex
 	writers int
 	idle    time.Duration // the decay before the first write in flight set 0
 	set     bool          // whether that write did set it
 }
+
+// queryDecay is the decay a store that writes lean sets at Open, for everything but its writes. DuckDB's
+// own, 1 s, handed a page's working memory back between two clicks of a user, and the next page faulted
+// it in again: at 10M events, three seconds after the last query, the dashboard took 152–166 ms and a
+// breakdown 55–66 ms (87–92 and 28–29 ms back to back); with this decay, 86–97 and 31–33 ms. What
+// stays resident for it is a page's freed memory, 30–55 MB at 10M, handed back once queries have
+// paused for the decay (docs/benchmarks.md). Writes still run at 0.
+const queryDecay = 30 * time.Second
 
 // leanWrite runs fn with the allocator's decay at 0 when the store writes lean (a memory limit, and no
 // DUCKDB_JE_MALLOC_CONF), and restores the decay after the last write in flight. The events writes and

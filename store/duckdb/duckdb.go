@@ -64,8 +64,8 @@ type Store struct {
 	// derivation, which runs on one (oneThread).
 	threads int
 
-	// leanWrites: events are written with the allocator's decay at 0 (decay.go), for a store with a
-	// memory limit whose environment does not configure jemalloc itself.
+	// leanWrites: events are written with the allocator's decay at 0 and queries run at queryDecay
+	// (decay.go), for a store with a memory limit whose environment does not configure jemalloc itself.
 	leanWrites bool
 
 	// daysCancel stops the visits_by_day rebuild Open starts; daysBuilt is closed when it has ended.
@@ -94,8 +94,8 @@ type settings struct {
 // once a task has allocated an eighth of the limit (allocator_flush_threshold, 128 MiB by default, which
 // alone is twice a small limit) and purges freed pages in a background thread. And on Linux, where
 // DuckDB bundles jemalloc, the store writes events with the allocator's decay at 0, so the pages a
-// write frees go back to the system at once rather than after DuckDB's decay (decay.go); queries
-// keep the decay. DUCKDB_JE_MALLOC_CONF in the environment, jemalloc's own configuration, is left to
+// write frees go back to the system at once, while queries run at a decay of 30 s (decay.go).
+// DUCKDB_JE_MALLOC_CONF in the environment, jemalloc's own configuration, is left to
 // rule.
 func MemoryLimit(bytes int64) Option { return func(s *settings) { s.memoryLimit = bytes } }
 
@@ -169,6 +169,13 @@ func Open(ctx context.Context, dataDir string, opts ...Option) (*Store, error) {
 	if err := s.touches.Open(ctx); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("duckdb: %w", err)
+	}
+	if s.leanWrites {
+		// The decay is the process's; a failure leaves DuckDB's, which answers the same, only slower after
+		// a pause.
+		if _, err := setAllocatorDecay(queryDecay); err != nil {
+			s.log.Warn("duckdb: allocator decay for queries not set", slog.Any("err", err))
+		}
 	}
 	s.startGroupCommit()
 	s.startVisitsByDay()

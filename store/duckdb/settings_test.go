@@ -80,9 +80,10 @@ func leanDecays(t *testing.T) *[]time.Duration {
 	return &seen
 }
 
-// TestAllocatorDecay: a store with a memory limit writes events with DuckDB's jemalloc returning freed
-// pages at once (decay 0) and puts the decay back when its last write in flight ends, so queries keep
-// it; a store without a limit, or in an environment that configures jemalloc itself, leaves it alone.
+// TestAllocatorDecay: a store with a memory limit sets the queries' decay (queryDecay) at Open, writes
+// events with DuckDB's jemalloc returning freed pages at once (decay 0) and puts the queries' decay back
+// when its last write in flight ends; a store without a limit, or in an environment that configures
+// jemalloc itself, leaves the decay alone.
 // On Linux the bundled DuckDB has jemalloc, so the control must be found there (a DuckDB that renamed
 // it fails here, not in production, where writes would silently keep the decay).
 func TestAllocatorDecay(t *testing.T) {
@@ -95,14 +96,15 @@ func TestAllocatorDecay(t *testing.T) {
 	ctx := context.Background()
 	const idle = 1234 * time.Millisecond
 	for _, tc := range []struct {
-		name    string
-		limit   int64
-		conf    string        // DUCKDB_JE_MALLOC_CONF
-		writing time.Duration // the decay while a write runs
+		name     string
+		limit    int64
+		conf     string        // DUCKDB_JE_MALLOC_CONF
+		writing  time.Duration // the decay while a write runs
+		querying time.Duration // the decay after Open and after the writes
 	}{
-		{"a limit writes lean", 100 << 20, "", 0},
-		{"no limit keeps the decay", 0, "", idle},
-		{"jemalloc configured by the environment", 100 << 20, "dirty_decay_ms:5000", idle},
+		{"a limit writes lean and queries at queryDecay", 100 << 20, "", 0, queryDecay},
+		{"no limit keeps the decay", 0, "", idle, idle},
+		{"jemalloc configured by the environment", 100 << 20, "dirty_decay_ms:5000", idle, idle},
 	} {
 		t.Setenv("DUCKDB_JE_MALLOC_CONF", tc.conf)
 		if ok, err := setAllocatorDecay(idle); !ok || err != nil {
@@ -112,8 +114,8 @@ func TestAllocatorDecay(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got, _ := allocatorDecay(); got != idle {
-			t.Errorf("%s: decay %v after Open, want %v", tc.name, got, idle)
+		if got, _ := allocatorDecay(); got != tc.querying {
+			t.Errorf("%s: decay %v after Open, want %v", tc.name, got, tc.querying)
 		}
 		during := leanDecays(t)
 		// A write inside a write (two stores writing at once share the allocator): the decay comes back
@@ -139,8 +141,8 @@ func TestAllocatorDecay(t *testing.T) {
 				t.Errorf("%s: decay %v while writing, want %v", tc.name, d, tc.writing)
 			}
 		}
-		if got, _ := allocatorDecay(); got != idle {
-			t.Errorf("%s: decay %v after the writes, want %v back", tc.name, got, idle)
+		if got, _ := allocatorDecay(); got != tc.querying {
+			t.Errorf("%s: decay %v after the writes, want %v back", tc.name, got, tc.querying)
 		}
 	}
 }
@@ -152,9 +154,7 @@ func TestVisitsByDayRebuildIsLean(t *testing.T) {
 		t.Skip("this DuckDB build has no jemalloc")
 	}
 	ctx := context.Background()
-	const idle = 1234 * time.Millisecond
 	during := leanDecays(t)
-	setAllocatorDecay(idle)
 	s, err := Open(ctx, "", MemoryLimit(100<<20))
 	if err != nil {
 		t.Fatal(err)
@@ -176,8 +176,8 @@ func TestVisitsByDayRebuildIsLean(t *testing.T) {
 	if len(*during) != 1 || (*during)[0] != 0 {
 		t.Errorf("decay while rebuilding: %v, want one write at 0", *during)
 	}
-	if got, _ := allocatorDecay(); got != idle {
-		t.Errorf("decay %v after the rebuild, want %v back", got, idle)
+	if got, _ := allocatorDecay(); got != queryDecay {
+		t.Errorf("decay %v after the rebuild, want the queries' %v back", got, queryDecay)
 	}
 }
 
