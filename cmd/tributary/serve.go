@@ -67,7 +67,8 @@ func openStores(ctx context.Context, cfg config.Config) (tributary.MetaStore, tr
 		}
 		return pg, ch, stats.NewEngine(ch.DB(), stats.ClickHouse{}, stats.WithPaymentRecords(pg)), func() error { return errors.Join(ch.Close(), pg.Close()) }, nil
 	}
-	st, err := duckdb.Open(ctx, cfg.DataDir, duckdbOptions(cfg)...)
+	// A server reads the tables the dashboard reads before it listens; the other commands do not.
+	st, err := duckdb.Open(ctx, cfg.DataDir, append(duckdbOptions(cfg), duckdb.WarmCache())...)
 	if err != nil {
 		return nil, nil, nil, nil, err
 	}

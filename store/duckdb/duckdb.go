@@ -84,6 +84,7 @@ type Option func(*settings)
 // settings are the DuckDB settings Open applies; zero values leave DuckDB's own defaults.
 type settings struct {
 	memoryLimit int64
+	warm        bool // WarmCache
 }
 
 // MemoryLimit bounds DuckDB's buffer manager in bytes (its memory_limit setting: the cached blocks of
@@ -117,7 +118,8 @@ func (s settings) dsn(path string) string {
 }
 
 // Open opens (creating when absent) the store file in dataDir and applies pending migrations. An empty
-// dataDir opens a private in-memory database, for tests. Options set DuckDB's memory limit.
+// dataDir opens a private in-memory database, for tests. Options set DuckDB's memory limit and whether
+// Open warms DuckDB's cache (WarmCache).
 func Open(ctx context.Context, dataDir string, opts ...Option) (*Store, error) {
 	var set settings
 	for _, o := range opts {
@@ -176,6 +178,13 @@ func Open(ctx context.Context, dataDir string, opts ...Option) (*Store, error) {
 		if _, err := setAllocatorDecay(queryDecay); err != nil {
 			s.log.Warn("duckdb: allocator decay for queries not set", slog.Any("err", err))
 		}
+	}
+	if set.warm && path != "" {
+		budget := int64(defaultWarmBudget)
+		if set.memoryLimit > 0 {
+			budget = set.memoryLimit / warmShare
+		}
+		s.warmCache(ctx, budget)
 	}
 	s.startGroupCommit()
 	s.startVisitsByDay()
