@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"fmt"
 	"io"
+	"log/slog"
 	"strings"
 	"testing"
 
@@ -32,7 +33,7 @@ func TestDuckDBMemoryLimitReachesTheStore(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			meta, _, _, closeStores, err := openStores(context.Background(), cfg)
+			meta, _, _, closeStores, err := openStores(context.Background(), cfg, slog.Default())
 			if err != nil {
 				t.Fatal(err)
 			}

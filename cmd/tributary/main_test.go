@@ -168,6 +168,11 @@ func TestServeRestartKeepsData(t *testing.T) {
 	began = time.Now()
 	p = start(t, env, "serve", "--listen", "127.0.0.1:0")
 	t.Logf("restart: ready in %v", time.Since(began))
+	// The embedded store's cache was warmed before the server listened, and said so in the server's
+	// own log format.
+	if !strings.Contains(p.logs.String(), `msg="duckdb: cache warmed" tables="visits_by_day `) {
+		t.Errorf("no warming of the store's cache logged before ready:\n%s", p.logs)
+	}
 	req, _ = http.NewRequest("GET", p.url+"/api/v1/sites", nil)
 	req.Header.Set("Authorization", "Bearer "+token)
 	res, err = http.DefaultClient.Do(req)

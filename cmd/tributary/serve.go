@@ -52,8 +52,8 @@ func duckdbOptions(cfg config.Config) []duckdb.Option {
 	return []duckdb.Option{duckdb.MemoryLimit(cfg.DuckDBMemoryLimitBytes())}
 }
 
-// stores opens the configured backends.
-func openStores(ctx context.Context, cfg config.Config) (tributary.MetaStore, tributary.EventStore, *stats.Engine, func() error, error) {
+// openStores opens the configured backends; the embedded store reports its background work through log.
+func openStores(ctx context.Context, cfg config.Config, log *slog.Logger) (tributary.MetaStore, tributary.EventStore, *stats.Engine, func() error, error) {
 	if cfg.MetaDSN != "" {
 		// Several nodes: PostgreSQL for the MetaStore, ClickHouse for the facts (config requires both).
 		pg, err := postgres.Open(ctx, cfg.MetaDSN)
@@ -68,7 +68,7 @@ func openStores(ctx context.Context, cfg config.Config) (tributary.MetaStore, tr
 		return pg, ch, stats.NewEngine(ch.DB(), stats.ClickHouse{}, stats.WithPaymentRecords(pg)), func() error { return errors.Join(ch.Close(), pg.Close()) }, nil
 	}
 	// A server reads the tables the dashboard reads before it listens; the other commands do not.
-	st, err := duckdb.Open(ctx, cfg.DataDir, append(duckdbOptions(cfg), duckdb.WarmCache())...)
+	st, err := duckdb.Open(ctx, cfg.DataDir, append(duckdbOptions(cfg), duckdb.WarmCache(), duckdb.Logger(log))...)
 	if err != nil {
 		return nil, nil, nil, nil, err
 	}
@@ -107,7 +107,7 @@ func serve(ctx context.Context, cfg config.Config, logOut io.Writer, ready chan<
 		// environment wins.
 		debug.SetGCPercent(50)
 	}
-	meta, events, engine, closeStores, err := openStores(ctx, cfg)
+	meta, events, engine, closeStores, err := openStores(ctx, cfg, log)
 	if err != nil {
 		return err
 	}

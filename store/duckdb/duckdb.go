@@ -84,7 +84,8 @@ type Option func(*settings)
 // settings are the DuckDB settings Open applies; zero values leave DuckDB's own defaults.
 type settings struct {
 	memoryLimit int64
-	warm        bool // WarmCache
+	warm        bool         // WarmCache
+	log         *slog.Logger // Logger
 }
 
 // MemoryLimit bounds DuckDB's buffer manager in bytes (its memory_limit setting: the cached blocks of
@@ -99,6 +100,10 @@ type settings struct {
 // DUCKDB_JE_MALLOC_CONF in the environment, jemalloc's own configuration, is left to
 // rule.
 func MemoryLimit(bytes int64) Option { return func(s *settings) { s.memoryLimit = bytes } }
+
+// Logger is where the store reports its own work (warming, rebuilds, background failures); without it,
+// slog.Default().
+func Logger(l *slog.Logger) Option { return func(s *settings) { s.log = l } }
 
 // dsn is the connector's DSN: the file path with the settings as query parameters, which DuckDB applies
 // as it starts the database, before it caches anything.
@@ -143,7 +148,10 @@ func Open(ctx context.Context, dataDir string, opts ...Option) (*Store, error) {
 		return nil, fmt.Errorf("duckdb: open %s: %w", path, err)
 	}
 	db := sql.OpenDB(connector)
-	s := &Store{db: db, connector: connector, path: path, log: slog.Default(),
+	if set.log == nil {
+		set.log = slog.Default()
+	}
+	s := &Store{db: db, connector: connector, path: path, log: set.log,
 		leanWrites: set.memoryLimit > 0 && os.Getenv("DUCKDB_JE_MALLOC_CONF") == ""}
 	s.touches = touches.New(s, s.log, 0)
 	s.Store = sqlmeta.Store{DB: db, Backend: "duckdb", Conflict: isConstraint, Writes: &s.inboxMu}
