@@ -27,8 +27,8 @@ const warmShare = 4
 const defaultWarmBudget = 64 << 20
 
 // WarmCache makes Open read the tables the dashboard reads into DuckDB's cache before it returns, so the
-// first page after a start is answered as fast as the next ones. For `tributary serve`; the commands
-// that open the store to do one thing go without it.
+// first page after a start does not wait on the store file. For `tributary serve`; the commands that
+// open the store to do one thing go without it.
 func WarmCache() Option { return func(s *settings) { s.warm = true } }
 
 // warmCache reads every column of warmTables while DuckDB's memory stays under budget bytes, and logs
