@@ -23,18 +23,16 @@ func cached(t *testing.T, s *Store) int64 {
 	return n
 }
 
-// logged captures the default logger's text until the test ends (the store logs through it).
-func logged(t *testing.T) func() string {
+// logged is a logger for a store (Logger) and what it has written so far, as text.
+func logged() (*slog.Logger, func() string) {
 	var mu sync.Mutex
 	var buf bytes.Buffer
-	prev := slog.Default()
-	slog.SetDefault(slog.New(slog.NewTextHandler(writerFunc(func(p []byte) (int, error) {
+	l := slog.New(slog.NewTextHandler(writerFunc(func(p []byte) (int, error) {
 		mu.Lock()
 		defer mu.Unlock()
 		return buf.Write(p)
-	}), nil)))
-	t.Cleanup(func() { slog.SetDefault(prev) })
-	return func() string {
+	}), nil))
+	return l, func() string {
 		mu.Lock()
 		defer mu.Unlock()
 		return buf.String()
@@ -87,8 +85,8 @@ func TestWarmCache(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	log := logged(t)
-	cold, err := Open(ctx, dir, MemoryLimit(256<<20))
+	l, log := logged()
+	cold, err := Open(ctx, dir, MemoryLimit(256<<20), Logger(l))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,8 +103,8 @@ func TestWarmCache(t *testing.T) {
 	}
 	cold.Close()
 
-	log = logged(t)
-	warm, err := Open(ctx, dir, MemoryLimit(256<<20), WarmCache())
+	l, log = logged()
+	warm, err := Open(ctx, dir, MemoryLimit(256<<20), WarmCache(), Logger(l))
 	if err != nil {
 		t.Fatal(err)
 	}
