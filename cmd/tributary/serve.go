@@ -52,7 +52,7 @@ func duckdbOptions(cfg config.Config) []duckdb.Option {
 	return []duckdb.Option{duckdb.MemoryLimit(cfg.DuckDBMemoryLimitBytes())}
 }
 
-// openStores opens the configured backends; the embedded store reports its background work through log.
+// openStores opens the configured backends; the stores report their background work through log.
 func openStores(ctx context.Context, cfg config.Config, log *slog.Logger) (tributary.MetaStore, tributary.EventStore, *stats.Engine, func() error, error) {
 	if cfg.MetaDSN != "" {
 		// Several nodes: PostgreSQL for the MetaStore, ClickHouse for the facts (config requires both).
@@ -60,7 +60,7 @@ func openStores(ctx context.Context, cfg config.Config, log *slog.Logger) (tribu
 		if err != nil {
 			return nil, nil, nil, nil, err
 		}
-		ch, err := clickhouse.Open(ctx, cfg.EventsDSN)
+		ch, err := clickhouse.Open(ctx, cfg.EventsDSN, clickhouse.Logger(log))
 		if err != nil {
 			pg.Close()
 			return nil, nil, nil, nil, err
@@ -75,7 +75,7 @@ func openStores(ctx context.Context, cfg config.Config, log *slog.Logger) (tribu
 	if cfg.EventsDSN == "" {
 		return st, st, stats.NewEngine(st.DB(), stats.DuckDB{}, stats.WithPaymentRecords(st)), st.Close, nil
 	}
-	ch, err := clickhouse.Open(ctx, cfg.EventsDSN)
+	ch, err := clickhouse.Open(ctx, cfg.EventsDSN, clickhouse.Logger(log))
 	if err != nil {
 		st.Close()
 		return nil, nil, nil, nil, err

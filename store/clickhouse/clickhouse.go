@@ -123,25 +123,35 @@ type Store struct {
 
 var _ tributary.EventStore = (*Store)(nil)
 
+// Option is a setting of Open.
+type Option func(*Store)
+
+// Logger is where the store reports its background work (the touches rebuilt at a start, a failed
+// rewrite or finishing run); without it, slog.Default().
+func Logger(l *slog.Logger) Option { return func(s *Store) { s.log = l } }
+
 // Open connects to the server named by dsn (clickhouse://user:password@host:9000/database?dial_timeout=5s,
 // the options of clickhouse-go's ParseDSN) and applies pending migrations.
-func Open(ctx context.Context, dsn string) (*Store, error) {
+func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 	if !strings.HasPrefix(dsn, "clickhouse://") && !strings.HasPrefix(dsn, "tcp://") {
 		return nil, &tributary.Error{Code: tributary.EINVALID, Field: "events-dsn",
 			Message: "a ClickHouse DSN starts with clickhouse:// (the native protocol, port 9000)"}
 	}
-	opts, err := ch.ParseDSN(dsn)
+	chOpts, err := ch.ParseDSN(dsn)
 	if err != nil {
 		return nil, &tributary.Error{Code: tributary.EINVALID, Field: "events-dsn", Message: "invalid ClickHouse DSN", Err: err}
 	}
-	if opts.Protocol != ch.Native {
+	if chOpts.Protocol != ch.Native {
 		return nil, &tributary.Error{Code: tributary.EINVALID, Field: "events-dsn", Message: "only the native protocol works on every supported ClickHouse"}
 	}
-	if opts.DialTimeout == 0 {
-		opts.DialTimeout = 5 * time.Second
+	if chOpts.DialTimeout == 0 {
+		chOpts.DialTimeout = 5 * time.Second
 	}
-	db := ch.OpenDB(opts)
-	s := &Store{db: db, now: time.Now}
+	db := ch.OpenDB(chOpts)
+	s := &Store{db: db, now: time.Now, log: slog.Default()}
+	for _, o := range opts {
+		o(s)
+	}
 	if err := s.Ping(ctx); err != nil {
 		db.Close()
 		return nil, err
@@ -150,7 +160,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		db.Close()
 		return nil, err
 	}
-	s.node, s.log = newNode(), slog.Default()
+	s.node = newNode()
 	s.touches = touches.New(s, s.log, touches.Shared)
 	if err := s.touches.Open(ctx); err != nil {
 		db.Close()

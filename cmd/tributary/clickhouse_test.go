@@ -1,0 +1,57 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/tributary/tributary/config"
+	"github.com/tributary/tributary/internal/testenv"
+	"github.com/tributary/tributary/store/clickhouse"
+)
+
+// TestClickHouseLogsThroughTheServer: what the ClickHouse store reports of its own work (here the
+// touches of a site left stale, rebuilt at the start) reaches the server's logger, in its format, not
+// the process's default logger.
+func TestClickHouseLogsThroughTheServer(t *testing.T) {
+	dsn := testenv.ClickHouseDSN(t)
+	ctx := context.Background()
+	// A process that stopped between a write and its rewrite leaves the site's stale mark.
+	st, err := clickhouse.Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.MarkTouches(ctx, "left-stale", true); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+
+	cfg, err := config.Load("serve", []string{"--data-dir", t.TempDir(), "--events-dsn", dsn, "--log-format", "json"}, func(string) string { return "" }, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var buf bytes.Buffer
+	log := newLogger(cfg, writerFunc(func(p []byte) (int, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		return buf.Write(p)
+	}))
+	_, _, _, closeStores, err := openStores(ctx, cfg, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	closeStores()
+	mu.Lock()
+	defer mu.Unlock()
+	if !strings.Contains(buf.String(), `"msg":"payment touches rebuilt","site":"left-stale"`) {
+		t.Fatalf("the server's log lacks the store's rebuild, as JSON:\n%s", buf.String())
+	}
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
