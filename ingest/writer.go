@@ -14,8 +14,9 @@ import (
 
 // WriterOptions tunes the batch writer.
 type WriterOptions struct {
-	// Capacity bounds the events held in memory; when full, Enqueue refuses (the endpoint answers 503
-	// with Retry-After) instead of growing without limit or dropping silently.
+	// Capacity bounds the events held in memory, waiting or in the write under way; when full, Enqueue
+	// refuses (the endpoint answers 503 with Retry-After) instead of growing without limit or dropping
+	// silently.
 	Capacity int
 	// BatchSize flushes as soon as this many events are waiting; a writer that has fallen behind writes
 	// up to backlogBatches batches at once.
@@ -75,7 +76,7 @@ type Writer struct {
 	store tributary.EventStore
 	opt   WriterOptions
 	// ch holds pointers, not events: a channel of 440-byte events is one allocation of the full
-	// capacity (22 MB at the default 50,000), all of it live heap from the start and resident once the
+	// capacity (22 MB at 50,000), all of it live heap from the start and resident once the
 	// ring has turned, which also raised the collector's target by half as much again (GOGC=50). With
 	// pointers the buffer costs what it holds, for one allocation per event.
 	ch   chan *tributary.Event
@@ -87,9 +88,11 @@ type Writer struct {
 
 	written, failed atomic.Int64
 	lastErr         atomic.Value
-	// held counts events the loop has taken from the channel but not yet written (Pending includes
-	// them); failingSince is when writes started failing (unix ns, 0 while they succeed); writingSince
-	// is when the write in progress started (0 when none).
+	// held counts the events accepted and not yet written or dropped: those in ch and those the loop
+	// has taken from it. Enqueue reserves a place in it first, so the write under way counts against
+	// Capacity (it used to be held beside a full channel: 80,000 events at a Capacity of 50,000).
+	// failingSince is when writes started failing (unix ns, 0 while they succeed); writingSince is when
+	// the write in progress started (0 when none).
 	held         atomic.Int64
 	failingSince atomic.Int64
 	writingSince atomic.Int64
@@ -130,24 +133,22 @@ func (w *Writer) Enqueue(ctx context.Context, e tributary.Event) error {
 	default:
 	}
 	if !w.opt.Durable {
-		select {
-		case w.ch <- &e:
-			if len(w.ch) >= w.opt.BatchSize {
-				w.wake()
-			}
-			return nil
-		default:
+		if !w.reserve() {
 			return ErrBacklog
 		}
+		w.ch <- &e
+		if len(w.ch) >= w.opt.BatchSize {
+			w.wake()
+		}
+		return nil
 	}
 	w.enqMu.Lock()
-	select {
-	case w.ch <- &e:
-		w.enqueued++
-	default:
+	if !w.reserve() {
 		w.enqMu.Unlock()
 		return ErrBacklog
 	}
+	w.ch <- &e
+	w.enqueued++
 	seq := w.enqueued
 	w.enqMu.Unlock()
 	w.wake()
@@ -164,6 +165,16 @@ func (w *Writer) Enqueue(ctx context.Context, e tributary.Event) error {
 			return &tributary.Error{Code: tributary.EUNAVAILABLE, Message: "event not yet stored: the store is slow; retry shortly", Err: ctx.Err()}
 		}
 	}
+}
+
+// reserve takes a place for one event among the Capacity held; with one, the send on ch cannot block
+// (ch holds Capacity and at most as many are held).
+func (w *Writer) reserve() bool {
+	if w.held.Add(1) > int64(w.opt.Capacity) {
+		w.held.Add(-1)
+		return false
+	}
+	return true
 }
 
 func (w *Writer) wake() {
@@ -398,10 +409,10 @@ func (w *Writer) Health() Health {
 	return h
 }
 
-// Pending is the number of buffered events, including those of a batch the writer holds.
-func (w *Writer) Pending() int { return len(w.ch) + int(w.held.Load()) }
+// Pending is the number of events held: buffered, or in the write under way.
+func (w *Writer) Pending() int { return int(w.held.Load()) }
 
-// Capacity is how many events the buffer holds before Enqueue refuses.
+// Capacity is how many events the writer holds (buffered or being written) before Enqueue refuses.
 func (w *Writer) Capacity() int { return w.opt.Capacity }
 
 // Written is the number of events stored so far.
@@ -463,7 +474,6 @@ func (w *Writer) flush(ctx context.Context, batch []tributary.Event) ([]tributar
 			select {
 			case e := <-w.ch:
 				batch = append(batch, *e)
-				w.held.Add(1)
 			default:
 				break fill
 			}
