@@ -67,8 +67,13 @@ func openStores(ctx context.Context, cfg config.Config, log *slog.Logger) (tribu
 		}
 		return pg, ch, stats.NewEngine(ch.DB(), stats.ClickHouse{}, stats.WithPaymentRecords(pg)), func() error { return errors.Join(ch.Close(), pg.Close()) }, nil
 	}
-	// A server reads the tables the dashboard reads before it listens; the other commands do not.
-	st, err := duckdb.Open(ctx, cfg.DataDir, append(duckdbOptions(cfg), duckdb.WarmCache(), duckdb.Logger(log))...)
+	// A server reads the tables the dashboard reads before it listens; the other commands do not, nor a
+	// server whose dashboard reads ClickHouse (those tables of the embedded store stay empty then).
+	opts := append(duckdbOptions(cfg), duckdb.Logger(log))
+	if cfg.EventsDSN == "" {
+		opts = append(opts, duckdb.WarmCache())
+	}
+	st, err := duckdb.Open(ctx, cfg.DataDir, opts...)
 	if err != nil {
 		return nil, nil, nil, nil, err
 	}
