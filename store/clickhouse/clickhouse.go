@@ -127,8 +127,14 @@ var _ tributary.EventStore = (*Store)(nil)
 type Option func(*Store)
 
 // Logger is where the store reports its background work (the touches rebuilt at a start, a failed
-// rewrite or finishing run); without it, slog.Default().
-func Logger(l *slog.Logger) Option { return func(s *Store) { s.log = l } }
+// rewrite or finishing run); without it, or with nil, slog.Default().
+func Logger(l *slog.Logger) Option {
+	return func(s *Store) {
+		if l != nil {
+			s.log = l
+		}
+	}
+}
 
 // Open connects to the server named by dsn (clickhouse://user:password@host:9000/database?dial_timeout=5s,
 // the options of clickhouse-go's ParseDSN) and applies pending migrations.
