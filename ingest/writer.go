@@ -99,6 +99,11 @@ type Writer struct {
 	dropMu       sync.Mutex
 	dropped      map[string]int64
 
+	// writeMost is the most events one write takes, half of Capacity at most: what a write holds counts
+	// against Capacity, so intake goes on while it runs. wakeAt is how many waiting events start a write
+	// before Interval (BatchSize, or writeMost when Capacity is small).
+	writeMost, wakeAt int
+
 	// carry holds a batch the loop could not write when it stopped; Close writes it first.
 	carry []tributary.Event
 
@@ -117,6 +122,8 @@ func NewWriter(store tributary.EventStore, opt WriterOptions) *Writer {
 	opt.defaults()
 	w := &Writer{store: store, opt: opt, ch: make(chan *tributary.Event, opt.Capacity), ids: make(chan tributary.Identity, opt.Capacity/10+1),
 		kick: make(chan struct{}, 1), done: make(chan struct{}), stop: make(chan struct{}), flushed: make(chan struct{})}
+	w.writeMost = max(1, opt.Capacity/2)
+	w.wakeAt = min(opt.BatchSize, w.writeMost)
 	go w.loop()
 	return w
 }
@@ -137,7 +144,7 @@ func (w *Writer) Enqueue(ctx context.Context, e tributary.Event) error {
 			return ErrBacklog
 		}
 		w.ch <- &e
-		if len(w.ch) >= w.opt.BatchSize {
+		if len(w.ch) >= w.wakeAt {
 			w.wake()
 		}
 		return nil
@@ -168,13 +175,18 @@ func (w *Writer) Enqueue(ctx context.Context, e tributary.Event) error {
 }
 
 // reserve takes a place for one event among the Capacity held; with one, the send on ch cannot block
-// (ch holds Capacity and at most as many are held).
+// (ch holds Capacity and at most as many are held). It never counts past Capacity, so Pending does not
+// either.
 func (w *Writer) reserve() bool {
-	if w.held.Add(1) > int64(w.opt.Capacity) {
-		w.held.Add(-1)
-		return false
+	for {
+		n := w.held.Load()
+		if n >= int64(w.opt.Capacity) {
+			return false
+		}
+		if w.held.CompareAndSwap(n, n+1) {
+			return true
+		}
 	}
-	return true
 }
 
 func (w *Writer) wake() {
@@ -455,8 +467,8 @@ func (w *Writer) loop() {
 // backlogBatches is how many batches one write takes when more than a batch is waiting: the store
 // derives each write's visits in its transaction at a cost that grows slower than the write
 // (BenchmarkInsertEvents in store/duckdb: 40,000 events cost 0.63× per event of 10,000), so a writer that
-// has fallen behind catches up with fewer, larger writes, holding at most this many batches out of the
-// buffer at once.
+// has fallen behind catches up with fewer, larger writes, taking at most this many batches out of the
+// channel at once (and never more than half of Capacity: writeMost).
 const backlogBatches = 3
 
 // flush writes what is in batch plus whatever is buffered, in chunks of BatchSize, or of up to
@@ -469,6 +481,7 @@ func (w *Writer) flush(ctx context.Context, batch []tributary.Event) ([]tributar
 		if len(batch)+len(w.ch) > w.opt.BatchSize {
 			limit *= backlogBatches
 		}
+		limit = min(limit, w.writeMost)
 	fill:
 		for len(batch) < limit {
 			select {
@@ -486,8 +499,9 @@ func (w *Writer) flush(ctx context.Context, batch []tributary.Event) ([]tributar
 		res := writeSplit(ctx, batch, func(b []tributary.Event) error { return w.store.InsertEvents(ctx, b) })
 		w.writingSince.Store(0)
 		w.account(ctx, "event", res)
-		w.markDone(res.resolved, res.written)
+		// The room first, so a durable sender woken by markDone finds it.
 		w.held.Add(-int64(res.resolved))
+		w.markDone(res.resolved, res.written)
 		if res.err != nil {
 			w.opt.Logger.LogAttrs(ctx, slog.LevelWarn, "ingest: event batch write failed; will retry",
 				slog.Int("batch", len(batch)-res.resolved), slog.Int("buffered", len(w.ch)), slog.Any("err", res.err))

@@ -154,6 +154,76 @@ func TestWriterBackpressure(t *testing.T) {
 	}
 }
 
+// TestWriterSmallCapacityKeepsAccepting: a buffer smaller than a batch (the flag allows 1,000 against a
+// BatchSize of 10,000) still starts writes as it fills, and no write takes more than half of it, so
+// events are accepted while the store writes; with writes sized by BatchSize it would wait for the
+// interval (an hour here) with every event refused.
+func TestWriterSmallCapacityKeepsAccepting(t *testing.T) {
+	st := &fakeStore{delay: 5 * time.Millisecond}
+	w := NewWriter(st, WriterOptions{Capacity: 100, BatchSize: 10_000, Interval: time.Hour})
+	deadline := time.Now().Add(10 * time.Second)
+	for i := 0; i < 1000; {
+		err := w.Enqueue(context.Background(), tributary.Event{})
+		switch {
+		case err == nil:
+			i++
+		case !errors.Is(err, ErrBacklog):
+			t.Fatal(err)
+		case time.Now().After(deadline):
+			t.Fatalf("accepted %d of 1000 in 10 s, %d stored: the writer does not write a small buffer", i, st.count())
+		default:
+			time.Sleep(time.Millisecond)
+		}
+	}
+	if err := w.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.stored != 1000 {
+		t.Fatalf("stored %d of 1000", st.stored)
+	}
+	for _, n := range st.batches {
+		if n > 50 {
+			t.Fatalf("batches %v: a write took more than half of Capacity 100", st.batches)
+		}
+	}
+}
+
+// TestDurableRefusesAtCapacity: in durable mode the senders waiting on a stalled store hold their
+// places, the next one is refused at once, and once the store answers every waiting sender returns.
+func TestDurableRefusesAtCapacity(t *testing.T) {
+	st := &fakeStore{block: make(chan struct{})}
+	w := NewWriter(st, WriterOptions{Capacity: 10, BatchSize: 5, Interval: 10 * time.Millisecond, Durable: true})
+	errs := make(chan error, 10)
+	for i := 0; i < 10; i++ {
+		go func() { errs <- w.Enqueue(context.Background(), tributary.Event{}) }()
+	}
+	for deadline := time.Now().Add(5 * time.Second); w.Pending() < 10; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of 10 senders held a place", w.Pending())
+		}
+	}
+	if err := w.Enqueue(context.Background(), tributary.Event{}); !errors.Is(err, ErrBacklog) {
+		t.Fatalf("the eleventh sender = %v, want ErrBacklog", err)
+	}
+	close(st.block)
+	for i := 0; i < 10; i++ {
+		select {
+		case err := <-errs:
+			if err != nil {
+				t.Fatal(err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("%d of 10 senders still waiting after the store answered", 10-i)
+		}
+	}
+	if st.count() != 10 || w.Pending() != 0 {
+		t.Fatalf("stored %d, %d pending; want 10 and 0", st.count(), w.Pending())
+	}
+	w.Close(context.Background())
+}
+
 func TestWriterCloseReportsLoss(t *testing.T) {
 	st := &fakeStore{fail: true}
 	w := NewWriter(st, WriterOptions{Capacity: 10, BatchSize: 5, Interval: time.Hour})

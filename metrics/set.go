@@ -69,7 +69,8 @@ func NewSet() *Set {
 	return s
 }
 
-// WriterGauges exposes the ingest buffer: events waiting, its capacity and events stored so far.
+// WriterGauges exposes the ingest buffer: events held (waiting or being written), its capacity and
+// events stored so far.
 func (s *Set) WriterGauges(pending func() int, capacity int, written func() int64) {
 	s.Registry.GaugeFunc("tributary_ingest_buffer_events", "Browser events held in memory, waiting for the store or being written.", func() float64 { return float64(pending()) })
 	s.Registry.GaugeFunc("tributary_ingest_buffer_capacity", "Events the ingest buffer holds before the endpoint answers 503.", func() float64 { return float64(capacity) })

@@ -28,7 +28,7 @@ func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request) {
 		// pile up in memory, so the node is not ready.
 		if h := s.Opt.Writer.Health(); h.Stuck {
 			s.WriteError(w, r, &tributary.Error{Code: tributary.EUNAVAILABLE,
-				Message: fmt.Sprintf("ingest writer stuck: event writes failing for %s (%d waiting)", h.FailingFor.Round(time.Second), s.Opt.Writer.Pending()),
+				Message: fmt.Sprintf("ingest writer stuck: event writes failing for %s (%d held)", h.FailingFor.Round(time.Second), s.Opt.Writer.Pending()),
 				Err:     errors.New(h.LastError)})
 			return
 		}
