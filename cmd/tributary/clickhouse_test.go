@@ -5,7 +5,6 @@ import (
 	"context"
 	"io"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/tributary/tributary/config"
@@ -34,20 +33,16 @@ func TestClickHouseLogsThroughTheServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var mu sync.Mutex
+	// slog's handler writes one record at a time, and the buffer is read once closeStores has ended the
+	// stores' background work.
 	var buf bytes.Buffer
-	log := newLogger(cfg, writerFunc(func(p []byte) (int, error) {
-		mu.Lock()
-		defer mu.Unlock()
-		return buf.Write(p)
-	}))
-	_, _, _, closeStores, err := openStores(ctx, cfg, log)
+	_, _, _, closeStores, err := openStores(ctx, cfg, newLogger(cfg, &buf))
 	if err != nil {
 		t.Fatal(err)
 	}
-	closeStores()
-	mu.Lock()
-	defer mu.Unlock()
+	if err := closeStores(); err != nil {
+		t.Fatal(err)
+	}
 	if !strings.Contains(buf.String(), `"msg":"payment touches rebuilt","site":"left-stale"`) {
 		t.Fatalf("the server's log lacks the store's rebuild, as JSON:\n%s", buf.String())
 	}
@@ -56,7 +51,3 @@ func TestClickHouseLogsThroughTheServer(t *testing.T) {
 		t.Fatalf("the embedded store warmed its empty event tables beside ClickHouse:\n%s", buf.String())
 	}
 }
-
-type writerFunc func([]byte) (int, error)
-
-func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
