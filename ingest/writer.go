@@ -75,11 +75,11 @@ func (o *WriterOptions) defaults() {
 type Writer struct {
 	store tributary.EventStore
 	opt   WriterOptions
-	// ch holds pointers, not events: a channel of 440-byte events is one allocation of the full
-	// capacity (22 MB at 50,000), all of it live heap from the start and resident once the
-	// ring has turned, which also raised the collector's target by half as much again (GOGC=50). With
-	// pointers the buffer costs what it holds, for one allocation per event.
-	ch   chan *tributary.Event
+	// ch holds records (pack.go), not events: a channel of 448-byte events is one allocation of the
+	// full capacity, all of it live heap from the start and resident once the ring has turned, which
+	// also raised the collector's target by half as much again (GOGC=50); and an event's strings keep
+	// the request's allocations alive. A record is one allocation of the event's own bytes.
+	ch   chan record
 	ids  chan tributary.Identity // identify calls, batched like events
 	kick chan struct{}
 	done chan struct{}
@@ -120,7 +120,7 @@ type Writer struct {
 // NewWriter starts the writer's background loop.
 func NewWriter(store tributary.EventStore, opt WriterOptions) *Writer {
 	opt.defaults()
-	w := &Writer{store: store, opt: opt, ch: make(chan *tributary.Event, opt.Capacity), ids: make(chan tributary.Identity, opt.Capacity/10+1),
+	w := &Writer{store: store, opt: opt, ch: make(chan record, opt.Capacity), ids: make(chan tributary.Identity, opt.Capacity/10+1),
 		kick: make(chan struct{}, 1), done: make(chan struct{}), stop: make(chan struct{}), flushed: make(chan struct{})}
 	w.writeMost = max(1, opt.Capacity/2)
 	w.wakeAt = min(opt.BatchSize, w.writeMost)
@@ -143,7 +143,7 @@ func (w *Writer) Enqueue(ctx context.Context, e tributary.Event) error {
 		if !w.reserve() {
 			return ErrBacklog
 		}
-		w.ch <- &e
+		w.ch <- pack(&e)
 		if len(w.ch) >= w.wakeAt {
 			w.wake()
 		}
@@ -154,7 +154,7 @@ func (w *Writer) Enqueue(ctx context.Context, e tributary.Event) error {
 		w.enqMu.Unlock()
 		return ErrBacklog
 	}
-	w.ch <- &e
+	w.ch <- pack(&e)
 	w.enqueued++
 	seq := w.enqueued
 	w.enqMu.Unlock()
@@ -485,8 +485,8 @@ func (w *Writer) flush(ctx context.Context, batch []tributary.Event) ([]tributar
 	fill:
 		for len(batch) < limit {
 			select {
-			case e := <-w.ch:
-				batch = append(batch, *e)
+			case r := <-w.ch:
+				batch = append(batch, r.unpack())
 			default:
 				break fill
 			}
@@ -506,8 +506,12 @@ func (w *Writer) flush(ctx context.Context, batch []tributary.Event) ([]tributar
 			w.opt.Logger.LogAttrs(ctx, slog.LevelWarn, "ingest: event batch write failed; will retry",
 				slog.Int("batch", len(batch)-res.resolved), slog.Int("buffered", len(w.ch)), slog.Any("err", res.err))
 			n := copy(batch, batch[res.resolved:])
+			clear(batch[n:])
 			return batch[:n], res.err
 		}
+		// Cleared, not only cut: the array would otherwise keep the written events' records alive
+		// until later writes overwrite them (a backlog write grows it to 30,000).
+		clear(batch)
 		batch = batch[:0]
 		if len(w.ch) == 0 {
 			return batch, nil
