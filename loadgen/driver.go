@@ -184,6 +184,9 @@ type Report struct {
 	Retries      int64    `json:"retries"`
 	Errors       int64    `json:"errors"` // transport errors (no HTTP answer)
 	ErrorSamples []string `json:"error_samples,omitempty"`
+	// Stored is what the server stored, with its buffer drained (nil when not measured: without browser
+	// events, with --bare or --drain-wait 0, or when the server's /metrics did not answer).
+	Stored *Stored `json:"stored,omitempty"`
 }
 
 // Failed reports whether any request ended in a transport error or an HTTP status of 400 or more.
@@ -217,6 +220,13 @@ func (r *Report) WriteText(w io.Writer) error {
 	}
 	if len(r.Dropped) > 0 {
 		fmt.Fprintf(&b, "dropped     %s\n", counts(r.Dropped))
+	}
+	if st := r.Stored; st != nil {
+		drain := "the buffer drained"
+		if !st.Drained {
+			drain = fmt.Sprintf("gave up waiting: %d events still held", st.Held)
+		}
+		fmt.Fprintf(&b, "stored      %d events in %.2fs = %.1f/s (from the start until %s; identify calls are identities, not counted)\n", st.Events, st.Seconds, st.Rate, drain)
 	}
 	if r.Backoffs > 0 || r.Retries > 0 {
 		fmt.Fprintf(&b, "backoff     %d answers 503/429, %d retries\n", r.Backoffs, r.Retries)

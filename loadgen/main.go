@@ -36,7 +36,7 @@ type cliFlags struct {
 	pageviews, days, concurrency, burst, retries, keyLimit                               int
 	apiShare, rate                                                                       float64
 	count                                                                                int64
-	duration, timeout                                                                    time.Duration
+	duration, timeout, drainWait                                                         time.Duration
 }
 
 func (c *cliFlags) register(fs *flag.FlagSet) {
@@ -70,6 +70,7 @@ func (c *cliFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&c.loop, "loop", false, "when the scenario is exhausted, continue with the next seed")
 	fs.BoolVar(&c.jsonOut, "json", false, "print the report as JSON")
 	fs.StringVar(&c.truth, "truth", "", "write the ground truth of the (first) scenario as JSON to this file")
+	fs.DurationVar(&c.drainWait, "drain-wait", DrainWait, "with browser events, wait this long at most for the server to store what it accepted, and report the stored rate from its /metrics (0: do not)")
 	fs.BoolVar(&c.bare, "bare", false, "drive an in-process server that only answers 202 (the client's ceiling); ignores --url")
 }
 
@@ -188,9 +189,24 @@ func (c *cliFlags) run(ctx context.Context, stdout, stderr io.Writer) (int, erro
 	if c.loop {
 		src = Loop(sc, t)
 	}
+	// The stored rate reads the server's /metrics (loopback, or the admin token) and counts browser events only.
+	measure := !c.bare && kinds[KindEvent] && c.drainWait > 0
+	var before int64
+	if measure {
+		if before, err = d.StoredBefore(ctx, c.adminToken); err != nil {
+			fmt.Fprintf(stderr, "loadgen: the stored rate is not measured: %v\n", err)
+			measure = false
+		}
+	}
+	began := time.Now()
 	rep, err := d.Run(ctx, src)
 	if err != nil {
 		return 1, err
+	}
+	if measure && ctx.Err() == nil {
+		if rep.Stored, err = d.MeasureStored(ctx, c.adminToken, before, began, 100*time.Millisecond, c.drainWait); err != nil {
+			fmt.Fprintf(stderr, "loadgen: the stored rate is not measured: %v\n", err)
+		}
 	}
 	if c.jsonOut {
 		enc := json.NewEncoder(stdout)
