@@ -149,12 +149,13 @@ func (w *Writer) Enqueue(ctx context.Context, e tributary.Event) error {
 		}
 		return nil
 	}
+	r := pack(&e) // outside the lock, which orders the durable senders
 	w.enqMu.Lock()
 	if !w.reserve() {
 		w.enqMu.Unlock()
 		return ErrBacklog
 	}
-	w.ch <- pack(&e)
+	w.ch <- r
 	w.enqueued++
 	seq := w.enqueued
 	w.enqMu.Unlock()
