@@ -23,6 +23,16 @@ func cached(t *testing.T, s *Store) int64 {
 	return n
 }
 
+// usedMemory is all DuckDB holds, as warmCache reads it.
+func usedMemory(t *testing.T, s *Store) int64 {
+	t.Helper()
+	var n int64
+	if err := s.db.QueryRow(`SELECT coalesce(sum(memory_usage_bytes), 0) FROM duckdb_memory()`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
 // logged is a logger for a store (Logger) and what it has written so far, as text.
 func logged() (*slog.Logger, func() string) {
 	var mu sync.Mutex
@@ -100,6 +110,19 @@ func TestWarmCache(t *testing.T) {
 	}
 	if !strings.Contains(log(), `msg="duckdb: cache warmed" tables=""`) {
 		t.Errorf("a spent budget: log %q, want a warming of no table", log())
+	}
+	// Memory other work holds (as a rebuild of the payment touches at open leaves it) is not the
+	// warming's: with more held than its budget it still reads, up to the budget.
+	if _, err := cold.db.ExecContext(ctx, `CREATE TABLE held AS SELECT range AS i, repeat('x', 200) || range AS s FROM range(300000)`); err != nil {
+		t.Fatal(err)
+	}
+	const budget = 64 << 10
+	if held := usedMemory(t, cold); held < 4*budget {
+		t.Fatalf("DuckDB holds %d bytes with the table held, want more than the budget %d", held, budget)
+	}
+	cold.warmCache(ctx, budget)
+	if !strings.Contains(log(), `msg="duckdb: cache warmed" tables="`+warmTables[0]) {
+		t.Errorf("memory held by other work: log %q, want a warming that read %s", log(), warmTables[0])
 	}
 	cold.Close()
 
