@@ -79,7 +79,7 @@ type Config struct {
 	SecretKey string
 	// IngestBuffer is how many browser events the writer holds in memory, waiting or in the write under
 	// way; when it is full, POST /api/event answers 503 with Retry-After until the store catches up.
-	// Each held event takes about 400 bytes and its text; an empty buffer costs next to nothing.
+	// Each held event takes about 220 bytes (a pageview, packed); an empty buffer costs next to nothing.
 	IngestBuffer int64
 	// DuckDBMemoryLimit bounds the embedded store's DuckDB buffer manager: its cache of the store file
 	// and the working memory of queries (which spill to a temporary directory in DataDir beyond it). A
@@ -150,7 +150,7 @@ func (c *Config) options() []option {
 		{flag: "rates-refresh", env: "TRIBUTARY_RATES_REFRESH", help: "how often --rates-url is fetched", dur: &c.RatesRefresh},
 		{flag: "stripe-api-url", env: "TRIBUTARY_STRIPE_API_URL", help: "Stripe API base URL for connected accounts (stripe-mock or a fake in tests)", str: &c.StripeAPIURL},
 		{flag: "secret-key", env: "TRIBUTARY_SECRET_KEY", help: "64 hex characters encrypting stored credentials (default: generated into DATA_DIR/secret.key)", str: &c.SecretKey, secret: true},
-		{flag: "ingest-buffer", env: "TRIBUTARY_INGEST_BUFFER", help: "browser events held in memory, waiting or being written (about 400 bytes each); when full, /api/event answers 503 with Retry-After", i64: &c.IngestBuffer},
+		{flag: "ingest-buffer", env: "TRIBUTARY_INGEST_BUFFER", help: "browser events held in memory, waiting or being written (about 220 bytes a pageview); when full, /api/event answers 503 with Retry-After", i64: &c.IngestBuffer},
 		{flag: "duckdb-memory-limit", env: "TRIBUTARY_DUCKDB_MEMORY_LIMIT", help: "memory of the embedded store's DuckDB (its file cache and query memory; queries spill to disk beyond it), e.g. 256MB or 1GiB; 0 for DuckDB's own default, 80% of RAM", str: &c.DuckDBMemoryLimit},
 		{flag: "referrer-exclude", env: "TRIBUTARY_REFERRER_EXCLUDE", help: "hosts never taken as a traffic source, comma-separated, added to the built-in payment providers (checkout.stripe.com, paypal.com…); -host removes one (default: the payment providers only)", str: &c.ReferrerExclude},
 	}

@@ -75,7 +75,7 @@ func (o *WriterOptions) defaults() {
 type Writer struct {
 	store tributary.EventStore
 	opt   WriterOptions
-	// ch holds records (pack.go), not events: a channel of 448-byte events is one allocation of the
+	// ch holds records (pack.go), not events: a channel of events (424 bytes each) is one allocation of the
 	// full capacity, all of it live heap from the start and resident once the ring has turned, which
 	// also raised the collector's target by half as much again (GOGC=50); and an event's strings keep
 	// the request's allocations alive. A record is one allocation of the event's own bytes.
@@ -197,10 +197,9 @@ func (w *Writer) wake() {
 	}
 }
 
-// markDone records n more events resolved (written, or dropped by the store) of which written were
-// stored, and wakes durable waiters: resolved events leave the queue in channel order.
-func (w *Writer) markDone(n, written int) {
-	w.written.Add(int64(written))
+// markDone records n more events resolved (written, or dropped by the store) and wakes durable
+// waiters: resolved events leave the queue in channel order.
+func (w *Writer) markDone(n int) {
 	if !w.opt.Durable || n == 0 {
 		return
 	}
@@ -500,9 +499,12 @@ func (w *Writer) flush(ctx context.Context, batch []tributary.Event) ([]tributar
 		res := writeSplit(ctx, batch, func(b []tributary.Event) error { return w.store.InsertEvents(ctx, b) })
 		w.writingSince.Store(0)
 		w.account(ctx, "event", res)
-		// The room first, so a durable sender woken by markDone finds it.
+		// Counted as stored before their room is released, so whoever reads nothing held reads all of
+		// it stored (the load generator's drain); the room before durable senders wake, so one woken
+		// finds it.
+		w.written.Add(int64(res.written))
 		w.held.Add(-int64(res.resolved))
-		w.markDone(res.resolved, res.written)
+		w.markDone(res.resolved)
 		if res.err != nil {
 			w.opt.Logger.LogAttrs(ctx, slog.LevelWarn, "ingest: event batch write failed; will retry",
 				slog.Int("batch", len(batch)-res.resolved), slog.Int("buffered", len(w.ch)), slog.Any("err", res.err))

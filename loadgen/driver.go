@@ -224,7 +224,7 @@ func (r *Report) WriteText(w io.Writer) error {
 	if st := r.Stored; st != nil {
 		drain := "the buffer drained"
 		if !st.Drained {
-			drain = fmt.Sprintf("gave up waiting: %d events still held", st.Held)
+			drain = fmt.Sprintf("loadgen gave up waiting, %d events still held", st.Held)
 		}
 		fmt.Fprintf(&b, "stored      %d events in %.2fs = %.1f/s (from the start until %s; identify calls are identities, not counted)\n", st.Events, st.Seconds, st.Rate, drain)
 	}

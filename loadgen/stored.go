@@ -48,7 +48,7 @@ func (d *Driver) ingestGauges(ctx context.Context, token string) (stored, held i
 	}
 	defer res.Body.Close()
 	if res.StatusCode != http.StatusOK {
-		return 0, 0, fmt.Errorf("read /metrics: %s (it answers loopback clients and the admin token)", res.Status)
+		return 0, 0, fmt.Errorf("read /metrics: %s (it answers loopback clients and --admin-token; --drain-wait 0 skips this)", res.Status)
 	}
 	found := map[string]int64{}
 	sc := bufio.NewScanner(res.Body)

@@ -5,14 +5,15 @@
 # clients. The load generator's request rate counts what the server accepted, which includes what its
 # buffer still holds when the run ends (up to 80,000 events), so it compares peaks at one load; its
 # "stored" line (read from the server's /metrics once the buffer has drained) is the rate a build stores.
-# VmHWM is read 3 s after the run, as this script always read it, and again after the drain.
+# VmHWM is read about 3 s after the run (23 s after the load generator starts, its setup included), as
+# this script always read it, and again after the drain.
 run() {
   bin=$1; port=$2; dir=/tmp/ingest-$port
   rm -rf $dir
   $bin serve --listen 127.0.0.1:$port --data-dir $dir --admin-token bench-admin-token-0123456 --trusted-proxies 127.0.0.1 > $dir.log 2>&1 &
   pid=$!
   sleep 3
-  (sleep 23; echo "$bin VmHWM 3 s after the run: $(grep VmHWM /proc/$pid/status)") &
+  (sleep 23; echo "$bin VmHWM about 3 s after the run: $(grep VmHWM /proc/$pid/status)") &
   hwm=$!
   /tmp/trib-new loadgen --url http://127.0.0.1:$port --setup --admin-token bench-admin-token-0123456 --kinds event --xff --loop --rate 0 --concurrency 32 --duration 20s 2>&1 | tail -9
   wait $hwm

@@ -18,8 +18,8 @@ import (
 // warmTables are the tables warmCache reads, in order: what most pages read first.
 var warmTables = []string{"visits_by_day", "visits_by_day_zone", "ledger", "payment_picks", "paid_links", "payer_visits", "mrr_movements"}
 
-// warmShare is the part of DuckDB's memory limit the cache may hold when warmCache reads another table:
-// the rest stays for queries and writes, which would evict what was read anyway.
+// warmShare is the part of DuckDB's memory limit warmCache may read into the cache: the rest stays for
+// queries and writes, which would evict what was read anyway.
 const warmShare = 4
 
 // defaultWarmBudget bounds the warm cache of a store without a memory limit (DuckDB then keeps 80 % of
@@ -31,32 +31,34 @@ const defaultWarmBudget = 64 << 20
 // open the store to do one thing go without it.
 func WarmCache() Option { return func(s *settings) { s.warm = true } }
 
-// warmCache reads every column of warmTables while what it has added to DuckDB's memory stays under
-// budget bytes, and logs what it read. It counts what it adds, not what DuckDB holds: after Open has
-// rebuilt the payment touches (a 100M-event store's first open) DuckDB held more than the budget in
-// that work's blocks, and a warming that counted them read nothing, though the first page needs these
-// tables and not those blocks (DuckDB evicts them as its limit requires). A table that cannot be read
-// ends the warming: it is a cache, not a step Open needs.
+// warmCache reads every column of warmTables, table by table until the blocks it has read (their count
+// in the store file, at DuckDB's block size) reach budget bytes, and logs what it read. It counts what
+// it reads, not what DuckDB holds: after Open has rebuilt the payment touches (a 100M-event store's
+// first open) DuckDB held more than the budget in that work's blocks, and a warming that counted them
+// read nothing, though the first page needs these tables and not those blocks (DuckDB evicts them as its
+// limit requires). A table that cannot be read ends the warming: it is a cache, not a step Open needs.
 func (s *Store) warmCache(ctx context.Context, budget int64) {
 	start := time.Now()
 	var read []string
-	var base int64
-	for i, table := range warmTables {
-		var used int64
-		if err := s.db.QueryRowContext(ctx, `SELECT coalesce(sum(memory_usage_bytes), 0) FROM duckdb_memory()`).Scan(&used); err != nil {
-			s.log.Warn("duckdb: cache not warmed", slog.Any("err", fmt.Errorf("duckdb: read memory: %w", err)))
-			return
-		}
-		if i == 0 {
-			base = used
-		}
-		if used-base >= budget {
+	var blockSize, spent int64
+	if err := s.db.QueryRowContext(ctx, `SELECT block_size FROM pragma_database_size() WHERE database_name = current_database()`).Scan(&blockSize); err != nil {
+		s.log.Warn("duckdb: cache not warmed", slog.Any("err", fmt.Errorf("duckdb: read the block size: %w", err)))
+		return
+	}
+	for _, table := range warmTables {
+		if spent >= budget {
 			break
+		}
+		var blocks int64
+		if err := s.db.QueryRowContext(ctx, `SELECT count(DISTINCT block_id) FROM pragma_storage_info('`+table+`') WHERE block_id >= 0`).Scan(&blocks); err != nil {
+			s.log.Warn("duckdb: cache not warmed", slog.String("table", table), slog.Any("err", fmt.Errorf("duckdb: blocks of %s: %w", table, err)))
+			return
 		}
 		if err := s.readTable(ctx, table); err != nil {
 			s.log.Warn("duckdb: cache not warmed", slog.String("table", table), slog.Any("err", err))
 			return
 		}
+		spent += blocks * blockSize
 		read = append(read, table)
 	}
 	s.log.Info("duckdb: cache warmed", slog.String("tables", strings.Join(read, " ")), slog.Duration("took", time.Since(start)))
