@@ -105,3 +105,14 @@ func TestPrevColumnsFollowHistory(t *testing.T) {
 	}
 	compare("after the migration's rebuild")
 }
+
+// prevWindows computes the prev_* columns over a relation of whole visitor histories, one window per
+// column, as migration 011 defines them: the oracle the write's prevByOneWindow is checked against.
+func prevWindows() string {
+	order := " ORDER BY start_ts, session_id)"
+	cols := []string{"lag(start_ts) OVER (PARTITION BY site_id, visitor_id" + order + " AS prev_visit"}
+	for _, c := range prevDims {
+		cols = append(cols, "lag(start_ts) OVER (PARTITION BY site_id, visitor_id, coalesce("+c+", '')"+order+" AS prev_"+c)
+	}
+	return strings.Join(cols, ", ")
+}
