@@ -188,7 +188,7 @@ func findVisits(ctx context.Context, tx querier, keys string) error {
 func refreshVisits(ctx context.Context, tx querier, eventCond string) error {
 	base := strings.Join(sessionBase, ", ")
 	prevs := prevColumns()
-	// What the windows partition and order by (prevWindows).
+	// What prevByOneWindow partitions and orders by.
 	windowed := "site_id, session_id, visitor_id, start_ts, " + strings.Join(prevDims, ", ")
 	var set, differs, fromPrev []string
 	for _, c := range prevs {
@@ -205,8 +205,8 @@ func refreshVisits(ctx context.Context, tx querier, eventCond string) error {
 		// The visitors' other visits: candidates by key first (a scan of one integer column), then exactly.
 		`CREATE TEMP TABLE visit_others AS SELECT s.rowid AS rid, ` + base + `, ` + strings.Join(prevs, ", ") + ` FROM sessions s
 			WHERE s.visitor_key IN (SELECT vkey FROM visit_who)`,
-		// The prev_* of every visit of those visitors, computed over what the windows partition and order
-		// by alone: the window operator holds its whole input, and with the visits' other columns and their
+		// The prev_* of every visit of those visitors, computed over what the window partitions and orders
+		// by alone: a window operator holds its whole input, and with the visits' other columns and their
 		// old prev_* carried through it this was the write's largest step (docs/benchmarks.md, Memory).
 		`CREATE TEMP TABLE visit_prev AS ` + prevByOneWindow(`SELECT `+windowed+`, false AS touched, o.rid FROM visit_others o
 				SEMI JOIN visit_who w ON o.site_id = w.site_id AND o.visitor_id = w.visitor_id
