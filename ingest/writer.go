@@ -75,10 +75,10 @@ func (o *WriterOptions) defaults() {
 type Writer struct {
 	store tributary.EventStore
 	opt   WriterOptions
-	// ch holds records (pack.go), not events: a channel of events (424 bytes each) is one allocation of the
-	// full capacity, all of it live heap from the start and resident once the ring has turned, which
-	// also raised the collector's target by half as much again (GOGC=50); and an event's strings keep
-	// the request's allocations alive. A record is one allocation of the event's own bytes.
+	// ch holds records (pack.go), not events: a channel of events (424 bytes each) is one allocation
+	// of the full capacity, all of it live heap from the start and resident once the ring has turned,
+	// which also raised the collector's target by half as much again (GOGC=50); and an event's strings
+	// keep the request's allocations alive. A record is one allocation of the event's own bytes.
 	ch   chan record
 	ids  chan tributary.Identity // identify calls, batched like events
 	kick chan struct{}

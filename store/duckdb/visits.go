@@ -39,12 +39,13 @@ var prevDims = []string{"channel", "referrer_source", "referrer", "utm_source", 
 	"click_id_platform", "entry_page", "exit_page", "country", "region", "device", "browser", "os"}
 
 // prevByOneWindow computes the prev_* columns as migration 011 defines them (one lag per column over
-// the visitor's visits with the column's value; TestPrevColumnsFollowHistory checks them against that)
-// for the visits of src (touched, rid, site_id, session_id, visitor_id, start_ts and the prevDims
-// columns; (site_id, session_id) unique), with one window operator instead of 17: each visit is unfolded into a row per dimension and its value, one lag
-// runs over them all, and the rows are folded back by visit. Inside a write the allocator runs at a decay
-// of 0 (leanWrite), where each window operator's allocations fault fresh pages in; the 17 operators
-// over a write's 10,000 visits took 1.35 s there against 0.29 s outside (docs/benchmarks.md).
+// the visitor's visits with the column's value, NULL taken as ''; TestPrevColumnsFollowHistory checks
+// them against that) for the visits of src (touched, rid, site_id, session_id, visitor_id, start_ts and
+// the prevDims columns; (site_id, session_id) unique), with one window operator instead of 17: each
+// visit is unfolded into a row per dimension and its value, one lag runs over them all, and the rows
+// are folded back by visit. Inside a write the allocator runs at a decay of 0 (leanWrite), where each
+// window operator's allocations fault fresh pages in; the 17 operators over a write's 10,000 visits
+// took 1.35 s there against 0.29 s outside (docs/benchmarks.md).
 func prevByOneWindow(src string) string {
 	pairs := []string{"{'d': 0, 'v': ''}"}
 	folds := []string{"max(p) FILTER (WHERE d = 0) AS prev_visit"}
