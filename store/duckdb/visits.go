@@ -39,7 +39,7 @@ var prevDims = []string{"channel", "referrer_source", "referrer", "utm_source", 
 	"click_id_platform", "entry_page", "exit_page", "country", "region", "device", "browser", "os"}
 
 // prevByOneWindow computes the prev_* columns as migration 011 defines them (one lag per column over
-// the visitor's visits with the column's value, NULL taken as ''; TestPrevColumnsFollowHistory checks
+// the visitor's visits with the column's value, NULL as the empty text; TestPrevColumnsFollowHistory checks
 // them against that) for the visits of src (touched, rid, site_id, session_id, visitor_id, start_ts and
 // the prevDims columns; (site_id, session_id) unique), with one window operator instead of 17: each
 // visit is unfolded into a row per dimension and its value, one lag runs over them all, and the rows
