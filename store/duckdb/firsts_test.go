@@ -43,11 +43,15 @@ func TestPrevColumnsFollowHistory(t *testing.T) {
 	t0 := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 	// Every dimension takes a few values, '' among them, so a prev column computed from another
 	// column's values (or from any value's) differs somewhere; visits of custom events alone have no
-	// entry or exit page (NULL); two sites share visitor ids; starts on 200 hours give ties.
+	// entry or exit page (NULL); two sites share visitor ids; starts on 200 hours give ties; a quarter of
+	// the visits are their visitor's only one.
 	pick := func(vals ...string) string { return vals[r.IntN(len(vals))] }
 	var evs []tributary.Event
 	for i := 0; i < 300; i++ {
 		site, v := pick("s", "s2"), fmt.Sprintf("v%d", r.IntN(40))
+		if r.IntN(4) == 0 {
+			v = fmt.Sprintf("once%d", i) // a visitor of one visit, whose prevs are all NULL
+		}
 		at := t0.Add(time.Duration(r.IntN(200)) * time.Hour)
 		name := pick("pageview", "pageview", "signup")
 		for k := 0; k < 1+r.IntN(3); k++ {
@@ -114,7 +118,7 @@ func TestPrevColumnsFollowHistory(t *testing.T) {
 }
 
 // prevWindows computes the prev_* columns over a relation of whole visitor histories, one window per
-// column, as migration 011 defines them: the oracle the write's prevByOneWindow is checked against.
+// column, as migration 011 defines them: the oracle the write's writePrevs is checked against.
 func prevWindows() string {
 	order := " ORDER BY start_ts, session_id)"
 	cols := []string{"lag(start_ts) OVER (PARTITION BY site_id, visitor_id" + order + " AS prev_visit"}

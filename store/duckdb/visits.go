@@ -35,30 +35,8 @@ var sessionBase = []string{"site_id", "session_id", "visitor_id", "start_ts", "e
 // with the same value; prev_visit is the previous visit of any value. A visit whose prev is before a
 // range's start (or absent) is the visitor's first of that group in the range, so the stats engine
 // counts distinct visitors by counting those visits (stats/engine.go, firstVisit).
-var prevDims = []string{"channel", "referrer_source", "referrer", "utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content",
+var prevDims = [...]string{"channel", "referrer_source", "referrer", "utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content",
 	"click_id_platform", "entry_page", "exit_page", "country", "region", "device", "browser", "os"}
-
-// prevByOneWindow computes the prev_* columns as migration 011 defines them (one lag per column over
-// the visitor's visits with the column's value, NULL as the empty text; TestPrevColumnsFollowHistory checks
-// them against that) for the visits of src (touched, rid, site_id, session_id, visitor_id, start_ts and
-// the prevDims columns; (site_id, session_id) unique), with one window operator instead of 17: each
-// visit is unfolded into a row per dimension and its value, one lag runs over them all, and the rows
-// are folded back by visit. Inside a write the allocator runs at a decay of 0 (leanWrite), where each
-// window operator's allocations fault fresh pages in; the 17 operators over a write's 10,000 visits
-// took 1.35 s there against 0.29 s outside (docs/benchmarks.md).
-func prevByOneWindow(src string) string {
-	pairs := []string{"{'d': 0, 'v': ''}"}
-	folds := []string{"max(p) FILTER (WHERE d = 0) AS prev_visit"}
-	for i, c := range prevDims {
-		pairs = append(pairs, fmt.Sprintf("{'d': %d, 'v': coalesce(%s, '')}", i+1, c))
-		folds = append(folds, fmt.Sprintf("max(p) FILTER (WHERE d = %d) AS prev_%s", i+1, c))
-	}
-	return `SELECT touched, rid, site_id, session_id, ` + strings.Join(folds, ", ") + ` FROM (
-		SELECT touched, rid, site_id, session_id, dv.d AS d,
-			lag(start_ts) OVER (PARTITION BY site_id, visitor_id, dv.d, dv.v ORDER BY start_ts, session_id) AS p
-		FROM (SELECT touched, rid, site_id, session_id, visitor_id, start_ts, unnest([` + strings.Join(pairs, ", ") + `]) AS dv FROM (` + src + `) s) u
-	) w GROUP BY touched, rid, site_id, session_id`
-}
 
 func prevColumns() []string {
 	out := []string{"prev_visit"}
@@ -79,8 +57,7 @@ func qualified(alias string, cols []string) string {
 
 type visitKey struct{ site, session string }
 
-// sqlString is s as a single-quoted SQL literal: keys of a batch are listed in the statement, since
-// DuckDB binds no list of pairs.
+// sqlString is s as a single-quoted SQL literal, for the few values a statement names.
 func sqlString(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 
 // querier is what deriving visits needs of a transaction: InsertEvents derives them on the appender's
@@ -94,7 +71,7 @@ type querier interface {
 
 // deriveVisits recomputes, from the events, every visit a batch of events touched (on q, inside the
 // batch's transaction).
-func deriveVisits(ctx context.Context, q querier, events []tributary.Event) error {
+func deriveVisits(ctx context.Context, q conn, events []tributary.Event) error {
 	pending := map[visitKey]time.Time{}
 	for i := range events {
 		e := &events[i]
@@ -119,12 +96,9 @@ func deriveVisits(ctx context.Context, q querier, events []tributary.Event) erro
 	const chunk = 20000
 	for i := 0; i < len(keys); i += chunk {
 		part := keys[i:min(i+chunk, len(keys))]
-		var list strings.Builder
+		sites, sessions := make([]string, len(part)), make([]string, len(part))
 		for j, k := range part {
-			if j > 0 {
-				list.WriteByte(',')
-			}
-			list.WriteString("(" + sqlString(k.site) + "," + sqlString(k.session) + ")")
+			sites[j], sessions[j] = k.site, k.session
 		}
 		// A visit's events start at its stored start, or at its earliest new event for a new visit
 		// (bounded by sessionWindow for an event older than that start): only that stretch of the
@@ -135,7 +109,9 @@ func deriveVisits(ctx context.Context, q querier, events []tributary.Event) erro
 				from = t
 			}
 		}
-		if err := findVisits(ctx, q, "VALUES "+list.String()); err != nil {
+		// Bound as two lists, not written into the statement: DuckDB took about 200 ms to parse and bind
+		// a VALUES list of 15,000 pairs, against 18 ms for the lists.
+		if err := findVisits(ctx, q, `SELECT unnest($1::VARCHAR[]), unnest($2::VARCHAR[])`, sites, sessions); err != nil {
 			return err
 		}
 		var known sql.NullTime
@@ -164,18 +140,21 @@ const (
 	visitorKeyExpr = "hash(site_id, visitor_id)"
 )
 
-// findVisits stores the (site_id, session_id) pairs of keys (a list of pairs or a query) in the
-// temporary table visit_keys and their stored visits, with their row ids, in visit_stored, for
-// refreshVisits.
-func findVisits(ctx context.Context, tx querier, keys string) error {
-	for _, q := range []string{
+// findVisits stores the (site_id, session_id) pairs of keys (a query, with args) in the temporary table
+// visit_keys and their stored visits, with their row ids, in visit_stored, for refreshVisits.
+func findVisits(ctx context.Context, tx querier, keys string, args ...any) error {
+	for i, q := range []string{
 		`CREATE TEMP TABLE visit_keys AS SELECT site_id, session_id, ` + sessionKeyExpr + ` AS skey FROM (SELECT DISTINCT * FROM (` + keys + `) t(site_id, session_id))`,
 		// Only what the refresh reads of them: the whole rows were 45 columns held for nothing.
 		`CREATE TEMP TABLE visit_stored AS SELECT s.rowid AS rid, s.site_id, s.session_id, s.visitor_id, s.start_ts FROM sessions s
 			WHERE s.session_key IN (SELECT skey FROM visit_keys)`,
 		`DELETE FROM visit_stored WHERE (site_id, session_id) NOT IN (SELECT site_id, session_id FROM visit_keys)`,
 	} {
-		if _, err := tx.ExecContext(ctx, q); err != nil {
+		var a []any
+		if i == 0 {
+			a = args
+		}
+		if _, err := tx.ExecContext(ctx, q, a...); err != nil {
 			return err
 		}
 	}
@@ -186,11 +165,11 @@ func findVisits(ctx context.Context, tx querier, keys string) error {
 // matching eventCond), and the prev_* columns of every visit of their visitors. A new visit at the live
 // edge changes no earlier visit's prev, so usually no other row is written, and the table keeps its time
 // order.
-func refreshVisits(ctx context.Context, tx querier, eventCond string) error {
+func refreshVisits(ctx context.Context, tx conn, eventCond string) error {
 	base := strings.Join(sessionBase, ", ")
 	prevs := prevColumns()
-	// What prevByOneWindow partitions and orders by.
-	windowed := "site_id, session_id, visitor_id, start_ts, " + strings.Join(prevDims, ", ")
+	// What writePrevs reads.
+	windowed := "site_id, session_id, visitor_id, start_ts, " + strings.Join(prevDims[:], ", ")
 	var set, differs, fromPrev []string
 	for _, c := range prevs {
 		set = append(set, c+" = a."+c)
@@ -209,10 +188,12 @@ func refreshVisits(ctx context.Context, tx querier, eventCond string) error {
 		// The prev_* of every visit of those visitors, computed over what the window partitions and orders
 		// by alone: a window operator holds its whole input, and with the visits' other columns and their
 		// old prev_* carried through it this was the write's largest step (docs/benchmarks.md, Memory).
-		`CREATE TEMP TABLE visit_prev AS ` + prevByOneWindow(`SELECT `+windowed+`, false AS touched, o.rid FROM visit_others o
+		`CREATE TEMP TABLE visit_windowed AS SELECT ` + windowed + `, false AS touched, o.rid FROM visit_others o
 				SEMI JOIN visit_who w ON o.site_id = w.site_id AND o.visitor_id = w.visitor_id
 				ANTI JOIN visit_keys k ON o.site_id = k.site_id AND o.session_id = k.session_id
-			UNION ALL SELECT `+windowed+`, true, NULL FROM visit_refresh`),
+			UNION ALL SELECT ` + windowed + `, true, NULL FROM visit_refresh`,
+		"prevs",
+		`DROP TABLE visit_windowed`,
 		// Every visit of those visitors as the write leaves them: the recomputed ones (touched) and the
 		// others, each with its new prev_*.
 		`CREATE TEMP VIEW visit_history AS
@@ -252,6 +233,11 @@ func refreshVisits(ctx context.Context, tx querier, eventCond string) error {
 			// Every sessions row written above belongs to a visitor of visit_who, and visit_history holds
 			// all their visits as written (reading them from sessions again would read the whole table).
 			if err := refreshPayerVisits(ctx, tx, `SELECT site_id, visitor_id FROM visit_who`, `visit_history`); err != nil {
+				return err
+			}
+			continue
+		case "prevs":
+			if err := writePrevs(ctx, tx, "visit_windowed", "visit_prev"); err != nil {
 				return err
 			}
 			continue
@@ -353,11 +339,22 @@ func (s *Store) repairSessionsOnce(ctx context.Context) error {
 // repairSessions recomputes from the events the visits of the last day, in case the process stopped
 // between storing a batch and merging its visits (a build that merged them in the background).
 func (s *Store) repairSessions(ctx context.Context) error {
-	tx, err := s.db.BeginTx(ctx, nil)
+	// A connection with its own transaction rather than a *sql.Tx: the derivation appends through the
+	// connection (writePrevs).
+	tx, err := s.db.Conn(ctx)
 	if err != nil {
 		return err
 	}
-	defer tx.Rollback()
+	defer tx.Close()
+	if _, err := tx.ExecContext(ctx, `BEGIN TRANSACTION`); err != nil {
+		return err
+	}
+	committed := false
+	defer func() {
+		if !committed {
+			tx.ExecContext(context.WithoutCancel(ctx), `ROLLBACK`)
+		}
+	}()
 	since := `ts >= (SELECT coalesce(max(ts), TIMESTAMP '1970-01-01') FROM events) - INTERVAL 1 DAY`
 	recent := `SELECT DISTINCT site_id, session_id FROM events WHERE ` + since
 	// A visit's earlier events may precede the day; sessionWindow bounds how far back they go.
@@ -368,7 +365,11 @@ func (s *Store) repairSessions(ctx context.Context) error {
 	if err := refreshVisits(ctx, tx, `ts >= (SELECT coalesce(max(ts), TIMESTAMP '1970-01-01') FROM events) - INTERVAL 2 DAY`); err != nil {
 		return err
 	}
-	return tx.Commit()
+	if _, err := tx.ExecContext(ctx, `COMMIT`); err != nil {
+		return err
+	}
+	committed = true
+	return nil
 }
 
 // fillVisitKeys computes the visits' hashed keys where they are missing (after migration 012), or all of

@@ -45,7 +45,23 @@ func TestSessionsFollowEvents(t *testing.T) {
 			t.Fatalf("visit = %v %v pv=%d ev=%d %s→%s %s (%v)", start, end, pv, evs, entry, exit, channel, err)
 		}
 	}
+	// The visitor's next visit, whose prev_visit is the first one's start (from the Go pass of the
+	// derivation, through the repair's connection too).
+	later := ev(120, "pageview", "/d", "Direct")
+	later.SessionID = "later"
+	if err := s.InsertEvents(ctx, []tributary.Event{later}); err != nil {
+		t.Fatal(err)
+	}
 	check(s)
+	checkPrev := func(s *duckdb.Store) {
+		t.Helper()
+		var prev, prevChannel *time.Time
+		if err := s.DB().QueryRow(`SELECT prev_visit, prev_channel FROM sessions WHERE session_id = 'later'`).Scan(&prev, &prevChannel); err != nil ||
+			prev == nil || !prev.Equal(t0) || prevChannel != nil {
+			t.Fatalf("the later visit's prev_visit = %v, prev_channel = %v (%v): want %v and none", prev, prevChannel, err, t0)
+		}
+	}
+	checkPrev(s)
 	// A store last written by a build that derived visits in the background may hold events without
 	// their visits; migration 018 marks it, and the next start repairs them once.
 	if _, err := s.DB().Exec(`DELETE FROM sessions`); err != nil {
@@ -61,6 +77,7 @@ func TestSessionsFollowEvents(t *testing.T) {
 	}
 	defer s.Close()
 	check(s)
+	checkPrev(s)
 	var left int
 	if err := s.DB().QueryRow(`SELECT count(*) FROM settings WHERE key = 'visits_repair'`).Scan(&left); err != nil || left != 0 {
 		t.Fatalf("the repair mark is still there (%d, %v): every start would repair again", left, err)

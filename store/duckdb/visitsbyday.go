@@ -25,7 +25,7 @@ import (
 var settleAt = 20000
 
 // dayDims are the visits_by_day dimensions: "" (any value: prev_visit) and each column with a prev_*.
-func dayDims() []string { return append([]string{""}, prevDims...) }
+func dayDims() []string { return append([]string{""}, prevDims[:]...) }
 
 // localDay is the SQL for the site-local date of the UTC timestamp col.
 func localDay(col string, z zone.Zone) string { return "CAST(" + z.Shifted(col) + " AS DATE)" }
@@ -123,7 +123,7 @@ func siteDay(zs map[string]zone.Zone) func(col string) string {
 
 // dayColumns are the columns of a visit dayRows reads.
 func dayColumns() []string {
-	return append(append([]string{"site_id", "start_ts", "end_ts", "pv", "ev"}, prevDims...), prevColumns()...)
+	return append(append([]string{"site_id", "start_ts", "end_ts", "pv", "ev"}, prevDims[:]...), prevColumns()...)
 }
 
 // keepVisitsByDay applies a write's change to the visits to visits_by_day, inside the derivation (on tx,

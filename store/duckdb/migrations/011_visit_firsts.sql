@@ -1,8 +1,8 @@
 -- Each visit keeps the start of the visitor's previous visit, overall (prev_visit) and with the same value
 -- of each visit dimension (prev_<column>). Among a range's visits, those whose prev is absent or before
 -- the range are each visitor's first of their group, so distinct visitors are counted by counting them,
--- not with a distinct aggregate (the cost of every traffic query before). store/duckdb/visits.go keeps
--- them current (prevByOneWindow); the windows below are the definition, and prevWindows in
+-- not with a distinct aggregate (the cost of every traffic query before). store/duckdb/prevs.go keeps
+-- them current (writePrevs); the windows below are the definition, and prevWindows in
 -- firsts_test.go, the oracle it is checked against, must match them.
 ALTER TABLE sessions ADD COLUMN prev_visit TIMESTAMP;
 ALTER TABLE sessions ADD COLUMN prev_channel TIMESTAMP;
