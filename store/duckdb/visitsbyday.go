@@ -3,11 +3,14 @@ package duckdb
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"fmt"
 	"log/slog"
 	"slices"
 	"strings"
 	"time"
+
+	duck "github.com/duckdb/duckdb-go/v2"
 
 	"github.com/tributary/tributary/zone"
 )
@@ -108,19 +111,6 @@ func spans(ctx context.Context, tx querier, src string, zones map[string]string)
 	return out, rows.Err()
 }
 
-// siteDay is the SQL for col's local date at each site of zs.
-func siteDay(zs map[string]zone.Zone) func(col string) string {
-	return func(col string) string {
-		var b strings.Builder
-		b.WriteString("CASE site_id")
-		for site, z := range zs {
-			b.WriteString(" WHEN " + sqlString(site) + " THEN " + localDay(col, z))
-		}
-		b.WriteString(" END")
-		return b.String()
-	}
-}
-
 // dayColumns are the columns of a visit dayRows reads.
 func dayColumns() []string {
 	return append(append([]string{"site_id", "start_ts", "end_ts", "pv", "ev"}, prevDims[:]...), prevColumns()...)
@@ -129,7 +119,7 @@ func dayColumns() []string {
 // keepVisitsByDay applies a write's change to the visits to visits_by_day, inside the derivation (on tx,
 // while visit_stored, visit_moved, visit_others, visit_prev and the view visit_history hold it and
 // sessions is written).
-func keepVisitsByDay(ctx context.Context, tx querier) error {
+func keepVisitsByDay(ctx context.Context, tx conn) error {
 	zs, err := dayZones(ctx, tx, `SELECT site_id FROM visit_prev`)
 	if err != nil {
 		return err
@@ -149,25 +139,178 @@ func keepVisitsByDay(ctx context.Context, tx querier) error {
 	for site := range current {
 		list = append(list, sqlString(site))
 	}
-	cols := strings.Join(dayColumns(), ", ")
 	// The rows as stored before this write, of the visits it replaced or whose prev_* it moved, go out;
-	// the rows it wrote and the moved ones, as they are now, come in. Read twice (the span, then the
-	// sums) rather than copied: the temporary tables are in memory already.
-	src := `SELECT -1 AS sign, ` + cols + ` FROM visit_others WHERE rid IN (SELECT rid FROM visit_stored UNION ALL SELECT rid FROM visit_moved)
-		UNION ALL SELECT 1, ` + cols + ` FROM visit_history WHERE touched OR rid IN (SELECT rid FROM visit_moved)`
-	src = `SELECT * FROM (` + src + `) c WHERE site_id IN (` + strings.Join(list, ", ") + `)`
-	spanned, err := spans(ctx, tx, src, current)
+	// the rows it wrote and the moved ones, as they are now, come in.
+	cols := dayColumns()
+	read := make([]string, len(cols))
+	for i, c := range cols {
+		switch {
+		case c == "start_ts" || c == "end_ts" || strings.HasPrefix(c, "prev_"):
+			read[i] = "epoch_us(" + c + ")"
+		case slices.Contains(prevDims[:], c):
+			read[i] = "coalesce(" + c + ", '')"
+		default:
+			read[i] = c
+		}
+	}
+	list2 := strings.Join(cols, ", ")
+	src := `SELECT -1 AS sign, ` + list2 + ` FROM visit_others WHERE rid IN (SELECT rid FROM visit_stored UNION ALL SELECT rid FROM visit_moved)
+		UNION ALL SELECT 1, ` + list2 + ` FROM visit_history WHERE touched OR rid IN (SELECT rid FROM visit_moved)`
+	rows, err := tx.QueryContext(ctx, `SELECT sign, `+strings.Join(read, ", ")+` FROM (`+src+`) c WHERE site_id IN (`+strings.Join(list, ", ")+`)`)
 	if err != nil {
 		return err
 	}
-	if len(spanned) == 0 {
-		return nil
+	sums := newDaySums(current)
+	var v dayVisit
+	dest := []any{&v.sign, &v.site, &v.start, &v.end, &v.pv, &v.ev}
+	for i := range v.vals {
+		dest = append(dest, &v.vals[i])
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO visits_by_day SELECT *, false FROM (`+dayRows(src, siteDay(spanned))+`)`); err != nil {
+	for i := range v.prevs {
+		dest = append(dest, &v.prevs[i])
+	}
+	for rows.Next() {
+		if err := rows.Scan(dest...); err != nil {
+			rows.Close()
+			return err
+		}
+		sums.add(&v)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if err := sums.append(tx); err != nil {
 		return err
 	}
 	return settleVisitsByDay(ctx, tx, settleAt)
 }
+
+// dayVisit is a visit as keepVisitsByDay reads it: sign 1 to add it, -1 to take it away; times in µs
+// since 1970; vals the prevDims columns (” for NULL); prevs prev_visit and the prev_* of prevDims.
+type dayVisit struct {
+	sign       int64
+	site       string
+	start, end int64
+	pv, ev     int64
+	vals       [len(prevDims)]string
+	prevs      [1 + len(prevDims)]sql.NullInt64
+}
+
+// dayKey is a visits_by_day row's key: days since 1970, prevDay only with hasPrev.
+type dayKey struct {
+	site         string
+	dim          int // index in dayDims
+	value        string
+	day, prevDay int32
+	hasPrev      bool
+}
+
+// daySum is a visits_by_day row's sums.
+type daySum struct{ visits, pageviews, bounces, duration, events int64 }
+
+// daySums sums a write's visits into visits_by_day rows by each site's local days, as dayRows does in
+// SQL for a rebuild; TestVisitsByDayFollowVisits checks both against Go's zone database, which this reads
+// directly (dayRows reads zone.Span's offsets, worked out from it). Summed in Go, one visit at a time as
+// the rows are read, rather than by a statement: at the write's decay of 0 the statement (a 17-way UNION
+// ALL over the visits, grouped) and its separate read of the span took about 0.3 s a write of 30,000
+// events (docs/benchmarks.md, Memory).
+type daySums struct {
+	locs map[string]*time.Location // the sites whose rows are kept, by id
+	sums map[dayKey]*daySum
+}
+
+func newDaySums(zones map[string]string) *daySums {
+	d := &daySums{locs: map[string]*time.Location{}, sums: map[dayKey]*daySum{}}
+	for site, name := range zones {
+		loc, err := time.LoadLocation(name)
+		if err != nil {
+			loc = time.UTC // as tributary.Site.Location reads it
+		}
+		d.locs[site] = loc
+	}
+	return d
+}
+
+// add sums v into its rows.
+func (d *daySums) add(v *dayVisit) {
+	loc, ok := d.locs[v.site]
+	if !ok {
+		return
+	}
+	day := func(us int64) int32 {
+		_, offset := time.UnixMicro(us).In(loc).Zone()
+		return int32(floorDiv(us+int64(offset)*1e6, 86400e6))
+	}
+	start := day(v.start)
+	bounce := int64(0)
+	if v.pv == 1 {
+		bounce = 1
+	}
+	for dim := range v.prevs {
+		k := dayKey{site: v.site, dim: dim, day: start}
+		if dim > 0 {
+			k.value = v.vals[dim-1]
+		}
+		if p := v.prevs[dim]; p.Valid {
+			k.prevDay, k.hasPrev = day(p.Int64), true
+		}
+		s := d.sums[k]
+		if s == nil {
+			s = &daySum{}
+			d.sums[k] = s
+		}
+		s.visits += v.sign
+		s.pageviews += v.sign * v.pv
+		s.bounces += v.sign * bounce
+		s.duration += v.sign * (v.end - v.start)
+		s.events += v.sign * v.ev
+	}
+}
+
+// append appends the rows whose sums are not all zero, unsettled, in day order as the table is kept (a
+// query skips the row groups outside its range).
+func (d *daySums) append(c conn) error {
+	keys := make([]dayKey, 0, len(d.sums))
+	for k, s := range d.sums {
+		if *s != (daySum{}) {
+			keys = append(keys, k)
+		}
+	}
+	if len(keys) == 0 {
+		return nil
+	}
+	slices.SortFunc(keys, func(a, b dayKey) int { return int(a.day) - int(b.day) })
+	dims := dayDims()
+	return c.Raw(func(dc any) error {
+		a, err := duck.NewAppender(dc.(driver.Conn), "", "", "visits_by_day")
+		if err != nil {
+			return err
+		}
+		for _, k := range keys {
+			s := d.sums[k]
+			var prev driver.Value
+			if k.hasPrev {
+				prev = dayTime(k.prevDay)
+			}
+			if err := a.AppendRow(k.site, dims[k.dim], k.value, dayTime(k.day), prev, s.visits, s.pageviews, s.bounces, s.duration, s.events, false); err != nil {
+				a.Close()
+				return fmt.Errorf("visits by day: %w", err)
+			}
+		}
+		return a.Close()
+	})
+}
+
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if a%b != 0 && (a < 0) != (b < 0) {
+		q--
+	}
+	return q
+}
+
+func dayTime(d int32) time.Time { return time.Unix(int64(d)*86400, 0).UTC() }
 
 // rebuildVisitsByDay recomputes a site's visits_by_day from its visits in zone name, and records the zone.
 func rebuildVisitsByDay(ctx context.Context, tx querier, site, name string) error {
