@@ -77,7 +77,7 @@ type Writer struct {
 	opt   WriterOptions
 	// ch holds records (pack.go), not events: a channel of events (424 bytes each) is one allocation
 	// of the full capacity, all of it live heap from the start and resident once the ring has turned,
-	// which also raised the collector's target by half as much again (GOGC=50); and an event's strings
+	// which also raised the collector's target in proportion (GOGC); and an event's strings
 	// keep the request's allocations alive. A record is one allocation of the event's own bytes.
 	ch   chan record
 	ids  chan tributary.Identity // identify calls, batched like events

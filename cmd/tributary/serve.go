@@ -98,6 +98,20 @@ func sharedLimiter(meta tributary.MetaStore) ratelimit.Limiter {
 	return nil
 }
 
+// serveGOGC is the Go collector's target serve sets: the heap grows by a quarter of what is live before
+// a collection. Go's default, twice what is live, was a third of the process under full-speed ingest;
+// 1.5× (the default until the eighteenth session) peaked 2–31 MB higher (14 on average) over six 20 s
+// bursts at full speed, where a quarter stored 0.79–1.04 of its events, pair by pair (median 0.985;
+// docs/benchmarks.md, Memory).
+const serveGOGC = 25
+
+// setGCPercent sets serveGOGC unless GOGC is in the environment, which wins.
+func setGCPercent() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(serveGOGC)
+	}
+}
+
 // serve runs the server until ctx is cancelled, then shuts down gracefully: stop accepting, drain
 // requests, flush buffers, close stores. ready, when not nil, receives the bound address.
 // onStart, when not nil, runs once the stores are open and before the server listens (the demo creates
@@ -105,13 +119,7 @@ func sharedLimiter(meta tributary.MetaStore) ratelimit.Limiter {
 func serve(ctx context.Context, cfg config.Config, logOut io.Writer, ready chan<- string, onStart func(context.Context, tributary.MetaStore) error) error {
 	log := newLogger(cfg, logOut)
 	start := time.Now()
-	if os.Getenv("GOGC") == "" {
-		// The Go heap may grow to twice what is live before a collection (GOGC=100); under full-speed
-		// ingest that headroom was a third of the process. 1.5× means more collections, which cost
-		// ingest throughput when the CPU is contended (docs/benchmarks.md, Memory). GOGC in the
-		// environment wins.
-		debug.SetGCPercent(50)
-	}
+	setGCPercent()
 	meta, events, engine, closeStores, err := openStores(ctx, cfg, log)
 	if err != nil {
 		return err
