@@ -100,9 +100,8 @@ func sharedLimiter(meta tributary.MetaStore) ratelimit.Limiter {
 
 // serveGOGC is the Go collector's target serve sets: the heap grows by a quarter of what is live before
 // a collection. Go's default, twice what is live, was a third of the process under full-speed ingest;
-// 1.5× (the default until the eighteenth session) peaked 2–31 MB higher (14 on average) over six 20 s
-// bursts at full speed, where a quarter stored 0.79–1.04 of its events, pair by pair (median 0.985;
-// docs/benchmarks.md, Memory).
+// 1.5× peaked 2–31 MB higher (14 on average) over six 20 s bursts at full speed, where a quarter stored
+// 0.79–1.04 of its events, pair by pair (median 0.985, mean 0.95; docs/benchmarks.md, Memory).
 const serveGOGC = 25
 
 // setGCPercent sets serveGOGC unless GOGC is in the environment, which wins.

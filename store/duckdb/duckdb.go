@@ -276,7 +276,7 @@ func (s *Store) withAppender(ctx context.Context, table string, then func(*sql.C
 		}
 		if then != nil {
 			if err != nil {
-				s.appConn.ExecContext(context.WithoutCancel(ctx), `ROLLBACK`)
+				rollback(ctx, s.appConn)
 				return err
 			}
 			_, err = s.appConn.ExecContext(ctx, `COMMIT`)
@@ -289,6 +289,14 @@ func (s *Store) withAppender(ctx context.Context, table string, then func(*sql.C
 		s.appConn = nil
 	}
 	return err
+}
+
+// rollback ends the transaction c began with BEGIN. A connection whose ROLLBACK failed is discarded
+// rather than returned to the pool, where the next user would find the transaction still open.
+func rollback(ctx context.Context, c *sql.Conn) {
+	if _, err := c.ExecContext(context.WithoutCancel(ctx), `ROLLBACK`); err != nil {
+		c.Raw(func(any) error { return driver.ErrBadConn })
+	}
 }
 
 // mapErr turns driver errors into coded domain errors.

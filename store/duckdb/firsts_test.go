@@ -43,10 +43,17 @@ func TestPrevColumnsFollowHistory(t *testing.T) {
 	t0 := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 	// Every dimension takes a few values, '' among them, so a prev column computed from another
 	// column's values (or from any value's) differs somewhere; visits of custom events alone have no
-	// entry or exit page (NULL); two sites share visitor ids; starts on 200 hours give ties; a quarter of
-	// the visits are their visitor's only one.
+	// entry or exit page (NULL); two sites share visitor ids; starts on 200 hours give ties between
+	// visitors; a quarter of the visits are their visitor's only one.
 	pick := func(vals ...string) string { return vals[r.IntN(len(vals))] }
 	var evs []tributary.Event
+	// One visitor's visits tied on a start with a fraction of a second, ordered by session id as bytes
+	// ("s10" before "s9", "ß" after both): the window breaks ties by session id, and so must the write.
+	tie := t0.Add(50*time.Hour + 123456*time.Microsecond)
+	for i, session := range []string{"s9", "ß", "s10", "s9a"} {
+		evs = append(evs, tributary.Event{SiteID: "s", Timestamp: tie, Name: "pageview", Source: "browser", VisitorID: "tied",
+			SessionID: session, Hostname: "a.com", Path: "/", Channel: []string{"Direct", "Email"}[i%2], Country: "DE", Device: "desktop"})
+	}
 	for i := 0; i < 300; i++ {
 		site, v := pick("s", "s2"), fmt.Sprintf("v%d", r.IntN(40))
 		if r.IntN(4) == 0 {

@@ -31,9 +31,16 @@ type conn interface {
 // each dimension remembering the start of the last visit with each value; their rows go back through an
 // Appender. Inside a write the allocator runs at a decay of 0 (leanWrite), where each of DuckDB's
 // operators faults its memory in afresh: the same derivation as one window over the visits unfolded into
-// a row per dimension took 0.40-0.48 s for 13,500 visits there, against 0.13-0.21 s this way
-// (docs/benchmarks.md, Memory).
+// a row per dimension took 0.40-0.48 s for 13,500 visits there, against 0.13-0.29 s this way (and
+// 1.14-1.59 s against 0.45-0.65 s with a test suite running beside it; docs/benchmarks.md, Memory).
 func writePrevs(ctx context.Context, c conn, src, dst string) error {
+	if err := prevsInGo(ctx, c, src, dst); err != nil {
+		return fmt.Errorf("prev columns: %w", err)
+	}
+	return nil
+}
+
+func prevsInGo(ctx context.Context, c conn, src, dst string) error {
 	cols := []string{"touched BOOLEAN", "rid BIGINT", "site_id VARCHAR", "session_id VARCHAR", "prev_visit TIMESTAMP"}
 	none := []string{"NULL"}
 	for _, d := range prevDims {
@@ -95,7 +102,12 @@ func writePrevs(ctx context.Context, c conn, src, dst string) error {
 			v := &visits[i]
 			if i == 0 || v.site != visits[i-1].site || v.visitor != visits[i-1].visitor {
 				for d := range last {
-					clear(last[d])
+					// clear costs the most the map ever held: after a visitor of many values, a new map.
+					if len(last[d]) > 64 {
+						last[d] = map[string]int64{}
+					} else {
+						clear(last[d])
+					}
 				}
 			}
 			row[0], row[1], row[2], row[3] = v.touched, nil, v.site, v.session
@@ -115,7 +127,7 @@ func writePrevs(ctx context.Context, c conn, src, dst string) error {
 			}
 			if err := a.AppendRow(row...); err != nil {
 				a.Close()
-				return fmt.Errorf("prev columns: %w", err)
+				return err
 			}
 		}
 		return a.Close()

@@ -109,8 +109,8 @@ func deriveVisits(ctx context.Context, q conn, events []tributary.Event) error {
 				from = t
 			}
 		}
-		// Bound as two lists, not written into the statement: DuckDB took about 200 ms to parse and bind
-		// a VALUES list of 15,000 pairs, against 18 ms for the lists.
+		// Bound as two lists, not written into the statement: DuckDB took 181-205 ms to parse and bind a
+		// VALUES list of 15,000 pairs, against 18-45 ms for the lists.
 		if err := findVisits(ctx, q, `SELECT unnest($1::VARCHAR[]), unnest($2::VARCHAR[])`, sites, sessions); err != nil {
 			return err
 		}
@@ -169,7 +169,7 @@ func refreshVisits(ctx context.Context, tx conn, eventCond string) error {
 	base := strings.Join(sessionBase, ", ")
 	prevs := prevColumns()
 	// What writePrevs reads.
-	windowed := "site_id, session_id, visitor_id, start_ts, " + strings.Join(prevDims[:], ", ")
+	prevInput := "site_id, session_id, visitor_id, start_ts, " + strings.Join(prevDims[:], ", ")
 	var set, differs, fromPrev []string
 	for _, c := range prevs {
 		set = append(set, c+" = a."+c)
@@ -185,15 +185,14 @@ func refreshVisits(ctx context.Context, tx conn, eventCond string) error {
 		// The visitors' other visits: candidates by key first (a scan of one integer column), then exactly.
 		`CREATE TEMP TABLE visit_others AS SELECT s.rowid AS rid, ` + base + `, ` + strings.Join(prevs, ", ") + ` FROM sessions s
 			WHERE s.visitor_key IN (SELECT vkey FROM visit_who)`,
-		// The prev_* of every visit of those visitors, computed over what the window partitions and orders
-		// by alone: a window operator holds its whole input, and with the visits' other columns and their
-		// old prev_* carried through it this was the write's largest step (docs/benchmarks.md, Memory).
-		`CREATE TEMP TABLE visit_windowed AS SELECT ` + windowed + `, false AS touched, o.rid FROM visit_others o
+		// Every visit of those visitors with only what their prev_* depend on (writePrevs): carried whole,
+		// with their old prev_*, the visits were once the write's largest step (docs/benchmarks.md, Memory).
+		`CREATE TEMP TABLE visit_prev_in AS SELECT ` + prevInput + `, false AS touched, o.rid FROM visit_others o
 				SEMI JOIN visit_who w ON o.site_id = w.site_id AND o.visitor_id = w.visitor_id
 				ANTI JOIN visit_keys k ON o.site_id = k.site_id AND o.session_id = k.session_id
-			UNION ALL SELECT ` + windowed + `, true, NULL FROM visit_refresh`,
+			UNION ALL SELECT ` + prevInput + `, true, NULL FROM visit_refresh`,
 		"prevs",
-		`DROP TABLE visit_windowed`,
+		`DROP TABLE visit_prev_in`,
 		// Every visit of those visitors as the write leaves them: the recomputed ones (touched) and the
 		// others, each with its new prev_*.
 		`CREATE TEMP VIEW visit_history AS
@@ -237,7 +236,7 @@ func refreshVisits(ctx context.Context, tx conn, eventCond string) error {
 			}
 			continue
 		case "prevs":
-			if err := writePrevs(ctx, tx, "visit_windowed", "visit_prev"); err != nil {
+			if err := writePrevs(ctx, tx, "visit_prev_in", "visit_prev"); err != nil {
 				return err
 			}
 			continue
@@ -352,7 +351,7 @@ func (s *Store) repairSessions(ctx context.Context) error {
 	committed := false
 	defer func() {
 		if !committed {
-			tx.ExecContext(context.WithoutCancel(ctx), `ROLLBACK`)
+			rollback(ctx, tx)
 		}
 	}()
 	since := `ts >= (SELECT coalesce(max(ts), TIMESTAMP '1970-01-01') FROM events) - INTERVAL 1 DAY`

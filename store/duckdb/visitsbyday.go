@@ -187,7 +187,8 @@ func keepVisitsByDay(ctx context.Context, tx conn) error {
 }
 
 // dayVisit is a visit as keepVisitsByDay reads it: sign 1 to add it, -1 to take it away; times in µs
-// since 1970; vals the prevDims columns (” for NULL); prevs prev_visit and the prev_* of prevDims.
+// since 1970; vals the prevDims columns (the empty text for NULL); prevs prev_visit and the prev_* of
+// prevDims.
 type dayVisit struct {
 	sign       int64
 	site       string
@@ -295,7 +296,7 @@ func (d *daySums) append(c conn) error {
 			}
 			if err := a.AppendRow(k.site, dims[k.dim], k.value, dayTime(k.day), prev, s.visits, s.pageviews, s.bounces, s.duration, s.events, false); err != nil {
 				a.Close()
-				return fmt.Errorf("visits by day: %w", err)
+				return err
 			}
 		}
 		return a.Close()

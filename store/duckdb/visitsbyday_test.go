@@ -14,8 +14,8 @@ import (
 )
 
 // visitsByDayOracle works out visits_by_day in Go from the sessions rows of the sites with a visits_by_day_zone
-// row, each visit's days read through Go's own zone database (the store computes them in SQL from
-// offsets), one line per key with non-zero sums.
+// row, each visit's days read through Go's own zone database (as a write's sums read it; a rebuild
+// computes them in SQL from zone.Span's offsets), one line per key with non-zero sums.
 func visitsByDayOracle(t *testing.T, s *Store) []string {
 	t.Helper()
 	zones := map[string]*time.Location{}
