@@ -50,9 +50,10 @@ func (s *Store) insertEvents(ctx context.Context, events []tributary.Event) erro
 		}
 		return nil
 	})
-	// DuckDB's own structures (the parsed statements of the visits derivation and its catalog entries;
-	// the 30 MB below was measured when the batch's keys were written into the statements) come from the C library's malloc, which keeps what they
-	// freed: 30 MB after a few writes of 30,000 events, given back in 2–4 ms (docs/benchmarks.md).
+	// DuckDB's own structures (the parsed statements of the visits derivation and its catalog entries)
+	// come from the C library's malloc, which keeps what they freed: 30 MB after a few writes of 30,000
+	// events, when the batch's keys were still written into the statements; given back in 2–4 ms
+	// (docs/benchmarks.md).
 	trimCHeap()
 	if err != nil {
 		return appendErr("insert events", err)

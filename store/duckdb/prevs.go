@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
-	"fmt"
 	"sort"
 	"strings"
 	"time"
@@ -34,13 +33,6 @@ type conn interface {
 // a row per dimension took 0.40-0.48 s for 13,500 visits there, against 0.13-0.29 s this way (and
 // 1.14-1.59 s against 0.45-0.65 s with a test suite running beside it; docs/benchmarks.md, Memory).
 func writePrevs(ctx context.Context, c conn, src, dst string) error {
-	if err := prevsInGo(ctx, c, src, dst); err != nil {
-		return fmt.Errorf("prev columns: %w", err)
-	}
-	return nil
-}
-
-func prevsInGo(ctx context.Context, c conn, src, dst string) error {
 	cols := []string{"touched BOOLEAN", "rid BIGINT", "site_id VARCHAR", "session_id VARCHAR", "prev_visit TIMESTAMP"}
 	none := []string{"NULL"}
 	for _, d := range prevDims {

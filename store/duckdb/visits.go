@@ -237,7 +237,7 @@ func refreshVisits(ctx context.Context, tx conn, eventCond string) error {
 			continue
 		case "prevs":
 			if err := writePrevs(ctx, tx, "visit_prev_in", "visit_prev"); err != nil {
-				return err
+				return fmt.Errorf("prev columns: %w", err)
 			}
 			continue
 		case "days":

@@ -135,9 +135,9 @@ func keepVisitsByDay(ctx context.Context, tx conn) error {
 	if len(current) == 0 {
 		return nil
 	}
-	var list []string
+	var sites []string
 	for site := range current {
-		list = append(list, sqlString(site))
+		sites = append(sites, sqlString(site))
 	}
 	// The rows as stored before this write, of the visits it replaced or whose prev_* it moved, go out;
 	// the rows it wrote and the moved ones, as they are now, come in.
@@ -153,10 +153,10 @@ func keepVisitsByDay(ctx context.Context, tx conn) error {
 			read[i] = c
 		}
 	}
-	list2 := strings.Join(cols, ", ")
-	src := `SELECT -1 AS sign, ` + list2 + ` FROM visit_others WHERE rid IN (SELECT rid FROM visit_stored UNION ALL SELECT rid FROM visit_moved)
-		UNION ALL SELECT 1, ` + list2 + ` FROM visit_history WHERE touched OR rid IN (SELECT rid FROM visit_moved)`
-	rows, err := tx.QueryContext(ctx, `SELECT sign, `+strings.Join(read, ", ")+` FROM (`+src+`) c WHERE site_id IN (`+strings.Join(list, ", ")+`)`)
+	all := strings.Join(cols, ", ")
+	src := `SELECT -1 AS sign, ` + all + ` FROM visit_others WHERE rid IN (SELECT rid FROM visit_stored UNION ALL SELECT rid FROM visit_moved)
+		UNION ALL SELECT 1, ` + all + ` FROM visit_history WHERE touched OR rid IN (SELECT rid FROM visit_moved)`
+	rows, err := tx.QueryContext(ctx, `SELECT sign, `+strings.Join(read, ", ")+` FROM (`+src+`) c WHERE site_id IN (`+strings.Join(sites, ", ")+`)`)
 	if err != nil {
 		return err
 	}
