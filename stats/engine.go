@@ -426,6 +426,9 @@ func (e *Engine) visitTraffic(ctx context.Context, q *Query, from, to time.Time,
 	var paidIn map[string]int64 // paying visitors by group, when counted apart
 	var paidApart chan error    // when counted apart by a statement running beside this one, into apart
 	var apart map[string]int64
+	if ok, err := e.unitTraffic(ctx, q, from, to, need, rs); ok || err != nil {
+		return err
+	}
 	first, count := e.firstVisit(q, z, pf)
 	if c := cacheFrom(ctx); first == "" && c != nil && len(q.Filters) == 0 && from.Equal(q.From) && to.Equal(q.To) {
 		if ok, err := e.pageVisits(ctx, c, q, from, to, need, rs); ok || err != nil {
@@ -741,8 +744,9 @@ func convertingVisits(a *args, q *Query, from, to time.Time) string {
 // range who did not pay in it (those are counted with the payers), for a query answered by day.
 func (e *Engine) convertingApart(ctx context.Context, q *Query, from, to time.Time, dims, sels []string, rs *rows) error {
 	a := &args{d: e.d}
-	sqlText := "SELECT " + strings.Join(append(append([]string{}, sels...), "count(DISTINCT visitor_id)"), ", ") + " FROM " + e.d.Visits("", "", "") +
-		" s WHERE site_id = " + a.add(q.Site.ID) + " AND start_ts >= " + a.add(from) + " AND start_ts < " + a.add(to) +
+	ps, pf, pt := a.add(q.Site.ID), a.add(from), a.add(to)
+	sqlText := "SELECT " + strings.Join(append(append([]string{}, sels...), "count(DISTINCT visitor_id)"), ", ") + " FROM " + e.d.Visits(ps, pf, pt) +
+		" s WHERE site_id = " + ps + " AND start_ts >= " + pf + " AND start_ts < " + pt +
 		" AND session_id IN (" + convertingVisits(a, q, from, to) + ") AND visitor_id NOT IN (" + payingVisitors(a, q, from, to) + ")"
 	if len(dims) > 0 {
 		sqlText += " GROUP BY " + strings.Join(dims, ", ")
@@ -857,6 +861,9 @@ func (e *Engine) countPaying(ctx context.Context, cols []string, total bool, q *
 		}
 	}
 	sort.Strings(cols)
+	if !e.d.KeepsFirsts() {
+		return e.countPayingDistinct(ctx, cols, total, q, from, to)
+	}
 	first := func(prev string) string { return "(" + prev + " IS NULL OR " + prev + " < " + pf + ")" }
 	// The paying visitors' visits are read once (a few percent of the range) and grouped once per
 	// dimension; one GROUPING SETS query would aggregate every count in every set. Only the visits that

@@ -60,7 +60,7 @@ func openStores(ctx context.Context, cfg config.Config, log *slog.Logger) (tribu
 		if err != nil {
 			return nil, nil, nil, nil, err
 		}
-		ch, err := clickhouse.Open(ctx, cfg.EventsDSN, clickhouse.Logger(log))
+		ch, err := clickhouse.Open(ctx, cfg.EventsDSN, clickhouse.Logger(log), siteZones(pg))
 		if err != nil {
 			pg.Close()
 			return nil, nil, nil, nil, err
@@ -80,13 +80,29 @@ func openStores(ctx context.Context, cfg config.Config, log *slog.Logger) (tribu
 	if cfg.EventsDSN == "" {
 		return st, st, stats.NewEngine(st.DB(), stats.DuckDB{}, stats.WithPaymentRecords(st)), st.Close, nil
 	}
-	ch, err := clickhouse.Open(ctx, cfg.EventsDSN, clickhouse.Logger(log))
+	ch, err := clickhouse.Open(ctx, cfg.EventsDSN, clickhouse.Logger(log), siteZones(st))
 	if err != nil {
 		st.Close()
 		return nil, nil, nil, nil, err
 	}
 	closeBoth := func() error { return errors.Join(ch.Close(), st.Close()) }
 	return st, ch, stats.NewEngine(ch.DB(), stats.ClickHouse{}, stats.WithPaymentRecords(st)), closeBoth, nil
+}
+
+// siteZones names the MetaStore's sites' time zones to the ClickHouse store, which sums visits by each
+// site's local day.
+func siteZones(meta tributary.MetaStore) clickhouse.Option {
+	return clickhouse.Zones(func(ctx context.Context) (map[string]string, error) {
+		sites, err := meta.Sites(ctx)
+		if err != nil {
+			return nil, err
+		}
+		out := make(map[string]string, len(sites))
+		for _, s := range sites {
+			out[s.ID] = s.Timezone
+		}
+		return out, nil
+	})
 }
 
 // sharedLimiter is the MetaStore's token buckets when it keeps them (PostgreSQL, shared by every node),

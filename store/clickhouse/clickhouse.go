@@ -56,7 +56,7 @@
 //
 // Merging the visits table's states costs a GROUP BY over every visit of a range on every query. Migration
 // 006 adds visits_done, plain rows of the visits that start on a finished UTC day (the day after it is
-// over too: a visit lasts less than a day), which the store writes itself: a job every ten minutes
+// over too: a visit lasts less than a day), which the store writes itself: a job every minute
 // (FinishVisits; Open starts it, Close stops it) writes the finished days that lack a current generation,
 // and records each day in visit_days with the events its rows were built from (visit_day_events, a view's
 // count of events by day). Readers take a day from visits_done only while those counts still hold and
@@ -65,6 +65,11 @@
 // until the next run writes it again (visitsdone.go has the details). A site's deletion waits for this
 // process's job; a node deleting a site while another node's job runs can leave that job's rows
 // recorded, counted again only if the same days are written back with the same numbers of events.
+//
+// Migration 007 adds the visits summed by local day, which the same job (every minute) keeps for each
+// site whose zone Open's Zones option names: finished days' sums under their visits_done generation, and
+// a run of yesterday's and today's visits up to two minutes ago; stats answers unfiltered queries over
+// whole days from them and the visits after the run (visitsday.go has the design).
 //
 // # Stats
 //
@@ -113,6 +118,9 @@ type Store struct {
 	touches *touches.Maintainer
 	node    string
 	log     *slog.Logger
+
+	// zones names the sites' time zones for the visits by day (Zones); nil: none are kept.
+	zones func(ctx context.Context) (map[string]string, error)
 
 	// finishMu serializes this process's runs of the finished-visits job (visitsdone.go) and site
 	// deletions; stopFinish ends the background loop, which closes finishDone.

@@ -37,7 +37,7 @@ import (
 
 // finishEvery is how often a store finishes visits in the background (Open starts the loop; the first run
 // comes after one period, so a start does not add a pass over every visit to a node's startup).
-var finishEvery = 10 * time.Minute
+var finishEvery = time.Minute
 
 // finishChunkEvents bounds the events a single INSERT … SELECT of the job merges (the first run of a large
 // site builds every day): about 1.4 GB of aggregation state per million visits, spilled to disk past 1 GB.
@@ -72,7 +72,11 @@ func (s *Store) finishLoop(stop <-chan struct{}, done chan<- struct{}) {
 // FinishVisits writes the visits of every finished day that visits_done lacks or holds stale: the days up
 // to the day before yesterday (UTC) by the store's clock.
 func (s *Store) FinishVisits(ctx context.Context) error {
-	return s.FinishVisitsBefore(ctx, s.now().UTC().AddDate(0, 0, -1))
+	now := s.now().UTC()
+	if err := s.FinishVisitsBefore(ctx, now.AddDate(0, 0, -1)); err != nil {
+		return err
+	}
+	return s.OpenVisits(ctx, now)
 }
 
 // FinishVisitsBefore writes the visits starting on the UTC days before before's day that visits_done
@@ -91,6 +95,14 @@ func (s *Store) FinishVisitsBefore(ctx context.Context, before time.Time) error 
 	if err != nil {
 		return err
 	}
+	zones, err := s.siteZones(ctx)
+	if err != nil {
+		return err
+	}
+	sums, err := s.readDaySums(ctx)
+	if err != nil {
+		return err
+	}
 	sites := map[string]bool{}
 	for k := range counts {
 		sites[k.site] = true
@@ -105,8 +117,17 @@ func (s *Store) FinishVisitsBefore(ctx context.Context, before time.Time) error 
 				}
 			}
 		}
+		zone, summed := zones[site]
+		p := newPrefixes(counts, site)
 		for d, w := range window {
-			if r, ok := recorded[dayKey{site, d}]; d < cut && w > 0 && (!ok || r != w) {
+			if d >= cut || w == 0 {
+				continue
+			}
+			r, ok := recorded[dayKey{site, d}]
+			// A day's sums are stale once any earlier day gains an event (prefix): its visits' previous
+			// ones may have changed. Its visits are written again with them.
+			sum, ok2 := sums[dayKey{site, d}]
+			if !ok || r != w || summed && (!ok2 || sum.zone != zone || sum.prefix != p.at(d+2)) {
 				stale = append(stale, d)
 			}
 		}
@@ -117,7 +138,7 @@ func (s *Store) FinishVisitsBefore(ctx context.Context, before time.Time) error 
 				events += window[stale[n]]
 				n++
 			}
-			if err := s.finishDays(ctx, site, stale[:n], window); err != nil {
+			if err := s.finishDays(ctx, site, stale[:n], window, p, zone); err != nil {
 				return err
 			}
 			stale = stale[n:]
@@ -127,8 +148,9 @@ func (s *Store) FinishVisitsBefore(ctx context.Context, before time.Time) error 
 }
 
 // finishDays writes the visits starting on days (ascending, within a month of each other) under a new
-// generation, then records the generation with the event counts read before.
-func (s *Store) finishDays(ctx context.Context, site string, days []int64, window map[int64]uint64) error {
+// generation, and their sums by local day in zone unless it is "" (visitsday.go), then records the
+// generation with the event counts read before.
+func (s *Store) finishDays(ctx context.Context, site string, days []int64, window map[int64]uint64, p prefixes, zone string) error {
 	gen := s.seq()
 	list := make([]string, len(days))
 	for i, d := range days {
@@ -144,8 +166,21 @@ func (s *Store) finishDays(ctx context.Context, site string, days []int64, windo
 	if _, err := s.db.ExecContext(ctx, q, site); err != nil {
 		return mapErr("finish visits", err)
 	}
-	return s.batch(ctx, "record finished days", `INSERT INTO visit_days (site_id, day, gen, events)`, len(days), func(i int) []any {
-		return []any{site, time.Unix(days[i]*86400, 0).UTC(), gen, window[days[i]]}
+	if zone != "" {
+		for _, d := range days {
+			if err := s.sumDay(ctx, site, d, days, gen, zone); err != nil {
+				return err
+			}
+		}
+	}
+	err := s.batch(ctx, "record finished days", `INSERT INTO visit_days (site_id, day, gen, events)`, len(days), func(i int) []any {
+		return []any{site, dayTime(days[i]), gen, window[days[i]]}
+	})
+	if err != nil || zone == "" {
+		return err
+	}
+	return s.batch(ctx, "record finished days' sums", `INSERT INTO visit_day_sums (site_id, day, gen, prefix, zone)`, len(days), func(i int) []any {
+		return []any{site, dayTime(days[i]), gen, p.at(days[i] + 2), zone}
 	})
 }
 

@@ -1,0 +1,565 @@
+package stats
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tributary/tributary/visitday"
+	"github.com/tributary/tributary/zone"
+)
+
+// The ClickHouse store keeps the visits summed by local day as the embedded store's visits_by_day, but
+// written by a job in units (a UTC day of visits' starts, or a run of the days not finished yet), each
+// read only while the events it was built from are unchanged (store/clickhouse/visitsday.go). A query
+// reads the units that cover its range when every one of them is current, and corrects the sums by the
+// tail: the visits with an event after the newest run's bound. Otherwise it reads the visits.
+
+// unitSums marks a dialect whose store keeps visits by day in units (ClickHouse).
+type unitSums interface{ unitSums() }
+
+func (ClickHouse) unitSums() {}
+
+// unitState is what a site's units cover: the UTC days (since 1970) with events, the current finished
+// days' generations, and the newest run when it is current.
+type unitState struct {
+	events map[int64]bool
+	done   map[int64]uint64
+	open   bool
+	gen    uint64
+	first  int64
+	bound  time.Time
+}
+
+// readUnits reads a site's units in one statement: the events by UTC day (kind 0), the newest sums of
+// each finished day (1) and the newest run (2) with its site's events from the bound's day to it.
+func (e *Engine) readUnits(ctx context.Context, site, zone string) (*unitState, error) {
+	a := &args{d: e.d}
+	ps := a.add(site)
+	bound := "(SELECT argMax(bound, gen) FROM visit_open_runs WHERE site_id = " + ps + ")"
+	q := `SELECT toUInt8(0), day, toUInt64(sum(events)), toUInt64(0), '', toDateTime(0, 'UTC'), toUInt64(0) FROM visit_day_events WHERE site_id = ` + ps + ` GROUP BY day
+		UNION ALL SELECT toUInt8(1), day, argMax(prefix, gen), max(gen), argMax(zone, gen), toDateTime(0, 'UTC'), toUInt64(0) FROM visit_day_sums WHERE site_id = ` + ps + ` GROUP BY day
+		UNION ALL SELECT toUInt8(2), argMax(first_day, gen), argMax(prefix, gen), max(gen), argMax(zone, gen), argMax(bound, gen),
+			(SELECT count() FROM events WHERE site_id = ` + ps + ` AND ts >= toStartOfDay(` + bound + `) AND ts < ` + bound + `)
+			FROM visit_open_runs WHERE site_id = ` + ps + ` HAVING count() > 0`
+	res, err := e.db.QueryContext(ctx, q, a.vals...)
+	if err != nil {
+		return nil, fmt.Errorf("stats: visit units: %w", err)
+	}
+	defer res.Close()
+	st := &unitState{events: map[int64]bool{}, done: map[int64]uint64{}}
+	counts := map[int64]uint64{}
+	type sums struct {
+		prefix, gen uint64
+	}
+	days := map[int64]sums{}
+	var run struct {
+		first         int64
+		prefix, today uint64
+		gen           uint64
+		zone          string
+		bound         time.Time
+	}
+	haveRun := false
+	for res.Next() {
+		var kind uint8
+		var day, bound time.Time
+		var n, gen, today uint64
+		var z string
+		if err := res.Scan(&kind, &day, &n, &gen, &z, &bound, &today); err != nil {
+			return nil, fmt.Errorf("stats: visit units: %w", err)
+		}
+		d := day.Unix() / 86400
+		switch kind {
+		case 0:
+			counts[d] = n
+			st.events[d] = true
+		case 1:
+			if z == zone {
+				days[d] = sums{n, gen}
+			}
+		case 2:
+			haveRun = true
+			run.first, run.prefix, run.gen, run.zone, run.bound, run.today = d, n, gen, z, bound.UTC(), today
+		}
+	}
+	if err := res.Err(); err != nil {
+		return nil, fmt.Errorf("stats: visit units: %w", err)
+	}
+	// before(d) is the site's events dated before day d, as the job counted them.
+	sorted := make([]int64, 0, len(counts))
+	for d := range counts {
+		sorted = append(sorted, d)
+	}
+	slices.Sort(sorted)
+	cum := make([]uint64, len(sorted)+1)
+	for i, d := range sorted {
+		cum[i+1] = cum[i] + counts[d]
+	}
+	before := func(d int64) uint64 {
+		i, _ := slices.BinarySearch(sorted, d)
+		return cum[i]
+	}
+	for d, s := range days {
+		if s.prefix == before(d+2) {
+			st.done[d] = s.gen
+		}
+	}
+	if haveRun && run.zone == zone && run.prefix == before(run.bound.Unix()/86400)+run.today {
+		st.open, st.gen, st.first, st.bound = true, run.gen, run.first, run.bound
+	}
+	return st, nil
+}
+
+// units reads the site's units once per request.
+func (e *Engine) units(ctx context.Context, q *Query) (*unitState, error) {
+	load := func() (any, error) { return e.readUnits(ctx, q.Site.ID, q.Site.Timezone) }
+	c := cacheFrom(ctx)
+	if c == nil {
+		v, err := load()
+		if err != nil {
+			return nil, err
+		}
+		return v.(*unitState), nil
+	}
+	v, err := c.get("units/"+q.Site.ID+"/"+q.Site.Timezone, load)
+	if err != nil {
+		return nil, err
+	}
+	return v.(*unitState), nil
+}
+
+// dimIndex is a visit column's index in visitday's sums (0: none), -1 when they hold no such column.
+func dimIndex(col string) int {
+	if col == "" {
+		return 0
+	}
+	if i := slices.Index(visitday.Dims[:], col); i >= 0 {
+		return i + 1
+	}
+	return -1
+}
+
+// unitTraffic answers an unfiltered visits query over whole local days from the store's units and
+// their tail, when its store keeps them and they cover [from, to): false otherwise (the caller reads
+// the visits).
+func (e *Engine) unitTraffic(ctx context.Context, q *Query, from, to time.Time, need map[string]bool, rs *rows) (bool, error) {
+	if _, ok := e.d.(unitSums); !ok || len(q.Filters) > 0 {
+		return false, nil
+	}
+	loc := siteLoc(q.Site)
+	fromDay, ok1 := localMidnight(from, loc)
+	toDay, ok2 := localMidnight(to, loc)
+	if !ok1 || !ok2 {
+		return false, nil
+	}
+	col, unit := "", ""
+	for _, d := range q.Dimensions {
+		switch {
+		case visitDims[d] != "" && col == "":
+			col = visitDims[d]
+		case (timeDims[d] == "day" || timeDims[d] == "week" || timeDims[d] == "month") && unit == "":
+			unit = timeDims[d]
+		default:
+			return false, nil
+		}
+	}
+	dim := dimIndex(col)
+	if dim < 0 || need["conversions"] && len(q.Dimensions) > 0 && (col == "" || unit != "") {
+		// Conversions are counted apart by one visit column or none (paying), as the embedded store's
+		// visits by day count them.
+		return false, nil
+	}
+	st, err := e.units(ctx, q)
+	if err != nil {
+		return true, err
+	}
+	var done []string
+	for d := from.Unix() / 86400; d <= (to.Unix()-1)/86400; d++ {
+		switch gen, ok := st.done[d]; {
+		case st.open && d >= st.first:
+		case ok:
+			done = append(done, "(toDate('"+dayString(d)+"'), toUInt64("+strconv.FormatUint(gen, 10)+"))")
+		case st.events[d]:
+			return false, nil // a day being finished again, or not yet
+		}
+	}
+	f, t := "toDate('"+fromDay+"')", "toDate('"+toDay+"')"
+	a := &args{d: e.d}
+	ps, pd := a.add(q.Site.ID), a.add(map[bool]string{true: col, false: ""}[col != ""])
+	cols := "value, day, prev_day, visits, pageviews, bounces, duration, events"
+	where := "site_id = " + ps + " AND dim = " + pd + " AND day >= " + f + " AND day < " + t
+	var parts []string
+	if len(done) > 0 {
+		parts = append(parts, "SELECT "+cols+" FROM visits_by_day WHERE "+where+" AND (unit, gen) IN ("+strings.Join(done, ", ")+")")
+	}
+	useOpen := st.open && (to.Unix()-1)/86400 >= st.first
+	if useOpen {
+		parts = append(parts, "SELECT "+cols+" FROM visits_by_day_open WHERE "+where+" AND gen = "+strconv.FormatUint(st.gen, 10)+
+			" AND unit >= toDate('"+dayString(st.first)+"')")
+	}
+	var sels, groups []string
+	bucket := func(c string) string {
+		switch unit {
+		case "week":
+			return "toMonday(" + c + ")"
+		case "month":
+			return "toStartOfMonth(" + c + ")"
+		}
+		return c
+	}
+	for _, d := range q.Dimensions {
+		if visitDims[d] != "" {
+			sels, groups = append(sels, "value"), append(groups, "value")
+		} else {
+			g := "concat(toString(" + bucket("day") + "), ' 00:00:00')"
+			sels, groups = append(sels, g), append(groups, g)
+		}
+	}
+	first := "prev_day < " + f
+	if unit != "" {
+		first += " OR " + bucket("prev_day") + " <> " + bucket("day")
+	}
+	exprs := map[string]string{"visitors": e.d.SumIf("visits", first), "visits": e.d.Sum("visits"), "pageviews": e.d.Sum("pageviews"),
+		"bounces": e.d.Sum("bounces"), "duration": "toFloat64(sum(duration)) / 1000000", "events": e.d.Sum("events"), "conversions": "toInt64(0)"}
+	var aggs []string
+	for _, agg := range visitAggregates {
+		if need[agg] {
+			aggs, sels = append(aggs, agg), append(sels, exprs[agg])
+		}
+	}
+	got := &rows{}
+	if len(parts) > 0 {
+		text := "SELECT " + strings.Join(sels, ", ") + " FROM (" + strings.Join(parts, " UNION ALL ") + ")"
+		if len(groups) > 0 {
+			text += " GROUP BY " + strings.Join(groups, ", ")
+		}
+		res, err := e.db.QueryContext(ctx, text, a.vals...)
+		if err != nil {
+			return true, fmt.Errorf("stats: visits by day: %w", err)
+		}
+		if _, err := readVisits(res, len(q.Dimensions), aggs, nil, got); err != nil {
+			return true, fmt.Errorf("stats: visits by day: %w", err)
+		}
+	}
+	if useOpen && to.After(st.bound) {
+		tail, err := e.tail(ctx, q, st, from, to)
+		if err != nil {
+			return true, err
+		}
+		d, _ := time.Parse(time.DateOnly, fromDay)
+		fd := int32(d.Unix() / 86400)
+		for _, c := range tail {
+			if c.v.Start < from.UnixMicro() || c.v.Start >= to.UnixMicro() {
+				continue
+			}
+			addTail(got, q, c, dim, unit, fd, loc)
+		}
+	}
+	if len(q.Dimensions) == 0 {
+		got.get([]string{})
+	}
+	var paidIn map[string]int64
+	if need["conversions"] {
+		m, err := e.paying(ctx, q, from, to, col)
+		if err != nil {
+			return true, err
+		}
+		paidIn = m
+	}
+	for _, k := range got.order {
+		r := got.m[k]
+		if r.ints["visits"] == 0 && len(q.Dimensions) > 0 {
+			continue
+		}
+		out := rs.get(r.dims)
+		for name, n := range r.ints {
+			if need[name] {
+				out.ints[name] += n
+			}
+		}
+		if need["duration"] {
+			out.floats["duration"] += r.floats["duration"]
+		}
+		if paidIn != nil {
+			out.ints["conversions"] += paidIn[strings.Join(r.dims, "")]
+		}
+	}
+	if need["conversions"] && len(q.ConversionNames) > 0 {
+		var dims, sels []string
+		z := zone.Span(q.Site.Timezone, loc, from, to)
+		for _, d := range q.Dimensions {
+			g := e.dimExpr(d, z, false)
+			dims, sels = append(dims, g), append(sels, e.dimSelect(d, g))
+		}
+		return true, e.convertingApart(ctx, q, from, to, dims, sels, rs)
+	}
+	return true, nil
+}
+
+// paying counts the visitors who paid in [from, to) by the value of col ("" for none), once per request.
+func (e *Engine) paying(ctx context.Context, q *Query, from, to time.Time, col string) (map[string]int64, error) {
+	var m map[string]map[string]int64
+	var err error
+	switch c := cacheFrom(ctx); {
+	case c == nil && col == "":
+		m, err = e.countPaying(ctx, []string{}, true, q, from, to)
+	case c == nil:
+		m, err = e.countPaying(ctx, []string{col}, false, q, from, to)
+	case col == "" && !(from.Equal(q.From) && to.Equal(q.To)):
+		m, err = e.payingTotal(ctx, c, q, from, to)
+	default:
+		m, err = e.payingFirsts(ctx, c, q, from, to)
+	}
+	if err == nil && m[col] == nil {
+		// A column the page did not announce.
+		m, err = e.countPaying(ctx, []string{col}, false, q, from, to)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return m[col], nil
+}
+
+// tailVisit is a correction of the sums: a visit to take away (sign -1, as the run summed it) or to add
+// (1, as it is now).
+type tailVisit struct {
+	sign int64
+	v    visitday.Visit
+}
+
+// tail reads the corrections for [from, to) of the visitors with an event at or after the run's bound
+// (and before the day after to: a visit lasts less than a day, so a later one starts after to): their
+// visits as the run holds them, taken away, and as the visits table merges them now, added, with
+// previous visits worked out from theirs since the day before from (an earlier one counts as none:
+// every comparison is with from or later). Once per request.
+func (e *Engine) tail(ctx context.Context, q *Query, st *unitState, from, to time.Time) ([]tailVisit, error) {
+	load := func() (any, error) { return e.readTail(ctx, q.Site.ID, st, from, to) }
+	c := cacheFrom(ctx)
+	if c == nil {
+		v, err := load()
+		if err != nil {
+			return nil, err
+		}
+		return v.([]tailVisit), nil
+	}
+	v, err := c.get(fmt.Sprint("tail/", q.Site.ID, "/", st.gen, "/", from.Unix(), "/", to.Unix()), load)
+	if err != nil {
+		return nil, err
+	}
+	return v.([]tailVisit), nil
+}
+
+func (e *Engine) readTail(ctx context.Context, site string, st *unitState, from, to time.Time) ([]tailVisit, error) {
+	a := &args{d: e.d}
+	ps := a.add(site)
+	pb := a.add(st.bound)
+	first := "toDate('" + dayString(st.first) + "')"
+	touched := "SELECT visitor_id FROM events WHERE site_id = " + ps + " AND ts >= " + pb + " AND ts < " + a.add(to.Add(24*time.Hour))
+	dims := strings.Join(visitday.Dims[:], ", ")
+	var prevs []string
+	for _, c := range append([]string{"visit"}, visitday.Dims[:]...) {
+		prevs = append(prevs, "toUInt32(prev_"+c+")")
+	}
+	old := "SELECT visitor_id, session_id, toUInt32(start_ts), toUInt32(end_ts), pv, ev, " + dims + ", " + strings.Join(prevs, ", ") +
+		" FROM visits_open WHERE site_id = " + ps + " AND gen = " + strconv.FormatUint(st.gen, 10) + " AND visitor_id IN (" + touched + ")"
+	var out []tailVisit
+	res, err := e.db.QueryContext(ctx, old, a.vals...)
+	if err != nil {
+		return nil, fmt.Errorf("stats: tail: %w", err)
+	}
+	for res.Next() {
+		v, err := scanTailVisit(res, true)
+		if err != nil {
+			res.Close()
+			return nil, fmt.Errorf("stats: tail: %w", err)
+		}
+		out = append(out, tailVisit{-1, v})
+	}
+	res.Close()
+	if err := res.Err(); err != nil {
+		return nil, fmt.Errorf("stats: tail: %w", err)
+	}
+	// As the visits are now: the merged visits of those visitors starting on the run's days, and their
+	// finished visits since the day before from, for their previous ones. No alias is a column's name: on
+	// 18.16 an alias shadows the column everywhere in the query.
+	merges := []string{"argMinMerge(visitor_id_state) AS t_visitor", "minMerge(start_ts_state) AS t_start", "maxMerge(end_ts_state) AS t_end",
+		"countIfMerge(pv_state) AS t_pv", "countIfMerge(ev_state) AS t_ev"}
+	outer := []string{"toUInt8(1)", "t_visitor", "session_id", "toUInt32(t_start)", "toUInt32(t_end)", "t_pv", "t_ev"}
+	for _, c := range visitday.Dims {
+		switch c {
+		case "entry_page":
+			merges = append(merges, "argMinIfMerge(entry_page_state) AS t_entry_page")
+		case "exit_page":
+			merges = append(merges, "argMaxIfMerge(exit_page_state) AS t_exit_page")
+		default:
+			merges = append(merges, "argMinMerge("+c+"_state) AS t_"+c)
+		}
+		outer = append(outer, "t_"+c)
+	}
+	var done []string
+	for d, gen := range st.done {
+		if d < st.first && d >= from.Unix()/86400-1 {
+			done = append(done, "(toDate('"+dayString(d)+"'), toUInt64("+strconv.FormatUint(gen, 10)+"))")
+		}
+	}
+	sessions := "SELECT session_id FROM events WHERE site_id = " + ps + " AND ts >= toDateTime(" + first + " - 1) AND visitor_id IN (" + touched + ")"
+	now := "SELECT " + strings.Join(outer, ", ") + " FROM (SELECT session_id, " + strings.Join(merges, ", ") + " FROM visits WHERE site_id = " + ps +
+		" AND day >= " + first + " - 1 AND session_id IN (" + sessions + ") GROUP BY session_id HAVING toDate(t_start, 'UTC') >= " + first + ")"
+	if len(done) > 0 {
+		now += " UNION ALL SELECT toUInt8(0), visitor_id, session_id, toUInt32(start_ts), toUInt32(end_ts), pv, ev, " + dims + " FROM visits_done WHERE site_id = " + ps +
+			" AND (day, gen) IN (" + strings.Join(done, ", ") + ") AND visitor_id IN (" + touched + ")"
+	}
+	res, err = e.db.QueryContext(ctx, now, a.vals...)
+	if err != nil {
+		return nil, fmt.Errorf("stats: tail: %w", err)
+	}
+	var vs []visitday.Visit
+	for res.Next() {
+		var cur uint8
+		v, err := scanTailVisit(res, false, &cur)
+		if err != nil {
+			res.Close()
+			return nil, fmt.Errorf("stats: tail: %w", err)
+		}
+		v.Cur = cur == 1
+		vs = append(vs, v)
+	}
+	res.Close()
+	if err := res.Err(); err != nil {
+		return nil, fmt.Errorf("stats: tail: %w", err)
+	}
+	visitday.Sort(vs)
+	visitday.SetPrevs(vs)
+	for _, v := range vs {
+		if v.Cur {
+			out = append(out, tailVisit{1, v})
+		}
+	}
+	return out, nil
+}
+
+// scanTailVisit scans a visit (after lead, if any): visitor, session, start and end in seconds, pv, ev,
+// the visitday.Dims columns and, with prevs, the previous visits' starts in seconds (0 for none).
+func scanTailVisit(res *sql.Rows, prevs bool, lead ...any) (visitday.Visit, error) {
+	var v visitday.Visit
+	var start, end uint32
+	var pv, ev uint64
+	dest := append(lead, &v.Visitor, &v.Session, &start, &end, &pv, &ev)
+	for i := range v.Vals {
+		dest = append(dest, &v.Vals[i])
+	}
+	var ps [len(v.Prevs)]uint32
+	if prevs {
+		for i := range ps {
+			dest = append(dest, &ps[i])
+		}
+	}
+	if err := res.Scan(dest...); err != nil {
+		return v, err
+	}
+	v.Start, v.End, v.PV, v.EV = int64(start)*1e6, int64(end)*1e6, int64(pv), int64(ev)
+	for i, p := range ps {
+		v.Prevs[i] = visitday.NoPrev
+		if p != 0 {
+			v.Prevs[i] = int64(p) * 1e6
+		}
+	}
+	return v, nil
+}
+
+// addTail adds one correction to got, grouped as q's dimensions (the visit column of index dim in
+// visitday's sums, the time unit), its visitor counted when the visit is the first of its group in the
+// range starting on local day fromDay.
+func addTail(got *rows, q *Query, c tailVisit, dim int, unit string, fromDay int32, loc *time.Location) {
+	v := &c.v
+	day := visitday.Day(v.Start, loc)
+	bucket := func(d int32) string {
+		t := time.Unix(int64(d)*86400, 0).UTC()
+		switch unit {
+		case "week":
+			t = t.AddDate(0, 0, -((int(t.Weekday()) + 6) % 7))
+		case "month":
+			t = time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, time.UTC)
+		}
+		return t.Format(time.DateOnly) + " 00:00:00"
+	}
+	var dv []string
+	for _, d := range q.Dimensions {
+		if visitDims[d] != "" {
+			dv = append(dv, v.Vals[dim-1])
+		} else {
+			dv = append(dv, bucket(day))
+		}
+	}
+	first := v.Prevs[dim] == visitday.NoPrev
+	if !first {
+		p := visitday.Day(v.Prevs[dim], loc)
+		first = p < fromDay || unit != "" && bucket(p) != bucket(day)
+	}
+	r := got.get(dv)
+	if first {
+		r.ints["visitors"] += c.sign
+	}
+	r.ints["visits"] += c.sign
+	r.ints["pageviews"] += c.sign * v.PV
+	if v.PV == 1 {
+		r.ints["bounces"] += c.sign
+	}
+	r.floats["duration"] += float64(c.sign*(v.End-v.Start)) / 1e6
+	r.ints["events"] += c.sign * v.EV
+}
+
+func dayString(d int64) string { return time.Unix(d*86400, 0).UTC().Format(time.DateOnly) }
+
+// countPayingDistinct is countPaying for a store whose visits carry no previous visits: the paying
+// visitors' visits of the range grouped by each column, their visitors counted distinct.
+func (e *Engine) countPayingDistinct(ctx context.Context, cols []string, total bool, q *Query, from, to time.Time) (map[string]map[string]int64, error) {
+	groups := make([]string, 0, len(cols)+1)
+	for _, c := range cols {
+		groups = append(groups, "coalesce("+c+", '')")
+	}
+	if total {
+		groups = append(groups, "''")
+	}
+	m := map[string]map[string]int64{}
+	for _, c := range cols {
+		m[c] = map[string]int64{}
+	}
+	if len(groups) == 0 {
+		return m, nil
+	}
+	b := &args{d: e.d}
+	s, f, t := b.add(q.Site.ID), b.add(from), b.add(to)
+	src := "SELECT * FROM " + e.d.Visits(s, f, t) + " v WHERE site_id = " + s + " AND start_ts >= " + f + " AND start_ts < " + t +
+		" AND visitor_id IN (" + payingVisitors(b, q, from, to) + ")"
+	res, err := e.db.QueryContext(ctx, e.d.GroupEach(src, groups, []string{"count(DISTINCT visitor_id)"}), b.vals...)
+	if err != nil {
+		return nil, fmt.Errorf("stats: paying visitors: %w", err)
+	}
+	defer res.Close()
+	for res.Next() {
+		var d int64
+		var v string
+		var n uint64
+		if err := res.Scan(&d, &v, &n); err != nil {
+			return nil, fmt.Errorf("stats: paying visitors: %w", err)
+		}
+		if int(d) == len(cols) {
+			m[""] = map[string]int64{"": int64(n)}
+			continue
+		}
+		m[cols[d]][v] = int64(n)
+	}
+	if err := res.Err(); err != nil {
+		return nil, fmt.Errorf("stats: paying visitors: %w", err)
+	}
+	if total && m[""] == nil {
+		m[""] = map[string]int64{"": 0}
+	}
+	return m, nil
+}

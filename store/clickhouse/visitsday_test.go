@@ -1,0 +1,202 @@
+package clickhouse_test
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tributary/tributary"
+	"github.com/tributary/tributary/internal/testenv"
+	"github.com/tributary/tributary/stats"
+	"github.com/tributary/tributary/store/clickhouse"
+	"github.com/tributary/tributary/store/duckdb"
+)
+
+// zoneOf is a Zones option whose zone the test changes.
+type zoneOf struct {
+	mu   sync.Mutex
+	name string
+}
+
+func (z *zoneOf) set(name string) { z.mu.Lock(); z.name = name; z.mu.Unlock() }
+
+func (z *zoneOf) zones(context.Context) (map[string]string, error) {
+	z.mu.Lock()
+	defer z.mu.Unlock()
+	return map[string]string{"s1": z.name}, nil
+}
+
+// probeBreakdown is a query the visits by day answer: unfiltered, whole days, one visit column.
+const probeBreakdown = `{"metrics":["visitors","visits","pageviews"],"dimensions":["visit:channel"],"date_range":["2026-10-01","2026-12-02"]}`
+
+// sumsRead reports whether the ClickHouse engine answers probeBreakdown in zone tz from the visits by
+// day: a row added to every unit it may read shows in the answer. The row is removed again.
+func sumsRead(t *testing.T, ch *clickhouse.Store, tz string, now time.Time) bool {
+	t.Helper()
+	ctx := context.Background()
+	for _, q := range []string{
+		`INSERT INTO visits_by_day SELECT site_id, unit, gen, 'channel', 'probe', day, toDate(0), 1, 0, 0, 0, 0 FROM visits_by_day WHERE dim = '' LIMIT 1 BY unit, gen`,
+		`INSERT INTO visits_by_day_open SELECT site_id, unit, gen, 'channel', 'probe', day, toDate(0), 1, 0, 0, 0, 0 FROM visits_by_day_open WHERE dim = '' LIMIT 1 BY unit, gen`,
+	} {
+		if _, err := ch.DB().ExecContext(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	site := &tributary.Site{ID: "s1", Domain: "shop.example", Currency: "USD", Timezone: tz}
+	res, err := stats.NewEngine(ch.DB(), stats.ClickHouse{}).Run(ctx, scenarioQuery(t, probeBreakdown, site, now))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, table := range []string{"visits_by_day", "visits_by_day_open"} {
+		if _, err := ch.DB().ExecContext(ctx, `ALTER TABLE `+table+` DELETE WHERE value = 'probe'`); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitMutations(t, ch)
+	out, _ := json.Marshal(res.Results)
+	return strings.Contains(string(out), "probe")
+}
+
+func waitMutations(t *testing.T, ch *clickhouse.Store) {
+	t.Helper()
+	for {
+		var pending uint64
+		if err := ch.DB().QueryRow(`SELECT count() FROM system.mutations WHERE database = currentDatabase() AND is_done = 0`).Scan(&pending); err != nil {
+			t.Fatal(err)
+		}
+		if pending == 0 {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestVisitsByDay has the finishing job keep the visits by day (finished days and a run of the open
+// ones, whose bound leaves events after it as the tail) and wants the embedded store's answers from
+// them: as first written, while a late event makes them stale and after the next run writes them again,
+// after the site's zone changes, and with a run's rows written but not recorded.
+func TestVisitsByDay(t *testing.T) {
+	ctx := context.Background()
+	dsn := testenv.ClickHouseDSN(t)
+	zone := &zoneOf{name: "UTC"}
+	ch, err := clickhouse.Open(ctx, dsn, clickhouse.Zones(zone.zones))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ch.Close() })
+	duck, err := duckdb.Open(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { duck.Close() })
+	batches := visitBatches()
+	for _, st := range []tributary.EventStore{duck, ch} {
+		writeBatches(t, st, batches[:2])
+		writePayment(t, st)
+	}
+	// The store's clock at 2026-11-16 12:00: days up to 11-14 finished, 11-15 and 11-16 open, and the
+	// events after 11:58 on 11-16 (11-20, 11-30, 12-01) the tail.
+	now := time.Date(2026, 11, 16, 12, 0, 0, 0, time.UTC)
+	run := func() {
+		t.Helper()
+		if err := ch.FinishVisitsBefore(ctx, now.AddDate(0, 0, -1)); err != nil {
+			t.Fatal(err)
+		}
+		if err := ch.OpenVisits(ctx, now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	run()
+	if !sumsRead(t, ch, "UTC", now) {
+		t.Fatal("the visits by day were not read after the job's run")
+	}
+	if sumsRead(t, ch, "America/New_York", now) {
+		t.Fatal("the visits by day, summed in UTC, were read for a site in New York")
+	}
+	t.Run("summed", func(t *testing.T) { sameVisits(t, duck, ch) })
+
+	// A second run with nothing new writes nothing.
+	var runs uint64
+	count := func() uint64 {
+		var n uint64
+		if err := ch.DB().QueryRow(`SELECT count() FROM visit_open_runs`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	runs = count()
+	run()
+	if n := count(); n != runs {
+		t.Fatalf("a run with nothing new recorded %d runs, had %d", n, runs)
+	}
+
+	// Late events: sa (11-10, finished) gains an earlier pageview; sd's start moves to 11-14 23:55; vg
+	// starts a visit on an open day, before the run's bound.
+	ev := func(v, s, channel, path string, at time.Time) tributary.Event {
+		return tributary.Event{SiteID: "s1", Timestamp: at, Name: "pageview", Source: "browser", VisitorID: v, SessionID: s, Hostname: "shop.example",
+			Path: path, Channel: channel, Country: "DE", Device: "desktop", Browser: "Firefox", OS: "Linux"}
+	}
+	late := append(append([]tributary.Event{}, batches[2]...), ev("vg", "sg", "Email", "/", time.Date(2026, 11, 16, 11, 50, 0, 0, time.UTC)))
+	for _, st := range []tributary.EventStore{duck, ch} {
+		if err := st.InsertEvents(ctx, late); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if sumsRead(t, ch, "UTC", now) {
+		t.Fatal("the visits by day were read with a late event on a finished day")
+	}
+	t.Run("late events before the next run", func(t *testing.T) { sameVisits(t, duck, ch) })
+	run()
+	if !sumsRead(t, ch, "UTC", now) {
+		t.Fatal("the visits by day were not read after the run that followed the late events")
+	}
+	t.Run("late events after the next run", func(t *testing.T) { sameVisits(t, duck, ch) })
+
+	// Events after the run's bound on an open day: a new visitor, a visit of the run continued, and a
+	// second visit of a visitor with finished ones.
+	at := time.Date(2026, 11, 16, 11, 59, 0, 0, time.UTC)
+	tail := []tributary.Event{ev("vf", "sf", "Direct", "/", at), ev("vg", "sg", "Email", "/docs", at), ev("va", "sa2", "Organic Search", "/", at)}
+	for _, st := range []tributary.EventStore{duck, ch} {
+		if err := st.InsertEvents(ctx, tail); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !sumsRead(t, ch, "UTC", now) {
+		t.Fatal("the visits by day were not read with events after the run's bound")
+	}
+	t.Run("tail", func(t *testing.T) { sameVisits(t, duck, ch) })
+
+	// A run that wrote its rows and stopped before recording them.
+	if _, err := ch.DB().ExecContext(ctx, `INSERT INTO visits_by_day_open SELECT site_id, unit, gen + 1, dim, value, day, prev_day, visits * 2, pageviews,
+		bounces, duration, events FROM visits_by_day_open`); err != nil {
+		t.Fatal(err)
+	}
+	t.Run("stopped halfway", func(t *testing.T) { sameVisits(t, duck, ch) })
+
+	// The site moves to New York: every day is summed again in its zone.
+	zone.set("America/New_York")
+	if sumsRead(t, ch, "America/New_York", now) {
+		t.Fatal("the visits by day were read in New York before the job summed them there")
+	}
+	run()
+	if !sumsRead(t, ch, "America/New_York", now) {
+		t.Fatal("the visits by day were not read in New York after the job summed them there")
+	}
+	t.Run("new zone", func(t *testing.T) { sameVisits(t, duck, ch) })
+
+	if err := ch.DeleteSiteData(ctx, "s1"); err != nil {
+		t.Fatal(err)
+	}
+	for _, table := range []string{"visits_by_day", "visit_day_sums", "visits_open", "visits_by_day_open", "visit_open_runs"} {
+		var n uint64
+		if err := ch.DB().QueryRow(`SELECT count() FROM ` + table).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n != 0 {
+			t.Errorf("after deleting the site %s holds %d rows", table, n)
+		}
+	}
+}
