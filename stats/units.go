@@ -117,20 +117,21 @@ func (e *Engine) readUnits(ctx context.Context, site, zone string) (*unitState, 
 
 // units reads the site's units once per request.
 func (e *Engine) units(ctx context.Context, q *Query) (*unitState, error) {
-	load := func() (any, error) { return e.readUnits(ctx, q.Site.ID, q.Site.Timezone) }
+	return perRequest(ctx, "units/"+q.Site.ID+"/"+q.Site.Timezone, func() (*unitState, error) { return e.readUnits(ctx, q.Site.ID, q.Site.Timezone) })
+}
+
+// perRequest is load's value, computed once per request when ctx carries a Cache (WithCache).
+func perRequest[T any](ctx context.Context, key string, load func() (T, error)) (T, error) {
 	c := cacheFrom(ctx)
 	if c == nil {
-		v, err := load()
-		if err != nil {
-			return nil, err
-		}
-		return v.(*unitState), nil
+		return load()
 	}
-	v, err := c.get("units/"+q.Site.ID+"/"+q.Site.Timezone, load)
+	v, err := c.get(key, func() (any, error) { return load() })
 	if err != nil {
-		return nil, err
+		var zero T
+		return zero, err
 	}
-	return v.(*unitState), nil
+	return v.(T), nil
 }
 
 // dimIndex is a visit column's index in visitday's sums (0: none), -1 when they hold no such column.
@@ -253,7 +254,7 @@ func (e *Engine) unitTraffic(ctx context.Context, q *Query, from, to time.Time, 
 		}
 		d, _ := time.Parse(time.DateOnly, fromDay)
 		fd := int32(d.Unix() / 86400)
-		for _, c := range tail {
+		for _, c := range tail.fixes {
 			if c.v.Start < from.UnixMicro() || c.v.Start >= to.UnixMicro() {
 				continue
 			}
@@ -265,7 +266,7 @@ func (e *Engine) unitTraffic(ctx context.Context, q *Query, from, to time.Time, 
 	}
 	var paidIn map[string]int64
 	if need["conversions"] {
-		m, err := e.paying(ctx, q, from, to, col)
+		m, err := e.unitPaying(ctx, q, st, from, to, col, useOpen)
 		if err != nil {
 			return true, err
 		}
@@ -301,28 +302,111 @@ func (e *Engine) unitTraffic(ctx context.Context, q *Query, from, to time.Time, 
 	return true, nil
 }
 
-// paying counts the visitors who paid in [from, to) by the value of col ("" for none), once per request.
-func (e *Engine) paying(ctx context.Context, q *Query, from, to time.Time, col string) (map[string]int64, error) {
-	var m map[string]map[string]int64
-	var err error
-	switch c := cacheFrom(ctx); {
-	case c == nil && col == "":
-		m, err = e.countPaying(ctx, []string{}, true, q, from, to)
-	case c == nil:
-		m, err = e.countPaying(ctx, []string{col}, false, q, from, to)
-	case col == "" && !(from.Equal(q.From) && to.Equal(q.To)):
-		m, err = e.payingTotal(ctx, c, q, from, to)
-	default:
-		m, err = e.payingFirsts(ctx, c, q, from, to)
+// unitPaying counts the visitors who paid in [from, to) by the value of col ("" for none), from the
+// range's units and its tail: for every column the page announced at once, once per request.
+func (e *Engine) unitPaying(ctx context.Context, q *Query, st *unitState, from, to time.Time, col string, useOpen bool) (map[string]int64, error) {
+	cols := []string{"", col}
+	if c := cacheFrom(ctx); c != nil && (col == "" || slices.Contains(c.pageColumns(), col)) {
+		cols = append([]string{""}, c.pageColumns()...)
 	}
-	if err == nil && m[col] == nil {
-		// A column the page did not announce.
-		m, err = e.countPaying(ctx, []string{col}, false, q, from, to)
-	}
+	cols = slices.DeleteFunc(slices.Compact(slices.Sorted(slices.Values(cols))), func(c string) bool { return dimIndex(c) < 0 })
+	key := fmt.Sprint("unit-paying/", q.Site.ID, "/", q.Test, "/", from.Unix(), "/", to.Unix(), "/", cols)
+	m, err := perRequest(ctx, key, func() (map[string]map[string]int64, error) {
+		return e.readUnitPaying(ctx, q, st, from, to, cols, useOpen)
+	})
 	if err != nil {
 		return nil, err
 	}
 	return m[col], nil
+}
+
+// readUnitPaying counts the paying visitors by each of cols ("" for none): those the tail did not touch
+// distinct over the units' rows, the others from the tail's visits.
+func (e *Engine) readUnitPaying(ctx context.Context, q *Query, st *unitState, from, to time.Time, cols []string, useOpen bool) (map[string]map[string]int64, error) {
+	var tail *tailData
+	if useOpen && to.After(st.bound) {
+		var err error
+		if tail, err = e.tail(ctx, q, st, from, to); err != nil {
+			return nil, err
+		}
+	}
+	m := map[string]map[string]int64{}
+	var groups, named []string
+	for _, c := range cols {
+		m[c] = map[string]int64{}
+		if c == "" {
+			groups = append(groups, "''")
+		} else {
+			groups, named = append(groups, c), append(named, c)
+		}
+	}
+	a := &args{d: e.d}
+	ps, pf, pt := a.add(q.Site.ID), a.add(from), a.add(to)
+	sel := "SELECT " + strings.Join(append([]string{"visitor_id"}, named...), ", ")
+	where := " AND start_ts >= " + pf + " AND start_ts < " + pt
+	if tail != nil && len(tail.visitors) > 0 {
+		where += " AND visitor_id NOT IN (" + chList(tail.visitors) + ")"
+	}
+	var done []string
+	for d := from.Unix() / 86400; d <= (to.Unix()-1)/86400; d++ {
+		if gen, ok := st.done[d]; ok && !(useOpen && d >= st.first) {
+			done = append(done, "(toDate('"+dayString(d)+"'), toUInt64("+strconv.FormatUint(gen, 10)+"))")
+		}
+	}
+	var parts []string
+	if len(done) > 0 {
+		parts = append(parts, sel+" FROM visits_done PREWHERE visitor_id IN ("+payingVisitors(a, q, from, to)+") WHERE site_id = "+ps+
+			" AND (day, gen) IN ("+strings.Join(done, ", ")+")"+where)
+	}
+	if useOpen {
+		parts = append(parts, sel+" FROM visits_open PREWHERE visitor_id IN ("+payingVisitors(a, q, from, to)+") WHERE site_id = "+ps+
+			" AND gen = "+strconv.FormatUint(st.gen, 10)+where)
+	}
+	if len(parts) > 0 {
+		res, err := e.db.QueryContext(ctx, e.d.GroupEach(strings.Join(parts, " UNION ALL "), groups, []string{"count(DISTINCT visitor_id)"}), a.vals...)
+		if err != nil {
+			return nil, fmt.Errorf("stats: paying visitors: %w", err)
+		}
+		defer res.Close()
+		for res.Next() {
+			var d int64
+			var v string
+			var n uint64
+			if err := res.Scan(&d, &v, &n); err != nil {
+				return nil, fmt.Errorf("stats: paying visitors: %w", err)
+			}
+			m[cols[d]][v] = int64(n)
+		}
+		if err := res.Err(); err != nil {
+			return nil, fmt.Errorf("stats: paying visitors: %w", err)
+		}
+	}
+	if tail == nil || len(tail.visitors) == 0 {
+		return m, nil
+	}
+	// The visitors the tail touched: those who paid, by their visits now.
+	b := &args{d: e.d}
+	paid, err := e.strings(ctx, "SELECT DISTINCT visitor_id FROM ("+payingVisitors(b, q, from, to)+") WHERE visitor_id IN ("+chList(tail.visitors)+")", b.vals...)
+	if err != nil {
+		return nil, err
+	}
+	seen := map[[3]string]bool{}
+	for _, v := range tail.visits {
+		if !slices.Contains(paid, v.Visitor) || v.Start < from.UnixMicro() || v.Start >= to.UnixMicro() {
+			continue
+		}
+		for _, c := range cols {
+			val := ""
+			if c != "" {
+				val = v.Vals[dimIndex(c)-1]
+			}
+			if k := [3]string{c, val, v.Visitor}; !seen[k] {
+				seen[k] = true
+				m[c][val]++
+			}
+		}
+	}
+	return m, nil
 }
 
 // tailVisit is a correction of the sums: a visit to take away (sign -1, as the run summed it) or to add
@@ -332,43 +416,42 @@ type tailVisit struct {
 	v    visitday.Visit
 }
 
-// tail reads the corrections for [from, to) of the visitors with an event at or after the run's bound
-// (and before the day after to: a visit lasts less than a day, so a later one starts after to): their
-// visits as the run holds them, taken away, and as the visits table merges them now, added, with
-// previous visits worked out from theirs since the day before from (an earlier one counts as none:
-// every comparison is with from or later). Once per request.
-func (e *Engine) tail(ctx context.Context, q *Query, st *unitState, from, to time.Time) ([]tailVisit, error) {
-	load := func() (any, error) { return e.readTail(ctx, q.Site.ID, st, from, to) }
-	c := cacheFrom(ctx)
-	if c == nil {
-		v, err := load()
-		if err != nil {
-			return nil, err
-		}
-		return v.([]tailVisit), nil
-	}
-	v, err := c.get(fmt.Sprint("tail/", q.Site.ID, "/", st.gen, "/", from.Unix(), "/", to.Unix()), load)
-	if err != nil {
-		return nil, err
-	}
-	return v.([]tailVisit), nil
+// tailData is the tail of a range: the corrections, and the visits now of the visitors it touched
+// (visitors) in the range and on the day before it (Cur for those starting on the run's days).
+type tailData struct {
+	fixes    []tailVisit
+	visitors []string
+	visits   []visitday.Visit
 }
 
-func (e *Engine) readTail(ctx context.Context, site string, st *unitState, from, to time.Time) ([]tailVisit, error) {
-	a := &args{d: e.d}
-	ps := a.add(site)
-	pb := a.add(st.bound)
+// tail reads the tail of [from, to): the visitors with an event at or after the run's bound (and before
+// the day after to: a visit lasts less than a day, so a later one starts after to), their visits as the
+// run holds them, taken away, and as the visits table merges them now, added, with previous visits
+// worked out from theirs since the day before from (an earlier one counts as none: every comparison is
+// with from or later). Once per request.
+func (e *Engine) tail(ctx context.Context, q *Query, st *unitState, from, to time.Time) (*tailData, error) {
+	return perRequest(ctx, fmt.Sprint("tail/", q.Site.ID, "/", st.gen, "/", from.Unix(), "/", to.Unix()), func() (*tailData, error) {
+		return e.readTail(ctx, q.Site.ID, st, from, to)
+	})
+}
+
+func (e *Engine) readTail(ctx context.Context, site string, st *unitState, from, to time.Time) (*tailData, error) {
+	// Small statements with the ids written in: 18.16 works a subquery out again at each place a
+	// statement names it.
+	touched, err := e.strings(ctx, "SELECT DISTINCT visitor_id FROM events WHERE site_id = $1 AND ts >= $2 AND ts < $3", site, st.bound, to.Add(24*time.Hour))
+	if err != nil || len(touched) == 0 {
+		return &tailData{}, err
+	}
+	visitors := chList(touched)
 	first := "toDate('" + dayString(st.first) + "')"
-	touched := "SELECT visitor_id FROM events WHERE site_id = " + ps + " AND ts >= " + pb + " AND ts < " + a.add(to.Add(24*time.Hour))
 	dims := strings.Join(visitday.Dims[:], ", ")
 	var prevs []string
 	for _, c := range append([]string{"visit"}, visitday.Dims[:]...) {
 		prevs = append(prevs, "toUInt32(prev_"+c+")")
 	}
-	old := "SELECT visitor_id, session_id, toUInt32(start_ts), toUInt32(end_ts), pv, ev, " + dims + ", " + strings.Join(prevs, ", ") +
-		" FROM visits_open WHERE site_id = " + ps + " AND gen = " + strconv.FormatUint(st.gen, 10) + " AND visitor_id IN (" + touched + ")"
 	var out []tailVisit
-	res, err := e.db.QueryContext(ctx, old, a.vals...)
+	res, err := e.db.QueryContext(ctx, "SELECT visitor_id, session_id, toUInt32(start_ts), toUInt32(end_ts), pv, ev, "+dims+", "+strings.Join(prevs, ", ")+
+		" FROM visits_open PREWHERE visitor_id IN ("+visitors+") WHERE site_id = $1 AND gen = "+strconv.FormatUint(st.gen, 10), site)
 	if err != nil {
 		return nil, fmt.Errorf("stats: tail: %w", err)
 	}
@@ -383,6 +466,11 @@ func (e *Engine) readTail(ctx context.Context, site string, st *unitState, from,
 	res.Close()
 	if err := res.Err(); err != nil {
 		return nil, fmt.Errorf("stats: tail: %w", err)
+	}
+	sessions, err := e.strings(ctx, "SELECT DISTINCT session_id FROM events WHERE site_id = $1 AND ts >= toDateTime("+first+" - 1) AND ts < $2 AND visitor_id IN ("+visitors+")",
+		site, to.Add(24*time.Hour))
+	if err != nil {
+		return nil, err
 	}
 	// As the visits are now: the merged visits of those visitors starting on the run's days, and their
 	// finished visits since the day before from, for their previous ones. No alias is a column's name: on
@@ -401,20 +489,25 @@ func (e *Engine) readTail(ctx context.Context, site string, st *unitState, from,
 		}
 		outer = append(outer, "t_"+c)
 	}
+	var parts []string
+	if len(sessions) > 0 {
+		parts = append(parts, "SELECT "+strings.Join(outer, ", ")+" FROM (SELECT session_id, "+strings.Join(merges, ", ")+" FROM visits PREWHERE session_id IN ("+chList(sessions)+") WHERE site_id = $1 AND day >= "+
+			first+" - 1 GROUP BY session_id HAVING toDate(t_start, 'UTC') >= "+first+")")
+	}
 	var done []string
 	for d, gen := range st.done {
 		if d < st.first && d >= from.Unix()/86400-1 {
 			done = append(done, "(toDate('"+dayString(d)+"'), toUInt64("+strconv.FormatUint(gen, 10)+"))")
 		}
 	}
-	sessions := "SELECT session_id FROM events WHERE site_id = " + ps + " AND ts >= toDateTime(" + first + " - 1) AND visitor_id IN (" + touched + ")"
-	now := "SELECT " + strings.Join(outer, ", ") + " FROM (SELECT session_id, " + strings.Join(merges, ", ") + " FROM visits WHERE site_id = " + ps +
-		" AND day >= " + first + " - 1 AND session_id IN (" + sessions + ") GROUP BY session_id HAVING toDate(t_start, 'UTC') >= " + first + ")"
 	if len(done) > 0 {
-		now += " UNION ALL SELECT toUInt8(0), visitor_id, session_id, toUInt32(start_ts), toUInt32(end_ts), pv, ev, " + dims + " FROM visits_done WHERE site_id = " + ps +
-			" AND (day, gen) IN (" + strings.Join(done, ", ") + ") AND visitor_id IN (" + touched + ")"
+		parts = append(parts, "SELECT toUInt8(0), visitor_id, session_id, toUInt32(start_ts), toUInt32(end_ts), pv, ev, "+dims+" FROM visits_done PREWHERE visitor_id IN ("+visitors+") WHERE site_id = $1"+
+			" AND (day, gen) IN ("+strings.Join(done, ", ")+")")
 	}
-	res, err = e.db.QueryContext(ctx, now, a.vals...)
+	if len(parts) == 0 {
+		return &tailData{fixes: out, visitors: touched}, nil
+	}
+	res, err = e.db.QueryContext(ctx, strings.Join(parts, " UNION ALL "), site)
 	if err != nil {
 		return nil, fmt.Errorf("stats: tail: %w", err)
 	}
@@ -440,7 +533,34 @@ func (e *Engine) readTail(ctx context.Context, site string, st *unitState, from,
 			out = append(out, tailVisit{1, v})
 		}
 	}
-	return out, nil
+	return &tailData{fixes: out, visitors: touched, visits: vs}, nil
+}
+
+// strings runs a query of one text column.
+func (e *Engine) strings(ctx context.Context, q string, args ...any) ([]string, error) {
+	res, err := e.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("stats: tail: %w", err)
+	}
+	defer res.Close()
+	var out []string
+	for res.Next() {
+		var s string
+		if err := res.Scan(&s); err != nil {
+			return nil, fmt.Errorf("stats: tail: %w", err)
+		}
+		out = append(out, s)
+	}
+	return out, res.Err()
+}
+
+// chList is ids as a list of ClickHouse literals.
+func chList(ids []string) string {
+	q := make([]string, len(ids))
+	for i, id := range ids {
+		q[i] = "'" + chQuote(id) + "'"
+	}
+	return strings.Join(q, ", ")
 }
 
 // scanTailVisit scans a visit (after lead, if any): visitor, session, start and end in seconds, pv, ev,

@@ -138,7 +138,7 @@ func (s *Store) FinishVisitsBefore(ctx context.Context, before time.Time) error 
 				events += window[stale[n]]
 				n++
 			}
-			if err := s.finishDays(ctx, site, stale[:n], window, p, zone); err != nil {
+			if err := s.finishDays(ctx, site, stale[:n], window, p, zone, summed); err != nil {
 				return err
 			}
 			stale = stale[n:]
@@ -148,9 +148,9 @@ func (s *Store) FinishVisitsBefore(ctx context.Context, before time.Time) error 
 }
 
 // finishDays writes the visits starting on days (ascending, within a month of each other) under a new
-// generation, and their sums by local day in zone unless it is "" (visitsday.go), then records the
-// generation with the event counts read before.
-func (s *Store) finishDays(ctx context.Context, site string, days []int64, window map[int64]uint64, p prefixes, zone string) error {
+// generation, and with sum their sums by local day in zone (visitsday.go), then records the generation
+// with the event counts read before.
+func (s *Store) finishDays(ctx context.Context, site string, days []int64, window map[int64]uint64, p prefixes, zone string, sum bool) error {
 	gen := s.seq()
 	list := make([]string, len(days))
 	for i, d := range days {
@@ -166,7 +166,7 @@ func (s *Store) finishDays(ctx context.Context, site string, days []int64, windo
 	if _, err := s.db.ExecContext(ctx, q, site); err != nil {
 		return mapErr("finish visits", err)
 	}
-	if zone != "" {
+	if sum {
 		for _, d := range days {
 			if err := s.sumDay(ctx, site, d, days, gen, zone); err != nil {
 				return err
@@ -176,7 +176,7 @@ func (s *Store) finishDays(ctx context.Context, site string, days []int64, windo
 	err := s.batch(ctx, "record finished days", `INSERT INTO visit_days (site_id, day, gen, events)`, len(days), func(i int) []any {
 		return []any{site, dayTime(days[i]), gen, window[days[i]]}
 	})
-	if err != nil || zone == "" {
+	if err != nil || !sum {
 		return err
 	}
 	return s.batch(ctx, "record finished days' sums", `INSERT INTO visit_day_sums (site_id, day, gen, prefix, zone)`, len(days), func(i int) []any {
