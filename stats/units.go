@@ -175,6 +175,10 @@ func (e *Engine) unitTraffic(ctx context.Context, q *Query, from, to time.Time, 
 		// visits by day count them.
 		return false, nil
 	}
+	if cacheFrom(ctx) == nil {
+		// One query alone: its sums, conversions and tail still share what they read.
+		ctx = WithCache(ctx)
+	}
 	st, err := e.units(ctx, q)
 	if err != nil {
 		return true, err
@@ -306,7 +310,9 @@ func (e *Engine) unitTraffic(ctx context.Context, q *Query, from, to time.Time, 
 // range's units and its tail: for every column the page announced at once, once per request.
 func (e *Engine) unitPaying(ctx context.Context, q *Query, st *unitState, from, to time.Time, col string, useOpen bool) (map[string]int64, error) {
 	cols := []string{"", col}
-	if c := cacheFrom(ctx); c != nil && (col == "" || slices.Contains(c.pageColumns(), col)) {
+	// A page's panels share one count for every column; the period its KPIs are compared with is no
+	// panel's.
+	if c := cacheFrom(ctx); c != nil && from.Equal(q.From) && to.Equal(q.To) && (col == "" || slices.Contains(c.pageColumns(), col)) {
 		cols = append([]string{""}, c.pageColumns()...)
 	}
 	cols = slices.DeleteFunc(slices.Compact(slices.Sorted(slices.Values(cols))), func(c string) bool { return dimIndex(c) < 0 })
@@ -355,15 +361,15 @@ func (e *Engine) readUnitPaying(ctx context.Context, q *Query, st *unitState, fr
 	}
 	var parts []string
 	if len(done) > 0 {
-		parts = append(parts, sel+" FROM visits_done PREWHERE visitor_id IN ("+payingVisitors(a, q, from, to)+") WHERE site_id = "+ps+
-			" AND (day, gen) IN ("+strings.Join(done, ", ")+")"+where)
+		parts = append(parts, sel+" FROM visits_done WHERE site_id = "+ps+" AND (day, gen) IN ("+strings.Join(done, ", ")+")"+where)
 	}
 	if useOpen {
-		parts = append(parts, sel+" FROM visits_open PREWHERE visitor_id IN ("+payingVisitors(a, q, from, to)+") WHERE site_id = "+ps+
-			" AND gen = "+strconv.FormatUint(st.gen, 10)+where)
+		parts = append(parts, sel+" FROM visits_open WHERE site_id = "+ps+" AND gen = "+strconv.FormatUint(st.gen, 10)+where)
 	}
 	if len(parts) > 0 {
-		res, err := e.db.QueryContext(ctx, e.d.GroupEach(strings.Join(parts, " UNION ALL "), groups, []string{"count(DISTINCT visitor_id)"}), a.vals...)
+		// The paying visitors once, joined: 18.16 works a subquery out at each place it is named.
+		src := "SELECT * FROM (" + strings.Join(parts, " UNION ALL ") + ") ANY INNER JOIN (SELECT DISTINCT visitor_id FROM (" + payingVisitors(a, q, from, to) + ")) USING visitor_id"
+		res, err := e.db.QueryContext(ctx, e.d.GroupEach(src, groups, []string{"count(DISTINCT visitor_id)"}), a.vals...)
 		if err != nil {
 			return nil, fmt.Errorf("stats: paying visitors: %w", err)
 		}
