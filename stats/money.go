@@ -200,17 +200,19 @@ func (e *Engine) credits(q *Query, md *moneyData) []credit {
 	return c
 }
 
-// rangeArgs is the condition selecting md's range of ledger entries, with its own argument list.
+// rangeArgs is md's range of ledger entries, " FROM … WHERE …" (Dialect.LedgerIn), with its own argument
+// list.
 func (md *moneyData) rangeArgs(d Dialect) (*args, string) {
 	a := &args{d: d}
-	return a, ` WHERE site_id = ` + a.add(md.site) + ` AND livemode = ` + a.add(!md.test) + ` AND occurred_at >= ` + a.add(md.from) +
-		` AND occurred_at < ` + a.add(md.to) + ` AND kind <> 'payment_failed'`
+	site, from, to := a.add(md.site), a.add(md.from), a.add(md.to)
+	return a, ` FROM ` + d.LedgerIn(site, from, to) + ` WHERE site_id = ` + site + ` AND livemode = ` + a.add(!md.test) + ` AND occurred_at >= ` + from +
+		` AND occurred_at < ` + to + ` AND kind <> 'payment_failed'`
 }
 
 // paymentSet is the SQL of the range's payments (for an IN clause), with its own argument list.
 func (md *moneyData) paymentSet(d Dialect) (*args, string) {
 	a, rangeWhere := md.rangeArgs(d)
-	return a, `SELECT payment_id FROM ledger` + rangeWhere
+	return a, `SELECT payment_id` + rangeWhere
 }
 
 func (e *Engine) loadMoney(ctx context.Context, q *Query, from, to time.Time) (*moneyData, error) {
@@ -281,7 +283,7 @@ func (e *Engine) readLedger(ctx context.Context, md *moneyData) (*ledgerPart, er
 	// The range's payments are a subquery the later reads join on (an IN list of thousands of literals
 	// costs more to plan than to run).
 	a, rangeWhere := md.rangeArgs(e.d)
-	rows, err := e.db.QueryContext(ctx, `SELECT id, kind, payment_id, occurred_at, reporting_amount, converted, currency, customer_id FROM ledger`+
+	rows, err := e.db.QueryContext(ctx, `SELECT id, kind, payment_id, occurred_at, reporting_amount, converted, currency, customer_id`+
 		rangeWhere+` ORDER BY occurred_at, id`, a.vals...)
 	if err != nil {
 		return nil, fmt.Errorf("stats: ledger: %w", err)
@@ -359,7 +361,7 @@ func (e *Engine) loadLinks(ctx context.Context, md *moneyData) error {
 // PaymentRecords) where it has one, else from its ledger entries (API payments).
 func (e *Engine) loadProducts(ctx context.Context, md *moneyData) error {
 	a, rangeWhere := md.rangeArgs(e.d)
-	inRange := `SELECT payment_id FROM ledger` + rangeWhere
+	inRange := `SELECT payment_id` + rangeWhere
 	pr, err := e.db.QueryContext(ctx, `SELECT payment_id, max(product) FROM ledger WHERE site_id = `+a.add(md.site)+` AND product <> '' AND payment_id IN (`+inRange+`) GROUP BY payment_id`, a.vals...)
 	if err != nil {
 		return fmt.Errorf("stats: products: %w", err)

@@ -165,11 +165,11 @@ func (e *Engine) moneyAggregates() []string {
 // entries to one touch); q's filters applied.
 func (e *Engine) moneySource(q *Query, from, to time.Time, cols []string, a *args) string {
 	site, live, pf, pt := a.add(q.Site.ID), a.add(!q.Test), a.add(from), a.add(to)
-	rangeWhere := " WHERE site_id = " + site + " AND livemode = " + live + " AND occurred_at >= " + pf + " AND occurred_at < " + pt +
-		" AND kind <> 'payment_failed'"
+	rangeWhere := " FROM " + e.d.LedgerIn(site, pf, pt) + " WHERE site_id = " + site + " AND livemode = " + live + " AND occurred_at >= " + pf +
+		" AND occurred_at < " + pt + " AND kind <> 'payment_failed'"
 	payments := "SELECT payment_id, " + e.d.SumIf("reporting_amount", "kind = 'payment'") + " AS revenue, " +
 		e.d.SumIf("reporting_amount", "kind = 'refund'") + " AS refunds, " +
-		e.d.SumIf("reporting_amount", "kind IN ('dispute_withdrawn', 'dispute_reinstated')") + " AS disputes FROM ledger" + rangeWhere +
+		e.d.SumIf("reporting_amount", "kind IN ('dispute_withdrawn', 'dispute_reinstated')") + " AS disputes" + rangeWhere +
 		" AND converted GROUP BY payment_id"
 
 	need := map[string]bool{}
@@ -254,8 +254,9 @@ func (e *Engine) unconverted(ctx context.Context, q *Query, from, to time.Time) 
 func (e *Engine) countUnconverted(ctx context.Context, q *Query, from, to time.Time) (int, error) {
 	a := &args{d: e.d}
 	var n int64
-	err := e.db.QueryRowContext(ctx, "SELECT count(*) FROM ledger WHERE site_id = "+a.add(q.Site.ID)+" AND livemode = "+a.add(!q.Test)+
-		" AND occurred_at >= "+a.add(from)+" AND occurred_at < "+a.add(to)+" AND kind <> 'payment_failed' AND NOT converted", a.vals...).Scan(&n)
+	site, pf, pt := a.add(q.Site.ID), a.add(from), a.add(to)
+	err := e.db.QueryRowContext(ctx, "SELECT count(*) FROM "+e.d.LedgerIn(site, pf, pt)+" WHERE site_id = "+site+" AND livemode = "+a.add(!q.Test)+
+		" AND occurred_at >= "+pf+" AND occurred_at < "+pt+" AND kind <> 'payment_failed' AND NOT converted", a.vals...).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("stats: unconverted entries: %w", err)
 	}
