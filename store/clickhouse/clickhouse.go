@@ -92,6 +92,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	ch "github.com/ClickHouse/clickhouse-go/v2"
@@ -121,6 +122,8 @@ type Store struct {
 
 	// zones names the sites' time zones for the visits by day (Zones); nil: none are kept.
 	zones func(ctx context.Context) (map[string]string, error)
+	// nextOpen is when (Unix nanoseconds) the job may write the open days again (FinishVisits).
+	nextOpen atomic.Int64
 
 	// finishMu serializes this process's runs of the finished-visits job (visitsdone.go) and site
 	// deletions; stopFinish ends the background loop, which closes finishDone.

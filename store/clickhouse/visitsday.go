@@ -21,13 +21,14 @@ import (
 //     dated before the day after the day's next day (prefix) and the zone. A previous visit can be on any
 //     earlier day, so a day's sums are read only while that prefix still holds: a late event on any
 //     earlier day makes them stale, and the job writes them again (with the visits of every later day).
-//   - The days not finished yet (yesterday and today, UTC) are built every minute as a run: the visits
-//     starting on them, from the events dated before the run's bound (a minute or two ago), go into
-//     visits_open with their previous visits' starts, and their sums into visits_by_day_open, under the
-//     run's generation; visit_open_runs records the bound and the site's events dated before it. A run is
-//     read only while that count holds. The visits with an event at or after the bound (a few minutes of
-//     traffic) are the tail: a query reads the run's rows of their visitors, works those visitors' visits
-//     out again from the visits table, and corrects the sums by the difference (stats/engine.go).
+//   - The days not finished yet (yesterday and today, UTC) are built as a run every minute, or every
+//     openShare times as long as the last run took if that is longer: the visits starting on them, from
+//     the events dated before the run's bound (two minutes before the run), go into visits_open with
+//     their previous visits' starts, and their sums into visits_by_day_open, under the run's generation;
+//     visit_open_runs records the bound and the site's events dated before it. A run is read only while
+//     that count holds. The visits with an event at or after the bound (a few minutes of traffic) are
+//     the tail: a query reads the run's rows of their visitors, works those visitors' visits out again
+//     from the visits table, and corrects the sums by the difference (stats/units.go).
 //
 // Sums need the site's zone, which lives in the MetaStore: Open's Zones option names it. Without it, or
 // for a site it does not name, the job writes visits_done alone and queries read the visits.
@@ -39,6 +40,9 @@ import (
 // written within seconds, so an event dated before the bound rarely arrives after the run has read them
 // (when one does, the run is stale and queries read the visits until the next run).
 const openLag = 2 * time.Minute
+
+// openShare is how many times its own duration the job waits before it writes the open days again.
+const openShare = 10
 
 // openKeep is how long a superseded run stays before its partitions are dropped.
 const openKeep = time.Hour
