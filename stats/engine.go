@@ -22,6 +22,8 @@ type Engine struct {
 	records tributary.PaymentRecords
 	// moneyInGo sends every query's money through the Go path (tests compare it with the store's sums).
 	moneyInGo bool
+	// tailMax is the most visitors a query corrects a store's visits by day by (units.go); 0: tailLimit.
+	tailMax int
 }
 
 // Option configures an Engine.
@@ -34,6 +36,11 @@ func WithPaymentRecords(r tributary.PaymentRecords) Option { return func(e *Engi
 // MoneyInGo sends every query's money through the Go path (money.go), which otherwise serves only the
 // queries the store cannot sum (moneysql.go): the correctness suite checks the two give the same answers.
 func MoneyInGo() Option { return func(e *Engine) { e.moneyInGo = true } }
+
+// TailLimit sets the most visitors with events after the newest run of the ClickHouse store's open days
+// by whom a query corrects its visits by day (default 2,000: their ids are written into the statements,
+// which 18.16 caps at 256 KB); past it the query reads the visits.
+func TailLimit(n int) Option { return func(e *Engine) { e.tailMax = n } }
 
 // WithoutPaidLinks matches each query's links against the ledger's payment entries, as on a store that
 // keeps no paid links (Dialect.PaidLinks), even where the store keeps them: the correctness suite checks

@@ -3,6 +3,7 @@ package stats
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -253,6 +254,9 @@ func (e *Engine) unitTraffic(ctx context.Context, q *Query, from, to time.Time, 
 	}
 	if useOpen && to.After(st.bound) {
 		tail, err := e.tail(ctx, q, st, from, to)
+		if errors.Is(err, errLongTail) {
+			return false, nil
+		}
 		if err != nil {
 			return true, err
 		}
@@ -422,6 +426,12 @@ type tailVisit struct {
 	v    visitday.Visit
 }
 
+// tailLimit is TailLimit's default: 2,000 ids are about 50 KB of a statement.
+const tailLimit = 2000
+
+// errLongTail says a range's tail has more visitors than the engine's limit: the query reads the visits.
+var errLongTail = errors.New("stats: more visitors after the open days' run than the tail limit")
+
 // tailData is the tail of a range: the corrections, and the visits now of the visitors it touched
 // (visitors) in the range and on the day before it (Cur for those starting on the run's days).
 type tailData struct {
@@ -444,9 +454,17 @@ func (e *Engine) tail(ctx context.Context, q *Query, st *unitState, from, to tim
 func (e *Engine) readTail(ctx context.Context, site string, st *unitState, from, to time.Time) (*tailData, error) {
 	// Small statements with the ids written in: 18.16 works a subquery out again at each place a
 	// statement names it.
-	touched, err := e.strings(ctx, "SELECT DISTINCT visitor_id FROM events WHERE site_id = $1 AND ts >= $2 AND ts < $3", site, st.bound, to.Add(24*time.Hour))
+	limit := e.tailMax
+	if limit <= 0 {
+		limit = tailLimit
+	}
+	touched, err := e.strings(ctx, "SELECT DISTINCT visitor_id FROM events WHERE site_id = $1 AND ts >= $2 AND ts < $3 LIMIT "+strconv.Itoa(limit+1),
+		site, st.bound, to.Add(24*time.Hour))
 	if err != nil || len(touched) == 0 {
 		return &tailData{}, err
+	}
+	if len(touched) > limit {
+		return nil, errLongTail
 	}
 	visitors := chList(touched)
 	first := "toDate('" + dayString(st.first) + "')"
@@ -473,10 +491,13 @@ func (e *Engine) readTail(ctx context.Context, site string, st *unitState, from,
 	if err := res.Err(); err != nil {
 		return nil, fmt.Errorf("stats: tail: %w", err)
 	}
-	sessions, err := e.strings(ctx, "SELECT DISTINCT session_id FROM events WHERE site_id = $1 AND ts >= toDateTime("+first+" - 1) AND ts < $2 AND visitor_id IN ("+visitors+")",
-		site, to.Add(24*time.Hour))
+	sessions, err := e.strings(ctx, "SELECT DISTINCT session_id FROM events WHERE site_id = $1 AND ts >= toDateTime("+first+" - 1) AND ts < $2 AND visitor_id IN ("+visitors+")"+
+		" LIMIT "+strconv.Itoa(4*limit+1), site, to.Add(24*time.Hour))
 	if err != nil {
 		return nil, err
+	}
+	if len(sessions) > 4*limit {
+		return nil, errLongTail
 	}
 	// As the visits are now: the merged visits of those visitors starting on the run's days, and their
 	// finished visits since the day before from, for their previous ones. No alias is a column's name: on

@@ -96,14 +96,14 @@ func writePayment(t *testing.T, st tributary.EventStore) {
 	}
 }
 
-// sameVisits wants the ClickHouse store to answer visitQueries, and VisitorVisits, exactly as the
-// embedded store does over the same events.
-func sameVisits(t *testing.T, duck *duckdb.Store, ch *clickhouse.Store) {
+// sameVisits wants the ClickHouse store to answer visitQueries (its engine made with opts), and
+// VisitorVisits, exactly as the embedded store does over the same events.
+func sameVisits(t *testing.T, duck *duckdb.Store, ch *clickhouse.Store, opts ...stats.Option) {
 	t.Helper()
 	ctx := context.Background()
 	engines := map[string]*stats.Engine{
 		"duckdb":     stats.NewEngine(duck.DB(), stats.DuckDB{}),
-		"clickhouse": stats.NewEngine(ch.DB(), stats.ClickHouse{}),
+		"clickhouse": stats.NewEngine(ch.DB(), stats.ClickHouse{}, opts...),
 	}
 	now := time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC)
 	for _, tz := range []string{"UTC", "America/New_York"} {

@@ -34,7 +34,7 @@ const probeBreakdown = `{"metrics":["visitors","visits","pageviews"],"dimensions
 
 // sumsRead reports whether the ClickHouse engine answers probeBreakdown in zone tz from the visits by
 // day: a row added to every unit it may read shows in the answer. The row is removed again.
-func sumsRead(t *testing.T, ch *clickhouse.Store, tz string, now time.Time) bool {
+func sumsRead(t *testing.T, ch *clickhouse.Store, tz string, now time.Time, opts ...stats.Option) bool {
 	t.Helper()
 	ctx := context.Background()
 	for _, q := range []string{
@@ -46,7 +46,7 @@ func sumsRead(t *testing.T, ch *clickhouse.Store, tz string, now time.Time) bool
 		}
 	}
 	site := &tributary.Site{ID: "s1", Domain: "shop.example", Currency: "USD", Timezone: tz}
-	res, err := stats.NewEngine(ch.DB(), stats.ClickHouse{}).Run(ctx, scenarioQuery(t, probeBreakdown, site, now))
+	res, err := stats.NewEngine(ch.DB(), stats.ClickHouse{}, opts...).Run(ctx, scenarioQuery(t, probeBreakdown, site, now))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +77,8 @@ func waitMutations(t *testing.T, ch *clickhouse.Store) {
 // TestVisitsByDay has the finishing job keep the visits by day (finished days and a run of the open
 // ones, whose bound leaves events after it as the tail) and wants the embedded store's answers from
 // them: as first written, while a late event makes them stale and after the next run writes them again,
-// after the site's zone changes, and with a run's rows written but not recorded.
+// with a tail, with a tail over the engine's limit (the visits answer), after the site's zone changes,
+// and with a run's rows written but not recorded.
 func TestVisitsByDay(t *testing.T) {
 	ctx := context.Background()
 	dsn := testenv.ClickHouseDSN(t)
@@ -168,6 +169,11 @@ func TestVisitsByDay(t *testing.T) {
 		t.Fatal("the visits by day were not read with events after the run's bound")
 	}
 	t.Run("tail", func(t *testing.T) { sameVisits(t, duck, ch) })
+	// More visitors after the bound than the engine corrects the sums by: the visits answer.
+	if sumsRead(t, ch, "UTC", now, stats.TailLimit(2)) {
+		t.Fatal("the visits by day were read with a tail of three visitors over a limit of two")
+	}
+	t.Run("tail over the limit", func(t *testing.T) { sameVisits(t, duck, ch, stats.TailLimit(2)) })
 
 	// A run that wrote its rows and stopped before recording them.
 	if _, err := ch.DB().ExecContext(ctx, `INSERT INTO visits_by_day_open SELECT site_id, unit, gen + 1, dim, value, day, prev_day, visits * 2, pageviews,
