@@ -64,6 +64,10 @@ type Dialect interface {
 	// lookback (site_id, model, payment_id and the visit columns; touches.PickModels), which a money
 	// query at that lookback reads instead of the touches; "" when the store keeps none.
 	Picks() string
+	// Payments selects the payment ids of the site's payment entries of one mode (live when the bound
+	// livemode is true), which links are matched against: test-mode payers never count as live
+	// conversions, nor the other way round.
+	Payments(site, livemode string) string
 	// LedgerIn is the ledger (one row per entry, its newest version) holding at least every entry of the
 	// site dated in [from, to) (bind parameters); callers still select the range. DuckDB's is the ledger
 	// table itself.
@@ -138,6 +142,11 @@ func (DuckDB) VisitsByDay() string { return "visits_by_day" }
 
 // PaidLinks is the embedded store's paid_links (migration 022, written with the links and the ledger).
 func (DuckDB) PaidLinks() string { return "paid_links" }
+
+// Payments reads the embedded store's ledger.
+func (DuckDB) Payments(site, livemode string) string {
+	return "SELECT payment_id FROM ledger WHERE site_id = " + site + " AND livemode = " + livemode + " AND kind = 'payment'"
+}
 
 // LedgerIn is the embedded store's ledger.
 func (DuckDB) LedgerIn(_, _, _ string) string { return "ledger" }

@@ -220,3 +220,11 @@ func (ClickHouse) LedgerIn(site, from, to string) string {
 	return "(SELECT id, site_id, " + strings.Join(cols, ", ") + " FROM ledger_facts WHERE site_id = " + site + " AND id IN (SELECT id FROM ledger_facts WHERE site_id = " +
 		site + " AND occurred_at >= " + from + " AND occurred_at < " + to + ") GROUP BY site_id, id)"
 }
+
+// Payments reads the ledger's facts, not its view: an entry is written once (store/clickhouse's
+// insertLedger skips stored ids; a racing writer's duplicate is the same entry), so every version of an
+// entry has its kind and mode, and the view's grouping of every fact only to read two of its columns
+// back cost 115-140 ms a statement at 10M events against 17-34 ms.
+func (ClickHouse) Payments(site, livemode string) string {
+	return "SELECT payment_id FROM ledger_facts WHERE site_id = " + site + " AND livemode = " + livemode + " AND kind = 'payment'"
+}

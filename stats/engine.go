@@ -730,7 +730,7 @@ func payingVisitors(a *args, q *Query, from, to time.Time) string {
 		return "SELECT visitor_id FROM " + rel + " WHERE site_id = " + ps + " AND livemode = " + a.add(!q.Test) + " AND ts >= " + a.add(from) + " AND ts < " + a.add(to)
 	}
 	return "SELECT visitor_id FROM identities WHERE site_id = " + ps + " AND payment_id <> '' AND visitor_id <> '' AND ts >= " +
-		a.add(from) + " AND ts < " + a.add(to) + " AND " + paidInMode(ps, a.add(!q.Test))
+		a.add(from) + " AND ts < " + a.add(to) + " AND payment_id IN (" + a.d.Payments(ps, a.add(!q.Test)) + ")"
 }
 
 // convertingVisits is the visits with an event the site counts as a conversion in [from, to), binding
@@ -976,9 +976,3 @@ func indexOf(list []string, s string) int {
 
 // siteLoc is the site's location, cached per query.
 func siteLoc(s *tributary.Site) *time.Location { return s.Location() }
-
-// paidInMode restricts identity links to payments of one mode (live when the bound livemode argument
-// is true): test-mode payers never count as live conversions, nor the other way round.
-func paidInMode(site, livemode string) string {
-	return "payment_id IN (SELECT payment_id FROM ledger WHERE site_id = " + site + " AND livemode = " + livemode + " AND kind = 'payment')"
-}
