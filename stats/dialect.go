@@ -1,8 +1,11 @@
 package stats
 
 import (
+	"context"
+	"database/sql"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/tributary/tributary/zone"
 )
@@ -85,6 +88,13 @@ type Dialect interface {
 	// visitor's previous visit, overall and with the same value of each visit dimension), which let
 	// distinct visitors be counted without a distinct aggregate (see visitorsExpr).
 	KeepsFirsts() bool
+}
+
+// resolver is a dialect that reads some of what its SQL depends on once for a query, rather than in each
+// statement (ClickHouse: which finished days are fresh). resolve answers a dialect holding it, for the
+// statements of one query of site reading visits in [from, to].
+type resolver interface {
+	resolve(ctx context.Context, db *sql.DB, site string, from, to time.Time) (Dialect, error)
 }
 
 // DuckDB is the embedded store's dialect.

@@ -1,14 +1,59 @@
 package stats
 
 import (
+	"context"
+	"database/sql"
 	"fmt"
+	"strconv"
 	"strings"
+	"time"
 )
 
 // ClickHouse is the dialect of the scale-out EventStore (store/clickhouse). Every spelling runs on
 // Debian's ClickHouse 18.16 and on current releases: no CTEs, window functions, JSONExtract*,
 // toStartOfInterval or DateTime64.
-type ClickHouse struct{}
+//
+// The zero value reads which finished days are fresh (visitsFresh) inside every statement that reads
+// visits. The engine gives each query a copy holding them as read once before it (resolve), since 18.16
+// works a subquery out again at every place a statement names it: four times in a visits relation.
+type ClickHouse struct {
+	fresh *freshDays
+}
+
+// freshDays is a site's fresh finished days and their generations, read once for a query: the days from
+// first to last whose finished visits are read from visits_done. Any other day is merged, which is exact
+// too, so a statement reading visits outside [first, last] still answers right, only slower.
+type freshDays struct {
+	days []freshDay
+}
+
+type freshDay struct {
+	day time.Time
+	gen uint64
+}
+
+// resolve reads the site's fresh finished days in [from, to], for a query whose statements read visits
+// there: Run asks for its range and the period compared with, a day to either side.
+func (c ClickHouse) resolve(ctx context.Context, db *sql.DB, site string, from, to time.Time) (Dialect, error) {
+	rows, err := db.QueryContext(ctx, "SELECT day, g FROM ("+visitsFresh("$1")+") WHERE day >= toDate($2) AND day <= toDate($3) ORDER BY day",
+		site, from.UTC().Format(time.DateOnly), to.UTC().Format(time.DateOnly))
+	if err != nil {
+		return nil, fmt.Errorf("stats: finished days: %w", err)
+	}
+	defer rows.Close()
+	f := &freshDays{}
+	for rows.Next() {
+		var d freshDay
+		if err := rows.Scan(&d.day, &d.gen); err != nil {
+			return nil, fmt.Errorf("stats: finished days: %w", err)
+		}
+		f.days = append(f.days, d)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("stats: finished days: %w", err)
+	}
+	return ClickHouse{fresh: f}, nil
+}
 
 // Placeholder is $n: clickhouse-go binds numbered parameters on the client side, quote-aware, so SQL the
 // engine writes with literal $1 runs unchanged too.
@@ -125,11 +170,16 @@ func (ClickHouse) Epoch(col string) string { return "toUInt32(" + col + ")" }
 // before it either starts on day(from)-1 or later, and then its first row (which holds its start) is read,
 // or has no event at or after from at all, so it cannot pass for one starting in the range. Empty from
 // and to read the whole site.
-func (ClickHouse) Visits(site, from, to string) string {
+func (c ClickHouse) Visits(site, from, to string) string {
 	fresh := visitsFresh(site)
-	done := "site_id = " + site + " AND (day, gen) IN (" + fresh + ")"
+	freshPairs, freshDays, freshAround := "SELECT day, g FROM ("+fresh+")", "SELECT day FROM ("+fresh+")",
+		"SELECT x FROM (SELECT arrayJoin([day - 1, day, day + 1]) AS x FROM ("+fresh+")) GROUP BY x HAVING count() = 3"
+	if c.fresh != nil {
+		freshPairs, freshDays, freshAround = c.fresh.lists()
+	}
+	done := "site_id = " + site + " AND (day, gen) IN (" + freshPairs + ")"
 	where := "site_id = " + site
-	having := " HAVING toDate(start_ts, 'UTC') NOT IN (SELECT day FROM (" + fresh + "))"
+	having := " HAVING toDate(start_ts, 'UTC') NOT IN (" + freshDays + ")"
 	if from != "" && to != "" {
 		done += " AND day >= toDate(" + from + ", 'UTC') AND day <= toDate(" + to + ", 'UTC')"
 		where += " AND day >= toDate(" + from + ", 'UTC') - " + visitSpanDays + " AND day <= toDate(" + to + ", 'UTC') + " + visitSpanDays
@@ -137,9 +187,35 @@ func (ClickHouse) Visits(site, from, to string) string {
 	}
 	// A row's day need not be read when it and both its neighbours are fresh: no visit starting on a day
 	// that is merged has a row there, and no visit with a row there starts on a day that is merged.
-	where += " AND day NOT IN (SELECT x FROM (SELECT arrayJoin([day - 1, day, day + 1]) AS x FROM (" + fresh + ")) GROUP BY x HAVING count() = 3)"
+	where += " AND day NOT IN (" + freshAround + ")"
 	return "(SELECT site_id, session_id, " + strings.Join(visitCols, ", ") + " FROM visits_done WHERE " + done +
 		" UNION ALL SELECT site_id, session_id, " + visitMerges + " FROM visits WHERE " + where + " GROUP BY site_id, session_id" + having + ")"
+}
+
+// lists are the fresh days as literals, in the places Visits names them: the (day, generation) pairs,
+// the days, and the days whose neighbours are fresh too. An empty list holds a day no visit has.
+func (f *freshDays) lists() (pairs, days, around string) {
+	var p, d, a []string
+	fresh := map[string]bool{}
+	for _, x := range f.days {
+		fresh[x.day.Format(time.DateOnly)] = true
+	}
+	for _, x := range f.days {
+		day := "toDate('" + x.day.Format(time.DateOnly) + "')"
+		p = append(p, "("+day+", toUInt64("+strconv.FormatUint(x.gen, 10)+"))")
+		d = append(d, day)
+		if fresh[x.day.AddDate(0, 0, -1).Format(time.DateOnly)] && fresh[x.day.AddDate(0, 0, 1).Format(time.DateOnly)] {
+			a = append(a, day)
+		}
+	}
+	none := "toDate('1970-01-01')"
+	list := func(l []string, empty string) string {
+		if len(l) == 0 {
+			return empty
+		}
+		return strings.Join(l, ", ")
+	}
+	return list(p, "("+none+", toUInt64(0))"), list(d, none), list(a, none)
 }
 
 // visitsFresh is the site's fresh finished days and their generations: the newest generation recorded

@@ -52,6 +52,29 @@ type Meta struct {
 
 // Run executes q.
 func (e *Engine) Run(ctx context.Context, q *Query) (*Result, error) {
+	pf, pt := PreviousPeriod(q.From, q.To, siteLoc(q.Site))
+	if r, ok := e.d.(resolver); ok {
+		from := q.From
+		if q.Compare && pf.Before(from) {
+			from = pf
+		}
+		// A day to either side: a visits relation reads a range's neighbouring days too.
+		from, to := from.AddDate(0, 0, -2), q.To.AddDate(0, 0, 2)
+		load := func() (any, error) { return r.resolve(ctx, e.db, q.Site.ID, from, to) }
+		var d any
+		var err error
+		if c := cacheFrom(ctx); c != nil {
+			d, err = c.get(fmt.Sprint("resolved/", q.Site.ID, from.UnixNano(), to.UnixNano()), load)
+		} else {
+			d, err = load()
+		}
+		if err != nil {
+			return nil, err
+		}
+		resolved := *e
+		resolved.d = d.(Dialect)
+		e = &resolved
+	}
 	if q.Funnel != nil {
 		return e.runFunnel(ctx, q)
 	}
@@ -61,7 +84,6 @@ func (e *Engine) Run(ctx context.Context, q *Query) (*Result, error) {
 		err error
 	}
 	var prevDone chan computed
-	pf, pt := PreviousPeriod(q.From, q.To, siteLoc(q.Site))
 	if q.Compare {
 		prevDone = make(chan computed, 1)
 		go func() {
