@@ -52,8 +52,16 @@ func (c ClickHouse) resolve(ctx context.Context, db *sql.DB, site string, from, 
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("stats: finished days: %w", err)
 	}
+	if len(f.days) > maxFreshDays {
+		// Written in, a long range's days would pass 18.16's 256 KB a statement (about 100 bytes a day,
+		// several visits relations a statement): its statements work them out, each as it runs.
+		return ClickHouse{}, nil
+	}
 	return ClickHouse{fresh: f}, nil
 }
+
+// maxFreshDays is the most fresh days a query's statements are given as literals.
+const maxFreshDays = 400
 
 // Placeholder is $n: clickhouse-go binds numbered parameters on the client side, quote-aware, so SQL the
 // engine writes with literal $1 runs unchanged too.

@@ -74,7 +74,9 @@ func (e *Engine) readUnits(ctx context.Context, site, zone string) (*unitState, 
 		if err := res.Scan(&kind, &day, &n, &gen, &z, &bound, &today); err != nil {
 			return nil, fmt.Errorf("stats: visit units: %w", err)
 		}
-		d := day.Unix() / 86400
+		// The driver gives a Date as midnight in the server's zone: its calendar day is the day.
+		y, m, dd := day.Date()
+		d := time.Date(y, m, dd, 0, 0, 0, 0, time.UTC).Unix() / 86400
 		switch kind {
 		case 0:
 			counts[d] = n
@@ -196,7 +198,7 @@ func (e *Engine) unitTraffic(ctx context.Context, q *Query, from, to time.Time, 
 	}
 	f, t := "toDate('"+fromDay+"')", "toDate('"+toDay+"')"
 	a := &args{d: e.d}
-	ps, pd := a.add(q.Site.ID), a.add(map[bool]string{true: col, false: ""}[col != ""])
+	ps, pd := a.add(q.Site.ID), a.add(col)
 	cols := "value, day, prev_day, visits, pageviews, bounces, duration, events"
 	where := "site_id = " + ps + " AND dim = " + pd + " AND day >= " + f + " AND day < " + t
 	var parts []string
@@ -252,7 +254,8 @@ func (e *Engine) unitTraffic(ctx context.Context, q *Query, from, to time.Time, 
 			return true, fmt.Errorf("stats: visits by day: %w", err)
 		}
 	}
-	if useOpen && to.After(st.bound) {
+	// A visit starting before to can have events up to a day later: past the bound, the run lacks them.
+	if useOpen && to.Add(24*time.Hour).After(st.bound) {
 		tail, err := e.tail(ctx, q, st, from, to)
 		if errors.Is(err, errLongTail) {
 			return false, nil
@@ -334,7 +337,7 @@ func (e *Engine) unitPaying(ctx context.Context, q *Query, st *unitState, from, 
 // distinct over the units' rows, the others from the tail's visits.
 func (e *Engine) readUnitPaying(ctx context.Context, q *Query, st *unitState, from, to time.Time, cols []string, useOpen bool) (map[string]map[string]int64, error) {
 	var tail *tailData
-	if useOpen && to.After(st.bound) {
+	if useOpen && to.Add(24*time.Hour).After(st.bound) {
 		var err error
 		if tail, err = e.tail(ctx, q, st, from, to); err != nil {
 			return nil, err
@@ -426,8 +429,21 @@ type tailVisit struct {
 	v    visitday.Visit
 }
 
-// tailLimit is TailLimit's default: 2,000 ids are about 50 KB of a statement.
-const tailLimit = 2000
+// tailLimit is TailLimit's default; tailBytes bounds the ids a statement of the tail holds (ids are up
+// to 64 characters; 18.16 refuses a statement over 256 KB).
+const (
+	tailLimit = 2000
+	tailBytes = 160 << 10
+)
+
+// listBytes is the size of ids as chList writes them.
+func listBytes(ids []string) int {
+	n := 0
+	for _, id := range ids {
+		n += len(id) + 4
+	}
+	return n
+}
 
 // errLongTail says a range's tail has more visitors than the engine's limit: the query reads the visits.
 var errLongTail = errors.New("stats: more visitors after the open days' run than the tail limit")
@@ -458,16 +474,19 @@ func (e *Engine) readTail(ctx context.Context, site string, st *unitState, from,
 	if limit <= 0 {
 		limit = tailLimit
 	}
-	touched, err := e.strings(ctx, "SELECT DISTINCT visitor_id FROM events WHERE site_id = $1 AND ts >= $2 AND ts < $3 LIMIT "+strconv.Itoa(limit+1),
+	// Every visitor of the sessions with an event after the bound: a visit's visitor is its first
+	// event's, and a server-side event may name another.
+	first := "toDate('" + dayString(st.first) + "')"
+	touched, err := e.strings(ctx, "SELECT DISTINCT visitor_id FROM events WHERE site_id = $1 AND ts >= toDateTime("+first+" - 1) AND ts < $3"+
+		" AND session_id IN (SELECT session_id FROM events WHERE site_id = $1 AND ts >= $2 AND ts < $3) LIMIT "+strconv.Itoa(limit+1),
 		site, st.bound, to.Add(24*time.Hour))
 	if err != nil || len(touched) == 0 {
 		return &tailData{}, err
 	}
-	if len(touched) > limit {
+	if len(touched) > limit || listBytes(touched) > tailBytes {
 		return nil, errLongTail
 	}
 	visitors := chList(touched)
-	first := "toDate('" + dayString(st.first) + "')"
 	dims := strings.Join(visitday.Dims[:], ", ")
 	var prevs []string
 	for _, c := range append([]string{"visit"}, visitday.Dims[:]...) {
@@ -496,7 +515,7 @@ func (e *Engine) readTail(ctx context.Context, site string, st *unitState, from,
 	if err != nil {
 		return nil, err
 	}
-	if len(sessions) > 4*limit {
+	if len(sessions) > 4*limit || listBytes(touched)+listBytes(sessions) > tailBytes {
 		return nil, errLongTail
 	}
 	// As the visits are now: the merged visits of those visitors starting on the run's days, and their

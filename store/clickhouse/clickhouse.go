@@ -124,6 +124,9 @@ type Store struct {
 	zones func(ctx context.Context) (map[string]string, error)
 	// nextOpen is when (Unix nanoseconds) the job may write the open days again (FinishVisits).
 	nextOpen atomic.Int64
+	// superseded is when this process's job first found each run's partition read by no site (dropRuns,
+	// under finishMu).
+	superseded map[string]time.Time
 
 	// finishMu serializes this process's runs of the finished-visits job (visitsdone.go) and site
 	// deletions; stopFinish ends the background loop, which closes finishDone.
@@ -165,7 +168,7 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 		chOpts.DialTimeout = 5 * time.Second
 	}
 	db := ch.OpenDB(chOpts)
-	s := &Store{db: db, now: time.Now, log: slog.Default()}
+	s := &Store{db: db, now: time.Now, log: slog.Default(), superseded: map[string]time.Time{}}
 	for _, o := range opts {
 		o(s)
 	}

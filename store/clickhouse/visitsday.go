@@ -33,8 +33,9 @@ import (
 // Sums need the site's zone, which lives in the MetaStore: Open's Zones option names it. Without it, or
 // for a site it does not name, the job writes visits_done alone and queries read the visits.
 //
-// Runs are partitions of their own (the generation), dropped an hour after a newer run of every site
-// they hold has been recorded: a query reads the newest run it finds, and none takes an hour.
+// Runs are partitions of their own (the generation), dropped an hour after the job first finds no site
+// reading them (each node's job counts from its own first sight): a query reads the newest run it finds
+// when it starts, and none takes an hour.
 
 // openLag is how far behind the store's clock a run's bound is: events are dated as they arrive and
 // written within seconds, so an event dated before the bound rarely arrives after the run has read them
@@ -406,15 +407,30 @@ func (s *Store) dropRuns(ctx context.Context) error {
 		return mapErr("open runs' partitions", err)
 	}
 	var drop [][2]string
-	old := uint64(s.now().Add(-openKeep).UnixNano())
+	now := time.Now()
+	seen := map[string]bool{}
 	for rows.Next() {
 		var table, part string
 		if err := rows.Scan(&table, &part); err != nil {
 			rows.Close()
 			return mapErr("open runs' partitions", err)
 		}
-		if g, err := strconv.ParseUint(part, 10, 64); err == nil && !live[part] && g < old {
+		if _, err := strconv.ParseUint(part, 10, 64); err != nil || live[part] {
+			continue
+		}
+		// A query holds the run it read while it runs: a run goes an hour after this process first found
+		// it superseded.
+		seen[part] = true
+		at, ok := s.superseded[part]
+		if !ok {
+			s.superseded[part] = now
+		} else if now.Sub(at) >= openKeep {
 			drop = append(drop, [2]string{table, part})
+		}
+	}
+	for part := range s.superseded {
+		if !seen[part] {
+			delete(s.superseded, part)
 		}
 	}
 	rows.Close()
