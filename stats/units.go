@@ -376,22 +376,8 @@ func (e *Engine) readUnitPaying(ctx context.Context, q *Query, st *unitState, fr
 	if len(parts) > 0 {
 		// The paying visitors once, joined: 18.16 works a subquery out at each place it is named.
 		src := "SELECT * FROM (" + strings.Join(parts, " UNION ALL ") + ") ANY INNER JOIN (SELECT DISTINCT visitor_id FROM (" + payingVisitors(a, q, from, to) + ")) USING visitor_id"
-		res, err := e.db.QueryContext(ctx, e.d.GroupEach(src, groups, []string{"count(DISTINCT visitor_id)"}), a.vals...)
-		if err != nil {
-			return nil, fmt.Errorf("stats: paying visitors: %w", err)
-		}
-		defer res.Close()
-		for res.Next() {
-			var d int64
-			var v string
-			var n uint64
-			if err := res.Scan(&d, &v, &n); err != nil {
-				return nil, fmt.Errorf("stats: paying visitors: %w", err)
-			}
-			m[cols[d]][v] = int64(n)
-		}
-		if err := res.Err(); err != nil {
-			return nil, fmt.Errorf("stats: paying visitors: %w", err)
+		if err := e.countEach(ctx, src, groups, cols, a.vals, m); err != nil {
+			return nil, err
 		}
 	}
 	if tail == nil || len(tail.visitors) == 0 {
@@ -519,26 +505,12 @@ func (e *Engine) readTail(ctx context.Context, site string, st *unitState, from,
 		return nil, errLongTail
 	}
 	// As the visits are now: the merged visits of those visitors starting on the run's days, and their
-	// finished visits since the day before from, for their previous ones. No alias is a column's name: on
-	// 18.16 an alias shadows the column everywhere in the query.
-	merges := []string{"argMinMerge(visitor_id_state) AS t_visitor", "minMerge(start_ts_state) AS t_start", "maxMerge(end_ts_state) AS t_end",
-		"countIfMerge(pv_state) AS t_pv", "countIfMerge(ev_state) AS t_ev"}
-	outer := []string{"toUInt8(1)", "t_visitor", "session_id", "toUInt32(t_start)", "toUInt32(t_end)", "t_pv", "t_ev"}
-	for _, c := range visitday.Dims {
-		switch c {
-		case "entry_page":
-			merges = append(merges, "argMinIfMerge(entry_page_state) AS t_entry_page")
-		case "exit_page":
-			merges = append(merges, "argMaxIfMerge(exit_page_state) AS t_exit_page")
-		default:
-			merges = append(merges, "argMinMerge("+c+"_state) AS t_"+c)
-		}
-		outer = append(outer, "t_"+c)
-	}
+	// finished visits since the day before from, for their previous ones. The merges are the visits
+	// relation's (visitMerges), of those sessions' rows only.
 	var parts []string
 	if len(sessions) > 0 {
-		parts = append(parts, "SELECT "+strings.Join(outer, ", ")+" FROM (SELECT session_id, "+strings.Join(merges, ", ")+" FROM visits PREWHERE session_id IN ("+chList(sessions)+") WHERE site_id = $1 AND day >= "+
-			first+" - 1 GROUP BY session_id HAVING toDate(t_start, 'UTC') >= "+first+")")
+		parts = append(parts, "SELECT toUInt8(1), visitor_id, session_id, toUInt32(start_ts), toUInt32(end_ts), pv, ev, "+dims+" FROM (SELECT session_id, "+visitMerges+
+			" FROM visits PREWHERE session_id IN ("+chList(sessions)+") WHERE site_id = $1 AND day >= "+first+" - 1 GROUP BY session_id HAVING toDate(start_ts, 'UTC') >= "+first+")")
 	}
 	var done []string
 	for d, gen := range st.done {
@@ -685,16 +657,17 @@ func dayString(d int64) string { return time.Unix(d*86400, 0).UTC().Format(time.
 // countPayingDistinct is countPaying for a store whose visits carry no previous visits: the paying
 // visitors' visits of the range grouped by each column, their visitors counted distinct.
 func (e *Engine) countPayingDistinct(ctx context.Context, cols []string, total bool, q *Query, from, to time.Time) (map[string]map[string]int64, error) {
-	groups := make([]string, 0, len(cols)+1)
-	for _, c := range cols {
-		groups = append(groups, "coalesce("+c+", '')")
-	}
 	if total {
-		groups = append(groups, "''")
+		cols = append(cols, "")
 	}
 	m := map[string]map[string]int64{}
-	for _, c := range cols {
+	groups := make([]string, len(cols))
+	for i, c := range cols {
 		m[c] = map[string]int64{}
+		groups[i] = "''"
+		if c != "" {
+			groups[i] = "coalesce(" + c + ", '')"
+		}
 	}
 	if len(groups) == 0 {
 		return m, nil
@@ -703,9 +676,21 @@ func (e *Engine) countPayingDistinct(ctx context.Context, cols []string, total b
 	s, f, t := b.add(q.Site.ID), b.add(from), b.add(to)
 	src := "SELECT * FROM " + e.d.Visits(s, f, t) + " v WHERE site_id = " + s + " AND start_ts >= " + f + " AND start_ts < " + t +
 		" AND visitor_id IN (" + payingVisitors(b, q, from, to) + ")"
-	res, err := e.db.QueryContext(ctx, e.d.GroupEach(src, groups, []string{"count(DISTINCT visitor_id)"}), b.vals...)
+	if err := e.countEach(ctx, src, groups, cols, b.vals, m); err != nil {
+		return nil, err
+	}
+	if total && len(m[""]) == 0 {
+		m[""] = map[string]int64{"": 0}
+	}
+	return m, nil
+}
+
+// countEach counts the distinct visitors of src grouped by each of groups (Dialect.GroupEach) into m,
+// under the column cols names at the group's index.
+func (e *Engine) countEach(ctx context.Context, src string, groups, cols []string, vals []any, m map[string]map[string]int64) error {
+	res, err := e.db.QueryContext(ctx, e.d.GroupEach(src, groups, []string{"count(DISTINCT visitor_id)"}), vals...)
 	if err != nil {
-		return nil, fmt.Errorf("stats: paying visitors: %w", err)
+		return fmt.Errorf("stats: paying visitors: %w", err)
 	}
 	defer res.Close()
 	for res.Next() {
@@ -713,19 +698,12 @@ func (e *Engine) countPayingDistinct(ctx context.Context, cols []string, total b
 		var v string
 		var n uint64
 		if err := res.Scan(&d, &v, &n); err != nil {
-			return nil, fmt.Errorf("stats: paying visitors: %w", err)
-		}
-		if int(d) == len(cols) {
-			m[""] = map[string]int64{"": int64(n)}
-			continue
+			return fmt.Errorf("stats: paying visitors: %w", err)
 		}
 		m[cols[d]][v] = int64(n)
 	}
 	if err := res.Err(); err != nil {
-		return nil, fmt.Errorf("stats: paying visitors: %w", err)
+		return fmt.Errorf("stats: paying visitors: %w", err)
 	}
-	if total && m[""] == nil {
-		m[""] = map[string]int64{"": 0}
-	}
-	return m, nil
+	return nil
 }
