@@ -442,107 +442,120 @@ type tailData struct {
 	visits   []visitday.Visit
 }
 
-// tail reads the tail of [from, to): the visitors with an event at or after the run's bound (and before
-// the day after to: a visit lasts less than a day, so a later one starts after to), their visits as the
-// run holds them, taken away, and as the visits table merges them now, added, with previous visits
-// worked out from theirs since the day before from (an earlier one counts as none: every comparison is
-// with from or later). Once per request.
+// tail reads the tail of [from, to): the visitors whose visits the events at or after the run's bound
+// (and before the day after to: a visit lasts less than a day, so a later one starts after to) changed
+// or started, their visits as the run holds them, taken away, and as they are now, added, with previous
+// visits worked out from theirs since the day before from (an earlier one counts as none: every
+// comparison is with from or later). Once per request.
 func (e *Engine) tail(ctx context.Context, q *Query, st *unitState, from, to time.Time) (*tailData, error) {
 	return perRequest(ctx, fmt.Sprint("tail/", q.Site.ID, "/", st.gen, "/", from.Unix(), "/", to.Unix()), func() (*tailData, error) {
 		return e.readTail(ctx, q.Site.ID, st, from, to)
 	})
 }
 
+// tailEvent is one event after the run's bound, with what a visit takes from it.
+type tailEvent struct {
+	visitor, session string
+	ts               int64 // seconds
+	pageview         bool
+	path             string
+	vals             [len(visitday.Dims)]string // entry_page and exit_page empty
+}
+
+// readTail builds the visits now from the run's rows and the events after its bound, as the visits
+// table's merges would (migration 003: a visit's visitor and columns are its first event's, its pages
+// its first and last pageview's): every event of a session the run holds is before the bound, so the
+// events after it only extend the run's visits or start new ones. Reading the visits table instead
+// cost a statement of the visits' aggregate states (170 MB at 10M events) and two scans of the open
+// days' events.
 func (e *Engine) readTail(ctx context.Context, site string, st *unitState, from, to time.Time) (*tailData, error) {
-	// Small statements with the ids written in: 18.16 works a subquery out again at each place a
-	// statement names it.
 	limit := e.tailMax
 	if limit <= 0 {
 		limit = tailLimit
 	}
-	// Every visitor of the sessions with an event after the bound: a visit's visitor is its first
-	// event's, and a server-side event may name another.
-	first := "toDate('" + dayString(st.first) + "')"
-	touched, err := e.strings(ctx, "SELECT DISTINCT visitor_id FROM events WHERE site_id = $1 AND ts >= toDateTime("+first+" - 1) AND ts < $3"+
-		" AND session_id IN (SELECT session_id FROM events WHERE site_id = $1 AND ts >= $2 AND ts < $3) LIMIT "+strconv.Itoa(limit+1),
-		site, st.bound, to.Add(24*time.Hour))
-	if err != nil || len(touched) == 0 {
+	evs, err := e.tailEvents(ctx, site, st.bound, to.Add(24*time.Hour), tailEventsPer*limit)
+	if err != nil || len(evs) == 0 {
 		return &tailData{}, err
 	}
-	if len(touched) > limit || listBytes(touched) > tailBytes {
+	bySession := map[string][]tailEvent{}
+	var sessions, named []string
+	for _, ev := range evs {
+		if bySession[ev.session] == nil {
+			sessions = append(sessions, ev.session)
+		}
+		bySession[ev.session] = append(bySession[ev.session], ev)
+		named = append(named, ev.visitor)
+	}
+	named = slices.Compact(slices.Sorted(slices.Values(named)))
+	if len(named) > limit || listBytes(named)+listBytes(sessions) > tailBytes {
 		return nil, errLongTail
 	}
-	visitors := chList(touched)
-	dims := strings.Join(visitday.Dims[:], ", ")
-	var prevs []string
-	for _, c := range append([]string{"visit"}, visitday.Dims[:]...) {
-		prevs = append(prevs, "toUInt32(prev_"+c+")")
-	}
-	var out []tailVisit
-	res, err := e.db.QueryContext(ctx, "SELECT visitor_id, session_id, toUInt32(start_ts), toUInt32(end_ts), pv, ev, "+dims+", "+strings.Join(prevs, ", ")+
-		" FROM visits_open PREWHERE visitor_id IN ("+visitors+") WHERE site_id = $1 AND gen = "+strconv.FormatUint(st.gen, 10), site)
-	if err != nil {
-		return nil, fmt.Errorf("stats: tail: %w", err)
-	}
-	for res.Next() {
-		v, err := scanTailVisit(res, true)
-		if err != nil {
-			res.Close()
-			return nil, fmt.Errorf("stats: tail: %w", err)
-		}
-		out = append(out, tailVisit{-1, v})
-	}
-	res.Close()
-	if err := res.Err(); err != nil {
-		return nil, fmt.Errorf("stats: tail: %w", err)
-	}
-	sessions, err := e.strings(ctx, "SELECT DISTINCT session_id FROM events WHERE site_id = $1 AND ts >= toDateTime("+first+" - 1) AND ts < $2 AND visitor_id IN ("+visitors+")"+
-		" LIMIT "+strconv.Itoa(4*limit+1), site, to.Add(24*time.Hour))
+	// The run's rows of the tail's sessions and of the visitors its events name, and their finished
+	// visits since the day before from.
+	run, history, err := e.tailVisits(ctx, site, st, from, named, sessions)
 	if err != nil {
 		return nil, err
 	}
-	if len(sessions) > 4*limit || listBytes(touched)+listBytes(sessions) > tailBytes {
-		return nil, errLongTail
-	}
-	// As the visits are now: the merged visits of those visitors starting on the run's days, and their
-	// finished visits since the day before from, for their previous ones. The merges are the visits
-	// relation's (visitMerges), of those sessions' rows only.
-	var parts []string
-	if len(sessions) > 0 {
-		parts = append(parts, "SELECT toUInt8(1), visitor_id, session_id, toUInt32(start_ts), toUInt32(end_ts), pv, ev, "+dims+" FROM (SELECT session_id, "+visitMerges+
-			" FROM visits PREWHERE session_id IN ("+chList(sessions)+") WHERE site_id = $1 AND day >= "+first+" - 1 GROUP BY session_id HAVING toDate(start_ts, 'UTC') >= "+first+")")
-	}
-	var done []string
-	for d, gen := range st.done {
-		if d < st.first && d >= from.Unix()/86400-1 {
-			done = append(done, "(toDate('"+dayString(d)+"'), toUInt64("+strconv.FormatUint(gen, 10)+"))")
+	// A session's visitor is the run's (its first event is before the bound) or its first event's.
+	owner := map[string]string{}
+	for _, v := range run {
+		if bySession[v.Session] != nil {
+			owner[v.Session] = v.Visitor
 		}
 	}
-	if len(done) > 0 {
-		parts = append(parts, "SELECT toUInt8(0), visitor_id, session_id, toUInt32(start_ts), toUInt32(end_ts), pv, ev, "+dims+" FROM visits_done PREWHERE visitor_id IN ("+visitors+") WHERE site_id = $1"+
-			" AND (day, gen) IN ("+strings.Join(done, ", ")+")")
+	var created []visitday.Visit
+	for _, s := range sessions {
+		if _, ok := owner[s]; !ok {
+			v := newTailVisit(bySession[s])
+			owner[s] = v.Visitor
+			created = append(created, v)
+		}
 	}
-	if len(parts) == 0 {
-		return &tailData{fixes: out, visitors: touched}, nil
+	touched := map[string]bool{}
+	for _, v := range owner {
+		touched[v] = true
 	}
-	res, err = e.db.QueryContext(ctx, strings.Join(parts, " UNION ALL "), site)
-	if err != nil {
-		return nil, fmt.Errorf("stats: tail: %w", err)
+	// An event after the bound may name a visitor other than its session's (a server-side event): the
+	// run's rows of a session's visitor its events never name are read apart.
+	var missing []string
+	for v := range touched {
+		if _, ok := slices.BinarySearch(named, v); !ok {
+			missing = append(missing, v)
+		}
 	}
-	var vs []visitday.Visit
-	for res.Next() {
-		var cur uint8
-		v, err := scanTailVisit(res, false, &cur)
+	if len(missing) > 0 {
+		if len(named)+len(missing) > limit || listBytes(named)+listBytes(missing)+listBytes(sessions) > tailBytes {
+			return nil, errLongTail
+		}
+		r, h, err := e.tailVisits(ctx, site, st, from, missing, nil)
 		if err != nil {
-			res.Close()
-			return nil, fmt.Errorf("stats: tail: %w", err)
+			return nil, err
 		}
-		v.Cur = cur == 1
+		run, history = append(run, r...), append(history, h...)
+	}
+	var out []tailVisit
+	var vs []visitday.Visit
+	seen := map[string]bool{} // a run's row read both for its session and for its visitor
+	for _, v := range run {
+		if !touched[v.Visitor] || seen[v.Session] {
+			continue
+		}
+		seen[v.Session] = true
+		out = append(out, tailVisit{-1, v})
+		if evs := bySession[v.Session]; evs != nil {
+			extendTailVisit(&v, evs)
+		}
+		v.Cur = true
 		vs = append(vs, v)
 	}
-	res.Close()
-	if err := res.Err(); err != nil {
-		return nil, fmt.Errorf("stats: tail: %w", err)
+	for _, v := range history {
+		if touched[v.Visitor] {
+			vs = append(vs, v)
+		}
+	}
+	for _, v := range created {
+		v.Cur = true
+		vs = append(vs, v)
 	}
 	visitday.Sort(vs)
 	visitday.SetPrevs(vs)
@@ -551,7 +564,157 @@ func (e *Engine) readTail(ctx context.Context, site string, st *unitState, from,
 			out = append(out, tailVisit{1, v})
 		}
 	}
-	return &tailData{fixes: out, visitors: touched, visits: vs}, nil
+	visitors := make([]string, 0, len(touched))
+	for v := range touched {
+		visitors = append(visitors, v)
+	}
+	slices.Sort(visitors)
+	return &tailData{fixes: out, visitors: visitors, visits: vs}, nil
+}
+
+// tailEventsPer is how many events after the run's bound the tail reads per visitor of its limit.
+const tailEventsPer = 20
+
+// tailEventCols are the events' columns a visit takes from its first event, in visitday.Dims' order.
+var tailEventCols = func() []string {
+	var cols []string
+	for _, d := range visitday.Dims {
+		if d != "entry_page" && d != "exit_page" {
+			cols = append(cols, d)
+		}
+	}
+	return cols
+}()
+
+// tailEvents reads the site's events in [bound, end), in the order of their time (ties as stored), and
+// errLongTail past max of them.
+func (e *Engine) tailEvents(ctx context.Context, site string, bound, end time.Time, max int) ([]tailEvent, error) {
+	res, err := e.db.QueryContext(ctx, "SELECT visitor_id, session_id, toUInt32(ts), toUInt8(name = 'pageview'), path, "+strings.Join(tailEventCols, ", ")+
+		" FROM events WHERE site_id = $1 AND ts >= $2 AND ts < $3 LIMIT "+strconv.Itoa(max+1), site, bound, end)
+	if err != nil {
+		return nil, fmt.Errorf("stats: tail: %w", err)
+	}
+	defer res.Close()
+	var out []tailEvent
+	for res.Next() {
+		var ev tailEvent
+		var ts uint32
+		var pv uint8
+		dest := []any{&ev.visitor, &ev.session, &ts, &pv, &ev.path}
+		for i, d := range visitday.Dims {
+			if d != "entry_page" && d != "exit_page" {
+				dest = append(dest, &ev.vals[i])
+			}
+		}
+		if err := res.Scan(dest...); err != nil {
+			return nil, fmt.Errorf("stats: tail: %w", err)
+		}
+		ev.ts, ev.pageview = int64(ts), pv == 1
+		out = append(out, ev)
+	}
+	if err := res.Err(); err != nil {
+		return nil, fmt.Errorf("stats: tail: %w", err)
+	}
+	if len(out) > max {
+		return nil, errLongTail
+	}
+	slices.SortStableFunc(out, func(a, b tailEvent) int { return cmpInt(a.ts, b.ts) })
+	return out, nil
+}
+
+func cmpInt(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// Indexes of the pages in visitday.Dims.
+var (
+	entryDim = slices.Index(visitday.Dims[:], "entry_page")
+	exitDim  = slices.Index(visitday.Dims[:], "exit_page")
+)
+
+// newTailVisit is the visit of a session all of whose events are evs (in time order).
+func newTailVisit(evs []tailEvent) visitday.Visit {
+	first := evs[0]
+	v := visitday.Visit{Visitor: first.visitor, Session: first.session, Start: first.ts * 1e6, End: first.ts * 1e6, Vals: first.vals}
+	extendTailVisit(&v, evs)
+	return v
+}
+
+// extendTailVisit adds evs (in time order, none before v's events) to v, as the visits table's merges
+// do: the end and counts grow, the entry page is the first pageview's and the exit page the last's (on
+// a tie, the first read, as argMax keeps it).
+func extendTailVisit(v *visitday.Visit, evs []tailEvent) {
+	hadPage := v.PV > 0
+	var last int64 = -1
+	for _, ev := range evs {
+		v.End = max(v.End, ev.ts*1e6)
+		if !ev.pageview {
+			v.EV++
+			continue
+		}
+		v.PV++
+		if !hadPage {
+			hadPage = true
+			v.Vals[entryDim] = ev.path
+		}
+		if ev.ts > last {
+			last = ev.ts
+			v.Vals[exitDim] = ev.path
+		}
+	}
+}
+
+// tailVisits reads the run's rows (with their previous visits) of visitors and sessions, and the
+// visitors' finished visits of the days from the day before from to the run's first.
+func (e *Engine) tailVisits(ctx context.Context, site string, st *unitState, from time.Time, visitors, sessions []string) (run, history []visitday.Visit, err error) {
+	dims := strings.Join(visitday.Dims[:], ", ")
+	var prevs, zeros []string
+	for _, c := range append([]string{"visit"}, visitday.Dims[:]...) {
+		prevs, zeros = append(prevs, "toUInt32(prev_"+c+")"), append(zeros, "toUInt32(0)")
+	}
+	cols := "visitor_id, session_id, toUInt32(start_ts), toUInt32(end_ts), pv, ev, " + dims + ", "
+	which := "visitor_id IN (" + chList(visitors) + ")"
+	if len(sessions) > 0 {
+		which += " OR session_id IN (" + chList(sessions) + ")"
+	}
+	q := "SELECT toUInt8(1), " + cols + strings.Join(prevs, ", ") + " FROM visits_open PREWHERE " + which + " WHERE site_id = $1 AND gen = " + strconv.FormatUint(st.gen, 10)
+	var done []string
+	for d, gen := range st.done {
+		if d < st.first && d >= from.Unix()/86400-1 {
+			done = append(done, "(toDate('"+dayString(d)+"'), toUInt64("+strconv.FormatUint(gen, 10)+"))")
+		}
+	}
+	if len(done) > 0 {
+		q += " UNION ALL SELECT toUInt8(0), " + cols + strings.Join(zeros, ", ") + " FROM visits_done PREWHERE visitor_id IN (" + chList(visitors) + ") WHERE site_id = $1" +
+			" AND (day, gen) IN (" + strings.Join(done, ", ") + ")"
+	}
+	res, err := e.db.QueryContext(ctx, q, site)
+	if err != nil {
+		return nil, nil, fmt.Errorf("stats: tail: %w", err)
+	}
+	defer res.Close()
+	for res.Next() {
+		var isRun uint8
+		v, err := scanTailVisit(res, true, &isRun)
+		if err != nil {
+			return nil, nil, fmt.Errorf("stats: tail: %w", err)
+		}
+		if isRun == 1 {
+			run = append(run, v)
+		} else {
+			history = append(history, v)
+		}
+	}
+	if err := res.Err(); err != nil {
+		return nil, nil, fmt.Errorf("stats: tail: %w", err)
+	}
+	return run, history, nil
 }
 
 // strings runs a query of one text column.

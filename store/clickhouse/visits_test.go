@@ -58,6 +58,8 @@ var visitQueries = []string{
 	`{"metrics":["visits","pageviews","visit_duration"],"date_range":["2026-12-01","2026-12-01"]}`,
 	`{"metrics":["visitors","visits","pageviews","bounce_rate","revenue"],"dimensions":["visit:channel"],"date_range":["2026-11-01","2026-11-30"]}`,
 	`{"metrics":["visits","pageviews"],"dimensions":["visit:entry_page","visit:exit_page"],"date_range":["2026-10-01","2026-12-01"]}`,
+	`{"metrics":["visitors","visits","pageviews","bounce_rate","events"],"dimensions":["visit:entry_page"],"date_range":["2026-11-01","2026-11-30"]}`,
+	`{"metrics":["visitors","visits","visit_duration","events"],"dimensions":["visit:exit_page"],"date_range":["2026-11-01","2026-11-30"]}`,
 	`{"metrics":["visits","visitors"],"dimensions":["visit:source"],"date_range":["2026-10-01","2026-12-01"]}`,
 	`{"metrics":["visits","pageviews"],"dimensions":["time:day"],"date_range":["2026-10-30","2026-11-16"]}`,
 	`{"metrics":["visits","pageviews"],"dimensions":["time:hour"],"date_range":["2026-11-14","2026-11-15"]}`,

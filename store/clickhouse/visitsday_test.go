@@ -140,7 +140,15 @@ func TestVisitsByDay(t *testing.T) {
 		return tributary.Event{SiteID: "s1", Timestamp: at, Name: "pageview", Source: "browser", VisitorID: v, SessionID: s, Hostname: "shop.example",
 			Path: path, Channel: channel, Country: "DE", Device: "desktop", Browser: "Firefox", OS: "Linux"}
 	}
-	late := append(append([]tributary.Event{}, batches[2]...), ev("vg", "sg", "Email", "/", time.Date(2026, 11, 16, 11, 50, 0, 0, time.UTC)))
+	// vh and vd (whose earlier visit is on a finished day) start visits on an open day too: vh's without
+	// a pageview.
+	signup := func(v, s string, at time.Time) tributary.Event {
+		e := ev(v, s, "Referral", "/", at)
+		e.Name = "signup"
+		return e
+	}
+	late := append(append([]tributary.Event{}, batches[2]...), ev("vg", "sg", "Email", "/", time.Date(2026, 11, 16, 11, 50, 0, 0, time.UTC)),
+		signup("vh", "sh", time.Date(2026, 11, 16, 11, 30, 0, 0, time.UTC)), ev("vd", "si", "Direct", "/", time.Date(2026, 11, 16, 11, 40, 0, 0, time.UTC)))
 	for _, st := range []tributary.EventStore{duck, ch} {
 		if err := st.InsertEvents(ctx, late); err != nil {
 			t.Fatal(err)
@@ -156,10 +164,14 @@ func TestVisitsByDay(t *testing.T) {
 	}
 	t.Run("late events after the next run", func(t *testing.T) { sameVisits(t, duck, ch) })
 
-	// Events after the run's bound on an open day: a new visitor, a visit of the run continued, and a
-	// second visit of a visitor with finished ones.
+	// Events after the run's bound on an open day: a new visitor, visits of the run continued (sg by a
+	// pageview and an event, sh by its first pageview, si by a server's event naming another visitor),
+	// and a second visit of a visitor with finished ones.
 	at := time.Date(2026, 11, 16, 11, 59, 0, 0, time.UTC)
-	tail := []tributary.Event{ev("vf", "sf", "Direct", "/", at), ev("vg", "sg", "Email", "/docs", at), ev("va", "sa2", "Organic Search", "/", at)}
+	server := signup("vz", "si", at.Add(40*time.Second))
+	server.Source = "server"
+	tail := []tributary.Event{ev("vf", "sf", "Direct", "/", at), ev("vg", "sg", "Email", "/docs", at), signup("vg", "sg", at.Add(30*time.Second)),
+		ev("vh", "sh", "Referral", "/welcome", at), server, ev("va", "sa2", "Organic Search", "/", at)}
 	for _, st := range []tributary.EventStore{duck, ch} {
 		if err := st.InsertEvents(ctx, tail); err != nil {
 			t.Fatal(err)
@@ -171,7 +183,7 @@ func TestVisitsByDay(t *testing.T) {
 	t.Run("tail", func(t *testing.T) { sameVisits(t, duck, ch) })
 	// More visitors after the bound than the engine corrects the sums by: the visits answer.
 	if sumsRead(t, ch, "UTC", now, stats.TailLimit(2)) {
-		t.Fatal("the visits by day were read with a tail of three visitors over a limit of two")
+		t.Fatal("the visits by day were read with a tail naming five visitors over a limit of two")
 	}
 	t.Run("tail over the limit", func(t *testing.T) { sameVisits(t, duck, ch, stats.TailLimit(2)) })
 
