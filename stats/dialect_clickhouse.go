@@ -290,13 +290,6 @@ func (ClickHouse) Touches() string {
 	return "(SELECT * FROM payment_touches FINAL WHERE deleted = 0)"
 }
 
-// touchesOf is Touches of the site's payments the SELECT payments names, matched inside the subquery:
-// 18.16 pushes no condition into it, and its FINAL then merges only those payments' rows (the table's
-// key leads with the site and payment).
-func touchesOf(site, payments string) string {
-	return "(SELECT * FROM payment_touches FINAL WHERE site_id = " + site + " AND payment_id IN (" + payments + ") AND deleted = 0)"
-}
-
 // LedgerIn is the ledger view's grouping (migration 001: each entry's newest version of every column)
 // over the facts of the entries with a version dated in [from, to) only: the view groups every fact of
 // every site, and 18.16 does not push a query's conditions into it (a range's entries at 10M events read

@@ -65,13 +65,6 @@ func filterDims(fs []Filter) []string {
 // moneySums are one group's sums as the store adds them up.
 type moneySums struct{ revenue, refunds, disputes, payments int64 }
 
-func (m *moneySums) add(o moneySums) {
-	m.revenue += o.revenue
-	m.refunds += o.refunds
-	m.disputes += o.disputes
-	m.payments += o.payments
-}
-
 func (m moneySums) addTo(r *row) {
 	r.ints["revenue"] += m.revenue
 	r.ints["refunds"] -= m.refunds // refund entries are negative; the metric is positive
@@ -84,9 +77,6 @@ func (m moneySums) addTo(r *row) {
 // (RunAll) a panel by one of the page's visit columns reads the sums of every such column, computed
 // once by the page's first panel.
 func (e *Engine) moneySQL(ctx context.Context, q *Query, from, to time.Time, rs *rows) (int, error) {
-	if ok, unconverted, err := e.moneyRows(ctx, q, from, to, rs); ok || err != nil {
-		return unconverted, err
-	}
 	c := cacheFrom(ctx)
 	if c != nil && len(q.Dimensions) == 1 {
 		col, cols := visitDims[q.Dimensions[0]], c.pageColumns()
@@ -198,11 +188,28 @@ func (e *Engine) moneySource(q *Query, from, to time.Time, cols []string, a *arg
 				picks = append(picks, c+" AS t_"+c)
 			}
 		}
-		where, lookback := e.pickWhere(q)
+		lookback := q.Lookback
+		if lookback <= 0 {
+			lookback = attribution.DefaultLookbackDays * 24 * time.Hour
+		}
+		// The touch each payment is credited to is one row of the payment touches (tributary.TouchOrder):
+		// the visit the model picks inside the lookback, or the unattributed payment's own row. A payment
+		// with a visitor but no visit in the lookback, or with no link, has none and is Direct.
+		since := e.d.MinusSeconds("paid_ts", int64(lookback/time.Second))
+		var pick string
+		switch q.Model {
+		case attribution.FirstTouch:
+			pick = "prev_ts < " + since
+		case attribution.LastTouch:
+			pick = "is_last = 1"
+		default:
+			pick = "(is_last_nd = 1 OR (is_last = 1 AND last_nd_ts < " + since + "))"
+		}
 		// Every payment's pick, not only the range's: the left join keeps the range's, and matching the
 		// touches against the range's payments first cost more than it saved (a third of the statement's
 		// CPU at 10M events).
-		picked := "SELECT payment_id, 1 AS has_touch, " + strings.Join(picks, ", ") + " FROM " + e.d.Touches() + " t WHERE site_id = " + site + " AND " + where
+		picked := "SELECT payment_id, 1 AS has_touch, " + strings.Join(picks, ", ") + " FROM " + e.d.Touches() + " t WHERE site_id = " + site +
+			" AND ((session_id = '' AND visitor_id = '') OR (session_id <> '' AND start_ts >= " + since + " AND " + pick + "))"
 		if rel := e.d.Picks(); rel != "" && lookback == attribution.DefaultLookbackDays*24*time.Hour {
 			// The store keeps these picks (the same condition, applied as the touches were written): a
 			// model's rows are read instead of every touch row's ids and times.
@@ -227,28 +234,6 @@ func (e *Engine) moneySource(q *Query, from, to time.Time, cols []string, a *arg
 		src = "SELECT * FROM (" + src + ") s WHERE " + f
 	}
 	return src
-}
-
-// pickWhere is the condition that selects, among the payment touches, the row each payment is credited
-// to under q's model and lookback (returned, its default filled in): the visit the model picks inside
-// the lookback (tributary.TouchOrder), or the unattributed payment's own row. A payment with a visitor
-// but no visit in the lookback, or with no link, has none and is Direct.
-func (e *Engine) pickWhere(q *Query) (string, time.Duration) {
-	lookback := q.Lookback
-	if lookback <= 0 {
-		lookback = attribution.DefaultLookbackDays * 24 * time.Hour
-	}
-	since := e.d.MinusSeconds("paid_ts", int64(lookback/time.Second))
-	var pick string
-	switch q.Model {
-	case attribution.FirstTouch:
-		pick = "prev_ts < " + since
-	case attribution.LastTouch:
-		pick = "is_last = 1"
-	default:
-		pick = "(is_last_nd = 1 OR (is_last = 1 AND last_nd_ts < " + since + "))"
-	}
-	return "((session_id = '' AND visitor_id = '') OR (session_id <> '' AND start_ts >= " + since + " AND " + pick + "))", lookback
 }
 
 // unconverted counts the range's entries the ledger could not convert to the reporting currency, once

@@ -84,10 +84,6 @@ func pathsData() ([]tributary.Event, []tributary.LedgerEntry, []tributary.Identi
 	visit("pf", "pf-2", "AI Assistants", "ChatGPT", "", "BR", day(8))
 	entry("pay:p10", tributary.EntryPayment, "p10", day(8), 0, true)
 	link("p10", "pf", day(8), tributary.LinkMetadata)
-	// Not converted, credited to a visit before the week's range whose values no other row has: no group.
-	visit("pj", "pj-1", "Display", "ads.example", "banner", "CA", day(10))
-	entry("pay:p13", tributary.EntryPayment, "p13", day(3), 2600, false)
-	link("p13", "pj", day(3), tributary.LinkMetadata)
 	// Relinked: first to one visitor, then (newer) to another.
 	visit("pg", "pg-1", "Email", "newsletter", "monthly", "NL", day(6))
 	entry("pay:p11", tributary.EntryPayment, "p11", day(5), 4400, true)
