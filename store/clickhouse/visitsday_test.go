@@ -140,15 +140,16 @@ func TestVisitsByDay(t *testing.T) {
 		return tributary.Event{SiteID: "s1", Timestamp: at, Name: "pageview", Source: "browser", VisitorID: v, SessionID: s, Hostname: "shop.example",
 			Path: path, Channel: channel, Country: "DE", Device: "desktop", Browser: "Firefox", OS: "Linux"}
 	}
-	// vh and vd (whose earlier visit is on a finished day) start visits on an open day too: vh's without
-	// a pageview.
+	// vh, vz and vd (whose earlier visit is on a finished day) start visits on an open day too: vh's
+	// without a pageview.
 	signup := func(v, s string, at time.Time) tributary.Event {
 		e := ev(v, s, "Referral", "/", at)
 		e.Name = "signup"
 		return e
 	}
 	late := append(append([]tributary.Event{}, batches[2]...), ev("vg", "sg", "Email", "/", time.Date(2026, 11, 16, 11, 50, 0, 0, time.UTC)),
-		signup("vh", "sh", time.Date(2026, 11, 16, 11, 30, 0, 0, time.UTC)), ev("vd", "si", "Direct", "/", time.Date(2026, 11, 16, 11, 40, 0, 0, time.UTC)))
+		signup("vh", "sh", time.Date(2026, 11, 16, 11, 30, 0, 0, time.UTC)), ev("vd", "si", "Direct", "/", time.Date(2026, 11, 16, 11, 40, 0, 0, time.UTC)),
+		ev("vz", "sz", "Direct", "/", time.Date(2026, 11, 16, 11, 20, 0, 0, time.UTC)))
 	for _, st := range []tributary.EventStore{duck, ch} {
 		if err := st.InsertEvents(ctx, late); err != nil {
 			t.Fatal(err)
@@ -172,8 +173,23 @@ func TestVisitsByDay(t *testing.T) {
 	server.Source = "server"
 	tail := []tributary.Event{ev("vf", "sf", "Direct", "/", at), ev("vg", "sg", "Email", "/docs", at), signup("vg", "sg", at.Add(30*time.Second)),
 		ev("vh", "sh", "Referral", "/welcome", at), server, ev("va", "sa2", "Organic Search", "/", at)}
+	// vd (whose visit the server's event continues) and vz (whom that event names) pay: the tail's
+	// visitors, so their conversions are counted from its visits.
+	var pays []tributary.LedgerEntry
+	var links []tributary.Identity
+	for _, v := range []string{"vd", "vz"} {
+		pays = append(pays, tributary.LedgerEntry{ID: "pay:p" + v, SiteID: "s1", Livemode: true, Kind: "payment", PaymentID: "p" + v, OccurredAt: at,
+			Amount: 1000, Currency: "USD", ReportingAmount: 1000, ReportingCurrency: "USD", Rate: "1", Converted: true, Source: "stripe"})
+		links = append(links, tributary.Identity{SiteID: "s1", At: at, VisitorID: v, PaymentID: "p" + v, LinkMethod: "metadata", Source: "stripe"})
+	}
 	for _, st := range []tributary.EventStore{duck, ch} {
 		if err := st.InsertEvents(ctx, tail); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.InsertLedger(ctx, pays); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.InsertIdentities(ctx, links); err != nil {
 			t.Fatal(err)
 		}
 	}
