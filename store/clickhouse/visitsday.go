@@ -3,6 +3,7 @@ package clickhouse
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -81,18 +82,26 @@ type prefixes struct {
 	before []uint64
 }
 
-func newPrefixes(counts map[dayKey]uint64, site string) prefixes {
-	var p prefixes
-	for k := range counts {
-		if k.site == site {
-			p.days = append(p.days, k.day)
+// bySite groups the events by UTC day by site, so each site's are found without a pass over every
+// site's (the job runs every minute, over every site).
+func bySite(counts map[dayKey]uint64) map[string]map[int64]uint64 {
+	out := map[string]map[int64]uint64{}
+	for k, n := range counts {
+		if out[k.site] == nil {
+			out[k.site] = map[int64]uint64{}
 		}
+		out[k.site][k.day] = n
 	}
-	slices.Sort(p.days)
+	return out
+}
+
+// newPrefixes is the prefixes of one site's events by UTC day.
+func newPrefixes(counts map[int64]uint64) prefixes {
+	p := prefixes{days: slices.Sorted(maps.Keys(counts))}
 	sum := uint64(0)
 	for _, d := range p.days {
 		p.before = append(p.before, sum)
-		sum += counts[dayKey{site, d}]
+		sum += counts[d]
 	}
 	p.before = append(p.before, sum)
 	return p
@@ -100,10 +109,7 @@ func newPrefixes(counts map[dayKey]uint64, site string) prefixes {
 
 // at is the events dated before day d.
 func (p prefixes) at(d int64) uint64 {
-	i := 0
-	for i < len(p.days) && p.days[i] < d {
-		i++
-	}
+	i, _ := slices.BinarySearch(p.days, d)
 	return p.before[i]
 }
 
@@ -259,8 +265,9 @@ func (s *Store) OpenVisits(ctx context.Context, now time.Time) error {
 	first := epochDay(now.UTC().AddDate(0, 0, -1))
 	bound := now.UTC().Add(-openLag).Truncate(time.Second)
 	gen := s.seq()
+	sites := bySite(counts)
 	for site, zone := range zones {
-		p := newPrefixes(counts, site)
+		p := newPrefixes(sites[site])
 		if len(p.days) == 0 || p.days[len(p.days)-1] < first-1 {
 			continue // no event near the open days
 		}

@@ -117,22 +117,16 @@ func (s *Store) FinishVisitsBefore(ctx context.Context, before time.Time) error 
 	if err != nil {
 		return err
 	}
-	sites := map[string]bool{}
-	for k := range counts {
-		sites[k.site] = true
-	}
-	for site := range sites {
+	for site, days := range bySite(counts) {
 		var stale []int64
 		window := map[int64]uint64{}
-		for k, n := range counts {
-			if k.site == site {
-				for d := k.day - 1; d <= k.day+1; d++ {
-					window[d] += n
-				}
+		for day, n := range days {
+			for d := day - 1; d <= day+1; d++ {
+				window[d] += n
 			}
 		}
 		zone, summed := zones[site]
-		p := newPrefixes(counts, site)
+		p := newPrefixes(days)
 		for d, w := range window {
 			if d >= cut || w == 0 {
 				continue
