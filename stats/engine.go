@@ -37,9 +37,10 @@ func WithPaymentRecords(r tributary.PaymentRecords) Option { return func(e *Engi
 // queries the store cannot sum (moneysql.go): the correctness suite checks the two give the same answers.
 func MoneyInGo() Option { return func(e *Engine) { e.moneyInGo = true } }
 
-// TailLimit sets the most visitors with events after the newest run of the ClickHouse store's open days
-// by whom a query corrects its visits by day (default 2,000: their ids are written into the statements,
-// which 18.16 caps at 256 KB); past it the query reads the visits.
+// TailLimit sets the most visitors named by the events after the newest run of the ClickHouse store's
+// open days by whom a query corrects its visits by day (default 2,000: their ids are written into the
+// statements, which 18.16 caps at 256 KB), and so the most of those events it reads (20 a visitor); past
+// either the query reads the visits.
 func TailLimit(n int) Option { return func(e *Engine) { e.tailMax = n } }
 
 // WithoutPaidLinks matches each query's links against the ledger's payment entries, as on a store that

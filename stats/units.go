@@ -432,7 +432,7 @@ func listBytes(ids []string) int {
 }
 
 // errLongTail says a range's tail has more visitors than the engine's limit: the query reads the visits.
-var errLongTail = errors.New("stats: more visitors after the open days' run than the tail limit")
+var errLongTail = errors.New("stats: more visitors or events after the open days' run than the tail limit")
 
 // tailData is the tail of a range: the corrections, and the visits now of the visitors it touched
 // (visitors) in the range and on the day before it (Cur for those starting on the run's days).
@@ -487,7 +487,8 @@ func (e *Engine) readTail(ctx context.Context, site string, st *unitState, from,
 		named = append(named, ev.visitor)
 	}
 	named = slices.Compact(slices.Sorted(slices.Values(named)))
-	if len(named) > limit || listBytes(named)+listBytes(sessions) > tailBytes {
+	// tailVisits writes the visitors twice (the run's rows and the finished history) and the sessions once.
+	if len(named) > limit || 2*listBytes(named)+listBytes(sessions) > tailBytes {
 		return nil, errLongTail
 	}
 	// The run's rows of the tail's sessions and of the visitors its events name, and their finished
@@ -524,7 +525,7 @@ func (e *Engine) readTail(ctx context.Context, site string, st *unitState, from,
 		}
 	}
 	if len(missing) > 0 {
-		if len(named)+len(missing) > limit || listBytes(named)+listBytes(missing)+listBytes(sessions) > tailBytes {
+		if len(named)+len(missing) > limit || 2*listBytes(missing) > tailBytes {
 			return nil, errLongTail
 		}
 		r, h, err := e.tailVisits(ctx, site, st, from, missing, nil)
@@ -701,7 +702,7 @@ func (e *Engine) tailVisits(ctx context.Context, site string, st *unitState, fro
 	defer res.Close()
 	for res.Next() {
 		var isRun uint8
-		v, err := scanTailVisit(res, true, &isRun)
+		v, err := scanTailVisit(res, &isRun)
 		if err != nil {
 			return nil, nil, fmt.Errorf("stats: tail: %w", err)
 		}
@@ -745,8 +746,8 @@ func chList(ids []string) string {
 }
 
 // scanTailVisit scans a visit (after lead, if any): visitor, session, start and end in seconds, pv, ev,
-// the visitday.Dims columns and, with prevs, the previous visits' starts in seconds (0 for none).
-func scanTailVisit(res *sql.Rows, prevs bool, lead ...any) (visitday.Visit, error) {
+// the visitday.Dims columns and the previous visits' starts in seconds (0 for none).
+func scanTailVisit(res *sql.Rows, lead ...any) (visitday.Visit, error) {
 	var v visitday.Visit
 	var start, end uint32
 	var pv, ev uint64
@@ -755,10 +756,8 @@ func scanTailVisit(res *sql.Rows, prevs bool, lead ...any) (visitday.Visit, erro
 		dest = append(dest, &v.Vals[i])
 	}
 	var ps [len(v.Prevs)]uint32
-	if prevs {
-		for i := range ps {
-			dest = append(dest, &ps[i])
-		}
+	for i := range ps {
+		dest = append(dest, &ps[i])
 	}
 	if err := res.Scan(dest...); err != nil {
 		return v, err

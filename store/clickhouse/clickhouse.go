@@ -180,6 +180,13 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 		s.reads.Close()
 		return nil, err
 	}
+	// A query, not a ping, so that a setting the server refuses shows now rather than in the first page.
+	var one uint8
+	if err := s.reads.QueryRowContext(ctx, `SELECT 1`).Scan(&one); err != nil {
+		db.Close()
+		s.reads.Close()
+		return nil, mapErr("open the stats engine's connection", err)
+	}
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
 		s.reads.Close()

@@ -28,8 +28,9 @@ import (
 //     their previous visits' starts, and their sums into visits_by_day_open, under the run's generation;
 //     visit_open_runs records the bound and the site's events dated before it. A run is read only while
 //     that count holds. The visits with an event at or after the bound (a few minutes of traffic) are
-//     the tail: a query reads the run's rows of their visitors, works those visitors' visits out again
-//     from the visits table, and corrects the sums by the difference (stats/units.go).
+//     the tail: a query reads those events and the run's rows of their visitors, extends the run's
+//     visits by the events (or starts new ones), and corrects the sums by the difference
+//     (stats/units.go).
 //
 // Sums need the site's zone, which lives in the MetaStore: Open's Zones option names it. Without it, or
 // for a site it does not name, the job writes visits_done alone and queries read the visits.

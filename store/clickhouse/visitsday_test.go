@@ -173,8 +173,8 @@ func TestVisitsByDay(t *testing.T) {
 	server.Source = "server"
 	tail := []tributary.Event{ev("vf", "sf", "Direct", "/", at), ev("vg", "sg", "Email", "/docs", at), signup("vg", "sg", at.Add(30*time.Second)),
 		ev("vh", "sh", "Referral", "/welcome", at), server, ev("va", "sa2", "Organic Search", "/", at)}
-	// vd (whose visit the server's event continues) and vz (whom that event names) pay: the tail's
-	// visitors, so their conversions are counted from its visits.
+	// vd (whose visit the server's event continues) and vz (whom that event names) pay: vd's conversions
+	// are counted from the tail's visits, vz's (its visit unchanged) from the sums' rows.
 	var pays []tributary.LedgerEntry
 	var links []tributary.Identity
 	for _, v := range []string{"vd", "vz"} {
