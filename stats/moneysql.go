@@ -93,6 +93,9 @@ func (e *Engine) moneySQL(ctx context.Context, q *Query, from, to time.Time, rs 
 			return e.unconverted(ctx, q, from, to)
 		}
 	}
+	if len(q.Dimensions) == 0 && len(q.Filters) == 0 {
+		return e.moneyTotals(ctx, q, from, to, rs)
+	}
 	a := &args{d: e.d}
 	var groups []string
 	for _, d := range q.Dimensions {
@@ -164,13 +167,8 @@ func (e *Engine) moneyAggregates() []string {
 // the value of the touch the payment is credited to (a single-touch model credits all of a payment's
 // entries to one touch); q's filters applied.
 func (e *Engine) moneySource(q *Query, from, to time.Time, cols []string, a *args) string {
-	site, live, pf, pt := a.add(q.Site.ID), a.add(!q.Test), a.add(from), a.add(to)
-	rangeWhere := " FROM " + e.d.LedgerIn(site, pf, pt) + " WHERE site_id = " + site + " AND livemode = " + live + " AND occurred_at >= " + pf +
-		" AND occurred_at < " + pt + " AND kind <> 'payment_failed'"
-	payments := "SELECT payment_id, " + e.d.SumIf("reporting_amount", "kind = 'payment'") + " AS revenue, " +
-		e.d.SumIf("reporting_amount", "kind = 'refund'") + " AS refunds, " +
-		e.d.SumIf("reporting_amount", "kind IN ('dispute_withdrawn', 'dispute_reinstated')") + " AS disputes" + rangeWhere +
-		" AND converted GROUP BY payment_id"
+	site := a.add(q.Site.ID)
+	payments := e.rangePayments(q, from, to, site, false, a)
 
 	need := map[string]bool{}
 	for _, c := range cols {
@@ -236,11 +234,50 @@ func (e *Engine) moneySource(q *Query, from, to time.Time, cols []string, a *arg
 	return src
 }
 
+// rangePayments is the SELECT of the range's payments (site bound as site), each one's sums of its
+// converted entries of the range by kind (revenue, refunds, disputes); with unconverted, also the
+// payments of no converted entry, and the count of each one's unconverted entries (unconverted).
+func (e *Engine) rangePayments(q *Query, from, to time.Time, site string, unconverted bool, a *args) string {
+	live, pf, pt := a.add(!q.Test), a.add(from), a.add(to)
+	conv, last, where := "", "", " AND converted"
+	if unconverted {
+		conv, last, where = "converted AND ", ", "+e.d.CountIf("NOT converted")+" AS unconverted", ""
+	}
+	return "SELECT payment_id, " + e.d.SumIf("reporting_amount", conv+"kind = 'payment'") + " AS revenue, " +
+		e.d.SumIf("reporting_amount", conv+"kind = 'refund'") + " AS refunds, " +
+		e.d.SumIf("reporting_amount", conv+"kind IN ('dispute_withdrawn', 'dispute_reinstated')") + " AS disputes" + last +
+		" FROM " + e.d.LedgerIn(site, pf, pt) + " WHERE site_id = " + site + " AND livemode = " + live + " AND occurred_at >= " + pf +
+		" AND occurred_at < " + pt + " AND kind <> 'payment_failed'" + where + " GROUP BY payment_id"
+}
+
+// moneyTotals is moneySQL for a query of no dimension and no filter: the range's sums and its count of
+// unconverted entries in one statement, the count then shared with the page's panels (unconverted). A
+// payment of no converted entry adds nothing to the sums.
+func (e *Engine) moneyTotals(ctx context.Context, q *Query, from, to time.Time, rs *rows) (int, error) {
+	a := &args{d: e.d}
+	text := "SELECT " + strings.Join(e.moneyAggregates(), ", ") + ", " + e.d.Sum("unconverted") + " FROM (" +
+		e.rangePayments(q, from, to, a.add(q.Site.ID), true, a) + ") c"
+	var m moneySums
+	var n int64
+	if err := e.db.QueryRowContext(ctx, text, a.vals...).Scan(&m.revenue, &m.refunds, &m.disputes, &m.payments, &n); err != nil {
+		return 0, fmt.Errorf("stats: money: %w", err)
+	}
+	m.addTo(rs.get(nil))
+	if c := cacheFrom(ctx); c != nil {
+		c.get(unconvertedKey(q, from, to), func() (any, error) { return int(n), nil })
+	}
+	return int(n), nil
+}
+
+func unconvertedKey(q *Query, from, to time.Time) string {
+	return fmt.Sprint("unconverted/", q.Site.ID, q.Test, from.UnixNano(), to.UnixNano())
+}
+
 // unconverted counts the range's entries the ledger could not convert to the reporting currency, once
 // per page and range.
 func (e *Engine) unconverted(ctx context.Context, q *Query, from, to time.Time) (int, error) {
 	if c := cacheFrom(ctx); c != nil {
-		v, err := c.get(fmt.Sprint("unconverted/", q.Site.ID, q.Test, from.UnixNano(), to.UnixNano()), func() (any, error) {
+		v, err := c.get(unconvertedKey(q, from, to), func() (any, error) {
 			return e.countUnconverted(ctx, q, from, to)
 		})
 		if err != nil {
