@@ -431,7 +431,8 @@ func listBytes(ids []string) int {
 	return n
 }
 
-// errLongTail says a range's tail has more visitors than the engine's limit: the query reads the visits.
+// errLongTail says a range's tail names more visitors, or holds more events, than the engine's limit
+// allows: the query reads the visits.
 var errLongTail = errors.New("stats: more visitors or events after the open days' run than the tail limit")
 
 // tailData is the tail of a range: the corrections, and the visits now of the visitors it touched
