@@ -1,6 +1,7 @@
 package stats
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -577,21 +578,26 @@ func (e *Engine) readTail(ctx context.Context, site string, st *unitState, from,
 // tailEventsPer is how many events after the run's bound the tail reads per visitor of its limit.
 const tailEventsPer = 20
 
-// tailEventCols are the events' columns a visit takes from its first event, in visitday.Dims' order.
-var tailEventCols = func() []string {
-	var cols []string
-	for _, d := range visitday.Dims {
-		if d != "entry_page" && d != "exit_page" {
-			cols = append(cols, d)
+// tailEventDims are the indexes in visitday.Dims of the columns a visit takes from its first event (all
+// but its pages), which events hold under the same names.
+var tailEventDims = func() []int {
+	var out []int
+	for i := range visitday.Dims {
+		if i != entryDim && i != exitDim {
+			out = append(out, i)
 		}
 	}
-	return cols
+	return out
 }()
 
 // tailEvents reads the site's events in [bound, end), in the order of their time (ties as stored), and
 // errLongTail past max of them.
 func (e *Engine) tailEvents(ctx context.Context, site string, bound, end time.Time, max int) ([]tailEvent, error) {
-	res, err := e.db.QueryContext(ctx, "SELECT visitor_id, session_id, toUInt32(ts), toUInt8(name = 'pageview'), path, "+strings.Join(tailEventCols, ", ")+
+	cols := make([]string, len(tailEventDims))
+	for i, d := range tailEventDims {
+		cols[i] = visitday.Dims[d]
+	}
+	res, err := e.db.QueryContext(ctx, "SELECT visitor_id, session_id, toUInt32(ts), toUInt8(name = 'pageview'), path, "+strings.Join(cols, ", ")+
 		" FROM events WHERE site_id = $1 AND ts >= $2 AND ts < $3 LIMIT "+strconv.Itoa(max+1), site, bound, end)
 	if err != nil {
 		return nil, fmt.Errorf("stats: tail: %w", err)
@@ -603,10 +609,8 @@ func (e *Engine) tailEvents(ctx context.Context, site string, bound, end time.Ti
 		var ts uint32
 		var pv uint8
 		dest := []any{&ev.visitor, &ev.session, &ts, &pv, &ev.path}
-		for i, d := range visitday.Dims {
-			if d != "entry_page" && d != "exit_page" {
-				dest = append(dest, &ev.vals[i])
-			}
+		for _, d := range tailEventDims {
+			dest = append(dest, &ev.vals[d])
 		}
 		if err := res.Scan(dest...); err != nil {
 			return nil, fmt.Errorf("stats: tail: %w", err)
@@ -620,18 +624,8 @@ func (e *Engine) tailEvents(ctx context.Context, site string, bound, end time.Ti
 	if len(out) > max {
 		return nil, errLongTail
 	}
-	slices.SortStableFunc(out, func(a, b tailEvent) int { return cmpInt(a.ts, b.ts) })
+	slices.SortStableFunc(out, func(a, b tailEvent) int { return cmp.Compare(a.ts, b.ts) })
 	return out, nil
-}
-
-func cmpInt(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // Indexes of the pages in visitday.Dims.

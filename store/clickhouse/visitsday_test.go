@@ -60,6 +60,23 @@ func sumsRead(t *testing.T, ch *clickhouse.Store, tz string, now time.Time, opts
 	return strings.Contains(string(out), "probe")
 }
 
+// openBoth opens a ClickHouse store whose site s1 is in zone's zone, and an embedded store beside it.
+func openBoth(t *testing.T, zone *zoneOf) (*duckdb.Store, *clickhouse.Store) {
+	t.Helper()
+	ctx := context.Background()
+	ch, err := clickhouse.Open(ctx, testenv.ClickHouseDSN(t), clickhouse.Zones(zone.zones))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ch.Close() })
+	duck, err := duckdb.Open(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { duck.Close() })
+	return duck, ch
+}
+
 func waitMutations(t *testing.T, ch *clickhouse.Store) {
 	t.Helper()
 	for {
@@ -81,18 +98,8 @@ func waitMutations(t *testing.T, ch *clickhouse.Store) {
 // and with a run's rows written but not recorded.
 func TestVisitsByDay(t *testing.T) {
 	ctx := context.Background()
-	dsn := testenv.ClickHouseDSN(t)
 	zone := &zoneOf{name: "UTC"}
-	ch, err := clickhouse.Open(ctx, dsn, clickhouse.Zones(zone.zones))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ch.Close() })
-	duck, err := duckdb.Open(ctx, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { duck.Close() })
+	duck, ch := openBoth(t, zone)
 	batches := visitBatches()
 	for _, st := range []tributary.EventStore{duck, ch} {
 		writeBatches(t, st, batches[:2])
@@ -241,16 +248,7 @@ func TestVisitsByDay(t *testing.T) {
 func TestVisitsByDayTailBeforeTheBound(t *testing.T) {
 	ctx := context.Background()
 	zone := &zoneOf{name: "UTC"}
-	ch, err := clickhouse.Open(ctx, testenv.ClickHouseDSN(t), clickhouse.Zones(zone.zones))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ch.Close() })
-	duck, err := duckdb.Open(ctx, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { duck.Close() })
+	duck, ch := openBoth(t, zone)
 	ev := func(v, s, path string, at time.Time) tributary.Event {
 		return tributary.Event{SiteID: "s1", Timestamp: at, Name: "pageview", Source: "browser", VisitorID: v, SessionID: s, Hostname: "shop.example",
 			Path: path, Channel: "Direct", Country: "DE", Device: "desktop", Browser: "Firefox", OS: "Linux"}
