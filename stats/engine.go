@@ -40,7 +40,9 @@ func MoneyInGo() Option { return func(e *Engine) { e.moneyInGo = true } }
 // TailLimit sets the most visitors named by the events after the newest run of the ClickHouse store's
 // open days by whom a query corrects its visits by day (default 2,000: their ids are written into the
 // statements, which 18.16 caps at 256 KB), and so the most of those events it reads (20 a visitor); past
-// either the query reads the visits.
+// either the query reads the visits. It bounds too the payment links written since the job copied a
+// day's payers' visits whose visitors a count of paying visitors names; past it the count reads every
+// visit of the finished days.
 func TailLimit(n int) Option { return func(e *Engine) { e.tailMax = n } }
 
 // WithoutPaidLinks matches each query's links against the ledger's payment entries, as on a store that

@@ -27,18 +27,24 @@ type unitSums interface{ unitSums() }
 func (ClickHouse) unitSums() {}
 
 // unitState is what a site's units cover: the UTC days (since 1970) with events, the current finished
-// days' generations, and the newest run when it is current.
+// days' generations and their payers' marks (visits_paid), and the newest run when it is current.
 type unitState struct {
 	events map[int64]bool
 	done   map[int64]uint64
+	paid   map[int64]paidMark
 	open   bool
 	gen    uint64
 	first  int64
 	bound  time.Time
 }
 
+// paidMark is what a finished day's visits_paid rows cover: every payment link with a rowid up to mark,
+// while the site has links such links (store/clickhouse/visitspaid.go).
+type paidMark struct{ mark, links uint64 }
+
 // readUnits reads a site's units in one statement: the events by UTC day (kind 0), the newest sums of
-// each finished day (1) and the newest run (2) with its site's events from the bound's day to it.
+// each finished day (1), the newest run (2) with its site's events from the bound's day to it, and the
+// payers' marks of each finished day's generations (3).
 func (e *Engine) readUnits(ctx context.Context, site, zone string) (*unitState, error) {
 	a := &args{d: e.d}
 	ps := a.add(site)
@@ -47,14 +53,16 @@ func (e *Engine) readUnits(ctx context.Context, site, zone string) (*unitState, 
 		UNION ALL SELECT toUInt8(1), day, argMax(prefix, gen), max(gen), argMax(zone, gen), toDateTime(0, 'UTC'), toUInt64(0) FROM visit_day_sums WHERE site_id = ` + ps + ` GROUP BY day
 		UNION ALL SELECT toUInt8(2), argMax(first_day, gen), argMax(prefix, gen), max(gen), argMax(zone, gen), argMax(bound, gen),
 			(SELECT count() FROM events WHERE site_id = ` + ps + ` AND ts >= toStartOfDay(` + bound + `) AND ts < ` + bound + `)
-			FROM visit_open_runs WHERE site_id = ` + ps + ` HAVING count() > 0`
+			FROM visit_open_runs WHERE site_id = ` + ps + ` HAVING count() > 0
+		UNION ALL SELECT toUInt8(3), day, argMax(links, (mark, links)), gen, '', toDateTime(0, 'UTC'), max(mark) FROM visit_paid_marks WHERE site_id = ` + ps + ` GROUP BY day, gen`
 	res, err := e.db.QueryContext(ctx, q, a.vals...)
 	if err != nil {
 		return nil, fmt.Errorf("stats: visit units: %w", err)
 	}
 	defer res.Close()
-	st := &unitState{events: map[int64]bool{}, done: map[int64]uint64{}}
+	st := &unitState{events: map[int64]bool{}, done: map[int64]uint64{}, paid: map[int64]paidMark{}}
 	counts := map[int64]uint64{}
+	marks := map[[2]uint64]paidMark{}
 	type sums struct {
 		prefix, gen uint64
 	}
@@ -89,6 +97,8 @@ func (e *Engine) readUnits(ctx context.Context, site, zone string) (*unitState, 
 		case 2:
 			haveRun = true
 			run.first, run.prefix, run.gen, run.zone, run.bound, run.today = d, n, gen, z, bound.UTC(), today
+		case 3:
+			marks[[2]uint64{uint64(d), gen}] = paidMark{mark: today, links: n}
 		}
 	}
 	if err := res.Err(); err != nil {
@@ -111,6 +121,9 @@ func (e *Engine) readUnits(ctx context.Context, site, zone string) (*unitState, 
 	for d, s := range days {
 		if s.prefix == before(d+2) {
 			st.done[d] = s.gen
+			if m, ok := marks[[2]uint64{uint64(d), s.gen}]; ok {
+				st.paid[d] = m
+			}
 		}
 	}
 	if haveRun && run.zone == zone && run.prefix == before(run.bound.Unix()/86400)+run.today {
@@ -354,29 +367,52 @@ func (e *Engine) readUnitPaying(ctx context.Context, q *Query, st *unitState, fr
 			groups, named = append(groups, c), append(named, c)
 		}
 	}
+	var days []int64
+	for d := from.Unix() / 86400; d <= (to.Unix()-1)/86400; d++ {
+		if _, ok := st.done[d]; ok && !(useOpen && d >= st.first) {
+			days = append(days, d)
+		}
+	}
+	late, copied, err := e.paidLate(ctx, q.Site.ID, st, days)
+	if err != nil {
+		return nil, err
+	}
 	a := &args{d: e.d}
 	ps, pf, pt := a.add(q.Site.ID), a.add(from), a.add(to)
 	sel := "SELECT " + strings.Join(append([]string{"visitor_id"}, named...), ", ")
 	where := " AND start_ts >= " + pf + " AND start_ts < " + pt
-	if tail != nil && len(tail.visitors) > 0 {
-		where += " AND visitor_id NOT IN (" + chList(tail.visitors) + ")"
-	}
-	var done []string
-	for d := from.Unix() / 86400; d <= (to.Unix()-1)/86400; d++ {
-		if gen, ok := st.done[d]; ok && !(useOpen && d >= st.first) {
-			done = append(done, "(toDate('"+dayString(d)+"'), toUInt64("+strconv.FormatUint(gen, 10)+"))")
+	pairs := func(copy bool) string {
+		var list []string
+		for _, d := range days {
+			if copied[d] == copy {
+				list = append(list, "(toDate('"+dayString(d)+"'), toUInt64("+strconv.FormatUint(st.done[d], 10)+"))")
+			}
 		}
+		return strings.Join(list, ", ")
 	}
 	var parts []string
-	if len(done) > 0 {
-		parts = append(parts, sel+" FROM visits_done WHERE site_id = "+ps+" AND (day, gen) IN ("+strings.Join(done, ", ")+")"+where)
+	if list := pairs(true); list != "" {
+		// The days whose payers' visits the job copied: those rows, and the visits of the visitors
+		// linked since (a visitor in both is counted once).
+		parts = append(parts, sel+" FROM visits_paid WHERE site_id = "+ps+" AND (day, gen) IN ("+list+")"+where)
+		if len(late) > 0 {
+			parts = append(parts, sel+" FROM visits_done PREWHERE visitor_id IN ("+chList(late)+") WHERE site_id = "+ps+" AND (day, gen) IN ("+list+")"+where)
+		}
+	}
+	if list := pairs(false); list != "" {
+		parts = append(parts, sel+" FROM visits_done WHERE site_id = "+ps+" AND (day, gen) IN ("+list+")"+where)
 	}
 	if useOpen {
 		parts = append(parts, sel+" FROM visits_open WHERE site_id = "+ps+" AND gen = "+strconv.FormatUint(st.gen, 10)+where)
 	}
 	if len(parts) > 0 {
-		// The paying visitors once, joined: 18.16 works a subquery out at each place it is named.
-		src := "SELECT * FROM (" + strings.Join(parts, " UNION ALL ") + ") ANY INNER JOIN (SELECT DISTINCT visitor_id FROM (" + payingVisitors(a, q, from, to) + ")) USING visitor_id"
+		// The paying visitors once, joined (18.16 works a subquery out at each place it is named), less
+		// those the tail counts.
+		payers := "SELECT DISTINCT visitor_id FROM (" + payingVisitors(a, q, from, to) + ")"
+		if tail != nil && len(tail.visitors) > 0 {
+			payers += " WHERE visitor_id NOT IN (" + chList(tail.visitors) + ")"
+		}
+		src := "SELECT * FROM (" + strings.Join(parts, " UNION ALL ") + ") ANY INNER JOIN (" + payers + ") USING visitor_id"
 		if err := e.countEach(ctx, src, groups, cols, a.vals, m); err != nil {
 			return nil, err
 		}
@@ -407,6 +443,77 @@ func (e *Engine) readUnitPaying(ctx context.Context, q *Query, st *unitState, fr
 		}
 	}
 	return m, nil
+}
+
+// paidLateBytes bounds the ids of the visitors linked since a day's payers were copied that a count of
+// the paying visitors names (the tail's are named too).
+const paidLateBytes = 64 << 10
+
+// paidLate checks the payers' marks of days (the finished days a count of the paying visitors reads)
+// against the site's payment links now. It returns the days whose visits_paid rows stand for their
+// payers' visits, those whose mark's count of links still holds (a link written later with a rowid
+// under the mark, by another node or an insert in flight, changes it), and the visitors linked after the
+// smallest of their marks, whose visits the count reads from visits_done. None when those links are
+// more than the tail's limit: the count reads visits_done.
+func (e *Engine) paidLate(ctx context.Context, site string, st *unitState, days []int64) ([]string, map[int64]bool, error) {
+	low, marked := uint64(0), false
+	for _, d := range days {
+		if m, ok := st.paid[d]; ok && (!marked || m.mark < low) {
+			low, marked = m.mark, true
+		}
+	}
+	if !marked {
+		return nil, nil, nil
+	}
+	limit := e.tailMax
+	if limit <= 0 {
+		limit = tailLimit
+	}
+	links := " FROM identities WHERE site_id = $1 AND payment_id <> '' AND visitor_id <> '' AND rowid "
+	res, err := e.db.QueryContext(ctx, "SELECT toUInt8(0), rowid, visitor_id"+links+"> "+strconv.FormatUint(low, 10)+" LIMIT "+strconv.Itoa(limit+1)+
+		" UNION ALL SELECT toUInt8(1), count(), ''"+links+"<= "+strconv.FormatUint(low, 10), site)
+	if err != nil {
+		return nil, nil, fmt.Errorf("stats: payers' marks: %w", err)
+	}
+	defer res.Close()
+	var below uint64
+	var after []uint64
+	var visitors []string
+	for res.Next() {
+		var kind uint8
+		var n uint64
+		var v string
+		if err := res.Scan(&kind, &n, &v); err != nil {
+			return nil, nil, fmt.Errorf("stats: payers' marks: %w", err)
+		}
+		if kind == 1 {
+			below = n
+		} else {
+			after, visitors = append(after, n), append(visitors, v)
+		}
+	}
+	if err := res.Err(); err != nil {
+		return nil, nil, fmt.Errorf("stats: payers' marks: %w", err)
+	}
+	visitors = slices.Compact(slices.Sorted(slices.Values(visitors)))
+	if len(after) > limit || listBytes(visitors) > paidLateBytes {
+		return nil, nil, nil
+	}
+	copied := map[int64]bool{}
+	for _, d := range days {
+		m, ok := st.paid[d]
+		if !ok {
+			continue
+		}
+		n := below
+		for _, r := range after {
+			if r <= m.mark {
+				n++
+			}
+		}
+		copied[d] = n == m.links
+	}
+	return visitors, copied, nil
 }
 
 // tailVisit is a correction of the sums: a visit to take away (sign -1, as the run summed it) or to add

@@ -71,6 +71,10 @@
 // a run of yesterday's and today's visits up to two minutes ago; stats answers unfiltered queries over
 // whole days from them and the visits after the run (visitsday.go has the design).
 //
+// Migration 008 adds the payers' finished visits (visits_paid), which the same job copies for every
+// finished day up to a mark of the payment links it read; stats counts a range's paying visitors from
+// them while the mark holds (visitspaid.go has the rules).
+//
 // # Stats
 //
 // stats.NewEngine(s.DB(), stats.ClickHouse{}) answers the same queries as the embedded store: the

@@ -77,6 +77,18 @@ func openBoth(t *testing.T, zone *zoneOf) (*duckdb.Store, *clickhouse.Store) {
 	return duck, ch
 }
 
+// runJob runs the finishing job as the store's clock at now would: the finished days, then the open ones.
+func runJob(t *testing.T, ch *clickhouse.Store, now time.Time) {
+	t.Helper()
+	ctx := context.Background()
+	if err := ch.FinishVisitsBefore(ctx, now.AddDate(0, 0, -1)); err != nil {
+		t.Fatal(err)
+	}
+	if err := ch.OpenVisits(ctx, now); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func waitMutations(t *testing.T, ch *clickhouse.Store) {
 	t.Helper()
 	for {
@@ -108,15 +120,7 @@ func TestVisitsByDay(t *testing.T) {
 	// The store's clock at 2026-11-16 12:00: days up to 11-14 finished, 11-15 and 11-16 open, and the
 	// events after 11:58 on 11-16 (11-20, 11-30, 12-01) the tail.
 	now := time.Date(2026, 11, 16, 12, 0, 0, 0, time.UTC)
-	run := func() {
-		t.Helper()
-		if err := ch.FinishVisitsBefore(ctx, now.AddDate(0, 0, -1)); err != nil {
-			t.Fatal(err)
-		}
-		if err := ch.OpenVisits(ctx, now); err != nil {
-			t.Fatal(err)
-		}
-	}
+	run := func() { t.Helper(); runJob(t, ch, now) }
 	run()
 	if !sumsRead(t, ch, "UTC", now) {
 		t.Fatal("the visits by day were not read after the job's run")
@@ -231,7 +235,7 @@ func TestVisitsByDay(t *testing.T) {
 	if err := ch.DeleteSiteData(ctx, "s1"); err != nil {
 		t.Fatal(err)
 	}
-	for _, table := range []string{"visits_by_day", "visit_day_sums", "visits_open", "visits_by_day_open", "visit_open_runs"} {
+	for _, table := range []string{"visits_by_day", "visit_day_sums", "visits_open", "visits_by_day_open", "visit_open_runs", "visits_paid", "visit_paid_marks"} {
 		var n uint64
 		if err := ch.DB().QueryRow(`SELECT count() FROM ` + table).Scan(&n); err != nil {
 			t.Fatal(err)

@@ -152,6 +152,15 @@ func (s *Store) FinishVisitsBefore(ctx context.Context, before time.Time) error 
 			stale = stale[n:]
 		}
 	}
+	paid, err := s.readPaid(ctx)
+	if err != nil {
+		return err
+	}
+	for site := range paid.gens {
+		if err := s.markPaid(ctx, site, paid); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
