@@ -77,10 +77,16 @@ func (m moneySums) addTo(r *row) {
 // (RunAll) a panel by one of the page's visit columns reads the sums of every such column, computed
 // once by the page's first panel.
 func (e *Engine) moneySQL(ctx context.Context, q *Query, from, to time.Time, rs *rows) (int, error) {
-	c := cacheFrom(ctx)
-	if c != nil && len(q.Dimensions) == 1 {
-		col, cols := visitDims[q.Dimensions[0]], c.pageColumns()
-		if slices.Contains(cols, col) {
+	if c := cacheFrom(ctx); c != nil {
+		cols := c.pageColumns()
+		// A panel by one of the page's columns, or the page's totals over its own range (the statement
+		// sums those too when its panels have no filter), read the page's one statement.
+		col := ""
+		if len(q.Dimensions) == 1 {
+			col = visitDims[q.Dimensions[0]]
+		}
+		if len(q.Dimensions) == 1 && slices.Contains(cols, col) ||
+			len(q.Dimensions) == 0 && len(q.Filters) == 0 && len(cols) > 0 && from.Equal(q.From) && to.Equal(q.To) {
 			fs, _ := json.Marshal(q.Filters)
 			key := fmt.Sprint("moneysql/", q.Site.ID, q.Test, from.UnixNano(), to.UnixNano(), q.Model, q.Lookback, string(fs))
 			v, err := c.get(key, func() (any, error) { return e.moneyByColumn(ctx, q, from, to, cols) })
@@ -88,7 +94,11 @@ func (e *Engine) moneySQL(ctx context.Context, q *Query, from, to time.Time, rs 
 				return 0, err
 			}
 			for val, sums := range v.(map[string]map[string]moneySums)[col] {
-				sums.addTo(rs.get([]string{val}))
+				var dims []string
+				if col != "" {
+					dims = []string{val}
+				}
+				sums.addTo(rs.get(dims))
 			}
 			return e.unconverted(ctx, q, from, to)
 		}
@@ -101,7 +111,14 @@ func (e *Engine) moneySQL(ctx context.Context, q *Query, from, to time.Time, rs 
 	for _, d := range q.Dimensions {
 		groups = append(groups, visitDims[d])
 	}
-	text := "SELECT " + strings.Join(append(slices.Clone(groups), e.moneyAggregates()...), ", ") + " FROM (" + e.moneySource(q, from, to, groups, a) + ") c"
+	// Unfiltered, the statement counts the range's unconverted entries too (filtered, they are all the
+	// range's all the same: counted apart).
+	whole := len(q.Filters) == 0
+	aggs := e.moneyAggregates()
+	if whole {
+		aggs = append(aggs, e.d.Sum("unconverted"), e.d.Sum("converted_n"))
+	}
+	text := "SELECT " + strings.Join(append(slices.Clone(groups), aggs...), ", ") + " FROM (" + e.moneySource(q, from, to, groups, whole, a) + ") c"
 	if len(groups) > 0 {
 		text += " GROUP BY " + strings.Join(groups, ", ")
 	}
@@ -110,25 +127,46 @@ func (e *Engine) moneySQL(ctx context.Context, q *Query, from, to time.Time, rs 
 		return 0, fmt.Errorf("stats: money: %w", err)
 	}
 	defer r.Close()
+	var n int64
 	for r.Next() {
 		var m moneySums
-		dims, err := scanGroup(r, len(groups), &m.revenue, &m.refunds, &m.disputes, &m.payments)
+		dest := []any{&m.revenue, &m.refunds, &m.disputes, &m.payments}
+		un, cn := int64(0), int64(1)
+		if whole {
+			dest = append(dest, &un, &cn)
+		}
+		dims, err := scanGroup(r, len(groups), dest...)
 		if err != nil {
 			return 0, fmt.Errorf("stats: money: %w", err)
 		}
-		m.addTo(rs.get(dims))
+		n += un
+		if cn > 0 || len(groups) == 0 {
+			// A group of unconverted payments only has no money: it is no group.
+			m.addTo(rs.get(dims))
+		}
 	}
 	if err := r.Err(); err != nil {
 		return 0, fmt.Errorf("stats: money: %w", err)
 	}
+	if whole {
+		return e.sharedUnconverted(ctx, q, from, to, n), nil
+	}
 	return e.unconverted(ctx, q, from, to)
 }
 
-// moneyByColumn sums the range's money by each of the visit columns cols apart, in one statement.
+// moneyByColumn sums the range's money by each of the visit columns cols apart, in one statement; with
+// no filter, also in total (column "") and with the count of the range's unconverted entries, which it
+// shares with the page (unconverted).
 func (e *Engine) moneyByColumn(ctx context.Context, q *Query, from, to time.Time, cols []string) (map[string]map[string]moneySums, error) {
 	cols = slices.Sorted(slices.Values(cols))
 	a := &args{d: e.d}
-	text := e.d.GroupEach(e.moneySource(q, from, to, cols, a), cols, e.moneyAggregates())
+	whole := len(q.Filters) == 0
+	groups, aggs := cols, e.moneyAggregates()
+	if whole {
+		cols = append([]string{""}, cols...)
+		groups, aggs = append([]string{"''"}, groups...), append(aggs, e.d.Sum("unconverted"), e.d.Sum("converted_n"))
+	}
+	text := e.d.GroupEach(e.moneySource(q, from, to, cols, whole, a), groups, aggs)
 	r, err := e.db.QueryContext(ctx, text, a.vals...)
 	if err != nil {
 		return nil, fmt.Errorf("stats: money by column: %w", err)
@@ -136,13 +174,23 @@ func (e *Engine) moneyByColumn(ctx context.Context, q *Query, from, to time.Time
 	defer r.Close()
 	out := map[string]map[string]moneySums{}
 	for r.Next() {
-		var d int64
+		var d, un int64
+		cn := int64(1)
 		var v string
 		var m moneySums
-		if err := r.Scan(&d, &v, &m.revenue, &m.refunds, &m.disputes, &m.payments); err != nil {
+		dest := []any{&d, &v, &m.revenue, &m.refunds, &m.disputes, &m.payments}
+		if whole {
+			dest = append(dest, &un, &cn)
+		}
+		if err := r.Scan(dest...); err != nil {
 			return nil, fmt.Errorf("stats: money by column: %w", err)
 		}
 		col := cols[d]
+		if col == "" {
+			e.sharedUnconverted(ctx, q, from, to, un)
+		} else if cn == 0 {
+			continue // unconverted payments only: no money
+		}
 		if out[col] == nil {
 			out[col] = map[string]moneySums{}
 		}
@@ -166,13 +214,15 @@ func (e *Engine) moneyAggregates() []string {
 // range by kind (revenue, refunds, disputes) — with, for each visit column in cols and in q's filters,
 // the value of the touch the payment is credited to (a single-touch model credits all of a payment's
 // entries to one touch); q's filters applied.
-func (e *Engine) moneySource(q *Query, from, to time.Time, cols []string, a *args) string {
+func (e *Engine) moneySource(q *Query, from, to time.Time, cols []string, unconverted bool, a *args) string {
 	site := a.add(q.Site.ID)
-	payments := e.rangePayments(q, from, to, site, false, a)
+	payments := e.rangePayments(q, from, to, site, unconverted, a)
 
 	need := map[string]bool{}
 	for _, c := range cols {
-		need[c] = true
+		if c != "" {
+			need[c] = true
+		}
 	}
 	for _, d := range filterDims(q.Filters) {
 		need[visitDims[d]] = true // all visit dimensions: moneyInSQL
@@ -226,7 +276,11 @@ func (e *Engine) moneySource(q *Query, from, to time.Time, cols []string, a *arg
 			}
 			credited = append(credited, "CASE WHEN coalesce(has_touch, 0) = 1 THEN t_"+c+" ELSE "+none+" END AS "+c)
 		}
-		src = "SELECT revenue, refunds, disputes, " + strings.Join(credited, ", ") + " FROM " + e.d.LeftJoin(payments, picked, "payment_id")
+		sums := "revenue, refunds, disputes, "
+		if unconverted {
+			sums += "unconverted, converted_n, "
+		}
+		src = "SELECT " + sums + strings.Join(credited, ", ") + " FROM " + e.d.LeftJoin(payments, picked, "payment_id")
 	}
 	if f := e.filterSQL(q.Filters, a, q.Site.ID, from, to, false); f != "" {
 		src = "SELECT * FROM (" + src + ") s WHERE " + f
@@ -236,12 +290,13 @@ func (e *Engine) moneySource(q *Query, from, to time.Time, cols []string, a *arg
 
 // rangePayments is the SELECT of the range's payments (site bound as site), each one's sums of its
 // converted entries of the range by kind (revenue, refunds, disputes); with unconverted, also the
-// payments of no converted entry, and the count of each one's unconverted entries (unconverted).
+// payments of no converted entry, and the count of each one's unconverted and converted entries
+// (unconverted, converted_n).
 func (e *Engine) rangePayments(q *Query, from, to time.Time, site string, unconverted bool, a *args) string {
 	live, pf, pt := a.add(!q.Test), a.add(from), a.add(to)
 	conv, last, where := "", "", " AND converted"
 	if unconverted {
-		conv, last, where = "converted AND ", ", "+e.d.CountIf("NOT converted")+" AS unconverted", ""
+		conv, last, where = "converted AND ", ", "+e.d.CountIf("NOT converted")+" AS unconverted, "+e.d.CountIf("converted")+" AS converted_n", ""
 	}
 	return "SELECT payment_id, " + e.d.SumIf("reporting_amount", conv+"kind = 'payment'") + " AS revenue, " +
 		e.d.SumIf("reporting_amount", conv+"kind = 'refund'") + " AS refunds, " +
@@ -263,10 +318,16 @@ func (e *Engine) moneyTotals(ctx context.Context, q *Query, from, to time.Time, 
 		return 0, fmt.Errorf("stats: money: %w", err)
 	}
 	m.addTo(rs.get(nil))
+	return e.sharedUnconverted(ctx, q, from, to, n), nil
+}
+
+// sharedUnconverted offers n, the range's unconverted entries counted by a statement of the page, to
+// the page's other queries (unconverted), and returns it.
+func (e *Engine) sharedUnconverted(ctx context.Context, q *Query, from, to time.Time, n int64) int {
 	if c := cacheFrom(ctx); c != nil {
 		c.get(unconvertedKey(q, from, to), func() (any, error) { return int(n), nil })
 	}
-	return int(n), nil
+	return int(n)
 }
 
 func unconvertedKey(q *Query, from, to time.Time) string {

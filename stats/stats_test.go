@@ -163,6 +163,47 @@ func TestRevenueByChannelEveryModel(t *testing.T) {
 	}
 }
 
+// runPage answers bodies as one page (RunAll, sharing the request's money and paying visitors).
+func runPage(t *testing.T, e *Engine, bodies ...string) []string {
+	t.Helper()
+	var qs []*Query
+	for _, body := range bodies {
+		q, err := ParseQuery([]byte(body), site, now)
+		if err != nil {
+			t.Fatalf("parse %s: %v", body, err)
+		}
+		q.ConversionNames = []string{"signup"}
+		qs = append(qs, q)
+	}
+	res, err := e.RunAll(context.Background(), qs, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := make([]string, len(res))
+	for i, r := range res {
+		out[i] = flat(r)
+	}
+	return out
+}
+
+// TestRevenuePage has a page's panels and KPIs share the store's money statement: the unconverted
+// payment (Direct under single-touch models) is no panel's row, the KPIs are the range's totals, and a
+// range with no payment still has its totals' row.
+func TestRevenuePage(t *testing.T) {
+	e := scenario(t)
+	for _, tc := range []struct{ dates, panel, kpis string }{
+		{`"30d"`, "Paid Search=100.00,30.00,70.00 | Email=50.00,0.00,50.00 | Referral=20.00,0.00,20.00", "=170.00,30.00,140.00"},
+		{`"day"`, "", "=0.00,0.00,0.00"},
+	} {
+		got := runPage(t, e,
+			`{"site_id":"s1","metrics":["revenue","refunds","net_revenue"],"dimensions":["visit:channel"],"date_range":`+tc.dates+`}`,
+			`{"site_id":"s1","metrics":["revenue","refunds","net_revenue"],"date_range":`+tc.dates+`}`)
+		if got[0] != tc.panel || got[1] != tc.kpis {
+			t.Errorf("%s:\n got %q, %q\nwant %q, %q", tc.dates, got[0], got[1], tc.panel, tc.kpis)
+		}
+	}
+}
+
 func TestDimensionsAndFilters(t *testing.T) {
 	e := scenario(t)
 	tests := []struct{ body, want string }{
