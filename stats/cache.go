@@ -2,6 +2,7 @@ package stats
 
 import (
 	"context"
+	"slices"
 	"sync"
 )
 
@@ -18,6 +19,16 @@ type Cache struct {
 	// visitGroups and visitAggs are what the page's unfiltered traffic queries group the visits by (a
 	// visit column, or "" for none) and the aggregates they need (announced by RunAll), for pageVisits.
 	visitGroups, visitAggs map[string]bool
+	// moneyKeys are the page's statements of money by its visit columns that some panel reads (announced
+	// by RunAll), so the KPIs read their totals from one only when a panel runs it anyway.
+	moneyKeys map[string]bool
+}
+
+// panelMoney reports whether a panel of the page reads the money statement of key.
+func (c *Cache) panelMoney(key string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.moneyKeys[key]
 }
 
 // pageColumns lists the announced visit columns (none: every one).
@@ -78,6 +89,12 @@ func (e *Engine) RunAll(ctx context.Context, qs []*Query, workers int) ([]*Resul
 				c.columns = map[string]bool{}
 			}
 			c.columns[visitDims[q.Dimensions[0]]] = true
+			if len(q.Filters) == 0 && moneyInSQL(q) && !e.moneyInGo && slices.ContainsFunc(q.Metrics, func(m string) bool { return metricFamily[m] == Revenue }) {
+				if c.moneyKeys == nil {
+					c.moneyKeys = map[string]bool{}
+				}
+				c.moneyKeys[pageMoneyKey(q, q.From, q.To)] = true
+			}
 		}
 		var aggs []string
 		for _, m := range q.Metrics {

@@ -75,7 +75,8 @@ func (m moneySums) addTo(r *row) {
 // moneySQL adds the range's money to rs as the store sums it, and returns the number of the range's
 // entries without a conversion to the reporting currency (left out, as on the Go path). Within a page
 // (RunAll) a panel by one of the page's visit columns reads the sums of every such column, computed
-// once by the page's first panel.
+// once by the page's first panel, and the KPIs read their totals from the same statement when an
+// unfiltered panel of theirs runs it (moneyByColumn).
 func (e *Engine) moneySQL(ctx context.Context, q *Query, from, to time.Time, rs *rows) (int, error) {
 	if c := cacheFrom(ctx); c != nil {
 		cols := c.pageColumns()
@@ -85,10 +86,8 @@ func (e *Engine) moneySQL(ctx context.Context, q *Query, from, to time.Time, rs 
 		if len(q.Dimensions) == 1 {
 			col = visitDims[q.Dimensions[0]]
 		}
-		if len(q.Dimensions) == 1 && slices.Contains(cols, col) ||
-			len(q.Dimensions) == 0 && len(q.Filters) == 0 && len(cols) > 0 && from.Equal(q.From) && to.Equal(q.To) {
-			fs, _ := json.Marshal(q.Filters)
-			key := fmt.Sprint("moneysql/", q.Site.ID, q.Test, from.UnixNano(), to.UnixNano(), q.Model, q.Lookback, string(fs))
+		key := pageMoneyKey(q, from, to)
+		if len(q.Dimensions) == 1 && slices.Contains(cols, col) || len(q.Dimensions) == 0 && len(q.Filters) == 0 && c.panelMoney(key) {
 			v, err := c.get(key, func() (any, error) { return e.moneyByColumn(ctx, q, from, to, cols) })
 			if err != nil {
 				return 0, err
@@ -154,6 +153,13 @@ func (e *Engine) moneySQL(ctx context.Context, q *Query, from, to time.Time, rs 
 	return e.unconverted(ctx, q, from, to)
 }
 
+// pageMoneyKey names the page's statement of money by its visit columns over [from, to) for q's mode,
+// model, lookback and filters.
+func pageMoneyKey(q *Query, from, to time.Time) string {
+	fs, _ := json.Marshal(q.Filters)
+	return fmt.Sprint("moneysql/", q.Site.ID, q.Test, from.UnixNano(), to.UnixNano(), q.Model, q.Lookback, string(fs))
+}
+
 // moneyByColumn sums the range's money by each of the visit columns cols apart, in one statement; with
 // no filter, also in total (column "") and with the count of the range's unconverted entries, which it
 // shares with the page (unconverted).
@@ -211,9 +217,10 @@ func (e *Engine) moneyAggregates() []string {
 }
 
 // moneySource is the SELECT of the range's payments — each one's sums of its converted entries of the
-// range by kind (revenue, refunds, disputes) — with, for each visit column in cols and in q's filters,
-// the value of the touch the payment is credited to (a single-touch model credits all of a payment's
-// entries to one touch); q's filters applied.
+// range by kind (revenue, refunds, disputes), and with unconverted the counts of its unconverted and
+// converted entries (rangePayments) — with, for each visit column in cols ("" for none) and in q's
+// filters, the value of the touch the payment is credited to (a single-touch model credits all of a
+// payment's entries to one touch); q's filters applied.
 func (e *Engine) moneySource(q *Query, from, to time.Time, cols []string, unconverted bool, a *args) string {
 	site := a.add(q.Site.ID)
 	payments := e.rangePayments(q, from, to, site, unconverted, a)

@@ -202,6 +202,33 @@ func TestRevenuePage(t *testing.T) {
 			t.Errorf("%s:\n got %q, %q\nwant %q, %q", tc.dates, got[0], got[1], tc.panel, tc.kpis)
 		}
 	}
+	// The KPIs read the page's statement only when a panel of theirs runs it: a panel of traffic alone,
+	// or of another model, runs none.
+	kpis := `{"site_id":"s1","metrics":["revenue"],"date_range":"30d"}`
+	for _, tc := range []struct {
+		panel string
+		share bool
+	}{
+		{`{"site_id":"s1","metrics":["revenue"],"dimensions":["visit:channel"],"date_range":"30d"}`, true},
+		{`{"site_id":"s1","metrics":["visitors"],"dimensions":["visit:channel"],"date_range":"30d"}`, false},
+		{`{"site_id":"s1","metrics":["revenue"],"dimensions":["visit:channel"],"date_range":"30d","attribution":{"model":"first_touch"}}`, false},
+	} {
+		var qs []*Query
+		for _, body := range []string{tc.panel, kpis} {
+			q, err := ParseQuery([]byte(body), site, now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			qs = append(qs, q)
+		}
+		ctx := WithCache(context.Background())
+		if _, err := e.RunAll(ctx, qs, 2); err != nil {
+			t.Fatal(err)
+		}
+		if got := cacheFrom(ctx).panelMoney(pageMoneyKey(qs[1], qs[1].From, qs[1].To)); got != tc.share {
+			t.Errorf("%s: the KPIs share its money statement: %v, want %v", tc.panel, got, tc.share)
+		}
+	}
 }
 
 func TestDimensionsAndFilters(t *testing.T) {

@@ -38,8 +38,8 @@ type unitState struct {
 	bound  time.Time
 }
 
-// paidMark is what a finished day's visits_paid rows cover: every payment link with a rowid up to mark,
-// while the site has links such links (store/clickhouse/visitspaid.go).
+// paidMark is what a finished day's visits_paid rows cover: the visits of every visitor with a payment
+// link whose rowid is at most mark, while the site still has links such links (store/clickhouse/visitspaid.go).
 type paidMark struct{ mark, links uint64 }
 
 // readUnits reads a site's units in one statement: the events by UTC day (kind 0), the newest sums of
@@ -390,6 +390,9 @@ func (e *Engine) readUnitPaying(ctx context.Context, q *Query, st *unitState, fr
 		}
 		return strings.Join(list, ", ")
 	}
+	if copied != nil && 2*len(pairs(true))+len(pairs(false))+listBytes(late) > paidStatementBytes {
+		late, copied = nil, nil // the days twice and the late visitors would pass 18.16's 256 KB: read every visit
+	}
 	var parts []string
 	if list := pairs(true); list != "" {
 		// The days whose payers' visits the job copied: those rows, and the visits of the visitors
@@ -449,12 +452,18 @@ func (e *Engine) readUnitPaying(ctx context.Context, q *Query, st *unitState, fr
 // the paying visitors names (the tail's are named too).
 const paidLateBytes = 64 << 10
 
+// paidStatementBytes bounds what a count of paying visitors names beside the tail's visitors (at most
+// tailBytes/2, named once): the days' pairs, twice with the copies, and the visitors linked since.
+const paidStatementBytes = 160 << 10
+
 // paidLate checks the payers' marks of days (the finished days a count of the paying visitors reads)
 // against the site's payment links now. It returns the days whose visits_paid rows stand for their
 // payers' visits, those whose mark's count of links still holds (a link written later with a rowid
 // under the mark, by another node or an insert in flight, changes it), and the visitors linked after the
 // smallest of their marks, whose visits the count reads from visits_done. None when those links are
-// more than the tail's limit: the count reads visits_done.
+// more than the tail's limit, or their visitors' ids more than paidLateBytes: the count reads
+// visits_done. A link written after this read and before the count's statement is in neither (its
+// payer is counted from the next request on), as an insert's newest events can be missing while it runs.
 func (e *Engine) paidLate(ctx context.Context, site string, st *unitState, days []int64) ([]string, map[int64]bool, error) {
 	low, marked := uint64(0), false
 	for _, d := range days {

@@ -81,7 +81,8 @@
 // dialect reads visits from visits_done and the visits table (stats.ClickHouse.Visits), as DuckDB reads
 // its sessions table. clickhouse_test.go compares both backends query by query, visits_test.go with
 // visits written in several inserts and across the backfill, visitsdone_test.go with finished days
-// around late events, re-runs and two nodes, and the cross-backend correctness suite (stats/statstest)
+// around late events, re-runs and two nodes, visitspaid_test.go with the payers' copies around new links,
+// renewals and links under a mark, and the cross-backend correctness suite (stats/statstest)
 // runs here as on DuckDB, with and without every day finished.
 package clickhouse
 

@@ -77,7 +77,8 @@ func openBoth(t *testing.T, zone *zoneOf) (*duckdb.Store, *clickhouse.Store) {
 	return duck, ch
 }
 
-// runJob runs the finishing job as the store's clock at now would: the finished days, then the open ones.
+// runJob runs the finishing job as the store's clock at now would: the finished days, the open ones and
+// the payers' copies.
 func runJob(t *testing.T, ch *clickhouse.Store, now time.Time) {
 	t.Helper()
 	ctx := context.Background()
@@ -85,6 +86,9 @@ func runJob(t *testing.T, ch *clickhouse.Store, now time.Time) {
 		t.Fatal(err)
 	}
 	if err := ch.OpenVisits(ctx, now); err != nil {
+		t.Fatal(err)
+	}
+	if err := ch.CopyPayers(ctx); err != nil {
 		t.Fatal(err)
 	}
 }

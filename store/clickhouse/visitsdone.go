@@ -2,6 +2,7 @@ package clickhouse
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sort"
@@ -72,8 +73,9 @@ func (s *Store) finishLoop(stop <-chan struct{}, done chan<- struct{}) {
 	}
 }
 
-// FinishVisits writes the visits of every finished day that visits_done lacks or holds stale: the days up
-// to the day before yesterday (UTC) by the store's clock.
+// FinishVisits writes the visits of every finished day that visits_done lacks or holds stale (the days up
+// to the day before yesterday, UTC, by the store's clock), the open days' run when it is due, and the
+// payers' copies (CopyPayers).
 func (s *Store) FinishVisits(ctx context.Context) error {
 	now := s.now().UTC()
 	if err := s.FinishVisitsBefore(ctx, now.AddDate(0, 0, -1)); err != nil {
@@ -82,13 +84,13 @@ func (s *Store) FinishVisits(ctx context.Context) error {
 	// The open days are written again at most every openShare-th of the time a run of them takes (at
 	// 10M events one took about 3 s), so a large site's runs stay a small part of a core; its tail is
 	// longer for it.
-	if now.UnixNano() < s.nextOpen.Load() {
-		return nil
+	var openErr error
+	if now.UnixNano() >= s.nextOpen.Load() {
+		start := time.Now()
+		openErr = s.OpenVisits(ctx, now)
+		s.nextOpen.Store(now.Add(time.Since(start) * openShare).UnixNano())
 	}
-	start := time.Now()
-	err := s.OpenVisits(ctx, now)
-	s.nextOpen.Store(now.Add(time.Since(start) * openShare).UnixNano())
-	return err
+	return errors.Join(openErr, s.CopyPayers(ctx))
 }
 
 // FinishVisitsBefore writes the visits starting on the UTC days before before's day that visits_done
@@ -150,15 +152,6 @@ func (s *Store) FinishVisitsBefore(ctx context.Context, before time.Time) error 
 				return err
 			}
 			stale = stale[n:]
-		}
-	}
-	paid, err := s.readPaid(ctx)
-	if err != nil {
-		return err
-	}
-	for site := range paid.gens {
-		if err := s.markPaid(ctx, site, paid); err != nil {
-			return err
 		}
 	}
 	return nil

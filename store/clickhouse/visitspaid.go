@@ -2,6 +2,8 @@ package clickhouse
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -30,6 +32,12 @@ import (
 //   - two nodes copying the same day both write rows for the links they read before copying: the higher
 //     mark wins, and its node copied the links above the mark it started from, whose rows were written
 //     before that mark was recorded.
+//
+// A run copies only visitors not linked under the day's mark, so a payer's renewal adds no rows; a copy
+// from the start (a link under a mark, or two nodes copying one day at once) copies a day's payers
+// again, and nothing removes rows but a site's deletion. Each run with a new link reads the visitor ids
+// of the site's current finished visits once (visits_done is ordered by session). Its errors do not stop
+// the open days' run (FinishVisits), and one site's do not stop the others'.
 
 // paidLink selects identities' payment links to a visitor.
 const paidLink = `payment_id <> '' AND visitor_id <> ''`
@@ -45,6 +53,24 @@ type paidState struct {
 	links map[string]paidMark           // the site's newest rowid among its links and their number
 	gens  map[string]map[int64]uint64   // each finished day's newest generation
 	marks map[string]map[int64]paidMark // the newest mark of each day's newest generation
+}
+
+// CopyPayers copies the payers' finished visits of every site up to its newest link (FinishVisits runs
+// it every minute, after the finished and open days), and returns every site's error.
+func (s *Store) CopyPayers(ctx context.Context) error {
+	s.finishMu.Lock()
+	defer s.finishMu.Unlock()
+	paid, err := s.readPaid(ctx)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for site := range paid.gens {
+		if err := s.markPaid(ctx, site, paid); err != nil {
+			errs = append(errs, fmt.Errorf("site %s: %w", site, err))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // readPaid reads the sites' links, finished days and marks in three statements.
@@ -125,12 +151,12 @@ func (s *Store) markPaid(ctx context.Context, site string, st *paidState) error 
 	for day := range st.gens[site] {
 		m, ok := marks[day]
 		switch {
-		case !ok || m.mark > now.mark:
+		case !ok:
 			from[day] = 0
+		case m.mark > now.mark || m.mark == now.mark && m.links >= now.links:
+			// Up to date, or recorded by a run that read more than this one (another node): nothing to do.
 		case m.mark == now.mark:
-			if m.links != now.links {
-				from[day] = 0
-			}
+			from[day] = 0 // a link landed under the mark
 		default:
 			from[day] = m.mark
 			check = append(check, m.mark)
@@ -178,17 +204,23 @@ func (s *Store) markPaid(ctx context.Context, site string, st *paidState) error 
 	})
 }
 
-// copyPaid copies the visits of days' generations whose visitors were linked with a rowid in (low, high].
+// copyPaid copies the visits of days' generations whose visitors were linked with a rowid in (low, high]
+// and not at or under low (copied already: the caller checked low's mark): a payer's renewal does not
+// copy their visits again.
 func (s *Store) copyPaid(ctx context.Context, site string, days []int64, gens map[int64]uint64, low, high uint64) error {
 	pairs := make([]string, len(days))
 	for i, d := range days {
 		pairs[i] = "(toDate('" + dayText(d) + "'), toUInt64(" + strconv.FormatUint(gens[d], 10) + "))"
 	}
 	cols := strings.Join(paidCols, ", ")
+	links := `SELECT visitor_id FROM identities WHERE site_id = $1 AND ` + paidLink + ` AND rowid `
+	which := links + `> ` + strconv.FormatUint(low, 10) + ` AND rowid <= ` + strconv.FormatUint(high, 10)
+	if low > 0 {
+		which += ` AND visitor_id NOT IN (` + links + `<= ` + strconv.FormatUint(low, 10) + `)`
+	}
 	q := `INSERT INTO visits_paid (site_id, day, gen, ` + cols + `)
 		SELECT site_id, day, gen, ` + cols + ` FROM visits_done
-		PREWHERE visitor_id IN (SELECT visitor_id FROM identities WHERE site_id = $1 AND ` + paidLink + ` AND rowid > ` + strconv.FormatUint(low, 10) +
-		` AND rowid <= ` + strconv.FormatUint(high, 10) + `)
+		PREWHERE visitor_id IN (` + which + `)
 		WHERE site_id = $1 AND (day, gen) IN (` + strings.Join(pairs, ", ") + `)`
 	if _, err := s.db.ExecContext(ctx, q, site); err != nil {
 		return mapErr("copy payers' visits", err)

@@ -8,7 +8,9 @@
 -- rowid <= mark when the job read it: a reader trusts the mark only while that count holds (a link with a
 -- smaller rowid written later, by another node or an insert in flight, changes it) and reads the links
 -- after the mark's visitors from visits_done. Of two records of one mark the one with more links is the
--- newer (links are never removed), so readers take the highest mark and, for it, the most links.
+-- newer (links are never removed), so readers take the highest mark and, for it, the most links; a merge
+-- keeps the last written of equal marks, which at worst makes a reader distrust the day and the job copy
+-- it again.
 CREATE TABLE IF NOT EXISTS visits_paid (
     site_id           String,
     day               Date,
