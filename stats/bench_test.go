@@ -485,6 +485,11 @@ func BenchmarkClickHouse(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.Logf("summed the open days in %v", time.Since(start).Round(time.Millisecond))
+		start = time.Now()
+		if err := st.CopyPayers(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+		b.Logf("copied the payers' visits in %v", time.Since(start).Round(time.Millisecond))
 		e := NewEngine(st.DB(), ClickHouse{})
 		qs := dashboardQueries()
 		if seed != "" && n%10_000_000 == 0 && n > 10_000_000 {

@@ -25,14 +25,18 @@ func TestCorrectnessClickHouse(t *testing.T) {
 }
 
 // finishing is a store that finishes every day's visits after each write of events, so the suite's
-// queries read visits_done (and merge the visits table only where a later write reached a finished day).
+// queries read visits_done (and merge the visits table only where a later write reached a finished day),
+// and copies the payers' visits then (links written later are read as linked since the copy).
 type finishing struct{ *clickhouse.Store }
 
 func (f finishing) InsertEvents(ctx context.Context, events []tributary.Event) error {
 	if err := f.Store.InsertEvents(ctx, events); err != nil {
 		return err
 	}
-	return f.FinishVisitsBefore(ctx, time.Now().AddDate(1, 0, 0))
+	if err := f.FinishVisitsBefore(ctx, time.Now().AddDate(1, 0, 0)); err != nil {
+		return err
+	}
+	return f.CopyPayers(ctx)
 }
 
 // TestCorrectnessClickHouseFinished runs the suite with the visits of every day finished.
@@ -49,7 +53,8 @@ func TestCorrectnessClickHouseFinished(t *testing.T) {
 
 // summing is a store whose job runs after each write of events as a node's would at statstest.Now:
 // every day before yesterday finished and summed by local day, yesterday and today summed as an open
-// run, so the suite's unfiltered queries over whole days read the sums and correct them by the tail.
+// run, so the suite's unfiltered queries over whole days read the sums and correct them by the tail;
+// and after each write of links, so its counts of paying visitors read the payers' copies.
 type summing struct{ *clickhouse.Store }
 
 func (f summing) InsertEvents(ctx context.Context, events []tributary.Event) error {
@@ -59,7 +64,17 @@ func (f summing) InsertEvents(ctx context.Context, events []tributary.Event) err
 	if err := f.FinishVisitsBefore(ctx, statstest.Now.AddDate(0, 0, -1)); err != nil {
 		return err
 	}
-	return f.OpenVisits(ctx, statstest.Now)
+	if err := f.OpenVisits(ctx, statstest.Now); err != nil {
+		return err
+	}
+	return f.CopyPayers(ctx)
+}
+
+func (f summing) InsertIdentities(ctx context.Context, ids []tributary.Identity) error {
+	if err := f.Store.InsertIdentities(ctx, ids); err != nil {
+		return err
+	}
+	return f.CopyPayers(ctx)
 }
 
 // TestCorrectnessClickHouseSummed runs the suite with the visits summed by local day.
