@@ -225,8 +225,13 @@ func TestRevenuePage(t *testing.T) {
 		if _, err := e.RunAll(ctx, qs, 2); err != nil {
 			t.Fatal(err)
 		}
-		if got := cacheFrom(ctx).panelMoney(pageMoneyKey(qs[1], qs[1].From, qs[1].To)); got != tc.share {
+		c, key := cacheFrom(ctx), pageMoneyKey(qs[1], qs[1].From, qs[1].To)
+		if got := c.panelMoney(key); got != tc.share {
 			t.Errorf("%s: the KPIs share its money statement: %v, want %v", tc.panel, got, tc.share)
+		}
+		// Only a panel, or the KPIs sharing its statement, run the statement of the KPIs' key.
+		if ran := c.entries[key] != nil; ran != tc.share {
+			t.Errorf("%s: the statement of the KPIs' money ran: %v, want %v", tc.panel, ran, tc.share)
 		}
 	}
 }

@@ -39,7 +39,8 @@ type unitState struct {
 }
 
 // paidMark is what a finished day's visits_paid rows cover: the visits of every visitor with a payment
-// link whose rowid is at most mark, while the site still has links such links (store/clickhouse/visitspaid.go).
+// link whose rowid is at most mark, while the site's links with a rowid at most mark still number links
+// (store/clickhouse/visitspaid.go).
 type paidMark struct{ mark, links uint64 }
 
 // readUnits reads a site's units in one statement: the events by UTC day (kind 0), the newest sums of

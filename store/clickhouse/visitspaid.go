@@ -34,8 +34,8 @@ import (
 //     before that mark was recorded.
 //
 // A run copies only visitors not linked under the day's mark, so a payer's renewal adds no rows; a copy
-// from the start (a link under a mark, or two nodes copying one day at once) copies a day's payers
-// again, and nothing removes rows but a site's deletion. Each run with a new link reads the visitor ids
+// from the start (after a link under a mark) copies a day's payers again, as two nodes copying one day
+// at once both do, and nothing removes rows but a site's deletion. Each run with a new link reads the visitor ids
 // of the site's current finished visits once (visits_done is ordered by session). Its errors do not stop
 // the open days' run (FinishVisits), and one site's do not stop the others'.
 
@@ -56,7 +56,8 @@ type paidState struct {
 }
 
 // CopyPayers copies the payers' finished visits of every site up to its newest link (FinishVisits runs
-// it every minute, after the finished and open days), and returns every site's error.
+// it every minute, after the finished and open days, unless finishing the days failed), and returns
+// every site's error.
 func (s *Store) CopyPayers(ctx context.Context) error {
 	s.finishMu.Lock()
 	defer s.finishMu.Unlock()

@@ -110,7 +110,7 @@ func TestVisitsPaid(t *testing.T) {
 		}
 	}
 	link(both, "p1")
-	// Merges would fold the marks' rows that marks() counts.
+	// Merges would fold the marks' rows that marks() counts (the test's own database; no deletion follows).
 	if _, err := ch.DB().ExecContext(ctx, `SYSTEM STOP MERGES visit_paid_marks`); err != nil {
 		t.Fatal(err)
 	}
@@ -241,4 +241,16 @@ func TestVisitsPaid(t *testing.T) {
 	if m := marks(); m != n {
 		t.Fatalf("a run after the copy from the start recorded %d marks, had %d", m, n)
 	}
+
+	// Another node's mark ahead of every link this run reads (its clock ahead): the run leaves the day.
+	if _, err := ch.DB().ExecContext(ctx, `INSERT INTO visit_paid_marks (site_id, day, gen, mark, links)
+		SELECT site_id, day, gen, max(mark) + 1, argMax(links, (mark, links)) FROM visit_paid_marks GROUP BY site_id, day, gen LIMIT 1`); err != nil {
+		t.Fatal(err)
+	}
+	n, copiedRows := marks(), rows()
+	run()
+	if m, r := marks(), rows(); m != n || r != copiedRows {
+		t.Fatalf("a run under another node's mark recorded %d marks and left %d rows, had %d and %d", m, r, n, copiedRows)
+	}
+	t.Run("mark ahead", func(t *testing.T) { samePaid(t, duck, ch) })
 }
