@@ -382,20 +382,22 @@ func (e *Engine) readUnitPaying(ctx context.Context, q *Query, st *unitState, fr
 	ps, pf, pt := a.add(q.Site.ID), a.add(from), a.add(to)
 	sel := "SELECT " + strings.Join(append([]string{"visitor_id"}, named...), ", ")
 	where := " AND start_ts >= " + pf + " AND start_ts < " + pt
-	pairs := func(copy bool) string {
-		var list []string
-		for _, d := range days {
-			if copied[d] == copy {
-				list = append(list, "(toDate('"+dayString(d)+"'), toUInt64("+strconv.FormatUint(st.done[d], 10)+"))")
-			}
+	// The days' pairs, apart by whether their copies stand.
+	var pairs [2][]string
+	for _, d := range days {
+		i := 0
+		if copied[d] {
+			i = 1
 		}
-		return strings.Join(list, ", ")
+		pairs[i] = append(pairs[i], "(toDate('"+dayString(d)+"'), toUInt64("+strconv.FormatUint(st.done[d], 10)+"))")
 	}
-	if copied != nil && 2*len(pairs(true))+len(pairs(false))+listBytes(late) > paidStatementBytes {
-		late, copied = nil, nil // the days twice and the late visitors would pass 18.16's 256 KB: read every visit
+	whole, copies := strings.Join(pairs[0], ", "), strings.Join(pairs[1], ", ")
+	if 2*len(copies)+len(whole)+listBytes(late) > paidStatementBytes {
+		// The days twice and the late visitors would pass 18.16's 256 KB: read every visit.
+		late, whole, copies = nil, strings.Join(append(pairs[0], pairs[1]...), ", "), ""
 	}
 	var parts []string
-	if list := pairs(true); list != "" {
+	if list := copies; list != "" {
 		// The days whose payers' visits the job copied: those rows, and the visits of the visitors
 		// linked since (a visitor in both is counted once).
 		parts = append(parts, sel+" FROM visits_paid WHERE site_id = "+ps+" AND (day, gen) IN ("+list+")"+where)
@@ -403,7 +405,7 @@ func (e *Engine) readUnitPaying(ctx context.Context, q *Query, st *unitState, fr
 			parts = append(parts, sel+" FROM visits_done PREWHERE visitor_id IN ("+chList(late)+") WHERE site_id = "+ps+" AND (day, gen) IN ("+list+")"+where)
 		}
 	}
-	if list := pairs(false); list != "" {
+	if list := whole; list != "" {
 		parts = append(parts, sel+" FROM visits_done WHERE site_id = "+ps+" AND (day, gen) IN ("+list+")"+where)
 	}
 	if useOpen {

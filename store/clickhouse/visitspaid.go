@@ -76,7 +76,7 @@ func (s *Store) CopyPayers(ctx context.Context) error {
 
 // readPaid reads the sites' links, finished days and marks in three statements.
 func (s *Store) readPaid(ctx context.Context) (*paidState, error) {
-	st := &paidState{links: map[string]paidMark{}, gens: map[string]map[int64]uint64{}, marks: map[string]map[int64]paidMark{}}
+	st := &paidState{links: map[string]paidMark{}, marks: map[string]map[int64]paidMark{}}
 	rows, err := s.db.QueryContext(ctx, `SELECT site_id, max(rowid), count() FROM identities WHERE `+paidLink+` GROUP BY site_id`)
 	if err != nil {
 		return nil, mapErr("payers' links", err)
@@ -94,27 +94,11 @@ func (s *Store) readPaid(ctx context.Context) (*paidState, error) {
 	if err := rows.Err(); err != nil {
 		return nil, mapErr("payers' links", err)
 	}
-	rows, err = s.db.QueryContext(ctx, `SELECT site_id, day, max(gen) FROM visit_days GROUP BY site_id, day`)
+	gens, err := s.dayCounts(ctx, `SELECT site_id, day, max(gen) FROM visit_days GROUP BY site_id, day`)
 	if err != nil {
-		return nil, mapErr("payers' days", err)
+		return nil, err
 	}
-	for rows.Next() {
-		var site string
-		var day time.Time
-		var gen uint64
-		if err := rows.Scan(&site, &day, &gen); err != nil {
-			rows.Close()
-			return nil, mapErr("payers' days", err)
-		}
-		if st.gens[site] == nil {
-			st.gens[site] = map[int64]uint64{}
-		}
-		st.gens[site][epochDay(day)] = gen
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, mapErr("payers' days", err)
-	}
+	st.gens = bySite(gens)
 	rows, err = s.db.QueryContext(ctx, `SELECT site_id, day, gen, max(mark), argMax(links, (mark, links)) FROM visit_paid_marks
 		WHERE (site_id, day, gen) IN (SELECT site_id, day, max(gen) FROM visit_days GROUP BY site_id, day) GROUP BY site_id, day, gen`)
 	if err != nil {
