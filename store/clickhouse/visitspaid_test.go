@@ -72,7 +72,7 @@ func paidRead(t *testing.T, ch *clickhouse.Store, opts ...stats.Option) bool {
 // count of paying visitors from them: as first copied, with visitors linked since (read from the finished
 // visits), after the next run copies those, with a link written under the mark (as by another node: the
 // day is read from the finished visits until the job copies it again), and with more visitors linked
-// since than the engine names.
+// since than the engine names, another node's mark ahead, and a link after marks that differ by day.
 func TestVisitsPaid(t *testing.T) {
 	ctx := context.Background()
 	zone := &zoneOf{name: "UTC"}
@@ -83,7 +83,8 @@ func TestVisitsPaid(t *testing.T) {
 			Path: "/", Channel: channel, Country: "DE", Device: "desktop", Browser: "Firefox", OS: "Linux"}
 	}
 	events := []tributary.Event{pv("p1", "s1a", "Direct", day(2, 10)), pv("p1", "s1b", "Email", day(5, 10)), pv("p2", "s2", "Email", day(3, 9)),
-		pv("p3", "s3", "Referral", day(4, 9)), pv("p4", "s4", "Paid Search", day(6, 9)), pv("n1", "sn", "Direct", day(2, 11)), pv("n2", "sn2", "Email", day(9, 11))}
+		pv("p3", "s3", "Referral", day(4, 9)), pv("p4", "s4", "Paid Search", day(6, 9)), pv("n1", "sn", "Direct", day(2, 11)), pv("n2", "sn2", "Email", day(9, 11)),
+		pv("n3", "sn3", "Referral", day(5, 12))}
 	pay := func(v string, at time.Time) (tributary.LedgerEntry, tributary.Identity) {
 		return tributary.LedgerEntry{ID: "pay:x" + v, SiteID: "s1", Livemode: true, Kind: "payment", PaymentID: "x" + v, OccurredAt: at, Amount: 1000,
 				Currency: "USD", ReportingAmount: 1000, ReportingCurrency: "USD", Rate: "1", Converted: true, Source: "stripe"},
@@ -253,4 +254,17 @@ func TestVisitsPaid(t *testing.T) {
 		t.Fatalf("a run under another node's mark recorded %d marks and left %d rows, had %d and %d", m, r, n, copiedRows)
 	}
 	t.Run("mark ahead", func(t *testing.T) { samePaid(t, duck, ch) })
+
+	// n3 pays with the days' marks apart (one ahead): every day's copy still stands, n3's visit is read
+	// from visits_done beside them, and the next run copies it into the day ahead too.
+	link(both, "n3")
+	if !paidRead(t, ch) {
+		t.Fatal("the paying visitors were not counted from visits_paid with the days' marks apart and a link after both")
+	}
+	t.Run("marks apart, linked since", func(t *testing.T) { samePaid(t, duck, ch) })
+	run()
+	if got := copied(); !slices.Equal(got, []string{"n1", "n2", "n3", "p1", "p2", "p3", "p4"}) {
+		t.Fatalf("visits_paid holds %v after the run that followed n3's link, want [n1 n2 n3 p1 p2 p3 p4]", got)
+	}
+	t.Run("marks apart, copied", func(t *testing.T) { samePaid(t, duck, ch) })
 }
