@@ -13,6 +13,9 @@ set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 HTTP_PORT=${CLICKHOUSE_HTTP_PORT:-8123}
 TCP_PORT=${CLICKHOUSE_TCP_PORT:-9000}
+# warning by default; debug logs every statement with its thread, which .ci/run uses to name the
+# statement a crashed thread was running.
+LOG_LEVEL=${CLICKHOUSE_LOG_LEVEL:-warning}
 CONF_DIR=/etc/clickhouse-server-tributary
 DATA_DIR=/var/lib/clickhouse-tributary
 LOG_DIR=/var/log/clickhouse-tributary
@@ -38,7 +41,7 @@ cat >"$CONF_DIR/config.xml" <<EOF
 <?xml version="1.0"?>
 <yandex>
     <logger>
-        <level>warning</level>
+        <level>${LOG_LEVEL}</level>
         <log>${LOG_DIR}/clickhouse-server.log</log>
         <errorlog>${LOG_DIR}/clickhouse-server.err.log</errorlog>
         <size>100M</size>
