@@ -106,6 +106,23 @@ cat >"$CONF_DIR/users.xml" <<'EOF'
 </yandex>
 EOF
 
+# A server that just crashed (.ci/run starts it again then) can hold its pid a moment longer, or for good
+# as a zombie where nothing reaps it; the server would refuse to start while its pid file names a live pid.
+pidfile="$DATA_DIR/clickhouse-server.pid"
+old=$(cat "$pidfile" 2>/dev/null || true)
+if [ -n "$old" ]; then
+	for _ in $(seq 1 30); do
+		state=$(awk '{print $3}' "/proc/$old/stat" 2>/dev/null || true)
+		{ [ -z "$state" ] || [ "$state" = Z ]; } && break
+		sleep 1
+	done
+	if [ -n "$state" ] && [ "$state" != Z ]; then
+		echo "clickhouse: process $old of $pidfile still runs but does not answer on 127.0.0.1:${HTTP_PORT}" >&2
+		exit 1
+	fi
+	rm -f "$pidfile"
+fi
+
 # The server detaches itself with --daemon; its pid file lets a later run find it.
 runuser -u clickhouse -- /usr/sbin/clickhouse-server --daemon \
 	--config-file="$CONF_DIR/config.xml" --pid-file="$DATA_DIR/clickhouse-server.pid"
