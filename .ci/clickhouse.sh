@@ -13,14 +13,15 @@ set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 HTTP_PORT=${CLICKHOUSE_HTTP_PORT:-8123}
 TCP_PORT=${CLICKHOUSE_TCP_PORT:-9000}
-# warning by default; debug logs every statement with its thread, which .ci/run uses to name the
-# statement a crashed thread was running.
+# warning by default; debug logs every statement under its query id and each line with its thread, which
+# .ci/run uses to name the last statement a crashed thread logged. Set when this script starts the
+# server: a server already answering keeps its level.
 LOG_LEVEL=${CLICKHOUSE_LOG_LEVEL:-warning}
 CONF_DIR=/etc/clickhouse-server-tributary
 DATA_DIR=/var/lib/clickhouse-tributary
 LOG_DIR=/var/log/clickhouse-tributary
 
-ping() { [ "$(curl -fsS "http://127.0.0.1:${HTTP_PORT}/ping" 2>/dev/null || true)" = "Ok." ]; }
+ping() { [ "$(curl -fsS --max-time 5 "http://127.0.0.1:${HTTP_PORT}/ping" 2>/dev/null || true)" = "Ok." ]; }
 
 if ping; then
 	echo "clickhouse: already answering on 127.0.0.1:${HTTP_PORT}"
@@ -108,15 +109,23 @@ EOF
 
 # A server that just crashed (.ci/run starts it again then) can hold its pid a moment longer, or for good
 # as a zombie where nothing reaps it; the server would refuse to start while its pid file names a live pid.
+# The pid is the old server's while it runs the server's program (a zombie has none; another program may
+# have the pid since).
 pidfile="$DATA_DIR/clickhouse-server.pid"
 old=$(cat "$pidfile" 2>/dev/null || true)
 if [ -n "$old" ]; then
+	ours=""
 	for _ in $(seq 1 30); do
-		state=$(awk '{print $3}' "/proc/$old/stat" 2>/dev/null || true)
-		{ [ -z "$state" ] || [ "$state" = Z ]; } && break
+		if ping; then
+			echo "clickhouse: answering on 127.0.0.1:${HTTP_PORT}"
+			exit 0
+		fi
+		ours=""
+		case "$(readlink "/proc/$old/exe" 2>/dev/null || true)" in *clickhouse*) ours=1 ;; esac
+		[ -n "$ours" ] || break
 		sleep 1
 	done
-	if [ -n "$state" ] && [ "$state" != Z ]; then
+	if [ -n "$ours" ]; then
 		echo "clickhouse: process $old of $pidfile still runs but does not answer on 127.0.0.1:${HTTP_PORT}" >&2
 		exit 1
 	fi
