@@ -35,9 +35,9 @@ import (
 //
 // A run copies only visitors not linked under the day's mark, so a payer's renewal adds no rows; a copy
 // from the start (after a link under a mark) copies a day's payers again, as two nodes copying one day
-// at once both do, and nothing removes rows but a site's deletion. Each run with a new link reads the visitor ids
-// of the site's current finished visits once (visits_done is ordered by session). Its errors do not stop
-// the open days' run (FinishVisits), and one site's do not stop the others'.
+// at once both do, and nothing removes rows but a site's deletion. Each run with a new link reads the
+// visitor ids of the site's current finished visits once (visits_done is ordered by session). Its errors
+// do not stop the open days' run (FinishVisits), and one site's do not stop the others'.
 
 // paidLink selects identities' payment links to a visitor.
 const paidLink = `payment_id <> '' AND visitor_id <> ''`

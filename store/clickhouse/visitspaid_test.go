@@ -117,10 +117,10 @@ func TestVisitsPaid(t *testing.T) {
 	}
 	now := time.Date(2026, 11, 16, 12, 0, 0, 0, time.UTC)
 	run := func() { t.Helper(); runJob(t, ch, now) }
-	copied := func() []string {
+	texts := func(q string) []string {
 		t.Helper()
 		var vs []string
-		rows, err := ch.DB().QueryContext(ctx, `SELECT DISTINCT visitor_id FROM visits_paid ORDER BY visitor_id`)
+		rows, err := ch.DB().QueryContext(ctx, q)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -133,6 +133,10 @@ func TestVisitsPaid(t *testing.T) {
 			vs = append(vs, v)
 		}
 		return vs
+	}
+	copied := func() []string {
+		t.Helper()
+		return texts(`SELECT DISTINCT visitor_id FROM visits_paid ORDER BY visitor_id`)
 	}
 	count := func(table string) uint64 {
 		t.Helper()
@@ -271,19 +275,7 @@ func TestVisitsPaid(t *testing.T) {
 	}
 	t.Run("marks apart, linked since", func(t *testing.T) { samePaid(t, duck, ch) })
 	run()
-	var days []string
-	res, err := ch.DB().QueryContext(ctx, `SELECT DISTINCT toString(day) FROM visits_paid WHERE visitor_id = 'n3' ORDER BY 1`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for res.Next() {
-		var d string
-		if err := res.Scan(&d); err != nil {
-			t.Fatal(err)
-		}
-		days = append(days, d)
-	}
-	res.Close()
+	days := texts(`SELECT DISTINCT toString(day) FROM visits_paid WHERE visitor_id = 'n3' ORDER BY 1`)
 	if want := []string{"2026-11-03", "2026-11-05"}; !slices.Equal(days, want) {
 		t.Fatalf("visits_paid holds n3's visits of %v after the run that followed n3's link, want %v", days, want)
 	}
