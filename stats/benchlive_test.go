@@ -1,0 +1,157 @@
+package stats
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tributary/tributary/store/clickhouse"
+)
+
+// BenchmarkClickHouseLive measures ClickHouse as a live site's node leaves it at now. BenchmarkClickHouse's
+// generated visits run six days past now (a live site has no events after its clock), so its tail (the
+// visitors with an event after the open run's bound) is 50,000 visitors, past the engine's TailLimit, and
+// its pages read the visits. Here the 10M set of database TRIBUTARY_BENCH_CLICKHOUSE_SEED (as
+// BenchmarkClickHouse loads it) is copied into the empty database that TRIBUTARY_BENCH_CLICKHOUSE_LIVE_DSN
+// names: its events dated before now, through the store's materialized views as at ingest, with the
+// ledger's facts, identities, MRR facts and payment touches as readers see them. The finishing job then
+// runs at now (FinishVisitsBefore, OpenVisits, CopyPayers), leaving the last minutes as the tail. The copy
+// stays for reruns; it is made again when its count of events differs from the seed's before now.
+//
+//	TRIBUTARY_BENCH_CLICKHOUSE_SEED=bench10m TRIBUTARY_BENCH_CLICKHOUSE_LIVE_DSN=clickhouse://default@127.0.0.1:9000/benchlive \
+//	  TRIBUTARY_BENCH_SIZES=10000000 go test -run '^$' -bench 'ClickHouseLive|Dashboard/events=10000000/state=warm|Breakdown/events=10000000/state=warm' \
+//	  -benchtime 5x -timeout 60m ./stats/
+func BenchmarkClickHouseLive(b *testing.B) {
+	dsn, seed := os.Getenv("TRIBUTARY_BENCH_CLICKHOUSE_LIVE_DSN"), os.Getenv("TRIBUTARY_BENCH_CLICKHOUSE_SEED")
+	if dsn == "" || seed == "" {
+		b.Skip("set TRIBUTARY_BENCH_CLICKHOUSE_SEED=<database loaded by BenchmarkClickHouse> and TRIBUTARY_BENCH_CLICKHOUSE_LIVE_DSN=clickhouse://default@127.0.0.1:9000/<empty database>")
+	}
+	ctx := context.Background()
+	copyLive(b, dsn, seed)
+	// Opened after the copy: the store's own job first runs ten minutes after Open, by the real clock,
+	// which the measurement ends well before.
+	st, err := clickhouse.Open(ctx, dsn, benchZones)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	start := time.Now()
+	if err := st.FinishVisitsBefore(ctx, now.AddDate(0, 0, -1)); err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("finished the visits before %s in %v", now.AddDate(0, 0, -1).Format(time.DateOnly), time.Since(start).Round(time.Millisecond))
+	start = time.Now()
+	if err := st.OpenVisits(ctx, now); err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("summed the open days in %v", time.Since(start).Round(time.Millisecond))
+	start = time.Now()
+	if err := st.CopyPayers(ctx); err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("copied the payers' visits in %v", time.Since(start).Round(time.Millisecond))
+	e := NewEngine(st.DB(), ClickHouse{})
+	qs := dashboardQueries()
+	parsed := make([]*Query, len(qs))
+	for i, q := range qs {
+		body, _ := json.Marshal(q)
+		if parsed[i], err = ParseQuery(body, benchSite, now); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.Run("dashboard", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			if _, err := e.RunAll(ctx, parsed, benchWorkers()); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("breakdown", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			runJSON(b, e, qs[3])
+		}
+	})
+}
+
+// copyLive fills the database of dsn with the site of database seed as it stood at now, unless it holds
+// that already (the same count of events).
+func copyLive(b *testing.B, dsn, seed string) {
+	ctx := context.Background()
+	sep := "?"
+	if strings.Contains(dsn, "?") {
+		sep = "&"
+	}
+	// An INSERT of 10M events sends nothing back for minutes: past the driver's read timeout database/sql
+	// would run it again on a new connection.
+	db, err := sql.Open("clickhouse", dsn+sep+"read_timeout=2h")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	st, err := clickhouse.Open(ctx, dsn) // the migrations make the schema
+	if err != nil {
+		b.Fatal(err)
+	}
+	st.Close()
+	var target string
+	if err := db.QueryRowContext(ctx, `SELECT currentDatabase()`).Scan(&target); err != nil {
+		b.Fatal(err)
+	}
+	if target == seed {
+		b.Fatalf("the seed database %s is the target", seed)
+	}
+	bound := "toDateTime('" + now.UTC().Format(time.DateTime) + "', 'UTC')"
+	var want, have int64
+	if err := db.QueryRowContext(ctx, `SELECT count() FROM `+seed+`.events WHERE ts < `+bound).Scan(&want); err != nil {
+		b.Fatal(err)
+	}
+	if err := db.QueryRowContext(ctx, `SELECT count() FROM events`).Scan(&have); err != nil {
+		b.Fatal(err)
+	}
+	if want == have {
+		return
+	}
+	start := time.Now()
+	exec := func(q string) {
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			b.Fatalf("%.200s: %v", q, err)
+		}
+	}
+	for _, t := range []string{"events", "visits", "visit_day_events", "visits_done", "visit_days", "visit_day_sums", "visits_open", "visits_by_day_open",
+		"visit_open_runs", "visits_paid", "visit_paid_marks", "ledger_facts", "identities", "mrr_movement_facts", "payment_touches", "touch_state"} {
+		exec(`TRUNCATE TABLE ` + t)
+	}
+	copyTable := func(table, from string) {
+		rows, err := db.QueryContext(ctx, `SELECT name FROM system.columns WHERE database = $1 AND table = $2`, target, table)
+		if err != nil {
+			b.Fatal(err)
+		}
+		var cols []string
+		for rows.Next() {
+			var c string
+			if err := rows.Scan(&c); err != nil {
+				b.Fatalf("columns of %s: %v", table, err)
+			}
+			cols = append(cols, c)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil || len(cols) == 0 {
+			b.Fatalf("columns of %s: %v (%d found)", table, err, len(cols))
+		}
+		list := strings.Join(cols, ", ")
+		exec(`INSERT INTO ` + table + ` (` + list + `) SELECT ` + list + ` FROM ` + from)
+	}
+	copyTable("events", seed+`.events WHERE ts < `+bound)
+	copyTable("ledger_facts", seed+`.ledger_facts`)
+	copyTable("identities", seed+`.identities`)
+	copyTable("mrr_movement_facts", seed+`.mrr_movement_facts`)
+	copyTable("payment_touches", seed+`.payment_touches FINAL WHERE deleted = 0`)
+	if err := db.QueryRowContext(ctx, `SELECT count() FROM events`).Scan(&have); err != nil || have != want {
+		b.Fatalf("copied %d events of %d: %v", have, want, err)
+	}
+	b.Logf("copied %d events before %s from %s in %v", have, now.Format(time.DateTime), seed, time.Since(start).Round(time.Second))
+}
