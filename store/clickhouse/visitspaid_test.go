@@ -275,7 +275,7 @@ func TestVisitsPaid(t *testing.T) {
 	}
 	t.Run("marks apart, linked since", func(t *testing.T) { samePaid(t, duck, ch) })
 	run()
-	days := texts(`SELECT DISTINCT toString(day) FROM visits_paid WHERE visitor_id = 'n3' ORDER BY 1`)
+	days := texts(`SELECT DISTINCT toString(day) AS d FROM visits_paid WHERE visitor_id = 'n3' ORDER BY d`)
 	if want := []string{"2026-11-03", "2026-11-05"}; !slices.Equal(days, want) {
 		t.Fatalf("visits_paid holds n3's visits of %v after the run that followed n3's link, want %v", days, want)
 	}
