@@ -523,19 +523,24 @@ func BenchmarkClickHouse(b *testing.B) {
 // seed of the same server, as multiply does for the embedded store: each copy renames the visitors,
 // sessions, payments, customers and people with a suffix, by INSERT … SELECT inside the server (loading
 // 100M events through the store takes hours). The events go through the store's materialized views, so
-// visits and visit_day_events fill as in real ingest. The tables the store derives in Go are copied
-// renamed, since the copies differ from the seed in their ids alone: the payment touches (as readers see
-// them: the newest version of each row, not deleted), and the finished visits (visits_done) of each day's
+// visits and visit_day_events fill as in real ingest, and so do the ledger's facts (ledger_entries). The
+// tables the store derives in Go are copied renamed, since the copies differ from the seed in their ids
+// alone: the payment touches and picks (as readers see them: the newest version of each row, not
+// deleted), and the finished visits (visits_done) of each day's
 // recorded generation with that record (visit_days), its count of events multiplied; a day whose record
 // did not match the seed's events does not match here either and is finished again by FinishVisitsBefore.
-// The database is emptied first; the seed is only read.
+// The database is emptied first; the seed is only read (and migrated).
 func multiplyClickHouse(b *testing.B, dsn, seed string, n int) {
 	ctx := context.Background()
-	st, err := clickhouse.Open(ctx, dsn) // the migrations create the schema
-	if err != nil {
-		b.Fatal(err)
+	// The migrations create the schema and bring the seed's up to date; the stores are closed, so their
+	// finished-visits jobs do not run on a half-copied site.
+	for _, d := range []string{dsn, dsn[:strings.LastIndex(dsn, "/")+1] + seed} {
+		st, err := clickhouse.Open(ctx, d)
+		if err != nil {
+			b.Fatal(err)
+		}
+		st.Close()
 	}
-	st.Close() // and its finished-visits job must not run on a half-copied site
 	// A copy of 10M events sends nothing back for minutes: past the driver's read timeout (5 minutes by
 	// default) the connection is dropped and database/sql runs the INSERT again, copying it twice.
 	sep := "?"
@@ -563,8 +568,8 @@ func multiplyClickHouse(b *testing.B, dsn, seed string, n int) {
 			b.Logf("%v: %.100s", d.Round(time.Second), q)
 		}
 	}
-	for _, t := range []string{"events", "visits", "visit_day_events", "visits_done", "visit_days", "ledger_facts", "identities",
-		"mrr_movement_facts", "payment_touches", "touch_state"} {
+	for _, t := range []string{"events", "visits", "visit_day_events", "visits_done", "visit_days", "ledger_facts", "ledger_entries", "identities",
+		"mrr_movement_facts", "payment_touches", "payment_picks", "touch_state"} {
 		exec(`TRUNCATE TABLE ` + t)
 	}
 	renamed := map[string]bool{"visitor_id": true, "session_id": true, "payment_id": true, "customer_id": true, "person": true, "person_id": true, "id": true}
@@ -600,6 +605,7 @@ func multiplyClickHouse(b *testing.B, dsn, seed string, n int) {
 		copyTable("ledger_facts", sfx, seed+`.ledger_facts`)
 		copyTable("identities", sfx, seed+`.identities`)
 		copyTable("payment_touches", sfx, seed+`.payment_touches FINAL WHERE deleted = 0`)
+		copyTable("payment_picks", sfx, seed+`.payment_picks FINAL WHERE deleted = 0`)
 		copyTable("visits_done", sfx, seed+`.visits_done WHERE `+current)
 	}
 	exec(fmt.Sprintf(`INSERT INTO visit_days (site_id, day, gen, events) SELECT site_id, day, max(gen), argMax(events, gen) * %d
@@ -624,6 +630,8 @@ func checkMultiplied(b *testing.B, e *Engine, dsn, seed string, copies int, q ma
 		`SELECT sum(reporting_amount) FROM ledger`,
 		`SELECT count() FROM identities`,
 		`SELECT count() FROM payment_touches FINAL WHERE deleted = 0`,
+		`SELECT count() FROM payment_picks FINAL WHERE deleted = 0`,
+		`SELECT count() FROM ledger_entries FINAL`,
 		`SELECT count() FROM visits_done WHERE (site_id, day, gen) IN (SELECT site_id, day, max(gen) FROM visit_days GROUP BY site_id, day)`,
 	} {
 		var got, base int64

@@ -17,8 +17,8 @@ import (
 // visitors with an event after the open run's bound) is 50,000 visitors, past the engine's TailLimit, and
 // its pages read the visits. Here the 10M set of database TRIBUTARY_BENCH_CLICKHOUSE_SEED (as
 // BenchmarkClickHouse loads it) is copied into the empty database that TRIBUTARY_BENCH_CLICKHOUSE_LIVE_DSN
-// names: its events dated before now, through the store's materialized views as at ingest, with the
-// ledger's facts, identities, MRR facts and payment touches as readers see them. The finishing job then
+// names: its events dated before now, and its ledger's facts, through the store's materialized views as
+// at ingest, with the identities, MRR facts, payment touches and picks as readers see them. The finishing job then
 // runs at now (FinishVisitsBefore, OpenVisits, CopyPayers), leaving the last minutes as the tail. The copy
 // stays for reruns; it is made again when its count of events differs from the seed's before now.
 //
@@ -92,11 +92,14 @@ func copyLive(b *testing.B, dsn, seed string) {
 		b.Fatal(err)
 	}
 	defer db.Close()
-	st, err := clickhouse.Open(ctx, dsn) // the migrations make the schema
-	if err != nil {
-		b.Fatal(err)
+	// The migrations make the target's schema and bring the seed's up to date.
+	for _, d := range []string{dsn, dsn[:strings.LastIndex(dsn, "/")+1] + seed} {
+		st, err := clickhouse.Open(ctx, d)
+		if err != nil {
+			b.Fatal(err)
+		}
+		st.Close()
 	}
-	st.Close()
 	var target string
 	if err := db.QueryRowContext(ctx, `SELECT currentDatabase()`).Scan(&target); err != nil {
 		b.Fatal(err)
@@ -122,7 +125,8 @@ func copyLive(b *testing.B, dsn, seed string) {
 		}
 	}
 	for _, t := range []string{"events", "visits", "visit_day_events", "visits_done", "visit_days", "visit_day_sums", "visits_open", "visits_by_day_open",
-		"visit_open_runs", "visits_paid", "visit_paid_marks", "ledger_facts", "identities", "mrr_movement_facts", "payment_touches", "touch_state"} {
+		"visit_open_runs", "visits_paid", "visit_paid_marks", "ledger_facts", "ledger_entries", "identities", "mrr_movement_facts", "payment_touches",
+		"payment_picks", "touch_state"} {
 		exec(`TRUNCATE TABLE ` + t)
 	}
 	copyTable := func(table, from string) {
@@ -150,6 +154,7 @@ func copyLive(b *testing.B, dsn, seed string) {
 	copyTable("identities", seed+`.identities`)
 	copyTable("mrr_movement_facts", seed+`.mrr_movement_facts`)
 	copyTable("payment_touches", seed+`.payment_touches FINAL WHERE deleted = 0`)
+	copyTable("payment_picks", seed+`.payment_picks FINAL WHERE deleted = 0`)
 	if err := db.QueryRowContext(ctx, `SELECT count() FROM events`).Scan(&have); err != nil || have != want {
 		b.Fatalf("copied %d events of %d: %v", have, want, err)
 	}

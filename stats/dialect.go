@@ -63,10 +63,11 @@ type Dialect interface {
 	// the embedded store), beside which <name>_zone names the zone each site's rows are in; "" when the
 	// store keeps none.
 	VisitsByDay() string
-	// Picks is the store's table of each payment's pick under each single-touch model at the default
-	// lookback (site_id, model, payment_id and the visit columns; touches.PickModels), which a money
-	// query at that lookback reads instead of the touches; "" when the store keeps none.
-	Picks() string
+	// Picks is the store's relation of each payment's pick under each single-touch model at the default
+	// lookback (site_id, model, payment_id and the visit columns; touches.PickModels), holding at least
+	// the site's picks under the model (bind parameters; callers still select both), which a money query
+	// at that lookback reads instead of the touches; "" when the store keeps none.
+	Picks(site, model string) string
 	// Payments selects the payment ids of the site's payment entries of one mode (live when the bound
 	// livemode is true), which links are matched against: test-mode payers never count as live
 	// conversions, nor the other way round.
@@ -162,7 +163,7 @@ func (DuckDB) Payments(site, livemode string) string {
 func (DuckDB) LedgerIn(_, _, _ string) string { return "ledger" }
 
 // Picks is the embedded store's payment_picks (migration 021, written with the touches).
-func (DuckDB) Picks() string { return "payment_picks" }
+func (DuckDB) Picks(_, _ string) string { return "payment_picks" }
 
 // Touches is the embedded store's payment_touches table (store/duckdb/touches.go).
 func (DuckDB) Touches() string                   { return "payment_touches" }

@@ -281,8 +281,11 @@ func (ClickHouse) VisitsByDay() string { return "" }
 // PaidLinks: the ClickHouse store keeps no paid links; conversions match the links against the ledger.
 func (ClickHouse) PaidLinks() string { return "" }
 
-// Picks: the ClickHouse store keeps no picks; money reads the touches.
-func (ClickHouse) Picks() string { return "" }
+// Picks reads the store's payment_picks (migration 009) with FINAL: each payment's newest pick of the
+// model, without the tombstones of models that no longer pick a row.
+func (ClickHouse) Picks(site, model string) string {
+	return "(SELECT * FROM payment_picks FINAL WHERE site_id = " + site + " AND model = " + model + " AND deleted = 0)"
+}
 
 // Touches reads the payment touches' newest rows: a rewrite writes its rows under a new version and
 // marks the rows it drops deleted (store/clickhouse/touches.go).
@@ -290,19 +293,14 @@ func (ClickHouse) Touches() string {
 	return "(SELECT * FROM payment_touches FINAL WHERE deleted = 0)"
 }
 
-// LedgerIn is the ledger view's grouping (migration 001: each entry's newest version of every column)
-// over the facts of the entries with a version dated in [from, to) only: the view groups every fact of
-// every site, and 18.16 does not push a query's conditions into it (a range's entries at 10M events read
-// in 29-58 ms against 72-120 ms). An entry whose newest version is dated in the range has that version
-// among them; one whose older version alone is, is dropped by the caller's range.
+// LedgerIn reads the store's ledger_entries (migration 009: every ledger fact, sorted by id alone) with
+// FINAL, which keeps each entry's largest version (its first write, or that write converted) as the
+// ledger view's argMax does, by merging the rows of each id in order rather than grouping every fact of
+// the site by its id (a page's money statement at 10M events: 70 against 160 ms). The range applies
+// after the merge (FINAL keeps a WHERE outside the sort key for the merged rows; a PREWHERE would not),
+// so an entry written twice by racing nodes, dated apart, is in the range by its first write alone.
 func (ClickHouse) LedgerIn(site, from, to string) string {
-	cols := []string{"livemode", "kind", "payment_id", "occurred_at", "amount", "currency", "reporting_amount", "reporting_currency", "rate", "rate_date",
-		"converted", "customer_id", "email", "subscription_id", "product", "source", "detail", "recorded_at"}
-	for i, c := range cols {
-		cols[i] = "argMax(" + c + ", ver) AS " + c
-	}
-	return "(SELECT id, site_id, " + strings.Join(cols, ", ") + " FROM ledger_facts WHERE site_id = " + site + " AND id IN (SELECT id FROM ledger_facts WHERE site_id = " +
-		site + " AND occurred_at >= " + from + " AND occurred_at < " + to + ") GROUP BY site_id, id)"
+	return "(SELECT * FROM ledger_entries FINAL WHERE site_id = " + site + " AND occurred_at >= " + from + " AND occurred_at < " + to + ")"
 }
 
 // Payments reads the ledger's facts, not its view: an entry is written once (store/clickhouse's

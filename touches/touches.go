@@ -496,3 +496,38 @@ func joinErrs(errs []error) error {
 // that lookback reads instead of applying the pick's condition (tributary.TouchOrder) to every touch row
 // of the site.
 var PickModels = []attribution.Model{attribution.FirstTouch, attribution.LastTouch, attribution.LastNonDirect}
+
+// Pick is the index in rows (one payment's touches) of the row model m credits the payment to at the
+// default lookback, false when none: the unattributed payment's own row under every model, else the
+// visit row tributary.TouchOrder marks for m among the visits starting inside the lookback. It is the
+// condition the stats engine applies to the touches at any lookback (stats/moneysql.go), on whole seconds
+// as the stores keep times, for a store that keeps the picks and works them out in Go (ClickHouse).
+func Pick(rows []tributary.PaymentTouch, m attribution.Model) (int, bool) {
+	sec := func(t time.Time) time.Time { return t.Truncate(time.Second) }
+	for i := range rows {
+		r := &rows[i]
+		if r.SessionID == "" {
+			if r.VisitorID == "" {
+				return i, true
+			}
+			continue // a member row
+		}
+		from := sec(r.Paid).Add(-attribution.DefaultLookbackDays * 24 * time.Hour)
+		if sec(r.Start).Before(from) {
+			continue
+		}
+		var ok bool
+		switch m {
+		case attribution.FirstTouch:
+			ok = sec(r.Prev).Before(from)
+		case attribution.LastTouch:
+			ok = r.Last
+		default:
+			ok = r.LastNonDirect || r.Last && sec(r.LastNonDirectStart).Before(from)
+		}
+		if ok {
+			return i, true
+		}
+	}
+	return 0, false
+}

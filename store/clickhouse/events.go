@@ -110,8 +110,8 @@ func (s *Store) EventNames(ctx context.Context, siteID string) ([]tributary.Cata
 // factTables are the tables DeleteSiteData empties (the views read the facts tables; visits and the
 // finished visits' tables are derived from events, and are emptied with them).
 var factTables = []string{"events", "visits", "visit_day_events", "visits_done", "visit_days", "visits_by_day", "visit_day_sums",
-	"visits_open", "visits_by_day_open", "visit_open_runs", "visits_paid", "visit_paid_marks", "ledger_facts", "identities", "mrr_movement_facts",
-	"payment_touches", "touch_state"}
+	"visits_open", "visits_by_day_open", "visit_open_runs", "visits_paid", "visit_paid_marks", "ledger_facts", "ledger_entries", "identities",
+	"mrr_movement_facts", "payment_touches", "payment_picks", "touch_state"}
 
 // deleteSiteData removes the site's facts. ALTER … DELETE is an asynchronous mutation and 18.16 has no
 // mutations_sync setting, so the call waits until the server reports the mutations done: a caller that

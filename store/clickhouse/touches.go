@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -147,7 +148,7 @@ func (s *Store) ReplaceTouches(ctx context.Context, siteID string, paymentIDs []
 		return nil
 	}
 	ver := s.seq()
-	return s.batch(ctx, "replace payment touches", `INSERT INTO payment_touches (site_id, `+sqlmeta.TouchCols+`, deleted, ver)`, len(all), func(i int) []any {
+	err = s.batch(ctx, "replace payment touches", `INSERT INTO payment_touches (site_id, `+sqlmeta.TouchCols+`, deleted, ver)`, len(all), func(i int) []any {
 		t := &all[i]
 		r := append([]any{siteID}, sqlmeta.TouchValues(t)...)
 		for k := len(r) - 2; k < len(r); k++ { // is_last, is_last_nd: UInt8
@@ -163,6 +164,52 @@ func (s *Store) ReplaceTouches(ctx context.Context, siteID string, paymentIDs []
 		}
 		return append(r, del, ver)
 	})
+	if err != nil {
+		return err
+	}
+	return s.replacePicks(ctx, siteID, paymentIDs, rows, ver)
+}
+
+// replacePicks writes the payments' picks (migration 009) from their new touches, under the touches'
+// version: a pick per model that credits a row, a tombstone for each that credits none. Written after the
+// touches, so a money statement reads the old picks or the new ones; if this write fails, the caller
+// keeps the site's stale mark and the next start writes the touches and their picks again.
+func (s *Store) replacePicks(ctx context.Context, siteID string, paymentIDs []string, rows []tributary.PaymentTouch, ver uint64) error {
+	byPayment := map[string][]tributary.PaymentTouch{}
+	for _, r := range rows {
+		byPayment[r.PaymentID] = append(byPayment[r.PaymentID], r)
+	}
+	type pick struct {
+		model   string
+		payment string
+		values  *tributary.VisitValues
+	}
+	var picks []pick
+	for _, p := range slices.Compact(slices.Sorted(slices.Values(paymentIDs))) {
+		for _, m := range touches.PickModels {
+			pk := pick{model: string(m), payment: p}
+			if i, ok := touches.Pick(byPayment[p], m); ok {
+				pk.values = &byPayment[p][i].Values
+			}
+			picks = append(picks, pk)
+		}
+	}
+	return s.batch(ctx, "replace payment picks", `INSERT INTO payment_picks (site_id, model, payment_id, `+strings.Join(tributary.VisitColumns[:], ", ")+`, deleted, ver)`,
+		len(picks), func(i int) []any {
+			pk := picks[i]
+			r := []any{siteID, pk.model, pk.payment}
+			var del uint8
+			var vals tributary.VisitValues
+			if pk.values != nil {
+				vals = *pk.values
+			} else {
+				del = 1
+			}
+			for _, v := range vals {
+				r = append(r, v)
+			}
+			return append(r, del, ver)
+		})
 }
 
 // MarkTouches stores this process's stale mark, or clears every mark of the site (after a rebuild or a
