@@ -25,6 +25,9 @@ import (
 //	TRIBUTARY_BENCH_CLICKHOUSE_SEED=bench10m TRIBUTARY_BENCH_CLICKHOUSE_LIVE_DSN=clickhouse://default@127.0.0.1:9000/benchlive \
 //	  TRIBUTARY_BENCH_SIZES=10000000 go test -run '^$' -bench 'ClickHouseLive|Dashboard/events=10000000/state=warm|Breakdown/events=10000000/state=warm' \
 //	  -benchtime 5x -timeout 60m ./stats/
+//
+// With TRIBUTARY_BENCH_TRACE set it then prints the statements of one page and one breakdown in time
+// (benchtrace_test.go).
 func BenchmarkClickHouseLive(b *testing.B) {
 	dsn, seed := os.Getenv("TRIBUTARY_BENCH_CLICKHOUSE_LIVE_DSN"), os.Getenv("TRIBUTARY_BENCH_CLICKHOUSE_SEED")
 	if dsn == "" || seed == "" {
@@ -75,6 +78,22 @@ func BenchmarkClickHouseLive(b *testing.B) {
 			runJSON(b, e, qs[3])
 		}
 	})
+	if os.Getenv("TRIBUTARY_BENCH_TRACE") != "" {
+		db, tr := traced(b, dsn)
+		e := NewEngine(db, ClickHouse{})
+		for _, name := range []string{"dashboard", "breakdown"} {
+			tr.reset()
+			if name == "dashboard" {
+				_, err = e.RunAll(ctx, parsed, benchWorkers())
+			} else {
+				_, err = e.Run(ctx, parsed[3])
+			}
+			if err != nil {
+				b.Fatal(err)
+			}
+			tr.print(os.Stdout, name)
+		}
+	}
 }
 
 // copyLive fills the database of dsn with the site of database seed as it stood at now, unless it holds
