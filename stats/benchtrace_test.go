@@ -146,4 +146,4 @@ type traceConnector struct {
 }
 
 func (c traceConnector) Connect(context.Context) (driver.Conn, error) { return c.d.Open(c.name) }
-func (c traceConnector) Driver() driver.Driver                       { return c.d }
+func (c traceConnector) Driver() driver.Driver                        { return c.d }
