@@ -92,8 +92,9 @@ type Dialect interface {
 }
 
 // resolver is a dialect that reads some of what its SQL depends on once for a query, rather than in each
-// statement (ClickHouse: which finished days are fresh). resolve answers a dialect holding it, for the
-// statements of one query of site reading visits in [from, to].
+// statement (ClickHouse: which finished days are fresh). resolve answers a dialect that holds it (or
+// reads it when a statement first needs it), for the statements of one query of site reading visits in
+// [from, to].
 type resolver interface {
 	resolve(ctx context.Context, db *sql.DB, site string, from, to time.Time) (Dialect, error)
 }

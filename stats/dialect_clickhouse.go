@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -14,8 +15,9 @@ import (
 // toStartOfInterval or DateTime64.
 //
 // The zero value reads which finished days are fresh (visitsFresh) inside every statement that reads
-// visits. The engine gives each query a copy holding them as read once before it (resolve), since 18.16
-// works a subquery out again at every place a statement names it: four times in a visits relation.
+// visits. The engine gives each query a copy that reads them once, when its first statement reading
+// visits is written (resolve), since 18.16 works a subquery out again at every place a statement names
+// it: four times in a visits relation.
 type ClickHouse struct {
 	fresh *freshDays
 }
@@ -24,7 +26,10 @@ type ClickHouse struct {
 // first to last whose finished visits are read from visits_done. Any other day is merged, which is exact
 // too, so a statement reading visits outside [first, last] still answers right, only slower.
 type freshDays struct {
+	once sync.Once
+	load func() ([]freshDay, error) // nil when days are given
 	days []freshDay
+	ok   bool // days are the site's fresh days, to be written in
 }
 
 type freshDay struct {
@@ -32,32 +37,43 @@ type freshDay struct {
 	gen uint64
 }
 
-// resolve reads the site's fresh finished days in [from, to], for a query whose statements read visits
-// there: Run asks for its range and the period compared with, a day to either side.
-func (c ClickHouse) resolve(ctx context.Context, db *sql.DB, site string, from, to time.Time) (Dialect, error) {
-	rows, err := db.QueryContext(ctx, "SELECT day, g FROM ("+visitsFresh("$1")+") WHERE day >= toDate($2) AND day <= toDate($3) ORDER BY day",
-		site, from.UTC().Format(time.DateOnly), to.UTC().Format(time.DateOnly))
-	if err != nil {
-		return nil, fmt.Errorf("stats: finished days: %w", err)
-	}
-	defer rows.Close()
-	f := &freshDays{}
-	for rows.Next() {
-		var d freshDay
-		if err := rows.Scan(&d.day, &d.gen); err != nil {
-			return nil, fmt.Errorf("stats: finished days: %w", err)
+// read loads the days on the first call, and reports whether the statements name them. A query answered
+// from the units, or by no visits at all, never reads them. If they cannot be read, or are too many
+// to write in (more than maxFreshDays: about 100 bytes a day, several visits relations a statement, and
+// 18.16 refuses statements over 256 KB), the statements work them out, each as it runs, which is as exact.
+func (f *freshDays) read() bool {
+	f.once.Do(func() {
+		if f.load == nil {
+			f.ok = true
+			return
 		}
-		f.days = append(f.days, d)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("stats: finished days: %w", err)
-	}
-	if len(f.days) > maxFreshDays {
-		// Written in, a long range's days would pass 18.16's 256 KB a statement (about 100 bytes a day,
-		// several visits relations a statement): its statements work them out, each as it runs.
-		return ClickHouse{}, nil
-	}
-	return ClickHouse{fresh: f}, nil
+		days, err := f.load()
+		f.days, f.ok = days, err == nil && len(days) <= maxFreshDays
+	})
+	return f.ok
+}
+
+// resolve answers a copy that reads the site's fresh finished days in [from, to] when its first visits
+// relation is written, for a query whose statements read visits there: Run asks for its range and the
+// period compared with, a day to either side.
+func (c ClickHouse) resolve(ctx context.Context, db *sql.DB, site string, from, to time.Time) (Dialect, error) {
+	return ClickHouse{fresh: &freshDays{load: func() ([]freshDay, error) {
+		rows, err := db.QueryContext(ctx, "SELECT day, g FROM ("+visitsFresh("$1")+") WHERE day >= toDate($2) AND day <= toDate($3) ORDER BY day",
+			site, from.UTC().Format(time.DateOnly), to.UTC().Format(time.DateOnly))
+		if err != nil {
+			return nil, err
+		}
+		defer rows.Close()
+		var days []freshDay
+		for rows.Next() {
+			var d freshDay
+			if err := rows.Scan(&d.day, &d.gen); err != nil {
+				return nil, err
+			}
+			days = append(days, d)
+		}
+		return days, rows.Err()
+	}}}, nil
 }
 
 // maxFreshDays is the most fresh days a query's statements are given as literals.
@@ -182,7 +198,7 @@ func (c ClickHouse) Visits(site, from, to string) string {
 	fresh := visitsFresh(site)
 	freshPairs, freshDays, freshAround := "SELECT day, g FROM ("+fresh+")", "SELECT day FROM ("+fresh+")",
 		"SELECT x FROM (SELECT arrayJoin([day - 1, day, day + 1]) AS x FROM ("+fresh+")) GROUP BY x HAVING count() = 3"
-	if c.fresh != nil {
+	if c.fresh != nil && c.fresh.read() {
 		freshPairs, freshDays, freshAround = c.fresh.lists()
 	}
 	done := "site_id = " + site + " AND (day, gen) IN (" + freshPairs + ")"
