@@ -265,15 +265,16 @@ func (e *Engine) moneySource(q *Query, from, to time.Time, cols []string, unconv
 		// CPU at 10M events).
 		picked := "SELECT payment_id, 1 AS has_touch, " + strings.Join(picks, ", ") + " FROM " + e.d.Touches() + " t WHERE site_id = " + site +
 			" AND ((session_id = '' AND visitor_id = '') OR (session_id <> '' AND start_ts >= " + since + " AND " + pick + "))"
-		model := q.Model
-		if model != attribution.FirstTouch && model != attribution.LastTouch {
-			model = attribution.LastNonDirect
-		}
-		pm := a.add(string(model))
-		if rel := e.d.Picks(site, pm); rel != "" && lookback == attribution.DefaultLookbackDays*24*time.Hour {
+		if e.d.Picks(site, "''") != "" && lookback == attribution.DefaultLookbackDays*24*time.Hour {
 			// The store keeps these picks (the same condition, applied as the touches were written): a
-			// model's rows are read instead of every touch row's ids and times.
-			picked = "SELECT payment_id, 1 AS has_touch, " + strings.Join(picks, ", ") + " FROM " + rel + " WHERE site_id = " + site +
+			// model's rows are read instead of every touch row's ids and times. (The model is bound only
+			// here: a statement must use every parameter bound for it.)
+			model := q.Model
+			if model != attribution.FirstTouch && model != attribution.LastTouch {
+				model = attribution.LastNonDirect
+			}
+			pm := a.add(string(model))
+			picked = "SELECT payment_id, 1 AS has_touch, " + strings.Join(picks, ", ") + " FROM " + e.d.Picks(site, pm) + " WHERE site_id = " + site +
 				" AND model = " + pm
 		}
 		var credited []string // the visit columns each entry is credited with, named as the visits relation names them

@@ -280,7 +280,7 @@ func (e *Engine) unitTraffic(ctx context.Context, q *Query, from, to time.Time, 
 }
 
 // unitSumAggs are the aggregates sumUnits computes, whatever a query needs of them (they cost little
-// beside reading the rows), with their SQL over the units' rows given the condition of a first visit.
+// beside reading the rows).
 var unitSumAggs = []string{"visitors", "visits", "pageviews", "bounces", "duration", "events"}
 
 // sumUnits reads the sums of the units over [from, to) (whole local days fromDay to toDay; done the
@@ -681,8 +681,8 @@ func (e *Engine) tail(ctx context.Context, q *Query, st *unitState, from, to tim
 }
 
 // tailHead reads the first part of the tail, once per request: who it touched. Their finished history,
-// the tail's longest read, is read meanwhile, so a count of the paying visitors, which leaves the tail's
-// visitors to it, need not wait for it.
+// the tail's longest read, goes on after it returns, so a count of the paying visitors, which leaves the
+// tail's visitors to it, need not wait for it.
 func (e *Engine) tailHead(ctx context.Context, q *Query, st *unitState, from, to time.Time) (*tailHead, error) {
 	return perRequest(ctx, fmt.Sprint("tail-head/", q.Site.ID, "/", st.gen, "/", from.Unix(), "/", to.Unix()), func() (*tailHead, error) {
 		return e.readTailHead(ctx, q.Site.ID, st, from, to)
@@ -691,7 +691,7 @@ func (e *Engine) tailHead(ctx context.Context, q *Query, st *unitState, from, to
 
 // tailHead is a tail's events after the run's bound by session, the run's rows of their sessions and
 // visitors, the visits they start, and the visitors they touched (sorted), with the read of those
-// visitors' finished history in flight.
+// visitors' finished history in flight (finish waits for it).
 type tailHead struct {
 	bySession map[string][]tailEvent
 	sessions  []string
@@ -699,7 +699,7 @@ type tailHead struct {
 	created   []visitday.Visit
 	touched   map[string]bool
 	visitors  []string
-	histories []*pending[[]visitday.Visit]
+	history   *pending[[]visitday.Visit] // nil without events
 }
 
 // pending is the answer of a read running apart.
@@ -724,12 +724,12 @@ func (p *pending[T]) wait() (T, error) {
 	return p.val, p.err
 }
 
-// readTailHead builds the tail's visits from the run's rows and the events after its bound, as the visits
-// table's merges would (migration 003: a visit's visitor and columns are its first event's, its pages
-// its first and last pageview's): every event of a session the run holds is before the bound, so the
-// events after it only extend the run's visits or start new ones. Reading the visits table instead
-// cost a statement of the visits' aggregate states (170 MB at 10M events) and two scans of the open
-// days' events.
+// readTailHead reads what the tail's visits are built from (finish builds them): the events after the
+// run's bound and the run's rows they extend, as the visits table's merges would (migration 003: a
+// visit's visitor and columns are its first event's, its pages its first and last pageview's): every
+// event of a session the run holds is before the bound, so the events after it only extend the run's
+// visits or start new ones. Reading the visits table instead cost a statement of the visits' aggregate
+// states (170 MB at 10M events) and two scans of the open days' events.
 func (e *Engine) readTailHead(ctx context.Context, site string, st *unitState, from, to time.Time) (*tailHead, error) {
 	limit := e.tailMax
 	if limit <= 0 {
@@ -756,9 +756,6 @@ func (e *Engine) readTailHead(ctx context.Context, site string, st *unitState, f
 	if len(named) > limit || 2*listBytes(named)+listBytes(h.sessions) > tailBytes {
 		return nil, errLongTail
 	}
-	// The finished visits since the day before from of the visitors the events name, read beside the
-	// run's rows of the tail's sessions and of those visitors.
-	h.histories = append(h.histories, start(func() ([]visitday.Visit, error) { return e.tailHistory(ctx, site, st, from, named) }))
 	if h.run, err = e.tailRun(ctx, site, st, named, h.sessions); err != nil {
 		return nil, err
 	}
@@ -787,13 +784,18 @@ func (e *Engine) readTailHead(ctx context.Context, site string, st *unitState, f
 			missing = append(missing, v)
 		}
 	}
+	if len(missing) > 0 && (len(named)+len(missing) > limit || 2*listBytes(missing) > tailBytes) {
+		return nil, errLongTail
+	}
+	// The finished visits since the day before from of those visitors, read while the caller goes on:
+	// a count of the paying visitors needs only who they are.
+	h.history = start(func() ([]visitday.Visit, error) {
+		return e.tailHistory(ctx, site, st, from, slices.Concat(named, missing))
+	})
 	if len(missing) > 0 {
-		if len(named)+len(missing) > limit || 2*listBytes(missing) > tailBytes {
-			return nil, errLongTail
-		}
-		h.histories = append(h.histories, start(func() ([]visitday.Visit, error) { return e.tailHistory(ctx, site, st, from, missing) }))
 		r, err := e.tailRun(ctx, site, st, missing, nil)
 		if err != nil {
+			h.history.wait()
 			return nil, err
 		}
 		h.run = append(h.run, r...)
@@ -808,12 +810,11 @@ func (e *Engine) readTailHead(ctx context.Context, site string, st *unitState, f
 // finish waits for the history and works out the tail's visits now, with their previous visits.
 func (h *tailHead) finish() (*tailData, error) {
 	var history []visitday.Visit
-	for _, p := range h.histories {
-		vs, err := p.wait()
-		if err != nil {
+	if h.history != nil {
+		var err error
+		if history, err = h.history.wait(); err != nil {
 			return nil, err
 		}
-		history = append(history, vs...)
 	}
 	var out []tailVisit
 	var vs []visitday.Visit

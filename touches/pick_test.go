@@ -9,7 +9,7 @@ import (
 )
 
 // TestPick holds Pick to tributary.TouchOrder's conditions at the default lookback of 30 days, on whole
-// seconds as the stores keep times.
+// seconds as the ClickHouse store keeps times.
 func TestPick(t *testing.T) {
 	paid := time.Date(2026, 5, 1, 12, 0, 0, 700_000_000, time.UTC)
 	day := func(n int) time.Time { return paid.AddDate(0, 0, -n) }

@@ -500,8 +500,9 @@ var PickModels = []attribution.Model{attribution.FirstTouch, attribution.LastTou
 // Pick is the index in rows (one payment's touches) of the row model m credits the payment to at the
 // default lookback, false when none: the unattributed payment's own row under every model, else the
 // visit row tributary.TouchOrder marks for m among the visits starting inside the lookback. It is the
-// condition the stats engine applies to the touches at any lookback (stats/moneysql.go), on whole seconds
-// as the stores keep times, for a store that keeps the picks and works them out in Go (ClickHouse).
+// condition the stats engine applies to the touches at any lookback (stats/moneysql.go), for a store that
+// keeps the picks and works them out in Go: ClickHouse, which keeps whole seconds, so the times are
+// compared on whole seconds as its statements compare them.
 func Pick(rows []tributary.PaymentTouch, m attribution.Model) (int, bool) {
 	sec := func(t time.Time) time.Time { return t.Truncate(time.Second) }
 	for i := range rows {

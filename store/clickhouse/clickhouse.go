@@ -75,6 +75,14 @@
 // finished day up to a mark of the payment links it read; stats counts a range's paying visitors from
 // them while the mark holds (visitspaid.go has the rules).
 //
+// Migration 009 adds two tables the money statements read with FINAL: ledger_entries, every ledger fact
+// again (a materialized view feeds it) sorted by id alone, and payment_picks, each payment's pick per
+// single-touch model, which ReplaceTouches writes after the payment's touches (touches.go). Upgrading:
+// stop every node of an earlier release before the first upgraded node starts. An earlier node keeps
+// writing touches without picks (its payments' money would be credited by their old picks until a new
+// node rewrites them) and deletes a site without these tables; an insert of ledger facts it has in
+// flight while the view is created can miss both the view and the backfill.
+//
 // # Stats
 //
 // stats.NewEngine(s.DB(), stats.ClickHouse{}) answers the same queries as the embedded store: the

@@ -122,7 +122,9 @@ func (s *Store) strings(ctx context.Context, op, q string, args ...any) ([]strin
 }
 
 // ReplaceTouches writes the payments' rows under a new version, with the rows they no longer have marked
-// deleted, in one block: a reader sees the old rows or the new ones.
+// deleted, in one block: a reader sees the old rows or the new ones. Their picks follow in a second
+// block under the same version (replacePicks), so a money statement, which reads the picks alone at the
+// default lookback and the touches alone at any other, also sees the old attribution or the new one.
 func (s *Store) ReplaceTouches(ctx context.Context, siteID string, paymentIDs []string, rows []tributary.PaymentTouch) error {
 	if len(paymentIDs) == 0 {
 		return nil

@@ -74,8 +74,9 @@ CREATE TABLE IF NOT EXISTS payment_picks (
 ) ENGINE = ReplacingMergeTree(ver)
 ORDER BY (site_id, model, payment_id);
 
--- The picks of the touches stored before, under the touches' versions: a rewrite by a node running
--- meanwhile has a larger version and wins. (The condition is the stats engine's at any lookback.)
+-- The picks of the touches stored before, under the touches' versions: a rewrite by an upgraded node
+-- running meanwhile has a larger version and wins (nodes of earlier releases write no picks: stop them
+-- first). The condition is the stats engine's at any lookback.
 INSERT INTO payment_picks
 SELECT site_id, model, payment_id, channel, referrer_source, referrer, utm_source, utm_medium, utm_campaign, utm_term, utm_content,
     click_id_platform, country, region, device, browser, os, entry_page, exit_page, toUInt8(0), ver
