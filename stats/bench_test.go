@@ -18,6 +18,7 @@ import (
 	"github.com/tributary/tributary/config"
 	"github.com/tributary/tributary/store/clickhouse"
 	"github.com/tributary/tributary/store/duckdb"
+	"github.com/tributary/tributary/store/sqlmeta"
 )
 
 // The query benchmarks run over a generated site: 90 days of traffic ending at `now`, sessions of one
@@ -526,14 +527,52 @@ func BenchmarkClickHouse(b *testing.B) {
 // visits and visit_day_events fill as in real ingest, and so do the ledger's facts (ledger_entries). The
 // tables the store derives in Go are copied renamed, since the copies differ from the seed in their ids
 // alone: the payment touches and picks (as readers see them: the newest version of each row, not
-// deleted), and the finished visits (visits_done) of each day's
-// recorded generation with that record (visit_days), its count of events multiplied; a day whose record
-// did not match the seed's events does not match here either and is finished again by FinishVisitsBefore.
-// The database is emptied first; the seed is only read (and migrated).
+// deleted), and the finished visits (visits_done) of each day's recorded generation with that record
+// (visit_days), its count of events multiplied; a day whose record did not match the seed's events does
+// not match here either and is finished again by FinishVisitsBefore. The database is emptied first; the
+// seed is only read (and migrated).
 func multiplyClickHouse(b *testing.B, dsn, seed string, n int) {
+	c := newCopier(b, dsn, seed)
+	defer c.db.Close()
+	c.empty()
+	renamed := map[string]bool{"visitor_id": true, "session_id": true, "payment_id": true, "customer_id": true, "person": true, "person_id": true, "id": true}
+	copyTable := func(table, sfx, from string) {
+		c.copy(table, from, func(col string) string {
+			if renamed[col] {
+				return `if(` + col + ` = '', '', concat(` + col + `, '` + sfx + `'))`
+			}
+			return col
+		})
+	}
+	copies := n / 10_000_000
+	current := `(site_id, day, gen) IN (SELECT site_id, day, max(gen) FROM ` + seed + `.visit_days GROUP BY site_id, day)`
+	for k := 0; k < copies; k++ {
+		sfx := fmt.Sprintf("-%d", k)
+		copyTable("events", sfx, seed+`.events`)
+		copyTable("ledger_facts", sfx, seed+`.ledger_facts`)
+		copyTable("identities", sfx, seed+`.identities`)
+		copyTable("payment_touches", sfx, seed+`.payment_touches FINAL WHERE deleted = 0`)
+		copyTable("payment_picks", sfx, seed+`.payment_picks FINAL WHERE deleted = 0`)
+		copyTable("visits_done", sfx, seed+`.visits_done WHERE `+current)
+	}
+	c.exec(fmt.Sprintf(`INSERT INTO visit_days (site_id, day, gen, events) SELECT site_id, day, max(gen), argMax(events, gen) * %d
+		FROM %s.visit_days GROUP BY site_id, day`, copies, seed))
+}
+
+// copier fills a benchmark's ClickHouse database from a seed database of the same server by INSERT …
+// SELECT inside the server.
+type copier struct {
+	b      *testing.B
+	db     *sql.DB
+	target string
+}
+
+// newCopier opens the database of dsn for copies from database seed, after the store's migrations have
+// made its schema and brought the seed's up to date (the stores are closed again, so their
+// finished-visits jobs do not run on a half-copied site).
+func newCopier(b *testing.B, dsn, seed string) *copier {
+	b.Helper()
 	ctx := context.Background()
-	// The migrations create the schema and bring the seed's up to date; the stores are closed, so their
-	// finished-visits jobs do not run on a half-copied site.
 	for _, d := range []string{dsn, dsn[:strings.LastIndex(dsn, "/")+1] + seed} {
 		st, err := clickhouse.Open(ctx, d)
 		if err != nil {
@@ -551,65 +590,59 @@ func multiplyClickHouse(b *testing.B, dsn, seed string, n int) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer db.Close()
-	var target string
-	if err := db.QueryRowContext(ctx, `SELECT currentDatabase()`).Scan(&target); err != nil {
+	c := &copier{b: b, db: db}
+	if err := db.QueryRowContext(ctx, `SELECT currentDatabase()`).Scan(&c.target); err != nil {
 		b.Fatal(err)
 	}
-	if target == seed {
+	if c.target == seed {
 		b.Fatalf("the seed database %s is the target", seed)
 	}
-	exec := func(q string) {
-		start := time.Now()
-		if _, err := db.ExecContext(ctx, q); err != nil {
-			b.Fatalf("%s: %v", q, err)
-		}
-		if d := time.Since(start); d > 10*time.Second {
-			b.Logf("%v: %.100s", d.Round(time.Second), q)
+	return c
+}
+
+// exec runs q, logging it when it takes long.
+func (c *copier) exec(q string) {
+	c.b.Helper()
+	start := time.Now()
+	if _, err := c.db.ExecContext(context.Background(), q); err != nil {
+		c.b.Fatalf("%.200s: %v", q, err)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		c.b.Logf("%v: %.100s", d.Round(time.Second), q)
+	}
+}
+
+// empty truncates every table of the target but the record of its migrations (views keep nothing of
+// their own).
+func (c *copier) empty() {
+	c.b.Helper()
+	tables, err := sqlmeta.Query(context.Background(), c.db, sqlmeta.Value[string],
+		`SELECT name FROM system.tables WHERE database = $1 AND engine LIKE '%MergeTree' AND name != 'schema_migrations'`, c.target)
+	if err != nil || len(tables) == 0 {
+		c.b.Fatalf("tables of %s: %v (%d found)", c.target, err, len(tables))
+	}
+	for _, t := range tables {
+		c.exec(`TRUNCATE TABLE ` + t)
+	}
+}
+
+// copy inserts into table, for each of its columns, expr(column) (the column itself when expr is nil)
+// selected from from.
+func (c *copier) copy(table, from string, expr func(col string) string) {
+	c.b.Helper()
+	cols, err := sqlmeta.Query(context.Background(), c.db, sqlmeta.Value[string],
+		`SELECT name FROM system.columns WHERE database = $1 AND table = $2`, c.target, table)
+	if err != nil || len(cols) == 0 {
+		c.b.Fatalf("columns of %s: %v (%d found)", table, err, len(cols))
+	}
+	exprs := cols
+	if expr != nil {
+		exprs = make([]string, len(cols))
+		for i, col := range cols {
+			exprs[i] = expr(col)
 		}
 	}
-	for _, t := range []string{"events", "visits", "visit_day_events", "visits_done", "visit_days", "ledger_facts", "ledger_entries", "identities",
-		"mrr_movement_facts", "payment_touches", "payment_picks", "touch_state"} {
-		exec(`TRUNCATE TABLE ` + t)
-	}
-	renamed := map[string]bool{"visitor_id": true, "session_id": true, "payment_id": true, "customer_id": true, "person": true, "person_id": true, "id": true}
-	copyTable := func(table, sfx, from string) {
-		rows, err := db.QueryContext(ctx, `SELECT name FROM system.columns WHERE database = $1 AND table = $2`, target, table)
-		if err != nil {
-			b.Fatal(err)
-		}
-		var cols, exprs []string
-		for rows.Next() {
-			var c string
-			if err := rows.Scan(&c); err != nil {
-				b.Fatalf("columns of %s: %v", table, err)
-			}
-			cols = append(cols, c)
-			if renamed[c] {
-				exprs = append(exprs, `if(`+c+` = '', '', concat(`+c+`, '`+sfx+`'))`)
-			} else {
-				exprs = append(exprs, c)
-			}
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil || len(cols) == 0 {
-			b.Fatalf("columns of %s: %v (%d found)", table, err, len(cols))
-		}
-		exec(`INSERT INTO ` + table + ` (` + strings.Join(cols, ", ") + `) SELECT ` + strings.Join(exprs, ", ") + ` FROM ` + from)
-	}
-	copies := n / 10_000_000
-	current := `(site_id, day, gen) IN (SELECT site_id, day, max(gen) FROM ` + seed + `.visit_days GROUP BY site_id, day)`
-	for k := 0; k < copies; k++ {
-		sfx := fmt.Sprintf("-%d", k)
-		copyTable("events", sfx, seed+`.events`)
-		copyTable("ledger_facts", sfx, seed+`.ledger_facts`)
-		copyTable("identities", sfx, seed+`.identities`)
-		copyTable("payment_touches", sfx, seed+`.payment_touches FINAL WHERE deleted = 0`)
-		copyTable("payment_picks", sfx, seed+`.payment_picks FINAL WHERE deleted = 0`)
-		copyTable("visits_done", sfx, seed+`.visits_done WHERE `+current)
-	}
-	exec(fmt.Sprintf(`INSERT INTO visit_days (site_id, day, gen, events) SELECT site_id, day, max(gen), argMax(events, gen) * %d
-		FROM %s.visit_days GROUP BY site_id, day`, copies, seed))
+	c.exec(`INSERT INTO ` + table + ` (` + strings.Join(cols, ", ") + `) SELECT ` + strings.Join(exprs, ", ") + ` FROM ` + from)
 }
 
 // checkMultiplied compares the copied site with its seed: every table's count, and one breakdown's

@@ -2,10 +2,8 @@ package stats
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"os"
-	"strings"
 	"testing"
 	"time"
 
@@ -97,88 +95,33 @@ func BenchmarkClickHouseLive(b *testing.B) {
 }
 
 // copyLive fills the database of dsn with the site of database seed as it stood at now, unless it holds
-// that already (the same count of events).
+// that already (its events, ledger facts and picks number the seed's: a copy stopped halfway is made
+// again).
 func copyLive(b *testing.B, dsn, seed string) {
-	ctx := context.Background()
-	sep := "?"
-	if strings.Contains(dsn, "?") {
-		sep = "&"
-	}
-	// An INSERT of 10M events sends nothing back for minutes: past the driver's read timeout database/sql
-	// would run it again on a new connection.
-	db, err := sql.Open("clickhouse", dsn+sep+"read_timeout=2h")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer db.Close()
-	// The migrations make the target's schema and bring the seed's up to date.
-	for _, d := range []string{dsn, dsn[:strings.LastIndex(dsn, "/")+1] + seed} {
-		st, err := clickhouse.Open(ctx, d)
-		if err != nil {
-			b.Fatal(err)
-		}
-		st.Close()
-	}
-	var target string
-	if err := db.QueryRowContext(ctx, `SELECT currentDatabase()`).Scan(&target); err != nil {
-		b.Fatal(err)
-	}
-	if target == seed {
-		b.Fatalf("the seed database %s is the target", seed)
-	}
+	c := newCopier(b, dsn, seed)
+	defer c.db.Close()
 	bound := "toDateTime('" + now.UTC().Format(time.DateTime) + "', 'UTC')"
-	// The copy stands when its events, ledger facts and picks number the seed's (one stopped halfway is
-	// made again).
 	counts := func(database, events string) (n [3]int64) {
 		q := `SELECT (SELECT count() FROM ` + database + `.events` + events + `), (SELECT count() FROM ` + database + `.ledger_facts),
 			(SELECT count() FROM ` + database + `.payment_picks FINAL WHERE deleted = 0)`
-		if err := db.QueryRowContext(ctx, q).Scan(&n[0], &n[1], &n[2]); err != nil {
+		if err := c.db.QueryRow(q).Scan(&n[0], &n[1], &n[2]); err != nil {
 			b.Fatal(err)
 		}
 		return n
 	}
 	want := counts(seed, " WHERE ts < "+bound)
-	if counts(target, "") == want {
+	if counts(c.target, "") == want {
 		return
 	}
 	start := time.Now()
-	exec := func(q string) {
-		if _, err := db.ExecContext(ctx, q); err != nil {
-			b.Fatalf("%.200s: %v", q, err)
-		}
-	}
-	for _, t := range []string{"events", "visits", "visit_day_events", "visits_done", "visit_days", "visits_by_day", "visit_day_sums", "visits_open", "visits_by_day_open",
-		"visit_open_runs", "visits_paid", "visit_paid_marks", "ledger_facts", "ledger_entries", "identities", "mrr_movement_facts", "payment_touches",
-		"payment_picks", "touch_state"} {
-		exec(`TRUNCATE TABLE ` + t)
-	}
-	copyTable := func(table, from string) {
-		rows, err := db.QueryContext(ctx, `SELECT name FROM system.columns WHERE database = $1 AND table = $2`, target, table)
-		if err != nil {
-			b.Fatal(err)
-		}
-		var cols []string
-		for rows.Next() {
-			var c string
-			if err := rows.Scan(&c); err != nil {
-				b.Fatalf("columns of %s: %v", table, err)
-			}
-			cols = append(cols, c)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil || len(cols) == 0 {
-			b.Fatalf("columns of %s: %v (%d found)", table, err, len(cols))
-		}
-		list := strings.Join(cols, ", ")
-		exec(`INSERT INTO ` + table + ` (` + list + `) SELECT ` + list + ` FROM ` + from)
-	}
-	copyTable("events", seed+`.events WHERE ts < `+bound)
-	copyTable("ledger_facts", seed+`.ledger_facts`)
-	copyTable("identities", seed+`.identities`)
-	copyTable("mrr_movement_facts", seed+`.mrr_movement_facts`)
-	copyTable("payment_touches", seed+`.payment_touches FINAL WHERE deleted = 0`)
-	copyTable("payment_picks", seed+`.payment_picks FINAL WHERE deleted = 0`)
-	if have := counts(target, ""); have != want {
+	c.empty()
+	c.copy("events", seed+`.events WHERE ts < `+bound, nil)
+	c.copy("ledger_facts", seed+`.ledger_facts`, nil)
+	c.copy("identities", seed+`.identities`, nil)
+	c.copy("mrr_movement_facts", seed+`.mrr_movement_facts`, nil)
+	c.copy("payment_touches", seed+`.payment_touches FINAL WHERE deleted = 0`, nil)
+	c.copy("payment_picks", seed+`.payment_picks FINAL WHERE deleted = 0`, nil)
+	if have := counts(c.target, ""); have != want {
 		b.Fatalf("copied %v events, ledger facts and picks, want %v", have, want)
 	}
 	b.Logf("copied %d events before %s from %s in %v", want[0], now.Format(time.DateTime), seed, time.Since(start).Round(time.Second))
