@@ -265,6 +265,7 @@ func (e *Engine) moneySource(q *Query, from, to time.Time, cols []string, unconv
 		// CPU at 10M events).
 		picked := "SELECT payment_id, 1 AS has_touch, " + strings.Join(picks, ", ") + " FROM " + e.d.Touches() + " t WHERE site_id = " + site +
 			" AND ((session_id = '' AND visitor_id = '') OR (session_id <> '' AND start_ts >= " + since + " AND " + pick + "))"
+		// (Picks is "" for any model when the store keeps none.)
 		if e.d.Picks(site, "''") != "" && lookback == attribution.DefaultLookbackDays*24*time.Hour {
 			// The store keeps these picks (the same condition, applied as the touches were written): a
 			// model's rows are read instead of every touch row's ids and times. (The model is bound only

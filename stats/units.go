@@ -394,12 +394,12 @@ func (e *Engine) readUnitSums(ctx context.Context, q *Query, st *unitState, from
 		for i := range vals {
 			dest[i] = &vals[i]
 		}
-		var dim string
 		dv, err := scanGroup(res, ndims+1, dest...)
 		if err != nil {
 			return nil, fmt.Errorf("stats: visits by day: %w", err)
 		}
-		dim, dv = dv[0], dv[1:]
+		dim := dv[0]
+		dv = dv[1:]
 		rs := out[dim]
 		if rs == nil {
 			continue
@@ -699,29 +699,7 @@ type tailHead struct {
 	created   []visitday.Visit
 	touched   map[string]bool
 	visitors  []string
-	history   *pending[[]visitday.Visit] // nil without events
-}
-
-// pending is the answer of a read running apart.
-type pending[T any] struct {
-	done chan struct{}
-	val  T
-	err  error
-}
-
-// start runs read apart.
-func start[T any](read func() (T, error)) *pending[T] {
-	p := &pending[T]{done: make(chan struct{})}
-	go func() {
-		defer close(p.done)
-		p.val, p.err = read()
-	}()
-	return p
-}
-
-func (p *pending[T]) wait() (T, error) {
-	<-p.done
-	return p.val, p.err
+	history   func() ([]visitday.Visit, error) // waits for the history's read; nil without events
 }
 
 // readTailHead reads what the tail's visits are built from (finish builds them): the events after the
@@ -789,13 +767,21 @@ func (e *Engine) readTailHead(ctx context.Context, site string, st *unitState, f
 	}
 	// The finished visits since the day before from of those visitors, read while the caller goes on:
 	// a count of the paying visitors needs only who they are.
-	h.history = start(func() ([]visitday.Visit, error) {
-		return e.tailHistory(ctx, site, st, from, slices.Concat(named, missing))
-	})
+	done := make(chan struct{})
+	var history []visitday.Visit
+	var historyErr error
+	go func() {
+		defer close(done)
+		history, historyErr = e.tailHistory(ctx, site, st, from, slices.Concat(named, missing))
+	}()
+	h.history = func() ([]visitday.Visit, error) {
+		<-done
+		return history, historyErr
+	}
 	if len(missing) > 0 {
 		r, err := e.tailRun(ctx, site, st, missing, nil)
 		if err != nil {
-			h.history.wait()
+			h.history()
 			return nil, err
 		}
 		h.run = append(h.run, r...)
@@ -812,7 +798,7 @@ func (h *tailHead) finish() (*tailData, error) {
 	var history []visitday.Visit
 	if h.history != nil {
 		var err error
-		if history, err = h.history.wait(); err != nil {
+		if history, err = h.history(); err != nil {
 			return nil, err
 		}
 	}

@@ -181,37 +181,23 @@ func (s *Store) replacePicks(ctx context.Context, siteID string, paymentIDs []st
 	for _, r := range rows {
 		byPayment[r.PaymentID] = append(byPayment[r.PaymentID], r)
 	}
-	type pick struct {
-		model   string
-		payment string
-		values  *tributary.VisitValues
-	}
-	var picks []pick
+	var picks [][]any
 	for _, p := range slices.Compact(slices.Sorted(slices.Values(paymentIDs))) {
 		for _, m := range touches.PickModels {
-			pk := pick{model: string(m), payment: p}
-			if i, ok := touches.Pick(byPayment[p], m); ok {
-				pk.values = &byPayment[p][i].Values
-			}
-			picks = append(picks, pk)
-		}
-	}
-	return s.batch(ctx, "replace payment picks", `INSERT INTO payment_picks (site_id, model, payment_id, `+strings.Join(tributary.VisitColumns[:], ", ")+`, deleted, ver)`,
-		len(picks), func(i int) []any {
-			pk := picks[i]
-			r := []any{siteID, pk.model, pk.payment}
-			var del uint8
+			r := []any{siteID, string(m), p}
 			var vals tributary.VisitValues
-			if pk.values != nil {
-				vals = *pk.values
-			} else {
-				del = 1
+			del := uint8(1)
+			if i, ok := touches.Pick(byPayment[p], m); ok {
+				vals, del = byPayment[p][i].Values, 0
 			}
 			for _, v := range vals {
 				r = append(r, v)
 			}
-			return append(r, del, ver)
-		})
+			picks = append(picks, append(r, del, ver))
+		}
+	}
+	return s.batch(ctx, "replace payment picks", `INSERT INTO payment_picks (site_id, model, payment_id, `+strings.Join(tributary.VisitColumns[:], ", ")+`, deleted, ver)`,
+		len(picks), func(i int) []any { return picks[i] })
 }
 
 // MarkTouches stores this process's stale mark, or clears every mark of the site (after a rebuild or a
